@@ -1,0 +1,235 @@
+// Package config loads smsflow's settings: defaults, then the YAML file
+// (--config, default ./smsflow.yaml if present), then SMSFLOW_* environment
+// variables, then command-line flags — each later source overriding the
+// earlier. Every key of the file can be set from the environment: the key's
+// path in upper case joined by underscores (twilio.auth_token →
+// SMSFLOW_TWILIO_AUTH_TOKEN).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. Keys follow spec §6.
+type Config struct {
+	Addr          string `yaml:"addr"`           // listen address of serve
+	DB            string `yaml:"db"`             // sqlite:PATH or postgres://…
+	WriteKey      string `yaml:"write_key"`      // ingestion key (may be public)
+	AdminKey      string `yaml:"admin_key"`      // every other /v1 route
+	DefaultRegion string `yaml:"default_region"` // region for numbers without +country
+	PublicURL     string `yaml:"public_url"`     // base of links and webhook URLs
+	Provider      string `yaml:"provider"`       // console | twilio | smpp | http
+	Flows         string `yaml:"flows"`          // directory of flow files
+	LogLevel      string `yaml:"log_level"`      // debug | info | warn | error
+	LogFormat     string `yaml:"log_format"`     // text | json
+
+	Brand   Brand  `yaml:"brand"`
+	Twilio  Twilio `yaml:"twilio"`
+	SMPP    SMPP   `yaml:"smpp"`
+	HTTP    HTTPGW `yaml:"http"`
+	Shopify struct {
+		Secret string `yaml:"secret"`
+	} `yaml:"shopify"`
+
+	QuietHours    QuietHours `yaml:"quiet_hours"`
+	Caps          []Cap      `yaml:"caps"`
+	OnCap         string     `yaml:"on_cap"`
+	SmartSending  string     `yaml:"smart_sending"`
+	SmartEncoding bool       `yaml:"smart_encoding"`
+	MaxDeferral   string     `yaml:"max_deferral"`
+	TriggerMaxAge string     `yaml:"trigger_max_age"`
+	DoubleOptIn   bool       `yaml:"double_opt_in"`
+	Keywords      Keywords   `yaml:"keywords"`
+	Links         Links      `yaml:"links"`
+}
+
+// Brand is how messages name the sender.
+type Brand struct {
+	Name string `yaml:"name"`
+	Help string `yaml:"help"`
+}
+
+// Twilio holds the Twilio provider's account settings.
+type Twilio struct {
+	AccountSID          string `yaml:"account_sid"`
+	AuthToken           string `yaml:"auth_token"`
+	From                string `yaml:"from"`
+	MessagingServiceSID string `yaml:"messaging_service_sid"`
+	APIBase             string `yaml:"api_base"`
+	Rate                string `yaml:"rate"`
+	OptOutReplies       string `yaml:"opt_out_replies"`
+}
+
+// SMPP holds the SMPP provider's bind settings.
+type SMPP struct {
+	Addr       string `yaml:"addr"`
+	SystemID   string `yaml:"system_id"`
+	Password   string `yaml:"password"`
+	SourceAddr string `yaml:"source_addr"`
+	Rate       string `yaml:"rate"`
+}
+
+// HTTPGW holds the generic HTTP gateway provider's settings.
+type HTTPGW struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
+	Rate   string `yaml:"rate"`
+}
+
+// QuietHours is the quiet-hours policy.
+type QuietHours struct {
+	Allowed    string   `yaml:"allowed"`
+	StateRules bool     `yaml:"state_rules"`
+	Exempt     []string `yaml:"exempt"`
+	OnQuiet    string   `yaml:"on_quiet"`
+}
+
+// Cap is one named frequency cap.
+type Cap struct {
+	Name       string   `yaml:"name"`
+	Max        int      `yaml:"max"`
+	Per        string   `yaml:"per"`
+	Categories []string `yaml:"categories"`
+}
+
+// Keywords extends the built-in keyword sets.
+type Keywords struct {
+	Join []string `yaml:"join"`
+}
+
+// Links configures tracked links.
+type Links struct {
+	UTM map[string]string `yaml:"utm"`
+}
+
+// Default returns the built-in defaults.
+func Default() Config {
+	return Config{
+		Addr:          "127.0.0.1:8080",
+		DB:            "sqlite:./smsflow.db",
+		DefaultRegion: "US",
+		Provider:      "console",
+		Flows:         "./flows",
+		LogLevel:      "info",
+		LogFormat:     "text",
+		Brand:         Brand{Name: "smsflow"},
+		QuietHours:    QuietHours{Allowed: "08:00-21:00", Exempt: []string{"service"}, OnQuiet: "defer"},
+		OnCap:         "skip",
+		SmartSending:  "0h",
+		MaxDeferral:   "24h",
+		TriggerMaxAge: "6h",
+		Keywords:      Keywords{Join: []string{"JOIN"}},
+		Twilio:        Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
+	}
+}
+
+// DefaultFile is read when --config is not given and the file exists.
+const DefaultFile = "smsflow.yaml"
+
+// Load builds the configuration from defaults, the file at path (if path is
+// "" the default file, when present) and the environment.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	explicit := path != ""
+	if !explicit {
+		path = DefaultFile
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := decode(b, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+	default:
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func decode(b []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// applyEnv sets fields from SMSFLOW_* variables. Lists take comma-separated
+// values. Unknown SMSFLOW_ variables are ignored (some belong to tests).
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SMSFLOW_") {
+			env[k] = v
+		}
+	}
+	return walk(reflect.ValueOf(cfg).Elem(), "SMSFLOW", func(name string, f reflect.Value) error {
+		v, ok := env[name]
+		if !ok {
+			return nil
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(v)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want true or false", name, v)
+			}
+			f.SetBool(b)
+		case reflect.Int:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a whole number", name, v)
+			}
+			f.SetInt(int64(n))
+		case reflect.Slice:
+			if f.Type().Elem().Kind() == reflect.String {
+				parts := strings.Split(v, ",")
+				for i := range parts {
+					parts[i] = strings.TrimSpace(parts[i])
+				}
+				f.Set(reflect.ValueOf(parts))
+			}
+		}
+		return nil
+	})
+}
+
+// walk visits every settable leaf field with its environment variable name.
+func walk(v reflect.Value, prefix string, fn func(name string, f reflect.Value) error) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			if err := walk(f, name, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(name, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package smsflow
+
+import "time"
+
+// Event kinds, after the Segment spec.
+const (
+	EventTrack    = "track"
+	EventIdentify = "identify"
+	EventPage     = "page"
+	EventScreen   = "screen"
+	EventAlias    = "alias"
+	EventGroup    = "group"
+)
+
+// Built-in event names (spec §4 triggers) and the e-commerce names the engine
+// treats specially.
+const (
+	EventOrderCompleted   = "Order Completed"
+	EventCheckoutStarted  = "Checkout Started"
+	EventLinkClicked      = "Link Clicked"
+	EventMessageReplied   = "Message Replied"
+	EventMessageDelivered = "Message Delivered"
+	EventMessageFailed    = "Message Failed"
+	EventSubscribed       = "Subscribed"
+	EventUnsubscribed     = "Unsubscribed"
+)
+
+// Event is one thing a contact did or that happened to them, as received.
+// MessageID is the idempotency key; DedupeKey is a second one some events
+// carry (order_id for Order Completed).
+type Event struct {
+	Seq         int64          `json:"seq,omitempty"`
+	MessageID   string         `json:"messageId"`
+	Type        string         `json:"type"`
+	Name        string         `json:"event,omitempty"` // track: event name; page/screen: page name
+	ContactID   string         `json:"contact_id"`
+	AnonymousID string         `json:"anonymousId,omitempty"`
+	Properties  map[string]any `json:"properties,omitempty"`
+	Traits      map[string]any `json:"traits,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	DedupeKey   string         `json:"-"`
+	Timestamp   time.Time      `json:"timestamp"`
+	ReceivedAt  time.Time      `json:"receivedAt"`
+}
+
+// OrderDedupeKey returns the second idempotency key of an Order Completed
+// event (its properties.order_id), or "" when it has none.
+func OrderDedupeKey(name string, properties map[string]any) string {
+	if name != EventOrderCompleted {
+		return ""
+	}
+	switch v := properties["order_id"].(type) {
+	case string:
+		if v != "" {
+			return "order:" + v
+		}
+	case float64:
+		return "order:" + formatNumber(v)
+	case int64:
+		return "order:" + formatNumber(float64(v))
+	}
+	return ""
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/smsflow/smsflow"
+)
+
+const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanContact(s scanner) (*smsflow.Contact, error) {
+	var (
+		c                smsflow.Contact
+		phone            sql.NullString
+		zones, traits    string
+		created, updated int64
+	)
+	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.Phone = phone.String
+	if err := json.Unmarshal([]byte(zones), &c.Timezones); err != nil {
+		return nil, fmt.Errorf("contact %s timezones: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(traits), &c.Traits); err != nil {
+		return nil, fmt.Errorf("contact %s traits: %w", c.ID, err)
+	}
+	if c.Timezones == nil {
+		c.Timezones = []string{}
+	}
+	if c.Traits == nil {
+		c.Traits = map[string]any{}
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &c, nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Values come from decoded JSON; a failure here is a programming error.
+		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
+	}
+	return string(b)
+}
+
+func contactArgs(c *smsflow.Contact) []any {
+	zones := c.Timezones
+	if zones == nil {
+		zones = []string{}
+	}
+	traits := c.Traits
+	if traits == nil {
+		traits = map[string]any{}
+	}
+	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt)}
+}
+
+// ContactByID returns the contact with the id, or nil when there is none.
+func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
+	c, err := scanContact(t.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// ContactByPhone returns the contact using an E.164 number, or nil.
+func (t *Tx) ContactByPhone(e164 string) (*smsflow.Contact, error) {
+	c, err := scanContact(t.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, e164))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// InsertContact creates a contact.
+func (t *Tx) InsertContact(c *smsflow.Contact) error {
+	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
+	if err != nil {
+		return fmt.Errorf("insert contact %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UpdateContact overwrites a contact's mutable fields.
+func (t *Tx) UpdateContact(c *smsflow.Contact) error {
+	a := contactArgs(c)
+	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ? WHERE id = ?`,
+		a[1], a[2], a[3], a[4], a[5], a[6], a[8], c.ID)
+	if err != nil {
+		return fmt.Errorf("update contact %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// AliasContact returns the contact an alias (an anonymousId or a former id)
+// points to, or "" when it points nowhere.
+func (t *Tx) AliasContact(alias string) (string, error) {
+	var id string
+	err := t.queryRow(`SELECT contact_id FROM aliases WHERE alias = ?`, alias).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// SetAlias points an alias at a contact.
+func (t *Tx) SetAlias(alias, contactID string) error {
+	_, err := t.exec(`INSERT INTO aliases (alias, contact_id) VALUES (?, ?) ON CONFLICT (alias) DO UPDATE SET contact_id = excluded.contact_id`, alias, contactID)
+	return err
+}
+
+// MergeContact moves everything of contact from into contact into and deletes
+// from: its events, its aliases (and from's own id becomes an alias of into).
+// Traits and the phone are merged by the caller, which updates into.
+func (t *Tx) MergeContact(from, into string) error {
+	if _, err := t.exec(`UPDATE events SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
+		return fmt.Errorf("merge %s into %s: events: %w", from, into, err)
+	}
+	if _, err := t.exec(`UPDATE consent_ledger SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
+		return fmt.Errorf("merge %s into %s: consent: %w", from, into, err)
+	}
+	if _, err := t.exec(`UPDATE aliases SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
+		return fmt.Errorf("merge %s into %s: aliases: %w", from, into, err)
+	}
+	if _, err := t.exec(`DELETE FROM contacts WHERE id = ?`, from); err != nil {
+		return fmt.Errorf("merge %s into %s: delete: %w", from, into, err)
+	}
+	return t.SetAlias(from, into)
+}
+
+// Contact returns a contact by id, or an ENOTFOUND error.
+func (db *DB) Contact(ctx context.Context, id string) (*smsflow.Contact, error) {
+	c, err := scanContact(db.queryRowRead(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		// A merged-away id keeps working through its alias.
+		var to string
+		if err2 := db.queryRowRead(ctx, `SELECT contact_id FROM aliases WHERE alias = ?`, id).Scan(&to); err2 == nil && to != id {
+			return db.Contact(ctx, to)
+		}
+		return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no contact with id %q", id)
+	}
+	return c, err
+}
+
+// ContactByPhone returns the contact using an E.164 number, or ENOTFOUND.
+func (db *DB) ContactByPhone(ctx context.Context, e164 string) (*smsflow.Contact, error) {
+	c, err := scanContact(db.queryRowRead(ctx, `SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, e164))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no contact with phone %s", e164)
+	}
+	return c, err
+}
+
+// CountContacts returns the number of contacts (for progress and tests).
+func (db *DB) CountContacts(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DB is an smsflow database. Writes go through one pool (for SQLite a single
+// connection: SQLite has one writer), reads through another.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+
+}
+
+// New wraps opened pools; driver packages call it.
+func New(d Dialect, write, read *sql.DB) *DB {
+	if read == nil {
+		read = write
+	}
+	return &DB{dialect: d, write: write, read: read}
+}
+
+// Dialect returns the database's dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close closes both pools. It is safe to call twice.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers (readiness).
+func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
+
+func firstLine(q string) string {
+	q = strings.TrimSpace(q)
+	if i := strings.IndexByte(q, '\n'); i > 0 {
+		return q[:i]
+	}
+	return q
+}
+
+// Tx is one write transaction. Its methods are the storage primitives the
+// ingestion and engine logic compose.
+type Tx struct {
+	db    *DB
+	tx    *sql.Tx
+	ctx   context.Context
+	stmts map[string]*sql.Stmt // prepared on this transaction's connection
+}
+
+// WriteTx runs fn in a write transaction, committing when fn returns nil.
+func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	t := &Tx{db: db, tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}}
+	if err := fn(t); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// stmt returns the statement for query, prepared once per transaction: a
+// group commit runs the same few statements thousands of times. (Statements
+// are prepared on the transaction, not the pool: SQLite's writer pool has one
+// connection, which the transaction holds.)
+func (t *Tx) stmt(query string) (*sql.Stmt, error) {
+	if s, ok := t.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := t.tx.PrepareContext(t.ctx, t.db.dialect.Rebind(query))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", firstLine(query), err)
+	}
+	t.stmts[query] = s
+	return s, nil
+}
+
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	s, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(t.ctx, args...)
+}
+
+func (t *Tx) queryRow(query string, args ...any) *sql.Row {
+	s, err := t.stmt(query)
+	if err != nil {
+		// Surface the prepare error through the row.
+		return t.tx.QueryRowContext(t.ctx, t.db.dialect.Rebind(query), args...)
+	}
+	return s.QueryRowContext(t.ctx, args...)
+}
+
+func (db *DB) queryRead(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.dialect.Rebind(query), args...)
+}
+
+func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.dialect.Rebind(query), args...)
+}
+
+// Migrate applies every migration not yet applied, in order, each in its own
+// transaction, and returns how many it applied.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied := map[int64]bool{}
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return 0, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	files, err := fs.Glob(db.dialect.Migrations(), "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	sort.Strings(files)
+	n := 0
+	for _, f := range files {
+		name := path.Base(f)
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil {
+			return n, fmt.Errorf("migration %s: name must start with a number and an underscore", name)
+		}
+		if applied[v] {
+			continue
+		}
+		body, err := fs.ReadFile(db.dialect.Migrations(), f)
+		if err != nil {
+			return n, err
+		}
+		err = db.WriteTx(ctx, func(t *Tx) error {
+			if _, err := t.tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			_, err := t.tx.ExecContext(ctx, db.dialect.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), v, name, time.Now().UnixMicro())
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// SchemaVersion returns the highest applied migration number (0 if none).
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return v.Int64, err
+}
+
+// micros converts a time to stored microseconds (zero time → 0).
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros converts stored microseconds back to UTC time (0 → zero time).
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Dialect is what differs between databases. Everything else is shared SQL.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Rebind turns the shared SQL's ? placeholders into the database's own.
+	Rebind(query string) string
+	// Migrations holds numbered files NNNN_name.sql applied in order.
+	Migrations() fs.FS
+}
+
+// Opener opens a database from the part of a DSN after its scheme.
+type Opener func(dsn string) (*DB, error)
+
+var (
+	driversMu sync.Mutex
+	drivers   = map[string]Opener{}
+)
+
+// Register makes a driver available to Open under a DSN scheme.
+func Register(scheme string, open Opener) {
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	drivers[scheme] = open
+}
+
+// Open opens the database a DSN names: "sqlite:PATH" (or a bare path) or a
+// "postgres://" / "postgresql://" URL. The driver package must be imported.
+func Open(dsn string) (*DB, error) {
+	scheme, rest := "sqlite", dsn
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		scheme, rest = "postgres", dsn
+	case strings.HasPrefix(dsn, "sqlite:"):
+		rest = strings.TrimPrefix(dsn, "sqlite:")
+	case strings.Contains(dsn, "://"):
+		return nil, fmt.Errorf("unsupported database %q: use sqlite:PATH or a postgres:// URL", dsn)
+	}
+	driversMu.Lock()
+	open, ok := drivers[scheme]
+	driversMu.Unlock()
+	if !ok {
+		known := make([]string, 0, len(drivers))
+		for k := range drivers {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return nil, fmt.Errorf("database driver %q is not built in (have %v)", scheme, known)
+	}
+	return open(rest)
+}
+
+// RebindDollar rewrites ? placeholders as $1, $2, … (PostgreSQL), leaving
+// question marks inside quoted strings alone.
+func RebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n, inQuote := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inQuote = !inQuote
+			b.WriteByte(c)
+		case c == '?' && !inQuote:
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Scheme names the database kind of a DSN, for logs ("sqlite", "postgres").
+func Scheme(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "postgres"
+	}
+	return "sqlite"
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/smsflow/smsflow"
+)
+
+// InsertEvent stores an event unless its messageId (or its dedupe key, such as
+// an Order Completed's order_id) was seen before. It reports whether the event
+// is new; a duplicate is not an error.
+func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
+	props, traits, ctx := e.Properties, e.Traits, e.Context
+	if props == nil {
+		props = map[string]any{}
+	}
+	if traits == nil {
+		traits = map[string]any{}
+	}
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	res, err := t.exec(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		e.MessageID, nullString(e.DedupeKey), e.Type, e.Name, e.ContactID, e.AnonymousID,
+		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt))
+	if err != nil {
+		return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+const eventColumns = `seq, message_id, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at`
+
+func scanEvent(s scanner) (*smsflow.Event, error) {
+	var (
+		e                  smsflow.Event
+		props, traits, ctx string
+		ts, received       int64
+	)
+	if err := s.Scan(&e.Seq, &e.MessageID, &e.Type, &e.Name, &e.ContactID, &e.AnonymousID, &props, &traits, &ctx, &ts, &received); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		src string
+		dst *map[string]any
+	}{{props, &e.Properties}, {traits, &e.Traits}, {ctx, &e.Context}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+	}
+	e.Timestamp, e.ReceivedAt = fromMicros(ts), fromMicros(received)
+	return &e, nil
+}
+
+// EventsByContact returns a contact's events, oldest first.
+func (db *DB) EventsByContact(ctx context.Context, contactID string, limit int) ([]smsflow.Event, error) {
+	rows, err := db.queryRead(ctx, `SELECT `+eventColumns+` FROM events WHERE contact_id = ? ORDER BY ts, seq LIMIT ?`, contactID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []smsflow.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// CountEvents returns the number of stored events.
+func (db *DB) CountEvents(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
+	return n, err
+}
+
+// BulkInsertEvents writes events with one multi-row INSERT per call, in one
+// transaction, skipping duplicates. The ingest benchmark uses it to measure
+// the storage ceiling: the same rows, straight into the database.
+func (db *DB) BulkInsertEvents(ctx context.Context, events []smsflow.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	const cols = 11
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at) VALUES `)
+	args := make([]any, 0, len(events)*cols)
+	for i, e := range events {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		props, traits, ectx := e.Properties, e.Traits, e.Context
+		if props == nil {
+			props = map[string]any{}
+		}
+		if traits == nil {
+			traits = map[string]any{}
+		}
+		if ectx == nil {
+			ectx = map[string]any{}
+		}
+		args = append(args, e.MessageID, nullString(e.DedupeKey), e.Type, e.Name, e.ContactID, e.AnonymousID,
+			mustJSON(props), mustJSON(traits), mustJSON(ectx), micros(e.Timestamp), micros(e.ReceivedAt))
+	}
+	sb.WriteString(" ON CONFLICT DO NOTHING")
+	return db.WriteTx(ctx, func(t *Tx) error {
+		_, err := t.tx.ExecContext(ctx, db.dialect.Rebind(sb.String()), args...)
+		return err
+	})
+}

@@ -1,0 +1,81 @@
+// Package sqlite is smsflow's embedded database: SQLite through the pure-Go
+// modernc.org/sqlite driver (no cgo). One writer connection, a pool of
+// readers, WAL journal, synchronous=NORMAL (an acknowledged write survives a
+// crash of the process; set SMSFLOW_SQLITE_SYNCHRONOUS=FULL to survive power
+// loss too).
+package sqlite
+
+import (
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/smsflow/smsflow/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() { store.Register("sqlite", Open) }
+
+type dialect struct{}
+
+func (dialect) Name() string           { return "sqlite" }
+func (dialect) Rebind(q string) string { return q }
+func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
+
+// Open opens (creating if needed) the SQLite database file at path.
+func Open(path string) (*store.DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: empty path; use sqlite:./smsflow.db")
+	}
+	if strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: give a file path (sqlite:./smsflow.db); in-memory databases are not supported because readers and the writer use separate connections")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+		}
+	}
+	sync := strings.ToUpper(os.Getenv("SMSFLOW_SQLITE_SYNCHRONOUS"))
+	if sync == "" {
+		sync = "NORMAL"
+	}
+	if sync != "NORMAL" && sync != "FULL" {
+		return nil, fmt.Errorf("sqlite: SMSFLOW_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", sync)
+	}
+	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", txlock)
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	return store.New(dialect{}, w, r), nil
+}
