@@ -19,7 +19,6 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
-
 }
 
 // New wraps opened pools; driver packages call it.
