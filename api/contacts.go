@@ -1,0 +1,146 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/phone"
+)
+
+// contactView is the JSON of GET /v1/contacts/{id}.
+type contactView struct {
+	*smsflow.Contact
+	Consent smsflow.Consent `json:"consent"`
+}
+
+func (s *Server) contactView(r *http.Request, c *smsflow.Contact) (contactView, error) {
+	consent, err := s.db.ConsentLedger(r.Context(), c.Phone)
+	return contactView{Contact: c, Consent: consent}, err
+}
+
+func (s *Server) getContact(w http.ResponseWriter, r *http.Request) {
+	c, err := s.db.Contact(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.contactView(r, c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// findContact answers GET /v1/contacts?phone=ANY-FORMAT.
+func (s *Server) findContact(w http.ResponseWriter, r *http.Request) {
+	raw := r.URL.Query().Get("phone")
+	if raw == "" {
+		s.writeError(w, r, smsflow.FieldErrorf(smsflow.EINVALID, "phone", "give ?phone= with a number in any format, e.g. ?phone=%%2B14155550100 or ?phone=(415)%%20555-0100"))
+		return
+	}
+	n, err := phone.Parse(raw, s.cfg.DefaultRegion)
+	if err != nil {
+		s.writeError(w, r, smsflow.FieldErrorf(smsflow.EINVALID, "phone", "%s", smsflow.ErrorMessage(err)))
+		return
+	}
+	c, err := s.db.ContactByPhone(r.Context(), n.E164)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.contactView(r, c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) contactTimeline(w http.ResponseWriter, r *http.Request) {
+	c, err := s.db.Contact(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items, err := s.db.Timeline(r.Context(), c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contact_id": c.ID, "items": items})
+}
+
+// postConsent appends an opt-in or opt-out to the contact's number's ledger.
+func (s *Server) postConsent(w http.ResponseWriter, r *http.Request) {
+	var ch ingest.ConsentChange
+	if err := decodeJSON(r, 64<<10, &ch); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	entry, err := ingest.RecordConsent(r.Context(), s.db, s.clock, r.PathValue("id"), ch)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	consent, err := s.db.ConsentLedger(r.Context(), entry.Phone)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"entry": entry, "status": consent.Status})
+}
+
+// decodeJSON strictly decodes a JSON object body, turning every failure into
+// a message that names the problem.
+func decodeJSON(r *http.Request, limit int64, v any) error {
+	body, err := readBody(r, limit, "the request body")
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return smsflow.Errorf(smsflow.EINVALID, "the request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return smsflow.Errorf(smsflow.EINVALID, "the body has data after its JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return smsflow.Errorf(smsflow.EINVALID, "malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		return smsflow.FieldErrorf(smsflow.EINVALID, typ.Field, "%s must be %s, not %s", typ.Field, typ.Type.String(), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return smsflow.FieldErrorf(smsflow.EINVALID, f, "unknown field %q", f)
+	case strings.Contains(err.Error(), "parsing time"):
+		return smsflow.FieldErrorf(smsflow.EINVALID, "timestamp", "timestamp must be RFC 3339, like 2026-11-28T10:00:00Z: %v", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return smsflow.Errorf(smsflow.EINVALID, "malformed JSON: the body ends too early")
+	default:
+		var e *smsflow.Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return smsflow.Errorf(smsflow.EINVALID, "malformed JSON: %v", fmt.Sprint(err))
+	}
+}

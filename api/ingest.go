@@ -1,0 +1,138 @@
+package api
+
+import (
+	"compress/gzip"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/ingest/segment"
+)
+
+// readBody reads a request body of at most limit bytes (after gunzip).
+func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
+	var src io.Reader = io.LimitReader(r.Body, limit+1)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, smsflow.Errorf(smsflow.EINVALID, "body says Content-Encoding: gzip but is not gzip: %v", err)
+		}
+		defer zr.Close()
+		src = io.LimitReader(zr, limit+1)
+	}
+	b, err := io.ReadAll(src)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, smsflow.Errorf(smsflow.ETOOLARGE, "%s is larger than %d KB", what, limit/1024)
+		}
+		return nil, smsflow.Errorf(smsflow.EINVALID, "could not read the request body: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, smsflow.Errorf(smsflow.ETOOLARGE, "%s is larger than %d KB; split it into smaller calls", what, limit/1024)
+	}
+	return b, nil
+}
+
+type ingestResponse struct {
+	Success bool                `json:"success"`
+	Errors  []segment.ItemError `json:"errors,omitempty"`
+}
+
+// ingestOne handles a single Segment call (track, identify, …): any invalid
+// field answers 400 and stores nothing.
+func (s *Server) ingestOne(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r, segment.MaxItemBytes, "an event")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.ingestAuth(r, segment.WriteKey(body)); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		now := s.clock.Now()
+		msg, err := segment.ParseOne(kind, body, now)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		it, err := ingest.FromSegment(msg, s.cfg.DefaultRegion)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		res, err := s.writer.Submit(r.Context(), []*ingest.Item{it})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if res[0].Err != nil {
+			s.writeError(w, r, res[0].Err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ingestResponse{Success: true})
+	}
+}
+
+// ingestBatch handles /v1/batch: it stores the valid items and lists the
+// rejected ones, answering 200 (Segment clients drop a whole batch on 400).
+func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, segment.MaxBatchBytes, "a batch")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.ingestAuth(r, segment.WriteKey(body)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.clock.Now()
+	br, err := segment.ParseBatch(body, now)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rejected := append([]segment.ItemError{}, br.Errors...)
+	items := make([]*ingest.Item, 0, len(br.Messages))
+	index := make([]int, 0, len(br.Messages))
+	for i, m := range br.Messages {
+		it, err := ingest.FromSegment(m, s.cfg.DefaultRegion)
+		if err != nil {
+			rejected = append(rejected, itemError(br.Indexes[i], err))
+			continue
+		}
+		items = append(items, it)
+		index = append(index, br.Indexes[i])
+	}
+	if len(items) > 0 {
+		res, err := s.writer.Submit(r.Context(), items)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for i, rs := range res {
+			if rs.Err != nil {
+				rejected = append(rejected, itemError(index[i], rs.Err))
+			}
+		}
+	}
+	sortItemErrors(rejected)
+	writeJSON(w, http.StatusOK, ingestResponse{Success: true, Errors: rejected})
+}
+
+func itemError(index int, err error) segment.ItemError {
+	return segment.ItemError{Index: index, Code: smsflow.ErrorCode(err), Message: smsflow.ErrorMessage(err), Field: smsflow.ErrorField(err)}
+}
+
+func sortItemErrors(e []segment.ItemError) {
+	for i := 1; i < len(e); i++ {
+		for j := i; j > 0 && e[j].Index < e[j-1].Index; j-- {
+			e[j], e[j-1] = e[j-1], e[j]
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Keys are the two API keys: Write opens ingestion only, Admin everything.
+type Keys struct {
+	Write string
+	Admin string
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	cfg    config.Config
+	db     *store.DB
+	writer *ingest.Writer
+	clock  smsflow.Clock
+	log    *slog.Logger
+	keys   Keys
+	mux    *http.ServeMux
+}
+
+// New builds the server's routes.
+func New(cfg config.Config, db *store.DB, writer *ingest.Writer, clock smsflow.Clock, log *slog.Logger, keys Keys) *Server {
+	s := &Server{cfg: cfg, db: db, writer: writer, clock: clock, log: log, keys: keys, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", s.ready)
+	m.HandleFunc("GET /v1/openapi.json", s.openAPI)
+
+	// Segment-compatible ingestion, with the short paths analytics.js uses.
+	for path, kind := range map[string]string{
+		"track": smsflow.EventTrack, "t": smsflow.EventTrack,
+		"identify": smsflow.EventIdentify, "i": smsflow.EventIdentify,
+		"page": smsflow.EventPage, "p": smsflow.EventPage,
+		"screen": smsflow.EventScreen, "s": smsflow.EventScreen,
+		"alias": smsflow.EventAlias, "a": smsflow.EventAlias,
+		"group": smsflow.EventGroup, "g": smsflow.EventGroup,
+	} {
+		m.HandleFunc("POST /v1/"+path, s.cors(s.ingestOne(kind)))
+		m.HandleFunc("OPTIONS /v1/"+path, s.cors(nil))
+	}
+	for _, path := range []string{"batch", "b", "import"} {
+		m.HandleFunc("POST /v1/"+path, s.cors(s.ingestBatch))
+		m.HandleFunc("OPTIONS /v1/"+path, s.cors(nil))
+	}
+
+	m.HandleFunc("GET /v1/contacts", s.requireAdmin(s.findContact))
+	m.HandleFunc("GET /v1/contacts/{id}", s.requireAdmin(s.getContact))
+	m.HandleFunc("GET /v1/contacts/{id}/timeline", s.requireAdmin(s.contactTimeline))
+	m.HandleFunc("POST /v1/contacts/{id}/consent", s.requireAdmin(s.postConsent))
+
+	m.HandleFunc("/v1/", s.requireAdmin(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, smsflow.Errorf(smsflow.ENOTFOUND, "no route %s %s; see /v1/openapi.json", r.Method, r.URL.Path))
+	}))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, smsflow.Errorf(smsflow.ENOTFOUND, "no route %s %s; the API lives under /v1 (see /v1/openapi.json)", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP serves a request; a panic in a handler becomes a logged 500
+// instead of a dropped connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic in handler", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			s.writeError(w, r, smsflow.Errorf(smsflow.EINTERNAL, "internal error"))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// cors lets browsers (analytics.js) post events from any origin. A nil
+// handler answers the preflight.
+func (s *Server) cors(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Origin", "*")
+		hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding")
+		hd.Set("Access-Control-Max-Age", "86400")
+		if h == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database does not answer"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": s.db.Dialect().Name()})
+}

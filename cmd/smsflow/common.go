@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/store"
+	_ "github.com/smsflow/smsflow/store/postgres"
+	_ "github.com/smsflow/smsflow/store/sqlite"
+)
+
+var errUsage = errors.New("usage")
+
+// commonFlags are the flags every database-using command takes.
+type commonFlags struct {
+	config string
+	db     string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "configuration file (default ./smsflow.yaml if present)")
+	fs.StringVar(&c.db, "db", "", "database: sqlite:PATH or postgres://… (default sqlite:./smsflow.db)")
+}
+
+// parseFlags parses a subcommand's flags, printing usage errors to stderr.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	return nil
+}
+
+// loadConfig reads the configuration and applies the common flags.
+func (c *commonFlags) load() (config.Config, error) {
+	cfg, err := config.Load(c.config, os.Environ())
+	if err != nil {
+		return cfg, err
+	}
+	if c.db != "" {
+		cfg.DB = c.db
+	}
+	return cfg, nil
+}
+
+// openDB opens and migrates the configured database.
+func openDB(ctx context.Context, dsn string, log *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", redactDSN(dsn), err)
+	}
+	if n > 0 {
+		log.Info("database migrated", "db", redactDSN(dsn), "applied", n)
+	}
+	return db, nil
+}
+
+// redactDSN hides a password in a postgres:// URL.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
+				return dsn[:i+3+colon+1] + "***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// newLogger builds the structured logger; phone numbers in attributes named
+// "phone" or "to"/"from" are masked.
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		switch a.Key {
+		case "phone", "to", "from":
+			if a.Value.Kind() == slog.KindString {
+				return slog.String(a.Key, phone.Mask(a.Value.String()))
+			}
+		}
+		return a
+	}}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newKey returns a random API key with a readable prefix.
+func newKey(prefix string) string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + hex.EncodeToString(b)
+}
+
+// keys returns the API keys: from the configuration when given, else the ones
+// stored in the database (generated and stored on first use). created reports
+// which were generated just now.
+func loadKeys(ctx context.Context, db *store.DB, cfg config.Config) (write, admin string, created []string, err error) {
+	get := func(given, setting, prefix string) (string, error) {
+		if given != "" {
+			return given, nil
+		}
+		v, made, err := db.SettingOrInit(ctx, setting, func() string { return newKey(prefix) })
+		if made {
+			created = append(created, setting)
+		}
+		return v, err
+	}
+	if write, err = get(cfg.WriteKey, "write_key", "wk_"); err != nil {
+		return
+	}
+	admin, err = get(cfg.AdminKey, "admin_key", "ak_")
+	return
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var cf commonFlags
+	cf.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: applied %d migration(s); schema version %d\n", redactDSN(cfg.DB), n, v)
+	return nil
+}
+
+func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
+	var cf commonFlags
+	cf.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg)
+	db, err := openDB(ctx, cfg.DB, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	w, a, _, err := loadKeys(ctx, db, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "write key: %s\nadmin key: %s\n", w, a)
+	return nil
+}

@@ -1,0 +1,219 @@
+package ingest
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Result is what happened to one item.
+type Result struct {
+	ContactID string `json:"contact_id,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Err       error  `json:"-"`
+}
+
+// placeholder reports whether a contact id was made up by smsflow (an
+// anonymous visitor or a number seen before any userId) and so may be merged
+// into a known contact.
+func placeholder(id string) bool {
+	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:")
+}
+
+// resolve finds the contact an id (userId, anonymousId or former id) refers to.
+func resolve(tx *store.Tx, id string, anonymous bool) (string, error) {
+	if to, err := tx.AliasContact(id); err != nil || to != "" {
+		return to, err
+	}
+	if anonymous {
+		return smsflow.AnonymousContactID(id), nil
+	}
+	return id, nil
+}
+
+// apply writes one item inside tx. Checks come before writes, so an item that
+// is refused (an *smsflow.Error) has written nothing; any other error means
+// the transaction must be abandoned.
+func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
+	var cid string
+	var err error
+	if it.UserID != "" {
+		cid = it.UserID
+	} else if cid, err = resolve(tx, it.AnonymousID, true); err != nil {
+		return Result{}, err
+	}
+	c, err := tx.ContactByID(cid)
+	if err != nil {
+		return Result{}, err
+	}
+
+	// Contacts to fold into cid: the anonymous visitor being identified, the
+	// former id of an alias call, a placeholder that holds the phone number.
+	var merge []*smsflow.Contact
+	addMerge := func(id string) error {
+		if id == "" || id == cid || slices.ContainsFunc(merge, func(m *smsflow.Contact) bool { return m.ID == id }) {
+			return nil
+		}
+		m, err := tx.ContactByID(id)
+		if err != nil || m == nil {
+			return err
+		}
+		merge = append(merge, m)
+		return nil
+	}
+	if it.UserID != "" && it.AnonymousID != "" {
+		to, err := tx.AliasContact(it.AnonymousID)
+		if err != nil {
+			return Result{}, err
+		}
+		if to == "" {
+			if err := addMerge(smsflow.AnonymousContactID(it.AnonymousID)); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	if it.Type == smsflow.EventAlias && it.PreviousID != "" {
+		prev, err := resolve(tx, it.PreviousID, false)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := addMerge(prev); err != nil {
+			return Result{}, err
+		}
+		if err := addMerge(smsflow.AnonymousContactID(it.PreviousID)); err != nil {
+			return Result{}, err
+		}
+	}
+	phoneNow := ""
+	if c != nil {
+		phoneNow = c.Phone
+	}
+	for _, m := range merge {
+		if m.Phone != "" {
+			if phoneNow != "" && phoneNow != m.Phone && !placeholder(m.ID) {
+				return Result{}, smsflow.FieldErrorf(smsflow.ECONFLICT, "previousId",
+					"cannot merge contact %q (phone %s) into %q (phone %s): each contact has its own number", m.ID, maskPhone(m.Phone), cid, maskPhone(phoneNow))
+			}
+			if phoneNow == "" {
+				phoneNow = m.Phone
+			}
+		}
+	}
+	if it.Phone != nil && it.Phone.E164 != phoneNow {
+		other, err := tx.ContactByPhone(it.Phone.E164)
+		if err != nil {
+			return Result{}, err
+		}
+		if other != nil && other.ID != cid {
+			if !placeholder(other.ID) {
+				return Result{}, smsflow.FieldErrorf(smsflow.ECONFLICT, "traits.phone",
+					"phone %s already belongs to contact %q; one number belongs to one contact (merge them with an alias call, or change that contact's phone first)", maskPhone(it.Phone.E164), other.ID)
+			}
+			if err := addMerge(other.ID); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+
+	// Checks done: store the event (or learn that it is a duplicate).
+	ev := &smsflow.Event{
+		MessageID: it.MessageID, Type: it.Type, Name: it.Name, ContactID: cid,
+		AnonymousID: it.AnonymousID, Properties: it.Properties, Traits: it.Traits, Context: it.Context,
+		DedupeKey: smsflow.OrderDedupeKey(it.Name, it.Properties), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt,
+	}
+	if it.Type != smsflow.EventTrack {
+		ev.DedupeKey = ""
+	}
+	inserted, err := tx.InsertEvent(ev)
+	if err != nil {
+		return Result{}, err
+	}
+	if !inserted {
+		return Result{ContactID: cid, Duplicate: true}, nil
+	}
+
+	changed := false
+	created := c == nil
+	if created {
+		c = &smsflow.Contact{ID: cid, Traits: map[string]any{}, Timezones: []string{}, CreatedAt: now}
+		changed = true
+	}
+	for _, m := range merge {
+		// The known contact's traits win over the merged one's.
+		traits := maps.Clone(m.Traits)
+		maps.Copy(traits, c.Traits)
+		c.Traits = traits
+		if c.Phone == "" && m.Phone != "" {
+			c.Phone, c.PhoneType, c.Timezones = m.Phone, m.PhoneType, m.Timezones
+			if c.TimezoneSource == "" || c.TimezoneSource == "number" {
+				c.Timezone, c.TimezoneSource = m.Timezone, m.TimezoneSource
+			}
+		}
+		if m.CreatedAt.Before(c.CreatedAt) {
+			c.CreatedAt = m.CreatedAt
+		}
+		if err := tx.MergeContact(m.ID, cid); err != nil {
+			return Result{}, err
+		}
+		changed = true
+	}
+	if it.UserID != "" && it.AnonymousID != "" {
+		if to, err := tx.AliasContact(it.AnonymousID); err != nil {
+			return Result{}, err
+		} else if to == "" {
+			if err := tx.SetAlias(it.AnonymousID, cid); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	if it.Type == smsflow.EventIdentify && len(it.Traits) > 0 {
+		for k, v := range it.Traits {
+			if old, ok := c.Traits[k]; !ok || !equalJSON(old, v) {
+				c.Traits[k] = v
+				changed = true
+			}
+		}
+	}
+	if it.Phone != nil && it.Phone.E164 != c.Phone {
+		c.Phone, c.PhoneType, c.Timezones = it.Phone.E164, it.Phone.Type, slices.Clone(it.Phone.Timezones)
+		if c.TimezoneSource == "" || c.TimezoneSource == "number" {
+			c.Timezone, c.TimezoneSource = "", ""
+		}
+		changed = true
+	}
+	if it.Timezone != "" && (it.Timezone != c.Timezone || it.TimezoneSource != c.TimezoneSource) {
+		// traits.timezone outranks context.timezone: context never replaces a trait.
+		if it.TimezoneSource == "trait" || c.TimezoneSource != "trait" {
+			c.Timezone, c.TimezoneSource = it.Timezone, it.TimezoneSource
+			changed = true
+		}
+	}
+	if c.Timezone == "" && len(c.Timezones) > 0 {
+		c.Timezone, c.TimezoneSource = c.Timezones[0], "number"
+		changed = true
+	}
+	if !changed {
+		return Result{ContactID: cid}, nil
+	}
+	c.UpdatedAt = now
+	if created {
+		err = tx.InsertContact(c)
+	} else {
+		err = tx.UpdateContact(c)
+	}
+	return Result{ContactID: cid}, err
+}
+
+// equalJSON compares two decoded JSON values.
+func equalJSON(a, b any) bool {
+	switch av := a.(type) {
+	case map[string]any, []any:
+		return false // nested values: treat as changed (cheap and correct)
+	default:
+		return av == b
+	}
+}

@@ -1,0 +1,298 @@
+package ingest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+var ctx = context.Background()
+
+// fixedClock is a clock that stands still.
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+var now = time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)
+
+func newWriter(t *testing.T, db *store.DB) *ingest.Writer {
+	t.Helper()
+	w := ingest.NewWriter(db, fixedClock{now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.Start()
+	t.Cleanup(w.Stop)
+	return w
+}
+
+func num(t *testing.T, raw string) *phone.Number {
+	t.Helper()
+	n, err := phone.Parse(raw, "US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &n
+}
+
+var seq int
+
+func track(user, anon, name string, props map[string]any) *ingest.Item {
+	seq++
+	return &ingest.Item{Type: smsflow.EventTrack, MessageID: "m-" + strings.ReplaceAll(time.Duration(seq).String(), "ns", ""), UserID: user, AnonymousID: anon,
+		Name: name, Properties: props, Timestamp: now, ReceivedAt: now}
+}
+
+func identify(user, anon string, ph *phone.Number, traits map[string]any) *ingest.Item {
+	it := track(user, anon, "", nil)
+	it.Type, it.Traits, it.Phone = smsflow.EventIdentify, traits, ph
+	return it
+}
+
+func submit(t *testing.T, w *ingest.Writer, items ...*ingest.Item) []ingest.Result {
+	t.Helper()
+	res, err := w.Submit(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestIdentifyCreatesContact(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		res := submit(t, w, identify("ana", "", num(t, "(208) 555-0100"), map[string]any{"first_name": "Ana"}))
+		if res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+		c, err := db.Contact(ctx, "ana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Phone != "+12085550100" || c.Traits["first_name"] != "Ana" {
+			t.Errorf("contact %+v", c)
+		}
+		if len(c.Timezones) != 2 || c.Timezone != c.Timezones[0] || c.TimezoneSource != "number" {
+			t.Errorf("208 area code: timezone %q (%s) of %v, want the first of two candidates", c.Timezone, c.TimezoneSource, c.Timezones)
+		}
+		// An explicit zone wins; context never overrides a trait.
+		it := identify("ana", "", nil, map[string]any{"timezone": "America/Boise"})
+		it.Timezone, it.TimezoneSource = "America/Boise", "trait"
+		submit(t, w, it)
+		it2 := track("ana", "", "Page Viewed", nil)
+		it2.Timezone, it2.TimezoneSource = "Europe/Paris", "context"
+		submit(t, w, it2)
+		c, _ = db.Contact(ctx, "ana")
+		if c.Timezone != "America/Boise" || c.TimezoneSource != "trait" {
+			t.Errorf("timezone %q from %s, want America/Boise from trait", c.Timezone, c.TimezoneSource)
+		}
+	})
+}
+
+func TestDuplicatesStoredOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		a := track("ana", "", "Product Viewed", nil)
+		b := *a
+		o1 := track("ana", "", "Order Completed", map[string]any{"order_id": "1001", "revenue": 42.5})
+		o2 := track("ana", "", "Order Completed", map[string]any{"order_id": "1001"}) // same order from Shopify
+		o3 := track("ana", "", "Order Completed", map[string]any{"order_id": 1002.0})
+		res := submit(t, w, a, &b, o1, o2, o3)
+		wantDup := []bool{false, true, false, true, false}
+		for i, r := range res {
+			if r.Err != nil || r.Duplicate != wantDup[i] {
+				t.Errorf("item %d: dup=%v err=%v, want dup=%v", i, r.Duplicate, r.Err, wantDup[i])
+			}
+		}
+		// And again in a later call.
+		res = submit(t, w, a)
+		if !res[0].Duplicate {
+			t.Error("messageId resent later was stored again")
+		}
+		if n, _ := db.CountEvents(ctx); n != 3 {
+			t.Errorf("%d events, want 3", n)
+		}
+	})
+}
+
+func TestAnonymousHistoryMergedOnIdentify(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		submit(t, w, track("", "anon-1", "Product Viewed", nil), track("", "anon-1", "Product Added", nil))
+		if _, err := db.Contact(ctx, "anon:anon-1"); err != nil {
+			t.Fatalf("anonymous placeholder: %v", err)
+		}
+		submit(t, w, identify("ana", "anon-1", num(t, "+1 415 555 0100"), map[string]any{"email": "ana@example.com"}))
+		evs, _ := db.EventsByContact(ctx, "ana", 100)
+		if len(evs) != 3 {
+			t.Errorf("ana has %d events, want 3 (two anonymous + identify)", len(evs))
+		}
+		// The placeholder id now resolves to ana; later anonymous events land on ana.
+		c, err := db.Contact(ctx, "anon:anon-1")
+		if err != nil || c.ID != "ana" {
+			t.Errorf("placeholder resolves to %v, %v", c, err)
+		}
+		submit(t, w, track("", "anon-1", "Cart Viewed", nil))
+		evs, _ = db.EventsByContact(ctx, "ana", 100)
+		if len(evs) != 4 {
+			t.Errorf("after identify, anonymous event not attributed to ana (%d events)", len(evs))
+		}
+		if n, _ := db.CountContacts(ctx); n != 1 {
+			t.Errorf("%d contacts, want 1", n)
+		}
+	})
+}
+
+func TestAliasMergesPreviousID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		submit(t, w, track("", "visitor-9", "Product Viewed", nil))
+		al := track("ana", "", "", nil)
+		al.Type, al.PreviousID = smsflow.EventAlias, "visitor-9"
+		if r := submit(t, w, al); r[0].Err != nil {
+			t.Fatal(r[0].Err)
+		}
+		evs, _ := db.EventsByContact(ctx, "ana", 10)
+		if len(evs) != 2 {
+			t.Errorf("ana has %d events after alias, want 2", len(evs))
+		}
+	})
+}
+
+func TestOnePhoneOneContact(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		submit(t, w, identify("ana", "", num(t, "415-555-0100"), nil))
+		res := submit(t, w, identify("bob", "", num(t, "+14155550100"), map[string]any{"first_name": "Bob"}))
+		if smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT || smsflow.ErrorField(res[0].Err) != "traits.phone" {
+			t.Fatalf("second contact with ana's phone: %v", res[0].Err)
+		}
+		if _, err := db.Contact(ctx, "bob"); smsflow.ErrorCode(err) != smsflow.ENOTFOUND {
+			t.Errorf("refused identify stored contact bob (%v)", err)
+		}
+		if n, _ := db.CountEvents(ctx); n != 1 {
+			t.Errorf("refused identify stored its event (%d events)", n)
+		}
+	})
+}
+
+func TestPhonePlaceholderMergedIntoUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		n := num(t, "415 555 0199")
+		submit(t, w, identify(smsflow.ContactIDForPhone(n.E164), "", n, map[string]any{"source": "inbound"}))
+		submit(t, w, identify("carla", "", n, map[string]any{"first_name": "Carla"}))
+		c, err := db.ContactByPhone(ctx, n.E164)
+		if err != nil || c.ID != "carla" || c.Traits["source"] != "inbound" || c.Traits["first_name"] != "Carla" {
+			t.Errorf("after identify, number belongs to %+v (%v), want carla with both traits", c, err)
+		}
+	})
+}
+
+func TestRecordConsent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		submit(t, w, identify("ana", "", num(t, "4155550100"), nil), identify("nophone", "", nil, nil))
+		clk := fixedClock{now}
+		if _, err := ingest.RecordConsent(ctx, db, clk, "nophone", ingest.ConsentChange{Status: "subscribed", Source: "api"}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+			t.Errorf("consent without phone: %v, want conflict", err)
+		}
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ghost", ingest.ConsentChange{Status: "subscribed", Source: "api"}); smsflow.ErrorCode(err) != smsflow.ENOTFOUND {
+			t.Errorf("consent for unknown contact: %v", err)
+		}
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "yes", Source: "api"}); smsflow.ErrorField(err) != "status" {
+			t.Errorf("bad status: %v", err)
+		}
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "fax"}); smsflow.ErrorField(err) != "source" {
+			t.Errorf("bad source: %v", err)
+		}
+		e, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "unsubscribed", Source: "carrier", Timestamp: now.Add(-time.Hour)})
+		if err != nil || e.Phone != "+14155550100" {
+			t.Fatalf("opt-out: %v %v", e, err)
+		}
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api"}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+			t.Errorf("API resubscribe without evidence after carrier opt-out: %v, want conflict", err)
+		}
+		c, _ := db.ConsentLedger(ctx, "+14155550100")
+		if c.Status != smsflow.ConsentUnsubscribed || len(c.Ledger) != 1 {
+			t.Errorf("ledger %+v", c)
+		}
+	})
+}
+
+func TestImportContacts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := fixedClock{now}
+		// A number that said STOP before the import.
+		w := newWriter(t, db)
+		submit(t, w, identify("dan", "", num(t, "+1 212 555 0142"), nil))
+		if _, err := ingest.RecordConsent(ctx, db, clk, "dan", ingest.ConsentChange{Status: "unsubscribed", Source: "keyword", Evidence: map[string]any{"text": "STOP"}, Timestamp: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		csv := "phone,id,first_name,consent,consent_source,evidence_url,timezone\n" +
+			"(415) 555-0100,ana,Ana,subscribed,checkout,https://glow.example/checkout,\n" +
+			"+44 20 7946 0958,,Bea,subscribed,,,Europe/London\n" +
+			"not a phone,x,X,subscribed,,,\n" +
+			"212-555-0142,dan,Dan,subscribed,,,\n" +
+			"415 555 0101,eve,Eve,maybe,,,\n" +
+			"415 555 0102,fay,Fay,,,,Mars/Olympus\n"
+		im := &ingest.Importer{DB: db, Clock: clk, Region: "US"}
+		sum, err := im.Import(ctx, strings.NewReader(csv), "csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Rows != 6 || sum.Imported != 2 || sum.Updated != 1 || len(sum.Rejected) != 3 || len(sum.ConsentRefused) != 1 {
+			t.Fatalf("summary %+v", sum)
+		}
+		for i, line := range []int{4, 6, 7} {
+			if sum.Rejected[i].Line != line {
+				t.Errorf("rejection %d on line %d, want %d (%s)", i, sum.Rejected[i].Line, line, sum.Rejected[i].Reason)
+			}
+		}
+		if sum.ConsentRefused[0].Line != 5 {
+			t.Errorf("consent refused on line %d, want 5", sum.ConsentRefused[0].Line)
+		}
+		c, _ := db.ConsentLedger(ctx, "+12125550142")
+		if c.Status != smsflow.ConsentUnsubscribed {
+			t.Errorf("import resubscribed an opted-out number: %s", c.Status)
+		}
+		bea, err := db.ContactByPhone(ctx, "+442079460958")
+		if err != nil || bea.ID != "phone:+442079460958" || bea.Timezone != "Europe/London" {
+			t.Errorf("row without id: %+v %v", bea, err)
+		}
+		ana, _ := db.ConsentLedger(ctx, "+14155550100")
+		if ana.Status != smsflow.ConsentSubscribed || ana.Ledger[0].Source != smsflow.SourceCheckout || ana.Ledger[0].Evidence["url"] != "https://glow.example/checkout" {
+			t.Errorf("ana consent %+v", ana)
+		}
+		// Running the same import again changes nothing.
+		sum2, err := im.Import(ctx, strings.NewReader(csv), "csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum2.Imported != 0 || sum2.Unchanged != 3 {
+			t.Errorf("re-import %+v", sum2)
+		}
+		ana, _ = db.ConsentLedger(ctx, "+14155550100")
+		if len(ana.Ledger) != 1 {
+			t.Errorf("re-import appended consent again: %d entries", len(ana.Ledger))
+		}
+
+		nd := `{"id":"gus","phone":"+1 650 555 0100","traits":{"plan":"vip"},"consent":{"status":"subscribed","source":"web_form","evidence":{"ip":"203.0.113.7"}}}
+{"phone":"650 555 0101","consent":"unsubscribed"}
+{"phone": 5}
+`
+		sum3, err := im.Import(ctx, strings.NewReader(nd), "ndjson")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum3.Imported != 2 || len(sum3.Rejected) != 1 || sum3.Rejected[0].Line != 3 {
+			t.Errorf("ndjson summary %+v", sum3)
+		}
+	})
+}

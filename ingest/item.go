@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest/segment"
+	"github.com/smsflow/smsflow/phone"
+)
+
+// Item is one identify/track/page/screen/alias/group call, validated and with
+// its phone number normalized, ready to be applied.
+type Item struct {
+	Type        string
+	MessageID   string
+	UserID      string
+	AnonymousID string
+	PreviousID  string
+	Name        string
+	Properties  map[string]any
+	Traits      map[string]any
+	Context     map[string]any
+	Timestamp   time.Time
+	ReceivedAt  time.Time
+	Phone       *phone.Number // nil when the call carries no phone
+	// Timezone is an explicit zone (traits.timezone, else context.timezone)
+	// and TimezoneSource says which ("trait" or "context").
+	Timezone       string
+	TimezoneSource string
+}
+
+// FromSegment validates what the Segment parser could not know alone — the
+// phone number in the configured default region — and builds an Item. Its
+// errors name the field, for the caller's 400 or batch error list.
+func FromSegment(m segment.Message, region string) (*Item, error) {
+	it := &Item{
+		Type: m.Type, MessageID: m.MessageID, UserID: m.UserID, AnonymousID: m.AnonymousID,
+		PreviousID: m.PreviousID, Name: m.Event, Properties: m.Properties, Traits: m.Traits,
+		Context: m.Context, Timestamp: m.Timestamp, ReceivedAt: m.ReceivedAt,
+	}
+	if it.Name == "" {
+		it.Name = m.Name
+	}
+	if m.Phone != "" {
+		n, err := phone.Parse(m.Phone, region)
+		if err != nil {
+			field := "traits.phone"
+			if v, _ := m.Traits["phone"].(string); v == "" {
+				field = "context.traits.phone"
+			}
+			return nil, smsflow.FieldErrorf(smsflow.EINVALID, field, "%s", smsflow.ErrorMessage(err))
+		}
+		it.Phone = &n
+	}
+	if m.Timezone != "" {
+		it.Timezone, it.TimezoneSource = m.Timezone, "context"
+		if tz, _ := m.Traits["timezone"].(string); tz == m.Timezone {
+			it.TimezoneSource = "trait"
+		}
+	}
+	return it, nil
+}

@@ -1,0 +1,17 @@
+// Package segment parses Segment Tracking API payloads — the bodies that
+// Segment, RudderStack, Jitsu and the official Segment libraries (analytics.js,
+// analytics-node, analytics-go, …) send to /v1/track, /v1/identify, /v1/page,
+// /v1/screen, /v1/alias, /v1/group and /v1/batch — into Messages.
+//
+// It is a pure function of the body, the route and the time of receipt: no
+// HTTP, no storage, no clock. It applies the spec's rules (required ids,
+// type, event name, messageId length, object-valued properties/traits/context,
+// the 32 KB item limit) and computes each message's timestamp the Segment way
+// from timestamp, originalTimestamp and sentAt. Phone numbers are extracted
+// but not validated: the caller normalizes Message.Phone with the configured
+// default region (package phone).
+//
+// Errors are *smsflow.Error with code invalid or too_large and the field at
+// fault. A batch reports each invalid item separately (BatchResult.Errors)
+// and keeps the others, since Segment clients drop a whole batch on a 400.
+package segment

@@ -1,0 +1,161 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/store"
+)
+
+func maskPhone(e164 string) string { return phone.Mask(e164) }
+
+// MaxGroup bounds how many items one group commit carries.
+const MaxGroup = 2000
+
+// ErrStopped is returned by Submit after Stop.
+var ErrStopped = errors.New("ingest: writer stopped")
+
+// Writer applies items to the database with group commit. Submit blocks until
+// the items are durable (or refused) and returns one Result per item.
+type Writer struct {
+	db    *store.DB
+	clock smsflow.Clock
+	log   *slog.Logger
+
+	reqs      chan *request
+	stop      chan struct{}
+	done      chan struct{}
+	startOnce sync.Once
+	stopOnce  sync.Once
+
+	// OnCommit, if set, is called after each successful commit with the
+	// results, so downstream work (the flow engine) can be woken.
+	OnCommit func(results []Result)
+}
+
+type request struct {
+	items   []*Item
+	results []Result
+	err     error
+	done    chan struct{}
+}
+
+// NewWriter returns a writer; call Start before Submit.
+func NewWriter(db *store.DB, clock smsflow.Clock, log *slog.Logger) *Writer {
+	return &Writer{db: db, clock: clock, log: log, reqs: make(chan *request, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Start runs the commit loop until Stop.
+func (w *Writer) Start() {
+	w.startOnce.Do(func() { go w.loop() })
+}
+
+// Stop finishes the requests already submitted and stops. Safe to call twice.
+func (w *Writer) Stop() {
+	w.stopOnce.Do(func() {
+		close(w.stop)
+		w.startOnce.Do(func() { close(w.done) }) // never started
+		<-w.done
+	})
+}
+
+// Submit applies items and waits until they are committed. Item-level
+// refusals are in each Result's Err; the returned error is for failures of
+// the whole call (database down, writer stopped, ctx done).
+func (w *Writer) Submit(ctx context.Context, items []*Item) ([]Result, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	r := &request{items: items, done: make(chan struct{})}
+	select {
+	case w.reqs <- r:
+	case <-w.stop:
+		return nil, ErrStopped
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued, the request will be committed or failed; wait for it even if
+	// ctx ends, so a caller never reports failure for data that was stored.
+	<-r.done
+	return r.results, r.err
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	for {
+		var first *request
+		select {
+		case first = <-w.reqs:
+		case <-w.stop:
+			// Drain what was queued before Stop.
+			for {
+				select {
+				case r := <-w.reqs:
+					w.commit([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		group, n := []*request{first}, len(first.items)
+	drain:
+		for n < MaxGroup {
+			select {
+			case r := <-w.reqs:
+				group = append(group, r)
+				n += len(r.items)
+			default:
+				break drain
+			}
+		}
+		w.commit(group)
+	}
+}
+
+// commit writes a group in one transaction. If that fails, each request is
+// retried alone so that one bad request cannot fail its neighbours.
+func (w *Writer) commit(group []*request) {
+	err := w.write(group)
+	if err != nil && len(group) > 1 {
+		w.log.Warn("group commit failed; retrying requests one by one", "requests", len(group), "err", err)
+		for _, r := range group {
+			w.commit([]*request{r})
+		}
+		return
+	}
+	for _, r := range group {
+		if err != nil {
+			r.results, r.err = nil, err
+		}
+		close(r.done)
+	}
+	if err == nil && w.OnCommit != nil {
+		for _, r := range group {
+			w.OnCommit(r.results)
+		}
+	}
+}
+
+func (w *Writer) write(group []*request) error {
+	now := w.clock.Now()
+	return w.db.WriteTx(context.Background(), func(tx *store.Tx) error {
+		for _, r := range group {
+			r.results = make([]Result, len(r.items))
+			for i, it := range r.items {
+				res, err := apply(tx, it, now)
+				if err != nil {
+					if smsflow.ErrorCode(err) == smsflow.EINTERNAL {
+						return err
+					}
+					res.Err = err
+				}
+				r.results[i] = res
+			}
+		}
+		return nil
+	})
+}
