@@ -20,6 +20,7 @@ Usage:
   smsflow migrate  [--config FILE] [--db DSN]                      bring the schema up to date
   smsflow import contacts FILE [--config FILE] [--db DSN]          bulk import contacts (CSV or NDJSON)
   smsflow keys     [--config FILE] [--db DSN]                      print the API keys
+  smsflow segments [--smart] [TEXT]                                encoding and segment count of a text (or stdin)
   smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N]
   smsflow version
 
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdImport(ctx, args[1:], stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], stdout, stderr)
+	case "segments":
+		err = cmdSegments(ctx, args[1:], stdout, stderr, stdin)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
