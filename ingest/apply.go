@@ -135,6 +135,11 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	if !inserted {
 		return Result{ContactID: cid, Duplicate: true}, nil
 	}
+	if !it.History {
+		if err := tx.AddInbox(cid, ev.Seq); err != nil {
+			return Result{}, err
+		}
+	}
 
 	changed := false
 	created := c == nil

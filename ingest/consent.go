@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -75,10 +76,44 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 			Phone: c.Phone, ContactID: c.ID, Status: ch.Status, Source: ch.Source,
 			Evidence: ch.Evidence, MessageID: ch.MessageID, OccurredAt: ch.Timestamp.UTC(), RecordedAt: now,
 		}
-		return tx.AppendConsent(entry)
+		before, err := tx.ContactConsent(c.Phone)
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendConsent(entry); err != nil {
+			return err
+		}
+		return ConsentEvent(tx, entry, before, true)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return entry, nil
+}
+
+// ConsentEvent records the built-in Subscribed / Unsubscribed event when a
+// ledger entry changes a number's status, so flows can trigger on it
+// (`consent: subscribed`, `event: Unsubscribed`). trigger=false stores it as
+// history only.
+func ConsentEvent(tx *store.Tx, e *smsflow.ConsentEntry, before smsflow.ConsentStatus, trigger bool) error {
+	after, err := tx.ContactConsent(e.Phone)
+	if err != nil || after == before {
+		return err
+	}
+	var name string
+	switch after {
+	case smsflow.ConsentSubscribed:
+		name = smsflow.EventSubscribed
+	case smsflow.ConsentUnsubscribed:
+		name = smsflow.EventUnsubscribed
+	default:
+		return nil
+	}
+	ev := &smsflow.Event{MessageID: fmt.Sprintf("consent-%d", e.ID), Type: smsflow.EventTrack, Name: name, ContactID: e.ContactID,
+		Properties: map[string]any{"source": string(e.Source), "previous": string(before)}, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
+	inserted, err := tx.InsertEvent(ev)
+	if err != nil || !inserted || !trigger {
+		return err
+	}
+	return tx.AddInbox(e.ContactID, ev.Seq)
 }

@@ -175,7 +175,7 @@ func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSum
 			}
 			it := &Item{
 				Type: smsflow.EventIdentify, MessageID: importMessageID(row), UserID: id,
-				Traits: row.Traits, Timestamp: now, ReceivedAt: now, Phone: &n,
+				Traits: row.Traits, Timestamp: now, ReceivedAt: now, Phone: &n, History: true,
 			}
 			if row.Timezone != "" {
 				it.Timezone, it.TimezoneSource = row.Timezone, "trait"
@@ -242,7 +242,8 @@ func importConsent(tx *store.Tx, e164, contactID string, ch *ConsentChange, now 
 		}
 		return "", err
 	}
-	return "", nil
+	// An import records history: its consent changes start no welcome flow.
+	return "", ConsentEvent(tx, e, latestStatus(latest), false)
 }
 
 // importMessageID makes re-running the same import idempotent: the same row
@@ -381,4 +382,11 @@ func ndjsonRows(r io.Reader) func() (*ImportRow, error) {
 		}
 		return nil, io.EOF
 	}
+}
+
+func latestStatus(e *smsflow.ConsentEntry) smsflow.ConsentStatus {
+	if e == nil {
+		return smsflow.ConsentNone
+	}
+	return e.Status
 }

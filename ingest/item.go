@@ -27,6 +27,9 @@ type Item struct {
 	// and TimezoneSource says which ("trait" or "context").
 	Timezone       string
 	TimezoneSource string
+	// History marks an item that updates history only and must not reach the
+	// flow engine (imports).
+	History bool
 }
 
 // FromSegment validates what the Segment parser could not know alone — the

@@ -129,6 +129,11 @@ func (t *Tx) MergeContact(from, into string) error {
 	if _, err := t.exec(`UPDATE consent_ledger SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
 		return fmt.Errorf("merge %s into %s: consent: %w", from, into, err)
 	}
+	for _, table := range []string{"inbox", "runs", "messages", "decisions", "links", "link_clicks"} {
+		if _, err := t.exec(`UPDATE `+table+` SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
+			return fmt.Errorf("merge %s into %s: %s: %w", from, into, table, err)
+		}
+	}
 	if _, err := t.exec(`UPDATE aliases SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
 		return fmt.Errorf("merge %s into %s: aliases: %w", from, into, err)
 	}

@@ -196,3 +196,8 @@ func fromMicros(v int64) time.Time {
 	}
 	return time.UnixMicro(v).UTC()
 }
+
+// QueryRowForTest runs a read query; tests use it to look at raw rows.
+func (db *DB) QueryRowForTest(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.queryRowRead(ctx, query, args...)
+}

@@ -16,6 +16,13 @@ type Dialect interface {
 	Rebind(query string) string
 	// Migrations holds numbered files NNNN_name.sql applied in order.
 	Migrations() fs.FS
+	// SkipLocked is the clause that makes a SELECT claim rows other
+	// transactions have not locked (" FOR UPDATE SKIP LOCKED" on PostgreSQL);
+	// "" where one writer excludes everyone else (SQLite).
+	SkipLocked() string
+	// LockRow is the clause that locks the selected rows until commit
+	// (" FOR UPDATE"); "" on SQLite.
+	LockRow() string
 }
 
 // Opener opens a database from the part of a DSN after its scheme.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,18 +25,17 @@ func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
 	if ctx == nil {
 		ctx = map[string]any{}
 	}
-	res, err := t.exec(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	err := t.queryRow(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
 		e.MessageID, nullString(e.DedupeKey), e.Type, e.Name, e.ContactID, e.AnonymousID,
-		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt))
+		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt)).Scan(&e.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, err
-	}
-	return n == 1, nil
+	return true, nil
 }
 
 const eventColumns = `seq, message_id, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at`

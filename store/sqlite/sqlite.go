@@ -27,6 +27,8 @@ func init() { store.Register("sqlite", Open) }
 type dialect struct{}
 
 func (dialect) Name() string           { return "sqlite" }
+func (dialect) SkipLocked() string     { return "" }
+func (dialect) LockRow() string        { return "" }
 func (dialect) Rebind(q string) string { return q }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
 

@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/sms/template"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Flow statuses.
+const (
+	FlowActive  = "active"
+	FlowPaused  = "paused"
+	FlowDeleted = "deleted"
+)
+
+// Compiled is one version of a flow, ready to run: the definition and its
+// compiled templates.
+type Compiled struct {
+	*flow.Flow
+	Version   int
+	Templates map[string]*template.Template // send step id → template
+}
+
+// Catalog holds the flows: every stored version, compiled once, and each
+// flow's head (current version and status). Runs keep the version they
+// entered; new entries use the head.
+type Catalog struct {
+	db *store.DB
+
+	mu       sync.RWMutex
+	heads    map[string]store.FlowHead
+	versions map[string]*Compiled // "id@version"
+}
+
+// NewCatalog returns an empty catalog over db; call Load.
+func NewCatalog(db *store.DB) *Catalog {
+	return &Catalog{db: db, heads: map[string]store.FlowHead{}, versions: map[string]*Compiled{}}
+}
+
+// ValidateOptions are the options flows are validated with: templates are
+// compiled as Liquid.
+func ValidateOptions() flow.Options {
+	return flow.Options{CheckTemplate: CheckTemplate}
+}
+
+// CheckTemplate reports Liquid syntax errors of a send template, positioned
+// inside the template, for the flow validator.
+func CheckTemplate(src string) []flow.TemplateProblem {
+	if _, err := template.Compile(src); err != nil {
+		p := flow.TemplateProblem{Severity: flow.SeverityError, Message: err.Error()}
+		if se, ok := err.(*template.SyntaxError); ok {
+			p.Line, p.Col, p.Message = se.Line, se.Col, se.Message
+		}
+		return []flow.TemplateProblem{p}
+	}
+	return nil
+}
+
+// compile parses and compiles one flow version.
+func compile(file string, src []byte, version int) (*Compiled, error) {
+	f, problems := flow.Parse(file, src, ValidateOptions())
+	if f == nil {
+		return nil, flow.ProblemsError(problems)
+	}
+	c := &Compiled{Flow: f, Version: version, Templates: map[string]*template.Template{}}
+	for _, s := range f.AllSteps() {
+		if s.Kind == flow.StepSend {
+			t, err := template.Compile(s.Send.Template)
+			if err != nil {
+				return nil, fmt.Errorf("%s: step %s: %w", file, s.ID, err)
+			}
+			c.Templates[s.ID] = t
+		}
+	}
+	return c, nil
+}
+
+// Load reads every flow head from the database and compiles the current
+// versions.
+func (c *Catalog) Load(ctx context.Context) error {
+	heads, err := c.db.FlowHeads(ctx)
+	if err != nil {
+		return err
+	}
+	next := map[string]store.FlowHead{}
+	for _, h := range heads {
+		key := fmt.Sprintf("%s@%d", h.ID, h.Version)
+		c.mu.RLock()
+		_, have := c.versions[key]
+		c.mu.RUnlock()
+		if !have {
+			comp, err := compile(h.File, []byte(h.Source), h.Version)
+			if err != nil {
+				return fmt.Errorf("flow %s version %d no longer compiles: %w", h.ID, h.Version, err)
+			}
+			c.mu.Lock()
+			c.versions[key] = comp
+			c.mu.Unlock()
+		}
+		next[h.ID] = h
+	}
+	c.mu.Lock()
+	c.heads = next
+	c.mu.Unlock()
+	return nil
+}
+
+// Version returns a compiled version of a flow, loading it if needed.
+func (c *Catalog) Version(ctx context.Context, id string, version int) (*Compiled, error) {
+	key := fmt.Sprintf("%s@%d", id, version)
+	c.mu.RLock()
+	comp := c.versions[key]
+	c.mu.RUnlock()
+	if comp != nil {
+		return comp, nil
+	}
+	src, file, err := c.db.FlowSource(ctx, id, version)
+	if err != nil {
+		return nil, err
+	}
+	comp, err = compile(file, []byte(src), version)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.versions[key] = comp
+	c.mu.Unlock()
+	return comp, nil
+}
+
+// Active returns the current version of every active flow, by id order.
+func (c *Catalog) Active() []*Compiled {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []*Compiled
+	for id, h := range c.heads {
+		if h.Status == FlowActive {
+			if comp := c.versions[fmt.Sprintf("%s@%d", id, h.Version)]; comp != nil {
+				out = append(out, comp)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Head returns a flow's head.
+func (c *Catalog) Head(id string) (store.FlowHead, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	h, ok := c.heads[id]
+	return h, ok
+}
+
+// Heads returns every head, by id.
+func (c *Catalog) Heads() []store.FlowHead {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]store.FlowHead, 0, len(c.heads))
+	for _, h := range c.heads {
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// LoadDir validates every flow file of dir and stores each as the current
+// version of a file flow (active; an unchanged file makes no new version).
+// A directory that does not exist loads nothing. Any invalid file stops the
+// load with every problem listed.
+func (c *Catalog) LoadDir(ctx context.Context, dir string, now time.Time) ([]string, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, nil
+	}
+	flows, problems := flow.ValidateFiles([]string{dir}, ValidateOptions())
+	if flow.HasErrors(problems) {
+		return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
+	}
+	var ids []string
+	for _, f := range flows {
+		rel, _ := filepath.Rel(dir, f.File)
+		if _, _, err := c.db.SaveFlow(ctx, f.ID, f.Hash, string(f.Source), f.File, "file", FlowActive, now); err != nil {
+			return nil, fmt.Errorf("store flow %s (%s): %w", f.ID, rel, err)
+		}
+		ids = append(ids, f.ID)
+	}
+	return ids, c.Load(ctx)
+}
+
+// Save stores a flow from the API after validation: a new flow starts paused;
+// an identical one makes no new version. File flows cannot be changed here.
+func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time) (store.FlowHead, []flow.Problem, error) {
+	f, problems := flow.Parse(id+".yaml", src, ValidateOptions())
+	if f == nil {
+		return store.FlowHead{}, problems, flow.ProblemsError(problems)
+	}
+	if f.ID != id {
+		return store.FlowHead{}, problems, smsflow.FieldErrorf(smsflow.EINVALID, "id", "the flow's id %q does not match the URL's %q", f.ID, id)
+	}
+	if h, ok := c.Head(id); ok && h.Origin == "file" && h.Status != FlowDeleted {
+		return store.FlowHead{}, problems, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
+	}
+	head, _, err := c.db.SaveFlow(ctx, id, f.Hash, string(src), id+".yaml", "api", FlowPaused, now)
+	if err != nil {
+		return head, problems, err
+	}
+	return head, problems, c.Load(ctx)
+}

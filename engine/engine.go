@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Config is what the engine needs from the configuration.
+type Config struct {
+	Brand         map[string]any // template scope `brand`
+	PublicURL     string         // base of tracked links
+	Provider      string         // name recorded on messages
+	TriggerMaxAge time.Duration  // older events trigger nothing
+}
+
+// Trace is one thing the engine did, for simulate's timeline and for logs.
+type Trace struct {
+	Time      time.Time `json:"time"`
+	ContactID string    `json:"contact"`
+	FlowID    string    `json:"flow"`
+	Step      string    `json:"step,omitempty"`
+	Kind      string    `json:"kind"` // enter, send, wait, skip, defer, cancel, exit, goal
+	Body      string    `json:"body,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Variant   string    `json:"variant,omitempty"`
+	Holdout   bool      `json:"holdout,omitempty"`
+	RunID     int64     `json:"-"`
+	Timezone  string    `json:"-"`
+	Value     float64   `json:"value,omitempty"`
+}
+
+// Engine runs flows. ProcessInbox and ProcessDue each do one batch in one
+// transaction; Start runs them in a loop.
+type Engine struct {
+	db    *store.DB
+	cat   *Catalog
+	clock smsflow.Clock
+	log   *slog.Logger
+	cfg   Config
+
+	// OnTrace, if set, receives every trace entry after its transaction
+	// commits, in order.
+	OnTrace func(Trace)
+	// OnQueued, if set, is called after a commit that queued messages, to
+	// wake the sender.
+	OnQueued func()
+
+	wake      chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	startOnce sync.Once
+	stopOnce  sync.Once
+}
+
+// New returns an engine.
+func New(db *store.DB, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg Config) *Engine {
+	if cfg.TriggerMaxAge == 0 {
+		cfg.TriggerMaxAge = 6 * time.Hour
+	}
+	return &Engine{db: db, cat: cat, clock: clock, log: log, cfg: cfg,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Catalog returns the engine's flows.
+func (e *Engine) Catalog() *Catalog { return e.cat }
+
+// Notify wakes the loop (new events were committed).
+func (e *Engine) Notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Batch sizes of one engine transaction.
+const (
+	InboxBatch = 256
+	DueBatch   = 256
+	// PollInterval bounds how late a timer fires when nothing wakes the loop
+	// earlier (timers due sooner are waited for exactly).
+	PollInterval = 250 * time.Millisecond
+)
+
+// Start runs the engine loop until Stop.
+func (e *Engine) Start() {
+	e.startOnce.Do(func() { go e.loop() })
+}
+
+// Stop ends the loop after the batch in progress. Safe to call twice.
+func (e *Engine) Stop() {
+	e.stopOnce.Do(func() {
+		close(e.stop)
+		e.startOnce.Do(func() { close(e.done) })
+		<-e.done
+	})
+}
+
+func (e *Engine) loop() {
+	defer close(e.done)
+	ctx := context.Background()
+	for {
+		n, err := e.RunOnce(ctx)
+		if err != nil {
+			e.log.Error("engine batch failed", "err", err)
+		}
+		if n > 0 && err == nil {
+			select {
+			case <-e.stop:
+				return
+			default:
+				continue
+			}
+		}
+		wait := PollInterval
+		if next, err := e.db.NextWake(ctx); err == nil && !next.IsZero() {
+			if d := next.Sub(e.clock.Now()); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-e.stop:
+			t.Stop()
+			return
+		case <-e.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// RunOnce processes one batch of waiting events and one of due timers and
+// returns how many items it handled.
+func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	n1, err1 := e.ProcessInbox(ctx, InboxBatch)
+	n2, err2 := e.ProcessDue(ctx, DueBatch)
+	return n1 + n2, errors.Join(err1, err2)
+}
+
+// work is one transaction's worth of per-contact work with its traces.
+type work struct {
+	traces []Trace
+	queued int
+}
+
+// commitWork runs fn in a write transaction and, after the commit, delivers
+// traces and wakes the sender.
+func (e *Engine) commitWork(ctx context.Context, fn func(tx *store.Tx, w *work) error) error {
+	var w work
+	err := e.db.WriteTx(ctx, func(tx *store.Tx) error {
+		w = work{}
+		return fn(tx, &w)
+	})
+	if err != nil {
+		return err
+	}
+	if e.OnTrace != nil {
+		for _, t := range w.traces {
+			e.OnTrace(t)
+		}
+	}
+	if w.queued > 0 && e.OnQueued != nil {
+		e.OnQueued()
+	}
+	return nil
+}
+
+// ProcessInbox applies up to limit stored events, in arrival order per
+// contact, in one transaction. If that transaction fails, each contact is
+// retried alone, so one contact's failure cannot stall the others.
+func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
+	var handled int
+	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+		handled = 0
+		items, err := tx.ClaimInbox(limit)
+		if err != nil {
+			return err
+		}
+		byContact := map[string][]store.InboxItem{}
+		for _, it := range items {
+			byContact[it.ContactID] = append(byContact[it.ContactID], it)
+		}
+		ids := make([]string, 0, len(byContact))
+		for id := range byContact {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids) // one lock order for every node
+		for _, id := range ids {
+			n, err := e.processContactInbox(tx, w, id, byContact[id])
+			if err != nil {
+				return err
+			}
+			handled += n
+		}
+		return nil
+	})
+	if err == nil {
+		return handled, nil
+	}
+	e.log.Warn("inbox batch failed; retrying contact by contact", "err", err)
+	return e.inboxOneByOne(ctx, limit)
+}
+
+func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, items []store.InboxItem) (int, error) {
+	if err := tx.LockContact(contactID); err != nil {
+		return 0, err
+	}
+	// Another node holds an older event of this contact: leave it to that node.
+	if older, err := tx.OlderInbox(contactID, items[0].Seq); err != nil || older {
+		return 0, err
+	}
+	cc, err := e.newContactCtx(tx, w, contactID)
+	if err != nil {
+		return 0, err
+	}
+	for _, it := range items {
+		ev, err := tx.EventBySeq(it.EventSeq)
+		if err != nil {
+			return 0, err
+		}
+		if cc.contact != nil {
+			if err := cc.handleEvent(ev); err != nil {
+				return 0, err
+			}
+		}
+		if err := tx.DeleteInbox(it.Seq); err != nil {
+			return 0, err
+		}
+	}
+	return len(items), nil
+}
+
+// inboxOneByOne is the slow path after a failed batch: one transaction per
+// contact; a contact that still fails has its events dropped from the inbox
+// (they stay in the event history) and the failure logged loudly.
+func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
+	var items []store.InboxItem
+	err := e.db.WriteTx(ctx, func(tx *store.Tx) error {
+		var err error
+		items, err = tx.ClaimInbox(limit)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	byContact := map[string][]store.InboxItem{}
+	var order []string
+	for _, it := range items {
+		if _, ok := byContact[it.ContactID]; !ok {
+			order = append(order, it.ContactID)
+		}
+		byContact[it.ContactID] = append(byContact[it.ContactID], it)
+	}
+	handled := 0
+	for _, id := range order {
+		err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+			n, err := e.processContactInbox(tx, w, id, byContact[id])
+			handled += n
+			return err
+		})
+		if err != nil {
+			e.log.Error("contact's events could not be applied; dropping them from the engine's inbox", "contact", id, "events", len(byContact[id]), "err", err)
+			derr := e.db.WriteTx(ctx, func(tx *store.Tx) error {
+				for _, it := range byContact[id] {
+					if err := tx.DeleteInbox(it.Seq); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if derr != nil {
+				return handled, derr
+			}
+		}
+	}
+	return handled, nil
+}
+
+// ProcessDue resumes up to limit runs whose timers are due.
+func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
+	now := e.clock.Now()
+	var handled int
+	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+		handled = 0
+		due, err := tx.DueRuns(now, limit)
+		if err != nil {
+			return err
+		}
+		sort.Slice(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
+		ctxs := map[string]*contactCtx{}
+		for _, d := range due {
+			cc := ctxs[d.ContactID]
+			if cc == nil {
+				if err := tx.LockContact(d.ContactID); err != nil {
+					return err
+				}
+				if cc, err = e.newContactCtx(tx, w, d.ContactID); err != nil {
+					return err
+				}
+				ctxs[d.ContactID] = cc
+			}
+			run, err := tx.RunByID(d.RunID)
+			if err != nil {
+				return err
+			}
+			// Re-check under the contact's lock: another node may have moved it.
+			if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
+				continue
+			}
+			if err := cc.resumeTimer(run); err != nil {
+				return err
+			}
+			handled++
+		}
+		return nil
+	})
+	return handled, err
+}

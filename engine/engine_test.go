@@ -1,0 +1,378 @@
+package engine_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/provider/console"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+var ctx = context.Background()
+
+// virtualClock is a clock the test moves by hand.
+type virtualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *virtualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *virtualClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *virtualClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// world is one engine over a real database with the console provider.
+type world struct {
+	t      *testing.T
+	db     *store.DB
+	clock  *virtualClock
+	eng    *engine.Engine
+	sender *engine.Sender
+	cons   *console.Console
+	writer *ingest.Writer
+	traces []engine.Trace
+	seq    int
+}
+
+func newWorld(t *testing.T, db *store.DB, flows ...string) *world {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := &world{t: t, db: db, clock: &virtualClock{t: time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)}}
+	cat := engine.NewCatalog(db)
+	for _, src := range flows {
+		id := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(src, "\n", 2)[0], "id:"))
+		if _, problems, err := cat.Save(ctx, id, []byte(src), w.clock.Now()); err != nil {
+			t.Fatalf("save flow %s: %v %v", id, err, problems)
+		}
+		if err := db.SetFlowStatus(ctx, id, engine.FlowActive, w.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cat.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.eng = engine.New(db, cat, w.clock, log, engine.Config{Brand: map[string]any{"name": "Glow"}, PublicURL: "https://sms.glow.example", Provider: "console"})
+	w.eng.OnTrace = func(tr engine.Trace) { w.traces = append(w.traces, tr) }
+	w.cons = console.New(log)
+	w.sender = engine.NewSender(db, w.cons, w.clock, log)
+	w.writer = ingest.NewWriter(db, w.clock, log)
+	w.writer.Start()
+	t.Cleanup(w.writer.Stop)
+	return w
+}
+
+// settle runs the engine and the sender until neither has work left.
+func (w *world) settle() {
+	w.t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := w.eng.RunOnce(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		m, err := w.sender.SendOnce(ctx, 100)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if n+m == 0 {
+			return
+		}
+	}
+	w.t.Fatal("engine did not settle")
+}
+
+// advance moves the clock in steps of at most a minute, settling at each, so
+// timers fire at their time.
+func (w *world) advance(d time.Duration) {
+	end := w.clock.Now().Add(d)
+	for w.clock.Now().Before(end) {
+		w.clock.Add(min(time.Minute, end.Sub(w.clock.Now())))
+		w.settle()
+	}
+}
+
+func (w *world) submit(items ...*ingest.Item) {
+	w.t.Helper()
+	res, err := w.writer.Submit(ctx, items)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			w.t.Fatal(r.Err)
+		}
+	}
+	w.settle()
+}
+
+func (w *world) identify(user, ph string) {
+	n, err := phone.Parse(ph, "US")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.seq++
+	w.submit(&ingest.Item{Type: smsflow.EventIdentify, MessageID: "i" + itoa(w.seq), UserID: user, Phone: &n, Traits: map[string]any{"first_name": "Ana"},
+		Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
+}
+
+func (w *world) subscribe(user string) {
+	if _, err := ingest.RecordConsent(ctx, w.db, w.clock, user, ingest.ConsentChange{Status: "subscribed", Source: "web_form", Evidence: map[string]any{"url": "https://glow.example/join"}}); err != nil {
+		w.t.Fatal(err)
+	}
+	w.settle()
+}
+
+func (w *world) track(user, name string, props map[string]any) {
+	w.seq++
+	w.submit(&ingest.Item{Type: smsflow.EventTrack, MessageID: "t" + itoa(w.seq), UserID: user, Name: name, Properties: props,
+		Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
+}
+
+func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(n)) }
+
+func fmtInt(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}
+
+func (w *world) kinds(contact string) []string {
+	var out []string
+	for _, tr := range w.traces {
+		if tr.ContactID == contact {
+			s := tr.Kind
+			if tr.Step != "" {
+				s += ":" + tr.Step
+			}
+			if tr.Reason != "" && tr.Kind != "wait" && tr.Kind != "send" {
+				s += "(" + tr.Reason + ")"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+const cartFlow = `id: cart
+name: Cart recovery
+category: behavior
+trigger:
+  event: Checkout Started
+  where: 'double(event.properties.value) > 0'
+entry:
+  reentry: 7d
+  unless: 'count("Order Completed", duration("24h")) > 0'
+exit:
+  - event: Order Completed
+goal:
+  event: Order Completed
+  within: 5d
+  value: 'double(event.properties.revenue)'
+steps:
+  - wait: 60m
+  - id: reminder
+    send: "{{ brand.name }}: still thinking it over, {{ contact.traits.first_name | default: \"friend\" }}? {{ event.properties.checkout_url | track }}"
+  - wait: 24h
+  - if: '!clicked("reminder")'
+    then:
+      - id: incentive
+        send: "Here's 10% off: {{ event.properties.checkout_url | track }}"
+`
+
+func TestCartRecoverySendsAfterWaitAndExitsOnOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, cartFlow)
+		w.identify("ana", "+1 415 555 0100")
+		w.subscribe("ana")
+		w.track("ana", "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
+		if got := w.cons.Sent(); got != 0 {
+			t.Fatalf("sent %d before the 60m wait", got)
+		}
+		w.advance(59 * time.Minute)
+		if got := w.cons.Sent(); got != 0 {
+			t.Fatalf("sent %d at 59 minutes", got)
+		}
+		w.advance(2 * time.Minute)
+		msgs := w.cons.Recent()
+		if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Body, "Glow: still thinking it over, Ana? https://sms.glow.example/l/") {
+			t.Fatalf("after 60m: %+v", msgs)
+		}
+		if msgs[0].StepID != "reminder" || msgs[0].Segments != 1 || msgs[0].Encoding != "GSM-7" {
+			t.Errorf("message %+v", msgs[0])
+		}
+		// The order arrives: the run exits, the goal is counted with its value,
+		// the incentive never goes.
+		w.advance(time.Hour)
+		w.track("ana", "Order Completed", map[string]any{"order_id": "o-1", "revenue": 99.5})
+		w.advance(48 * time.Hour)
+		if got := w.cons.Sent(); got != 1 {
+			t.Errorf("sent %d messages, want 1 (exit on order)", got)
+		}
+		runs, _ := db.RunsByContact(ctx, "ana", false)
+		if len(runs) != 1 || runs[0].Status != smsflow.RunExited || runs[0].ExitReason != "goal" || runs[0].GoalValue != 99.5 {
+			t.Errorf("run %+v", runs[0])
+		}
+		// Delivery receipt simulated by the console.
+		if s, _ := db.Messages(ctx, store.MessageFilter{ContactID: "ana"}); len(s) != 1 || s[0].Status != smsflow.MessageDelivered {
+			t.Errorf("message status %+v", s)
+		}
+	})
+}
+
+func TestCartRecoveryIncentiveWhenNotClicked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, cartFlow)
+		w.identify("ana", "+1 415 555 0100")
+		w.subscribe("ana")
+		w.track("ana", "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
+		w.advance(26 * time.Hour)
+		if got := w.cons.Sent(); got != 2 {
+			t.Fatalf("sent %d, want reminder and incentive", got)
+		}
+		want := []string{"enter(trigger:Checkout Started)", "wait:step-1", "wait:step-1", "send:reminder", "wait:step-3", "wait:step-3", "send:incentive", "exit(completed)"}
+		if got := w.kinds("ana"); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("trace %v\nwant  %v", got, want)
+		}
+		// Re-entry within 7 days is refused and recorded.
+		w.track("ana", "Checkout Started", map[string]any{"value": 10.0})
+		ds, _ := db.Decisions(ctx, "ana", 100)
+		if last := ds[len(ds)-1]; last.Reason != smsflow.DecisionReentry {
+			t.Errorf("last decision %+v, want reentry", last)
+		}
+	})
+}
+
+func TestEntryRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, cartFlow)
+		w.identify("ana", "+1 415 555 0100")
+		// Not subscribed: a behavior flow does not take the contact.
+		w.track("ana", "Checkout Started", map[string]any{"value": 42.0})
+		w.subscribe("ana")
+		// where false: nothing.
+		w.track("ana", "Checkout Started", map[string]any{"value": 0.0})
+		// where fails (missing property): fail closed, error recorded.
+		w.track("ana", "Checkout Started", map[string]any{})
+		// Purchased in the last 24h: suppressed.
+		w.track("ana", "Order Completed", map[string]any{"order_id": "x"})
+		w.track("ana", "Checkout Started", map[string]any{"value": 5.0})
+		ds, _ := db.Decisions(ctx, "ana", 100)
+		var reasons []string
+		for _, d := range ds {
+			reasons = append(reasons, d.Reason)
+		}
+		want := []string{"skipped:no_consent", "error:condition", "skipped:suppressed(rule=unless)"}
+		if strings.Join(reasons, ",") != strings.Join(want, ",") {
+			t.Errorf("decisions %v, want %v", reasons, want)
+		}
+		if n, _ := db.CountRuns(ctx, ""); n != 0 {
+			t.Errorf("%d runs, want 0", n)
+		}
+	})
+}
+
+const welcomeFlow = `id: welcome
+category: lifecycle
+trigger:
+  consent: subscribed
+entry:
+  holdout: 50%
+steps:
+  - id: hello
+    send: "Welcome to {{ brand.name }}! Reply 1 for skincare, 2 for makeup."
+  - wait: {reply: true, timeout: 1d}
+  - switch:
+      - when: 'reply.text == "1"'
+        then:
+          - set: {interest: '"skincare"'}
+          - id: skin
+            send: "Skincare it is."
+      - when: 'timed_out'
+        then:
+          - exit: no_reply
+      - else:
+          - id: other
+            send: "Makeup it is."
+`
+
+func TestWelcomeReplyBranchAndHoldout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, welcomeFlow)
+		treated, control := 0, 0
+		for i := 0; i < 12; i++ {
+			id := "c" + itoa(i)
+			w.identify(id, "+1 415 555 01"+pad2(i))
+			w.subscribe(id)
+			runs, _ := db.RunsByContact(ctx, id, false)
+			if len(runs) != 1 {
+				t.Fatalf("%s: %d runs", id, len(runs))
+			}
+			if runs[0].Holdout {
+				control++
+			} else {
+				treated++
+			}
+			// Reply "1" as a Message Replied event.
+			w.track(id, "Message Replied", map[string]any{"text": "1"})
+			c, _ := db.Contact(ctx, id)
+			if c.Traits["interest"] != "skincare" {
+				t.Errorf("%s: interest %v", id, c.Traits["interest"])
+			}
+		}
+		if treated == 0 || control == 0 {
+			t.Errorf("holdout 50%%: %d treated, %d control", treated, control)
+		}
+		// Control contacts walk the flow but receive nothing.
+		if got := int(w.cons.Sent()); got != 2*treated {
+			t.Errorf("sent %d, want %d (2 per treated contact)", got, 2*treated)
+		}
+		for _, m := range w.cons.Recent() {
+			runs, _ := db.RunsByContact(ctx, m.ContactID, false)
+			if runs[0].Holdout {
+				t.Errorf("holdout contact %s got %q", m.ContactID, m.Body)
+			}
+		}
+	})
+}
+
+func pad2(i int) string {
+	if i < 10 {
+		return "0" + fmtInt(i)
+	}
+	return fmtInt(i)
+}
+
+func TestRestartResumesWaitingRuns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, cartFlow)
+		w.identify("ana", "+1 415 555 0100")
+		w.subscribe("ana")
+		w.track("ana", "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
+		// A second engine over the same database (a restart) picks the timer up.
+		w2 := newWorld(t, db)
+		w2.clock.Set(w.clock.Now())
+		w2.advance(61 * time.Minute)
+		if got := w2.cons.Sent(); got != 1 {
+			t.Errorf("after restart: %d sent, want 1", got)
+		}
+		// The first engine finds nothing left to send: the step went once.
+		w.clock.Set(w2.clock.Now())
+		w.settle()
+		if got := w.cons.Sent(); got != 0 {
+			t.Errorf("old engine sent %d", got)
+		}
+	})
+}

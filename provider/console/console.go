@@ -1,0 +1,61 @@
+// Package console is the development provider: it prints each SMS to the log
+// (phone masked), keeps the most recent ones in memory for the API and UI,
+// and reports them delivered at once (a simulated delivery receipt). Replies
+// are typed in through POST /v1/console/inbound.
+package console
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/provider"
+)
+
+// Keep is how many recent messages the console remembers.
+const Keep = 1000
+
+// Console is the console provider. It is safe for concurrent use.
+type Console struct {
+	log *slog.Logger
+
+	mu     sync.Mutex
+	recent []smsflow.Message
+	sent   int64
+}
+
+// New returns a console provider logging to log.
+func New(log *slog.Logger) *Console { return &Console{log: log} }
+
+// Name is "console".
+func (c *Console) Name() string { return "console" }
+
+// Send prints the message and keeps it.
+func (c *Console) Send(_ context.Context, m *smsflow.Message) (provider.Result, error) {
+	c.mu.Lock()
+	c.sent++
+	id := fmt.Sprintf("console-%d", m.ID)
+	c.recent = append(c.recent, *m)
+	if len(c.recent) > Keep {
+		c.recent = c.recent[len(c.recent)-Keep:]
+	}
+	c.mu.Unlock()
+	c.log.Info("SMS", "to", m.Phone, "flow", m.FlowID, "step", m.StepID, "segments", m.Segments, "body", m.Body)
+	return provider.Result{ProviderID: id, Status: smsflow.MessageDelivered}, nil
+}
+
+// Recent returns the messages sent lately, oldest first.
+func (c *Console) Recent() []smsflow.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]smsflow.Message(nil), c.recent...)
+}
+
+// Sent returns how many messages were sent.
+func (c *Console) Sent() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/smsflow/smsflow"
+)
+
+// FlowHead is a flow's current version and state.
+type FlowHead struct {
+	ID        string
+	Version   int
+	Origin    string // "file" or "api"
+	Status    string // "active", "paused" or "deleted"
+	Hash      string
+	Source    string
+	File      string
+	UpdatedAt time.Time
+}
+
+// SaveFlow stores a flow definition. Content identical to the current
+// version (same hash) makes no new version; otherwise the version number goes
+// up by one. status applies to a new head only when the flow is new or was
+// deleted; an existing flow keeps its status. It returns the head.
+func (db *DB) SaveFlow(ctx context.Context, id, hash, source, file, origin, status string, now time.Time) (FlowHead, bool, error) {
+	var head FlowHead
+	var created bool
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		cur, err := t.flowHead(id)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.Hash == hash && cur.Status != "deleted" {
+			if cur.Origin != origin {
+				if _, err := t.exec(`UPDATE flow_heads SET origin = ?, updated_at = ? WHERE id = ?`, origin, micros(now), id); err != nil {
+					return err
+				}
+				cur.Origin = origin
+			}
+			head = *cur
+			return nil
+		}
+		version := 1
+		if cur != nil {
+			version = cur.Version + 1
+			if cur.Status != "deleted" {
+				status = cur.Status
+			}
+		}
+		if _, err := t.exec(`INSERT INTO flows (id, version, hash, source, file, created_at) VALUES (?, ?, ?, ?, ?, ?)`, id, version, hash, source, file, micros(now)); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO flow_heads (id, version, origin, status, updated_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET version = excluded.version, origin = excluded.origin, status = excluded.status, updated_at = excluded.updated_at`,
+			id, version, origin, status, micros(now)); err != nil {
+			return err
+		}
+		created = true
+		head = FlowHead{ID: id, Version: version, Origin: origin, Status: status, Hash: hash, Source: source, File: file, UpdatedAt: now}
+		return nil
+	})
+	return head, created, err
+}
+
+func (t *Tx) flowHead(id string) (*FlowHead, error) {
+	var h FlowHead
+	var updated int64
+	err := t.queryRow(`SELECT h.id, h.version, h.origin, h.status, h.updated_at, f.hash, f.source, f.file FROM flow_heads h JOIN flows f ON f.id = h.id AND f.version = h.version WHERE h.id = ?`, id).
+		Scan(&h.ID, &h.Version, &h.Origin, &h.Status, &updated, &h.Hash, &h.Source, &h.File)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	h.UpdatedAt = fromMicros(updated)
+	return &h, err
+}
+
+// SetFlowStatus pauses, resumes or deletes a flow.
+func (db *DB) SetFlowStatus(ctx context.Context, id, status string, now time.Time) error {
+	return db.WriteTx(ctx, func(t *Tx) error {
+		res, err := t.exec(`UPDATE flow_heads SET status = ?, updated_at = ? WHERE id = ? AND status <> 'deleted'`, status, micros(now), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return smsflow.Errorf(smsflow.ENOTFOUND, "no flow %q", id)
+		}
+		return nil
+	})
+}
+
+// FlowHeads returns every flow's head, deleted ones included.
+func (db *DB) FlowHeads(ctx context.Context) ([]FlowHead, error) {
+	rows, err := db.queryRead(ctx, `SELECT h.id, h.version, h.origin, h.status, h.updated_at, f.hash, f.source, f.file FROM flow_heads h JOIN flows f ON f.id = h.id AND f.version = h.version ORDER BY h.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FlowHead
+	for rows.Next() {
+		var h FlowHead
+		var updated int64
+		if err := rows.Scan(&h.ID, &h.Version, &h.Origin, &h.Status, &updated, &h.Hash, &h.Source, &h.File); err != nil {
+			return nil, err
+		}
+		h.UpdatedAt = fromMicros(updated)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// FlowSource returns the source of one version of a flow.
+func (db *DB) FlowSource(ctx context.Context, id string, version int) (source, file string, err error) {
+	err = db.queryRowRead(ctx, `SELECT source, file FROM flows WHERE id = ? AND version = ?`, id, version).Scan(&source, &file)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", smsflow.Errorf(smsflow.ENOTFOUND, "no version %d of flow %q", version, id)
+	}
+	return source, file, err
+}

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smsflow/smsflow"
+)
+
+const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at`
+
+func scanMessage(s scanner) (*smsflow.Message, error) {
+	var (
+		m                        smsflow.Message
+		runID                    sql.NullInt64
+		stepID                   sql.NullString
+		before, created, updated int64
+	)
+	if err := s.Scan(&m.ID, &m.Direction, &runID, &stepID, &m.FlowID, &m.ContactID, &m.Phone, &m.Body, &m.Encoding, &m.Characters, &m.Segments,
+		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated); err != nil {
+		return nil, err
+	}
+	m.RunID, m.StepID = runID.Int64, stepID.String
+	m.SendBefore, m.CreatedAt, m.UpdatedAt = fromMicros(before), fromMicros(created), fromMicros(updated)
+	return &m, nil
+}
+
+// InsertMessage writes a message. An outbound message is unique per run and
+// step: a second one for the same step is not written and inserted is false
+// — the guarantee that a step never sends twice.
+func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
+	var runID sql.NullInt64
+	var stepID sql.NullString
+	if m.RunID != 0 {
+		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
+	}
+	err = t.queryRow(`INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
+		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt)).Scan(&m.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert message: %w", err)
+	}
+	return true, nil
+}
+
+// ClaimOutbox moves up to limit queued messages to "sending" and returns
+// them, oldest first. Claimed rows are invisible to other senders.
+func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
+	rows, err := t.query(`SELECT `+messageColumns+` FROM messages WHERE status = 'queued' ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []*smsflow.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, m := range out {
+		m.Status, m.UpdatedAt = smsflow.MessageSending, now
+		if _, err := t.exec(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ?`, micros(now), m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SetMessageStatus records a message's new status (and provider id / error
+// code when given).
+func (t *Tx) SetMessageStatus(id int64, status, provider, providerID, errorCode string, now time.Time) error {
+	_, err := t.exec(`UPDATE messages SET status = ?, provider = CASE WHEN ? = '' THEN provider ELSE ? END,
+provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, error_code = ?, updated_at = ? WHERE id = ?`,
+		status, provider, provider, providerID, providerID, errorCode, micros(now), id)
+	return err
+}
+
+// CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
+// returns how many.
+func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
+	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// MarkInterrupted turns messages left "sending" by a crash into "unknown":
+// the provider may or may not have taken them, so they are surfaced, never
+// resent blindly. Called at start-up before the sender runs.
+func (db *DB) MarkInterrupted(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		res, err := t.exec(`UPDATE messages SET status = 'unknown', updated_at = ? WHERE status = 'sending'`, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// MessageFilter selects messages for the API.
+type MessageFilter struct {
+	ContactID, FlowID, Status string
+	Limit                     int
+}
+
+// Messages lists messages, newest first.
+func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message, error) {
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE 1 = 1`
+	var args []any
+	if f.ContactID != "" {
+		q, args = q+` AND contact_id = ?`, append(args, f.ContactID)
+	}
+	if f.FlowID != "" {
+		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
+	}
+	if f.Status != "" {
+		q, args = q+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := db.queryRead(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*smsflow.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// InsertDecision records a policy decision.
+func (t *Tx) InsertDecision(d *smsflow.Decision) error {
+	return t.queryRow(`INSERT INTO decisions (run_id, step_id, flow_id, contact_id, reason, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)).Scan(&d.ID)
+}
+
+// Decisions returns a contact's decisions, oldest first.
+func (db *DB) Decisions(ctx context.Context, contactID string, limit int) ([]smsflow.Decision, error) {
+	rows, err := db.queryRead(ctx, `SELECT id, run_id, step_id, flow_id, contact_id, reason, detail, at FROM decisions WHERE contact_id = ? ORDER BY at, id LIMIT ?`, contactID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []smsflow.Decision
+	for rows.Next() {
+		var d smsflow.Decision
+		var at int64
+		if err := rows.Scan(&d.ID, &d.RunID, &d.StepID, &d.FlowID, &d.ContactID, &d.Reason, &d.Detail, &at); err != nil {
+			return nil, err
+		}
+		d.At = fromMicros(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Link is a tracked short link.
+type Link struct {
+	Code      string
+	URL       string
+	RunID     int64
+	StepID    string
+	FlowID    string
+	ContactID string
+	CreatedAt time.Time
+}
+
+// InsertLink stores a tracked link; false if the code is taken.
+func (t *Tx) InsertLink(l *Link) (bool, error) {
+	res, err := t.exec(`INSERT INTO links (code, url, run_id, step_id, flow_id, contact_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		l.Code, l.URL, l.RunID, l.StepID, l.FlowID, l.ContactID, micros(l.CreatedAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// LinkByCode returns a link, or ENOTFOUND.
+func (db *DB) LinkByCode(ctx context.Context, code string) (*Link, error) {
+	var l Link
+	var created int64
+	err := db.queryRowRead(ctx, `SELECT code, url, run_id, step_id, flow_id, contact_id, created_at FROM links WHERE code = ?`, code).
+		Scan(&l.Code, &l.URL, &l.RunID, &l.StepID, &l.FlowID, &l.ContactID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no link %q", code)
+	}
+	l.CreatedAt = fromMicros(created)
+	return &l, err
+}
+
+// InsertClick records a click on a tracked link.
+func (t *Tx) InsertClick(l *Link, at time.Time) error {
+	_, err := t.exec(`INSERT INTO link_clicks (code, run_id, step_id, contact_id, at) VALUES (?, ?, ?, ?, ?)`, l.Code, l.RunID, l.StepID, l.ContactID, micros(at))
+	return err
+}

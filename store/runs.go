@@ -1,0 +1,347 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+)
+
+const runColumns = `id, flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value`
+
+func scanRun(s scanner) (*smsflow.Run, error) {
+	var (
+		r                             smsflow.Run
+		wake                          sql.NullInt64
+		holdout                       int
+		state                         string
+		entered, updated, ended, goal int64
+	)
+	if err := s.Scan(&r.ID, &r.FlowID, &r.FlowVersion, &r.ContactID, &r.Status, &r.ExitReason, &r.Step, &wake, &holdout, &r.Variant, &state, &entered, &updated, &ended, &goal, &r.GoalValue); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(state), &r.State); err != nil {
+		return nil, fmt.Errorf("run %d state: %w", r.ID, err)
+	}
+	r.Holdout = holdout != 0
+	if wake.Valid {
+		r.WakeAt = fromMicros(wake.Int64)
+	}
+	r.EnteredAt, r.UpdatedAt, r.EndedAt, r.GoalAt = fromMicros(entered), fromMicros(updated), fromMicros(ended), fromMicros(goal)
+	return &r, nil
+}
+
+func wakeArg(t time.Time) sql.NullInt64 {
+	return sql.NullInt64{Int64: micros(t), Valid: !t.IsZero()}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// InsertRun stores a new run and sets its ID.
+func (t *Tx) InsertRun(r *smsflow.Run) error {
+	err := t.queryRow(`INSERT INTO runs (flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.FlowID, r.FlowVersion, r.ContactID, r.Status, r.ExitReason, r.Step, wakeArg(r.WakeAt), boolInt(r.Holdout), r.Variant,
+		mustJSON(r.State), micros(r.EnteredAt), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue).Scan(&r.ID)
+	if err != nil {
+		return fmt.Errorf("insert run: %w", err)
+	}
+	return nil
+}
+
+// UpdateRun writes a run's mutable fields.
+func (t *Tx) UpdateRun(r *smsflow.Run) error {
+	_, err := t.exec(`UPDATE runs SET status = ?, exit_reason = ?, step = ?, wake_at = ?, variant = ?, state = ?, updated_at = ?, ended_at = ?, goal_at = ?, goal_value = ? WHERE id = ?`,
+		r.Status, r.ExitReason, r.Step, wakeArg(r.WakeAt), r.Variant, mustJSON(r.State), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue, r.ID)
+	if err != nil {
+		return fmt.Errorf("update run %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+func (t *Tx) runs(query string, args ...any) ([]*smsflow.Run, error) {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*smsflow.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	s, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(t.ctx, args...)
+}
+
+// OpenRuns returns a contact's runs that have not ended, oldest entry first.
+func (t *Tx) OpenRuns(contactID string) ([]*smsflow.Run, error) {
+	return t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND status IN ('active', 'waiting') ORDER BY entered_at, id`, contactID)
+}
+
+// RunByID returns a run, or nil.
+func (t *Tx) RunByID(id int64) (*smsflow.Run, error) {
+	r, err := scanRun(t.queryRow(`SELECT `+runColumns+` FROM runs WHERE id = ?`+t.db.dialect.LockRow(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// LastEntry returns when the contact last entered the flow (any version,
+// holdout included) and whether a run of it is still open.
+func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err error) {
+	var entered int64
+	var status string
+	err = t.queryRow(`SELECT entered_at, status FROM runs WHERE flow_id = ? AND contact_id = ? ORDER BY entered_at DESC, id DESC LIMIT 1`, flowID, contactID).Scan(&entered, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	// An older run may still be open behind a newer entry only if reentry
+	// rules allowed both; look for any open one.
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM runs WHERE flow_id = ? AND contact_id = ? AND status IN ('active', 'waiting')`, flowID, contactID).Scan(&n); err != nil {
+		return time.Time{}, false, err
+	}
+	return fromMicros(entered), n > 0, nil
+}
+
+// DueRuns claims up to limit waiting runs whose timer is due at now, earliest
+// first, with their contact. On PostgreSQL the rows stay locked for this
+// transaction and other nodes skip them.
+func (t *Tx) DueRuns(now time.Time, limit int) ([]DueRun, error) {
+	rows, err := t.query(`SELECT id, contact_id FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?`+t.db.dialect.SkipLocked(), micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DueRun
+	for rows.Next() {
+		var d DueRun
+		if err := rows.Scan(&d.RunID, &d.ContactID); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DueRun names a run whose timer is due.
+type DueRun struct {
+	RunID     int64
+	ContactID string
+}
+
+// NextWake returns the earliest pending timer, zero if none.
+func (db *DB) NextWake(ctx context.Context) (time.Time, error) {
+	var v sql.NullInt64
+	err := db.queryRowRead(ctx, `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL`).Scan(&v)
+	if err != nil || !v.Valid {
+		return time.Time{}, err
+	}
+	return fromMicros(v.Int64), nil
+}
+
+// LockContact serializes work on one contact across nodes (PostgreSQL row
+// lock until commit; SQLite's single writer already does).
+func (t *Tx) LockContact(id string) error {
+	if t.db.dialect.LockRow() == "" {
+		return nil
+	}
+	var got string
+	err := t.queryRow(`SELECT id FROM contacts WHERE id = ?`+t.db.dialect.LockRow(), id).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
+}
+
+// RunsByContact returns a contact's runs, newest first (for the API).
+func (db *DB) RunsByContact(ctx context.Context, contactID string, openOnly bool) ([]*smsflow.Run, error) {
+	q := `SELECT ` + runColumns + ` FROM runs WHERE contact_id = ?`
+	if openOnly {
+		q += ` AND status IN ('active', 'waiting')`
+	}
+	rows, err := db.queryRead(ctx, q+` ORDER BY entered_at DESC, id DESC LIMIT 200`, contactID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*smsflow.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CountRuns counts runs by status (for tests and benchmarks).
+func (db *DB) CountRuns(ctx context.Context, status string) (int64, error) {
+	var n int64
+	q, args := `SELECT COUNT(*) FROM runs`, []any{}
+	if status != "" {
+		q, args = q+` WHERE status = ?`, append(args, status)
+	}
+	err := db.queryRowRead(ctx, q, args...).Scan(&n)
+	return n, err
+}
+
+// --- Inbox: events waiting for the engine ---------------------------------
+
+// InboxItem is one event waiting for the engine.
+type InboxItem struct {
+	Seq       int64
+	ContactID string
+	EventSeq  int64
+}
+
+// AddInbox queues an event for the engine (same transaction as the event).
+func (t *Tx) AddInbox(contactID string, eventSeq int64) error {
+	_, err := t.exec(`INSERT INTO inbox (contact_id, event_seq) VALUES (?, ?)`, contactID, eventSeq)
+	return err
+}
+
+// ClaimInbox returns up to limit waiting events in arrival order. On
+// PostgreSQL the rows are locked (others skip them); the caller must also
+// lock each contact and check OlderInbox before processing, so one contact's
+// events are applied in order even with several nodes.
+func (t *Tx) ClaimInbox(limit int) ([]InboxItem, error) {
+	rows, err := t.query(`SELECT seq, contact_id, event_seq FROM inbox ORDER BY seq LIMIT ?`+t.db.dialect.SkipLocked(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []InboxItem
+	for rows.Next() {
+		var it InboxItem
+		if err := rows.Scan(&it.Seq, &it.ContactID, &it.EventSeq); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// OlderInbox reports whether the contact has a waiting event older than seq
+// (claimed by another node): then this node must leave the contact alone.
+func (t *Tx) OlderInbox(contactID string, seq int64) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM inbox WHERE contact_id = ? AND seq < ?`, contactID, seq).Scan(&n)
+	return n > 0, err
+}
+
+// DeleteInbox removes processed items.
+func (t *Tx) DeleteInbox(seq int64) error {
+	_, err := t.exec(`DELETE FROM inbox WHERE seq = ?`, seq)
+	return err
+}
+
+// InboxDepth counts waiting events.
+func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM inbox`).Scan(&n)
+	return n, err
+}
+
+// EventBySeq returns a stored event.
+func (t *Tx) EventBySeq(seq int64) (*smsflow.Event, error) {
+	return scanEvent(t.queryRow(`SELECT `+eventColumns+` FROM events WHERE seq = ?`, seq))
+}
+
+// --- Facts the conditions ask for ------------------------------------------
+
+// CountEventsSince counts a contact's events of a name at or after since and
+// at or before until.
+func (t *Tx) CountEventsSince(contactID, name string, since, until time.Time) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM events WHERE contact_id = ? AND name = ? AND ts >= ? AND ts <= ?`, contactID, name, micros(since), micros(until)).Scan(&n)
+	return n, err
+}
+
+// LastEventTime returns when the contact last had an event of that name, up
+// to until.
+func (t *Tx) LastEventTime(contactID, name string, until time.Time) (time.Time, bool, error) {
+	var v sql.NullInt64
+	err := t.queryRow(`SELECT MAX(ts) FROM events WHERE contact_id = ? AND name = ? AND ts <= ?`, contactID, name, micros(until)).Scan(&v)
+	if err != nil || !v.Valid {
+		return time.Time{}, false, err
+	}
+	return fromMicros(v.Int64), true, nil
+}
+
+// StepMessageStatus returns the status of the message a run's send step
+// produced ("" if none).
+func (t *Tx) StepMessageStatus(runID int64, stepID string) (string, error) {
+	var s string
+	err := t.queryRow(`SELECT status FROM messages WHERE run_id = ? AND step_id = ?`, runID, stepID).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return s, err
+}
+
+// StepClicked reports whether a tracked link of a run's send step was clicked.
+func (t *Tx) StepClicked(runID int64, stepID string) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM link_clicks WHERE run_id = ? AND step_id = ?`, runID, stepID).Scan(&n)
+	return n > 0, err
+}
+
+// RunReplied reports whether the contact sent an inbound message after the
+// run was entered.
+func (t *Tx) RunReplied(contactID string, since time.Time) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE contact_id = ? AND direction = 'in' AND created_at >= ?`, contactID, micros(since)).Scan(&n)
+	return n > 0, err
+}
+
+// ContactConsent returns a number's current status from its ledger.
+func (t *Tx) ContactConsent(phone string) (smsflow.ConsentStatus, error) {
+	if phone == "" {
+		return smsflow.ConsentNone, nil
+	}
+	e, err := t.LatestConsent(phone)
+	if err != nil || e == nil {
+		return smsflow.ConsentNone, err
+	}
+	return e.Status, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// Context returns the transaction's context.
+func (t *Tx) Context() context.Context { return t.ctx }
+
+// RunsAwaitingGoal returns a contact's runs (open or ended) entered at or
+// after since that have not converted yet.
+func (t *Tx) RunsAwaitingGoal(contactID string, since time.Time) ([]*smsflow.Run, error) {
+	return t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND goal_at = 0 AND entered_at >= ? ORDER BY entered_at, id`, contactID, micros(since))
+}
