@@ -152,7 +152,7 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 			if name != "" && o.m.RunID != 0 {
 				ev := &smsflow.Event{MessageID: fmt.Sprintf("dlr-%d-%s", o.m.ID, status), Type: smsflow.EventTrack, Name: name, ContactID: o.m.ContactID,
 					Properties: map[string]any{"message_id": o.m.ID, "flow": o.m.FlowID, "step": o.m.StepID, "run_id": o.m.RunID, "error_code": code},
-					Timestamp: now, ReceivedAt: now}
+					Timestamp:  now, ReceivedAt: now}
 				inserted, err := tx.InsertEvent(ev)
 				if err != nil {
 					return err
