@@ -17,12 +17,20 @@ import (
 // contactView is the JSON of GET /v1/contacts/{id}.
 type contactView struct {
 	*smsflow.Contact
-	Consent smsflow.Consent `json:"consent"`
+	Consent    smsflow.Consent `json:"consent"`
+	ActiveRuns []*smsflow.Run  `json:"active_runs"`
 }
 
 func (s *Server) contactView(r *http.Request, c *smsflow.Contact) (contactView, error) {
 	consent, err := s.db.ConsentLedger(r.Context(), c.Phone)
-	return contactView{Contact: c, Consent: consent}, err
+	if err != nil {
+		return contactView{}, err
+	}
+	runs, err := s.db.RunsByContact(r.Context(), c.ID, true)
+	if runs == nil {
+		runs = []*smsflow.Run{}
+	}
+	return contactView{Contact: c, Consent: consent, ActiveRuns: runs}, err
 }
 
 func (s *Server) getContact(w http.ResponseWriter, r *http.Request) {

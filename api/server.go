@@ -9,7 +9,9 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/provider/console"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -19,8 +21,22 @@ type Keys struct {
 	Admin string
 }
 
+// Deps are the parts the HTTP API talks to.
+type Deps struct {
+	Config  config.Config
+	DB      *store.DB
+	Writer  *ingest.Writer
+	Clock   smsflow.Clock
+	Log     *slog.Logger
+	Keys    Keys
+	Catalog *engine.Catalog
+	Engine  *engine.Engine
+	Console *console.Console // nil unless the console provider is in use
+}
+
 // Server serves the HTTP API.
 type Server struct {
+	Deps
 	cfg    config.Config
 	db     *store.DB
 	writer *ingest.Writer
@@ -31,8 +47,8 @@ type Server struct {
 }
 
 // New builds the server's routes.
-func New(cfg config.Config, db *store.DB, writer *ingest.Writer, clock smsflow.Clock, log *slog.Logger, keys Keys) *Server {
-	s := &Server{cfg: cfg, db: db, writer: writer, clock: clock, log: log, keys: keys, mux: http.NewServeMux()}
+func New(d Deps) *Server {
+	s := &Server{Deps: d, cfg: d.Config, db: d.DB, writer: d.Writer, clock: d.Clock, log: d.Log, keys: d.Keys, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -66,6 +82,16 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/contacts/{id}", s.requireAdmin(s.getContact))
 	m.HandleFunc("GET /v1/contacts/{id}/timeline", s.requireAdmin(s.contactTimeline))
 	m.HandleFunc("POST /v1/contacts/{id}/consent", s.requireAdmin(s.postConsent))
+
+	m.HandleFunc("GET /v1/flows", s.requireAdmin(s.listFlows))
+	m.HandleFunc("GET /v1/flows/{id}", s.requireAdmin(s.getFlow))
+	m.HandleFunc("PUT /v1/flows/{id}", s.requireAdmin(s.putFlow))
+	m.HandleFunc("DELETE /v1/flows/{id}", s.requireAdmin(s.deleteFlow))
+	m.HandleFunc("POST /v1/flows/{id}/pause", s.requireAdmin(s.flowStatus(engine.FlowPaused)))
+	m.HandleFunc("POST /v1/flows/{id}/resume", s.requireAdmin(s.flowStatus(engine.FlowActive)))
+	m.HandleFunc("GET /v1/messages", s.requireAdmin(s.listMessages))
+	m.HandleFunc("POST /v1/console/inbound", s.requireAdmin(s.consoleInbound))
+	m.HandleFunc("GET /l/{code}", s.followLink)
 
 	m.HandleFunc("/v1/", s.requireAdmin(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, smsflow.Errorf(smsflow.ENOTFOUND, "no route %s %s; see /v1/openapi.json", r.Method, r.URL.Path))

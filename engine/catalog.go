@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -214,4 +215,37 @@ func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time
 		return head, problems, err
 	}
 	return head, problems, c.Load(ctx)
+}
+
+// LoadFS stores every flow file of fsys (the bundled examples) like LoadDir.
+func (c *Catalog) LoadFS(ctx context.Context, fsys fs.FS, now time.Time) ([]string, error) {
+	names, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var flows []*flow.Flow
+	var problems []flow.Problem
+	for _, name := range names {
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		f, ps := flow.Parse("examples/flows/"+name, src, ValidateOptions())
+		problems = append(problems, ps...)
+		if f != nil {
+			flows = append(flows, f)
+		}
+	}
+	problems = append(problems, flow.CheckSet(flows)...)
+	if flow.HasErrors(problems) {
+		return nil, flow.ProblemsError(problems)
+	}
+	var ids []string
+	for _, f := range flows {
+		if _, _, err := c.db.SaveFlow(ctx, f.ID, f.Hash, string(f.Source), f.File, "file", FlowActive, now); err != nil {
+			return nil, err
+		}
+		ids = append(ids, f.ID)
+	}
+	return ids, c.Load(ctx)
 }

@@ -44,6 +44,28 @@ func (db *DB) Timeline(ctx context.Context, c *smsflow.Contact) ([]smsflow.Timel
 		}
 		items = append(items, smsflow.TimelineItem{Type: "consent", Name: string(e.Status), Timestamp: e.OccurredAt, Data: data})
 	}
+	msgs, err := db.Messages(ctx, MessageFilter{ContactID: c.ID, Limit: TimelineLimit})
+	if err != nil {
+		return nil, err
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		name := "outbound"
+		if m.Direction == "in" {
+			name = "inbound"
+		}
+		items = append(items, smsflow.TimelineItem{Type: "message", Name: name, Timestamp: m.CreatedAt, Data: map[string]any{
+			"id": m.ID, "body": m.Body, "status": m.Status, "flow": m.FlowID, "step": m.StepID, "run_id": m.RunID,
+			"encoding": m.Encoding, "characters": m.Characters, "segments": m.Segments, "error_code": m.ErrorCode}})
+	}
+	decisions, err := db.Decisions(ctx, c.ID, TimelineLimit)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range decisions {
+		items = append(items, smsflow.TimelineItem{Type: "decision", Name: d.Reason, Timestamp: d.At, Data: map[string]any{
+			"flow": d.FlowID, "step": d.StepID, "run_id": d.RunID, "detail": d.Detail}})
+	}
 	smsflow.SortTimeline(items)
 	return items, nil
 }

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"strconv"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/store"
+)
+
+func (s *Server) ctxBG() context.Context { return context.Background() }
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.MessageFilter{ContactID: q.Get("contact"), FlowID: q.Get("flow"), Status: q.Get("status")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, smsflow.FieldErrorf(smsflow.EINVALID, "limit", "limit must be a whole number from 1 to 1000"))
+			return
+		}
+		f.Limit = n
+	}
+	msgs, err := s.db.Messages(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+// consoleInbound takes a reply typed for the console provider:
+// {"from": "+1…", "body": "…"}.
+func (s *Server) consoleInbound(w http.ResponseWriter, r *http.Request) {
+	if s.Console == nil {
+		s.writeError(w, r, smsflow.Errorf(smsflow.ECONFLICT, "the console provider is not in use (provider: %s); inbound texts arrive through that provider's webhook", s.cfg.Provider))
+		return
+	}
+	var in struct {
+		From string `json:"from"`
+		Body string `json:"body"`
+	}
+	if err := decodeJSON(r, 16<<10, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.From == "" {
+		s.writeError(w, r, smsflow.FieldErrorf(smsflow.EINVALID, "from", "from is required: the phone number the text comes from"))
+		return
+	}
+	res, err := ingest.Inbound(r.Context(), s.db, s.clock, s.cfg.DefaultRegion, in.From, in.Body, "console")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.Engine != nil {
+		s.Engine.Notify()
+	}
+	writeJSON(w, http.StatusCreated, res)
+}
+
+// followLink redirects a tracked link and records the click.
+func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	l, err := s.db.LinkByCode(r.Context(), code)
+	if err != nil {
+		if smsflow.ErrorCode(err) == smsflow.ENOTFOUND {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, "<!doctype html><title>Link not found</title><h1>This link has expired or does not exist</h1><p>The code %q is not one of ours. Check the link in your text message.</p>", html.EscapeString(code))
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if err := ingest.Click(r.Context(), s.db, s.clock, l, r.UserAgent()); err != nil {
+		s.log.Error("record click", "code", code, "err", err)
+	} else if s.Engine != nil {
+		s.Engine.Notify()
+	}
+	http.Redirect(w, r, l.URL, http.StatusFound)
+}

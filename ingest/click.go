@@ -1,0 +1,29 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Click records a click on a tracked link: the click row that clicked(step)
+// reads, and a Link Clicked event (properties flow, step, url) for triggers
+// and the timeline.
+func Click(ctx context.Context, db *store.DB, clock smsflow.Clock, l *store.Link, userAgent string) error {
+	now := clock.Now()
+	return db.WriteTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertClick(l, now); err != nil {
+			return err
+		}
+		ev := &smsflow.Event{MessageID: fmt.Sprintf("click-%s-%d", l.Code, now.UnixNano()), Type: smsflow.EventTrack, Name: smsflow.EventLinkClicked,
+			ContactID: l.ContactID, Properties: map[string]any{"flow": l.FlowID, "step": l.StepID, "url": l.URL, "code": l.Code, "run_id": l.RunID},
+			Context: map[string]any{"userAgent": userAgent}, Timestamp: now, ReceivedAt: now}
+		inserted, err := tx.InsertEvent(ev)
+		if err != nil || !inserted {
+			return err
+		}
+		return tx.AddInbox(l.ContactID, ev.Seq)
+	})
+}
