@@ -10,6 +10,10 @@ const (
 	EventScreen   = "screen"
 	EventAlias    = "alias"
 	EventGroup    = "group"
+	// EventConsent is the type of the built-in Subscribed / Unsubscribed
+	// events smsflow records when the consent ledger changes a number's
+	// status; callers cannot send it, so consent triggers cannot be forged.
+	EventConsent = "consent"
 )
 
 // Built-in event names (spec §4 triggers) and the e-commerce names the engine

@@ -118,7 +118,7 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 		}
 		return nil
 	}
-	if ev.Name == smsflow.EventSubscribed || ev.Name == smsflow.EventUnsubscribed {
+	if ev.Type == smsflow.EventConsent {
 		var err error
 		if cc.consent, err = cc.tx.ContactConsent(cc.contact.Phone); err != nil {
 			return err
@@ -159,7 +159,7 @@ func triggeredBy(c *Compiled, ev *smsflow.Event) bool {
 	case flow.TriggerEvent:
 		return ev.Type != smsflow.EventIdentify && ev.Name == c.Trigger.Event
 	case flow.TriggerConsent:
-		return ev.Name == smsflow.EventSubscribed
+		return ev.Type == smsflow.EventConsent && ev.Name == smsflow.EventSubscribed
 	}
 	return false
 }

@@ -18,6 +18,9 @@ type Config struct {
 	PublicURL     string         // base of tracked links
 	Provider      string         // name recorded on messages
 	TriggerMaxAge time.Duration  // older events trigger nothing
+	// NewLinkCode makes tracked link codes; nil means random codes.
+	// simulate passes a deterministic sequence.
+	NewLinkCode func() string
 }
 
 // Trace is one thing the engine did, for simulate's timeline and for logs.
@@ -63,6 +66,9 @@ type Engine struct {
 func New(db *store.DB, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg Config) *Engine {
 	if cfg.TriggerMaxAge == 0 {
 		cfg.TriggerMaxAge = 6 * time.Hour
+	}
+	if cfg.NewLinkCode == nil {
+		cfg.NewLinkCode = newLinkCode
 	}
 	return &Engine{db: db, cat: cat, clock: clock, log: log, cfg: cfg,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
@@ -293,7 +299,7 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
-		sort.Slice(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
+		sort.SliceStable(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
 		ctxs := map[string]*contactCtx{}
 		for _, d := range due {
 			cc := ctxs[d.ContactID]

@@ -38,7 +38,7 @@ type linkCollector struct {
 
 // Track gives url a tracked short link.
 func (l *linkCollector) Track(url string) (string, error) {
-	link := &store.Link{Code: newLinkCode(), URL: url, RunID: l.run.ID, StepID: l.stepID, FlowID: l.run.FlowID,
+	link := &store.Link{Code: l.cc.e.cfg.NewLinkCode(), URL: url, RunID: l.run.ID, StepID: l.stepID, FlowID: l.run.FlowID,
 		ContactID: l.cc.contact.ID, CreatedAt: l.cc.now}
 	l.links = append(l.links, link)
 	return strings.TrimSuffix(l.cc.e.cfg.PublicURL, "/") + "/l/" + link.Code, nil

@@ -109,7 +109,7 @@ func ConsentEvent(tx *store.Tx, e *smsflow.ConsentEntry, before smsflow.ConsentS
 	default:
 		return nil
 	}
-	ev := &smsflow.Event{MessageID: fmt.Sprintf("consent-%d", e.ID), Type: smsflow.EventTrack, Name: name, ContactID: e.ContactID,
+	ev := &smsflow.Event{MessageID: fmt.Sprintf("consent-%d", e.ID), Type: smsflow.EventConsent, Name: name, ContactID: e.ContactID,
 		Properties: map[string]any{"source": string(e.Source), "previous": string(before)}, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil || !inserted || !trigger {

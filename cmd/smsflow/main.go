@@ -18,6 +18,7 @@ const usage = `smsflow — a self-hosted SMS workflow engine
 Usage:
   smsflow serve    [--config FILE] [--addr HOST:PORT] [--db DSN]   run the server
   smsflow validate PATH...                                        check flow files (file:line:col: message)
+  smsflow simulate --flows DIR --events FILE [--contacts FILE] [--json]  replay events on a virtual clock
   smsflow migrate  [--config FILE] [--db DSN]                      bring the schema up to date
   smsflow import contacts FILE [--config FILE] [--db DSN]          bulk import contacts (CSV or NDJSON)
   smsflow keys     [--config FILE] [--db DSN]                      print the API keys
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdKeys(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		err = cmdSimulate(ctx, args[1:], stdout, stderr)
 	case "segments":
 		err = cmdSegments(ctx, args[1:], stdout, stderr, stdin)
 	case "bench":

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/simulate"
+)
+
+func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	flows := fs.String("flows", "", "directory of flow files")
+	events := fs.String("events", "", "NDJSON event history (Segment-shaped, plus {\"type\":\"inbound\",\"from\",\"body\",\"timestamp\"})")
+	contacts := fs.String("contacts", "", "optional NDJSON contacts, in the import format")
+	cfgPath := fs.String("config", "", "configuration file (brand, governance)")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *flows == "" || *events == "" {
+		fmt.Fprintln(stderr, "usage: smsflow simulate --flows DIR --events FILE [--contacts FILE] [--config FILE] [--json]")
+		return errUsage
+	}
+	cfg, err := config.Load(*cfgPath, nil)
+	if err != nil {
+		return err
+	}
+	ev, err := os.Open(*events)
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+	opt := simulate.Options{Flows: *flows, Events: ev, Config: cfg}
+	if *contacts != "" {
+		f, err := os.Open(*contacts)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opt.Contacts = f
+	}
+	lines, err := simulate.Run(ctx, opt)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return simulate.WriteJSON(stdout, lines)
+	}
+	return simulate.WriteText(stdout, lines)
+}
