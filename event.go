@@ -14,6 +14,9 @@ const (
 	// events smsflow records when the consent ledger changes a number's
 	// status; callers cannot send it, so consent triggers cannot be forged.
 	EventConsent = "consent"
+	// EventInbound is the type of the Message Replied events made from real
+	// inbound texts; only they answer a reply wait.
+	EventInbound = "inbound"
 )
 
 // Built-in event names (spec §4 triggers) and the e-commerce names the engine

@@ -38,6 +38,7 @@ type Catalog struct {
 	db *store.DB
 
 	mu       sync.RWMutex
+	gen      uint64 // bumped by every Load
 	heads    map[string]store.FlowHead
 	versions map[string]*Compiled // "id@version"
 }
@@ -111,8 +112,16 @@ func (c *Catalog) Load(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.heads = next
+	c.gen++
 	c.mu.Unlock()
 	return nil
+}
+
+// Generation changes every time the catalog is reloaded.
+func (c *Catalog) Generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
 }
 
 // Version returns a compiled version of a flow, loading it if needed.

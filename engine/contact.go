@@ -90,6 +90,7 @@ func (cc *contactCtx) cond(e *flow.Expr, run *smsflow.Run, candidate *smsflow.Ev
 
 func (cc *contactCtx) conditionError(run *smsflow.Run, flowID, where string, e *flow.Expr, err error) error {
 	cc.e.log.Warn("condition failed; failing closed", "contact", cc.contact.ID, "flow", flowID, "where", where, "expr", e.String(), "err", err)
+	cc.trace(Trace{FlowID: flowID, Step: where, Kind: "error", Reason: fmt.Sprintf("error:condition(%s: %v)", e.String(), err)})
 	var runID int64
 	if run != nil {
 		runID = run.ID
@@ -125,6 +126,9 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 		}
 	}
 	if err := cc.goals(ev); err != nil {
+		return err
+	}
+	if err := cc.armInactivity(ev); err != nil {
 		return err
 	}
 	runs, err := cc.tx.OpenRuns(cc.contact.ID)
@@ -200,8 +204,8 @@ func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.
 		}
 		run.State.Waited, run.State.TimedOut = ev, false
 	case flow.WaitReply:
-		if ev.Name != smsflow.EventMessageReplied {
-			return nil
+		if ev.Name != smsflow.EventMessageReplied || ev.Type != smsflow.EventInbound {
+			return nil // only a real inbound text answers a reply wait
 		}
 		text, _ := ev.Properties["text"].(string)
 		run.State.Reply, run.State.Waited, run.State.TimedOut = text, ev, false
@@ -268,7 +272,7 @@ func (cc *contactCtx) goals(ev *smsflow.Event) error {
 			}
 		}
 		run.GoalAt, run.GoalValue, run.UpdatedAt = ev.Timestamp, value, cc.now
-		cc.trace(Trace{FlowID: comp.ID, Kind: "goal", Reason: "goal:" + ev.Name, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant, Value: value})
+		cc.trace(Trace{FlowID: comp.ID, Kind: "goal", Reason: "goal:" + ev.Name, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant, Value: value, HasValue: g.Value != nil})
 		if g.Exit && !run.Ended() {
 			if err := cc.exitRun(run, "goal"); err != nil {
 				return err
@@ -282,9 +286,23 @@ func (cc *contactCtx) goals(ev *smsflow.Event) error {
 	return nil
 }
 
-// tryEnter applies the entry rules in the order of spec §4 (trigger where,
-// consent class, unless, reentry, then holdout) and starts a run.
+// tryEnter applies the entry rules and starts a run.
 func (cc *contactCtx) tryEnter(comp *Compiled, trigger *smsflow.Event) (*smsflow.Run, error) {
+	run, err := cc.checkEntry(comp, trigger)
+	if err != nil || run == nil {
+		return nil, err
+	}
+	if err := cc.tx.InsertRun(run); err != nil {
+		return nil, err
+	}
+	cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(trigger)})
+	return run, cc.advance(run, comp)
+}
+
+// checkEntry applies the entry rules in the order of spec §4 (trigger where,
+// consent class, unless, reentry, then holdout) and returns the run to start,
+// or nil (with the refusal recorded as a decision).
+func (cc *contactCtx) checkEntry(comp *Compiled, trigger *smsflow.Event) (*smsflow.Run, error) {
 	if h, ok := cc.e.cat.Head(comp.ID); !ok || h.Status != FlowActive {
 		return nil, nil
 	}
@@ -323,11 +341,7 @@ func (cc *contactCtx) tryEnter(comp *Compiled, trigger *smsflow.Event) (*smsflow
 		Step: comp.Start(), Holdout: inHoldout(comp.ID, cc.contact.ID, comp.Entry.Holdout),
 		State: smsflow.RunState{Trigger: trigger}, EnteredAt: cc.now, UpdatedAt: cc.now,
 	}
-	if err := cc.tx.InsertRun(run); err != nil {
-		return nil, err
-	}
-	cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(trigger)})
-	return run, cc.advance(run, comp)
+	return run, nil
 }
 
 func triggerReason(ev *smsflow.Event) string {
@@ -545,12 +559,40 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 	if err != nil {
 		return err
 	}
+	if h, ok := cc.e.cat.Head(run.FlowID); ok && h.Status == FlowDeleted {
+		return cc.exitRun(run, "flow_deleted")
+	}
+	if run.Step == "" {
+		// A pending entry (a local-time segment) whose moment has come: the
+		// contact must still match and still have consent, else it never
+		// entered.
+		if seg := comp.Trigger.Segment; seg != nil {
+			ok, err := cc.cond(seg.Where, nil, run.State.Trigger, false, comp.ID, "segment.where")
+			if err != nil {
+				return err
+			}
+			reason := ""
+			switch {
+			case !ok:
+				reason = "skipped:segment_left"
+			case !policy.CanEnter(string(comp.Category), cc.consent):
+				reason = smsflow.DecisionNoConsent
+			}
+			if reason != "" {
+				cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: reason})
+				if err := cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}); err != nil {
+					return err
+				}
+				return cc.tx.DeleteRun(run.ID)
+			}
+		}
+		run.Status, run.WakeAt, run.Step, run.UpdatedAt = smsflow.RunActive, time.Time{}, comp.Start(), cc.now
+		cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(run.State.Trigger)})
+		return cc.advance(run, comp)
+	}
 	step := comp.Step(run.Step)
 	if step == nil || step.Kind != flow.StepWait {
 		return cc.exitRun(run, "error:unknown_step")
-	}
-	if h, ok := cc.e.cat.Head(run.FlowID); ok && h.Status == FlowDeleted {
-		return cc.exitRun(run, "flow_deleted")
 	}
 	if step.Wait.Kind == flow.WaitEvent || step.Wait.Kind == flow.WaitReply {
 		run.State.TimedOut = true

@@ -37,6 +37,7 @@ type Trace struct {
 	RunID     int64     `json:"-"`
 	Timezone  string    `json:"-"`
 	Value     float64   `json:"value,omitempty"`
+	HasValue  bool      `json:"-"` // the goal defines a value
 }
 
 // Engine runs flows. ProcessInbox and ProcessDue each do one batch in one
@@ -54,6 +55,8 @@ type Engine struct {
 	// OnQueued, if set, is called after a commit that queued messages, to
 	// wake the sender.
 	OnQueued func()
+
+	catalogGen uint64 // the catalog generation segment jobs were made for
 
 	wake      chan struct{}
 	stop      chan struct{}
@@ -145,9 +148,17 @@ func (e *Engine) loop() {
 // RunOnce processes one batch of waiting events and one of due timers and
 // returns how many items it handled.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	var errSeg error
+	if g := e.cat.Generation(); g != e.catalogGen {
+		if errSeg = e.ensureSegmentJobs(ctx); errSeg == nil {
+			e.catalogGen = g
+		}
+	}
 	n1, err1 := e.ProcessInbox(ctx, InboxBatch)
 	n2, err2 := e.ProcessDue(ctx, DueBatch)
-	return n1 + n2, errors.Join(err1, err2)
+	n3, err3 := e.ProcessInactivity(ctx, DueBatch)
+	n4, err4 := e.ProcessSegments(ctx, SegmentBatch)
+	return n1 + n2 + n3 + n4, errors.Join(errSeg, err1, err2, err3, err4)
 }
 
 // work is one transaction's worth of per-contact work with its traces.

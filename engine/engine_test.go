@@ -89,14 +89,26 @@ func (w *world) settle() {
 	w.t.Fatal("engine did not settle")
 }
 
-// advance moves the clock in steps of at most a minute, settling at each, so
-// timers fire at their time.
+// advance moves the clock forward by d, stopping at every due timer on the
+// way (as a real clock would pass it) and settling there.
 func (w *world) advance(d time.Duration) {
+	w.t.Helper()
 	end := w.clock.Now().Add(d)
-	for w.clock.Now().Before(end) {
-		w.clock.Add(min(time.Minute, end.Sub(w.clock.Now())))
+	for {
+		next, err := w.db.NextWake(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if next.IsZero() || next.After(end) {
+			break
+		}
+		if next.After(w.clock.Now()) {
+			w.clock.Set(next)
+		}
 		w.settle()
 	}
+	w.clock.Set(end)
+	w.settle()
 }
 
 func (w *world) submit(items ...*ingest.Item) {
@@ -325,8 +337,11 @@ func TestWelcomeReplyBranchAndHoldout(t *testing.T) {
 			} else {
 				treated++
 			}
-			// Reply "1" as a Message Replied event.
-			w.track(id, "Message Replied", map[string]any{"text": "1"})
+			// Reply "1" by text.
+			if _, err := ingest.Inbound(ctx, db, w.clock, "US", "+1 415 555 01"+pad2(i), "1", "console"); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
 			c, _ := db.Contact(ctx, id)
 			if c.Traits["interest"] != "skincare" {
 				t.Errorf("%s: interest %v", id, c.Traits["interest"])
@@ -375,4 +390,9 @@ func TestRestartResumesWaitingRuns(t *testing.T) {
 			t.Errorf("old engine sent %d", got)
 		}
 	})
+}
+
+func (w *world) submitTraits(user string, traits map[string]any) {
+	w.submit(&ingest.Item{Type: smsflow.EventIdentify, MessageID: "tr" + itoa(w.seq), UserID: user, Traits: traits,
+		Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
 }

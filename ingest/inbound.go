@@ -60,7 +60,7 @@ func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, region, fro
 		if _, err := tx.InsertMessage(m); err != nil {
 			return err
 		}
-		ev := &smsflow.Event{MessageID: fmt.Sprintf("mo-%d", m.ID), Type: smsflow.EventTrack, Name: smsflow.EventMessageReplied, ContactID: c.ID,
+		ev := &smsflow.Event{MessageID: fmt.Sprintf("mo-%d", m.ID), Type: smsflow.EventInbound, Name: smsflow.EventMessageReplied, ContactID: c.ID,
 			Properties: map[string]any{"text": strings.TrimSpace(body), "message_id": m.ID}, Timestamp: now, ReceivedAt: now}
 		if _, err := tx.InsertEvent(ev); err != nil {
 			return err

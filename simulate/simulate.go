@@ -310,7 +310,7 @@ func toLine(t engine.Trace) (Line, bool) {
 	}
 	kind := t.Kind
 	reason := t.Reason
-	if kind == "goal" {
+	if kind == "goal" && t.HasValue {
 		reason = fmt.Sprintf("%s(value=%g)", t.Reason, t.Value)
 	}
 	return Line{Time: t.Time.UTC().Format(time.RFC3339), LocalTime: local.Format("2006-01-02T15:04:05-07:00 MST"),

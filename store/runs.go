@@ -155,14 +155,24 @@ type DueRun struct {
 	ContactID string
 }
 
-// NextWake returns the earliest pending timer, zero if none.
+// NextWake returns the earliest pending timer of any kind (run waits,
+// inactivity deadlines, segment jobs), zero if none.
 func (db *DB) NextWake(ctx context.Context) (time.Time, error) {
-	var v sql.NullInt64
-	err := db.queryRowRead(ctx, `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL`).Scan(&v)
-	if err != nil || !v.Valid {
-		return time.Time{}, err
+	var best time.Time
+	for _, q := range []string{
+		`SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL`,
+		`SELECT MIN(due_at) FROM inactivity_timers`,
+		`SELECT MIN(due_at) FROM segment_jobs WHERE status = 'pending'`,
+	} {
+		var v sql.NullInt64
+		if err := db.queryRowRead(ctx, q).Scan(&v); err != nil {
+			return time.Time{}, err
+		}
+		if v.Valid && (best.IsZero() || fromMicros(v.Int64).Before(best)) {
+			best = fromMicros(v.Int64)
+		}
 	}
-	return fromMicros(v.Int64), nil
+	return best, nil
 }
 
 // LockContact serializes work on one contact across nodes (PostgreSQL row
@@ -363,4 +373,11 @@ func (db *DB) EndFlowRuns(ctx context.Context, flowID, reason string, now time.T
 		return err
 	})
 	return n, err
+}
+
+// DeleteRun removes a run that never entered (a pending segment entry whose
+// contact no longer matches).
+func (t *Tx) DeleteRun(id int64) error {
+	_, err := t.exec(`DELETE FROM runs WHERE id = ?`, id)
+	return err
 }

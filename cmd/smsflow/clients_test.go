@@ -56,7 +56,7 @@ func TestOfficialClientLibraries(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("send.mjs:\n%s", out)
 	if err != nil {
-		t.Fatalf("send.mjs: %v\n%s\nserver log:\n%s", err, out, s.stderr.String())
+		t.Fatalf("send.mjs: %v\n%s\nserver log:\n%s", err, out, s.stoppedLog())
 	}
 
 	ak := "bearer:" + s.adminKY
@@ -157,7 +157,15 @@ func TestOfficialClientLibraries(t *testing.T) {
 			}
 		})
 	}
-	if strings.Contains(s.stderr.String(), "panic") {
-		t.Errorf("server log mentions a panic:\n%s", s.stderr.String())
+	if log := s.stoppedLog(); strings.Contains(log, "panic") {
+		t.Errorf("server log mentions a panic:\n%s", log)
 	}
+}
+
+// stoppedLog stops the server and returns what it wrote to stderr. The
+// buffer is read only once the process has exited and exec has finished
+// copying its output, so the read cannot race with a write.
+func (s *server) stoppedLog() string {
+	s.kill()
+	return s.stderr.String()
 }

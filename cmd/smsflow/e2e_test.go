@@ -94,7 +94,7 @@ func startServer(t *testing.T, dsn string, env ...string) *server {
 		}
 	}
 	if s.url == "" {
-		t.Fatalf("server did not start; stderr:\n%s", s.stderr.String())
+		t.Fatalf("server did not start; stderr:\n%s", s.stoppedLog())
 	}
 	go io.Copy(io.Discard, stdout)
 	return s
@@ -265,9 +265,12 @@ func TestServeEndToEnd(t *testing.T) {
 			var names []string
 			for _, it := range r.body["items"].([]any) {
 				m := it.(map[string]any)
+				if m["type"] == "decision" || m["type"] == "message" {
+					continue // the engine runs asynchronously; its part is tested elsewhere
+				}
 				names = append(names, m["type"].(string)+":"+m["name"].(string))
 			}
-			want := []string{"event:Checkout Started", "event:identify", "event:Product Viewed", "consent:subscribed", "consent:unsubscribed"}
+			want := []string{"event:Checkout Started", "event:identify", "event:Product Viewed", "event:Subscribed", "consent:subscribed", "event:Unsubscribed", "consent:unsubscribed"}
 			if strings.Join(names, ",") != strings.Join(want, ",") {
 				t.Errorf("timeline %v, want %v", names, want)
 			}
@@ -283,8 +286,8 @@ func TestServeEndToEnd(t *testing.T) {
 					t.Errorf("openapi lacks %s", p)
 				}
 			}
-			if strings.Contains(s.stderr.String(), "panic") {
-				t.Errorf("server log mentions a panic:\n%s", s.stderr.String())
+			if log := s.stoppedLog(); strings.Contains(log, "panic") {
+				t.Errorf("server log mentions a panic:\n%s", log)
 			}
 		})
 	}
@@ -339,7 +342,7 @@ func TestAcknowledgedEventsSurviveKill9(t *testing.T) {
 			select {
 			case <-enough:
 			case <-s.exited:
-				t.Fatalf("server exited early:\n%s", s.stderr.String())
+				t.Fatalf("server exited early:\n%s", s.stoppedLog())
 			}
 			s.cmd.Process.Signal(syscall.SIGKILL)
 			<-s.exited

@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/store"
+)
+
+// SegmentBatch is how many contacts one segment-scan transaction looks at.
+const SegmentBatch = 500
+
+// earliestZone is where a local wall-clock time happens first (UTC+14), so a
+// local segment's scan starts before anyone's moment comes.
+var earliestZone = time.FixedZone("UTC+14", 14*3600)
+
+// armInactivity pushes back the inactivity deadlines an event feeds.
+func (cc *contactCtx) armInactivity(ev *smsflow.Event) error {
+	for _, comp := range cc.e.cat.Active() {
+		in := comp.Trigger.Inactivity
+		if comp.Trigger.Kind != flow.TriggerInactivity || in == nil || in.Event != ev.Name {
+			continue
+		}
+		if err := cc.tx.SetInactivityTimer(comp.ID, cc.contact.ID, ev.Timestamp.Add(in.For), ev.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessInactivity enters contacts whose inactivity deadline passed, with
+// the last qualifying event as `event`.
+func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) {
+	now := e.clock.Now()
+	handled := 0
+	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+		handled = 0
+		due, err := tx.DueInactivity(now, limit)
+		if err != nil {
+			return err
+		}
+		sort.SliceStable(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
+		for _, it := range due {
+			if err := tx.LockContact(it.ContactID); err != nil {
+				return err
+			}
+			if ok, err := tx.TakeInactivity(it); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			handled++
+			h, ok := e.cat.Head(it.FlowID)
+			if !ok || h.Status != FlowActive {
+				continue
+			}
+			comp, err := e.cat.Version(ctx, h.ID, h.Version)
+			if err != nil {
+				return err
+			}
+			if comp.Trigger.Kind != flow.TriggerInactivity {
+				continue
+			}
+			cc, err := e.newContactCtx(tx, w, it.ContactID)
+			if err != nil {
+				return err
+			}
+			if cc.contact == nil {
+				continue
+			}
+			last, err := tx.EventBySeq(it.EventSeq)
+			if err != nil {
+				return err
+			}
+			if _, err := cc.tryEnter(comp, last); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return handled, err
+}
+
+// segmentJobs returns the jobs a segment flow needs around now.
+func segmentJobs(comp *Compiled, now time.Time) []store.SegmentJob {
+	seg := comp.Trigger.Segment
+	if comp.Trigger.Kind != flow.TriggerSegment || seg == nil {
+		return nil
+	}
+	job := func(key string, due time.Time) store.SegmentJob {
+		return store.SegmentJob{FlowID: comp.ID, Key: key, Version: comp.Version, DueAt: due}
+	}
+	switch {
+	case !seg.Local:
+		if seg.At.Before(now.Add(-time.Hour)) {
+			return nil // long past when the flow arrived: never fire late
+		}
+		return []store.SegmentJob{job("at:"+seg.At.UTC().Format(time.RFC3339), seg.At)}
+	case seg.LocalAt.HasDate:
+		w := seg.LocalAt
+		return []store.SegmentJob{job("local:"+w.String(), time.Date(w.Year, w.Month, w.Day, w.Clock.Hour, w.Clock.Minute, 0, 0, earliestZone))}
+	default:
+		var out []store.SegmentJob
+		d := now.UTC()
+		for i := 0; i < 2; i++ {
+			day := d.AddDate(0, 0, i)
+			out = append(out, job("daily:"+day.Format("2006-01-02"), time.Date(day.Year(), day.Month(), day.Day(), seg.LocalAt.Clock.Hour, seg.LocalAt.Clock.Minute, 0, 0, earliestZone)))
+		}
+		return out
+	}
+}
+
+// ensureSegmentJobs creates the scans of every active segment flow.
+func (e *Engine) ensureSegmentJobs(ctx context.Context) error {
+	now := e.clock.Now()
+	for _, comp := range e.cat.Active() {
+		for _, j := range segmentJobs(comp, now) {
+			if err := e.db.EnsureSegmentJob(ctx, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ProcessSegments advances the earliest due segment scan by one batch of
+// contacts: each matching contact enters now, or — for a local time — gets a
+// pending run that enters at that wall-clock time in its own zone.
+func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
+	now := e.clock.Now()
+	handled := 0
+	daily := false
+	var done *store.SegmentJob
+	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+		handled, daily, done = 0, false, nil
+		j, err := tx.DueSegmentJob(now)
+		if err != nil || j == nil {
+			return err
+		}
+		h, ok := e.cat.Head(j.FlowID)
+		if !ok || h.Status != FlowActive {
+			j.Status = "skipped:flow_" + h.Status
+			return tx.UpdateSegmentJob(j)
+		}
+		comp, err := e.cat.Version(ctx, j.FlowID, j.Version)
+		if err != nil {
+			return err
+		}
+		ids, err := tx.ContactIDsAfter(j.Cursor, batch)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := tx.LockContact(id); err != nil {
+				return err
+			}
+			cc, err := e.newContactCtx(tx, w, id)
+			if err != nil {
+				return err
+			}
+			if cc.contact == nil {
+				continue
+			}
+			entered, err := cc.segmentEntry(comp, j)
+			if err != nil {
+				return err
+			}
+			if entered {
+				j.Entered++
+			}
+			handled++
+		}
+		if len(ids) > 0 {
+			j.Cursor = ids[len(ids)-1]
+		}
+		if len(ids) < batch {
+			j.Status = "done"
+			done = j
+			daily = comp.Trigger.Segment.Local && !comp.Trigger.Segment.LocalAt.HasDate
+			handled++ // finishing the job is progress too
+		}
+		return tx.UpdateSegmentJob(j)
+	})
+	if err == nil && done != nil {
+		e.log.Info("segment entry finished", "flow", done.FlowID, "job", done.Key, "entered", done.Entered)
+		if daily {
+			err = e.ensureSegmentJobs(ctx)
+		}
+	}
+	return handled, err
+}
+
+// segmentEntry checks one contact against a segment job.
+func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, error) {
+	seg := comp.Trigger.Segment
+	at := cc.now
+	if seg.Local {
+		at = cc.localInstant(seg.LocalAt, j)
+		if at.Before(cc.now.Add(-time.Minute)) {
+			return false, nil // that moment has passed in this contact's zone
+		}
+	}
+	ev := &smsflow.Event{Type: "segment", Name: "Segment Entered", ContactID: cc.contact.ID,
+		Properties: map[string]any{"flow": comp.ID, "job": j.Key}, Timestamp: at, ReceivedAt: cc.now}
+	ok, err := cc.cond(seg.Where, nil, ev, false, comp.ID, "segment.where")
+	if err != nil || !ok {
+		return false, err
+	}
+	if !at.After(cc.now) {
+		run, err := cc.tryEnter(comp, ev)
+		return run != nil, err
+	}
+	run, err := cc.checkEntry(comp, ev)
+	if err != nil || run == nil {
+		return false, err
+	}
+	// Enter later: a run waiting at no step yet, woken at the local moment.
+	run.Status, run.Step, run.WakeAt, run.EnteredAt = smsflow.RunWaiting, "", at, at
+	return true, cc.tx.InsertRun(run)
+}
+
+// localInstant is the job's wall-clock time in the contact's zone: the
+// explicit zone, else the latest candidate (spec §4), DST gaps moving
+// forward.
+func (cc *contactCtx) localInstant(w flow.WallTime, j *store.SegmentJob) time.Time {
+	zone := policy.LocalZoneFor(explicitZone(cc.contact), cc.contact.Timezones, cc.now)
+	loc, err := policy.LoadZone(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	y, m, d := w.Year, w.Month, w.Day
+	if !w.HasDate {
+		day, err := time.Parse("2006-01-02", strings.TrimPrefix(j.Key, "daily:"))
+		if err != nil {
+			day = cc.now
+		}
+		y, m, d = day.Date()
+	}
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(-time.Second)
+	return policy.NextLocal(midnight, w.Clock.String(), loc)
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// SetInactivityTimer (re)arms a contact's inactivity deadline for a flow:
+// each new qualifying event pushes it back.
+func (t *Tx) SetInactivityTimer(flowID, contactID string, due time.Time, eventSeq int64) error {
+	_, err := t.exec(`INSERT INTO inactivity_timers (flow_id, contact_id, due_at, event_seq) VALUES (?, ?, ?, ?)
+ON CONFLICT (flow_id, contact_id) DO UPDATE SET due_at = excluded.due_at, event_seq = excluded.event_seq
+WHERE excluded.due_at > inactivity_timers.due_at`, flowID, contactID, micros(due), eventSeq)
+	return err
+}
+
+// InactivityTimer is one due inactivity deadline.
+type InactivityTimer struct {
+	FlowID, ContactID string
+	DueAt             time.Time
+	EventSeq          int64
+}
+
+// DueInactivity returns up to limit deadlines due at now.
+func (t *Tx) DueInactivity(now time.Time, limit int) ([]InactivityTimer, error) {
+	rows, err := t.query(`SELECT flow_id, contact_id, due_at, event_seq FROM inactivity_timers WHERE due_at <= ? ORDER BY due_at, contact_id LIMIT ?`+t.db.dialect.SkipLocked(), micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []InactivityTimer
+	for rows.Next() {
+		var it InactivityTimer
+		var due int64
+		if err := rows.Scan(&it.FlowID, &it.ContactID, &due, &it.EventSeq); err != nil {
+			return nil, err
+		}
+		it.DueAt = fromMicros(due)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// TakeInactivity deletes a deadline if it is still the one given (not
+// pushed back meanwhile) and reports whether it did.
+func (t *Tx) TakeInactivity(it InactivityTimer) (bool, error) {
+	res, err := t.exec(`DELETE FROM inactivity_timers WHERE flow_id = ? AND contact_id = ? AND due_at = ?`, it.FlowID, it.ContactID, micros(it.DueAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// SegmentJob is one scheduled scan for a segment trigger.
+type SegmentJob struct {
+	FlowID, Key string
+	Version     int
+	DueAt       time.Time
+	Cursor      string
+	Status      string
+	Entered     int64
+}
+
+// EnsureSegmentJob creates a job unless one with the key exists.
+func (db *DB) EnsureSegmentJob(ctx context.Context, j SegmentJob) error {
+	return db.WriteTx(ctx, func(t *Tx) error {
+		_, err := t.exec(`INSERT INTO segment_jobs (flow_id, job_key, flow_version, due_at) VALUES (?, ?, ?, ?) ON CONFLICT (flow_id, job_key) DO NOTHING`,
+			j.FlowID, j.Key, j.Version, micros(j.DueAt))
+		return err
+	})
+}
+
+// DueSegmentJob claims the earliest pending job due at now, or nil.
+func (t *Tx) DueSegmentJob(now time.Time) (*SegmentJob, error) {
+	var j SegmentJob
+	var due int64
+	err := t.queryRow(`SELECT flow_id, job_key, flow_version, due_at, cursor, status, entered FROM segment_jobs WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1`+t.db.dialect.SkipLocked(), micros(now)).
+		Scan(&j.FlowID, &j.Key, &j.Version, &due, &j.Cursor, &j.Status, &j.Entered)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	j.DueAt = fromMicros(due)
+	return &j, err
+}
+
+// UpdateSegmentJob stores a job's progress.
+func (t *Tx) UpdateSegmentJob(j *SegmentJob) error {
+	_, err := t.exec(`UPDATE segment_jobs SET cursor = ?, status = ?, entered = ? WHERE flow_id = ? AND job_key = ?`, j.Cursor, j.Status, j.Entered, j.FlowID, j.Key)
+	return err
+}
+
+// ContactIDsAfter returns up to limit contact ids after cursor, in order.
+func (t *Tx) ContactIDsAfter(cursor string, limit int) ([]string, error) {
+	rows, err := t.query(`SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?`, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
