@@ -191,7 +191,22 @@ func (c *Catalog) LoadDir(ctx context.Context, dir string, now time.Time) ([]str
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, nil
 	}
-	flows, problems := flow.ValidateFiles([]string{dir}, ValidateOptions())
+	var files []string
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		// smsflow.yaml is configuration, not a flow.
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") && e.Name() != "smsflow.yaml" {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(files) == 0 {
+		return nil, c.Load(ctx)
+	}
+	flows, problems := flow.ValidateFiles(files, ValidateOptions())
 	if flow.HasErrors(problems) {
 		return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
 	}

@@ -111,10 +111,21 @@ func (e *Engine) Stop() {
 	})
 }
 
+// CatalogRefresh is how often the loop re-reads flow heads, so a flow
+// edited, paused or deleted through another node's API takes effect here.
+const CatalogRefresh = 5 * time.Second
+
 func (e *Engine) loop() {
 	defer close(e.done)
 	ctx := context.Background()
+	lastLoad := e.clock.Now()
 	for {
+		if now := e.clock.Now(); now.Sub(lastLoad) >= CatalogRefresh {
+			if err := e.cat.Load(ctx); err != nil {
+				e.log.Error("reload flows", "err", err)
+			}
+			lastLoad = now
+		}
 		n, err := e.RunOnce(ctx)
 		if err != nil {
 			e.log.Error("engine batch failed", "err", err)

@@ -50,7 +50,9 @@ func (db *DB) SaveFlow(ctx context.Context, id, hash, source, file, origin, stat
 				status = cur.Status
 			}
 		}
-		if _, err := t.exec(`INSERT INTO flows (id, version, hash, source, file, created_at) VALUES (?, ?, ?, ?, ?, ?)`, id, version, hash, source, file, micros(now)); err != nil {
+		// Several nodes may store the same file flow at once: the same version
+		// with the same content is not a conflict.
+		if _, err := t.exec(`INSERT INTO flows (id, version, hash, source, file, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id, version) DO NOTHING`, id, version, hash, source, file, micros(now)); err != nil {
 			return err
 		}
 		if _, err := t.exec(`INSERT INTO flow_heads (id, version, origin, status, updated_at) VALUES (?, ?, ?, ?, ?)
