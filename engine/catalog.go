@@ -224,15 +224,15 @@ func (c *Catalog) LoadDir(ctx context.Context, dir string, now time.Time) ([]str
 // Save stores a flow from the API after validation: a new flow starts paused;
 // an identical one makes no new version. File flows cannot be changed here.
 func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time) (store.FlowHead, []flow.Problem, error) {
+	if h, ok := c.Head(id); ok && h.Origin == "file" && h.Status != FlowDeleted {
+		return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
+	}
 	f, problems := flow.Parse(id+".yaml", src, ValidateOptions())
 	if f == nil {
 		return store.FlowHead{}, problems, flow.ProblemsError(problems)
 	}
 	if f.ID != id {
 		return store.FlowHead{}, problems, smsflow.FieldErrorf(smsflow.EINVALID, "id", "the flow's id %q does not match the URL's %q", f.ID, id)
-	}
-	if h, ok := c.Head(id); ok && h.Origin == "file" && h.Status != FlowDeleted {
-		return store.FlowHead{}, problems, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
 	}
 	head, _, err := c.db.SaveFlow(ctx, id, f.Hash, string(src), id+".yaml", "api", FlowPaused, now)
 	if err != nil {

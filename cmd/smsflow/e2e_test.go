@@ -281,7 +281,7 @@ func TestServeEndToEnd(t *testing.T) {
 			r = call(t, "GET", s.url+"/v1/openapi.json", "", "")
 			expect(r, 200, "openapi")
 			paths := r.body["paths"].(map[string]any)
-			for _, p := range []string{"/v1/track", "/v1/identify", "/v1/batch", "/v1/page", "/v1/alias", "/v1/contacts", "/v1/contacts/{id}", "/v1/contacts/{id}/timeline", "/v1/contacts/{id}/consent", "/healthz", "/readyz"} {
+			for _, p := range []string{"/v1/track", "/v1/identify", "/v1/batch", "/v1/page", "/v1/alias", "/v1/contacts", "/v1/contacts/{id}", "/v1/contacts/{id}/timeline", "/v1/contacts/{id}/consent", "/healthz", "/readyz", "/v1/flows", "/v1/flows/{id}", "/v1/flows/{id}/pause", "/v1/flows/{id}/resume", "/v1/messages", "/v1/console/inbound", "/l/{code}"} {
 				if paths[p] == nil {
 					t.Errorf("openapi lacks %s", p)
 				}
