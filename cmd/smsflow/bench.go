@@ -23,6 +23,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "flows" || args[0] == "timers") {
+		return benchEngine(ctx, args, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprintln(stderr, "usage: smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N] [--mode batch|track|both]")
 		return errUsage
