@@ -38,7 +38,8 @@ type Catalog struct {
 	db *store.DB
 
 	mu       sync.RWMutex
-	gen      uint64 // bumped by every Load
+	gen      uint64          // bumped by every Load
+	names    map[string]bool // event names any stored flow version reacts to
 	heads    map[string]store.FlowHead
 	versions map[string]*Compiled // "id@version"
 }
@@ -110,11 +111,66 @@ func (c *Catalog) Load(ctx context.Context) error {
 		}
 		next[h.ID] = h
 	}
+	names, err := c.eventNames(ctx)
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.heads = next
+	c.names = names
 	c.gen++
 	c.mu.Unlock()
 	return nil
+}
+
+// eventNames collects every event name some stored version of some flow
+// reacts to (triggers, inactivity, exits, goals, event and reply waits), so
+// ingestion can skip engine work for events no flow cares about. Old versions
+// count too: their open runs still exit and wait on their own names.
+func (c *Catalog) eventNames(ctx context.Context) (map[string]bool, error) {
+	versions, err := c.db.FlowVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, v := range versions {
+		comp, err := c.Version(ctx, v.ID, v.Version)
+		if err != nil {
+			// A version that no longer compiles has no runs that could move.
+			continue
+		}
+		f := comp.Flow
+		names[f.Trigger.Event] = true
+		if f.Trigger.Inactivity != nil {
+			names[f.Trigger.Inactivity.Event] = true
+		}
+		for _, x := range f.Exit {
+			names[x.Event] = true
+		}
+		if f.Goal != nil {
+			names[f.Goal.Event] = true
+		}
+		for _, s := range f.AllSteps() {
+			if s.Kind == flow.StepWait {
+				switch s.Wait.Kind {
+				case flow.WaitEvent:
+					names[s.Wait.Event] = true
+				case flow.WaitReply:
+					names[smsflow.EventMessageReplied] = true
+				}
+			}
+		}
+	}
+	delete(names, "")
+	return names, nil
+}
+
+// Relevant reports whether a tracked event name matters to any flow; events
+// that do not are stored as history without waking the engine.
+func (c *Catalog) Relevant(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.names[name]
 }
 
 // Generation changes every time the catalog is reloaded.

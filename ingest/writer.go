@@ -35,6 +35,9 @@ type Writer struct {
 	// OnCommit, if set, is called after each successful commit with the
 	// results, so downstream work (the flow engine) can be woken.
 	OnCommit func(results []Result)
+	// Relevant, if set, says whether a tracked event name matters to any
+	// flow; other items are stored as history only, with no engine work.
+	Relevant func(name string) bool
 }
 
 type request struct {
@@ -146,6 +149,9 @@ func (w *Writer) write(group []*request) error {
 		for _, r := range group {
 			r.results = make([]Result, len(r.items))
 			for i, it := range r.items {
+				if w.Relevant != nil && !it.History && (it.Type != smsflow.EventTrack || !w.Relevant(it.Name)) {
+					it.History = true
+				}
 				res, err := apply(tx, it, now)
 				if err != nil {
 					if smsflow.ErrorCode(err) == smsflow.EINTERNAL {

@@ -19,7 +19,12 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	onClose []func()
 }
+
+// OnClose registers fn to run first when the database is closed (drivers
+// stop their background work with it).
+func (db *DB) OnClose(fn func()) { db.onClose = append(db.onClose, fn) }
 
 // New wraps opened pools; driver packages call it.
 func New(d Dialect, write, read *sql.DB) *DB {
@@ -34,6 +39,10 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes both pools. It is safe to call twice.
 func (db *DB) Close() error {
+	for _, fn := range db.onClose {
+		fn()
+	}
+	db.onClose = nil
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

@@ -121,3 +121,27 @@ func (db *DB) FlowSource(ctx context.Context, id string, version int) (source, f
 	}
 	return source, file, err
 }
+
+// FlowVersion names one stored version.
+type FlowVersion struct {
+	ID      string
+	Version int
+}
+
+// FlowVersions lists every stored version of every flow.
+func (db *DB) FlowVersions(ctx context.Context) ([]FlowVersion, error) {
+	rows, err := db.queryRead(ctx, `SELECT id, version FROM flows ORDER BY id, version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FlowVersion
+	for rows.Next() {
+		var v FlowVersion
+		if err := rows.Scan(&v.ID, &v.Version); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,8 +54,20 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	batch := fs.Int("batch", 100, "events per /v1/batch call")
 	contacts := fs.Int("contacts", 10000, "distinct contacts the events spread over")
 	mode := fs.String("mode", "both", "batch, track or both")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *batch < 1 || *batch > 1000 || *clients < 1 || *contacts < 1 {
 		return fmt.Errorf("--batch must be 1..1000, --clients and --contacts at least 1")
@@ -69,6 +82,7 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	cfg := config.Default()
 	cfg.DB, cfg.Addr, cfg.LogLevel = *dsn, "127.0.0.1:0", "warn"
+	cfg.Flows = emptyDir() // pure ingestion: no flow runs on the bench events
 	log := newLogger(stderr, cfg)
 	a, err := startApp(ctx, cfg, log)
 	if err != nil {
@@ -276,4 +290,13 @@ func storageCeiling(ctx context.Context, db *store.DB, gen *eventGen, n, batch i
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// emptyDir returns a new empty directory (a flows directory with no flows).
+func emptyDir() string {
+	dir, err := os.MkdirTemp("", "smsflow-noflows-")
+	if err != nil {
+		return "/nonexistent-smsflow-flows"
+	}
+	return dir
 }

@@ -66,6 +66,7 @@ func startApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, e
 	a.keys, a.newKeys = api.Keys{Write: w, Admin: ak}, created
 	clock := smsflow.WallClock{}
 	a.writer = ingest.NewWriter(db, clock, log)
+	a.writer.Relevant = func(name string) bool { return a.cat != nil && a.cat.Relevant(name) }
 	a.writer.OnCommit = func([]ingest.Result) {
 		if a.engine != nil {
 			a.engine.Notify()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/smsflow/smsflow/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -52,7 +53,7 @@ func Open(path string) (*store.DB, error) {
 	if sync != "NORMAL" && sync != "FULL" {
 		return nil, fmt.Errorf("sqlite: SMSFLOW_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", sync)
 	}
-	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}
+	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)", "cache_size(-65536)", "temp_store(memory)", "wal_autocheckpoint(0)"}
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		for _, p := range pragmas {
@@ -79,5 +80,31 @@ func Open(path string) (*store.DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return store.New(dialect{}, w, r), nil
+	db := store.New(dialect{}, w, r)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go checkpoint(r, stop, done)
+	db.OnClose(func() { close(stop); <-done })
+	return db, nil
+}
+
+// CheckpointInterval is how often the WAL is copied back into the database
+// file. Checkpoints run here, on a reader connection, instead of inside the
+// writer's commits (wal_autocheckpoint is off), so a commit never waits for a
+// checkpoint's fsync.
+const CheckpointInterval = 500 * time.Millisecond
+
+func checkpoint(r *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			// PASSIVE never blocks the writer; a busy answer just means "later".
+			r.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
