@@ -135,6 +135,10 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 	if err != nil {
 		return err
 	}
+	replyTo, err := cc.replyRun(runs, ev)
+	if err != nil {
+		return err
+	}
 	for _, run := range runs {
 		if run.Ended() {
 			continue
@@ -143,7 +147,7 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 		if err != nil {
 			return err
 		}
-		if err := cc.eventForRun(run, comp, ev); err != nil {
+		if err := cc.eventForRun(run, comp, ev, run.ID == replyTo); err != nil {
 			return err
 		}
 	}
@@ -155,6 +159,37 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 		}
 	}
 	return nil
+}
+
+// replyRun picks the run an inbound reply belongs to (spec §4): among the
+// runs waiting for a reply, the one whose last outbound message is the most
+// recent. 0 when none waits.
+func (cc *contactCtx) replyRun(runs []*smsflow.Run, ev *smsflow.Event) (int64, error) {
+	if ev.Type != smsflow.EventInbound {
+		return 0, nil
+	}
+	var best, bestMsg int64
+	for _, run := range runs {
+		if run.Status != smsflow.RunWaiting {
+			continue
+		}
+		comp, err := cc.e.cat.Version(cc.tx.Context(), run.FlowID, run.FlowVersion)
+		if err != nil {
+			return 0, err
+		}
+		step := comp.Step(run.Step)
+		if step == nil || step.Kind != flow.StepWait || step.Wait.Kind != flow.WaitReply {
+			continue
+		}
+		last, err := cc.tx.LastRunMessage(run.ID)
+		if err != nil {
+			return 0, err
+		}
+		if best == 0 || last > bestMsg {
+			best, bestMsg = run.ID, last
+		}
+	}
+	return best, nil
 }
 
 // triggeredBy reports whether an event starts a flow (before its where).
@@ -170,7 +205,7 @@ func triggeredBy(c *Compiled, ev *smsflow.Event) bool {
 
 // eventForRun applies an event to one open run: exit rules first, then a
 // wait the event satisfies.
-func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.Event) error {
+func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.Event, takesReply bool) error {
 	if run.State.Trigger != nil && run.State.Trigger.Seq == ev.Seq {
 		return nil // a run's own trigger neither exits nor resumes it
 	}
@@ -204,8 +239,8 @@ func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.
 		}
 		run.State.Waited, run.State.TimedOut = ev, false
 	case flow.WaitReply:
-		if ev.Name != smsflow.EventMessageReplied || ev.Type != smsflow.EventInbound {
-			return nil // only a real inbound text answers a reply wait
+		if ev.Name != smsflow.EventMessageReplied || ev.Type != smsflow.EventInbound || !takesReply {
+			return nil // only a real inbound text answers a reply wait, and only one run's
 		}
 		text, _ := ev.Properties["text"].(string)
 		run.State.Reply, run.State.Waited, run.State.TimedOut = text, ev, false

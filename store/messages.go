@@ -218,3 +218,11 @@ func (t *Tx) InsertClick(l *Link, at time.Time) error {
 	_, err := t.exec(`INSERT INTO link_clicks (code, run_id, step_id, contact_id, at) VALUES (?, ?, ?, ?, ?)`, l.Code, l.RunID, l.StepID, l.ContactID, micros(at))
 	return err
 }
+
+// LastRunMessage returns the id of a run's latest outbound message (ids grow
+// with time), 0 if it sent none.
+func (t *Tx) LastRunMessage(runID int64) (int64, error) {
+	var v sql.NullInt64
+	err := t.queryRow(`SELECT MAX(id) FROM messages WHERE run_id = ?`, runID).Scan(&v)
+	return v.Int64, err
+}
