@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/sms/segments"
 	"github.com/smsflow/smsflow/sms/template"
 	"github.com/smsflow/smsflow/store"
 )
@@ -56,17 +59,69 @@ func ValidateOptions() flow.Options {
 }
 
 // CheckTemplate reports Liquid syntax errors of a send template, positioned
-// inside the template, for the flow validator.
+// inside the template, for the flow validator, and warns about what makes a
+// text cost more or fail: a variable without a fallback, more than 3
+// segments with sample data, a single character forcing UCS-2.
 func CheckTemplate(src string) []flow.TemplateProblem {
-	if _, err := template.Compile(src); err != nil {
+	t, err := template.Compile(src)
+	if err != nil {
 		p := flow.TemplateProblem{Severity: flow.SeverityError, Message: err.Error()}
 		if se, ok := err.(*template.SyntaxError); ok {
 			p.Line, p.Col, p.Message = se.Line, se.Col, se.Message
 		}
 		return []flow.TemplateProblem{p}
 	}
-	return nil
+	var out []flow.TemplateProblem
+	warn := func(line, col int, format string, args ...any) {
+		out = append(out, flow.TemplateProblem{Line: line, Col: col, Severity: flow.SeverityWarning, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, v := range t.Variables() {
+		if !v.HasFallback && !alwaysPresent(v.Path) {
+			warn(v.Line, v.Col, "%s has no fallback: a contact without it would not get this text; add | default: \"…\"", v.Path)
+		}
+	}
+	body, err := t.Render(template.SampleScope(), sampleLinks{})
+	if err != nil {
+		return out
+	}
+	info := segments.Measure(body)
+	if info.Segments > 3 {
+		warn(1, 1, "renders to %d segments with sample data (%d characters, %s); each segment is billed — keep texts to 3 or fewer", info.Segments, info.Characters, info.Encoding)
+	}
+	if info.Encoding == segments.UCS2 && len(info.NonGSM) == 1 {
+		ch := info.NonGSM[0].Char
+		gsm := segments.Measure(strings.Replace(body, ch, "", 1))
+		line, col := positionOf(src, ch)
+		warn(line, col, "the single character %q forces UCS-2 encoding: %d segment(s) instead of %d; replace it (or turn on smart_encoding)", ch, info.Segments, gsm.Segments)
+	}
+	return out
 }
+
+// alwaysPresent says whether a template variable always has a value.
+func alwaysPresent(path string) bool {
+	switch {
+	case strings.HasPrefix(path, "brand."), strings.HasPrefix(path, "flow."), path == "now",
+		path == "contact.id", path == "contact.phone", path == "contact.timezone":
+		return true
+	}
+	return false
+}
+
+// positionOf finds the 1-based line and column of s in src (1:1 if absent).
+func positionOf(src, s string) (int, int) {
+	i := strings.Index(src, s)
+	if i < 0 {
+		return 1, 1
+	}
+	line := strings.Count(src[:i], "\n") + 1
+	col := utf8.RuneCountInString(src[strings.LastIndex(src[:i], "\n")+1:i]) + 1
+	return line, col
+}
+
+// sampleLinks shortens links as the real tracker would (same length).
+type sampleLinks struct{}
+
+func (sampleLinks) Track(string) (string, error) { return "https://sms.example/l/AbC2dE3", nil }
 
 // compile parses and compiles one flow version.
 func compile(file string, src []byte, version int) (*Compiled, error) {
