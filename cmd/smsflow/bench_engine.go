@@ -710,7 +710,10 @@ type timersOptions struct {
 	// Inserters is how many goroutines insert (0: 1 on SQLite, 3 on PostgreSQL).
 	Inserters int
 	// Engines is how many engine loops run (as flowsOptions.Engines).
-	Engines  int
+	Engines int
+	// NoSend drops the send step: the runs just end when their timer
+	// fires, which isolates the timer machinery from the outbox.
+	NoSend   bool
 	Progress io.Writer
 	Log      io.Writer
 }
@@ -828,6 +831,7 @@ func benchTimers(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "stop waiting for the last timers this long after the window ends")
 	fs.IntVar(&o.Inserters, "inserters", 0, "goroutines inserting runs (default 1 on SQLite, 3 on PostgreSQL)")
 	fs.IntVar(&o.Engines, "engines", 1, "engine loops (more act as more nodes; useful on PostgreSQL)")
+	fs.BoolVar(&o.NoSend, "no-send", false, "the flow only waits (no message): measures the timers alone")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the firing phase to this file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -877,7 +881,11 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "bench-timer.yaml"), []byte(benchTimerSource), 0o644); err != nil {
+	src := benchTimerSource
+	if o.NoSend {
+		src, _, _ = strings.Cut(src, "  - id: notify")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench-timer.yaml"), []byte(src), 0o644); err != nil {
 		return res, err
 	}
 	cat := engine.NewCatalog(db)
@@ -971,13 +979,19 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 	if f := t.fired.Load(); f > 0 {
 		fmt.Fprintf(o.Progress, "  warning: %d timers fired before the waiting RSS was read\n", f)
 	}
-	fmt.Fprintf(o.Progress, "  engine started; RSS %.0f MB after insert, %.0f MB waiting; first timer due in %s\n",
-		mb(res.RSSAfterInsert), mb(res.RSSWaiting), o.Lead/2)
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	fmt.Fprintf(o.Progress, "  engine started; RSS %.0f MB after insert, %.0f MB waiting (Go heap in use %.0f MB, Go runtime total %.0f MB); first timer due in %s\n",
+		mb(res.RSSAfterInsert), mb(res.RSSWaiting), mb(int64(mem.HeapInuse)), mb(int64(mem.Sys-mem.HeapReleased)), o.Lead/2)
 
 	deadline := time.Now().Add(o.Lead/2 + o.Window + o.Timeout)
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	for t.fired.Load() < int64(o.Runs) || t.sent.Load() < int64(o.Runs) {
+	wantSent := int64(o.Runs)
+	if o.NoSend {
+		wantSent = 0
+	}
+	for t.fired.Load() < int64(o.Runs) || t.sent.Load() < wantSent {
 		if time.Now().After(deadline) {
 			fmt.Fprintf(o.Progress, "  timeout: %d fired, %d sent of %d\n", t.fired.Load(), t.sent.Load(), o.Runs)
 			break
