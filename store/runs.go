@@ -70,7 +70,11 @@ func (t *Tx) UpdateRun(r *smsflow.Run) error {
 }
 
 func (t *Tx) runs(query string, args ...any) ([]*smsflow.Run, error) {
-	rows, err := t.query(query, args...)
+	return collectRuns(t.query(query, args...))
+}
+
+// collectRuns scans every row of a runs query and closes the rows.
+func collectRuns(rows *sql.Rows, err error) ([]*smsflow.Run, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -195,20 +199,7 @@ func (db *DB) RunsByContact(ctx context.Context, contactID string, openOnly bool
 	if openOnly {
 		q += ` AND status IN ('active', 'waiting')`
 	}
-	rows, err := db.queryRead(ctx, q+` ORDER BY entered_at DESC, id DESC LIMIT 200`, contactID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*smsflow.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collectRuns(db.queryRead(ctx, q+` ORDER BY entered_at DESC, id DESC LIMIT 200`, contactID))
 }
 
 // CountRuns counts runs by status (for tests and benchmarks).
