@@ -24,6 +24,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "broadcast" {
+		return benchBroadcast(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && (args[0] == "flows" || args[0] == "timers") {
 		return benchEngine(ctx, args, stdout, stderr)
 	}

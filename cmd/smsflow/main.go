@@ -23,6 +23,7 @@ Usage:
   smsflow import contacts FILE [--config FILE] [--db DSN]          bulk import contacts (CSV or NDJSON)
   smsflow keys     [--config FILE] [--db DSN]                      print the API keys
   smsflow segments [--smart] [TEXT]                                encoding and segment count of a text (or stdin)
+  smsflow bench broadcast [--db DSN] [--contacts 1000000] [--cpuprofile FILE]
   smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N]
   smsflow version
 

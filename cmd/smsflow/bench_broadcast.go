@@ -1,0 +1,599 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/store"
+)
+
+// `bench broadcast` measures spec §7's broadcast target: N contacts with
+// consent are written straight into the database, a promo flow with a
+// segment trigger and one send step is loaded from a file, and the engine
+// enters every contact at the flow's `at` and fans the messages out to the
+// console provider (a loopback: it answers "delivered" at once).
+
+// broadcastFlowID is the id of the flow the benchmark loads.
+const broadcastFlowID = "broadcast"
+
+// broadcastFlow is the benchmark's flow: a one-off promo campaign, entered
+// at `at` by every contact matching where.
+func broadcastFlow(where string, at time.Time) string {
+	return fmt.Sprintf(`id: %s
+name: Broadcast benchmark
+category: promo
+trigger:
+  segment:
+    where: %s
+    at: %q
+exit:
+  - event: Order Completed
+steps:
+  - id: announce
+    send: >-
+      {{ brand.name }}: the spring sale starts now, {{ contact.traits.first_name | default: "friend" }}:
+      20%% off everything today only. Reply STOP to opt out.
+`, broadcastFlowID, yamlQuote(where), at.UTC().Format(time.RFC3339))
+}
+
+// yamlQuote writes s as a single-quoted YAML scalar.
+func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// broadcastArea is an area code the benchmark's numbers use, with the zone
+// libphonenumber gives its numbers.
+type broadcastArea struct {
+	code int
+	zone string
+}
+
+var broadcastAreas = []broadcastArea{
+	{415, "America/Los_Angeles"}, {206, "America/Los_Angeles"},
+	{212, "America/New_York"}, {617, "America/New_York"},
+	{312, "America/Chicago"}, {512, "America/Chicago"},
+	{303, "America/Denver"}, {602, "America/Phoenix"},
+}
+
+// broadcastExchanges are the central-office codes (the 3 digits after the
+// area code) the benchmark uses: 200–999 without N11 service codes and 555.
+var broadcastExchanges = func() []int {
+	var out []int
+	for x := 200; x <= 999; x++ {
+		if x%100 == 11 || x == 555 {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}()
+
+// broadcastCapacity is how many distinct numbers broadcastPhone can make.
+var broadcastCapacity = len(broadcastAreas) * len(broadcastExchanges) * 10_000
+
+// broadcastPhone is the i-th contact's number (E.164) and its zone: valid,
+// distinct US numbers spread round robin over a few area codes and zones.
+func broadcastPhone(i int) (string, string) {
+	a := broadcastAreas[i%len(broadcastAreas)]
+	k := i / len(broadcastAreas)
+	return fmt.Sprintf("+1%03d%03d%04d", a.code, broadcastExchanges[k/10_000], k%10_000), a.zone
+}
+
+// broadcastContactID is the i-th contact's id: fixed width, so the ids sort
+// in the order they were made (a segment scan walks contacts by id).
+func broadcastContactID(i, n int) string {
+	w := max(7, len(strconv.Itoa(n)))
+	return fmt.Sprintf("c%0*d", w, i+1)
+}
+
+var broadcastNames = []string{"Ana", "Bea", "Cal", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo"}
+
+// broadcastOptions configures one `bench broadcast`.
+type broadcastOptions struct {
+	DSN        string        // "" means a fresh SQLite file
+	Contacts   int           // contacts loaded, all subscribed and matching
+	Where      string        // the segment's condition
+	Lead       time.Duration // from the app's start to the segment's `at`
+	Timeout    time.Duration // give up (and report what was done) after this long past `at`
+	Keep       bool          // keep the PostgreSQL schema / SQLite file
+	CPUProfile string        // write a CPU profile of the broadcast phase here
+	Progress   io.Writer     // progress lines (stderr)
+	Every      time.Duration // how often a progress line is written
+	Log        io.Writer     // the app's warnings and errors
+}
+
+// broadcastResult is one measured broadcast.
+type broadcastResult struct {
+	Database  string
+	Contacts  int
+	LoadTime  time.Duration // writing the contacts and their consent
+	Entered   int64         // runs of the flow
+	Sent      int64         // messages of the flow the provider reported delivered
+	EnterTime time.Duration // from `at` to the last entry
+	SendTime  time.Duration // from `at` to the last delivery
+	Settled   time.Duration // from `at` until the engine had applied every delivery receipt
+	PeakRSS   int64         // bytes, VmHWM during the broadcast
+	// Correctness: contacts without a message, contacts with more than one.
+	Missing, Duplicated int64
+	Incomplete          string // why the run stopped early, "" when it finished
+}
+
+// SendsPerSec is the fan-out rate: messages delivered per second from `at`.
+func (r broadcastResult) SendsPerSec() float64 {
+	if r.SendTime <= 0 {
+		return 0
+	}
+	return float64(r.Sent) / r.SendTime.Seconds()
+}
+
+func benchBroadcast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench broadcast", flag.ContinueOnError)
+	o := broadcastOptions{Progress: stderr, Log: stderr}
+	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file in a temporary directory; a postgres:// URL gets a fresh schema, dropped afterwards, unless it sets search_path)")
+	fs.IntVar(&o.Contacts, "contacts", 1_000_000, "contacts in the segment")
+	fs.StringVar(&o.Where, "where", "contact.traits.vip == true", "the segment's CEL condition (every contact is a VIP)")
+	fs.DurationVar(&o.Lead, "lead", 3*time.Second, "time from the app's start to the segment's at")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long past at")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the broadcast (not the loading) to this file")
+	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if o.Contacts < 1 || o.Contacts > broadcastCapacity {
+		return fmt.Errorf("--contacts must be 1..%d", broadcastCapacity)
+	}
+	r, err := runBroadcastBench(ctx, o)
+	if r.Database != "" {
+		printBroadcast(stdout, r)
+	}
+	if err == nil && r.Incomplete != "" {
+		err = fmt.Errorf("broadcast incomplete: %s", r.Incomplete)
+	}
+	return err
+}
+
+// printBroadcast writes the result table.
+func printBroadcast(w io.Writer, r broadcastResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "database\tcontacts\tload/s\tentered\tsent\tenter s\tseconds\tsends/s\tsettled s\tpeak RSS MB\t\n")
+	settled := "-" // the engine had not applied every receipt yet
+	if r.Incomplete == "" {
+		settled = fmt.Sprintf("%.1f", r.Settled.Seconds())
+	}
+	fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%d\t%.1f\t%.1f\t%.0f\t%s\t%.0f\t\n", r.Database, r.Contacts,
+		float64(r.Contacts)/max(r.LoadTime.Seconds(), 1e-9), r.Entered, r.Sent, r.EnterTime.Seconds(), r.SendTime.Seconds(),
+		r.SendsPerSec(), settled, float64(r.PeakRSS)/(1<<20))
+	tw.Flush()
+	switch {
+	case r.Incomplete != "":
+		fmt.Fprintf(w, "incomplete: %s\n", r.Incomplete)
+	case r.Missing == 0 && r.Duplicated == 0:
+		fmt.Fprintf(w, "check: each of the %d contacts got exactly one message\n", r.Contacts)
+	default:
+		fmt.Fprintf(w, "check FAILED: %d contacts got no message, %d more than one\n", r.Missing, r.Duplicated)
+	}
+}
+
+// runBroadcastBench loads the contacts, starts the app and measures the
+// broadcast. On a timeout or cancellation it still returns what was done,
+// with Incomplete saying why.
+func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Every <= 0 {
+		o.Every = 5 * time.Second
+	}
+	if o.Where == "" {
+		o.Where = "true"
+	}
+	dsn, cleanup, err := broadcastDSN(ctx, o.DSN, o.Keep)
+	if err != nil {
+		return broadcastResult{}, err
+	}
+	defer cleanup()
+	res := broadcastResult{Database: store.Scheme(dsn), Contacts: o.Contacts}
+
+	cfg := config.Default()
+	cfg.DB, cfg.Addr, cfg.LogLevel = dsn, "127.0.0.1:0", "warn"
+	log := newLogger(o.Log, cfg)
+	sdb, err := openBroadcastSQL(dsn)
+	if err != nil {
+		return res, err
+	}
+	defer sdb.Close()
+	// Migrate, and make sure the database holds no contacts of its own.
+	db, err := openDB(ctx, dsn, log)
+	if err != nil {
+		return res, err
+	}
+	n, err := db.CountContacts(ctx)
+	db.Close()
+	if err != nil {
+		return res, err
+	}
+	if n > 0 {
+		return res, fmt.Errorf("%s already holds %d contacts: give an empty database (or none, for a fresh one)", redactDSN(dsn), n)
+	}
+
+	fmt.Fprintf(o.Progress, "bench broadcast: %d contacts on %s\n", o.Contacts, res.Database)
+	start := time.Now()
+	if err := loadBroadcastContacts(ctx, sdb, res.Database, o.Contacts, o.Progress); err != nil {
+		return res, err
+	}
+	res.LoadTime = time.Since(start)
+	fmt.Fprintf(o.Progress, "  loaded %d contacts in %s (%.0f/s)\n", o.Contacts, res.LoadTime.Round(time.Millisecond), float64(o.Contacts)/res.LoadTime.Seconds())
+
+	flows, err := os.MkdirTemp("", "smsflow-broadcast-flows-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(flows)
+	at := time.Now().Add(o.Lead + time.Second).Truncate(time.Second)
+	if err := os.WriteFile(filepath.Join(flows, broadcastFlowID+".yaml"), []byte(broadcastFlow(o.Where, at)), 0o644); err != nil {
+		return res, err
+	}
+	cfg.Flows = flows
+
+	// Measure the app, not the loading: drop the loader's garbage and start
+	// the peak again from here.
+	runtime.GC()
+	debug.FreeOSMemory()
+	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
+		fmt.Fprintln(o.Progress, "  (cannot reset the peak RSS: it includes the loading)")
+	}
+	stopProfile, err := broadcastCPUProfile(o.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+	a, err := startApp(ctx, cfg, log)
+	if err != nil {
+		return res, err
+	}
+	stopApp := broadcastOnce(a.Stop)
+	defer stopApp()
+	fmt.Fprintf(o.Progress, "  app started; segment entry at %s (in %s)\n", at.Format(time.TimeOnly), time.Until(at).Round(time.Millisecond))
+
+	res.Incomplete, err = watchBroadcast(ctx, sdb, a, o, at, &res)
+	if err != nil {
+		return res, err
+	}
+	stopApp()
+	stopProfile()
+	res.PeakRSS = broadcastProcStatus("VmHWM")
+	if err := measureBroadcast(context.WithoutCancel(ctx), sdb, at, &res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// broadcastOnce makes f safe to call more than once (only the first call runs).
+func broadcastOnce(f func()) func() {
+	done := false
+	return func() {
+		if !done {
+			done = true
+			f()
+		}
+	}
+}
+
+// watchBroadcast follows the broadcast until every contact entered, every
+// message reached the provider and the engine applied every delivery
+// receipt, printing progress. It returns why it stopped early, if it did.
+func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions, at time.Time, res *broadcastResult) (string, error) {
+	q := broadcastRebind(res.Database, `SELECT entered, status FROM segment_jobs WHERE flow_id = ?`)
+	qUnsettled := `SELECT COUNT(*) FROM messages WHERE status IN ('queued', 'sending')`
+	deadline := at.Add(o.Timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastLine := time.Now()
+	var lastSent int64
+	lastAt := at
+	for {
+		select {
+		case <-ctx.Done():
+			return "interrupted", nil
+		case <-tick.C:
+		}
+		now := time.Now()
+		var entered int64
+		var status string
+		err := sdb.QueryRowContext(ctx, q, broadcastFlowID).Scan(&entered, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			status = "not created yet"
+		} else if err != nil {
+			if ctx.Err() != nil {
+				return "interrupted", nil
+			}
+			return "", fmt.Errorf("read segment job: %w", err)
+		}
+		sent := a.cons.Sent()
+		if status != "pending" && status != "done" && status != "not created yet" {
+			return "", fmt.Errorf("segment job ended %q", status)
+		}
+		// The provider's counter runs ahead of the database: a round's
+		// outcomes (status, receipt event, inbox row) commit after its calls.
+		// So "finished" is read from the database, messages before inbox.
+		finished := status == "done" && sent >= entered
+		if finished {
+			var unsettled int64
+			if err := sdb.QueryRowContext(ctx, qUnsettled).Scan(&unsettled); err != nil {
+				if ctx.Err() != nil {
+					return "interrupted", nil
+				}
+				return "", fmt.Errorf("read outbox: %w", err)
+			}
+			finished = unsettled == 0
+		}
+		var inbox int64 = -1
+		if finished || now.Sub(lastLine) >= o.Every {
+			if inbox, err = a.db.InboxDepth(ctx); err != nil && ctx.Err() == nil {
+				return "", err
+			}
+		}
+		if finished && inbox == 0 {
+			res.Settled = now.Sub(at)
+			fmt.Fprintf(o.Progress, "  %5.1fs entered %d, sent %d, engine inbox empty: done\n", now.Sub(at).Seconds(), entered, sent)
+			return "", nil
+		}
+		if now.Sub(lastLine) >= o.Every && now.After(at) {
+			rate := float64(sent-lastSent) / now.Sub(lastAt).Seconds()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(o.Progress, "  %5.1fs entered %d/%d (%s), sent %d (%.0f/s now), inbox %d, RSS %.0f MB (Go heap %.0f MB, from the OS %.0f MB)\n",
+				now.Sub(at).Seconds(), entered, o.Contacts, status, sent, rate, inbox, float64(broadcastProcStatus("VmRSS"))/(1<<20),
+				float64(ms.HeapInuse)/(1<<20), float64(ms.Sys-ms.HeapReleased)/(1<<20))
+			lastLine, lastSent, lastAt = now, sent, now
+		}
+		if now.After(deadline) {
+			return fmt.Sprintf("timeout: %d of %d entered, %d sent after %s", entered, o.Contacts, sent, o.Timeout), nil
+		}
+	}
+}
+
+// measureBroadcast reads the outcome from the database once the app is
+// stopped: entries, deliveries, their last times, and whether each contact
+// got exactly one message.
+func measureBroadcast(ctx context.Context, sdb *sql.DB, at time.Time, res *broadcastResult) error {
+	row := func(q string, dest ...any) error {
+		if err := sdb.QueryRowContext(ctx, broadcastRebind(res.Database, q), broadcastFlowID).Scan(dest...); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+		return nil
+	}
+	var lastEnter, lastSend sql.NullInt64
+	if err := row(`SELECT COUNT(*), MAX(entered_at) FROM runs WHERE flow_id = ?`, &res.Entered, &lastEnter); err != nil {
+		return err
+	}
+	if err := row(`SELECT COUNT(*), MAX(updated_at) FROM messages WHERE flow_id = ? AND direction = 'out' AND status = 'delivered'`, &res.Sent, &lastSend); err != nil {
+		return err
+	}
+	if lastEnter.Valid {
+		res.EnterTime = time.UnixMicro(lastEnter.Int64).Sub(at)
+	}
+	if lastSend.Valid {
+		res.SendTime = time.UnixMicro(lastSend.Int64).Sub(at)
+	}
+	var with int64
+	if err := row(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0) FROM
+(SELECT contact_id, COUNT(*) AS n FROM messages WHERE flow_id = ? AND direction = 'out' GROUP BY contact_id) per_contact`, &with, &res.Duplicated); err != nil {
+		return err
+	}
+	res.Missing = int64(res.Contacts) - with
+	return nil
+}
+
+// openBroadcastSQL opens a plain database/sql handle on the benchmark's
+// database, for the bulk load and for polling.
+func openBroadcastSQL(dsn string) (*sql.DB, error) {
+	if store.Scheme(dsn) == "postgres" {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", redactDSN(dsn), err)
+		}
+		db.SetMaxOpenConns(4)
+		return db, nil
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer while loading; polling is one query at a time
+	return db, nil
+}
+
+// broadcastBatch is how many rows one multi-row INSERT writes; a load
+// transaction writes broadcastBatch × broadcastPerTx contacts.
+const (
+	broadcastBatch = 1000
+	broadcastPerTx = 10
+)
+
+// loadBroadcastContacts writes n contacts (with phone, zone and traits) and
+// a "subscribed" consent entry for each, straight into the tables.
+func loadBroadcastContacts(ctx context.Context, sdb *sql.DB, dialect string, n int, progress io.Writer) error {
+	contactSQL := func(rows int) string {
+		return broadcastRebind(dialect, `INSERT INTO contacts (id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at) VALUES `+
+			rowPlaceholders(rows, 9))
+	}
+	consentSQL := func(rows int) string {
+		return broadcastRebind(dialect, `INSERT INTO consent_ledger (phone, contact_id, status, source, evidence, message_id, occurred_at, recorded_at) VALUES `+
+			rowPlaceholders(rows, 8))
+	}
+	created := time.Now().Add(-24 * time.Hour).UnixMicro()
+	start, last := time.Now(), time.Now()
+	cargs := make([]any, 0, broadcastBatch*9)
+	largs := make([]any, 0, broadcastBatch*8)
+	for from := 0; from < n; {
+		tx, err := sdb.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("load contacts: %w", err)
+		}
+		for k := 0; k < broadcastPerTx && from < n; k++ {
+			to := min(from+broadcastBatch, n)
+			cargs, largs = cargs[:0], largs[:0]
+			for i := from; i < to; i++ {
+				id := broadcastContactID(i, n)
+				ph, zone := broadcastPhone(i)
+				ts := created + int64(i)
+				cargs = append(cargs, id, ph, "fixed_line_or_mobile", zone, "number", `["`+zone+`"]`,
+					`{"first_name":"`+broadcastNames[i%len(broadcastNames)]+`","vip":true}`, ts, ts)
+				largs = append(largs, ph, id, "subscribed", "import", `{"url":"https://bench.example/join"}`, "", ts, ts)
+			}
+			if _, err := tx.ExecContext(ctx, contactSQL(to-from), cargs...); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("insert contacts %d…: %w", from, err)
+			}
+			if _, err := tx.ExecContext(ctx, consentSQL(to-from), largs...); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("insert consent %d…: %w", from, err)
+			}
+			from = to
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("load contacts: commit: %w", err)
+		}
+		if time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			fmt.Fprintf(progress, "  loading: %d/%d contacts (%.0f/s)\n", from, n, float64(from)/time.Since(start).Seconds())
+		}
+	}
+	// Fresh statistics, so the planner knows the tables are big.
+	if dialect == "postgres" {
+		if _, err := sdb.ExecContext(ctx, `ANALYZE contacts`); err != nil {
+			return err
+		}
+		if _, err := sdb.ExecContext(ctx, `ANALYZE consent_ledger`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowPlaceholders is "(?, …), (?, …)" for a multi-row VALUES list.
+func rowPlaceholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+}
+
+// broadcastDSN picks the database: a fresh SQLite file when dsn is empty; a
+// fresh schema in the PostgreSQL database when the URL sets no search_path
+// (dropped afterwards unless keep); otherwise dsn as given.
+func broadcastDSN(ctx context.Context, dsn string, keep bool) (string, func(), error) {
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "smsflow-broadcast-")
+		if err != nil {
+			return "", nil, err
+		}
+		path := filepath.Join(dir, "bench.db")
+		if keep {
+			return "sqlite:" + path, func() {}, nil
+		}
+		return "sqlite:" + path, func() { os.RemoveAll(dir) }, nil
+	}
+	if store.Scheme(dsn) != "postgres" {
+		return dsn, func() {}, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("database URL: %w", err)
+	}
+	q := u.Query()
+	if q.Get("search_path") != "" {
+		return dsn, func() {}, nil
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	schema := "bcast_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("open %s: %w", redactDSN(dsn), err)
+	}
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create schema %s in %s: %w", schema, redactDSN(dsn), err)
+	}
+	drop := func() {
+		if keep {
+			fmt.Fprintf(os.Stderr, "bench broadcast: kept schema %s\n", schema)
+		} else if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			fmt.Fprintf(os.Stderr, "bench broadcast: drop schema %s: %v\n", schema, err)
+		}
+		admin.Close()
+	}
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// broadcastCPUProfile profiles the process into path until the returned stop
+// is called (safe to call twice); "" profiles nothing.
+func broadcastCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return broadcastOnce(func() { pprof.StopCPUProfile(); f.Close() }), nil
+}
+
+// broadcastProcStatus returns a memory field of /proc/self/status (VmRSS,
+// VmHWM) in bytes, 0 where there is none.
+func broadcastProcStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				return 0
+			}
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// broadcastRebind writes the shared SQL's ? placeholders the database's way.
+func broadcastRebind(dialect, q string) string {
+	if dialect == "postgres" {
+		return store.RebindDollar(q)
+	}
+	return q
+}
