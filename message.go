@@ -22,6 +22,7 @@ type Message struct {
 	RunID      int64     `json:"run_id,omitempty"`
 	StepID     string    `json:"step_id,omitempty"`
 	FlowID     string    `json:"flow_id,omitempty"`
+	Category   string    `json:"category,omitempty"` // the flow's category; "service" for automatic replies
 	ContactID  string    `json:"contact_id"`
 	Phone      string    `json:"phone"`
 	Body       string    `json:"body"`

@@ -10,7 +10,7 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at`
+const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category`
 
 func scanMessage(s scanner) (*smsflow.Message, error) {
 	var (
@@ -20,7 +20,7 @@ func scanMessage(s scanner) (*smsflow.Message, error) {
 		before, created, updated int64
 	)
 	if err := s.Scan(&m.ID, &m.Direction, &runID, &stepID, &m.FlowID, &m.ContactID, &m.Phone, &m.Body, &m.Encoding, &m.Characters, &m.Segments,
-		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated); err != nil {
+		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category); err != nil {
 		return nil, err
 	}
 	m.RunID, m.StepID = runID.Int64, stepID.String
@@ -37,10 +37,10 @@ func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 	if m.RunID != 0 {
 		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
 	}
-	err = t.queryRow(`INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+	err = t.queryRow(`INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 		m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
-		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt)).Scan(&m.ID)
+		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
