@@ -31,7 +31,7 @@ func TestReplyGoesToTheRunWithTheLatestOutboundMessage(t *testing.T) {
 		w.identify("ana", "+1 415 555 0100")
 		w.track("ana", "A", nil)
 		w.track("ana", "B", nil)
-		if _, err := ingest.Inbound(ctx, db, w.clock, "US", "+14155550100", "yes", "console"); err != nil {
+		if _, err := ingest.Inbound(ctx, db, w.clock, "+14155550100", "yes", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
 			t.Fatal(err)
 		}
 		w.settle()

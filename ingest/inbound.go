@@ -7,7 +7,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/sms/segments"
 	"github.com/smsflow/smsflow/store"
 )
@@ -15,19 +17,71 @@ import (
 // MaxInboundBody bounds an inbound text (Twilio's limit is 1,600 characters).
 const MaxInboundBody = 1600
 
+// InboundOptions is what Inbound needs from the configuration.
+type InboundOptions struct {
+	Region      string // region of numbers written without +country
+	Provider    string // the provider the text came through ("console", "twilio", …)
+	Keywords    policy.KeywordConfig
+	DoubleOptIn bool   // JOIN leaves the number pending until Y/YES
+	BrandName   string // names the sender in automatic replies
+	HelpText    string // the HELP reply (brand.help)
+	// SendConfirmations is false when the provider answers STOP, START and
+	// HELP itself (Twilio with opt_out_replies: twilio): smsflow then only
+	// records. JOIN/YES confirmations and the confirmation of a non-keyword
+	// revocation are still sent — the provider knows nothing of them.
+	SendConfirmations bool
+}
+
+// InboundOptionsFromConfig builds the options for texts arriving through the
+// named provider.
+func InboundOptionsFromConfig(cfg config.Config, provider string) InboundOptions {
+	kw := policy.KeywordConfig{Join: cfg.Keywords.Join}
+	return InboundOptions{
+		Region: cfg.DefaultRegion, Provider: provider, Keywords: kw, DoubleOptIn: cfg.DoubleOptIn,
+		BrandName: cfg.Brand.Name, HelpText: cfg.Brand.Help,
+		SendConfirmations: !(provider == "twilio" && cfg.Twilio.OptOutReplies != "smsflow"),
+	}
+}
+
 // InboundResult is what an inbound SMS became.
 type InboundResult struct {
 	ContactID string `json:"contact_id"`
 	MessageID int64  `json:"message_id"`
-	Event     string `json:"event"`
+	// Event is the event the text fed to the engine ("Message Replied"),
+	// "" for a keyword.
+	Event string `json:"event,omitempty"`
+	// Keyword is the matched keyword kind ("stop", "help", …; "revocation"
+	// for a flagged non-keyword opt-out), "" for an ordinary reply.
+	Keyword string `json:"keyword,omitempty"`
+	// Consent is the number's status after a change the text made, ""
+	// when it changed nothing.
+	Consent smsflow.ConsentStatus `json:"consent,omitempty"`
+	// ConsentRefused says why the ledger refused the change, if it did.
+	ConsentRefused string `json:"consent_refused,omitempty"`
+	// ReplyMessageID is the queued automatic reply, 0 when none.
+	ReplyMessageID int64 `json:"reply_message_id,omitempty"`
+	// ReplySkipped says why no automatic reply was queued for a keyword
+	// (policy.ReplySkipped…).
+	ReplySkipped string `json:"reply_skipped,omitempty"`
 }
 
 // Inbound stores an inbound SMS from a provider: the contact (created as
-// phone:+… when the number is unknown), the message, and a Message Replied
-// event that feeds the contact's waiting run. Keyword handling (STOP, HELP…)
-// belongs to the governance layer and runs before this.
-func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, region, from, body, providerName string) (InboundResult, error) {
-	n, err := phone.Parse(from, region)
+// phone:+… when the number is unknown) and the message, then, in the same
+// transaction, what it means (compliance.md §1, policy.Classify):
+//   - STOP set or a clear revocation: unsubscribe (ledger source keyword,
+//     evidence the message), which the engine sees as an Unsubscribed
+//     consent event (it ends runs, cancels queued sends), and one
+//     confirmation at most every 24 h;
+//   - HELP/INFO: the help text; START/UNSTOP: resubscribe and confirm;
+//   - JOIN: subscribe, or pending with double opt-in ("Reply Y…"); Y/YES
+//     while pending: subscribe and confirm.
+//
+// Keywords feed no run. Every other text — and a revocation, flagged with
+// "revocation": true — becomes a Message Replied event for the contact's
+// waiting run. Automatic replies are queued in the outbox (no run, flow "",
+// step "keyword:<kind>"), at most policy.AutoRepliesPerHour per number.
+func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, from, body string, opt InboundOptions) (InboundResult, error) {
+	n, err := phone.Parse(from, opt.Region)
 	if err != nil {
 		return InboundResult{}, smsflow.FieldErrorf(smsflow.EINVALID, "from", "%s", smsflow.ErrorMessage(err))
 	}
@@ -54,18 +108,40 @@ func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, region, fro
 				return err
 			}
 		}
+		// Consent and the reply limits are read-then-written: one number at a time.
+		if err := tx.LockContact(c.ID); err != nil {
+			return err
+		}
+		before, err := tx.ContactConsent(n.E164)
+		if err != nil {
+			return err
+		}
+		match := policy.Classify(body, opt.Keywords, before == smsflow.ConsentPending)
 		info := segments.Measure(body)
 		m := &smsflow.Message{Direction: "in", ContactID: c.ID, Phone: n.E164, Body: body, Encoding: info.Encoding,
-			Characters: info.Characters, Segments: info.Segments, Status: smsflow.MessageReceived, Provider: providerName, CreatedAt: now, UpdatedAt: now}
+			Characters: info.Characters, Segments: info.Segments, Status: smsflow.MessageReceived, Provider: opt.Provider, CreatedAt: now, UpdatedAt: now}
 		if _, err := tx.InsertMessage(m); err != nil {
 			return err
 		}
+		out = InboundResult{ContactID: c.ID, MessageID: m.ID, Keyword: string(match.Kind)}
+		k := keywordTx{tx: tx, c: c, m: m, match: match, before: before, opt: opt, out: &out}
+		if err := k.apply(); err != nil {
+			return err
+		}
+		if match.Kind != policy.KeywordNone && match.Kind != policy.KeywordRevocation {
+			return nil // a keyword feeds no run
+		}
+		props := map[string]any{"text": strings.TrimSpace(body), "message_id": m.ID}
+		if match.Kind == policy.KeywordRevocation {
+			props["revocation"] = true
+			props["revocation_rule"] = match.Keyword
+		}
 		ev := &smsflow.Event{MessageID: fmt.Sprintf("mo-%d", m.ID), Type: smsflow.EventInbound, Name: smsflow.EventMessageReplied, ContactID: c.ID,
-			Properties: map[string]any{"text": strings.TrimSpace(body), "message_id": m.ID}, Timestamp: now, ReceivedAt: now}
+			Properties: props, Timestamp: now, ReceivedAt: now}
 		if _, err := tx.InsertEvent(ev); err != nil {
 			return err
 		}
-		out = InboundResult{ContactID: c.ID, MessageID: m.ID, Event: ev.Name}
+		out.Event = ev.Name
 		return tx.AddInbox(c.ID, ev.Seq)
 	})
 	return out, err

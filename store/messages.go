@@ -36,6 +36,10 @@ func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 	var stepID sql.NullString
 	if m.RunID != 0 {
 		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
+	} else if m.StepID != "" {
+		// A message without a run (an automatic keyword reply, "keyword:stop")
+		// keeps its step id; run_id NULL never collides in UNIQUE (run_id, step_id).
+		stepID = sql.NullString{String: m.StepID, Valid: true}
 	}
 	err = t.queryRow(`INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
@@ -48,6 +52,35 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOT
 		return false, fmt.Errorf("insert message: %w", err)
 	}
 	return true, nil
+}
+
+// AutoReplies returns the automatic replies (outbound, no run, step id
+// starting with prefix) queued to a contact's number since a moment, not
+// counting canceled ones: the facts for the per-number reply limits.
+func (t *Tx) AutoReplies(contactID, phone, prefix string, since time.Time) ([]AutoReply, error) {
+	rows, err := t.query(`SELECT step_id, created_at FROM messages WHERE contact_id = ? AND phone = ? AND direction = 'out' AND run_id IS NULL
+AND step_id LIKE ? AND status <> 'canceled' AND created_at >= ?`, contactID, phone, prefix+"%", micros(since))
+	if err != nil {
+		return nil, fmt.Errorf("auto replies: %w", err)
+	}
+	defer rows.Close()
+	var out []AutoReply
+	for rows.Next() {
+		var r AutoReply
+		var at int64
+		if err := rows.Scan(&r.StepID, &at); err != nil {
+			return nil, err
+		}
+		r.At = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AutoReply is one automatic reply already queued to a number.
+type AutoReply struct {
+	StepID string
+	At     time.Time
 }
 
 // ClaimOutbox moves up to limit queued messages to "sending" and returns

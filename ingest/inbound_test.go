@@ -1,0 +1,415 @@
+package ingest_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// movingClock is a clock tests move forward by hand.
+type movingClock struct{ t time.Time }
+
+func (c *movingClock) Now() time.Time          { return c.t }
+func (c *movingClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+const helpText = "Glow Beauty: help at glow.example/help or 1-800-555-0100. Msg & data rates may apply. Reply STOP to opt out."
+
+func inboundOpts() ingest.InboundOptions {
+	return ingest.InboundOptions{Region: "US", Provider: "console", Keywords: policy.DefaultKeywordConfig(),
+		BrandName: "Glow", HelpText: helpText, SendConfirmations: true}
+}
+
+// text sends an inbound text and fails the test on error.
+func text(t *testing.T, db *store.DB, clk *movingClock, from, body string, opt ingest.InboundOptions) ingest.InboundResult {
+	t.Helper()
+	res, err := ingest.Inbound(ctx, db, clk, from, body, opt)
+	if err != nil {
+		t.Fatalf("Inbound(%q): %v", body, err)
+	}
+	return res
+}
+
+// subscribe creates the contact of a number (by an ordinary text) and
+// subscribes it through the API path.
+func subscribe(t *testing.T, db *store.DB, clk *movingClock, from string) string {
+	t.Helper()
+	res := text(t, db, clk, from, "hello", inboundOpts())
+	if _, err := ingest.RecordConsent(ctx, db, clk, res.ContactID, ingest.ConsentChange{Status: smsflow.ConsentSubscribed,
+		Source: smsflow.SourceWebForm, Evidence: map[string]any{"form": "https://glow.example/sms"}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Second)
+	return res.ContactID
+}
+
+// outbound returns the contact's outbound messages, oldest first.
+func outbound(t *testing.T, db *store.DB, contactID string) []*smsflow.Message {
+	t.Helper()
+	msgs, err := db.Messages(ctx, store.MessageFilter{ContactID: contactID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*smsflow.Message
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Direction == "out" {
+			out = append(out, msgs[i])
+		}
+	}
+	return out
+}
+
+func consentOf(t *testing.T, db *store.DB, phone string) smsflow.Consent {
+	t.Helper()
+	c, err := db.ConsentLedger(ctx, phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// inboxNames takes the events waiting in the engine's inbox for a contact
+// out of it and returns their names, in order.
+func inboxNames(t *testing.T, db *store.DB, contactID string) []string {
+	t.Helper()
+	events, err := db.EventsByContact(ctx, contactID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySeq := map[int64]smsflow.Event{}
+	for _, e := range events {
+		bySeq[e.Seq] = e
+	}
+	var names []string
+	err = db.WriteTx(ctx, func(tx *store.Tx) error {
+		items, err := tx.ClaimInbox(10000)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.ContactID == contactID {
+				names = append(names, bySeq[it.EventSeq].Name)
+				if err := tx.DeleteInbox(it.Seq); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+func TestInboundStopKeywords(t *testing.T) {
+	bodies := []string{"STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "opt out", "Arret", "Stop!"}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		for i, body := range bodies {
+			from := fmt.Sprintf("+1415555%04d", 1000+i)
+			id := subscribe(t, db, clk, from)
+			inboxNames(t, db, id) // drain what subscribing queued
+
+			res := text(t, db, clk, from, body, inboundOpts())
+			if res.Keyword != "stop" || res.Consent != smsflow.ConsentUnsubscribed || res.Event != "" || res.ReplyMessageID == 0 {
+				t.Fatalf("%q: result %+v", body, res)
+			}
+			cons := consentOf(t, db, from)
+			last := cons.Ledger[len(cons.Ledger)-1]
+			if cons.Status != smsflow.ConsentUnsubscribed || last.Source != smsflow.SourceKeyword || last.Evidence["body"] != body ||
+				last.Evidence["message_id"] != float64(res.MessageID) {
+				t.Fatalf("%q: ledger entry %+v", body, last)
+			}
+			// The engine sees the opt-out, and no Message Replied.
+			if got := inboxNames(t, db, id); len(got) != 1 || got[0] != smsflow.EventUnsubscribed {
+				t.Fatalf("%q: inbox %v, want only %s", body, got, smsflow.EventUnsubscribed)
+			}
+			out := outbound(t, db, id)
+			if len(out) != 1 {
+				t.Fatalf("%q: %d outbound messages, want 1 confirmation", body, len(out))
+			}
+			m := out[0]
+			if m.ID != res.ReplyMessageID || m.Status != smsflow.MessageQueued || m.RunID != 0 || m.FlowID != "" || m.StepID != "keyword:stop" ||
+				m.Category != "service" || !strings.HasPrefix(m.Body, "Glow: ") || !strings.Contains(m.Body, "START") || m.SendBefore.IsZero() {
+				t.Fatalf("%q: confirmation %+v", body, m)
+			}
+
+			// A second STOP within 24 h: recorded, no second confirmation.
+			clk.advance(time.Hour)
+			res2 := text(t, db, clk, from, body, inboundOpts())
+			if res2.Keyword != "stop" || res2.ReplyMessageID != 0 || res2.ReplySkipped != policy.ReplySkippedOptOutConfirmed {
+				t.Fatalf("%q again: %+v", body, res2)
+			}
+			if n := len(outbound(t, db, id)); n != 1 {
+				t.Fatalf("%q again: %d outbound messages, want still 1", body, n)
+			}
+			if n := len(consentOf(t, db, from).Ledger); n != 3 {
+				t.Fatalf("%q again: ledger has %d entries, want 3 (subscribe, stop, stop)", body, n)
+			}
+		}
+	})
+}
+
+func TestInboundStopConfirmationAfter24h(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		from := "+14155550100"
+		// A never-subscribed number gets the compliant reply too.
+		res := text(t, db, clk, from, "STOP", inboundOpts())
+		if res.ReplyMessageID == 0 || res.Consent != smsflow.ConsentUnsubscribed {
+			t.Fatalf("first STOP: %+v", res)
+		}
+		clk.advance(23*time.Hour + 59*time.Minute)
+		if res := text(t, db, clk, from, "stop", inboundOpts()); res.ReplyMessageID != 0 {
+			t.Fatalf("STOP at 23:59: %+v", res)
+		}
+		clk.advance(time.Minute)
+		res3 := text(t, db, clk, from, "stop", inboundOpts())
+		if res3.ReplyMessageID == 0 {
+			t.Fatalf("STOP after 24 h: %+v", res3)
+		}
+		out := outbound(t, db, res.ContactID)
+		if len(out) != 2 || out[0].StepID != out[1].StepID {
+			t.Fatalf("want two confirmations with the same step id (run-less rows never collide), got %d", len(out))
+		}
+	})
+}
+
+func TestInboundRevocation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		for i, body := range []string{"stop it please", "Please stop texting me!", "unsubscribe me", "remove me from this list", "no more texts"} {
+			from := fmt.Sprintf("+1415555%04d", 2000+i)
+			id := subscribe(t, db, clk, from)
+			inboxNames(t, db, id)
+			res := text(t, db, clk, from, body, inboundOpts())
+			if res.Keyword != "revocation" || res.Consent != smsflow.ConsentUnsubscribed || res.Event != smsflow.EventMessageReplied || res.ReplyMessageID == 0 {
+				t.Fatalf("%q: %+v", body, res)
+			}
+			// The opt-out reaches the engine before the (flagged) reply.
+			if got := inboxNames(t, db, id); len(got) != 2 || got[0] != smsflow.EventUnsubscribed || got[1] != smsflow.EventMessageReplied {
+				t.Fatalf("%q: inbox %v", body, got)
+			}
+			events, err := db.EventsByContact(ctx, id, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var flagged bool
+			for _, e := range events {
+				if e.Name == smsflow.EventMessageReplied && e.Properties["revocation"] == true && e.Properties["text"] == strings.TrimSpace(body) {
+					flagged = true
+				}
+			}
+			if !flagged {
+				t.Fatalf("%q: no Message Replied event flagged revocation: %+v", body, events)
+			}
+			cons := consentOf(t, db, from)
+			if last := cons.Ledger[len(cons.Ledger)-1]; last.Source != smsflow.SourceKeyword || last.Evidence["revocation"] != true {
+				t.Fatalf("%q: ledger entry %+v", body, last)
+			}
+			if out := outbound(t, db, id); len(out) != 1 || out[0].StepID != "keyword:stop" {
+				t.Fatalf("%q: outbound %+v", body, out)
+			}
+		}
+	})
+}
+
+func TestInboundOrdinaryReply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		from := "+14155550101"
+		id := subscribe(t, db, clk, from)
+		inboxNames(t, db, id)
+		for _, body := range []string{"the bus stop is near", "yes", "1"} {
+			res := text(t, db, clk, from, body, inboundOpts())
+			if res.Keyword != "" || res.Consent != "" || res.Event != smsflow.EventMessageReplied || res.ReplyMessageID != 0 || res.ReplySkipped != "" {
+				t.Fatalf("%q: %+v", body, res)
+			}
+		}
+		if got := inboxNames(t, db, id); len(got) != 3 {
+			t.Fatalf("inbox %v, want three Message Replied", got)
+		}
+		if out := outbound(t, db, id); len(out) != 0 {
+			t.Fatalf("no automatic reply to ordinary texts, got %+v", out)
+		}
+		if st := consentOf(t, db, "+14155550101").Status; st != smsflow.ConsentSubscribed {
+			t.Fatalf("consent %s", st)
+		}
+	})
+}
+
+func TestInboundHelpAndStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		from := "+14155550102"
+		id := subscribe(t, db, clk, from)
+		inboxNames(t, db, id)
+		res := text(t, db, clk, from, "Help", inboundOpts())
+		if res.Keyword != "help" || res.Consent != "" || res.Event != "" || res.ReplyMessageID == 0 {
+			t.Fatalf("HELP: %+v", res)
+		}
+		if out := outbound(t, db, id); len(out) != 1 || out[0].Body != helpText || out[0].StepID != "keyword:help" {
+			t.Fatalf("HELP reply %+v", out)
+		}
+		if got := inboxNames(t, db, id); len(got) != 0 {
+			t.Fatalf("HELP fed the engine %v", got)
+		}
+
+		clk.advance(time.Minute)
+		text(t, db, clk, from, "STOP", inboundOpts())
+		clk.advance(time.Minute)
+		res = text(t, db, clk, from, "unstop", inboundOpts())
+		if res.Keyword != "start" || res.Consent != smsflow.ConsentSubscribed || res.ReplyMessageID == 0 {
+			t.Fatalf("UNSTOP: %+v", res)
+		}
+		cons := consentOf(t, db, "+14155550102")
+		if last := cons.Ledger[len(cons.Ledger)-1]; cons.Status != smsflow.ConsentSubscribed || last.Source != smsflow.SourceKeyword {
+			t.Fatalf("after UNSTOP: %+v", cons)
+		}
+		if got := inboxNames(t, db, id); len(got) != 2 || got[0] != smsflow.EventUnsubscribed || got[1] != smsflow.EventSubscribed {
+			t.Fatalf("inbox %v", got)
+		}
+		out := outbound(t, db, id)
+		if last := out[len(out)-1]; last.StepID != "keyword:start" || !strings.Contains(last.Body, "Msg & data rates may apply") {
+			t.Fatalf("START confirmation %+v", last)
+		}
+	})
+}
+
+func TestInboundJoin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		// Single opt-in: JOIN subscribes at once.
+		res := text(t, db, clk, "+14155550103", "join", inboundOpts())
+		if res.Keyword != "join" || res.Consent != smsflow.ConsentSubscribed || res.ReplyMessageID == 0 {
+			t.Fatalf("JOIN: %+v", res)
+		}
+		if out := outbound(t, db, res.ContactID); len(out) != 1 || out[0].StepID != "keyword:join" || strings.Contains(out[0].Body, "Reply Y") {
+			t.Fatalf("JOIN confirmation %+v", out)
+		}
+
+		// Double opt-in: pending until Y/YES.
+		opt := inboundOpts()
+		opt.DoubleOptIn = true
+		from := "+14155550104"
+		res = text(t, db, clk, from, "yes", opt)
+		if res.Keyword != "" || res.Consent != "" || res.Event != smsflow.EventMessageReplied {
+			t.Fatalf("YES before JOIN is an ordinary reply: %+v", res)
+		}
+		inboxNames(t, db, res.ContactID)
+		clk.advance(time.Second)
+		res = text(t, db, clk, from, "JOIN", opt)
+		if res.Keyword != "join" || res.Consent != smsflow.ConsentPending || res.ReplyMessageID == 0 {
+			t.Fatalf("JOIN with double opt-in: %+v", res)
+		}
+		out := outbound(t, db, res.ContactID)
+		if len(out) != 1 || !strings.Contains(out[0].Body, "Reply Y") {
+			t.Fatalf("pending prompt %+v", out)
+		}
+		if got := inboxNames(t, db, res.ContactID); len(got) != 0 {
+			t.Fatalf("pending is no Subscribed event, inbox %v", got)
+		}
+		clk.advance(time.Second)
+		res = text(t, db, clk, from, "Y", opt)
+		if res.Keyword != "confirm" || res.Consent != smsflow.ConsentSubscribed || res.Event != "" || res.ReplyMessageID == 0 {
+			t.Fatalf("Y while pending: %+v", res)
+		}
+		if got := inboxNames(t, db, res.ContactID); len(got) != 1 || got[0] != smsflow.EventSubscribed {
+			t.Fatalf("inbox after Y %v", got)
+		}
+		clk.advance(time.Second)
+		res = text(t, db, clk, from, "YES", opt)
+		if res.Keyword != "" || res.Event != smsflow.EventMessageReplied || res.ReplyMessageID != 0 {
+			t.Fatalf("YES once subscribed is an ordinary reply: %+v", res)
+		}
+		if st := consentOf(t, db, from).Status; st != smsflow.ConsentSubscribed {
+			t.Fatalf("consent %s", st)
+		}
+	})
+}
+
+func TestInboundAutoReplyRateLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		from := "+14155550105"
+		var id string
+		for i := range policy.AutoRepliesPerHour + 2 {
+			res := text(t, db, clk, from, "HELP", inboundOpts())
+			id = res.ContactID
+			if i < policy.AutoRepliesPerHour && res.ReplyMessageID == 0 {
+				t.Fatalf("HELP %d not answered: %+v", i+1, res)
+			}
+			if i >= policy.AutoRepliesPerHour && (res.ReplyMessageID != 0 || res.ReplySkipped != policy.ReplySkippedRateLimited) {
+				t.Fatalf("HELP %d answered past the limit: %+v", i+1, res)
+			}
+			clk.advance(time.Minute)
+		}
+		// The opt-out confirmation is not held back by the hourly limit.
+		if res := text(t, db, clk, from, "STOP", inboundOpts()); res.ReplyMessageID == 0 {
+			t.Fatalf("STOP confirmation withheld: %+v", res)
+		}
+		if n := len(outbound(t, db, id)); n != policy.AutoRepliesPerHour+1 {
+			t.Fatalf("%d outbound, want %d", n, policy.AutoRepliesPerHour+1)
+		}
+		clk.advance(time.Hour)
+		if res := text(t, db, clk, from, "info", inboundOpts()); res.ReplyMessageID == 0 {
+			t.Fatalf("HELP an hour later: %+v", res)
+		}
+	})
+}
+
+func TestInboundProviderAnswersKeywords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		opt := inboundOpts()
+		opt.Provider, opt.SendConfirmations = "twilio", false
+		res := text(t, db, clk, "+14155550106", "STOP", opt)
+		if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID != 0 || res.ReplySkipped != policy.ReplySkippedProvider {
+			t.Fatalf("STOP with Twilio replying: %+v", res)
+		}
+		// Twilio knows nothing of a revocation in words: smsflow confirms it.
+		res = text(t, db, clk, "+14155550107", "please stop texting me", opt)
+		if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID == 0 {
+			t.Fatalf("revocation with Twilio replying: %+v", res)
+		}
+	})
+}
+
+func TestInboundRefusedResubscribe(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		from := "+14155550108"
+		text(t, db, clk, from, "STOP", inboundOpts())
+		// START in the same instant as STOP cannot be ordered after it: the
+		// ledger refuses, the text is still stored, nothing is confirmed.
+		res := text(t, db, clk, from, "START", inboundOpts())
+		if res.Consent != "" || res.ConsentRefused == "" || res.ReplyMessageID != 0 || res.MessageID == 0 {
+			t.Fatalf("refused START: %+v", res)
+		}
+		if st := consentOf(t, db, from).Status; st != smsflow.ConsentUnsubscribed {
+			t.Fatalf("consent %s", st)
+		}
+	})
+}
+
+func TestInboundOptionsFromConfig(t *testing.T) {
+	cfg := config.Default()
+	if opt := ingest.InboundOptionsFromConfig(cfg, "console"); !opt.SendConfirmations || opt.Region != "US" || len(opt.Keywords.Join) != 1 {
+		t.Errorf("console: %+v", opt)
+	}
+	if opt := ingest.InboundOptionsFromConfig(cfg, "twilio"); opt.SendConfirmations {
+		t.Errorf("twilio with opt_out_replies: twilio must leave STOP replies to Twilio")
+	}
+	cfg.Twilio.OptOutReplies = "smsflow"
+	if opt := ingest.InboundOptionsFromConfig(cfg, "twilio"); !opt.SendConfirmations {
+		t.Errorf("twilio with opt_out_replies: smsflow must send them")
+	}
+}

@@ -1,0 +1,132 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/sms/segments"
+	"github.com/smsflow/smsflow/store"
+)
+
+// keywordTx applies a classified inbound text inside Inbound's transaction:
+// the consent change and the automatic reply.
+type keywordTx struct {
+	tx     *store.Tx
+	c      *smsflow.Contact
+	m      *smsflow.Message // the inbound message
+	match  policy.Match
+	before smsflow.ConsentStatus
+	opt    InboundOptions
+	out    *InboundResult
+}
+
+func (k *keywordTx) apply() error {
+	switch k.match.Kind {
+	case policy.KeywordStop, policy.KeywordRevocation:
+		if _, err := k.consent(smsflow.ConsentUnsubscribed); err != nil {
+			return err
+		}
+		// Twilio's own STOP handling answers keywords; it knows nothing of a
+		// revocation in words, so smsflow confirms those itself.
+		return k.reply(k.match.Kind == policy.KeywordStop, false)
+	case policy.KeywordHelp:
+		return k.reply(true, false)
+	case policy.KeywordStart:
+		ok, err := k.consent(smsflow.ConsentSubscribed)
+		if err != nil || !ok {
+			return err
+		}
+		return k.reply(true, false)
+	case policy.KeywordJoin:
+		if k.before == smsflow.ConsentSubscribed {
+			return k.reply(false, false) // already in: confirm, change nothing
+		}
+		status := smsflow.ConsentSubscribed
+		if k.opt.DoubleOptIn {
+			status = smsflow.ConsentPending
+		}
+		ok, err := k.consent(status)
+		if err != nil || !ok {
+			return err
+		}
+		return k.reply(false, status == smsflow.ConsentPending)
+	case policy.KeywordConfirm:
+		ok, err := k.consent(smsflow.ConsentSubscribed)
+		if err != nil || !ok {
+			return err
+		}
+		return k.reply(false, false)
+	}
+	return nil
+}
+
+// consent appends a keyword entry to the number's ledger the way
+// RecordConsent does (AppendConsent, then ConsentEvent into the engine's
+// inbox). false when the ledger's rule refused it: that is recorded in the
+// result, not an error.
+func (k *keywordTx) consent(status smsflow.ConsentStatus) (bool, error) {
+	evidence := map[string]any{"keyword": k.match.Keyword, "body": k.m.Body, "message_id": k.m.ID, "provider": k.opt.Provider}
+	if k.match.Flagged {
+		evidence["revocation"] = true
+	}
+	e := &smsflow.ConsentEntry{Phone: k.c.Phone, ContactID: k.c.ID, Status: status, Source: smsflow.SourceKeyword,
+		Evidence: evidence, MessageID: fmt.Sprintf("mo-%d", k.m.ID), OccurredAt: k.m.CreatedAt.UTC(), RecordedAt: k.m.CreatedAt}
+	if err := k.tx.AppendConsent(e); err != nil {
+		if smsflow.ErrorCode(err) == smsflow.ECONFLICT {
+			k.out.ConsentRefused = smsflow.ErrorMessage(err)
+			k.out.ReplySkipped = policy.ReplySkippedNoChange
+			return false, nil
+		}
+		return false, err
+	}
+	if err := ConsentEvent(k.tx, e, k.before, true); err != nil {
+		return false, err
+	}
+	if status != k.before {
+		k.out.Consent = status
+	}
+	return true, nil
+}
+
+// reply queues the automatic reply for the match unless the provider sends
+// its own (providerAnswers and !SendConfirmations) or the number's reply
+// limits say no.
+func (k *keywordTx) reply(providerAnswers, joinPending bool) error {
+	if providerAnswers && !k.opt.SendConfirmations {
+		k.out.ReplySkipped = policy.ReplySkippedProvider
+		return nil
+	}
+	text := policy.AutoReplyText(k.match.Kind, joinPending, k.opt.BrandName, k.opt.HelpText)
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	now := k.m.CreatedAt
+	step := policy.AutoReplyStep(k.match.Kind)
+	rows, err := k.tx.AutoReplies(k.c.ID, k.c.Phone, policy.AutoReplyStepPrefix, now.Add(-policy.OptOutConfirmationEvery))
+	if err != nil {
+		return err
+	}
+	recent := make([]policy.AutoReplySent, len(rows))
+	for i, r := range rows {
+		recent[i] = policy.AutoReplySent{StepID: r.StepID, At: r.At}
+	}
+	if why := policy.AllowAutoReply(step, recent, now); why != "" {
+		k.out.ReplySkipped = why
+		return nil
+	}
+	info := segments.Measure(text)
+	r := &smsflow.Message{Direction: "out", StepID: step, ContactID: k.c.ID, Phone: k.c.Phone, Body: text,
+		Encoding: info.Encoding, Characters: info.Characters, Segments: info.Segments, Status: smsflow.MessageQueued, Category: "service",
+		SendBefore: now.Add(policy.AutoReplyTTL), CreatedAt: now, UpdatedAt: now}
+	inserted, err := k.tx.InsertMessage(r)
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		return fmt.Errorf("queue %s reply: the outbox refused it", step)
+	}
+	k.out.ReplyMessageID = r.ID
+	return nil
+}
