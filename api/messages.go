@@ -2,13 +2,12 @@ package api
 
 import (
 	"context"
-	"fmt"
-	"html"
 	"net/http"
 	"strconv"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/sms/links"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -52,7 +51,7 @@ func (s *Server) consoleInbound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, smsflow.FieldErrorf(smsflow.EINVALID, "from", "from is required: the phone number the text comes from"))
 		return
 	}
-	res, err := ingest.Inbound(r.Context(), s.db, s.clock, s.cfg.DefaultRegion, in.From, in.Body, "console")
+	res, err := ingest.Inbound(r.Context(), s.db, s.clock, in.From, in.Body, ingest.InboundOptionsFromConfig(s.cfg, "console"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -63,18 +62,28 @@ func (s *Server) consoleInbound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, res)
 }
 
-// followLink redirects a tracked link and records the click.
+// followLink redirects a tracked link and records the click. Link-preview
+// bots, prefetches and HEAD requests are redirected too but record no click;
+// an unknown code gets a friendly HTML 404 page.
 func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
+	if len(code) > 64 {
+		links.ServeNotFound(w, r, s.cfg.Brand.Name)
+		return
+	}
 	l, err := s.db.LinkByCode(r.Context(), code)
 	if err != nil {
 		if smsflow.ErrorCode(err) == smsflow.ENOTFOUND {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprintf(w, "<!doctype html><title>Link not found</title><h1>This link has expired or does not exist</h1><p>The code %q is not one of ours. Check the link in your text message.</p>", html.EscapeString(code))
+			links.ServeNotFound(w, r, s.cfg.Brand.Name)
 			return
 		}
 		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-store") // every click comes back here
+	if r.Method == http.MethodHead || links.IsPrefetch(r.Header, r.UserAgent()) {
+		s.log.Debug("tracked link fetched by a preview bot or prefetch; no click recorded", "code", code, "method", r.Method, "user_agent", r.UserAgent())
+		http.Redirect(w, r, l.URL, http.StatusFound)
 		return
 	}
 	if err := ingest.Click(r.Context(), s.db, s.clock, l, r.UserAgent()); err != nil {
