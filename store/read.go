@@ -1,0 +1,13 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// ReadQuery runs a read-only query (with ? placeholders, rebound for the
+// database) on the reader pool. The report package builds its aggregate
+// queries with it; writes must go through WriteTx.
+func (db *DB) ReadQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.queryRead(ctx, query, args...)
+}
