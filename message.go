@@ -62,4 +62,13 @@ const (
 	DecisionSuppressed     = "skipped:suppressed"
 	DecisionReentry        = "skipped:reentry"
 	DecisionCanceledOptOut = "canceled:opt_out"
+
+	DecisionQuietHours      = "skipped:quiet_hours"
+	DecisionDeferredQuiet   = "deferred:quiet_hours" // + (until=RFC 3339)
+	DecisionDeferredCap     = "deferred:cap"         // + (until=RFC 3339)
+	DecisionCapPrefix       = "skipped:cap"          // + (rule=NAME)
+	DecisionCollisionPrefix = "skipped:collision"    // + (flow=ID)
+	DecisionSmartSending    = "skipped:smart_sending"
+	DecisionExpired         = "skipped:expired"
+	DecisionProviderPrefix  = "failed:provider" // + (code=…)
 )

@@ -42,6 +42,9 @@ type RunState struct {
 	Variants map[string]string `json:"variants,omitempty"`  // split step id → variant
 	// WaitStarted is when the current wait began (durations count from it).
 	WaitStarted time.Time `json:"wait_started,omitempty"`
+	// DeferredSince is when the send step the run is parked on was first
+	// deferred (quiet hours, on_cap: defer); zero when not deferred.
+	DeferredSince time.Time `json:"deferred_since,omitempty"`
 	// Steps counts executed steps, a guard against runaway runs.
 	Steps int `json:"steps,omitempty"`
 }

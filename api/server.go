@@ -89,6 +89,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v1/flows/{id}", s.requireAdmin(s.deleteFlow))
 	m.HandleFunc("POST /v1/flows/{id}/pause", s.requireAdmin(s.flowStatus(engine.FlowPaused)))
 	m.HandleFunc("POST /v1/flows/{id}/resume", s.requireAdmin(s.flowStatus(engine.FlowActive)))
+	m.HandleFunc("GET /v1/flows/{id}/report", s.requireAdmin(s.flowReport))
+	m.HandleFunc("GET /v1/reports/program", s.requireAdmin(s.programReport))
 	m.HandleFunc("GET /v1/messages", s.requireAdmin(s.listMessages))
 	m.HandleFunc("POST /v1/console/inbound", s.requireAdmin(s.consoleInbound))
 	m.HandleFunc("GET /l/{code}", s.followLink)

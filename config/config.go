@@ -50,6 +50,9 @@ type Config struct {
 	DoubleOptIn   bool       `yaml:"double_opt_in"`
 	Keywords      Keywords   `yaml:"keywords"`
 	Links         Links      `yaml:"links"`
+	// SegmentPrice is the price of one SMS segment (e.g. "0.0079"), for the
+	// cost column of reports; empty means 0.
+	SegmentPrice string `yaml:"segment_price"`
 }
 
 // Brand is how messages name the sender.
@@ -122,7 +125,7 @@ func Default() Config {
 		LogLevel:      "info",
 		LogFormat:     "text",
 		Brand:         Brand{Name: "smsflow"},
-		QuietHours:    QuietHours{Allowed: "08:00-21:00", Exempt: []string{"service"}, OnQuiet: "defer"},
+		QuietHours:    QuietHours{Allowed: "08:00-21:00", StateRules: true, Exempt: []string{"service"}, OnQuiet: "defer"},
 		OnCap:         "skip",
 		SmartSending:  "0h",
 		MaxDeferral:   "24h",

@@ -258,7 +258,23 @@ func (c *Catalog) Version(ctx context.Context, id string, version int) (*Compile
 	return comp, nil
 }
 
-// Active returns the current version of every active flow, by id order.
+// Peek returns a flow version already compiled, else the flow's current
+// version, without touching the database (for ordering, not for running).
+func (c *Catalog) Peek(id string, version int) (*Compiled, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if comp := c.versions[fmt.Sprintf("%s@%d", id, version)]; comp != nil {
+		return comp, true
+	}
+	if h, ok := c.heads[id]; ok {
+		comp := c.versions[fmt.Sprintf("%s@%d", id, h.Version)]
+		return comp, comp != nil
+	}
+	return nil, false
+}
+
+// Active returns the current version of every active flow, highest
+// priority first, then by id.
 func (c *Catalog) Active() []*Compiled {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -270,7 +286,13 @@ func (c *Catalog) Active() []*Compiled {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	// Priority order: sends of one instant are decided highest first.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Priority != out[j].Priority {
+			return out[i].Priority > out[j].Priority
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out
 }
 

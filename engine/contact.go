@@ -27,6 +27,11 @@ type contactCtx struct {
 	now     time.Time
 	contact *smsflow.Contact
 	consent smsflow.ConsentStatus
+
+	recent       []policy.Recent // counted sends, loaded by recentSends
+	recentLoaded bool
+	usState      string
+	stateKnown   bool
 }
 
 func (e *Engine) newContactCtx(tx *store.Tx, w *work, contactID string) (*contactCtx, error) {
@@ -124,6 +129,11 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 		if cc.consent, err = cc.tx.ContactConsent(cc.contact.Phone); err != nil {
 			return err
 		}
+		if cc.consent == smsflow.ConsentUnsubscribed {
+			if err := cc.optOut(); err != nil {
+				return err
+			}
+		}
 	}
 	if err := cc.goals(ev); err != nil {
 		return err
@@ -135,6 +145,7 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 	if err != nil {
 		return err
 	}
+	cc.e.byPriority(runs)
 	replyTo, err := cc.replyRun(runs, ev)
 	if err != nil {
 		return err
@@ -154,6 +165,35 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 	for _, comp := range cc.e.cat.Active() {
 		if triggeredBy(comp, ev) {
 			if _, err := cc.tryEnter(comp, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// optOut applies an unsubscribe: every message a flow queued for the
+// contact is canceled (canceled:opt_out) and every open run ends. Automatic
+// replies (the STOP confirmation) are left to go out.
+func (cc *contactCtx) optOut() error {
+	canceled, err := cc.tx.CancelContactQueued(cc.contact.ID, "opt_out", cc.now)
+	if err != nil {
+		return err
+	}
+	for _, m := range canceled {
+		cc.trace(Trace{FlowID: m.FlowID, Step: m.StepID, Kind: "cancel", Reason: smsflow.DecisionCanceledOptOut, RunID: m.RunID})
+		if err := cc.tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: cc.contact.ID,
+			Reason: smsflow.DecisionCanceledOptOut, At: cc.now}); err != nil {
+			return err
+		}
+	}
+	runs, err := cc.tx.OpenRuns(cc.contact.ID)
+	if err != nil {
+		return err
+	}
+	for _, run := range runs {
+		if !run.Ended() && run.Step != "" { // a pending segment entry is refused at its moment
+			if err := cc.exitRun(run, "opt_out"); err != nil {
 				return err
 			}
 		}
@@ -429,8 +469,13 @@ func (cc *contactCtx) advance(run *smsflow.Run, comp *Compiled) error {
 		}
 		switch step.Kind {
 		case flow.StepSend:
-			if err := cc.send(run, comp, step); err != nil {
+			deferred, err := cc.send(run, comp, step)
+			if err != nil {
 				return err
+			}
+			if deferred {
+				run.UpdatedAt = cc.now
+				return cc.tx.UpdateRun(run)
 			}
 			run.Step = comp.Next(step.ID)
 		case flow.StepWait:
@@ -626,6 +671,9 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 		return cc.advance(run, comp)
 	}
 	step := comp.Step(run.Step)
+	if step != nil && step.Kind == flow.StepSend && !run.State.DeferredSince.IsZero() {
+		return cc.release(run, comp, step)
+	}
 	if step == nil || step.Kind != flow.StepWait {
 		return cc.exitRun(run, "error:unknown_step")
 	}
@@ -634,6 +682,24 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 	}
 	cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "wait", Reason: "resumed:timer", RunID: run.ID})
 	return cc.continueAfterWait(run, comp, step)
+}
+
+// PauseRecheck is how often a deferred send held by a paused flow looks
+// again whether the flow was resumed.
+const PauseRecheck = time.Minute
+
+// release retries a deferred send when its moment has come: rendered and
+// checked again (consent, caps, quiet hours, max_deferral). A paused flow
+// holds it; max_deferral still counts.
+func (cc *contactCtx) release(run *smsflow.Run, comp *Compiled, step *flow.Step) error {
+	if h, ok := cc.e.cat.Head(run.FlowID); ok && h.Status == FlowPaused && cc.now.Sub(run.State.DeferredSince) <= cc.e.cfg.Policy.MaxDeferral {
+		run.WakeAt, run.UpdatedAt = cc.now.Add(PauseRecheck), cc.now
+		cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "defer", Reason: "held:flow_paused", RunID: run.ID})
+		return cc.tx.UpdateRun(run)
+	}
+	run.Status, run.WakeAt = smsflow.RunActive, time.Time{}
+	run.State.Steps-- // the step runs again; it is not a new one
+	return cc.advance(run, comp)
 }
 
 func (cc *contactCtx) continueAfterWait(run *smsflow.Run, comp *Compiled, step *flow.Step) error {
@@ -667,8 +733,10 @@ func (cc *contactCtx) set(run *smsflow.Run, comp *Compiled, step *flow.Step) err
 }
 
 // send renders a send step, asks the policy and, when it says "sent", writes
-// the message to the outbox — in the same transaction as the run step.
-func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) error {
+// the message to the outbox — in the same transaction as the run step. It
+// returns true when the send was deferred: the run stays parked on the step
+// until the policy's moment, then send runs again (render and check anew).
+func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (deferred bool, err error) {
 	tmpl := comp.Templates[step.ID]
 	links := &linkCollector{cc: cc, run: run, stepID: step.ID}
 	body, renderErr := tmpl.Render(cc.scope(run, comp), links)
@@ -677,33 +745,96 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) er
 		if re, ok := renderErr.(*template.RenderError); ok {
 			tmplReason = re.Reason
 		} else {
-			return fmt.Errorf("render %s/%s: %w", comp.ID, step.ID, renderErr)
+			return false, fmt.Errorf("render %s/%s: %w", comp.ID, step.ID, renderErr)
 		}
 	}
-	reason := policy.Decide(policy.Send{Category: string(comp.Category), Phone: cc.contact.Phone, PhoneType: cc.contact.PhoneType,
-		Consent: cc.consent, Holdout: run.Holdout, TemplateError: tmplReason})
+	pol := cc.e.cfg.Policy
+	recent, err := cc.recentSends()
+	if err != nil {
+		return false, err
+	}
+	out := pol.Decide(policy.Send{Now: cc.now, Category: string(comp.Category), FlowID: comp.ID,
+		Phone: cc.contact.Phone, PhoneType: cc.contact.PhoneType, Consent: cc.consent, Holdout: run.Holdout,
+		TemplateError: tmplReason, Zones: cc.zones(), State: cc.state(), Recent: recent, DeferredSince: run.State.DeferredSince})
+	reason := out.Reason
 	d := &smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}
-	if reason != smsflow.DecisionSent {
-		cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "skip", Reason: reason, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant, Body: bodyIf(reason, body)})
-		return cc.tx.InsertDecision(d)
+	tr := Trace{FlowID: comp.ID, Step: step.ID, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant, Reason: reason}
+	if out.Deferred() {
+		if run.State.DeferredSince.IsZero() {
+			run.State.DeferredSince = cc.now
+		}
+		run.Status, run.WakeAt = smsflow.RunWaiting, out.Until
+		tr.Kind = "defer"
+		cc.trace(tr)
+		return true, cc.tx.InsertDecision(d)
+	}
+	run.State.DeferredSince = time.Time{}
+	if !out.Sent() {
+		tr.Kind, tr.Body = "skip", bodyIf(reason, body)
+		cc.trace(tr)
+		return false, cc.tx.InsertDecision(d)
 	}
 	info := segments.Measure(body)
-	m := &smsflow.Message{Direction: "out", RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID,
+	m := &smsflow.Message{Direction: "out", RunID: run.ID, StepID: step.ID, FlowID: comp.ID, Category: string(comp.Category), ContactID: cc.contact.ID,
 		Phone: cc.contact.Phone, Body: body, Encoding: info.Encoding, Characters: info.Characters, Segments: info.Segments,
-		Status: smsflow.MessageQueued, Provider: cc.e.cfg.Provider, CreatedAt: cc.now, UpdatedAt: cc.now}
+		Status: smsflow.MessageQueued, Provider: cc.e.cfg.Provider, SendBefore: out.SendBefore, CreatedAt: cc.now, UpdatedAt: cc.now}
 	inserted, err := cc.tx.InsertMessage(m)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !inserted {
-		return nil // this step already produced its message: never twice
+		return false, nil // this step already produced its message: never twice
 	}
+	cc.recent = append(cc.recent, policy.Recent{At: cc.now, Category: m.Category, FlowID: comp.ID})
 	if err := links.flush(); err != nil {
-		return err
+		return false, err
 	}
 	cc.w.queued++
-	cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "send", Reason: reason, Body: body, RunID: run.ID, Variant: run.Variant})
-	return cc.tx.InsertDecision(d)
+	tr.Kind, tr.Body = "send", body
+	tr.Holdout = false
+	cc.trace(tr)
+	return false, cc.tx.InsertDecision(d)
+}
+
+// recentSends loads, once per contact and transaction, the contact's
+// messages the caps count; sends queued later in the transaction are
+// appended as they happen.
+func (cc *contactCtx) recentSends() ([]policy.Recent, error) {
+	if cc.recentLoaded {
+		return cc.recent, nil
+	}
+	rows, err := cc.tx.RecentSends(cc.contact.ID, cc.now.Add(-cc.e.cfg.Policy.Lookback()))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		cc.recent = append(cc.recent, policy.Recent{At: r.At, Category: r.Category, FlowID: r.FlowID})
+	}
+	cc.recentLoaded = true
+	return cc.recent, nil
+}
+
+// zones are the recipient's time zones for quiet hours: the explicit zone
+// alone when it has one, else every zone its number may be in.
+func (cc *contactCtx) zones() []string {
+	if z := explicitZone(cc.contact); z != "" {
+		return []string{z}
+	}
+	if len(cc.contact.Timezones) > 0 {
+		return cc.contact.Timezones
+	}
+	if cc.contact.Timezone != "" {
+		return []string{cc.contact.Timezone}
+	}
+	return nil
+}
+
+// state is the US state of the contact's number (area code), "" if none.
+func (cc *contactCtx) state() string {
+	if !cc.stateKnown {
+		cc.usState, cc.stateKnown = policy.StateForNumber(cc.contact.Phone), true
+	}
+	return cc.usState
 }
 
 // bodyIf shows the would-be body of a holdout skip (simulate shows what the

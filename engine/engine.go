@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -18,9 +19,14 @@ type Config struct {
 	PublicURL     string         // base of tracked links
 	Provider      string         // name recorded on messages
 	TriggerMaxAge time.Duration  // older events trigger nothing
+	// Policy is the governance every send is checked against; nil means
+	// policy.Default().
+	Policy *policy.Policy
 	// NewLinkCode makes tracked link codes; nil means random codes.
 	// simulate passes a deterministic sequence.
 	NewLinkCode func() string
+	// LinkUTM is links.utm: UTM parameters (Liquid values) added to tracked destinations.
+	LinkUTM map[string]string
 }
 
 // Trace is one thing the engine did, for simulate's timeline and for logs.
@@ -69,6 +75,10 @@ type Engine struct {
 func New(db *store.DB, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg Config) *Engine {
 	if cfg.TriggerMaxAge == 0 {
 		cfg.TriggerMaxAge = 6 * time.Hour
+	}
+	if cfg.Policy == nil {
+		p := policy.Default()
+		cfg.Policy = &p
 	}
 	if cfg.NewLinkCode == nil {
 		cfg.NewLinkCode = newLinkCode
@@ -170,6 +180,27 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	n3, err3 := e.ProcessInactivity(ctx, DueBatch)
 	n4, err4 := e.ProcessSegments(ctx, SegmentBatch)
 	return n1 + n2 + n3 + n4, errors.Join(errSeg, err1, err2, err3, err4)
+}
+
+// byPriority orders runs for deciding their sends: flow priority (highest
+// first), then entry time, then flow id (spec §6 collisions).
+func (e *Engine) byPriority(runs []*smsflow.Run) {
+	prio := func(r *smsflow.Run) int {
+		if c, ok := e.cat.Peek(r.FlowID, r.FlowVersion); ok {
+			return c.Priority
+		}
+		return 0
+	}
+	sort.SliceStable(runs, func(i, j int) bool {
+		a, b := runs[i], runs[j]
+		if pa, pb := prio(a), prio(b); pa != pb {
+			return pa > pb
+		}
+		if !a.EnteredAt.Equal(b.EnteredAt) {
+			return a.EnteredAt.Before(b.EnteredAt)
+		}
+		return a.FlowID < b.FlowID
+	})
 }
 
 // work is one transaction's worth of per-contact work with its traces.
@@ -321,31 +352,44 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
-		sort.SliceStable(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
-		ctxs := map[string]*contactCtx{}
+		// Per contact (one lock order for every node), then in priority
+		// order: sends due in the same instant are decided highest first.
+		byContact := map[string][]int64{}
+		var ids []string
 		for _, d := range due {
-			cc := ctxs[d.ContactID]
-			if cc == nil {
-				if err := tx.LockContact(d.ContactID); err != nil {
-					return err
-				}
-				if cc, err = e.newContactCtx(tx, w, d.ContactID); err != nil {
-					return err
-				}
-				ctxs[d.ContactID] = cc
+			if _, ok := byContact[d.ContactID]; !ok {
+				ids = append(ids, d.ContactID)
 			}
-			run, err := tx.RunByID(d.RunID)
+			byContact[d.ContactID] = append(byContact[d.ContactID], d.RunID)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if err := tx.LockContact(id); err != nil {
+				return err
+			}
+			cc, err := e.newContactCtx(tx, w, id)
 			if err != nil {
 				return err
 			}
-			// Re-check under the contact's lock: another node may have moved it.
-			if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
-				continue
+			var runs []*smsflow.Run
+			for _, runID := range byContact[id] {
+				run, err := tx.RunByID(runID)
+				if err != nil {
+					return err
+				}
+				// Re-check under the contact's lock: another node may have moved it.
+				if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
+					continue
+				}
+				runs = append(runs, run)
 			}
-			if err := cc.resumeTimer(run); err != nil {
-				return err
+			e.byPriority(runs)
+			for _, run := range runs {
+				if err := cc.resumeTimer(run); err != nil {
+					return err
+				}
+				handled++
 			}
-			handled++
 		}
 		return nil
 	})

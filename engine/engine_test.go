@@ -46,7 +46,7 @@ type world struct {
 func newWorld(t *testing.T, db *store.DB, flows ...string) *world {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := &world{t: t, db: db, clock: &virtualClock{t: time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)}}
+	w := &world{t: t, db: db, clock: &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}} // 10:00 in California: inside quiet hours' allowed window
 	cat := engine.NewCatalog(db)
 	for _, src := range flows {
 		id := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(src, "\n", 2)[0], "id:"))
@@ -338,7 +338,7 @@ func TestWelcomeReplyBranchAndHoldout(t *testing.T) {
 				treated++
 			}
 			// Reply "1" by text.
-			if _, err := ingest.Inbound(ctx, db, w.clock, "US", "+1 415 555 01"+pad2(i), "1", "console"); err != nil {
+			if _, err := ingest.Inbound(ctx, db, w.clock, "+1 415 555 01"+pad2(i), "1", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
 				t.Fatal(err)
 			}
 			w.settle()

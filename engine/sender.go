@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 )
@@ -103,7 +104,10 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 	var claimed []*smsflow.Message
 	err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
 		var err error
-		claimed, err = tx.ClaimOutbox(s.clock.Now(), limit)
+		if claimed, err = tx.ClaimOutbox(s.clock.Now(), limit); err != nil {
+			return err
+		}
+		claimed, err = s.recheckConsent(tx, claimed)
 		return err
 	})
 	if err != nil || len(claimed) == 0 {
@@ -177,3 +181,41 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 }
 
 var errExpired = fmt.Errorf("send_before passed")
+
+// recheckConsent is the last look before the provider: a flow's message
+// whose number was unsubscribed after it was queued (a STOP the engine has
+// not applied yet) is canceled, never sent. Automatic replies (no run) pass:
+// the STOP confirmation itself must go out.
+func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message) ([]*smsflow.Message, error) {
+	var phones []string
+	for _, m := range claimed {
+		if m.RunID != 0 {
+			phones = append(phones, m.Phone)
+		}
+	}
+	if len(phones) == 0 {
+		return claimed, nil
+	}
+	consent, err := tx.LatestConsents(phones)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	kept := claimed[:0]
+	for _, m := range claimed {
+		st := consent[m.Phone]
+		if m.RunID == 0 || (st != smsflow.ConsentUnsubscribed && (!policy.Marketing(m.Category) || m.Category == "" || st == smsflow.ConsentSubscribed)) {
+			kept = append(kept, m)
+			continue
+		}
+		if err := tx.SetMessageStatus(m.ID, smsflow.MessageCanceled, "", "", "opt_out", now); err != nil {
+			return nil, err
+		}
+		if err := tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: m.ContactID,
+			Reason: smsflow.DecisionCanceledOptOut, Detail: "consent changed after the message was queued", At: now}); err != nil {
+			return nil, err
+		}
+		s.log.Warn("queued message canceled: the number is no longer subscribed", "to", m.Phone, "message", m.ID)
+	}
+	return kept, nil
+}

@@ -482,3 +482,28 @@ func quoted(s string) string {
 	}
 	return strconv.Quote(string([]rune(s)[:limit])) + "…"
 }
+
+// AllowedUntil returns, for an instant t at which a send is allowed, the
+// instant its allowed window closes in the strictest of the recipient's
+// zones: the earliest local end of the (state-narrowed) window on t's local
+// date. A message queued at t carries it as send_before. Zero when zones
+// are unusable (Check fails closed there first).
+func (q QuietHours) AllowedUntil(t time.Time, zones []string, state string) time.Time {
+	rules, ok := q.zoneRules(zones, state)
+	if !ok {
+		return time.Time{}
+	}
+	var until time.Time
+	for _, r := range rules {
+		y, m, d := t.In(r.loc).Date()
+		wall := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.window.End) * time.Minute)
+		end := resolveLocal(wall, r.loc)
+		if !end.After(t) { // t is past today's window end here (another day's window): give it a day
+			end = resolveLocal(wall.AddDate(0, 0, 1), r.loc)
+		}
+		if until.IsZero() || end.Before(until) {
+			until = end
+		}
+	}
+	return until
+}

@@ -131,11 +131,17 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trigger_max_age: %w", err)
 	}
+	pol, err := cfg.Policy()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	codes := 0
 	var lines []Line
 	eng := engine.New(db, cat, clk, log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg), Provider: "console",
 		TriggerMaxAge: maxAge,
+		Policy:        &pol,
+		LinkUTM:       cfg.Links.UTM,
 		NewLinkCode:   func() string { codes++; return fmt.Sprintf("s%06d", codes) },
 	})
 	eng.OnTrace = func(t engine.Trace) {
@@ -279,7 +285,7 @@ func feed(ctx context.Context, db *store.DB, clk *clock, w *ingest.Writer, cfg c
 	if in.kind == "inbound" {
 		from, _ := in.raw["from"].(string)
 		body, _ := in.raw["body"].(string)
-		_, err := ingest.Inbound(ctx, db, clk, cfg.DefaultRegion, from, body, "console")
+		_, err := ingest.Inbound(ctx, db, clk, from, body, ingest.InboundOptionsFromConfig(cfg, "console"))
 		return err
 	}
 	b, _ := json.Marshal(in.raw)

@@ -23,6 +23,7 @@ Usage:
   smsflow import contacts FILE [--config FILE] [--db DSN]          bulk import contacts (CSV or NDJSON)
   smsflow keys     [--config FILE] [--db DSN]                      print the API keys
   smsflow segments [--smart] [TEXT]                                encoding and segment count of a text (or stdin)
+  smsflow report   FLOW [--from DATE] [--to DATE] [--csv|--json] [--db DSN]  a flow's measurement report
   smsflow bench broadcast [--db DSN] [--contacts 1000000] [--cpuprofile FILE]
   smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N]
   smsflow version
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSimulate(ctx, args[1:], stdout, stderr)
 	case "segments":
 		err = cmdSegments(ctx, args[1:], stdout, stderr, stdin)
+	case "report":
+		err = cmdReport(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/policy"
+)
+
+// Policy turns the governance keys (quiet_hours, caps, on_cap,
+// smart_sending, max_deferral) into the policy every send is checked
+// against, with an error naming the key when one is wrong.
+func (c Config) Policy() (policy.Policy, error) {
+	p := policy.Default()
+	w, err := policy.ParseWindow(c.QuietHours.Allowed)
+	if err != nil {
+		return p, smsflow.FieldErrorf(smsflow.EINVALID, "quiet_hours.allowed", "%s", smsflow.ErrorMessage(err))
+	}
+	p.Quiet = policy.QuietHours{Allowed: w, StateRules: c.QuietHours.StateRules, Exempt: c.QuietHours.Exempt, OnQuiet: c.QuietHours.OnQuiet}
+	for i, cp := range c.Caps {
+		per, err := flow.ParseDuration(cp.Per)
+		if err != nil {
+			return p, smsflow.FieldErrorf(smsflow.EINVALID, fmt.Sprintf("caps[%d].per", i), "%v", err)
+		}
+		p.Caps = append(p.Caps, policy.Cap{Name: cp.Name, Max: cp.Max, Per: per, Categories: cp.Categories})
+	}
+	p.OnCap = c.OnCap
+	if p.SmartSending, err = parseHours(c.SmartSending); err != nil {
+		return p, smsflow.FieldErrorf(smsflow.EINVALID, "smart_sending", "%v", err)
+	}
+	if p.MaxDeferral, err = flow.ParseDuration(c.MaxDeferral); err != nil {
+		return p, smsflow.FieldErrorf(smsflow.EINVALID, "max_deferral", "%v", err)
+	}
+	return p, p.Validate()
+}
+
+// parseHours reads smart_sending: a duration ("4h", "0h") or a bare number
+// of hours ("4").
+func parseHours(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	if strings.Trim(s, "0123456789") == "" {
+		s += "h"
+	}
+	return flow.ParseDuration(s)
+}

@@ -1,0 +1,108 @@
+package store
+
+import (
+	"database/sql"
+	"time"
+
+	"github.com/smsflow/smsflow"
+)
+
+// SentRecord is one outbound message that frequency caps count.
+type SentRecord struct {
+	At       time.Time
+	Category string
+	FlowID   string
+}
+
+// countedStatuses are the statuses caps count (spec §6): queued, sending,
+// sent or unknown — and delivered, which is a sent message that arrived.
+const countedStatuses = `('queued', 'sending', 'sent', 'delivered', 'unknown')`
+
+// RecentSends returns the contact's counted outbound messages created after
+// since, oldest first. Call it under the contact's lock so the check and the
+// reservation (the queued row) happen together.
+func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error) {
+	rows, err := t.query(`SELECT created_at, category, flow_id FROM messages
+WHERE contact_id = ? AND created_at > ? AND direction = 'out' AND status IN `+countedStatuses+` ORDER BY created_at`, contactID, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SentRecord
+	for rows.Next() {
+		var r SentRecord
+		var at int64
+		if err := rows.Scan(&at, &r.Category, &r.FlowID); err != nil {
+			return nil, err
+		}
+		r.At = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CanceledMessage is a queued message an opt-out canceled.
+type CanceledMessage struct {
+	ID     int64
+	RunID  int64
+	StepID string
+	FlowID string
+}
+
+// CancelContactQueued cancels every queued message a flow made for the
+// contact (runs ended or not), leaving automatic replies (no run) alone: the
+// STOP confirmation must still go out.
+func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
+	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
+	if err != nil {
+		return nil, err
+	}
+	var out []CanceledMessage
+	for rows.Next() {
+		var m CanceledMessage
+		var step sql.NullString
+		if err := rows.Scan(&m.ID, &m.RunID, &step, &m.FlowID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.StepID = step.String
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, m := range out {
+		if _, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'queued'`, code, micros(now), m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LatestConsents returns the current ledger status of each number (numbers
+// with no entry are absent), in one statement.
+func (t *Tx) LatestConsents(phones []string) (map[string]smsflow.ConsentStatus, error) {
+	out := map[string]smsflow.ConsentStatus{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(phones))
+	for i, p := range phones {
+		args[i] = p
+	}
+	rows, err := t.query(`SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (`+placeholders(len(phones))+`)
+AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER BY c2.occurred_at DESC, c2.id DESC LIMIT 1)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone, status string
+		if err := rows.Scan(&phone, &status); err != nil {
+			return nil, err
+		}
+		out[phone] = smsflow.ConsentStatus(status)
+	}
+	return out, rows.Err()
+}
