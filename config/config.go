@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/smsflow/smsflow/policy"
 	"gopkg.in/yaml.v3"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 type Brand struct {
 	Name string `yaml:"name"`
 	Help string `yaml:"help"`
+	// Footer is the opt-out language appended to the first marketing
+	// message of a subscription when its body has none; "" turns it off.
+	Footer string `yaml:"footer"`
 }
 
 // Twilio holds the Twilio provider's account settings.
@@ -107,6 +111,11 @@ type Cap struct {
 // Keywords extends the built-in keyword sets.
 type Keywords struct {
 	Join []string `yaml:"join"`
+	// OptOut adds opt-out words (other languages, markets) to the standard set.
+	OptOut []string `yaml:"opt_out"`
+	// Revocation turns on the rule that treats clear non-keyword
+	// revocations ("please stop texting me") as opt-outs.
+	Revocation bool `yaml:"revocation"`
 }
 
 // Links configures tracked links.
@@ -124,13 +133,13 @@ func Default() Config {
 		Flows:         "./flows",
 		LogLevel:      "info",
 		LogFormat:     "text",
-		Brand:         Brand{Name: "smsflow"},
+		Brand:         Brand{Name: "smsflow", Footer: policy.DefaultFooter},
 		QuietHours:    QuietHours{Allowed: "08:00-21:00", StateRules: true, Exempt: []string{"service"}, OnQuiet: "defer"},
 		OnCap:         "skip",
 		SmartSending:  "0h",
 		MaxDeferral:   "24h",
 		TriggerMaxAge: "6h",
-		Keywords:      Keywords{Join: []string{"JOIN"}},
+		Keywords:      Keywords{Join: []string{"JOIN"}, Revocation: true},
 		Twilio:        Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
 	}
 }

@@ -8,7 +8,32 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
 	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/sms/links"
 )
+
+// Check validates the whole configuration beyond its YAML shape —
+// governance, keywords, footer, link UTM keys — with an error naming the key
+// that is wrong and what to write instead.
+func (c Config) Check() error {
+	if _, err := c.Policy(); err != nil {
+		return err
+	}
+	if err := c.KeywordConfig().Validate(); err != nil {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "keywords", "keywords: %v", err)
+	}
+	if f := strings.TrimSpace(c.Brand.Footer); f != "" && !policy.HasOptOutLanguage(f) {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "brand.footer", "brand.footer %q does not tell the reader how to opt out; write e.g. %q (or \"\" to turn the footer off)", f, policy.DefaultFooter)
+	}
+	if err := links.CheckUTM(c.Links.UTM); err != nil {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "links.utm", "links.utm: %v", err)
+	}
+	return nil
+}
+
+// KeywordConfig is the keywords section as the keyword classifier takes it.
+func (c Config) KeywordConfig() policy.KeywordConfig {
+	return policy.KeywordConfig{Join: c.Keywords.Join, OptOut: c.Keywords.OptOut, NoRevocation: !c.Keywords.Revocation}
+}
 
 // Policy turns the governance keys (quiet_hours, caps, on_cap,
 // smart_sending, max_deferral) into the policy every send is checked

@@ -774,6 +774,10 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 		cc.trace(tr)
 		return false, cc.tx.InsertDecision(d)
 	}
+	body, d.Detail, err = cc.finish(comp, body)
+	if err != nil {
+		return false, err
+	}
 	info := segments.Measure(body)
 	m := &smsflow.Message{Direction: "out", RunID: run.ID, StepID: step.ID, FlowID: comp.ID, Category: string(comp.Category), ContactID: cc.contact.ID,
 		Phone: cc.contact.Phone, Body: body, Encoding: info.Encoding, Characters: info.Characters, Segments: info.Segments,
@@ -794,6 +798,35 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 	tr.Holdout = false
 	cc.trace(tr)
 	return false, cc.tx.InsertDecision(d)
+}
+
+// finish applies what a body needs on its way out, after the policy said
+// "sent" and before segments are counted: the compliance footer (brand name
+// and opt-out language) on the contact's first marketing message since it
+// subscribed, then smart encoding when configured. detail says what changed,
+// for the decision log ("compliance footer: opt-out footer; smart_encoding
+// applied: UCS-2 → GSM-7").
+func (cc *contactCtx) finish(comp *Compiled, body string) (out, detail string, err error) {
+	var notes []string
+	if cc.e.cfg.Footer != "" && policy.Marketing(string(comp.Category)) {
+		if withFooter, added := policy.ApplyFooter(body, cc.e.cfg.brandName(), cc.e.cfg.Footer); len(added) > 0 {
+			had, err := cc.tx.HadMarketing(cc.contact.ID, cc.contact.Phone)
+			if err != nil {
+				return "", "", err
+			}
+			if !had {
+				body = withFooter
+				notes = append(notes, "compliance footer: "+strings.Join(added, ", "))
+			}
+		}
+	}
+	if cc.e.cfg.SmartEncoding {
+		if enc, changed := segments.SmartEncode(body); changed {
+			notes = append(notes, "smart_encoding applied: "+segments.Measure(body).Encoding+" → "+segments.Measure(enc).Encoding)
+			body = enc
+		}
+	}
+	return body, strings.Join(notes, "; "), nil
 }
 
 // recentSends loads, once per contact and transaction, the contact's

@@ -27,6 +27,19 @@ type Config struct {
 	NewLinkCode func() string
 	// LinkUTM is links.utm: UTM parameters (Liquid values) added to tracked destinations.
 	LinkUTM map[string]string
+	// Footer is the opt-out language (brand.footer) the first marketing
+	// message of a subscription must carry; it is appended, with the brand
+	// name prefixed, when the body lacks them. Empty turns it off.
+	Footer string
+	// SmartEncoding replaces look-alike characters when the whole body then
+	// fits GSM-7 (config smart_encoding).
+	SmartEncoding bool
+}
+
+// brandName is the brand's name from the template scope, "" if none.
+func (c Config) brandName() string {
+	name, _ := c.Brand["name"].(string)
+	return name
 }
 
 // Trace is one thing the engine did, for simulate's timeline and for logs.

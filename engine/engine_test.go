@@ -45,6 +45,13 @@ type world struct {
 
 func newWorld(t *testing.T, db *store.DB, flows ...string) *world {
 	t.Helper()
+	return newWorldWith(t, db, engine.Config{}, flows...)
+}
+
+// newWorldWith is newWorld with engine settings (policy, footer, …); brand,
+// public URL and provider are filled in when empty.
+func newWorldWith(t *testing.T, db *store.DB, cfg engine.Config, flows ...string) *world {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w := &world{t: t, db: db, clock: &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}} // 10:00 in California: inside quiet hours' allowed window
 	cat := engine.NewCatalog(db)
@@ -60,7 +67,16 @@ func newWorld(t *testing.T, db *store.DB, flows ...string) *world {
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.eng = engine.New(db, cat, w.clock, log, engine.Config{Brand: map[string]any{"name": "Glow"}, PublicURL: "https://sms.glow.example", Provider: "console"})
+	if cfg.Brand == nil {
+		cfg.Brand = map[string]any{"name": "Glow"}
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "https://sms.glow.example"
+	}
+	if cfg.Provider == "" {
+		cfg.Provider = "console"
+	}
+	w.eng = engine.New(db, cat, w.clock, log, cfg)
 	w.eng.OnTrace = func(tr engine.Trace) { w.traces = append(w.traces, tr) }
 	w.cons = console.New(log)
 	w.sender = engine.NewSender(db, w.cons, w.clock, log)

@@ -35,7 +35,7 @@ type InboundOptions struct {
 // InboundOptionsFromConfig builds the options for texts arriving through the
 // named provider.
 func InboundOptionsFromConfig(cfg config.Config, provider string) InboundOptions {
-	kw := policy.KeywordConfig{Join: cfg.Keywords.Join}
+	kw := cfg.KeywordConfig()
 	return InboundOptions{
 		Region: cfg.DefaultRegion, Provider: provider, Keywords: kw, DoubleOptIn: cfg.DoubleOptIn,
 		BrandName: cfg.Brand.Name, HelpText: cfg.Brand.Help,

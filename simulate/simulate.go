@@ -131,6 +131,9 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trigger_max_age: %w", err)
 	}
+	if err := cfg.Check(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	pol, err := cfg.Policy()
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -142,6 +145,8 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 		TriggerMaxAge: maxAge,
 		Policy:        &pol,
 		LinkUTM:       cfg.Links.UTM,
+		Footer:        cfg.Brand.Footer,
+		SmartEncoding: cfg.SmartEncoding,
 		NewLinkCode:   func() string { codes++; return fmt.Sprintf("s%06d", codes) },
 	})
 	eng.OnTrace = func(t engine.Trace) {

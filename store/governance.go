@@ -106,3 +106,15 @@ AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER B
 	}
 	return out, rows.Err()
 }
+
+// HadMarketing reports whether the contact's phone has been sent (or has
+// queued) a marketing message since its latest subscription: the compliance
+// footer goes on the first marketing message of every subscription.
+func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE contact_id = ? AND phone = ? AND direction = 'out'
+AND category IN ('lifecycle', 'behavior', 'promo') AND status IN `+countedStatuses+`
+AND created_at >= COALESCE((SELECT MAX(occurred_at) FROM consent_ledger WHERE phone = ? AND status = 'subscribed'), 0)`,
+		contactID, phone, phone).Scan(&n)
+	return n > 0, err
+}

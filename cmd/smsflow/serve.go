@@ -168,6 +168,9 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 	if err != nil {
 		return fmt.Errorf("trigger_max_age: %w", err)
 	}
+	if err := cfg.Check(); err != nil {
+		return fmt.Errorf("smsflow.yaml: %w", err)
+	}
 	pol, err := cfg.Policy()
 	if err != nil {
 		return fmt.Errorf("smsflow.yaml: %w", err)
@@ -194,7 +197,8 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 	a.cons = console.New(a.log)
 	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
-		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM})
+		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM,
+		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding})
 	a.sender = engine.NewSender(a.db, a.cons, clock, a.log)
 	a.engine.OnQueued = a.sender.Notify
 	a.sender.OnEvents = a.engine.Notify

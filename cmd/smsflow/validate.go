@@ -41,7 +41,13 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	var problems []string
 	errors := 0
 	for _, c := range cfgFiles {
-		if _, err := config.Load(c, nil); err != nil {
+		cfg, err := config.Load(c, nil)
+		if err == nil {
+			if err = cfg.Check(); err != nil {
+				err = fmt.Errorf("%s: %w", c, err)
+			}
+		}
+		if err != nil {
 			problems = append(problems, strings.TrimPrefix(err.Error(), "config "))
 			errors++
 		}

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	if err := Default().Check(); err != nil {
+		t.Fatalf("defaults do not pass Check: %v", err)
+	}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"footer without opt-out language", func(c *Config) { c.Brand.Footer = "Thanks for shopping!" }, "brand.footer"},
+		{"unknown UTM key", func(c *Config) { c.Links.UTM = map[string]string{"sorce": "sms"} }, "sorce"},
+		{"opt-out word that is a standard keyword of another kind", func(c *Config) { c.Keywords.OptOut = []string{"HELP"} }, "HELP"},
+		{"bad quiet hours", func(c *Config) { c.QuietHours.Allowed = "8-21" }, "quiet_hours.allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.change(&c)
+			err := c.Check()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Check() = %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+	c := Default()
+	c.Brand.Footer = ""
+	if err := c.Check(); err != nil {
+		t.Errorf("an empty footer (turned off) is allowed: %v", err)
+	}
+}
+
+func TestFooterAndKeywordsFromYAML(t *testing.T) {
+	c := Default()
+	if err := decode([]byte("brand: {name: Glow, footer: \"Txt STOP to end\"}\nkeywords: {opt_out: [ALTO], revocation: false}\n"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Brand.Footer != "Txt STOP to end" || c.Brand.Name != "Glow" {
+		t.Errorf("brand %+v", c.Brand)
+	}
+	kw := c.KeywordConfig()
+	if len(kw.OptOut) != 1 || kw.OptOut[0] != "ALTO" || !kw.NoRevocation || len(kw.Join) != 1 {
+		t.Errorf("keyword config %+v", kw)
+	}
+	if err := c.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
