@@ -34,18 +34,14 @@ type contactCtx struct {
 	stateKnown   bool
 }
 
+// newContactCtx locks the contact (on PostgreSQL) and loads it with its
+// consent status.
 func (e *Engine) newContactCtx(tx *store.Tx, w *work, contactID string) (*contactCtx, error) {
-	c, err := tx.ContactByID(contactID)
+	c, consent, err := tx.ContactForUpdate(contactID)
 	if err != nil {
 		return nil, err
 	}
-	cc := &contactCtx{e: e, tx: tx, w: w, now: e.clock.Now(), contact: c}
-	if c != nil {
-		if cc.consent, err = tx.ContactConsent(c.Phone); err != nil {
-			return nil, err
-		}
-	}
-	return cc, nil
+	return &contactCtx{e: e, tx: tx, w: w, now: e.clock.Now(), contact: c, consent: consent}, nil
 }
 
 func (cc *contactCtx) trace(t Trace) {
@@ -193,6 +189,14 @@ func (cc *contactCtx) optOut() error {
 	}
 	for _, run := range runs {
 		if !run.Ended() && run.Step != "" { // a pending segment entry is refused at its moment
+			if run.Status == smsflow.RunWaiting && !run.State.DeferredSince.IsZero() {
+				// A send parked by a deferral will never go: say why, as for a queued one.
+				cc.trace(Trace{FlowID: run.FlowID, Step: run.Step, Kind: "cancel", Reason: smsflow.DecisionCanceledOptOut, RunID: run.ID})
+				if err := cc.tx.InsertDecision(&smsflow.Decision{RunID: run.ID, StepID: run.Step, FlowID: run.FlowID, ContactID: cc.contact.ID,
+					Reason: smsflow.DecisionCanceledOptOut, Detail: "deferred send canceled", At: cc.now}); err != nil {
+					return err
+				}
+			}
 			if err := cc.exitRun(run, "opt_out"); err != nil {
 				return err
 			}

@@ -264,14 +264,26 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 			ids = append(ids, id)
 		}
 		sort.Strings(ids) // one lock order for every node
+		seqs := make([]int64, len(items))
+		for i, it := range items {
+			seqs[i] = it.EventSeq
+		}
+		events, err := tx.EventsBySeq(seqs)
+		if err != nil {
+			return err
+		}
+		var done []int64
 		for _, id := range ids {
-			n, err := e.processContactInbox(tx, w, id, byContact[id])
+			n, err := e.processContactInbox(tx, w, id, byContact[id], events)
 			if err != nil {
 				return err
 			}
+			if n > 0 {
+				done = append(done, inboxSeqs(byContact[id])...)
+			}
 			handled += n
 		}
-		return nil
+		return tx.DeleteInboxItems(done)
 	})
 	if err == nil {
 		return handled, nil
@@ -280,33 +292,41 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 	return e.inboxOneByOne(ctx, limit)
 }
 
-func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, items []store.InboxItem) (int, error) {
-	if err := tx.LockContact(contactID); err != nil {
+// processContactInbox applies one contact's claimed events, in order, and
+// returns how many it handled: all of them, or 0 when another node holds an
+// older event of the contact. events holds the batch's events by sequence
+// number (nil: read each one); the caller deletes handled inbox items.
+func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event) (int, error) {
+	cc, err := e.newContactCtx(tx, w, contactID) // locks the contact
+	if err != nil {
 		return 0, err
 	}
 	// Another node holds an older event of this contact: leave it to that node.
 	if older, err := tx.OlderInbox(contactID, items[0].Seq); err != nil || older {
 		return 0, err
 	}
-	cc, err := e.newContactCtx(tx, w, contactID)
-	if err != nil {
-		return 0, err
-	}
 	for _, it := range items {
-		ev, err := tx.EventBySeq(it.EventSeq)
-		if err != nil {
-			return 0, err
+		ev := events[it.EventSeq]
+		if ev == nil {
+			if ev, err = tx.EventBySeq(it.EventSeq); err != nil {
+				return 0, err
+			}
 		}
 		if cc.contact != nil {
 			if err := cc.handleEvent(ev); err != nil {
 				return 0, err
 			}
 		}
-		if err := tx.DeleteInbox(it.Seq); err != nil {
-			return 0, err
-		}
 	}
 	return len(items), nil
+}
+
+func inboxSeqs(items []store.InboxItem) []int64 {
+	out := make([]int64, len(items))
+	for i, it := range items {
+		out[i] = it.Seq
+	}
+	return out
 }
 
 // inboxOneByOne is the slow path after a failed batch: one transaction per
@@ -333,19 +353,17 @@ func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
 	handled := 0
 	for _, id := range order {
 		err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
-			n, err := e.processContactInbox(tx, w, id, byContact[id])
+			n, err := e.processContactInbox(tx, w, id, byContact[id], nil)
+			if err != nil || n == 0 {
+				return err
+			}
 			handled += n
-			return err
+			return tx.DeleteInboxItems(inboxSeqs(byContact[id]))
 		})
 		if err != nil {
 			e.log.Error("contact's events could not be applied; dropping them from the engine's inbox", "contact", id, "events", len(byContact[id]), "err", err)
 			derr := e.db.WriteTx(ctx, func(tx *store.Tx) error {
-				for _, it := range byContact[id] {
-					if err := tx.DeleteInbox(it.Seq); err != nil {
-						return err
-					}
-				}
-				return nil
+				return tx.DeleteInboxItems(inboxSeqs(byContact[id]))
 			})
 			if derr != nil {
 				return handled, derr
@@ -377,10 +395,7 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 		}
 		sort.Strings(ids)
 		for _, id := range ids {
-			if err := tx.LockContact(id); err != nil {
-				return err
-			}
-			cc, err := e.newContactCtx(tx, w, id)
+			cc, err := e.newContactCtx(tx, w, id) // locks the contact
 			if err != nil {
 				return err
 			}

@@ -96,7 +96,7 @@ func inboxNames(t *testing.T, db *store.DB, contactID string) []string {
 		for _, it := range items {
 			if it.ContactID == contactID {
 				names = append(names, bySeq[it.EventSeq].Name)
-				if err := tx.DeleteInbox(it.Seq); err != nil {
+				if err := tx.DeleteInboxItems([]int64{it.Seq}); err != nil {
 					return err
 				}
 			}

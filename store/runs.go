@@ -257,12 +257,6 @@ func (t *Tx) OlderInbox(contactID string, seq int64) (bool, error) {
 	return n > 0, err
 }
 
-// DeleteInbox removes processed items.
-func (t *Tx) DeleteInbox(seq int64) error {
-	_, err := t.exec(`DELETE FROM inbox WHERE seq = ?`, seq)
-	return err
-}
-
 // InboxDepth counts waiting events.
 func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
 	var n int64
@@ -370,5 +364,73 @@ func (db *DB) EndFlowRuns(ctx context.Context, flowID, reason string, now time.T
 // contact no longer matches).
 func (t *Tx) DeleteRun(id int64) error {
 	_, err := t.exec(`DELETE FROM runs WHERE id = ?`, id)
+	return err
+}
+
+// ContactForUpdate locks the contact (PostgreSQL; SQLite has one writer) and
+// returns it with its number's current consent status, in one round trip —
+// the engine's first read of every contact it works on. A missing contact is
+// nil.
+func (t *Tx) ContactForUpdate(id string) (*smsflow.Contact, smsflow.ConsentStatus, error) {
+	var consent sql.NullString
+	c, err := scanContact(withExtra{t.queryRow(`SELECT `+contactColumns+`,
+ (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY occurred_at DESC, id DESC LIMIT 1)
+ FROM contacts WHERE id = ?`+t.db.dialect.LockRow(), id), []any{&consent}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, smsflow.ConsentNone, nil
+	}
+	if err != nil {
+		return nil, smsflow.ConsentNone, err
+	}
+	if !consent.Valid || c.Phone == "" {
+		return c, smsflow.ConsentNone, nil
+	}
+	return c, smsflow.ConsentStatus(consent.String), nil
+}
+
+// withExtra scans a row's leading columns with a scan function written for
+// them, and the extra trailing columns into extra.
+type withExtra struct {
+	s     scanner
+	extra []any
+}
+
+func (x withExtra) Scan(dest ...any) error { return x.s.Scan(append(dest, x.extra...)...) }
+
+// EventsBySeq returns stored events by sequence number, in one query.
+func (t *Tx) EventsBySeq(seqs []int64) (map[int64]*smsflow.Event, error) {
+	out := make(map[int64]*smsflow.Event, len(seqs))
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(seqs))
+	for i, s := range seqs {
+		args[i] = s
+	}
+	rows, err := t.query(`SELECT `+eventColumns+` FROM events WHERE seq IN (`+placeholders(len(seqs))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[ev.Seq] = ev
+	}
+	return out, rows.Err()
+}
+
+// DeleteInboxItems removes processed inbox items in one statement.
+func (t *Tx) DeleteInboxItems(seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	args := make([]any, len(seqs))
+	for i, s := range seqs {
+		args[i] = s
+	}
+	_, err := t.exec(`DELETE FROM inbox WHERE seq IN (`+placeholders(len(seqs))+`)`, args...)
 	return err
 }
