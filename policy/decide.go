@@ -239,11 +239,20 @@ func (p Policy) limit(s Send, _ string, limit int, per time.Duration, cats []str
 	if deferrable && p.OnCap == OnCapDefer {
 		return Outcome{Reason: fmt.Sprintf("%s(until=%s)", smsflow.DecisionDeferredCap, until.UTC().Format(time.RFC3339)), Until: until}, true
 	}
-	// Same-instant messages of other flows decided first: a collision.
+	// Same-instant messages of other flows decided first: a collision — but
+	// only when the window had room without them; a window already full
+	// before this instant is simply the cap.
+	winner, contested := "", 0
 	for _, r := range counted {
 		if r.At.Equal(s.Now) && r.FlowID != s.FlowID && r.FlowID != "" {
-			return Outcome{Reason: smsflow.DecisionCollisionPrefix + "(flow=" + r.FlowID + ")"}, true
+			if winner == "" {
+				winner = r.FlowID
+			}
+			contested++
 		}
+	}
+	if winner != "" && len(counted)-contested < limit {
+		return Outcome{Reason: smsflow.DecisionCollisionPrefix + "(flow=" + winner + ")"}, true
 	}
 	return Outcome{Reason: reason}, true
 }

@@ -1,0 +1,824 @@
+package engine_test
+
+import (
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/provider/console"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// Governance scenarios (spec §5 outbox, §6 governance, §7 guarantees), on
+// every database. The contact is +1 415 555 0100: America/Los_Angeles,
+// California (no state rule); the world's clock starts Monday 2026-03-02
+// 10:00 PST.
+
+const govPhone = "+14155550100"
+
+// newGovWorld is newWorld with a governance policy.
+func newGovWorld(t *testing.T, db *store.DB, p policy.Policy, flows ...string) *world {
+	t.Helper()
+	if err := p.Validate(); err != nil {
+		t.Fatalf("test policy: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := &world{t: t, db: db, clock: &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}}
+	cat := engine.NewCatalog(db)
+	for _, src := range flows {
+		id := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(src, "\n", 2)[0], "id:"))
+		if _, problems, err := cat.Save(ctx, id, []byte(src), w.clock.Now()); err != nil {
+			t.Fatalf("save flow %s: %v %v", id, err, problems)
+		}
+		if err := db.SetFlowStatus(ctx, id, engine.FlowActive, w.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cat.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.eng = engine.New(db, cat, w.clock, log, engine.Config{Brand: map[string]any{"name": "Glow"}, PublicURL: "https://sms.glow.example",
+		Provider: "console", Policy: &p})
+	w.eng.OnTrace = func(tr engine.Trace) { w.traces = append(w.traces, tr) }
+	w.cons = console.New(log)
+	w.sender = engine.NewSender(db, w.cons, w.clock, log)
+	w.writer = ingest.NewWriter(db, w.clock, log)
+	w.writer.Start()
+	t.Cleanup(w.writer.Stop)
+	return w
+}
+
+// govFlow is a one-send flow of a category and priority, triggered by an
+// event. The body names the brand (so no footer changes it) and the
+// contact's first name (so a re-render shows).
+func govFlow(id, category string, priority int, event string) string {
+	return `id: ` + id + `
+category: ` + category + `
+priority: ` + itoa(priority) + `
+trigger:
+  event: ` + event + `
+steps:
+  - id: offer
+    send: "Glow ` + id + ` for {{ contact.traits.first_name | default: \"you\" }}"
+`
+}
+
+// at moves the clock to a Pacific wall-clock time, settling every timer on
+// the way (the time must be ahead of the clock).
+func (w *world) atPacific(pacific string) {
+	w.t.Helper()
+	loc, _ := time.LoadLocation("America/Los_Angeles")
+	target, err := time.ParseInLocation("2006-01-02 15:04", pacific, loc)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if d := target.Sub(w.clock.Now()); d < 0 {
+		w.t.Fatalf("at(%s): the clock is already at %v", pacific, w.clock.Now())
+	} else {
+		w.advance(d)
+	}
+}
+
+func pacific(t *testing.T, s string) time.Time {
+	t.Helper()
+	loc, _ := time.LoadLocation("America/Los_Angeles")
+	v, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// govContact identifies a subscribed contact with that phone number.
+func (w *world) govContact(id, ph string) {
+	w.t.Helper()
+	w.identify(id, ph)
+	w.subscribe(id)
+}
+
+// rename changes a trait between deferral and release (a re-render shows it).
+func (w *world) rename(user, first string) {
+	w.seq++
+	w.submit(&ingest.Item{Type: smsflow.EventIdentify, MessageID: "rn" + itoa(w.seq), UserID: user, Traits: map[string]any{"first_name": first},
+		Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
+}
+
+// stop texts STOP from a number.
+func (w *world) textStop(ph string) {
+	w.t.Helper()
+	if _, err := ingest.Inbound(ctx, w.db, w.clock, ph, "STOP", ingest.InboundOptions{Region: "US", Provider: "console", BrandName: "Glow", SendConfirmations: true}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// engineOnly runs the engine (never the sender) until it has no work.
+func (w *world) engineOnly() {
+	w.t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := w.eng.RunOnce(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	w.t.Fatal("engine did not settle")
+}
+
+// trackOnly stores an event without running the engine or the sender.
+func (w *world) trackOnly(user, name string) {
+	w.t.Helper()
+	w.seq++
+	res, err := w.writer.Submit(ctx, []*ingest.Item{{Type: smsflow.EventTrack, MessageID: "to" + itoa(w.seq), UserID: user, Name: name,
+		Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			w.t.Fatal(r.Err)
+		}
+	}
+}
+
+// flowSent is what the provider got from flows (automatic replies such as
+// the STOP confirmation have no run and are left out).
+func (w *world) flowSent(contact string) []smsflow.Message {
+	var out []smsflow.Message
+	for _, m := range w.cons.Recent() {
+		if m.ContactID == contact && m.RunID != 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// decisions are the contact's decision rows of one flow, oldest first.
+func (w *world) decisionsOf(contact, flowID string) []smsflow.Decision {
+	w.t.Helper()
+	ds, err := w.db.Decisions(ctx, contact, 1000)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []smsflow.Decision
+	for _, d := range ds {
+		if flowID == "" || d.FlowID == flowID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (w *world) reasonsOf(contact, flowID string) []string {
+	var out []string
+	for _, d := range w.decisionsOf(contact, flowID) {
+		out = append(out, d.Reason)
+	}
+	return out
+}
+
+func (w *world) expectReasons(contact, flowID string, want ...string) {
+	w.t.Helper()
+	if got := w.reasonsOf(contact, flowID); !slices.Equal(got, want) {
+		w.t.Errorf("decisions of %s/%s:\n got %q\nwant %q", contact, flowID, got, want)
+	}
+}
+
+// run is the contact's only run of a flow.
+func (w *world) onlyRun(contact, flowID string) *smsflow.Run {
+	w.t.Helper()
+	runs, err := w.db.RunsByContact(ctx, contact, false)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []*smsflow.Run
+	for _, r := range runs {
+		if r.FlowID == flowID {
+			out = append(out, r)
+		}
+	}
+	if len(out) != 1 {
+		w.t.Fatalf("%d runs of %s for %s, want 1", len(out), flowID, contact)
+	}
+	return out[0]
+}
+
+// messages are the contact's outbound message rows of one flow, oldest first.
+func (w *world) outMessages(contact, flowID string) []*smsflow.Message {
+	w.t.Helper()
+	ms, err := w.db.Messages(ctx, store.MessageFilter{ContactID: contact, FlowID: flowID})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []*smsflow.Message
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Direction == "out" {
+			out = append(out, ms[i])
+		}
+	}
+	return out
+}
+
+func (w *world) setFlowStatus(id, status string) {
+	w.t.Helper()
+	if err := w.db.SetFlowStatus(ctx, id, status, w.clock.Now()); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.eng.Catalog().Load(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func deferredUntil(t time.Time) string {
+	return smsflow.DecisionDeferredQuiet + "(until=" + t.UTC().Format(time.RFC3339) + ")"
+}
+
+func TestQuietHoursDeferThenReleaseAtEightLocal(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+
+		eight := pacific(t, "2026-03-03 08:00")
+		w.expectReasons("ana", "sale", deferredUntil(eight))
+		if got := w.outMessages("ana", "sale"); len(got) != 0 {
+			t.Fatalf("a deferred send wrote %d message rows", len(got))
+		}
+		run := w.onlyRun("ana", "sale")
+		if run.Status != smsflow.RunWaiting || run.Step != "offer" || !run.WakeAt.Equal(eight) {
+			t.Fatalf("parked run: status %s step %q wake %v, want waiting on offer until %v", run.Status, run.Step, run.WakeAt, eight)
+		}
+		if next, _ := db.NextWake(ctx); !next.Equal(eight) {
+			t.Errorf("next wake %v, want %v", next, eight)
+		}
+
+		// The contact's name changes while it waits: the release renders anew.
+		w.rename("ana", "Bea")
+		w.atPacific("2026-03-03 07:59")
+		if got := w.flowSent("ana"); len(got) != 0 {
+			t.Fatalf("sent before 08:00: %+v", got)
+		}
+		w.atPacific("2026-03-03 08:00")
+		got := w.flowSent("ana")
+		if len(got) != 1 || got[0].Body != "Glow sale for Bea" {
+			t.Fatalf("at 08:00: %+v, want one re-rendered message", got)
+		}
+		ms := w.outMessages("ana", "sale")
+		if len(ms) != 1 || !ms[0].CreatedAt.Equal(eight) || !ms[0].SendBefore.Equal(pacific(t, "2026-03-03 21:00")) {
+			t.Fatalf("message rows %+v, want one created at 08:00 with send_before 21:00", ms)
+		}
+		w.expectReasons("ana", "sale", deferredUntil(eight), smsflow.DecisionSent)
+		if d := w.decisionsOf("ana", "sale"); d[1].RunID != run.ID || d[1].StepID != "offer" || !d[1].At.Equal(eight) {
+			t.Errorf("sent decision %+v", d[1])
+		}
+		if r := w.onlyRun("ana", "sale"); r.Status != smsflow.RunCompleted {
+			t.Errorf("run %s after the release, want completed", r.Status)
+		}
+
+		// Never twice: nothing more goes, however long the clock runs.
+		w.advance(72 * time.Hour)
+		if got := w.flowSent("ana"); len(got) != 1 {
+			t.Errorf("%d flow messages after 3 days, want 1", len(got))
+		}
+
+		// The decisions are on the contact's timeline.
+		c, err := db.Contact(ctx, "ana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl, err := db.Timeline(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var onTimeline []string
+		for _, it := range tl {
+			if it.Type == "decision" {
+				onTimeline = append(onTimeline, it.Name)
+			}
+		}
+		if want := []string{deferredUntil(eight), "sent"}; !slices.Equal(onTimeline, want) {
+			t.Errorf("timeline decisions %q, want %q", onTimeline, want)
+		}
+	})
+}
+
+func TestQuietHoursReleaseAcrossDST(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		start      time.Time // 23:00 Saturday, Pacific
+		release    time.Time // 08:00 Sunday, Pacific, in the new offset
+		wantOffset int       // hours west of UTC at release
+	}{
+		{"spring forward", time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 15, 0, 0, 0, time.UTC), 7},
+		{"fall back", time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 16, 0, 0, 0, time.UTC), 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+				w.govContact("ana", govPhone)
+				w.clock.Set(tc.start)
+				w.track("ana", "Sale", nil)
+				w.expectReasons("ana", "sale", deferredUntil(tc.release))
+				w.advance(tc.release.Sub(tc.start) - time.Minute)
+				if got := w.flowSent("ana"); len(got) != 0 {
+					t.Fatalf("sent a minute before 08:00 local: %+v", got)
+				}
+				w.advance(time.Minute)
+				got := w.flowSent("ana")
+				if len(got) != 1 {
+					t.Fatalf("at 08:00 local: %d sent, want 1", len(got))
+				}
+				ms := w.outMessages("ana", "sale")
+				loc, _ := time.LoadLocation("America/Los_Angeles")
+				local := ms[0].CreatedAt.In(loc)
+				if _, off := local.Zone(); local.Hour() != 8 || local.Minute() != 0 || off != -tc.wantOffset*3600 {
+					t.Errorf("sent at %v, want 08:00 at UTC-%d", local, tc.wantOffset)
+				}
+			})
+		})
+	}
+}
+
+func TestDeferredSendThenStop(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+		eight := pacific(t, "2026-03-03 08:00")
+		w.expectReasons("ana", "sale", deferredUntil(eight))
+
+		w.atPacific("2026-03-03 02:00")
+		w.textStop(govPhone)
+		w.settle()
+		run := w.onlyRun("ana", "sale")
+		if run.Status != smsflow.RunExited || run.ExitReason != "opt_out" || !run.WakeAt.IsZero() {
+			t.Fatalf("run after STOP: status %s reason %q wake %v, want exited opt_out with no timer", run.Status, run.ExitReason, run.WakeAt)
+		}
+		w.atPacific("2026-03-03 12:00")
+		if got := w.flowSent("ana"); len(got) != 0 {
+			t.Fatalf("sent after STOP: %+v", got)
+		}
+		if got := w.outMessages("ana", "sale"); len(got) != 0 {
+			t.Errorf("message rows after STOP: %+v", got)
+		}
+		// The confirmation went out (an automatic reply, not a flow message).
+		if n := len(w.cons.Recent()); n != 1 || w.cons.Recent()[0].RunID != 0 {
+			t.Errorf("provider got %+v, want only the STOP confirmation", w.cons.Recent())
+		}
+		// Why didn't she get it? The deferred send was canceled by the opt-out.
+		w.expectReasons("ana", "sale", deferredUntil(eight), smsflow.DecisionCanceledOptOut)
+		if d := w.decisionsOf("ana", "sale"); len(d) == 2 && (d[1].RunID != run.ID || d[1].StepID != "offer") {
+			t.Errorf("cancel decision %+v, want run %d step offer", d[1], run.ID)
+		}
+	})
+}
+
+func TestDeferredSendHeldWhileFlowPaused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+		w.atPacific("2026-03-03 07:00")
+		w.setFlowStatus("sale", engine.FlowPaused)
+
+		w.atPacific("2026-03-03 08:30")
+		if got := w.flowSent("ana"); len(got) != 0 {
+			t.Fatalf("paused flow sent %+v", got)
+		}
+		run := w.onlyRun("ana", "sale")
+		if run.Status != smsflow.RunWaiting || run.Step != "offer" || !run.WakeAt.After(w.clock.Now()) {
+			t.Fatalf("held run: status %s step %q wake %v", run.Status, run.Step, run.WakeAt)
+		}
+		held := 0
+		for _, tr := range w.traces {
+			if tr.Reason == "held:flow_paused" {
+				held++
+			}
+		}
+		if held == 0 {
+			t.Error("no held:flow_paused trace")
+		}
+
+		w.setFlowStatus("sale", engine.FlowActive)
+		resumed := w.clock.Now()
+		w.advance(engine.PauseRecheck)
+		got := w.flowSent("ana")
+		if len(got) != 1 {
+			t.Fatalf("after resume: %d sent, want 1", len(got))
+		}
+		if ms := w.outMessages("ana", "sale"); len(ms) != 1 || ms[0].CreatedAt.Before(resumed) {
+			t.Errorf("message rows %+v, want one created after the resume at %v", ms, resumed)
+		}
+		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
+		w.advance(24 * time.Hour)
+		if got := w.flowSent("ana"); len(got) != 1 {
+			t.Errorf("%d sent a day later, want 1", len(got))
+		}
+	})
+}
+
+func TestPausedPastMaxDeferralExpires(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.MaxDeferral = 10 * time.Hour // deferred at 23:00: expires after 09:00
+		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+		w.setFlowStatus("sale", engine.FlowPaused)
+		w.atPacific("2026-03-03 09:00")
+		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")))
+		w.atPacific("2026-03-03 09:05")
+		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionExpired)
+		w.setFlowStatus("sale", engine.FlowActive)
+		w.advance(24 * time.Hour)
+		if got := w.flowSent("ana"); len(got) != 0 {
+			t.Errorf("an expired send went out: %+v", got)
+		}
+	})
+}
+
+func TestMaxDeferralExpiry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.MaxDeferral = 8 * time.Hour // 23:00 → 08:00 is 9 hours
+		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+		w.atPacific("2026-03-03 12:00")
+		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionExpired)
+		if d := w.decisionsOf("ana", "sale"); !d[1].At.Equal(pacific(t, "2026-03-03 08:00")) {
+			t.Errorf("expired decided at %v, want at the release 08:00", d[1].At)
+		}
+		if got := w.flowSent("ana"); len(got) != 0 {
+			t.Errorf("an expired send went out: %+v", got)
+		}
+		if got := w.outMessages("ana", "sale"); len(got) != 0 {
+			t.Errorf("an expired send wrote messages: %+v", got)
+		}
+		if r := w.onlyRun("ana", "sale"); r.Status != smsflow.RunCompleted {
+			t.Errorf("run %s, want completed (the skipped step is passed)", r.Status)
+		}
+	})
+}
+
+func TestCollisionSameInstantHigherPriorityWins(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.SmartSending = 4 * time.Hour
+		// The winner has the higher priority but the later id: priority decides, not the name.
+		w := newGovWorld(t, db, p, govFlow("aa-promo", "promo", 10, "Sale"), govFlow("zz-vip", "promo", 90, "Sale"))
+		w.govContact("ana", govPhone)
+		w.track("ana", "Sale", nil)
+		got := w.flowSent("ana")
+		if len(got) != 1 || got[0].FlowID != "zz-vip" {
+			t.Fatalf("sent %+v, want only zz-vip's message", got)
+		}
+		w.expectReasons("ana", "zz-vip", smsflow.DecisionSent)
+		w.expectReasons("ana", "aa-promo", "skipped:collision(flow=zz-vip)")
+	})
+}
+
+func TestCollisionAtReleaseGoesByPriority(t *testing.T) {
+	caps := []policy.Cap{{Name: "one-a-day", Max: 1, Per: 24 * time.Hour, Categories: []string{"promo", "behavior"}}}
+	eight := time.Date(2026, 3, 3, 16, 0, 0, 0, time.UTC)
+	t.Run("skip", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			p := policy.Default()
+			p.Caps = caps
+			w := newGovWorld(t, db, p, govFlow("aa-low", "promo", 10, "Browse"), govFlow("zz-high", "behavior", 60, "Cart"))
+			w.govContact("ana", govPhone)
+			// The low-priority flow is entered first; both wait for 08:00.
+			w.atPacific("2026-03-02 22:00")
+			w.track("ana", "Browse", nil)
+			w.atPacific("2026-03-02 23:00")
+			w.track("ana", "Cart", nil)
+			w.atPacific("2026-03-03 08:00")
+			got := w.flowSent("ana")
+			if len(got) != 1 || got[0].FlowID != "zz-high" {
+				t.Fatalf("sent %+v, want only zz-high's message", got)
+			}
+			w.expectReasons("ana", "zz-high", deferredUntil(eight), smsflow.DecisionSent)
+			w.expectReasons("ana", "aa-low", deferredUntil(eight), "skipped:collision(flow=zz-high)")
+			// A later send simply meets the cap.
+			w.atPacific("2026-03-03 10:00")
+			w.track("ana", "Browse", nil)
+			if got := w.reasonsOf("ana", "aa-low"); got[len(got)-1] != "skipped:cap(rule=one-a-day)" {
+				t.Errorf("later send: %q, want skipped:cap(rule=one-a-day)", got[len(got)-1])
+			}
+		})
+	})
+	t.Run("on_cap defer", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			p := policy.Default()
+			p.Caps, p.OnCap, p.MaxDeferral = caps, policy.OnCapDefer, 48*time.Hour
+			w := newGovWorld(t, db, p, govFlow("aa-low", "promo", 10, "Browse"), govFlow("zz-high", "behavior", 60, "Cart"))
+			w.govContact("ana", govPhone)
+			w.atPacific("2026-03-02 22:00")
+			w.track("ana", "Browse", nil)
+			w.atPacific("2026-03-02 23:00")
+			w.track("ana", "Cart", nil)
+			w.atPacific("2026-03-03 08:00")
+			next := eight.Add(24 * time.Hour)
+			w.expectReasons("ana", "aa-low", deferredUntil(eight), "deferred:cap(until="+next.Format(time.RFC3339)+")")
+			if r := w.onlyRun("ana", "aa-low"); r.Status != smsflow.RunWaiting || !r.WakeAt.Equal(next) {
+				t.Fatalf("loser: status %s wake %v, want waiting until %v", r.Status, r.WakeAt, next)
+			}
+			w.atPacific("2026-03-04 07:59")
+			if got := w.flowSent("ana"); len(got) != 1 {
+				t.Fatalf("%d sent before the cap window frees, want 1", len(got))
+			}
+			w.atPacific("2026-03-04 08:00")
+			got := w.flowSent("ana")
+			if len(got) != 2 || got[1].FlowID != "aa-low" {
+				t.Fatalf("after the window frees: %+v", got)
+			}
+			w.expectReasons("ana", "aa-low", deferredUntil(eight), "deferred:cap(until="+next.Format(time.RFC3339)+")", smsflow.DecisionSent)
+		})
+	})
+}
+
+func TestCapOnALaterSend(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.Caps = []policy.Cap{{Name: "promo-daily", Max: 1, Per: 24 * time.Hour, Categories: []string{"promo"}}}
+		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"), govFlow("flash", "promo", 25, "Flash"),
+			govFlow("cart", "behavior", 50, "Cart"), govFlow("ship", "service", 100, "Shipped"))
+		w.govContact("ana", govPhone)
+		w.track("ana", "Sale", nil) // 10:00
+		w.atPacific("2026-03-02 12:00")
+		w.track("ana", "Flash", nil)
+		w.track("ana", "Cart", nil)    // another category: not capped
+		w.track("ana", "Shipped", nil) // service: not capped
+		w.expectReasons("ana", "flash", "skipped:cap(rule=promo-daily)")
+		w.expectReasons("ana", "cart", smsflow.DecisionSent)
+		w.expectReasons("ana", "ship", smsflow.DecisionSent)
+		// The window rolls 24 h after the first promo.
+		w.atPacific("2026-03-03 09:59")
+		w.track("ana", "Flash", nil)
+		w.atPacific("2026-03-03 10:00")
+		w.track("ana", "Flash", nil)
+		w.expectReasons("ana", "flash", "skipped:cap(rule=promo-daily)", "skipped:cap(rule=promo-daily)", smsflow.DecisionSent)
+		var flows []string
+		for _, m := range w.flowSent("ana") {
+			flows = append(flows, m.FlowID)
+		}
+		if want := []string{"sale", "cart", "ship", "flash"}; !slices.Equal(flows, want) {
+			t.Errorf("provider got %v, want %v", flows, want)
+		}
+	})
+}
+
+func TestSmartSending(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.SmartSending = 4 * time.Hour
+		w := newGovWorld(t, db, p, govFlow("ship", "service", 100, "Shipped"), govFlow("sale", "promo", 25, "Sale"),
+			govFlow("flash", "promo", 25, "Flash"), govFlow("receipt", "service", 100, "Paid"))
+		w.govContact("ana", govPhone)
+		w.track("ana", "Shipped", nil) // 10:00, a service message
+		w.atPacific("2026-03-02 13:59")
+		w.track("ana", "Sale", nil)
+		w.track("ana", "Paid", nil) // service messages are never held back by it
+		w.expectReasons("ana", "sale", smsflow.DecisionSmartSending)
+		w.expectReasons("ana", "receipt", smsflow.DecisionSent)
+		// Four hours after the receipt (13:59) a marketing text may go.
+		w.atPacific("2026-03-02 17:59")
+		w.track("ana", "Flash", nil)
+		w.expectReasons("ana", "flash", smsflow.DecisionSent)
+		if n := len(w.flowSent("ana")); n != 3 {
+			t.Errorf("%d sent, want 3 (ship, receipt, flash)", n)
+		}
+	})
+}
+
+func TestQueuedMessageCanceledOnUnsubscribe(t *testing.T) {
+	// The engine applies the STOP before the sender runs.
+	t.Run("engine cancels", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+			w.govContact("ana", govPhone)
+			w.trackOnly("ana", "Sale")
+			w.engineOnly()
+			ms := w.outMessages("ana", "sale")
+			if len(ms) != 1 || ms[0].Status != smsflow.MessageQueued {
+				t.Fatalf("before STOP: %+v, want one queued", ms)
+			}
+			w.textStop(govPhone)
+			w.engineOnly()
+			ms = w.outMessages("ana", "sale")
+			if ms[0].Status != smsflow.MessageCanceled || ms[0].ErrorCode != "opt_out" {
+				t.Errorf("after STOP: status %s code %q, want canceled opt_out", ms[0].Status, ms[0].ErrorCode)
+			}
+			w.settle()
+			if got := w.flowSent("ana"); len(got) != 0 {
+				t.Errorf("the provider got a canceled message: %+v", got)
+			}
+			if n := len(w.cons.Recent()); n != 1 {
+				t.Errorf("provider got %d messages, want only the STOP confirmation", n)
+			}
+			w.expectReasons("ana", "sale", smsflow.DecisionSent, smsflow.DecisionCanceledOptOut)
+			if r := w.onlyRun("ana", "sale"); r.Status == smsflow.RunWaiting || r.Status == smsflow.RunActive {
+				t.Errorf("run still open: %s", r.Status)
+			}
+		})
+	})
+	// The STOP is in the ledger but the engine has not applied it yet: the
+	// sender's last look cancels the message.
+	t.Run("sender rechecks", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+			w.govContact("ana", govPhone)
+			w.trackOnly("ana", "Sale")
+			w.engineOnly()
+			w.textStop(govPhone)
+			if _, err := w.sender.SendOnce(ctx, 100); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.flowSent("ana"); len(got) != 0 {
+				t.Fatalf("the provider got a message to an unsubscribed number: %+v", got)
+			}
+			ms := w.outMessages("ana", "sale")
+			if len(ms) != 1 || ms[0].Status != smsflow.MessageCanceled || ms[0].ErrorCode != "opt_out" {
+				t.Fatalf("message %+v, want canceled opt_out", ms)
+			}
+			w.settle()
+			w.expectReasons("ana", "sale", smsflow.DecisionSent, smsflow.DecisionCanceledOptOut)
+			if r := w.onlyRun("ana", "sale"); r.Status != smsflow.RunCompleted && r.ExitReason != "opt_out" {
+				t.Errorf("run %s %q", r.Status, r.ExitReason)
+			}
+			if got := w.flowSent("ana"); len(got) != 0 {
+				t.Errorf("sent after settling: %+v", got)
+			}
+		})
+	})
+}
+
+func TestSenderHonorsSendBefore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"), govFlow("late", "promo", 25, "Late"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 20:59")
+		w.trackOnly("ana", "Sale")
+		w.engineOnly()
+		ms := w.outMessages("ana", "sale")
+		if len(ms) != 1 || !ms[0].SendBefore.Equal(pacific(t, "2026-03-02 21:00")) {
+			t.Fatalf("queued %+v, want send_before 21:00", ms)
+		}
+		// The sender comes round when quiet hours have begun (21:00 is quiet:
+		// the window is half-open).
+		w.clock.Set(pacific(t, "2026-03-02 21:00"))
+		if _, err := w.sender.SendOnce(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.flowSent("ana"); len(got) != 0 {
+			t.Fatalf("sent at 21:00, in quiet hours: %+v", got)
+		}
+		ms = w.outMessages("ana", "sale")
+		if ms[0].Status != smsflow.MessageCanceled || ms[0].ErrorCode != "expired:send_before" {
+			t.Errorf("message %s %q, want canceled expired:send_before", ms[0].Status, ms[0].ErrorCode)
+		}
+	})
+}
+
+func TestReleaseOrderSamePriorityEarlierEntryWins(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.SmartSending = time.Hour
+		// Same priority: entry time decides, not the flow id.
+		w := newGovWorld(t, db, p, govFlow("bb-first", "promo", 25, "Browse"), govFlow("aa-second", "promo", 25, "Cart"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 22:00")
+		w.track("ana", "Browse", nil)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Cart", nil)
+		w.atPacific("2026-03-03 08:00")
+		w.expectReasons("ana", "bb-first", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
+		w.expectReasons("ana", "aa-second", deferredUntil(pacific(t, "2026-03-03 08:00")), "skipped:collision(flow=bb-first)")
+	})
+}
+
+func TestTwoNodesReleaseADeferredSendOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+		w2 := newGovWorld(t, db, policy.Default()) // a second node on the same database
+		w2.clock.Set(w.clock.Now())
+		w2.atPacific("2026-03-03 08:00")
+		w.clock.Set(w2.clock.Now())
+		w.settle()
+		w.advance(time.Hour)
+		if n, m := len(w.flowSent("ana")), len(w2.flowSent("ana")); n+m != 1 {
+			t.Errorf("node 1 sent %d, node 2 sent %d; want one message in all", n, m)
+		}
+		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
+	})
+}
+
+func TestQuietHoursZonesOfTheContact(t *testing.T) {
+	// +1 208 (Idaho) may be in Boise or Los Angeles: a send waits until it is
+	// allowed in both.
+	t.Run("number in two zones", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+			w.govContact("ida", "+1 208 555 0100")
+			w.atPacific("2026-03-03 07:30") // 08:30 in Boise
+			w.track("ida", "Sale", nil)
+			w.expectReasons("ida", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")))
+			w.atPacific("2026-03-03 08:00")
+			if n := len(w.flowSent("ida")); n != 1 {
+				t.Errorf("%d sent at 08:00 Pacific, want 1", n)
+			}
+		})
+	})
+	// An explicit time zone replaces the number's: 06:00 Pacific is 09:00 in New York.
+	t.Run("explicit zone", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
+			w.govContact("ana", govPhone)
+			w.seq++
+			w.submit(&ingest.Item{Type: smsflow.EventIdentify, MessageID: "tz" + itoa(w.seq), UserID: "ana", Timezone: "America/New_York", TimezoneSource: "trait",
+				Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
+			w.atPacific("2026-03-03 06:00")
+			w.track("ana", "Sale", nil)
+			w.expectReasons("ana", "sale", smsflow.DecisionSent)
+			if ms := w.outMessages("ana", "sale"); len(ms) != 1 || !ms[0].SendBefore.Equal(pacific(t, "2026-03-03 18:00")) {
+				t.Errorf("messages %+v, want send_before 21:00 in New York", ms)
+			}
+		})
+	})
+}
+
+func TestFloridaStateRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newGovWorld(t, db, policy.Default(), govFlow("a", "promo", 25, "A"), govFlow("b", "behavior", 50, "B"),
+			govFlow("c", "lifecycle", 75, "C"), govFlow("d", "promo", 25, "D"), govFlow("e", "promo", 25, "E"), govFlow("ship", "service", 100, "Shipped"))
+		w.govContact("flo", "+1 305 555 0100") // Miami: America/New_York, Florida
+		ny := func(s string) time.Time {
+			loc, _ := time.LoadLocation("America/New_York")
+			v, _ := time.ParseInLocation("2006-01-02 15:04", s, loc)
+			return v
+		}
+		step := func(at, event string) {
+			w.advance(ny(at).Sub(w.clock.Now()))
+			w.track("flo", event, nil)
+		}
+		// Three marketing texts in 24 h is Florida's limit; service ones do not count.
+		step("2026-03-02 13:00", "A")
+		step("2026-03-02 14:00", "B")
+		step("2026-03-02 15:00", "Shipped")
+		step("2026-03-02 16:00", "C")
+		step("2026-03-02 17:00", "D")
+		w.expectReasons("flo", "d", "skipped:cap(rule=state:FL)")
+		// Florida's window closes at 20:00: at 20:30 a send waits for 08:00.
+		step("2026-03-03 20:30", "E")
+		w.expectReasons("flo", "e", deferredUntil(ny("2026-03-04 08:00")))
+		// And the service message went out regardless.
+		w.expectReasons("flo", "ship", smsflow.DecisionSent)
+		w.advance(ny("2026-03-04 08:00").Sub(w.clock.Now()))
+		w.expectReasons("flo", "e", deferredUntil(ny("2026-03-04 08:00")), smsflow.DecisionSent)
+		if n := len(w.flowSent("flo")); n != 5 {
+			t.Errorf("%d sent, want 5 (a, b, ship, c, e)", n)
+		}
+	})
+}
+
+func TestQuietHoursSkipAndExemptService(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := policy.Default()
+		p.Quiet.OnQuiet = policy.OnQuietSkip
+		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"), govFlow("ship", "service", 100, "Shipped"))
+		w.govContact("ana", govPhone)
+		w.atPacific("2026-03-02 23:00")
+		w.track("ana", "Sale", nil)
+		w.track("ana", "Shipped", nil)
+		w.expectReasons("ana", "sale", smsflow.DecisionQuietHours)
+		w.expectReasons("ana", "ship", smsflow.DecisionSent)
+		if r := w.onlyRun("ana", "sale"); r.Status != smsflow.RunCompleted {
+			t.Errorf("skipped send's run is %s, want completed", r.Status)
+		}
+		if ms := w.outMessages("ana", "ship"); len(ms) != 1 || !ms[0].SendBefore.IsZero() {
+			t.Errorf("service message %+v, want one with no send_before", ms)
+		}
+		w.atPacific("2026-03-03 12:00")
+		got := w.flowSent("ana")
+		if len(got) != 1 || got[0].FlowID != "ship" {
+			t.Errorf("provider got %+v, want only the service message", got)
+		}
+	})
+}
