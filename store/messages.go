@@ -83,10 +83,11 @@ type AutoReply struct {
 	At     time.Time
 }
 
-// ClaimOutbox moves up to limit queued messages to "sending" and returns
-// them, oldest first. Claimed rows are invisible to other senders.
+// ClaimOutbox moves up to limit queued messages that are due (a retried
+// send waits for its next_attempt_at) to "sending" and returns them, oldest
+// first. Claimed rows are invisible to other senders.
 func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
-	rows, err := t.query(`SELECT `+messageColumns+` FROM messages WHERE status = 'queued' ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), limit)
+	rows, err := t.query(`SELECT `+messageColumns+` FROM messages WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
 func (db *DB) MarkInterrupted(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE messages SET status = 'unknown', updated_at = ? WHERE status = 'sending'`, micros(now))
+		res, err := t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending'`, micros(now))
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/provider/console"
+	"github.com/smsflow/smsflow/provider/httpgw"
+	"github.com/smsflow/smsflow/provider/smpp"
+	"github.com/smsflow/smsflow/provider/twilio"
+)
+
+// Provider names accepted by the provider key.
+var providerNames = []string{"console", "twilio", "smpp", "http"}
+
+// newProvider builds the configured provider (config key provider). Every
+// problem with its settings is reported at once, each line naming the key
+// to fix. client is the HTTP client of the HTTP providers (nil: their
+// default).
+func newProvider(cfg config.Config, client *http.Client, log *slog.Logger) (provider.Provider, error) {
+	var (
+		p   provider.Provider
+		err error
+	)
+	switch name := strings.TrimSpace(cfg.Provider); name {
+	case "", "console":
+		return console.New(log), nil
+	case "twilio":
+		p, err = twilio.New(twilio.Config{
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: cfg.Twilio.From,
+			MessagingServiceSID: cfg.Twilio.MessagingServiceSID, APIBase: cfg.Twilio.APIBase,
+			PublicURL: cfg.PublicURL, OptOutReplies: cfg.Twilio.OptOutReplies,
+		}, client, log.With("provider", "twilio"))
+	case "http":
+		p, err = httpgw.New(httpgw.Config{URL: cfg.HTTP.URL, Secret: cfg.HTTP.Secret, PublicURL: cfg.PublicURL},
+			client, log.With("provider", "http"))
+	case "smpp":
+		p, err = smpp.New(smpp.Config{Addr: cfg.SMPP.Addr, SystemID: cfg.SMPP.SystemID, Password: cfg.SMPP.Password,
+			SourceAddr: cfg.SMPP.SourceAddr}, log)
+	default:
+		return nil, fmt.Errorf("provider %q is not one of %s: set provider (or SMSFLOW_PROVIDER) to one of them",
+			name, strings.Join(providerNames, ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provider %s is not configured correctly:\n  %s", cfg.Provider, indentErrors(err))
+	}
+	return p, nil
+}
+
+// indentErrors puts each of a joined error's lines on its own indented line.
+func indentErrors(err error) string {
+	var lines []string
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			lines = append(lines, plainMessage(e))
+		}
+	} else {
+		lines = []string{plainMessage(err)}
+	}
+	return strings.Join(lines, "\n  ")
+}
+
+// plainMessage is an error's words for people, without its code.
+func plainMessage(err error) string {
+	var e *smsflow.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// mountWebhooks serves the provider's webhooks (receipts, inbound texts)
+// next to the API: each handler checks its own signature, so they sit
+// outside the API's key checks. It returns the paths mounted, sorted.
+func mountWebhooks(mux *http.ServeMux, p provider.Provider, ev provider.Events) []string {
+	w, ok := p.(provider.Webhooks)
+	if !ok {
+		return nil
+	}
+	var paths []string
+	for path, h := range w.Webhooks(ev) {
+		mux.Handle(path, h)
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	return paths
+}

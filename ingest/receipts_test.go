@@ -1,0 +1,269 @@
+package ingest_test
+
+import (
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// receiptWorld is a subscribed contact with events wired to a provider.
+type receiptWorld struct {
+	t       *testing.T
+	db      *store.DB
+	clk     *movingClock
+	contact string
+	ev      *ingest.ProviderEvents
+	woken   int
+}
+
+func newReceiptWorld(t *testing.T, db *store.DB) *receiptWorld {
+	w := &receiptWorld{t: t, db: db, clk: &movingClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}}
+	w.contact = subscribe(t, db, w.clk, "+14155550100")
+	w.ev = &ingest.ProviderEvents{DB: db, Clock: w.clk, Log: slog.New(slog.DiscardHandler), Provider: "twilio",
+		Options:  ingest.InboundOptions{Region: "US", Provider: "twilio", Keywords: inboundOpts().Keywords, BrandName: "Glow", HelpText: helpText},
+		OnEvents: func() { w.woken++ }}
+	return w
+}
+
+// message writes an outbound message of run 7 in the given state.
+func (w *receiptWorld) message(status, providerID string) *smsflow.Message {
+	w.t.Helper()
+	now := w.clk.Now()
+	m := &smsflow.Message{Direction: "out", RunID: 7, StepID: "offer-" + providerID, FlowID: "sale", Category: "promo", ContactID: w.contact,
+		Phone: "+14155550100", Body: "Sale", Encoding: "GSM-7", Characters: 4, Segments: 1, Status: status,
+		Provider: "twilio", ProviderID: providerID, CreatedAt: now, UpdatedAt: now}
+	if err := w.db.WriteTx(ctx, func(tx *store.Tx) error { _, err := tx.InsertMessage(m); return err }); err != nil {
+		w.t.Fatal(err)
+	}
+	return m
+}
+
+func (w *receiptWorld) receipt(id, status, code string) {
+	w.t.Helper()
+	w.clk.advance(time.Second)
+	if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: id, Status: status, ErrorCode: code}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *receiptWorld) status(id int64) (string, string) {
+	w.t.Helper()
+	msgs, err := w.db.Messages(ctx, store.MessageFilter{ContactID: w.contact})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.ID == id {
+			return m.Status, m.ErrorCode
+		}
+	}
+	w.t.Fatalf("no message %d", id)
+	return "", ""
+}
+
+// deliveryEvents lists the contact's Message Delivered / Failed events.
+func (w *receiptWorld) deliveryEvents() []string {
+	w.t.Helper()
+	evs, err := w.db.EventsByContact(ctx, w.contact, 100)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Name == smsflow.EventMessageDelivered || e.Name == smsflow.EventMessageFailed {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+func TestReceiptsMoveMessagesForwardOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		m := w.message(smsflow.MessageSent, "SM1")
+		w.receipt("SM1", smsflow.MessageDelivered, "")
+		if st, _ := w.status(m.ID); st != smsflow.MessageDelivered {
+			t.Fatalf("status %s, want delivered", st)
+		}
+		// Late and repeated receipts change nothing and emit nothing more.
+		w.receipt("SM1", smsflow.MessageSent, "")
+		w.receipt("SM1", smsflow.MessageFailed, "30003")
+		w.receipt("SM1", smsflow.MessageDelivered, "")
+		if st, code := w.status(m.ID); st != smsflow.MessageDelivered || code != "" {
+			t.Errorf("after late receipts: %s %q, want delivered", st, code)
+		}
+		if got := w.deliveryEvents(); !slices.Equal(got, []string{smsflow.EventMessageDelivered}) {
+			t.Errorf("events %v, want one Message Delivered", got)
+		}
+		if w.woken != 1 {
+			t.Errorf("engine woken %d times, want 1", w.woken)
+		}
+
+		// Undelivered is a failure with the carrier's code; a failed message
+		// may still be reported delivered later (a carrier retry).
+		m2 := w.message(smsflow.MessageSent, "SM2")
+		w.receipt("SM2", smsflow.MessageUndelivered, "30005")
+		if st, code := w.status(m2.ID); st != smsflow.MessageUndelivered || code != "30005" {
+			t.Errorf("undelivered: %s %q", st, code)
+		}
+		w.receipt("SM2", smsflow.MessageFailed, "30006")
+		if st, code := w.status(m2.ID); st != smsflow.MessageUndelivered || code != "30005" {
+			t.Errorf("failed after undelivered: %s %q, want unchanged", st, code)
+		}
+		if got := w.deliveryEvents(); !slices.Equal(got, []string{smsflow.EventMessageDelivered, smsflow.EventMessageFailed}) {
+			t.Errorf("events %v", got)
+		}
+	})
+}
+
+func TestReceiptBeforeTheSentRowIsKeptAndApplied(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		// The sender has claimed the message and called the provider, which
+		// called back before the sender recorded its id.
+		m := w.message(smsflow.MessageSending, "")
+		w.receipt("SM9", smsflow.MessageDelivered, "")
+		if st, _ := w.status(m.ID); st != smsflow.MessageSending {
+			t.Fatalf("status %s before the id is recorded, want sending", st)
+		}
+		if got := w.deliveryEvents(); len(got) != 0 {
+			t.Fatalf("events before the id is recorded: %v", got)
+		}
+		// The sender records the id and, in the same transaction, applies
+		// what was waiting.
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			now := w.clk.Now()
+			if err := tx.SetMessageStatus(m.ID, smsflow.MessageSent, "twilio", "SM9", "", now); err != nil {
+				return err
+			}
+			m.Status, m.ProviderID = smsflow.MessageSent, "SM9"
+			_, err := ingest.ApplyPendingReceipts(tx, m, now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := w.status(m.ID); st != smsflow.MessageDelivered {
+			t.Errorf("status %s after the id is recorded, want delivered", st)
+		}
+		if got := w.deliveryEvents(); !slices.Equal(got, []string{smsflow.EventMessageDelivered}) {
+			t.Errorf("events %v", got)
+		}
+		// Applied once: nothing is left waiting.
+		err = db.WriteTx(ctx, func(tx *store.Tx) error {
+			left, err := tx.TakePendingReceipts("twilio", "SM9")
+			if len(left) != 0 {
+				t.Errorf("left pending: %+v", left)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestReceiptForAnUnknownIDIsDroppedLater(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		w.receipt("SM-not-ours", smsflow.MessageDelivered, "")
+		w.clk.advance(ingest.PendingReceiptTTL + time.Minute)
+		w.receipt("SM-other", smsflow.MessageDelivered, "") // prunes the old one
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			old, err := tx.TakePendingReceipts("twilio", "SM-not-ours")
+			if err != nil {
+				return err
+			}
+			recent, err := tx.TakePendingReceipts("twilio", "SM-other")
+			if len(old) != 0 || len(recent) != 1 {
+				t.Errorf("pending after the TTL: old %d, recent %d; want 0 and 1", len(old), len(recent))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A receipt of another provider never touches this one's messages.
+		m := w.message(smsflow.MessageSent, "SAME")
+		w.ev.Provider = "http"
+		w.receipt("SAME", smsflow.MessageDelivered, "")
+		if st, _ := w.status(m.ID); st != smsflow.MessageSent {
+			t.Errorf("another provider's receipt changed the message: %s", st)
+		}
+	})
+}
+
+func TestProviderInboundOnceAndWithoutTwilioConfirmation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		in := provider.Inbound{From: "+14155550100", To: "+15005550006", Body: "STOP", ProviderID: "SMin1"}
+		for range 2 { // Twilio sends the webhook again
+			if err := w.ev.Inbound(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs, err := db.Messages(ctx, store.MessageFilter{ContactID: w.contact})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stops, replies int
+		for _, m := range msgs {
+			switch {
+			case m.Direction == "in" && m.Body == "STOP":
+				stops++
+				if m.Provider != "twilio" || m.ProviderID != "SMin1" {
+					t.Errorf("inbound stored as %s/%s", m.Provider, m.ProviderID)
+				}
+			case m.Direction == "out":
+				replies++
+			}
+		}
+		if stops != 1 || replies != 0 {
+			t.Errorf("stored %d STOP texts and queued %d replies; want 1 and 0 (Twilio confirms opt-outs itself)", stops, replies)
+		}
+		c, err := db.ConsentLedger(ctx, "+14155550100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != smsflow.ConsentUnsubscribed {
+			t.Errorf("consent %s after STOP", c.Status)
+		}
+		// A sender that is not a phone number is dropped, not retried forever.
+		if err := w.ev.Inbound(ctx, provider.Inbound{From: "not a number", Body: "hi", ProviderID: "SMin2"}); err != nil {
+			t.Errorf("invalid sender: %v, want nil (dropped)", err)
+		}
+	})
+}
+
+func TestSweepAppliesReceiptsThatRacedTheSender(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		m := w.message(smsflow.MessageSending, "")
+		w.receipt("SM5", smsflow.MessageDelivered, "")
+		// The sender's write committed without seeing the kept receipt
+		// (both transactions ran at once).
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			return tx.SetMessageStatus(m.ID, smsflow.MessageSent, "twilio", "SM5", "", w.clk.Now())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, emitted, err := ingest.SweepPendingReceipts(ctx, db, w.clk.Now())
+		if err != nil || n != 1 || !emitted {
+			t.Fatalf("sweep: %d applied, emitted %v, %v", n, emitted, err)
+		}
+		if st, _ := w.status(m.ID); st != smsflow.MessageDelivered {
+			t.Errorf("status %s after the sweep, want delivered", st)
+		}
+		if n, _, err := ingest.SweepPendingReceipts(ctx, db, w.clk.Now()); err != nil || n != 0 {
+			t.Errorf("second sweep applied %d (%v), want 0", n, err)
+		}
+	})
+}
