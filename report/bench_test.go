@@ -20,19 +20,26 @@ var (
 	benchErr  error
 )
 
-// benchHistory builds (once per process) a SQLite database with one flow of
+// benchHistory builds (once per process) a database with one flow of
 // 500,000 runs entered over 30 days, each sent two messages (1,000,000
 // messages) with their decisions, 10% clicked, 2% replying, 0.5% opting out,
 // 5% converting, and 10% holdout runs — written in batches of 10,000 rows
-// per transaction.
+// per transaction. By default it is a fresh SQLite file in a temp folder;
+// SMSFLOW_BENCH_REPORT_DB (a DSN: sqlite:PATH or postgres://…) names a
+// database to use instead, built on first use and reused afterwards (a
+// PostgreSQL one must start empty: the build takes minutes there).
 func benchHistory(b *testing.B) *store.DB {
 	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "smsflow-report-bench")
-		if err != nil {
-			benchErr = err
-			return
+		dsn := os.Getenv("SMSFLOW_BENCH_REPORT_DB")
+		if dsn == "" {
+			dir, err := os.MkdirTemp("", "smsflow-report-bench")
+			if err != nil {
+				benchErr = err
+				return
+			}
+			dsn = "sqlite:" + filepath.Join(dir, "bench.db")
 		}
-		db, err := store.Open("sqlite:" + filepath.Join(dir, "bench.db"))
+		db, err := store.Open(dsn)
 		if err != nil {
 			benchErr = err
 			return
@@ -41,6 +48,15 @@ func benchHistory(b *testing.B) *store.DB {
 		if _, err := db.Migrate(ctx); err != nil {
 			benchErr = err
 			return
+		}
+		benchDB = db
+		var built int64
+		if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM runs WHERE flow_id = 'cart'`).Scan(&built); err != nil {
+			benchErr = err
+			return
+		}
+		if built > 0 {
+			return // reused
 		}
 		if _, _, err := db.SaveFlow(ctx, "cart", "h1", cartFlow, "cart.yaml", "file", "active", histFrom); err != nil {
 			benchErr = err
@@ -58,7 +74,6 @@ func benchHistory(b *testing.B) *store.DB {
 			})
 		}
 		b.Logf("built 500,000 runs / 1,000,000 messages in %v", time.Since(start).Round(time.Second))
-		benchDB = db
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -116,7 +131,8 @@ func benchRun(b *builder, i int) {
 
 // BenchmarkFlowReport1M reports over 1,000,000 messages on SQLite (the
 // history is built once, outside the timing). Run with
-// go test -run XXX -bench FlowReport1M ./report/
+// go test -run XXX -bench FlowReport1M ./report/ (SMSFLOW_BENCH_REPORT_DB
+// for another or a kept database, see benchHistory).
 func BenchmarkFlowReport1M(b *testing.B) {
 	db := benchHistory(b)
 	ctx := context.Background()

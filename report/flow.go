@@ -2,8 +2,10 @@ package report
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -131,19 +133,30 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 			return nil, err
 		}
 	}
-	q := cohort{db: db, flowID: flowID, from: from.UnixMicro(), to: to.UnixMicro()}
+	q := &cohort{db: db, flowID: flowID, from: from.UnixMicro(), to: to.UnixMicro()}
 	rep := &FlowReport{FlowID: flowID, From: from.UTC(), To: to.UTC(), SegmentPrice: opt.SegmentPrice,
 		Totals: Totals{Exited: map[string]int64{}}, Steps: []Step{}, Variants: []Variant{}}
 	if def != nil {
 		rep.Name = def.Name
 	}
 
-	groups, err := q.runGroups(ctx)
-	if err != nil {
+	if err := q.span(ctx); err != nil {
 		return nil, err
 	}
-	steps, err := q.steps(ctx)
-	if err != nil {
+	var (
+		groups     []runGroup
+		steps      map[string]*stepFacts
+		errG, errS error
+		wg         sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		groups, errG = q.runGroups(ctx)
+	}()
+	steps, errS = q.steps(ctx)
+	wg.Wait()
+	if err := errors.Join(errG, errS); err != nil {
 		return nil, err
 	}
 

@@ -11,3 +11,8 @@ import (
 func (db *DB) ReadQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.queryRead(ctx, query, args...)
 }
+
+// ReadQueryRow is ReadQuery for a query that returns at most one row.
+func (db *DB) ReadQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.queryRowRead(ctx, query, args...)
+}
