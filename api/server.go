@@ -32,6 +32,9 @@ type Deps struct {
 	Catalog *engine.Catalog
 	Engine  *engine.Engine
 	Console *console.Console // nil unless the console provider is in use
+	// Metrics serves GET /metrics (Prometheus), behind the admin key; nil
+	// leaves the route out.
+	Metrics http.Handler
 }
 
 // Server serves the HTTP API.
@@ -60,6 +63,9 @@ func (s *Server) routes() {
 	})
 	m.HandleFunc("GET /readyz", s.ready)
 	m.HandleFunc("GET /v1/openapi.json", s.openAPI)
+	if s.Metrics != nil {
+		m.HandleFunc("GET /metrics", s.requireAdmin(s.Metrics.ServeHTTP))
+	}
 
 	// Segment-compatible ingestion, with the short paths analytics.js uses.
 	for path, kind := range map[string]string{

@@ -35,6 +35,10 @@ type Writer struct {
 	// OnCommit, if set, is called after each successful commit with the
 	// results, so downstream work (the flow engine) can be woken.
 	OnCommit func(results []Result)
+	// OnApplied, if set, is called after each successful commit with each
+	// request's items and their results, before that request's Submit
+	// returns (metrics count them). It must be quick.
+	OnApplied func(items []*Item, results []Result)
 	// Relevant, if set, says whether a tracked event name matters to any
 	// flow; other items are stored as history only, with no engine work.
 	Relevant func(name string) bool
@@ -133,6 +137,8 @@ func (w *Writer) commit(group []*request) {
 	for _, r := range group {
 		if err != nil {
 			r.results, r.err = nil, err
+		} else if w.OnApplied != nil {
+			w.OnApplied(r.items, r.results)
 		}
 		close(r.done)
 	}
