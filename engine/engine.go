@@ -272,9 +272,24 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
+		oldest, err := tx.OldestInbox(ids)
+		if err != nil {
+			return err
+		}
 		var done []int64
 		for _, id := range ids {
-			n, err := e.processContactInbox(tx, w, id, byContact[id], events)
+			its := byContact[id]
+			if !e.needsContact(its, events) {
+				// Tracked events no flow reacts to (delivery receipts, most
+				// often) are history: no lock, no contact, just done.
+				done = append(done, inboxSeqs(its)...)
+				handled += len(its)
+				continue
+			}
+			if first, ok := oldest[id]; ok && first < its[0].Seq {
+				continue // another node holds an older event of this contact
+			}
+			n, err := e.processContactInbox(tx, w, id, its, events, false)
 			if err != nil {
 				return err
 			}
@@ -296,14 +311,18 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 // returns how many it handled: all of them, or 0 when another node holds an
 // older event of the contact. events holds the batch's events by sequence
 // number (nil: read each one); the caller deletes handled inbox items.
-func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event) (int, error) {
+// checkOlder asks for the older-event check here (the batch path made it
+// for all its contacts in one query).
+func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event, checkOlder bool) (int, error) {
 	cc, err := e.newContactCtx(tx, w, contactID) // locks the contact
 	if err != nil {
 		return 0, err
 	}
 	// Another node holds an older event of this contact: leave it to that node.
-	if older, err := tx.OlderInbox(contactID, items[0].Seq); err != nil || older {
-		return 0, err
+	if checkOlder {
+		if older, err := tx.OlderInbox(contactID, items[0].Seq); err != nil || older {
+			return 0, err
+		}
 	}
 	for _, it := range items {
 		ev := events[it.EventSeq]
@@ -319,6 +338,21 @@ func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, it
 		}
 	}
 	return len(items), nil
+}
+
+// needsContact reports whether any of a contact's claimed events can change
+// something: an identify, alias, group or consent event, or a tracked event
+// some flow reacts to (Catalog.Relevant — the same rule the ingest writer
+// uses to keep events out of the inbox). An event not in the batch's map
+// (nil map entry) is assumed to matter.
+func (e *Engine) needsContact(items []store.InboxItem, events map[int64]*smsflow.Event) bool {
+	for _, it := range items {
+		ev := events[it.EventSeq]
+		if ev == nil || ev.Type != smsflow.EventTrack || e.cat.Relevant(ev.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 func inboxSeqs(items []store.InboxItem) []int64 {
@@ -353,7 +387,7 @@ func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
 	handled := 0
 	for _, id := range order {
 		err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
-			n, err := e.processContactInbox(tx, w, id, byContact[id], nil)
+			n, err := e.processContactInbox(tx, w, id, byContact[id], nil, true)
 			if err != nil || n == 0 {
 				return err
 			}

@@ -158,7 +158,7 @@ func Marketing(category string) bool { return category != "service" }
 func (p Policy) Decide(s Send) Outcome {
 	skip := func(reason string) Outcome { return Outcome{Reason: reason} }
 	switch {
-	case s.Phone == "" || s.PhoneType == "fixed_line":
+	case s.Phone == "" || s.PhoneType == "fixed_line" || s.PhoneType == "invalid": // invalid: a provider refused the number
 		return skip(smsflow.DecisionInvalidNumber)
 	case s.Consent == smsflow.ConsentUnsubscribed:
 		return skip(smsflow.DecisionNoConsent)

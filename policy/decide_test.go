@@ -97,6 +97,7 @@ func TestDecideNumberConsentHoldoutTemplate(t *testing.T) {
 		{name: "subscribed promo at noon is sent, until 21:00", pol: def, send: noon, reason: "sent", sendBefore: endNY},
 		{name: "no phone", pol: def, send: with(noon, func(s *Send) { s.Phone = "" }), reason: "skipped:invalid_number"},
 		{name: "fixed line", pol: def, send: with(noon, func(s *Send) { s.PhoneType = "fixed_line" }), reason: "skipped:invalid_number"},
+		{name: "a number a provider refused", pol: def, send: with(noon, func(s *Send) { s.PhoneType = "invalid" }), reason: "skipped:invalid_number"},
 		{name: "invalid number before consent", pol: def, send: with(noon, func(s *Send) { s.PhoneType = "fixed_line"; s.Consent = smsflow.ConsentUnsubscribed }), reason: "skipped:invalid_number"},
 		{name: "fixed_line_or_mobile can receive", pol: def, send: with(noon, func(s *Send) { s.PhoneType = "fixed_line_or_mobile" }), reason: "sent", sendBefore: endNY},
 

@@ -257,6 +257,35 @@ func (t *Tx) OlderInbox(contactID string, seq int64) (bool, error) {
 	return n > 0, err
 }
 
+// OldestInbox returns, for each of the contacts that has waiting events,
+// the sequence number of its oldest one (claimed by this transaction or by
+// another node): one query for a whole claimed batch, in place of an
+// OlderInbox per contact.
+func (t *Tx) OldestInbox(contactIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(contactIDs))
+	if len(contactIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(contactIDs))
+	for i, id := range contactIDs {
+		args[i] = id
+	}
+	rows, err := t.query(`SELECT contact_id, MIN(seq) FROM inbox WHERE contact_id IN (`+placeholders(len(args))+`) GROUP BY contact_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = seq
+	}
+	return out, rows.Err()
+}
+
 // InboxDepth counts waiting events.
 func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
 	var n int64

@@ -1,0 +1,77 @@
+package engine_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// browseFlow waits for a tracked event only it cares about.
+const browseFlow = `id: browse
+name: Browse nudge
+category: service
+trigger:
+  event: Checkout Started
+steps:
+  - wait:
+      event: Page Viewed
+      timeout: 1h
+  - id: nudge
+    send: "Still browsing?"
+`
+
+// queueEvent stores a tracked event and puts it in the engine's inbox, as a
+// receipt does (the ingest writer keeps irrelevant events out by itself).
+func queueEvent(t *testing.T, w *world, contact, name string) {
+	t.Helper()
+	w.seq++
+	err := w.db.WriteTx(ctx, func(tx *store.Tx) error {
+		ev := &smsflow.Event{MessageID: fmt.Sprintf("q-%d", w.seq), Type: smsflow.EventTrack, Name: name, ContactID: contact,
+			Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()}
+		if _, err := tx.InsertEvent(ev); err != nil {
+			return err
+		}
+		return tx.AddInbox(contact, ev.Seq)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInboxSkipsEventsNoFlowReactsTo checks that the inbox is emptied of
+// tracked events no flow reacts to, and that an event a flow does react to,
+// in the same batch, still moves its run.
+func TestInboxSkipsEventsNoFlowReactsTo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, browseFlow)
+		w.identify("ana", "+1 415 555 0100")
+		w.track("ana", "Checkout Started", nil)
+		for i := 0; i < 3; i++ {
+			queueEvent(t, w, "ana", "Message Delivered") // no flow reacts to it
+		}
+		queueEvent(t, w, "ana", "Page Viewed") // ends browse's wait
+		queueEvent(t, w, "nobody", "Message Delivered")
+		n, err := w.eng.ProcessInbox(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 5 {
+			t.Errorf("handled %d inbox items, want 5", n)
+		}
+		if depth, err := db.InboxDepth(ctx); err != nil || depth != 0 {
+			t.Errorf("inbox depth %d (%v), want 0", depth, err)
+		}
+		w.settle()
+		if got := w.cons.Sent(); got != 1 {
+			t.Errorf("sent %d, want 1: Page Viewed must end the wait at once", got)
+		}
+		w.advance(2 * time.Hour)
+		if got := w.cons.Sent(); got != 1 {
+			t.Errorf("sent %d after the timeout, want still 1", got)
+		}
+	})
+}
