@@ -19,8 +19,17 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	// scan is the pool of the reports' large scans (ReadQuery); the reader
+	// pool unless a driver sets its own (SetScanPool).
+	scan    *sql.DB
 	onClose []func()
 }
+
+// SetScanPool gives the reports' large read-only scans (ReadQuery,
+// ReadQueryRow) their own pool, closed with the database. SQLite uses it to
+// memory-map the file for reports only, so the serving path's resident
+// memory does not grow with the database.
+func (db *DB) SetScanPool(p *sql.DB) { db.scan = p }
 
 // OnClose registers fn to run first when the database is closed (drivers
 // stop their background work with it).
@@ -31,7 +40,7 @@ func New(d Dialect, write, read *sql.DB) *DB {
 	if read == nil {
 		read = write
 	}
-	return &DB{dialect: d, write: write, read: read}
+	return &DB{dialect: d, write: write, read: read, scan: read}
 }
 
 // Dialect returns the database's dialect.
@@ -46,6 +55,9 @@ func (db *DB) Close() error {
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.scan != db.read && db.scan != db.write {
+		err = errors.Join(err, db.scan.Close())
 	}
 	return err
 }

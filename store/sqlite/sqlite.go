@@ -73,18 +73,30 @@ func Open(path string) (*store.DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	// Readers map the file (mmap_size, 1 GiB): a page read is a memory
-	// access instead of a read call and a copy, which is most of the time of
-	// a report over a million rows (docs/decisions.md D25). Writes still go
-	// through the WAL.
-	r, err := sql.Open("sqlite", dsn("deferred")+"&_pragma="+url.QueryEscape("mmap_size(1073741824)"))
+	r, err := sql.Open("sqlite", dsn("deferred"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
+	// Reports scan through their own readers, which map the file (mmap_size,
+	// 1 GiB): a page read is a memory access instead of a read call and a
+	// copy, most of the time of a report over a million rows (docs/decisions.md
+	// D25). Only they: mapped pages count in the process's RSS, and the
+	// serving path must stay small with a large database. Connections open
+	// on first use and close when idle.
+	scan, err := sql.Open("sqlite", dsn("deferred")+"&_pragma="+url.QueryEscape("mmap_size(1073741824)"))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	scan.SetMaxOpenConns(4)
+	scan.SetMaxIdleConns(4)
+	scan.SetConnMaxIdleTime(time.Minute)
 	db := store.New(dialect{}, w, r)
+	db.SetScanPool(scan)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go checkpoint(r, stop, done)
