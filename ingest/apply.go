@@ -18,10 +18,11 @@ type Result struct {
 }
 
 // placeholder reports whether a contact id was made up by smsflow (an
-// anonymous visitor or a number seen before any userId) and so may be merged
-// into a known contact.
+// anonymous visitor, a number seen before any userId, a Shopify customer
+// not yet matched to the caller's userId) and so may be merged into a known
+// contact.
 func placeholder(id string) bool {
-	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:")
+	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:") || strings.HasPrefix(id, shopifyContactPrefix)
 }
 
 // resolve finds the contact an id (userId, anonymousId or former id) refers to.

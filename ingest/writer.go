@@ -46,6 +46,7 @@ type Writer struct {
 
 type request struct {
 	items   []*Item
+	hooks   TxHooks
 	results []Result
 	err     error
 	done    chan struct{}
@@ -74,10 +75,27 @@ func (w *Writer) Stop() {
 // refusals are in each Result's Err; the returned error is for failures of
 // the whole call (database down, writer stopped, ctx done).
 func (w *Writer) Submit(ctx context.Context, items []*Item) ([]Result, error) {
+	return w.SubmitWith(ctx, items, TxHooks{})
+}
+
+// TxHooks run inside the transaction that commits one Submit's items, so
+// work tied to those items (a webhook's dedupe key, a consent change)
+// commits or rolls back with them. A hook's error fails the call (it is
+// retried alone first, like any failed group); refusals belong in Results.
+type TxHooks struct {
+	// Before runs before the items are applied; skip=true applies none of
+	// them and marks each Result Duplicate.
+	Before func(tx *store.Tx) (skip bool, err error)
+	// After runs once the items are applied, with their results.
+	After func(tx *store.Tx, results []Result) error
+}
+
+// SubmitWith is Submit with hooks that run in the items' transaction.
+func (w *Writer) SubmitWith(ctx context.Context, items []*Item, hooks TxHooks) ([]Result, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
-	r := &request{items: items, done: make(chan struct{})}
+	r := &request{items: items, hooks: hooks, done: make(chan struct{})}
 	select {
 	case w.reqs <- r:
 	case <-w.stop:
@@ -154,6 +172,18 @@ func (w *Writer) write(group []*request) error {
 	return w.db.WriteTx(context.Background(), func(tx *store.Tx) error {
 		for _, r := range group {
 			r.results = make([]Result, len(r.items))
+			if r.hooks.Before != nil {
+				skip, err := r.hooks.Before(tx)
+				if err != nil {
+					return err
+				}
+				if skip {
+					for i := range r.results {
+						r.results[i].Duplicate = true
+					}
+					continue
+				}
+			}
 			for i, it := range r.items {
 				if w.Relevant != nil && !it.History && (it.Type != smsflow.EventTrack || !w.Relevant(it.Name)) {
 					it.History = true
@@ -166,6 +196,11 @@ func (w *Writer) write(group []*request) error {
 					res.Err = err
 				}
 				r.results[i] = res
+			}
+			if r.hooks.After != nil {
+				if err := r.hooks.After(tx, r.results); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

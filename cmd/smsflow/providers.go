@@ -10,6 +10,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/console"
 	"github.com/smsflow/smsflow/provider/httpgw"
@@ -92,4 +93,17 @@ func mountWebhooks(mux *http.ServeMux, p provider.Provider, ev provider.Events) 
 	}
 	sort.Strings(paths)
 	return paths
+}
+
+// mountShopify serves POST /webhooks/shopify next to the API, whatever the
+// provider: the handler checks X-Shopify-Hmac-Sha256 itself. Without
+// shopify.secret the route answers 404 saying to set it, and no path is
+// returned for the banner.
+func mountShopify(mux *http.ServeMux, cfg config.Config, w *ingest.Writer, clock smsflow.Clock, log *slog.Logger) []string {
+	mux.Handle("POST "+ingest.ShopifyPath, &ingest.ShopifyWebhook{Secret: cfg.Shopify.Secret, Region: cfg.DefaultRegion,
+		Writer: w, Clock: clock, Log: log.With("webhook", "shopify")})
+	if cfg.Shopify.Secret == "" {
+		return nil
+	}
+	return []string{ingest.ShopifyPath}
 }

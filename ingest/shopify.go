@@ -1,0 +1,612 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/phone"
+)
+
+// Shopify webhook topics smsflow maps (compliance.md §6). Every other topic
+// is acknowledged and ignored, so Shopify does not retry it.
+const (
+	ShopifyOrdersCreate    = "orders/create"
+	ShopifyOrdersPaid      = "orders/paid"
+	ShopifyCheckoutsCreate = "checkouts/create"
+	ShopifyCheckoutsUpdate = "checkouts/update"
+	ShopifyCustomersCreate = "customers/create"
+	ShopifyCustomersUpdate = "customers/update"
+)
+
+// EventCheckoutCompleted records a Shopify checkout that became an order
+// when the checkout payload does not name the order: history only, since
+// revenue and the flows' Order Completed come with orders/create.
+const EventCheckoutCompleted = "Checkout Completed"
+
+const (
+	shopifyContactPrefix    = "shopify:"
+	shopifyMessageIDPrefix  = "shopify-"
+	maxShopifyLineItems     = 500
+	maxShopifyStringPayload = 2048
+)
+
+// ShopifyContactID is the id of the contact smsflow creates for a Shopify
+// customer it cannot match to an existing contact (by alias or phone). Like
+// phone:+… contacts it is smsflow's own: a storefront identify that carries
+// the same number merges it into the storefront's userId, and the Shopify id
+// then stays an alias of that contact.
+func ShopifyContactID(customerID string) string { return shopifyContactPrefix + customerID }
+
+// ShopifyDelivery is one webhook request as Shopify sent it: the headers
+// smsflow reads and the raw (already verified) body.
+type ShopifyDelivery struct {
+	Topic     string // X-Shopify-Topic
+	WebhookID string // X-Shopify-Webhook-Id, the dedupe key ("" when absent)
+	Shop      string // X-Shopify-Shop-Domain
+	Body      []byte
+}
+
+// ShopifyConsent is a customer's sms_marketing_consent, for the number in
+// Phone (the customer's own phone: Shopify's SMS consent belongs to it).
+type ShopifyConsent struct {
+	State         string // subscribed, unsubscribed, not_subscribed, pending, redacted, invalid
+	OptInLevel    string // single_opt_in, confirmed_opt_in, unknown
+	UpdatedAt     time.Time
+	CollectedFrom string // SHOPIFY, OTHER, …
+	Phone         string // E.164
+}
+
+// ShopifyMapping is what a delivery means to smsflow: the items to apply
+// (their UserID is left empty: the contact is resolved in the write
+// transaction from CustomerID and Phone) and, for customers/*, a consent
+// change to weigh against the ledger.
+type ShopifyMapping struct {
+	Topic      string
+	Ignored    string // why the delivery maps to nothing ("" when it maps to items)
+	CustomerID string
+	Phone      *phone.Number
+	Items      []*Item
+	Consent    *ShopifyConsent
+}
+
+// shopifyString is a scalar Shopify field read as text: strings as they
+// are, numbers by their literal (ids exceed float64's precision), booleans
+// as "true"/"false", null as "". Objects and arrays where a scalar was
+// expected are ignored rather than refused: Shopify adds and reshapes
+// fields across API versions.
+type shopifyString string
+
+func (s *shopifyString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null" || b[0] == '{' || b[0] == '[':
+		*s = ""
+	case b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = shopifyString(clipText(v))
+	default:
+		*s = shopifyString(clipText(string(b)))
+	}
+	return nil
+}
+
+// clipText bounds a text field: a webhook is signed by the shop, but one
+// field must not turn into megabytes of properties.
+func clipText(s string) string {
+	if len(s) > maxShopifyStringPayload {
+		return s[:maxShopifyStringPayload]
+	}
+	return s
+}
+
+func (s shopifyString) String() string { return strings.TrimSpace(string(s)) }
+
+// number parses a money amount or quantity ("199.00", 2); ok=false when
+// the field is absent or not a number.
+func (s shopifyString) number() (float64, bool) {
+	f, err := strconv.ParseFloat(s.String(), 64)
+	if err != nil || f != f || f > 1e15 || f < -1e15 { // NaN, absurd values
+		return 0, false
+	}
+	return f, true
+}
+
+// time parses an ISO 8601 timestamp; zero when absent or unreadable.
+func (s shopifyString) time() time.Time {
+	v := s.String()
+	if v == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05 -0700"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+type shopifySMSConsent struct {
+	State                shopifyString `json:"state"`
+	OptInLevel           shopifyString `json:"opt_in_level"`
+	ConsentUpdatedAt     shopifyString `json:"consent_updated_at"`
+	ConsentCollectedFrom shopifyString `json:"consent_collected_from"`
+}
+
+type shopifyAddress struct {
+	FirstName   shopifyString `json:"first_name"`
+	LastName    shopifyString `json:"last_name"`
+	Phone       shopifyString `json:"phone"`
+	CountryCode shopifyString `json:"country_code"`
+}
+
+type shopifyCustomer struct {
+	ID                  shopifyString      `json:"id"`
+	Email               shopifyString      `json:"email"`
+	FirstName           shopifyString      `json:"first_name"`
+	LastName            shopifyString      `json:"last_name"`
+	Phone               shopifyString      `json:"phone"`
+	UpdatedAt           shopifyString      `json:"updated_at"`
+	CreatedAt           shopifyString      `json:"created_at"`
+	SMSMarketingConsent *shopifySMSConsent `json:"sms_marketing_consent"`
+	DefaultAddress      *shopifyAddress    `json:"default_address"`
+}
+
+type shopifyLineItem struct {
+	ID           shopifyString `json:"id"`
+	ProductID    shopifyString `json:"product_id"`
+	VariantID    shopifyString `json:"variant_id"`
+	SKU          shopifyString `json:"sku"`
+	Title        shopifyString `json:"title"`
+	Name         shopifyString `json:"name"`
+	VariantTitle shopifyString `json:"variant_title"`
+	Vendor       shopifyString `json:"vendor"`
+	Price        shopifyString `json:"price"`
+	Quantity     shopifyString `json:"quantity"`
+}
+
+// shopifyOrder is an order or a checkout: the two share most fields.
+type shopifyOrder struct {
+	ID                   shopifyString `json:"id"`
+	Name                 shopifyString `json:"name"`
+	OrderNumber          shopifyString `json:"order_number"`
+	Token                shopifyString `json:"token"`
+	CartToken            shopifyString `json:"cart_token"`
+	CheckoutToken        shopifyString `json:"checkout_token"`
+	CheckoutID           shopifyString `json:"checkout_id"`
+	Email                shopifyString `json:"email"`
+	Phone                shopifyString `json:"phone"`
+	SMSMarketingPhone    shopifyString `json:"sms_marketing_phone"`
+	Currency             shopifyString `json:"currency"`
+	TotalPrice           shopifyString `json:"total_price"`
+	SubtotalPrice        shopifyString `json:"subtotal_price"`
+	TotalTax             shopifyString `json:"total_tax"`
+	TotalDiscounts       shopifyString `json:"total_discounts"`
+	FinancialStatus      shopifyString `json:"financial_status"`
+	AbandonedCheckoutURL shopifyString `json:"abandoned_checkout_url"`
+	CompletedAt          shopifyString `json:"completed_at"`
+	CreatedAt            shopifyString `json:"created_at"`
+	UpdatedAt            shopifyString `json:"updated_at"`
+	ProcessedAt          shopifyString `json:"processed_at"`
+	OrderID              shopifyString `json:"order_id"`
+	Order                *struct {
+		ID shopifyString `json:"id"`
+	} `json:"order"`
+	Customer        *shopifyCustomer  `json:"customer"`
+	BillingAddress  *shopifyAddress   `json:"billing_address"`
+	ShippingAddress *shopifyAddress   `json:"shipping_address"`
+	LineItems       []shopifyLineItem `json:"line_items"`
+	DiscountCodes   []struct {
+		Code shopifyString `json:"code"`
+	} `json:"discount_codes"`
+}
+
+// decodeShopify reads a webhook body into v, answering what is wrong with it
+// in words a developer testing a webhook can act on.
+func decodeShopify(topic string, body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return smsflow.Errorf(smsflow.EINVALID, "the %s body is empty; Shopify sends a JSON object", topic)
+		case errors.As(err, &syn):
+			return smsflow.Errorf(smsflow.EINVALID, "the %s body is not valid JSON (at byte %d): %v", topic, syn.Offset, err)
+		case errors.As(err, &typ):
+			field := typ.Field
+			if field == "" {
+				return smsflow.Errorf(smsflow.EINVALID, "the %s body must be a JSON object, not %s", topic, typ.Value)
+			}
+			return smsflow.FieldErrorf(smsflow.EINVALID, field, "the %s body has %s where %s expects %s", topic, typ.Value, field, kindOf(typ.Type.String()))
+		default:
+			return smsflow.Errorf(smsflow.EINVALID, "the %s body is not valid JSON: %v", topic, err)
+		}
+	}
+	if dec.More() {
+		return smsflow.Errorf(smsflow.EINVALID, "the %s body holds more than one JSON value", topic)
+	}
+	return nil
+}
+
+func kindOf(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// MapShopify turns a verified webhook delivery into what smsflow stores. It
+// is pure: the same delivery, region and now give the same mapping. An
+// *smsflow.Error (EINVALID, for a 400) says what is malformed; a topic
+// smsflow does not use maps to Ignored.
+//
+//   - orders/create, orders/paid → Order Completed (order_id = the order's
+//     id, so both topics and the storefront's own Order Completed dedupe);
+//   - checkouts/create|update → Checkout Started, once per checkout token;
+//     a checkout with completed_at → Order Completed when the payload names
+//     its order, else Checkout Completed (orders/create brings the order);
+//   - customers/create|update → identify (phone, first_name, last_name,
+//     email) and the customer's sms_marketing_consent.
+//
+// Orders and checkouts also identify the customer (phone and names), so a
+// cart-recovery text can greet them.
+func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMapping, error) {
+	m := &ShopifyMapping{Topic: d.Topic}
+	switch d.Topic {
+	case ShopifyOrdersCreate, ShopifyOrdersPaid, ShopifyCheckoutsCreate, ShopifyCheckoutsUpdate:
+		var o shopifyOrder
+		if err := decodeShopify(d.Topic, d.Body, &o); err != nil {
+			return nil, err
+		}
+		if err := mapShopifyOrder(m, d, &o, region, now); err != nil {
+			return nil, err
+		}
+	case ShopifyCustomersCreate, ShopifyCustomersUpdate:
+		var c shopifyCustomer
+		if err := decodeShopify(d.Topic, d.Body, &c); err != nil {
+			return nil, err
+		}
+		if err := mapShopifyCustomer(m, d, &c, region, now); err != nil {
+			return nil, err
+		}
+	default:
+		m.Ignored = fmt.Sprintf("topic %q is not used by smsflow", d.Topic)
+		return m, nil
+	}
+	if m.CustomerID == "" && m.Phone == nil && m.Ignored == "" {
+		m.Ignored = "the payload has no customer id and no valid phone number: nobody to attribute it to"
+	}
+	if m.Ignored != "" {
+		m.Items = nil
+		m.Consent = nil
+	}
+	return m, nil
+}
+
+func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, region string, now time.Time) error {
+	checkout := d.Topic == ShopifyCheckoutsCreate || d.Topic == ShopifyCheckoutsUpdate
+	if o.Customer != nil {
+		m.CustomerID = o.Customer.ID.String()
+	}
+	m.Phone = firstPhone(region, o.phoneCandidates()...)
+
+	if traits := o.traits(); len(traits) > 0 || m.Phone != nil {
+		m.Items = append(m.Items, &Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
+			Traits: traits, Phone: m.Phone, Timestamp: eventTime(now, o.UpdatedAt, o.CreatedAt), ReceivedAt: now})
+	}
+
+	if !checkout {
+		id := o.ID.String()
+		if id == "" {
+			return smsflow.FieldErrorf(smsflow.EINVALID, "id", "the %s payload has no id: an order needs one (it becomes order_id)", d.Topic)
+		}
+		m.Items = append(m.Items, o.orderCompleted(id, now))
+		return nil
+	}
+
+	token := o.Token.String()
+	if token == "" {
+		token = o.ID.String()
+	}
+	if token == "" {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "token", "the %s payload has neither token nor id: a checkout needs one", d.Topic)
+	}
+	if o.CompletedAt.String() != "" {
+		// The checkout became an order: that ends cart recovery. The order's
+		// id (when the payload names it) lets this Order Completed dedupe with
+		// orders/create and the storefront's; without it, only the order can
+		// carry revenue, so the checkout is recorded as completed.
+		orderID := o.OrderID.String()
+		if orderID == "" && o.Order != nil {
+			orderID = o.Order.ID.String()
+		}
+		if orderID != "" {
+			m.Items = append(m.Items, o.orderCompleted(orderID, now))
+			return nil
+		}
+		props := o.checkoutProperties(token)
+		m.Items = append(m.Items, &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-completed-" + token,
+			Name: EventCheckoutCompleted, Properties: props, Timestamp: eventTime(now, o.CompletedAt, o.UpdatedAt), ReceivedAt: now})
+		return nil
+	}
+	// One Checkout Started per checkout: the many checkouts/update calls of
+	// one checkout (address, shipping, payment steps) are the same start.
+	m.Items = append(m.Items, &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-" + token,
+		Name: smsflow.EventCheckoutStarted, Properties: o.checkoutProperties(token),
+		Timestamp: eventTime(now, o.UpdatedAt, o.CreatedAt), ReceivedAt: now})
+	return nil
+}
+
+// orderCompleted is the Segment Order Completed of an order (or of a
+// completed checkout that names its order).
+func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *Item {
+	props := map[string]any{"order_id": orderID, "source": "shopify", "products": o.products()}
+	if v := o.Name.String(); v != "" {
+		props["order_name"] = v
+	}
+	if v := o.OrderNumber.String(); v != "" {
+		props["order_number"] = v
+	}
+	if v := o.CheckoutID.String(); v != "" {
+		props["checkout_id"] = v
+	}
+	if v := o.CheckoutToken.String(); v != "" {
+		props["checkout_token"] = v
+	} else if v := o.Token.String(); v != "" && o.CompletedAt.String() != "" {
+		props["checkout_token"] = v
+	}
+	if v, ok := o.TotalPrice.number(); ok {
+		props["revenue"], props["total"] = v, v
+	}
+	money(props, "subtotal", o.SubtotalPrice)
+	money(props, "tax", o.TotalTax)
+	money(props, "discount", o.TotalDiscounts)
+	if v := o.Currency.String(); v != "" {
+		props["currency"] = v
+	}
+	if v := o.FinancialStatus.String(); v != "" {
+		props["financial_status"] = v
+	}
+	if len(o.DiscountCodes) > 0 && o.DiscountCodes[0].Code.String() != "" {
+		props["coupon"] = o.DiscountCodes[0].Code.String()
+	}
+	return &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "order-" + orderID, Name: smsflow.EventOrderCompleted,
+		Properties: props, Timestamp: eventTime(now, o.ProcessedAt, o.CreatedAt, o.CompletedAt), ReceivedAt: now}
+}
+
+// checkoutProperties are a checkout's Segment Checkout Started properties;
+// value is what the cart-recovery flow's trigger reads.
+func (o *shopifyOrder) checkoutProperties(token string) map[string]any {
+	props := map[string]any{"checkout_id": token, "checkout_token": token, "source": "shopify", "products": o.products()}
+	if v := o.ID.String(); v != "" {
+		props["shopify_checkout_id"] = v
+	}
+	if v := o.CartToken.String(); v != "" {
+		props["cart_token"] = v
+	}
+	if v, ok := o.TotalPrice.number(); ok {
+		props["value"] = v
+	}
+	money(props, "subtotal", o.SubtotalPrice)
+	if v := o.Currency.String(); v != "" {
+		props["currency"] = v
+	}
+	if v := o.AbandonedCheckoutURL.String(); v != "" {
+		props["checkout_url"] = v
+	}
+	if len(o.DiscountCodes) > 0 && o.DiscountCodes[0].Code.String() != "" {
+		props["coupon"] = o.DiscountCodes[0].Code.String()
+	}
+	return props
+}
+
+// products are the line items as Segment products.
+func (o *shopifyOrder) products() []any {
+	out := make([]any, 0, min(len(o.LineItems), maxShopifyLineItems))
+	for i, li := range o.LineItems {
+		if i == maxShopifyLineItems {
+			break
+		}
+		p := map[string]any{}
+		if v := li.ProductID.String(); v != "" {
+			p["product_id"], p["id"] = v, v
+		}
+		if v := li.VariantID.String(); v != "" {
+			p["variant_id"] = v
+		}
+		if v := li.SKU.String(); v != "" {
+			p["sku"] = v
+		}
+		name := li.Title.String()
+		if name == "" {
+			name = li.Name.String()
+		}
+		if name != "" {
+			p["name"] = name
+		}
+		if v := li.VariantTitle.String(); v != "" {
+			p["variant"] = v
+		}
+		if v := li.Vendor.String(); v != "" {
+			p["brand"] = v
+		}
+		money(p, "price", li.Price)
+		money(p, "quantity", li.Quantity)
+		out = append(out, p)
+	}
+	return out
+}
+
+// phoneCandidates lists the numbers an order or checkout carries, best
+// first, each with the region to read it in (an address's own country).
+func (o *shopifyOrder) phoneCandidates() []phoneCandidate {
+	var out []phoneCandidate
+	if o.Customer != nil {
+		out = append(out, phoneCandidate{raw: o.Customer.Phone})
+	}
+	out = append(out, phoneCandidate{raw: o.SMSMarketingPhone}, phoneCandidate{raw: o.Phone})
+	for _, a := range []*shopifyAddress{o.BillingAddress, o.ShippingAddress} {
+		if a != nil {
+			out = append(out, phoneCandidate{raw: a.Phone, region: a.CountryCode.String()})
+		}
+	}
+	if o.Customer != nil && o.Customer.DefaultAddress != nil {
+		a := o.Customer.DefaultAddress
+		out = append(out, phoneCandidate{raw: a.Phone, region: a.CountryCode.String()})
+	}
+	return out
+}
+
+// traits are the customer's names and email, from the customer when the
+// payload has one, else from the billing address and the order's email.
+func (o *shopifyOrder) traits() map[string]any {
+	t := map[string]any{}
+	if c := o.Customer; c != nil {
+		t = c.traits()
+	}
+	if _, ok := t["email"]; !ok && o.Email.String() != "" {
+		t["email"] = o.Email.String()
+	}
+	if a := o.BillingAddress; a != nil {
+		if _, ok := t["first_name"]; !ok && a.FirstName.String() != "" {
+			t["first_name"] = a.FirstName.String()
+		}
+		if _, ok := t["last_name"]; !ok && a.LastName.String() != "" {
+			t["last_name"] = a.LastName.String()
+		}
+	}
+	return t
+}
+
+func (c *shopifyCustomer) traits() map[string]any {
+	t := map[string]any{}
+	for k, v := range map[string]shopifyString{"first_name": c.FirstName, "last_name": c.LastName, "email": c.Email, "shopify_customer_id": c.ID} {
+		if s := v.String(); s != "" {
+			t[k] = s
+		}
+	}
+	return t
+}
+
+func mapShopifyCustomer(m *ShopifyMapping, d ShopifyDelivery, c *shopifyCustomer, region string, now time.Time) error {
+	m.CustomerID = c.ID.String()
+	if m.CustomerID == "" {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "id", "the %s payload has no id: a customer needs one", d.Topic)
+	}
+	own := firstPhone(region, phoneCandidate{raw: c.Phone})
+	m.Phone = own
+	if m.Phone == nil && c.DefaultAddress != nil {
+		m.Phone = firstPhone(region, phoneCandidate{raw: c.DefaultAddress.Phone, region: c.DefaultAddress.CountryCode.String()})
+	}
+	ts := eventTime(now, c.UpdatedAt, c.CreatedAt)
+	m.Items = append(m.Items, &Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
+		Traits: c.traits(), Phone: m.Phone, Timestamp: ts, ReceivedAt: now})
+	if sc := c.SMSMarketingConsent; sc != nil && own != nil && sc.State.String() != "" {
+		m.Consent = &ShopifyConsent{State: strings.ToLower(sc.State.String()), OptInLevel: sc.OptInLevel.String(),
+			UpdatedAt: sc.ConsentUpdatedAt.time(), CollectedFrom: sc.ConsentCollectedFrom.String(), Phone: own.E164}
+	}
+	return nil
+}
+
+type phoneCandidate struct {
+	raw    shopifyString
+	region string
+}
+
+// firstPhone returns the first candidate that is a valid number, read in
+// its own region else the default one; unreadable numbers ("555-555-SHIP")
+// are passed over, never refused: the rest of the webhook still counts.
+func firstPhone(region string, cands ...phoneCandidate) *phone.Number {
+	for _, c := range cands {
+		raw := c.raw.String()
+		if raw == "" {
+			continue
+		}
+		r := region
+		if c.region != "" && phone.ValidRegion(c.region) {
+			r = c.region
+		}
+		if n, err := phone.Parse(raw, r); err == nil {
+			return &n
+		}
+	}
+	return nil
+}
+
+// eventTime is the first readable timestamp of the candidates, never later
+// than now; now when there is none.
+func eventTime(now time.Time, cands ...shopifyString) time.Time {
+	for _, c := range cands {
+		if t := c.time(); !t.IsZero() {
+			if t.After(now) {
+				return now
+			}
+			return t
+		}
+	}
+	return now
+}
+
+func money(props map[string]any, key string, v shopifyString) {
+	if f, ok := v.number(); ok {
+		props[key] = f
+	}
+}
+
+// secondaryMessageID is the messageId of an item that has no natural key of
+// its own (the identify a webhook carries): the webhook id when Shopify sent
+// one, else a digest of the body, so a resent body is still one event.
+func secondaryMessageID(d ShopifyDelivery, what string) string {
+	key := d.WebhookID
+	if key == "" || len(key) > 64 {
+		sum := sha256.Sum256(append([]byte(d.Topic+"\n"), d.Body...))
+		key = hex.EncodeToString(sum[:12])
+	}
+	return shopifyMessageIDPrefix + key + "-" + what
+}
+
+// DecideShopifyConsent weighs a customer's Shopify SMS consent against the
+// number's ledger (before: its status; latest: its newest entry, nil when
+// none) and returns the status to record, or "" and why nothing is
+// recorded. Shopify never resubscribes: a number unsubscribed in smsflow —
+// by STOP, the carrier, the API, an import or Shopify itself — stays
+// unsubscribed whatever Shopify says. "unsubscribed" does unsubscribe. A
+// change dated no later than the ledger's newest entry is stale (the
+// ledger already knows something newer), and a state equal to the current
+// status adds nothing.
+func DecideShopifyConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentEntry, c ShopifyConsent, at time.Time) (smsflow.ConsentStatus, string) {
+	var want smsflow.ConsentStatus
+	switch c.State {
+	case "subscribed":
+		want = smsflow.ConsentSubscribed
+	case "unsubscribed":
+		want = smsflow.ConsentUnsubscribed
+	default:
+		return "", fmt.Sprintf("sms_marketing_consent.state %q changes nothing in smsflow", c.State)
+	}
+	if before == want {
+		return "", "already " + string(want)
+	}
+	if want == smsflow.ConsentSubscribed && before == smsflow.ConsentUnsubscribed {
+		return "", "refused: the number is unsubscribed in smsflow and Shopify never resubscribes it (only the person can: START by text, or a new opt-in with evidence)"
+	}
+	if latest != nil && !at.After(latest.OccurredAt) {
+		return "", fmt.Sprintf("stale: Shopify's consent dates from %s, the ledger's newest entry from %s",
+			at.Format(time.RFC3339), latest.OccurredAt.Format(time.RFC3339))
+	}
+	return want, ""
+}

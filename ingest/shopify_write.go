@@ -1,0 +1,227 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/store"
+)
+
+// ShopifyResult is what one delivery did; the webhook answers it as JSON.
+type ShopifyResult struct {
+	Topic string `json:"topic"`
+	// Duplicate is true when the X-Shopify-Webhook-Id was seen before:
+	// nothing was stored again.
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Ignored   string `json:"ignored,omitempty"`
+	ContactID string `json:"contact_id,omitempty"`
+	// Events are the names of the events stored; Duplicates those already
+	// stored (the same order from the storefront or another topic, the same
+	// checkout again).
+	Events     []string `json:"events,omitempty"`
+	Duplicates []string `json:"duplicates,omitempty"`
+	// Refused lists items the ingest rules refused (a number that belongs to
+	// another contact…), with why. The delivery is still acknowledged:
+	// Shopify resending it cannot change the answer.
+	Refused []string `json:"refused,omitempty"`
+	// Consent is the status recorded from sms_marketing_consent, if any;
+	// ConsentNote says why nothing was recorded.
+	Consent     smsflow.ConsentStatus `json:"consent,omitempty"`
+	ConsentNote string                `json:"consent_note,omitempty"`
+}
+
+// SubmitShopify writes a mapped delivery through the group-commit writer,
+// in one transaction with its X-Shopify-Webhook-Id (so a retry, even after
+// a restart, stores nothing twice, and a failed write leaves the id free
+// for Shopify's retry) and with the consent change of a customers/* topic.
+// Webhook ids received before pruneBefore are deleted on the way (zero: no
+// pruning). The contact is resolved in the transaction: the contact the
+// Shopify customer is an alias of, the shopify:<id> contact, the contact
+// that has the phone number, else a new shopify:<id> (or phone:+…) one.
+func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *ShopifyMapping, pruneBefore time.Time) (ShopifyResult, error) {
+	out := ShopifyResult{Topic: m.Topic, Ignored: m.Ignored}
+	if m.Ignored != "" || len(m.Items) == 0 {
+		return out, nil
+	}
+	now := w.clock.Now()
+	var (
+		consent   smsflow.ConsentStatus
+		note      string
+		duplicate bool
+	)
+	hooks := TxHooks{
+		Before: func(tx *store.Tx) (bool, error) {
+			consent, note, duplicate = "", "", false // the group may be retried
+			if !pruneBefore.IsZero() {
+				if _, err := tx.PruneShopifyWebhooks(pruneBefore); err != nil {
+					return false, err
+				}
+			}
+			if d.WebhookID != "" {
+				fresh, err := tx.ClaimShopifyWebhook(d.WebhookID, d.Topic, d.Shop, now)
+				if err != nil {
+					return false, err
+				}
+				if !fresh {
+					duplicate = true
+					return true, nil
+				}
+			}
+			cid, err := resolveShopifyContact(tx, m.CustomerID, m.Phone)
+			if err != nil {
+				return false, err
+			}
+			for _, it := range m.Items {
+				it.UserID = cid
+			}
+			return false, nil
+		},
+		After: func(tx *store.Tx, results []Result) error {
+			if m.Consent == nil {
+				return nil
+			}
+			var err error
+			consent, note, err = applyShopifyConsent(tx, d, m, results, now)
+			return err
+		},
+	}
+	res, err := w.SubmitWith(ctx, m.Items, hooks)
+	if err != nil {
+		return out, err
+	}
+	if duplicate {
+		out.Duplicate = true
+		return out, nil
+	}
+	for i, r := range res {
+		it := m.Items[i]
+		name := it.Name
+		if it.Type != smsflow.EventTrack {
+			name = it.Type
+		}
+		switch {
+		case r.Err != nil:
+			out.Refused = append(out.Refused, name+": "+smsflow.ErrorMessage(r.Err))
+		case r.Duplicate:
+			out.Duplicates = append(out.Duplicates, name)
+		default:
+			out.Events = append(out.Events, name)
+		}
+		if out.ContactID == "" && r.ContactID != "" {
+			out.ContactID = r.ContactID
+		}
+	}
+	out.Consent, out.ConsentNote = consent, note
+	return out, nil
+}
+
+// resolveShopifyContact picks the contact a Shopify customer (and/or phone
+// number) is: see SubmitShopify.
+func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (string, error) {
+	key := ""
+	if customerID != "" {
+		key = ShopifyContactID(customerID)
+		if to, err := tx.AliasContact(key); err != nil || to != "" {
+			return to, err
+		}
+		c, err := tx.ContactByID(key)
+		if err != nil {
+			return "", err
+		}
+		if c != nil {
+			return key, nil
+		}
+	}
+	if ph != nil {
+		c, err := tx.ContactByPhone(ph.E164)
+		if err != nil {
+			return "", err
+		}
+		// A phone:/anon: placeholder is merged into the customer's contact by
+		// the apply; any other contact with the number is this person.
+		if c != nil && (key == "" || !mergeablePlaceholder(c.ID)) {
+			if key != "" {
+				if err := tx.SetAlias(key, c.ID); err != nil {
+					return "", err
+				}
+			}
+			return c.ID, nil
+		}
+	}
+	if key != "" {
+		return key, nil
+	}
+	return smsflow.ContactIDForPhone(ph.E164), nil
+}
+
+// mergeablePlaceholder reports whether a contact is one smsflow made up
+// before knowing who it was (an anonymous visitor, a number seen first).
+func mergeablePlaceholder(id string) bool {
+	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:")
+}
+
+// applyShopifyConsent records a customers/* delivery's SMS consent for the
+// contact's number when DecideShopifyConsent allows it, in the items'
+// transaction. It returns the status recorded, or why none was.
+func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, results []Result, now time.Time) (smsflow.ConsentStatus, string, error) {
+	var cid string
+	for _, r := range results {
+		if r.Err != nil {
+			return "", "not recorded: " + smsflow.ErrorMessage(r.Err), nil
+		}
+		if cid == "" {
+			cid = r.ContactID
+		}
+	}
+	c, err := tx.ContactByID(cid)
+	if err != nil {
+		return "", "", err
+	}
+	if c == nil || c.Phone != m.Consent.Phone {
+		return "", "not recorded: the customer's phone is not the contact's number in smsflow", nil
+	}
+	if err := tx.LockContact(c.ID); err != nil {
+		return "", "", err
+	}
+	latest, err := tx.LatestConsent(c.Phone)
+	if err != nil {
+		return "", "", err
+	}
+	before := smsflow.ConsentNone
+	if latest != nil {
+		before = latest.Status
+	}
+	at := m.Consent.UpdatedAt
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	status, note := DecideShopifyConsent(before, latest, *m.Consent, at)
+	if status == "" {
+		return "", note, nil
+	}
+	evidence := map[string]any{"state": m.Consent.State, "topic": d.Topic, "shopify_customer_id": m.CustomerID}
+	for k, v := range map[string]string{"opt_in_level": m.Consent.OptInLevel, "consent_collected_from": m.Consent.CollectedFrom,
+		"webhook_id": d.WebhookID, "shop": d.Shop} {
+		if v != "" {
+			evidence[k] = v
+		}
+	}
+	if !m.Consent.UpdatedAt.IsZero() {
+		evidence["consent_updated_at"] = m.Consent.UpdatedAt.Format(time.RFC3339)
+	}
+	entry := &smsflow.ConsentEntry{Phone: c.Phone, ContactID: c.ID, Status: status, Source: smsflow.SourceShopify,
+		Evidence: evidence, MessageID: secondaryMessageID(d, "consent"), OccurredAt: at.UTC(), RecordedAt: now}
+	if err := tx.AppendConsent(entry); err != nil {
+		if smsflow.ErrorCode(err) == smsflow.EINTERNAL {
+			return "", "", err
+		}
+		return "", "refused: " + smsflow.ErrorMessage(err), nil
+	}
+	if err := ConsentEvent(tx, entry, before, true); err != nil {
+		return "", "", err
+	}
+	return status, "", nil
+}
