@@ -33,10 +33,11 @@ type Config struct {
 	LogLevel      string `yaml:"log_level"`      // debug | info | warn | error
 	LogFormat     string `yaml:"log_format"`     // text | json
 
-	Brand   Brand  `yaml:"brand"`
-	Twilio  Twilio `yaml:"twilio"`
-	SMPP    SMPP   `yaml:"smpp"`
-	HTTP    HTTPGW `yaml:"http"`
+	Brand   Brand   `yaml:"brand"`
+	Console Console `yaml:"console"`
+	Twilio  Twilio  `yaml:"twilio"`
+	SMPP    SMPP    `yaml:"smpp"`
+	HTTP    HTTPGW  `yaml:"http"`
 	Shopify struct {
 		Secret string `yaml:"secret"`
 	} `yaml:"shopify"`
@@ -72,7 +73,8 @@ type Twilio struct {
 	From                string `yaml:"from"`
 	MessagingServiceSID string `yaml:"messaging_service_sid"`
 	APIBase             string `yaml:"api_base"`
-	Rate                string `yaml:"rate"`
+	Rate                string `yaml:"rate"`      // segments per second, minute or hour ("1/s"); see ParseRate
+	DailyCap            int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
 	OptOutReplies       string `yaml:"opt_out_replies"`
 }
 
@@ -82,14 +84,23 @@ type SMPP struct {
 	SystemID   string `yaml:"system_id"`
 	Password   string `yaml:"password"`
 	SourceAddr string `yaml:"source_addr"`
-	Rate       string `yaml:"rate"`
+	Rate       string `yaml:"rate"`      // segments per second, minute or hour ("30/s")
+	DailyCap   int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
 }
 
 // HTTPGW holds the generic HTTP gateway provider's settings.
 type HTTPGW struct {
-	URL    string `yaml:"url"`
-	Secret string `yaml:"secret"`
-	Rate   string `yaml:"rate"`
+	URL      string `yaml:"url"`
+	Secret   string `yaml:"secret"`
+	Rate     string `yaml:"rate"`      // segments per second, minute or hour ("50/s")
+	DailyCap int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
+}
+
+// Console holds the console provider's settings: no pacing unless a rate
+// or a daily cap is given (to watch pacing work without a real account).
+type Console struct {
+	Rate     string `yaml:"rate"`
+	DailyCap int    `yaml:"daily_cap"`
 }
 
 // QuietHours is the quiet-hours policy.

@@ -27,6 +27,9 @@ func (c Config) Check() error {
 	if err := links.CheckUTM(c.Links.UTM); err != nil {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "links.utm", "links.utm: %v", err)
 	}
+	if err := c.checkPacing(); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -20,6 +21,10 @@ import (
 
 // SendBatch is how many queued messages one sender round claims.
 const SendBatch = 100
+
+// DefaultConcurrency is how many provider calls a round has in flight at
+// once unless Sender.Concurrency says otherwise.
+const DefaultConcurrency = 16
 
 // Sender consumes the outbox: it claims queued messages (marking them
 // "sending" in their own committed transaction), calls the provider, and
@@ -48,9 +53,24 @@ type Sender struct {
 	// (sent, delivered, failed, unknown, canceled, or queued again), after
 	// the write committed. Set before Start.
 	OnOutcome func(smsflow.Message)
+	// Pacing is the sender's rate and daily cap, shared through the
+	// database with every node sending as the same sender; the zero Pacing
+	// sends as fast as the provider answers. Set before Start.
+	Pacing Pacing
+	// Concurrency bounds the provider calls of a round in flight at once
+	// (DefaultConcurrency when 0). Set before Start.
+	Concurrency int
+	// OnPacingWait, if set, is called with how long each paced message
+	// waited for its slot (metrics).
+	OnPacingWait func(time.Duration)
+	// WaitUntil, if set, is how a paced round waits until the clock reads
+	// t (a virtual clock in tests moves itself there); it returns an error
+	// when ctx ends first. nil waits on real timers against the clock.
+	WaitUntil func(ctx context.Context, t time.Time) error
 
 	mu          sync.Mutex
 	pausedUntil time.Time // the provider throttled: claim nothing before
+	pacedUntil  time.Time // the pacer is booked (or the daily cap used up) until then
 
 	wake      chan struct{}
 	stop      chan struct{}
@@ -132,7 +152,9 @@ func (s *Sender) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the loop after the round in progress. Safe to call twice.
+// Stop ends the loop after the round in progress; a paced round stops
+// waiting for its slots, and the messages it had not started go back to the
+// outbox untried. Safe to call twice.
 func (s *Sender) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
@@ -143,9 +165,27 @@ func (s *Sender) Stop() {
 
 func (s *Sender) loop() {
 	defer close(s.done)
+	// A paced sender runs two rounds at once, so that one reserves and
+	// claims the next stretch while the other still waits for its slots:
+	// the rate has no gap between rounds.
+	var wg sync.WaitGroup
+	if s.Pacing.On() && s.Pacing.rated() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.rounds(false)
+		}()
+	}
+	s.rounds(true)
+	wg.Wait()
+}
+
+// rounds sends round after round until Stop; sweep also applies pending
+// receipts from time to time (one of a sender's round loops does).
+func (s *Sender) rounds(sweep bool) {
 	var swept time.Time
 	for {
-		if now := s.clock.Now(); now.Sub(swept) >= ingest.PendingSweepInterval {
+		if now := s.clock.Now(); sweep && now.Sub(swept) >= ingest.PendingSweepInterval {
 			swept = now
 			s.sweepReceipts()
 		}
@@ -161,11 +201,14 @@ func (s *Sender) loop() {
 				continue
 			}
 		}
-		wait := PollInterval
-		if until := s.PausedUntil(); !until.IsZero() {
-			if d := until.Sub(s.clock.Now()); d > 0 {
-				wait = d
+		wait, hold := PollInterval, time.Duration(0)
+		for _, until := range []time.Time{s.PausedUntil(), s.PacedUntil()} {
+			if d := until.Sub(s.clock.Now()); !until.IsZero() && d > hold {
+				hold = d
 			}
+		}
+		if hold > 0 {
+			wait = hold
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -197,43 +240,92 @@ func (s *Sender) sweepReceipts() {
 
 // SendOnce sends one batch and returns how many messages it handled. While
 // the provider is throttling (a transient failure in an earlier round) it
-// claims nothing until the back-off has passed.
+// claims nothing until the back-off has passed; while the pacer is booked
+// more than PacingHorizon ahead, or the daily cap is used up, it claims
+// nothing either (PacedUntil says until when).
+//
+// A paced round reserves its batch's segments in the transaction that
+// claims it; the provider calls then run, at most Concurrency at once, each
+// started no earlier than its slot, with send_before checked right before
+// it. After a transient refusal the messages not yet started go back
+// untried. The outcomes are recorded in one transaction.
 func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
-	if until := s.PausedUntil(); !until.IsZero() && s.clock.Now().Before(until) {
+	now := s.clock.Now()
+	if until := s.PausedUntil(); !until.IsZero() && now.Before(until) {
 		return 0, nil
 	}
-	var claimed []*smsflow.Message
+	if until := s.PacedUntil(); !until.IsZero() && now.Before(until) {
+		return 0, nil
+	}
+	paced := s.Pacing.On()
+	var (
+		claimed []*smsflow.Message
+		slots   []time.Time
+		plan    pacePlan
+		hold    time.Time
+	)
 	err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
+		now := s.clock.Now()
+		claimed, slots, hold = nil, nil, time.Time{}
+		n := limit
+		if paced {
+			st, err := tx.LockPacing(s.Pacing.Sender)
+			if err != nil {
+				return err
+			}
+			now = s.clock.Now() // the lock may have waited for another node's round
+			if plan, hold, n = s.Pacing.plan(st, now, limit); !hold.IsZero() {
+				return nil
+			}
+		}
 		var err error
-		if claimed, err = tx.ClaimOutbox(s.clock.Now(), limit); err != nil {
+		if claimed, err = tx.ClaimOutbox(now, n); err != nil {
 			return err
 		}
-		claimed, err = s.recheck(tx, claimed)
-		return err
+		if claimed, err = s.recheck(tx, claimed); err != nil || !paced || len(claimed) == 0 {
+			return err
+		}
+		var over, never []*smsflow.Message
+		claimed, over, never = plan.fit(claimed, s.Pacing.DailyCap)
+		for _, m := range never {
+			s.log.Warn("queued message canceled: it has more segments than the daily cap allows in a day", "to", phone.Mask(m.Phone), "message", m.ID, "segments", m.Segments, "daily_cap", s.Pacing.DailyCap)
+			if err := tx.SetMessageStatus(m.ID, smsflow.MessageCanceled, "", "", "exceeds_daily_cap", now); err != nil {
+				return err
+			}
+		}
+		for _, m := range over {
+			// Past the daily cap: queued until the next UTC day.
+			if err := tx.RequeueMessage(m.ID, dayStart(plan.day+1), "", now); err != nil {
+				return err
+			}
+		}
+		if len(claimed) == 0 {
+			if len(over) > 0 {
+				hold = dayStart(plan.day + 1)
+			}
+			return nil
+		}
+		offsets, segs := s.Pacing.offsets(claimed)
+		// The claim took a moment: a batch on an idle pacer starts now, not
+		// when the round began (its first slots would be past: a burst).
+		start, err := tx.ReservePacing(s.Pacing.Sender, s.clock.Now(), s.Pacing.offset(segs), plan.day, segs)
+		if err != nil || !s.Pacing.rated() {
+			return err // a daily cap alone: no slots
+		}
+		slots = make([]time.Time, len(claimed))
+		for i, d := range offsets {
+			slots[i] = start.Add(d)
+		}
+		return nil
 	})
+	s.mu.Lock()
+	s.pacedUntil = hold
+	s.mu.Unlock()
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	outs := make([]outcome, 0, len(claimed))
-	var throttled *provider.Error
-	for _, m := range claimed {
-		switch {
-		case throttled != nil:
-			// The provider is refusing for now: the rest of the batch goes
-			// back untried (no attempt counted) and waits with the pause.
-			outs = append(outs, outcome{m: m, release: true})
-			continue
-		case !m.SendBefore.IsZero() && !s.clock.Now().Before(m.SendBefore): // send_before is the window's end, itself quiet (half-open window)
-			outs = append(outs, outcome{m: m, err: errExpired})
-			continue
-		}
-		res, err := s.prov.Send(ctx, m)
-		o := outcome{m: m, res: res, err: err}
-		if pe := providerError(err); pe.Kind == provider.Transient {
-			throttled = pe
-		}
-		outs = append(outs, o)
-	}
+	outs := s.call(ctx, claimed, slots)
+	throttled := s.throttledBy(outs)
 	var pause time.Time
 	events := false
 	err = s.db.WriteTx(ctx, func(tx *store.Tx) error {
@@ -271,14 +363,27 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 			// The throttled message ran out of attempts: still back off.
 			pause = now.Add(s.Retry.Delay(1, throttled.Retry))
 		}
-		// The rest of a throttled batch waits as long as the throttled message.
+		// The rest of a throttled batch waits as long as the throttled
+		// message; what a Stop cut short may go at once.
+		unsent := 0
 		for _, o := range outs {
-			if o.release {
-				if err := tx.RequeueMessage(o.m.ID, pause, "", now); err != nil {
+			if o.release || o.interrupted {
+				until := pause
+				if o.interrupted {
+					until = time.Time{}
+				}
+				if err := tx.RequeueMessage(o.m.ID, until, "", now); err != nil {
 					return err
 				}
 				o.m.Status = smsflow.MessageQueued
 			}
+			if o.release || o.interrupted || o.err == errExpired || (o.err != nil && providerError(o.err).Kind == provider.Transient) {
+				unsent += segmentsOf(o.m)
+			}
+		}
+		if paced && s.Pacing.DailyCap > 0 && unsent > 0 {
+			// The cap counts what went out: give back what certainly did not.
+			return tx.RefundPacing(s.Pacing.Sender, plan.day, unsent)
 		}
 		return nil
 	})
@@ -287,7 +392,9 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 	}
 	if throttled != nil {
 		s.mu.Lock()
-		s.pausedUntil = pause
+		if pause.After(s.pausedUntil) {
+			s.pausedUntil = pause
+		}
 		s.mu.Unlock()
 		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "until", pause, "code", throttled.Code, "err", throttled.Message)
 	}
@@ -302,12 +409,106 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 	return len(outs), nil
 }
 
+// call makes a round's provider calls, at most Concurrency at once, each
+// started no earlier than its slot (slots nil: at once); the first call is
+// answered before the others start. A message is not
+// started — and goes back untried — once a call was refused for now
+// (Transient) or Stop ended the wait for its slot; one whose send_before has
+// passed by its turn expires.
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time) []outcome {
+	outs := make([]outcome, len(claimed))
+	conc := s.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	waitCtx, cancel := s.stopContext(ctx)
+	defer cancel()
+	var (
+		wg        sync.WaitGroup
+		throttled atomic.Bool
+		stopped   bool
+	)
+	sem := make(chan struct{}, conc)
+	for i, m := range claimed {
+		o := &outs[i]
+		o.m = m
+		if stopped || throttled.Load() {
+			o.release, o.interrupted = !stopped, stopped
+			continue
+		}
+		if slots != nil {
+			wait := max(0, slots[i].Sub(s.clock.Now()))
+			if !s.waitUntil(waitCtx, slots[i]) {
+				stopped, o.interrupted = true, true
+				continue
+			}
+			if s.OnPacingWait != nil {
+				s.OnPacingWait(wait)
+			}
+		}
+		sem <- struct{}{}
+		switch {
+		case throttled.Load():
+			// The provider is refusing for now: the rest of the batch goes
+			// back untried (no attempt counted) and waits with the pause.
+			<-sem
+			o.release = true
+			continue
+		case !m.SendBefore.IsZero() && !s.clock.Now().Before(m.SendBefore): // send_before is the window's end, itself quiet (half-open window)
+			<-sem
+			o.err = errExpired
+			continue
+		}
+		wg.Add(1)
+		send := func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			o.res, o.err = s.prov.Send(ctx, o.m)
+			if o.err != nil && providerError(o.err).Kind == provider.Transient {
+				throttled.Store(true)
+			}
+		}
+		if i == 0 {
+			// The first call goes alone: a provider that is throttling says
+			// so before the rest of the batch is in flight.
+			send()
+			continue
+		}
+		go send()
+	}
+	wg.Wait()
+	return outs
+}
+
+// throttledBy is the first transient refusal of a round, in outbox order
+// (nil when none).
+func (s *Sender) throttledBy(outs []outcome) *provider.Error {
+	for _, o := range outs {
+		if o.err != nil && o.err != errExpired {
+			if pe := providerError(o.err); pe.Kind == provider.Transient {
+				return pe
+			}
+		}
+	}
+	return nil
+}
+
+// PacedUntil is when the pacer next has room for this sender: its next free
+// slot is booked more than PacingHorizon ahead, or the daily cap is used up
+// (then the next UTC day). Zero when not held.
+func (s *Sender) PacedUntil() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pacedUntil
+}
+
 // outcome is what became of one claimed message.
 type outcome struct {
-	m       *smsflow.Message
-	res     provider.Result
-	err     error
-	release bool // not tried: the provider was throttling
+	m           *smsflow.Message
+	res         provider.Result
+	err         error
+	release     bool // not tried: the provider was throttling
+	interrupted bool // not tried: Stop ended the wait for its slot
 }
 
 // record writes one outcome: the message's status (sent, delivered, failed,
@@ -317,7 +518,7 @@ type outcome struct {
 func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, until time.Time, err error) {
 	m, name := o.m, s.prov.Name()
 	switch {
-	case o.release:
+	case o.release, o.interrupted:
 		return false, time.Time{}, nil
 	case o.err == errExpired:
 		m.Status, m.ErrorCode = smsflow.MessageCanceled, "expired:send_before"

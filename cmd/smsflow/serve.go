@@ -241,6 +241,12 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM,
 		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding})
 	a.sender = engine.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
+	pacing, err := cfg.Pacing()
+	if err != nil {
+		return fmt.Errorf("smsflow.yaml: %w", err)
+	}
+	a.sender.Pacing = engine.Pacing{Sender: pacing.Sender, Segments: pacing.Rate.Segments, Per: pacing.Rate.Per, DailyCap: pacing.DailyCap}
+	a.sender.OnPacingWait = a.metrics.ObservePacingWait
 	if a.opts.Retry != nil {
 		a.sender.Retry = *a.opts.Retry
 	}

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Pacing is a sender's rate limit in segments (as carriers count them) and
+// its optional daily cap. Its state — the next free instant and the day's
+// count — lives in the database under Sender, so every node sending as the
+// same sender (provider and from address) shares one rate: a round reserves
+// its batch's segments there, in the transaction that claims the batch, and
+// each message is started no earlier than its slot.
+//
+// Past the daily cap messages stay queued until the next UTC day.
+type Pacing struct {
+	// Sender keys the shared state: the provider and the address it sends
+	// from ("twilio:+15005550006").
+	Sender string
+	// Segments per Per; 0 paces nothing (a daily cap alone still counts).
+	Segments int
+	Per      time.Duration
+	// DailyCap is the most segments per UTC day; 0 means no cap.
+	DailyCap int
+}
+
+// PacingHorizon bounds how far ahead a paced sender works: a round claims
+// at most this long a stretch of the rate (one message at least), and no
+// round claims while the next free instant is further away than this. So a
+// release of many messages (the end of quiet hours) is spread out rather than
+// claimed at once, and few claimed messages wait in "sending".
+const PacingHorizon = time.Second
+
+// On reports whether sends are paced or capped at all.
+func (p Pacing) On() bool { return p.Sender != "" && (p.rated() || p.DailyCap > 0) }
+
+func (p Pacing) rated() bool { return p.Segments > 0 && p.Per > 0 }
+
+// offset is how long n segments take at the rate (0 without a rate).
+func (p Pacing) offset(n int) time.Duration {
+	if !p.rated() {
+		return 0
+	}
+	return time.Duration(int64(n) * int64(p.Per) / int64(p.Segments))
+}
+
+// batchLimit is how many messages one round may claim: the rate's worth of
+// PacingHorizon, at least one.
+func (p Pacing) batchLimit(limit int) int {
+	if !p.rated() {
+		return limit
+	}
+	n := int(int64(p.Segments) * int64(PacingHorizon) / int64(p.Per))
+	return max(1, min(limit, n))
+}
+
+// segmentsOf is what a message counts against the rate and the cap.
+func segmentsOf(m *smsflow.Message) int { return max(1, m.Segments) }
+
+// utcDay numbers t's UTC day (days since 1970-01-01).
+func utcDay(t time.Time) int64 { return t.Unix() / 86400 }
+
+// dayStart is the first instant of UTC day d.
+func dayStart(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
+
+// pacePlan is what the pacer allowed a round, decided under the pacer's lock
+// before the claim.
+type pacePlan struct {
+	start time.Time // the earliest slot (next free, or now)
+	day   int64     // the UTC day the batch counts on
+	left  int       // segments the daily cap still allows; -1 without a cap
+}
+
+// plan looks at the locked state: hold is when to try again (zero: go
+// ahead) — the next free slot is more than PacingHorizon away, or the day's
+// cap is used up (then the next UTC day); limit is how many messages the
+// round may claim.
+func (p Pacing) plan(st store.PacingState, now time.Time, limit int) (pl pacePlan, hold time.Time, n int) {
+	pl.start = now
+	if p.rated() && st.NextFree.After(now) {
+		pl.start = st.NextFree
+	}
+	if pl.start.Sub(now) > PacingHorizon {
+		return pl, pl.start.Add(-PacingHorizon), 0
+	}
+	pl.day, pl.left = utcDay(pl.start), -1
+	n = p.batchLimit(limit)
+	if p.DailyCap > 0 {
+		used := st.DayUsed
+		if st.Day != pl.day {
+			used = 0
+		}
+		if pl.left = p.DailyCap - used; pl.left <= 0 {
+			return pl, dayStart(pl.day + 1), 0
+		}
+		n = min(n, pl.left) // every message is one segment at least
+	}
+	return pl, time.Time{}, n
+}
+
+// fit splits claimed messages into those the daily cap still allows (in
+// outbox order, up to the first that does not fit), the rest (over), and
+// those with more segments than the whole cap (never: no day would take
+// them, so they must not hold the outbox).
+func (pl pacePlan) fit(claimed []*smsflow.Message, dailyCap int) (kept, over, never []*smsflow.Message) {
+	if pl.left < 0 {
+		return claimed, nil, nil
+	}
+	used, full := 0, false
+	for _, m := range claimed {
+		switch n := segmentsOf(m); {
+		case n > dailyCap:
+			never = append(never, m)
+		case full || used+n > pl.left:
+			full = true
+			over = append(over, m)
+		default:
+			used += n
+			kept = append(kept, m)
+		}
+	}
+	return kept, over, never
+}
+
+// offsets gives each message how long after the start of its batch it may
+// start: each message one previous message's segments later. segments is
+// the batch's total.
+func (p Pacing) offsets(msgs []*smsflow.Message) (offsets []time.Duration, segments int) {
+	offsets = make([]time.Duration, len(msgs))
+	for i, m := range msgs {
+		offsets[i] = p.offset(segments)
+		segments += segmentsOf(m)
+	}
+	return offsets, segments
+}
+
+// waitUntil waits until the clock reads t, or ctx ends (false). A sender
+// with WaitUntil set (tests, a virtual clock) waits through it instead of
+// real timers.
+func (s *Sender) waitUntil(ctx context.Context, t time.Time) bool {
+	if s.WaitUntil != nil {
+		return s.WaitUntil(ctx, t) == nil
+	}
+	for {
+		d := t.Sub(s.clock.Now())
+		if d <= 0 {
+			return true
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-timer.C:
+		}
+	}
+}
+
+// stopContext is ctx, also ended by Stop: waits for a slot end there, while
+// provider calls keep ctx itself (a call cut off midway may have gone out).
+func (s *Sender) stopContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
