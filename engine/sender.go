@@ -348,8 +348,21 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 				}
 			}
 		}
+		// Receipts that beat the provider id into the database: one query
+		// for the round.
+		var ids []string
+		for _, o := range outs {
+			if o.err == nil && !o.release && !o.interrupted && o.res.ProviderID != "" {
+				ids = append(ids, o.res.ProviderID)
+			}
+		}
+		pending, err := tx.PendingReceiptIDs(s.prov.Name(), ids)
+		if err != nil {
+			return err
+		}
 		for i := range outs {
 			o := &outs[i]
+			o.pending = o.res.ProviderID != "" && pending[o.res.ProviderID]
 			emitted, until, err := s.record(tx, o, now)
 			if err != nil {
 				return err
@@ -509,6 +522,7 @@ type outcome struct {
 	err         error
 	release     bool // not tried: the provider was throttling
 	interrupted bool // not tried: Stop ended the wait for its slot
+	pending     bool // a receipt for its provider id arrived before the id was recorded
 }
 
 // record writes one outcome: the message's status (sent, delivered, failed,
@@ -534,6 +548,9 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 			if emitted, err = ingest.RecordDelivery(tx, m, st, "", now, now); err != nil {
 				return false, time.Time{}, err
 			}
+		}
+		if !o.pending {
+			return emitted, time.Time{}, nil
 		}
 		more, err := ingest.ApplyPendingReceipts(tx, m, now)
 		return emitted || more, time.Time{}, err

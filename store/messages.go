@@ -104,11 +104,17 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(out)+1)
+	args = append(args, micros(now))
 	for _, m := range out {
 		m.Status, m.UpdatedAt = smsflow.MessageSending, now
-		if _, err := t.exec(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ?`, micros(now), m.ID); err != nil {
-			return nil, err
-		}
+		args = append(args, m.ID)
+	}
+	if _, err := t.exec(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (`+placeholders(len(out))+`)`, args...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

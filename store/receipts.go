@@ -117,6 +117,34 @@ WHERE provider = ? AND provider_id = ? ORDER BY id`, provider, providerID)
 	return out, nil
 }
 
+// PendingReceiptIDs returns which of a batch's provider ids have kept
+// receipts: one query for a send round, so TakePendingReceipts runs only
+// for the few that raced their receipt.
+func (t *Tx) PendingReceiptIDs(provider string, providerIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(providerIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(providerIDs)+1)
+	args = append(args, provider)
+	for _, id := range providerIDs {
+		args = append(args, id)
+	}
+	rows, err := t.query(`SELECT DISTINCT provider_id FROM pending_receipts WHERE provider = ? AND provider_id IN (`+placeholders(len(providerIDs))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pending receipts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
 // MatchedPendingReceipts returns up to limit kept receipts whose message
 // has recorded the provider id since, oldest first: ones that raced the
 // sender's write (each side's transaction missed the other's) or whose
