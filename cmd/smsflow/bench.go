@@ -27,6 +27,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "broadcast" {
 		return benchBroadcast(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "send" {
+		return benchSend(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "pace" {
+		return benchPace(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && (args[0] == "flows" || args[0] == "timers") {
 		return benchEngine(ctx, args, stdout, stderr)
 	}

@@ -1,0 +1,475 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/internal/faketwilio"
+	"github.com/smsflow/smsflow/provider/twilio"
+	"github.com/smsflow/smsflow/store"
+)
+
+// `bench send` measures the send pipeline alone: N queued messages are
+// written straight into the outbox, then the app is started with the twilio
+// provider pointed at a fake Messages API on loopback (real HTTP, in this
+// process) and pacing lifted, and the sender drains the outbox: claim,
+// provider call, outcome. With --receipts the fake posts a signed
+// "delivered" status callback for each message, which goes through the
+// webhook into the receipt path.
+
+// The fake account the benchmark's provider uses.
+const (
+	benchSendSID    = "AC00000000000000000000000000000bed"
+	benchSendToken  = "bench-send-auth-token-0123456789"
+	benchSendFrom   = "+15005550006"
+	benchSendPublic = "https://sms.bench.invalid" // what the fake signs; it calls the app itself
+	benchSendFlow   = "bench-send"
+)
+
+// sendOptions configures one `bench send`.
+type sendOptions struct {
+	DSN        string        // "" means a fresh SQLite file
+	Messages   int           // queued messages, one per contact
+	Receipts   bool          // the fake posts a delivered callback for each
+	Latency    time.Duration // the fake provider's own time per call
+	IdleConns  int           // idle connections kept per host (0: the provider's default client)
+	Timeout    time.Duration
+	Keep       bool
+	CPUProfile string
+	Progress   io.Writer
+	Every      time.Duration
+	Log        io.Writer
+}
+
+// sendResult is one measured drain of the outbox.
+type sendResult struct {
+	Database   string
+	Messages   int
+	SeedTime   time.Duration
+	Sent       int64            // outcomes "sent" (or "delivered") the sender recorded
+	Other      map[string]int64 // other outcomes, by status
+	SendTime   time.Duration    // first provider call to the last outcome recorded
+	P50, P99   time.Duration    // provider call (HTTP round trip) latency
+	Calls      int64
+	Dials      int64         // connections the provider's client opened
+	Delivered  int64         // with receipts: messages "delivered" in the database
+	SettleTime time.Duration // with receipts: first call until every receipt was applied
+	PeakRSS    int64
+	// Correctness, from the database and the fake's log.
+	AtProvider, Duplicated, Missing int64
+	Problems                        []string // requests the fake refused, callbacks that failed
+	Incomplete                      string
+}
+
+// SendsPerSec is the drain rate: sent messages per second of sending.
+func (r sendResult) SendsPerSec() float64 {
+	if r.SendTime <= 0 {
+		return 0
+	}
+	return float64(r.Sent) / r.SendTime.Seconds()
+}
+
+func benchSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench send", flag.ContinueOnError)
+	o := sendOptions{Progress: stderr, Log: stderr}
+	fs.StringVar(&o.DSN, "db", "", "database: a postgres:// URL (a fresh schema is made in it) or sqlite:PATH (default: a fresh SQLite file)")
+	fs.IntVar(&o.Messages, "messages", 100_000, "queued messages to send, one per contact")
+	fs.BoolVar(&o.Receipts, "receipts", false, "the fake Twilio posts a signed delivered status callback for each message")
+	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
+	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, Go's default transport, which keeps 2)")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the sending (not the seeding) to this file")
+	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if o.Messages < 1 || o.Messages > broadcastCapacity {
+		return fmt.Errorf("--messages must be 1..%d", broadcastCapacity)
+	}
+	r, err := runSendBench(ctx, o)
+	if r.Database != "" {
+		printSend(stdout, r, o)
+	}
+	if err == nil && r.Incomplete != "" {
+		err = fmt.Errorf("send incomplete: %s", r.Incomplete)
+	}
+	if err == nil && (r.Duplicated > 0 || r.Missing > 0 || len(r.Problems) > 0) {
+		err = errors.New("send check failed")
+	}
+	return err
+}
+
+// printSend writes the result table and the exactly-once check.
+func printSend(w io.Writer, r sendResult, o sendOptions) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "database\tmessages\tsent\tseconds\tsends/s\tcall p50 ms\tcall p99 ms\tconnections\treceipts\tsettled s\tpeak RSS MB\t\n")
+	receipts, settled := "off", "-"
+	if o.Receipts {
+		receipts = fmt.Sprint(r.Delivered)
+		if r.Incomplete == "" {
+			settled = fmt.Sprintf("%.1f", r.SettleTime.Seconds())
+		}
+	}
+	fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%.0f\t\n", r.Database, r.Messages, r.Sent, r.SendTime.Seconds(), r.SendsPerSec(),
+		float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Dials, receipts, settled, float64(r.PeakRSS)/(1<<20))
+	tw.Flush()
+	if len(r.Other) > 0 {
+		fmt.Fprintf(w, "other outcomes: %v\n", r.Other)
+	}
+	if len(r.Problems) > 0 {
+		fmt.Fprintf(w, "the fake Twilio saw %d problems, first: %s\n", len(r.Problems), r.Problems[0])
+	}
+	switch {
+	case r.Incomplete != "":
+		fmt.Fprintf(w, "incomplete: %s\n", r.Incomplete)
+	case r.Duplicated == 0 && r.Missing == 0:
+		fmt.Fprintf(w, "check: each of the %d messages reached the provider exactly once and is recorded with its sid\n", r.Messages)
+	default:
+		fmt.Fprintf(w, "check FAILED: %d messages not sent or without their sid, %d sent more than once (%d requests at the provider)\n", r.Missing, r.Duplicated, r.AtProvider)
+	}
+}
+
+// sendClock times the provider's HTTP calls around the round trip.
+type sendClock struct {
+	base  http.RoundTripper
+	first atomic.Int64 // unix nanos of the first call
+	n     atomic.Int64
+	lat   []time.Duration // one slot per call, up to its length
+}
+
+func (c *sendClock) RoundTrip(req *http.Request) (*http.Response, error) {
+	t0 := time.Now()
+	c.first.CompareAndSwap(0, t0.UnixNano())
+	resp, err := c.base.RoundTrip(req)
+	if i := c.n.Add(1) - 1; i < int64(len(c.lat)) {
+		c.lat[i] = time.Since(t0)
+	}
+	return resp, err
+}
+
+// runSendBench seeds the outbox, starts the app against the fake Twilio and
+// measures the drain. On a timeout or cancellation it returns what was done,
+// with Incomplete saying why.
+func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Every <= 0 {
+		o.Every = 5 * time.Second
+	}
+	dsn, cleanup, err := broadcastDSN(ctx, o.DSN, o.Keep)
+	if err != nil {
+		return sendResult{}, err
+	}
+	defer cleanup()
+	res := sendResult{Database: store.Scheme(dsn), Messages: o.Messages, Other: map[string]int64{}}
+
+	cfg := config.Default()
+	cfg.DB, cfg.Addr, cfg.LogLevel = dsn, "127.0.0.1:0", "warn"
+	cfg.Flows = emptyDir() // the outbox is seeded: no flow runs
+	defer os.RemoveAll(cfg.Flows)
+	log := newLogger(o.Log, cfg)
+	db, err := openDB(ctx, dsn, log) // migrates
+	if err != nil {
+		return res, err
+	}
+	var existing int64
+	err = db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages`).Scan(&existing)
+	db.Close()
+	if err != nil {
+		return res, err
+	}
+	if existing > 0 {
+		return res, fmt.Errorf("%s already holds %d messages: give an empty database (or none, for a fresh one)", redactDSN(dsn), existing)
+	}
+	sdb, err := openBroadcastSQL(dsn)
+	if err != nil {
+		return res, err
+	}
+	defer sdb.Close()
+
+	fmt.Fprintf(o.Progress, "bench send: %d messages on %s\n", o.Messages, res.Database)
+	start := time.Now()
+	if err := loadBroadcastContacts(ctx, sdb, res.Database, o.Messages, o.Progress); err != nil {
+		return res, err
+	}
+	if err := seedOutbox(ctx, sdb, res.Database, o.Messages, o.Progress); err != nil {
+		return res, err
+	}
+	res.SeedTime = time.Since(start)
+	fmt.Fprintf(o.Progress, "  seeded %d contacts and queued messages in %s\n", o.Messages, res.SeedTime.Round(time.Millisecond))
+
+	// The fake Twilio, in this process. Its callbacks go to the app, which
+	// has an address only once started.
+	var appURL atomic.Pointer[string]
+	appUp := make(chan struct{})
+	fcfg := faketwilio.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
+	if o.Receipts {
+		fcfg.Callbacks = func(callback string) string {
+			<-appUp
+			return *appURL.Load() + twilio.StatusPath
+		}
+	}
+	fake, err := faketwilio.Start(fcfg)
+	if err != nil {
+		return res, err
+	}
+	defer fake.Close()
+	cfg.Provider, cfg.PublicURL = "twilio", benchSendPublic
+	cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.From, cfg.Twilio.APIBase = benchSendSID, benchSendToken, benchSendFrom, fake.URL()
+	cfg.Twilio.Rate = "" // pacing lifted
+	// The provider's HTTP client as serve makes it (Go's default transport)
+	// unless --idle-conns, timed around each round trip, counting the
+	// connections it opens.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = o.IdleConns
+	tr.MaxIdleConns = max(tr.MaxIdleConns, o.IdleConns)
+	var dials atomic.Int64
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	clock := &sendClock{base: tr, lat: make([]time.Duration, o.Messages)}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: clock, Timeout: twilio.DefaultTimeout}
+
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]int64{}
+		last     time.Time
+		done     atomic.Int64
+	)
+	onOutcome := func(m smsflow.Message) {
+		mu.Lock()
+		outcomes[m.Status]++
+		last = time.Now()
+		mu.Unlock()
+		if m.Status != smsflow.MessageQueued {
+			done.Add(1)
+		}
+	}
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
+		fmt.Fprintln(o.Progress, "  (cannot reset the peak RSS: it includes the seeding)")
+	}
+	stopProfile, err := broadcastCPUProfile(o.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+	a, err := startAppWith(ctx, cfg, log, appOptions{HTTPClient: hc, OnOutcome: onOutcome})
+	if err != nil {
+		return res, err
+	}
+	stopApp := broadcastOnce(a.Stop)
+	defer stopApp()
+	u := a.URL()
+	appURL.Store(&u)
+	close(appUp)
+	fmt.Fprintf(o.Progress, "  app started on %s; provider twilio at %s (fake, in process)\n", u, fake.URL())
+
+	res.Incomplete, err = watchSend(ctx, sdb, o, fake, &done, clock)
+	if err != nil {
+		return res, err
+	}
+	fake.Close() // its callbacks first: the app's shutdown then has no connection to wait for
+	stopApp()
+	stopProfile()
+	res.PeakRSS = broadcastProcStatus("VmHWM")
+
+	mu.Lock()
+	for st, n := range outcomes {
+		if st == smsflow.MessageSent || st == smsflow.MessageDelivered {
+			res.Sent += n
+		} else {
+			res.Other[st] = n
+		}
+	}
+	if f := clock.first.Load(); f != 0 && !last.IsZero() {
+		res.SendTime = last.Sub(time.Unix(0, f))
+	}
+	mu.Unlock()
+	calls := min(clock.n.Load(), int64(len(clock.lat)))
+	lat := slices.Clone(clock.lat[:calls])
+	slices.Sort(lat)
+	res.Calls, res.P50, res.P99, res.Dials = clock.n.Load(), percentile(lat, 0.50), percentile(lat, 0.99), dials.Load()
+	if err := checkSend(context.WithoutCancel(ctx), sdb, fake, &res); err != nil {
+		return res, err
+	}
+	res.Problems = fake.Problems()
+	if o.Receipts && res.Incomplete == "" {
+		var lastAt sql.NullInt64
+		if err := sdb.QueryRowContext(ctx, `SELECT MAX(updated_at) FROM messages WHERE status = 'delivered'`).Scan(&lastAt); err != nil {
+			return res, err
+		}
+		if f := clock.first.Load(); f != 0 && lastAt.Valid {
+			res.SettleTime = time.UnixMicro(lastAt.Int64).Sub(time.Unix(0, f))
+		}
+	}
+	return res, nil
+}
+
+// seedOutbox writes n queued messages, the i-th to the i-th benchmark
+// contact, as a flow's send step leaves them: one run each, category
+// service, one GSM-7 segment.
+func seedOutbox(ctx context.Context, sdb *sql.DB, dialect string, n int, progress io.Writer) error {
+	const cols = 14
+	q := func(rows int) string {
+		return broadcastRebind(dialect, `INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, created_at, updated_at, category) VALUES `+
+			rowPlaceholders(rows, cols))
+	}
+	now := time.Now().UnixMicro()
+	args := make([]any, 0, broadcastBatch*cols)
+	start, lastLine := time.Now(), time.Now()
+	for from := 0; from < n; {
+		tx, err := sdb.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("seed outbox: %w", err)
+		}
+		for k := 0; k < broadcastPerTx && from < n; k++ {
+			to := min(from+broadcastBatch, n)
+			args = args[:0]
+			for i := from; i < to; i++ {
+				ph, _ := broadcastPhone(i)
+				body := fmt.Sprintf("smsflow: order %07d has shipped and arrives tomorrow. Reply HELP for help.", i+1)
+				args = append(args, "out", i+1, "notify", benchSendFlow, broadcastContactID(i, n), ph, body, "GSM-7", len(body), 1, "queued", now, now, "service")
+			}
+			if _, err := tx.ExecContext(ctx, q(to-from), args...); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("seed outbox %d…: %w", from, err)
+			}
+			from = to
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("seed outbox: commit: %w", err)
+		}
+		if time.Since(lastLine) >= 2*time.Second {
+			lastLine = time.Now()
+			fmt.Fprintf(progress, "  queuing: %d/%d messages (%.0f/s)\n", from, n, float64(from)/time.Since(start).Seconds())
+		}
+	}
+	if dialect == "postgres" {
+		if _, err := sdb.ExecContext(ctx, `ANALYZE messages`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// watchSend follows the drain until the sender recorded an outcome for
+// every message (and, with receipts, every receipt was applied), printing
+// progress. It returns why it stopped early, if it did.
+func watchSend(ctx context.Context, sdb *sql.DB, o sendOptions, fake *faketwilio.Server, done *atomic.Int64, clock *sendClock) (string, error) {
+	deadline := time.Now().Add(o.Timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	lastLine, lastCalls := time.Now(), int64(0)
+	total := int64(o.Messages)
+	for {
+		select {
+		case <-ctx.Done():
+			return "interrupted", nil
+		case <-tick.C:
+		}
+		now := time.Now()
+		finished := done.Load() >= total
+		if finished && o.Receipts {
+			// Receipts: the fake posted every callback and the app applied it.
+			cbDone, _ := fake.Callbacks()
+			finished = cbDone >= fake.Count()
+			if finished {
+				var delivered int64
+				if err := sdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE status = 'delivered'`).Scan(&delivered); err != nil {
+					if ctx.Err() != nil {
+						return "interrupted", nil
+					}
+					return "", err
+				}
+				finished = delivered >= total
+			}
+		}
+		if finished {
+			fmt.Fprintf(o.Progress, "  %5.1fs %d messages sent: done\n", sinceFirst(clock, now).Seconds(), done.Load())
+			return "", nil
+		}
+		if now.Sub(lastLine) >= o.Every {
+			calls := fake.Count()
+			cbDone, cbFailed := fake.Callbacks()
+			fmt.Fprintf(o.Progress, "  %5.1fs sent %d/%d (%.0f/s now), callbacks %d (%d failed), RSS %.0f MB\n",
+				sinceFirst(clock, now).Seconds(), done.Load(), total, float64(calls-lastCalls)/now.Sub(lastLine).Seconds(), cbDone, cbFailed,
+				float64(broadcastProcStatus("VmRSS"))/(1<<20))
+			lastLine, lastCalls = now, calls
+		}
+		if now.After(deadline) {
+			return fmt.Sprintf("timeout: %d of %d messages sent after %s", done.Load(), total, o.Timeout), nil
+		}
+	}
+}
+
+// sinceFirst is the time from the first provider call to now (0 before it).
+func sinceFirst(c *sendClock, now time.Time) time.Duration {
+	if f := c.first.Load(); f != 0 {
+		return now.Sub(time.Unix(0, f))
+	}
+	return 0
+}
+
+// checkSend compares the database with the fake's log: each message reached
+// the provider exactly once, with its own number and body, and is recorded
+// sent (or delivered) with the sid the provider gave.
+func checkSend(ctx context.Context, sdb *sql.DB, fake *faketwilio.Server, res *sendResult) error {
+	bySID := map[string]faketwilio.Request{}
+	perNumber := map[string]int{}
+	reqs := fake.Requests()
+	res.AtProvider = int64(len(reqs))
+	for _, r := range reqs {
+		bySID[r.SID] = r
+		if perNumber[r.To]++; perNumber[r.To] == 2 {
+			res.Duplicated++
+		}
+	}
+	rows, err := sdb.QueryContext(ctx, `SELECT phone, body, status, provider_id FROM messages WHERE direction = 'out'`)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer rows.Close()
+	var delivered int64
+	for rows.Next() {
+		var ph, body, status, sid string
+		if err := rows.Scan(&ph, &body, &status, &sid); err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+		r, ok := bySID[sid]
+		if (status != smsflow.MessageSent && status != smsflow.MessageDelivered) || !ok || r.To != ph || r.Body != body {
+			res.Missing++
+		}
+		if status == smsflow.MessageDelivered {
+			delivered++
+		}
+	}
+	res.Delivered = delivered
+	return rows.Err()
+}

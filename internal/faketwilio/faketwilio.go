@@ -1,0 +1,267 @@
+// Package faketwilio is a stand-in for Twilio's Messages API on loopback:
+// a real HTTP server that takes the form POST the twilio provider makes
+// (Basic auth, /2010-04-01/Accounts/{sid}/Messages.json), records every
+// request, and answers 201 with a unique message sid — optionally posting a
+// signed "delivered" status callback afterwards, as Twilio does.
+//
+// It serves the crash test (which counts, per contact, what reached the
+// provider) and `smsflow bench send` (which needs a provider that keeps up
+// with thousands of sends per second), so it is ordinary code, not a test
+// file.
+package faketwilio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smsflow/smsflow/provider/twilio"
+)
+
+// Config is the account the server accepts and how it behaves.
+type Config struct {
+	AccountSID string // the only account accepted (AC…)
+	AuthToken  string // Basic auth password; also signs status callbacks
+	// Latency is how long each answer is held back (a provider's own
+	// processing time); 0 answers at once.
+	Latency time.Duration
+	// Callbacks, when set, posts a "delivered" status callback for each
+	// accepted message. It maps the StatusCallback URL the message carried
+	// (public_url + path, which the signature covers) to the URL actually
+	// called (the app's own address behind that public URL).
+	Callbacks func(statusCallback string) string
+	// CallbackWorkers bounds the callbacks in flight (default 8).
+	CallbackWorkers int
+}
+
+// Request is one accepted message, as the API received it.
+type Request struct {
+	SID            string
+	To, From, Body string
+	StatusCallback string
+	At             time.Time
+}
+
+// Server is a running fake Messages API. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg  Config
+	ln   net.Listener
+	http *http.Server
+	path string // the Messages.json path of the account
+
+	seq atomic.Int64 // accepted messages, also the sids' serial numbers
+
+	mu       sync.Mutex
+	requests []Request
+	problems []string
+	waiters  []waiter
+
+	cbMu      sync.RWMutex // held to queue a callback; Close takes it to end the queue
+	cbClosed  bool
+	callbacks chan Request
+	cbClient  *http.Client
+	cbWG      sync.WaitGroup
+	cbDone    atomic.Int64
+	cbFailed  atomic.Int64
+	closeOnce sync.Once
+}
+
+type waiter struct {
+	n  int64
+	ch chan struct{}
+}
+
+// Start listens on 127.0.0.1 (a free port) and serves until Close.
+func Start(cfg Config) (*Server, error) {
+	if cfg.AccountSID == "" || cfg.AuthToken == "" {
+		return nil, errors.New("faketwilio: AccountSID and AuthToken are required")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("faketwilio: listen: %w", err)
+	}
+	s := &Server{cfg: cfg, ln: ln, path: "/2010-04-01/Accounts/" + cfg.AccountSID + "/Messages.json"}
+	s.http = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	if cfg.Callbacks != nil {
+		workers := cfg.CallbackWorkers
+		if workers <= 0 {
+			workers = 8
+		}
+		s.callbacks = make(chan Request, 4096)
+		s.cbClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxIdleConns: workers}}
+		for range workers {
+			s.cbWG.Add(1)
+			go s.postCallbacks()
+		}
+	}
+	go s.http.Serve(ln)
+	return s, nil
+}
+
+// URL is the API base to configure as twilio.api_base.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Close stops serving at once, closing every connection (its clients are
+// done, or dead), and waits for the callbacks already queued. Safe to call
+// twice.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.http.Close()
+		s.cbMu.Lock()
+		s.cbClosed = true
+		if s.callbacks != nil {
+			close(s.callbacks)
+		}
+		s.cbMu.Unlock()
+		s.cbWG.Wait()
+		if s.cbClient != nil {
+			s.cbClient.CloseIdleConnections() // the app's server need not wait for them
+		}
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if r.Method != http.MethodPost || r.URL.Path != s.path || !ok || user != s.cfg.AccountSID || pass != s.cfg.AuthToken {
+		s.problem(fmt.Sprintf("%s %s (basic auth %v, user %q)", r.Method, r.URL.Path, ok, user))
+		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.problem("form: " + err.Error())
+		writeError(w, http.StatusBadRequest, 21620, "Invalid form")
+		return
+	}
+	f := r.PostForm
+	req := Request{To: f.Get("To"), From: f.Get("From"), Body: f.Get("Body"), StatusCallback: f.Get("StatusCallback"), At: time.Now()}
+	if req.To == "" || req.Body == "" || (req.From == "" && f.Get("MessagingServiceSid") == "") {
+		s.problem(fmt.Sprintf("incomplete message: %q", f.Encode()))
+		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number, a 'From' number and a 'Body' are required.")
+		return
+	}
+	s.mu.Lock()
+	req.SID = fmt.Sprintf("SM%032x", s.seq.Add(1))
+	s.requests = append(s.requests, req)
+	count := int64(len(s.requests))
+	kept := s.waiters[:0]
+	for _, wt := range s.waiters {
+		if count >= wt.n {
+			close(wt.ch)
+		} else {
+			kept = append(kept, wt)
+		}
+	}
+	s.waiters = kept
+	s.mu.Unlock()
+
+	if s.cfg.Latency > 0 {
+		time.Sleep(s.cfg.Latency) // the provider's own processing time
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	fmt.Fprintf(w, `{"sid":%q,"account_sid":%q,"to":%q,"from":%q,"status":"queued","num_segments":"1","direction":"outbound-api","api_version":"2010-04-01"}`,
+		req.SID, s.cfg.AccountSID, req.To, req.From)
+	if s.callbacks != nil && req.StatusCallback != "" {
+		s.cbMu.RLock()
+		if !s.cbClosed {
+			s.callbacks <- req
+		}
+		s.cbMu.RUnlock()
+	}
+}
+
+func writeError(w http.ResponseWriter, status, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"code":%d,"message":%q,"more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`, code, msg, code, status)
+}
+
+func (s *Server) problem(p string) {
+	s.mu.Lock()
+	s.problems = append(s.problems, p)
+	s.mu.Unlock()
+}
+
+// postCallbacks posts each queued message's "delivered" callback, signed
+// the way Twilio signs it (X-Twilio-Signature over the StatusCallback URL).
+func (s *Server) postCallbacks() {
+	defer s.cbWG.Done()
+	for req := range s.callbacks {
+		form := url.Values{
+			"AccountSid": {s.cfg.AccountSID}, "MessageSid": {req.SID}, "SmsSid": {req.SID},
+			"MessageStatus": {"delivered"}, "SmsStatus": {"delivered"}, "To": {req.To}, "From": {req.From}, "ApiVersion": {"2010-04-01"},
+		}
+		target := s.cfg.Callbacks(req.StatusCallback)
+		hr, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+		if err == nil {
+			hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			hr.Header.Set(twilio.SignatureHeader, twilio.Sign(s.cfg.AuthToken, req.StatusCallback, form))
+			var resp *http.Response
+			if resp, err = s.cbClient.Do(hr); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					err = errors.New("status callback answered " + strconv.Itoa(resp.StatusCode))
+				}
+			}
+		}
+		if err != nil {
+			s.cbFailed.Add(1)
+			s.problem("status callback " + req.SID + ": " + err.Error())
+		}
+		s.cbDone.Add(1)
+	}
+}
+
+// Count is how many messages the server has accepted.
+func (s *Server) Count() int64 { return s.seq.Load() }
+
+// Callbacks is how many status callbacks were posted and how many of them
+// failed.
+func (s *Server) Callbacks() (done, failed int64) { return s.cbDone.Load(), s.cbFailed.Load() }
+
+// Requests returns a copy of every accepted message, in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Problems lists the requests the server refused (wrong path or
+// credentials, incomplete forms) and callbacks that failed.
+func (s *Server) Problems() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.problems...)
+}
+
+// AwaitCount blocks until the server has accepted at least n messages, or
+// ctx ends.
+func (s *Server) AwaitCount(ctx context.Context, n int64) error {
+	s.mu.Lock()
+	if int64(len(s.requests)) >= n {
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.waiters = append(s.waiters, waiter{n: n, ch: ch})
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.waiters = slices.DeleteFunc(s.waiters, func(w waiter) bool { return w.ch == ch })
+		s.mu.Unlock()
+		return fmt.Errorf("faketwilio: %d messages accepted, waiting for %d: %w", s.Count(), n, ctx.Err())
+	}
+}
