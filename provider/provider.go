@@ -119,3 +119,19 @@ type Connector interface {
 	Connect(ctx context.Context, ev Events) error
 	Close() error
 }
+
+// MaxConnsPerHost is how many idle connections the HTTP providers keep to
+// their API: at least as many as the sender has calls in flight (16), so a
+// call reuses a connection instead of dialing (and, against a real API, a
+// TLS handshake per message). Go's default transport keeps 2.
+const MaxConnsPerHost = 64
+
+// HTTPClient is the client the HTTP providers use when none is given: the
+// default transport (proxy from the environment, HTTP/2, dial and TLS
+// timeouts) with MaxConnsPerHost idle connections, and timeout per call.
+func HTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2 * MaxConnsPerHost
+	t.MaxIdleConnsPerHost = MaxConnsPerHost
+	return &http.Client{Timeout: timeout, Transport: t}
+}

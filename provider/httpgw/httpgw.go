@@ -78,7 +78,7 @@ func New(cfg Config, client *http.Client, log *slog.Logger) (*Gateway, error) {
 	}
 	cfg.PublicURL = publicURL
 	if client == nil {
-		client = &http.Client{Timeout: DefaultTimeout}
+		client = provider.HTTPClient(DefaultTimeout)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -121,7 +121,7 @@ func New(cfg Config, client *http.Client, log *slog.Logger) (*Twilio, error) {
 	}
 	cfg.APIBase, cfg.PublicURL = apiBase, publicURL
 	if client == nil {
-		client = &http.Client{Timeout: DefaultTimeout}
+		client = provider.HTTPClient(DefaultTimeout)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
