@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -117,6 +118,39 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// MarkSent records a send round's accepted messages as sent by provider,
+// each with its provider id ("" keeps the stored one), in one statement
+// instead of one per message (the sender's hot path on PostgreSQL).
+func (t *Tx) MarkSent(provider string, ids []int64, providerIDs []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	args := make([]any, 0, 2+3*len(ids))
+	args = append(args, provider, micros(now))
+	q.WriteString(`UPDATE messages SET status = 'sent', provider = ?, error_code = '', updated_at = ?`)
+	cases := 0
+	for i, id := range ids {
+		if providerIDs[i] != "" {
+			if cases == 0 {
+				q.WriteString(`, provider_id = CASE id`)
+			}
+			q.WriteString(` WHEN ? THEN ?`)
+			args = append(args, id, providerIDs[i])
+			cases++
+		}
+	}
+	if cases > 0 {
+		q.WriteString(` ELSE provider_id END`)
+	}
+	q.WriteString(` WHERE id IN (` + placeholders(len(ids)) + `)`)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := t.exec(q.String(), args...)
+	return err
 }
 
 // SetMessageStatus records a message's new status (and provider id / error

@@ -21,6 +21,7 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/internal/faketwilio"
+	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/twilio"
 	"github.com/smsflow/smsflow/store"
 )
@@ -92,7 +93,7 @@ func benchSend(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.Messages, "messages", 100_000, "queued messages to send, one per contact")
 	fs.BoolVar(&o.Receipts, "receipts", false, "the fake Twilio posts a signed delivered status callback for each message")
 	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
-	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, Go's default transport, which keeps 2)")
+	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, provider.MaxConnsPerHost)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the sending (not the seeding) to this file")
@@ -238,12 +239,14 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	cfg.Provider, cfg.PublicURL = "twilio", benchSendPublic
 	cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.From, cfg.Twilio.APIBase = benchSendSID, benchSendToken, benchSendFrom, fake.URL()
 	cfg.Twilio.Rate = "" // pacing lifted
-	// The provider's HTTP client as serve makes it (Go's default transport)
+	// The provider's HTTP client as serve makes it (provider.HTTPClient)
 	// unless --idle-conns, timed around each round trip, counting the
 	// connections it opens.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = o.IdleConns
-	tr.MaxIdleConns = max(tr.MaxIdleConns, o.IdleConns)
+	tr := provider.HTTPClient(twilio.DefaultTimeout).Transport.(*http.Transport)
+	if o.IdleConns > 0 {
+		tr.MaxIdleConnsPerHost = o.IdleConns
+		tr.MaxIdleConns = max(tr.MaxIdleConns, o.IdleConns)
+	}
 	var dials atomic.Int64
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
