@@ -157,10 +157,7 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 			return err
 		}
 		for _, id := range ids {
-			if err := tx.LockContact(id); err != nil {
-				return err
-			}
-			cc, err := e.newContactCtx(tx, w, id)
+			cc, err := e.newContactCtx(tx, w, id) // locks the contact
 			if err != nil {
 				return err
 			}

@@ -216,9 +216,8 @@ func (p *ProviderEvents) Receipt(ctx context.Context, r provider.Receipt) error 
 			return err
 		}
 		if m == nil {
-			if _, err := tx.PrunePendingReceipts(now.Add(-PendingReceiptTTL)); err != nil {
-				return err
-			}
+			// Kept until its message records the id; the sender's periodic
+			// sweep (SweepPendingReceipts) drops the expired ones.
 			p.Log.Debug("receipt for an id no message has recorded (yet); kept pending", "provider", p.Provider, "provider_id", r.ProviderID, "status", r.Status)
 			return tx.AddPendingReceipt(store.PendingReceipt{Provider: p.Provider, ProviderID: r.ProviderID, Status: r.Status,
 				ErrorCode: r.ErrorCode, At: r.At, ReceivedAt: now})
