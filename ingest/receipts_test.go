@@ -1,8 +1,11 @@
 package ingest_test
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +23,7 @@ type receiptWorld struct {
 	clk     *movingClock
 	contact string
 	ev      *ingest.ProviderEvents
-	woken   int
+	woken   atomic.Int64 // OnEvents may be called from several goroutines
 }
 
 func newReceiptWorld(t *testing.T, db *store.DB) *receiptWorld {
@@ -28,7 +31,7 @@ func newReceiptWorld(t *testing.T, db *store.DB) *receiptWorld {
 	w.contact = subscribe(t, db, w.clk, "+14155550100")
 	w.ev = &ingest.ProviderEvents{DB: db, Clock: w.clk, Log: slog.New(slog.DiscardHandler), Provider: "twilio",
 		Options:  ingest.InboundOptions{Region: "US", Provider: "twilio", Keywords: inboundOpts().Keywords, BrandName: "Glow", HelpText: helpText},
-		OnEvents: func() { w.woken++ }}
+		OnEvents: func() { w.woken.Add(1) }}
 	return w
 }
 
@@ -102,8 +105,8 @@ func TestReceiptsMoveMessagesForwardOnly(t *testing.T) {
 		if got := w.deliveryEvents(); !slices.Equal(got, []string{smsflow.EventMessageDelivered}) {
 			t.Errorf("events %v, want one Message Delivered", got)
 		}
-		if w.woken != 1 {
-			t.Errorf("engine woken %d times, want 1", w.woken)
+		if w.woken.Load() != 1 {
+			t.Errorf("engine woken %d times, want 1", w.woken.Load())
 		}
 
 		// Undelivered is a failure with the carrier's code; a failed message
@@ -267,6 +270,61 @@ func TestSweepAppliesReceiptsThatRacedTheSender(t *testing.T) {
 		}
 		if n, _, err := ingest.SweepPendingReceipts(ctx, db, w.clk.Now()); err != nil || n != 0 {
 			t.Errorf("second sweep applied %d (%v), want 0", n, err)
+		}
+	})
+}
+
+// TestReceiptsArrivingTogetherAreEachApplied sends many receipts at once
+// (they are group-committed): every message ends delivered with one
+// Message Delivered event each, and one receipt for an unknown id among
+// them is kept pending without failing the others.
+func TestReceiptsArrivingTogetherAreEachApplied(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		const n = 120
+		for i := 0; i < n; i++ {
+			w.message(smsflow.MessageSent, fmt.Sprintf("SM%03d", i))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, n+1)
+		for i := 0; i <= n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("SM%03d", i) // SM120 is no message's id
+				errs <- w.ev.Receipt(ctx, provider.Receipt{ProviderID: id, Status: smsflow.MessageDelivered})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var delivered int
+		if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages WHERE status = 'delivered'`).Scan(&delivered); err != nil {
+			t.Fatal(err)
+		}
+		if delivered != n {
+			t.Errorf("%d of %d messages delivered", delivered, n)
+		}
+		var events int
+		if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM events WHERE name = 'Message Delivered'`).Scan(&events); err != nil {
+			t.Fatal(err)
+		}
+		if events != n {
+			t.Errorf("%d delivery events, want %d", events, n)
+		}
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			kept, err := tx.TakePendingReceipts("twilio", "SM120")
+			if len(kept) != 1 {
+				t.Errorf("receipt for an unknown id: %d kept, want 1", len(kept))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
