@@ -691,6 +691,8 @@ func TestSenderHonorsSendBefore(t *testing.T) {
 		if ms[0].Status != smsflow.MessageCanceled || ms[0].ErrorCode != "expired:send_before" {
 			t.Errorf("message %s %q, want canceled expired:send_before", ms[0].Status, ms[0].ErrorCode)
 		}
+		// The timeline answers why: sent (queued at 20:59), then expired.
+		w.expectReasons("ana", "sale", smsflow.DecisionSent, smsflow.DecisionExpired)
 	})
 }
 

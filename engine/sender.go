@@ -551,7 +551,16 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 		return false, time.Time{}, nil
 	case o.err == errExpired:
 		m.Status, m.ErrorCode = smsflow.MessageCanceled, "expired:send_before"
-		return false, time.Time{}, tx.SetMessageStatus(m.ID, m.Status, "", "", m.ErrorCode, now)
+		if err := tx.SetMessageStatus(m.ID, m.Status, "", "", m.ErrorCode, now); err != nil {
+			return false, time.Time{}, err
+		}
+		if m.RunID == 0 {
+			return false, time.Time{}, nil
+		}
+		// The timeline says why the text never went: its window closed
+		// (quiet hours began) before the provider call.
+		return false, time.Time{}, tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: m.ContactID,
+			Reason: smsflow.DecisionExpired, Detail: "send_before " + m.SendBefore.UTC().Format(time.RFC3339) + " passed before the provider call", At: now})
 	case o.err == nil:
 		m.Provider, m.ProviderID, m.Status, m.ErrorCode = name, o.res.ProviderID, smsflow.MessageSent, ""
 		if !o.marked {
