@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -72,6 +73,55 @@ func TestInboxSkipsEventsNoFlowReactsTo(t *testing.T) {
 		w.advance(2 * time.Hour)
 		if got := w.cons.Sent(); got != 1 {
 			t.Errorf("sent %d after the timeout, want still 1", got)
+		}
+	})
+}
+
+// TestReceiptsNoFlowReactsToStayOutOfTheInbox checks the rule serve wires
+// (DB.SetRelevant): a delivery receipt is stored as an event but queued for
+// the engine only while some flow reacts to Message Delivered.
+func TestReceiptsNoFlowReactsToStayOutOfTheInbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, browseFlow)
+		db.SetRelevant(func(name string) bool { return name == "Page Viewed" || name == "Checkout Started" })
+		w.identify("ana", "+1 415 555 0100")
+		w.track("ana", "Checkout Started", nil)
+		queued := func() int64 {
+			t.Helper()
+			var n int64
+			if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM inbox`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		deliver := func() {
+			t.Helper()
+			err := db.WriteTx(ctx, func(tx *store.Tx) error {
+				w.seq++
+				m := &smsflow.Message{ID: int64(1000 + w.seq), RunID: 1, StepID: "nudge", FlowID: "browse", ContactID: "ana",
+					Status: smsflow.MessageDelivered, Provider: "console"}
+				_, err := ingest.DeliveryEvent(tx, m, w.clock.Now(), w.clock.Now())
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		deliver()
+		if n := queued(); n != 0 {
+			t.Errorf("%d inbox items after a receipt no flow reacts to, want 0", n)
+		}
+		db.SetRelevant(func(name string) bool { return name == smsflow.EventMessageDelivered })
+		deliver()
+		if n := queued(); n != 1 {
+			t.Errorf("%d inbox items after a receipt a flow reacts to, want 1", n)
+		}
+		var events int64
+		if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM events WHERE name = 'Message Delivered'`).Scan(&events); err != nil {
+			t.Fatal(err)
+		}
+		if events != 2 {
+			t.Errorf("%d Message Delivered events stored, want 2 (history either way)", events)
 		}
 	})
 }

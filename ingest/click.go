@@ -21,8 +21,8 @@ func Click(ctx context.Context, db *store.DB, clock smsflow.Clock, l *store.Link
 			ContactID: l.ContactID, Properties: map[string]any{"flow": l.FlowID, "step": l.StepID, "url": l.URL, "code": l.Code, "run_id": l.RunID},
 			Context: map[string]any{"userAgent": userAgent}, Timestamp: now, ReceivedAt: now}
 		inserted, err := tx.InsertEvent(ev)
-		if err != nil || !inserted {
-			return err
+		if err != nil || !inserted || !tx.Queues(ev.Name) {
+			return err // clicked() reads link_clicks; the inbox only when a flow reacts to the event
 		}
 		return tx.AddInbox(l.ContactID, ev.Seq)
 	})

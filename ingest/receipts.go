@@ -83,8 +83,8 @@ func DeliveryEvent(tx *store.Tx, m *smsflow.Message, at, now time.Time) (emitted
 			"status": status, "provider": m.Provider},
 		Timestamp: at, ReceivedAt: now}
 	inserted, err := tx.InsertEvent(ev)
-	if err != nil || !inserted {
-		return false, err
+	if err != nil || !inserted || !tx.Queues(name) {
+		return false, err // no flow reacts to it: history only
 	}
 	if err := tx.AddInbox(m.ContactID, ev.Seq); err != nil {
 		return false, err

@@ -23,7 +23,16 @@ type DB struct {
 	// pool unless a driver sets its own (SetScanPool).
 	scan    *sql.DB
 	onClose []func()
+	// relevant says whether a tracked event name matters to the engine
+	// (SetRelevant); nil: every one does.
+	relevant func(name string) bool
 }
+
+// SetRelevant tells the database which tracked events the engine reacts to
+// (engine.Catalog.Relevant), so the writers of events smsflow makes itself —
+// delivery receipts, link clicks — store the others as history without
+// queueing them for the engine (Tx.Queues). Set it before use.
+func (db *DB) SetRelevant(f func(name string) bool) { db.relevant = f }
 
 // SetScanPool gives the reports' large read-only scans (ReadQuery,
 // ReadQueryRow) their own pool, closed with the database. SQLite uses it to

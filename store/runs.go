@@ -222,6 +222,10 @@ type InboxItem struct {
 	EventSeq  int64
 }
 
+// Queues reports whether a tracked event of this name goes to the engine's
+// inbox (DB.SetRelevant; true when no rule is set).
+func (t *Tx) Queues(name string) bool { return t.db.relevant == nil || t.db.relevant(name) }
+
 // AddInbox queues an event for the engine (same transaction as the event).
 func (t *Tx) AddInbox(contactID string, eventSeq int64) error {
 	_, err := t.exec(`INSERT INTO inbox (contact_id, event_seq) VALUES (?, ?)`, contactID, eventSeq)

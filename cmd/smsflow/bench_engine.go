@@ -895,6 +895,7 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 	if _, err := cat.LoadDir(ctx, dir, time.Now().UTC()); err != nil {
 		return res, err
 	}
+	db.SetRelevant(cat.Relevant) // as serve wires it
 	head, _ := cat.Head("bench-timer")
 	comp, err := cat.Version(ctx, head.ID, head.Version)
 	if err != nil {

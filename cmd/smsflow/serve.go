@@ -93,6 +93,9 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	a.metrics = metrics.New(db, clock, log)
 	a.writer.OnApplied = a.metrics.OnApplied
 	a.writer.Relevant = func(name string) bool { return a.cat != nil && a.cat.Relevant(name) }
+	// Receipts and clicks smsflow writes itself follow the same rule (until
+	// the flows are loaded, everything is queued).
+	db.SetRelevant(func(name string) bool { return a.cat == nil || a.cat.Relevant(name) })
 	a.writer.OnCommit = func([]ingest.Result) {
 		if a.engine != nil {
 			a.engine.Notify()
