@@ -92,59 +92,65 @@ type Pacing struct {
 // IsZero reports whether the sender is not paced at all.
 func (p Pacing) IsZero() bool { return p.Rate.IsZero() && p.DailyCap == 0 }
 
+// pacingSection is one provider section's pacing keys.
+type pacingSection struct {
+	name, from, rate string
+	daily            int
+}
+
+// pacingSections lists every provider section's pacing keys, the
+// configured provider's and the others'.
+func (c Config) pacingSections() []pacingSection {
+	from := c.Twilio.From
+	if from == "" {
+		from = c.Twilio.MessagingServiceSID
+	}
+	return []pacingSection{
+		{"console", "", c.Console.Rate, c.Console.DailyCap},
+		{"twilio", from, c.Twilio.Rate, c.Twilio.DailyCap},
+		{"smpp", c.SMPP.SourceAddr, c.SMPP.Rate, c.SMPP.DailyCap},
+		{"http", "", c.HTTP.Rate, c.HTTP.DailyCap},
+	}
+}
+
+// pacing reads a section's keys, with an error naming the key when one is
+// wrong.
+func (s pacingSection) pacing() (Pacing, error) {
+	r, err := ParseRate(s.name+".rate", s.rate)
+	if err != nil {
+		return Pacing{}, err
+	}
+	if s.daily < 0 {
+		return Pacing{}, smsflow.FieldErrorf(smsflow.EINVALID, s.name+".daily_cap", "%s.daily_cap %d: write a number of segments per UTC day, or 0 for no cap", s.name, s.daily)
+	}
+	key := s.name
+	if from := strings.TrimSpace(s.from); from != "" {
+		key += ":" + from
+	}
+	return Pacing{Sender: key, Rate: r, DailyCap: s.daily}, nil
+}
+
 // Pacing returns the pacing of the configured provider's sender (rate and
 // daily_cap under twilio, smpp, http or console), with an error naming the
 // key when one is wrong.
 func (c Config) Pacing() (Pacing, error) {
-	var (
-		name, from, rate string
-		daily            int
-	)
-	switch p := strings.TrimSpace(c.Provider); p {
-	case "twilio":
-		name, from, rate, daily = p, c.Twilio.From, c.Twilio.Rate, c.Twilio.DailyCap
-		if from == "" {
-			from = c.Twilio.MessagingServiceSID
+	sections := c.pacingSections()
+	name := strings.TrimSpace(c.Provider)
+	for _, s := range sections {
+		if s.name == name {
+			return s.pacing()
 		}
-	case "smpp":
-		name, from, rate, daily = p, c.SMPP.SourceAddr, c.SMPP.Rate, c.SMPP.DailyCap
-	case "http":
-		name, rate, daily = p, c.HTTP.Rate, c.HTTP.DailyCap
-	default:
-		name, rate, daily = "console", c.Console.Rate, c.Console.DailyCap
 	}
-	r, err := ParseRate(name+".rate", rate)
-	if err != nil {
-		return Pacing{}, err
-	}
-	if daily < 0 {
-		return Pacing{}, smsflow.FieldErrorf(smsflow.EINVALID, name+".daily_cap", "%s.daily_cap %d: write a number of segments per UTC day, or 0 for no cap", name, daily)
-	}
-	key := name
-	if from = strings.TrimSpace(from); from != "" {
-		key += ":" + from
-	}
-	return Pacing{Sender: key, Rate: r, DailyCap: daily}, nil
+	return sections[0].pacing() // console
 }
 
 // checkPacing checks the rate and daily_cap of every provider section, not
 // only the configured provider's: a bad value waiting in another section
 // would fail the day the provider is switched.
 func (c Config) checkPacing() error {
-	for _, s := range []struct {
-		name, rate string
-		daily      int
-	}{
-		{"console", c.Console.Rate, c.Console.DailyCap},
-		{"twilio", c.Twilio.Rate, c.Twilio.DailyCap},
-		{"smpp", c.SMPP.Rate, c.SMPP.DailyCap},
-		{"http", c.HTTP.Rate, c.HTTP.DailyCap},
-	} {
-		if _, err := ParseRate(s.name+".rate", s.rate); err != nil {
+	for _, s := range c.pacingSections() {
+		if _, err := s.pacing(); err != nil {
 			return err
-		}
-		if s.daily < 0 {
-			return smsflow.FieldErrorf(smsflow.EINVALID, s.name+".daily_cap", "%s.daily_cap %d: write a number of segments per UTC day, or 0 for no cap", s.name, s.daily)
 		}
 	}
 	return nil

@@ -69,9 +69,8 @@ func dayStart(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
 // pacePlan is what the pacer allowed a round, decided under the pacer's lock
 // before the claim.
 type pacePlan struct {
-	start time.Time // the earliest slot (next free, or now)
-	day   int64     // the UTC day the batch counts on
-	left  int       // segments the daily cap still allows; -1 without a cap
+	day  int64 // the UTC day the batch counts on
+	left int   // segments the daily cap still allows; -1 without a cap
 }
 
 // plan looks at the locked state: hold is when to try again (zero: go
@@ -79,14 +78,14 @@ type pacePlan struct {
 // cap is used up (then the next UTC day); limit is how many messages the
 // round may claim.
 func (p Pacing) plan(st store.PacingState, now time.Time, limit int) (pl pacePlan, hold time.Time, n int) {
-	pl.start = now
+	start := now // the earliest slot: the next free one, or now
 	if p.rated() && st.NextFree.After(now) {
-		pl.start = st.NextFree
+		start = st.NextFree
 	}
-	if pl.start.Sub(now) > PacingHorizon {
-		return pl, pl.start.Add(-PacingHorizon), 0
+	if start.Sub(now) > PacingHorizon {
+		return pl, start.Add(-PacingHorizon), 0
 	}
-	pl.day, pl.left = utcDay(pl.start), -1
+	pl.day, pl.left = utcDay(start), -1
 	n = p.batchLimit(limit)
 	if p.DailyCap > 0 {
 		used := st.DayUsed

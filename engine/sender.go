@@ -291,7 +291,7 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 		claimed, over, never = plan.fit(claimed, s.Pacing.DailyCap)
 		for _, m := range never {
 			s.log.Warn("queued message canceled: it has more segments than the daily cap allows in a day", "to", phone.Mask(m.Phone), "message", m.ID, "segments", m.Segments, "daily_cap", s.Pacing.DailyCap)
-			if err := tx.SetMessageStatus(m.ID, smsflow.MessageCanceled, "", "", "exceeds_daily_cap", now); err != nil {
+			if err := cancelClaimed(tx, m, "exceeds_daily_cap", "", "", now); err != nil {
 				return err
 			}
 		}
@@ -350,28 +350,23 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 				}
 			}
 		}
-		// Receipts that beat the provider id into the database: one query
-		// for the round.
-		var ids []string
-		for _, o := range outs {
-			if o.err == nil && !o.release && !o.interrupted && o.res.ProviderID != "" {
-				ids = append(ids, o.res.ProviderID)
-			}
-		}
-		pending, err := tx.PendingReceiptIDs(s.prov.Name(), ids)
-		if err != nil {
-			return err
-		}
-		// The accepted messages are recorded sent in one statement.
+		// The accepted messages are recorded sent in one statement, and the
+		// receipts that beat their provider ids found with one query.
 		var sentIDs []int64
-		var sentPIDs []string
-		for i := range outs {
-			if o := &outs[i]; o.err == nil && !o.release && !o.interrupted {
+		var sentPIDs, withPID []string
+		for _, o := range outs {
+			if o.accepted() {
 				sentIDs, sentPIDs = append(sentIDs, o.m.ID), append(sentPIDs, o.res.ProviderID)
-				o.marked = true
+				if o.res.ProviderID != "" {
+					withPID = append(withPID, o.res.ProviderID)
+				}
 			}
 		}
 		if err := tx.MarkSent(s.prov.Name(), sentIDs, sentPIDs, now); err != nil {
+			return err
+		}
+		pending, err := tx.PendingReceiptIDs(s.prov.Name(), withPID)
+		if err != nil {
 			return err
 		}
 		for i := range outs {
@@ -537,8 +532,11 @@ type outcome struct {
 	release     bool // not tried: the provider was throttling
 	interrupted bool // not tried: Stop ended the wait for its slot
 	pending     bool // a receipt for its provider id arrived before the id was recorded
-	marked      bool // already recorded sent (Tx.MarkSent, for the whole round)
 }
+
+// accepted reports whether the provider took the message (it was tried and
+// not refused).
+func (o *outcome) accepted() bool { return o.err == nil && !o.release && !o.interrupted }
 
 // record writes one outcome: the message's status (sent, delivered, failed,
 // unknown or back in the outbox), the decision for a failed send of a run,
@@ -550,24 +548,13 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 	case o.release, o.interrupted:
 		return false, time.Time{}, nil
 	case o.err == errExpired:
-		m.Status, m.ErrorCode = smsflow.MessageCanceled, "expired:send_before"
-		if err := tx.SetMessageStatus(m.ID, m.Status, "", "", m.ErrorCode, now); err != nil {
-			return false, time.Time{}, err
-		}
-		if m.RunID == 0 {
-			return false, time.Time{}, nil
-		}
 		// The timeline says why the text never went: its window closed
 		// (quiet hours began) before the provider call.
-		return false, time.Time{}, tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: m.ContactID,
-			Reason: smsflow.DecisionExpired, Detail: "send_before " + m.SendBefore.UTC().Format(time.RFC3339) + " passed before the provider call", At: now})
+		return false, time.Time{}, cancelClaimed(tx, m, "expired:send_before", smsflow.DecisionExpired,
+			"send_before "+m.SendBefore.UTC().Format(time.RFC3339)+" passed before the provider call", now)
 	case o.err == nil:
+		// The row was recorded sent with the whole round (Tx.MarkSent).
 		m.Provider, m.ProviderID, m.Status, m.ErrorCode = name, o.res.ProviderID, smsflow.MessageSent, ""
-		if !o.marked {
-			if err := tx.SetMessageStatus(m.ID, m.Status, name, o.res.ProviderID, "", now); err != nil {
-				return false, time.Time{}, err
-			}
-		}
 		if st := o.res.Status; st != "" && st != smsflow.MessageSent {
 			// A provider that knows the outcome at once (console): the same
 			// path as a receipt.
@@ -679,14 +666,9 @@ func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message) ([]*smsflow.M
 			kept = append(kept, m)
 			continue
 		}
-		if err := tx.SetMessageStatus(m.ID, smsflow.MessageCanceled, "", "", "invalid_number", now); err != nil {
+		if err := cancelClaimed(tx, m, "invalid_number", smsflow.DecisionInvalidNumber,
+			"the number is marked "+typ+" (a provider refused it) and cannot receive SMS", now); err != nil {
 			return nil, err
-		}
-		if m.RunID != 0 {
-			if err := tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: m.ContactID,
-				Reason: smsflow.DecisionInvalidNumber, Detail: "the number is marked " + typ + " (a provider refused it) and cannot receive SMS", At: now}); err != nil {
-				return nil, err
-			}
 		}
 		s.log.Warn("queued message canceled: the number cannot receive SMS", "to", phone.Mask(m.Phone), "message", m.ID, "phone_type", typ)
 	}
@@ -721,18 +703,27 @@ func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message) ([]*sm
 			kept = append(kept, m)
 			continue
 		}
-		if err := tx.SetMessageStatus(m.ID, smsflow.MessageCanceled, "", "", "opt_out", now); err != nil {
+		if err := cancelClaimed(tx, m, "opt_out", smsflow.DecisionCanceledOptOut, "consent changed after the message was queued", now); err != nil {
 			return nil, err
-		}
-		if m.RunID != 0 {
-			if err := tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: m.ContactID,
-				Reason: smsflow.DecisionCanceledOptOut, Detail: "consent changed after the message was queued", At: now}); err != nil {
-				return nil, err
-			}
 		}
 		s.log.Warn("queued message canceled: the number is no longer subscribed", "to", phone.Mask(m.Phone), "message", m.ID)
 	}
 	return kept, nil
+}
+
+// cancelClaimed records that a claimed message will not go: canceled with
+// code and, for a flow's message, the decision saying why (reason "" records
+// none).
+func cancelClaimed(tx *store.Tx, m *smsflow.Message, code, reason, detail string, now time.Time) error {
+	m.Status, m.ErrorCode = smsflow.MessageCanceled, code
+	if err := tx.SetMessageStatus(m.ID, m.Status, "", "", code, now); err != nil {
+		return err
+	}
+	if m.RunID == 0 || reason == "" {
+		return nil
+	}
+	return tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: m.ContactID,
+		Reason: reason, Detail: detail, At: now})
 }
 
 // optInReply reports whether a message is the automatic confirmation of an

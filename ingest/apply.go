@@ -22,7 +22,13 @@ type Result struct {
 // not yet matched to the caller's userId) and so may be merged into a known
 // contact.
 func placeholder(id string) bool {
-	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:") || strings.HasPrefix(id, shopifyContactPrefix)
+	return mergeablePlaceholder(id) || strings.HasPrefix(id, shopifyContactPrefix)
+}
+
+// mergeablePlaceholder reports whether a contact is one smsflow made up
+// before knowing who it was (an anonymous visitor, a number seen first).
+func mergeablePlaceholder(id string) bool {
+	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:")
 }
 
 // resolve finds the contact an id (userId, anonymousId or former id) refers to.

@@ -38,7 +38,7 @@ func deliveryRank(status string) int {
 // RecordDelivery applies a delivery status to an outbound message — from a
 // provider's receipt, or at once when the provider knows delivery when it
 // answers (console) — and, for a message of a run, emits Message Delivered
-// or Message Failed (undelivered and failed both) into the engine's inbox so
+// or Message Failed (undelivered and failed both) through DeliveryEvent so
 // flows can wait on them. It is the one path every receipt takes. A status
 // that would move the message backwards is ignored. emitted says an event
 // was queued for the engine.
@@ -59,10 +59,10 @@ func RecordDelivery(tx *store.Tx, m *smsflow.Message, status, errorCode string, 
 	return DeliveryEvent(tx, m, at, now)
 }
 
-// DeliveryEvent emits the event for the status m now has — Message
-// Delivered, or Message Failed for undelivered and failed — into the
-// engine's inbox, once per message and status, when m belongs to a run.
-// emitted says an event was queued.
+// DeliveryEvent stores the event for the status m now has — Message
+// Delivered, or Message Failed for undelivered and failed — once per message
+// and status, when m belongs to a run, and queues it for the engine when a
+// flow reacts to it (Tx.Queues). emitted says an event was queued.
 func DeliveryEvent(tx *store.Tx, m *smsflow.Message, at, now time.Time) (emitted bool, err error) {
 	status := m.Status
 	var name string

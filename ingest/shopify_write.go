@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -155,12 +154,6 @@ func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (s
 		return key, nil
 	}
 	return smsflow.ContactIDForPhone(ph.E164), nil
-}
-
-// mergeablePlaceholder reports whether a contact is one smsflow made up
-// before knowing who it was (an anonymous visitor, a number seen first).
-func mergeablePlaceholder(id string) bool {
-	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:")
 }
 
 // applyShopifyConsent records a customers/* delivery's SMS consent for the

@@ -92,10 +92,12 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	a.writer = ingest.NewWriter(db, clock, log)
 	a.metrics = metrics.New(db, clock, log)
 	a.writer.OnApplied = a.metrics.OnApplied
-	a.writer.Relevant = func(name string) bool { return a.cat != nil && a.cat.Relevant(name) }
-	// Receipts and clicks smsflow writes itself follow the same rule (until
-	// the flows are loaded, everything is queued).
-	db.SetRelevant(func(name string) bool { return a.cat == nil || a.cat.Relevant(name) })
+	// One rule for what the engine must see: tracked events some flow
+	// reacts to. Ingested events and the receipts and clicks smsflow writes
+	// itself follow it (nothing is ingested or sent before the flows load).
+	relevant := func(name string) bool { return a.cat != nil && a.cat.Relevant(name) }
+	a.writer.Relevant = relevant
+	db.SetRelevant(relevant)
 	a.writer.OnCommit = func([]ingest.Result) {
 		if a.engine != nil {
 			a.engine.Notify()
