@@ -216,6 +216,14 @@ func (e *Engine) byPriority(runs []*smsflow.Run) {
 	})
 }
 
+// prefetch is what a batch of contacts reads ahead (store.Tx.Prefetch):
+// the contacts, locked, with their consent and recent sends; runs by id
+// (timers); and, for events and entries, their open runs and last entries.
+func (e *Engine) prefetch(contacts []string, runs []int64, entries bool) store.Prefetch {
+	return store.Prefetch{Contacts: contacts, Runs: runs, OpenRuns: entries, Entries: entries,
+		RecentSince: e.clock.Now().Add(-e.cfg.Policy.Lookback())}
+}
+
 // work is one transaction's worth of per-contact work with its traces.
 type work struct {
 	traces []Trace
@@ -277,6 +285,7 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		var done []int64
+		var work []string
 		for _, id := range ids {
 			its := byContact[id]
 			if !e.needsContact(its, events) {
@@ -289,6 +298,13 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 			if first, ok := oldest[id]; ok && first < its[0].Seq {
 				continue // another node holds an older event of this contact
 			}
+			work = append(work, id)
+		}
+		if err := tx.Prefetch(e.prefetch(work, nil, true)); err != nil {
+			return err
+		}
+		for _, id := range work {
+			its := byContact[id]
 			n, err := e.processContactInbox(tx, w, id, its, events, false)
 			if err != nil {
 				return err
@@ -428,6 +444,13 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 			byContact[d.ContactID] = append(byContact[d.ContactID], d.RunID)
 		}
 		sort.Strings(ids)
+		runIDs := make([]int64, len(due))
+		for i, d := range due {
+			runIDs[i] = d.RunID
+		}
+		if err := tx.Prefetch(e.prefetch(ids, runIDs, false)); err != nil {
+			return err
+		}
 		for _, id := range ids {
 			cc, err := e.newContactCtx(tx, w, id) // locks the contact
 			if err != nil {

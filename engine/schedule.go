@@ -156,6 +156,9 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 		if err != nil {
 			return err
 		}
+		if err := tx.Prefetch(e.prefetch(ids, nil, true)); err != nil {
+			return err
+		}
 		for _, id := range ids {
 			cc, err := e.newContactCtx(tx, w, id) // locks the contact
 			if err != nil {

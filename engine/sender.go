@@ -353,16 +353,17 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 		// The accepted messages are recorded sent in one statement, and the
 		// receipts that beat their provider ids found with one query.
 		var sentIDs []int64
-		var sentPIDs, withPID []string
+		var sentPIDs, sentStatus, withPID []string
 		for _, o := range outs {
 			if o.accepted() {
 				sentIDs, sentPIDs = append(sentIDs, o.m.ID), append(sentPIDs, o.res.ProviderID)
+				sentStatus = append(sentStatus, ingest.Immediate(o.res.Status))
 				if o.res.ProviderID != "" {
 					withPID = append(withPID, o.res.ProviderID)
 				}
 			}
 		}
-		if err := tx.MarkSent(s.prov.Name(), sentIDs, sentPIDs, now); err != nil {
+		if err := tx.MarkSent(s.prov.Name(), sentIDs, sentPIDs, sentStatus, now); err != nil {
 			return err
 		}
 		pending, err := tx.PendingReceiptIDs(s.prov.Name(), withPID)
@@ -554,11 +555,12 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 			"send_before "+m.SendBefore.UTC().Format(time.RFC3339)+" passed before the provider call", now)
 	case o.err == nil:
 		// The row was recorded sent with the whole round (Tx.MarkSent).
-		m.Provider, m.ProviderID, m.Status, m.ErrorCode = name, o.res.ProviderID, smsflow.MessageSent, ""
-		if st := o.res.Status; st != "" && st != smsflow.MessageSent {
-			// A provider that knows the outcome at once (console): the same
-			// path as a receipt.
-			if emitted, err = ingest.RecordDelivery(tx, m, st, "", now, now); err != nil {
+		m.Provider, m.ProviderID, m.Status, m.ErrorCode, m.UpdatedAt = name, o.res.ProviderID, smsflow.MessageSent, "", now
+		if st := ingest.Immediate(o.res.Status); st != "" {
+			// A provider that knows the outcome at once (console): recorded
+			// with the round too; its event is a receipt's.
+			m.Status = st
+			if emitted, err = ingest.DeliveryEvent(tx, m, now, now); err != nil {
 				return false, time.Time{}, err
 			}
 		}

@@ -35,6 +35,17 @@ func deliveryRank(status string) int {
 	return 0 // queued, sending, unknown: nothing reported yet
 }
 
+// Immediate is the status a provider's answer to a send already reports
+// beyond "sent" (the console's delivered), "" when it reports nothing more:
+// the sender records it with the round's sent messages (Tx.MarkSent) and
+// emits its event with DeliveryEvent.
+func Immediate(status string) string {
+	if deliveryRank(status) > deliveryRank(smsflow.MessageSent) {
+		return status
+	}
+	return ""
+}
+
 // RecordDelivery applies a delivery status to an outbound message — from a
 // provider's receipt, or at once when the provider knows delivery when it
 // answers (console) — and, for a message of a run, emits Message Delivered
@@ -82,9 +93,13 @@ func DeliveryEvent(tx *store.Tx, m *smsflow.Message, at, now time.Time) (emitted
 		Properties: map[string]any{"message_id": m.ID, "flow": m.FlowID, "step": m.StepID, "run_id": m.RunID, "error_code": m.ErrorCode,
 			"status": status, "provider": m.Provider},
 		Timestamp: at, ReceivedAt: now}
+	if !tx.Queues(name) {
+		tx.InsertHistoryEvent(ev) // no flow reacts to it: history only
+		return false, nil
+	}
 	inserted, err := tx.InsertEvent(ev)
-	if err != nil || !inserted || !tx.Queues(name) {
-		return false, err // no flow reacts to it: history only
+	if err != nil || !inserted {
+		return false, err
 	}
 	if err := tx.AddInbox(m.ContactID, ev.Seq); err != nil {
 		return false, err

@@ -170,6 +170,18 @@ func (w *Writer) commit(group []*request) {
 func (w *Writer) write(group []*request) error {
 	now := w.clock.Now()
 	return w.db.WriteTx(context.Background(), func(tx *store.Tx) error {
+		// The group's contacts in one query, not one per item (D33).
+		var ids []string
+		for _, r := range group {
+			for _, it := range r.items {
+				if it.UserID != "" {
+					ids = append(ids, it.UserID)
+				}
+			}
+		}
+		if err := tx.Prefetch(store.Prefetch{Read: ids}); err != nil {
+			return err
+		}
 		for _, r := range group {
 			r.results = make([]Result, len(r.items))
 			if r.hooks.Before != nil {

@@ -43,6 +43,9 @@ func (t *Tx) LatestConsent(phone string) (*smsflow.ConsentEntry, error) {
 // to one number (SQLite has one writer; on PostgreSQL the caller holds the
 // contact's lock).
 func (t *Tx) AppendConsent(e *smsflow.ConsentEntry) error {
+	if t.cache != nil {
+		t.cache.contacts = nil // prefetched consent may be stale now
+	}
 	latest, err := t.LatestConsent(e.Phone)
 	if err != nil {
 		return err

@@ -66,6 +66,12 @@ func contactArgs(c *smsflow.Contact) []any {
 
 // ContactByID returns the contact with the id, or nil when there is none.
 func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
+	if t.cache != nil {
+		if c, ok := t.cache.read[id]; ok {
+			delete(t.cache.read, id) // handed out once: the caller changes it
+			return c, nil
+		}
+	}
 	c, err := scanContact(t.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -84,6 +90,7 @@ func (t *Tx) ContactByPhone(e164 string) (*smsflow.Contact, error) {
 
 // InsertContact creates a contact.
 func (t *Tx) InsertContact(c *smsflow.Contact) error {
+	t.cache.dropContact(c.ID)
 	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("insert contact %s: %w", c.ID, err)
@@ -93,6 +100,7 @@ func (t *Tx) InsertContact(c *smsflow.Contact) error {
 
 // UpdateContact overwrites a contact's mutable fields.
 func (t *Tx) UpdateContact(c *smsflow.Contact) error {
+	t.cache.dropContact(c.ID)
 	a := contactArgs(c)
 	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ? WHERE id = ?`,
 		a[1], a[2], a[3], a[4], a[5], a[6], a[8], c.ID)
@@ -123,6 +131,9 @@ func (t *Tx) SetAlias(alias, contactID string) error {
 // from: its events, its aliases (and from's own id becomes an alias of into).
 // Traits and the phone are merged by the caller, which updates into.
 func (t *Tx) MergeContact(from, into string) error {
+	if t.cache != nil {
+		t.cache = nil // runs, messages and consent move: forget the prefetch
+	}
 	if _, err := t.exec(`UPDATE events SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
 		return fmt.Errorf("merge %s into %s: events: %w", from, into, err)
 	}

@@ -89,6 +89,13 @@ type Tx struct {
 	tx    *sql.Tx
 	ctx   context.Context
 	stmts map[string]*sql.Stmt // prepared on this transaction's connection
+
+	cache      *batchCache     // rows read ahead by Prefetch (batch.go)
+	runUpdates map[int64][]any // buffered UpdateRun arguments by run id
+	runOrder   []int64         // run ids in the order of their first buffered update
+	decisions  [][]any         // buffered InsertDecision arguments
+	inbox      [][]any         // buffered AddInbox arguments
+	history    [][]any         // buffered InsertHistoryEvent arguments
 }
 
 // WriteTx runs fn in a write transaction, committing when fn returns nil.
@@ -99,6 +106,10 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	t := &Tx{db: db, tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}}
 	if err := fn(t); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := t.flush(); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

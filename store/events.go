@@ -15,6 +15,26 @@ import (
 // an Order Completed's order_id) was seen before. It reports whether the event
 // is new; a duplicate is not an error.
 func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
+	err := t.queryRow(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, eventArgs(e)...).Scan(&e.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
+	}
+	return true, nil
+}
+
+// InsertHistoryEvent stores an event no flow reacts to (a delivery receipt,
+// most often), with InsertEvent's deduplication, when nothing needs its
+// sequence number or whether it was new. The write is buffered (batch.go)
+// and reaches the database, in call order, before commit.
+func (t *Tx) InsertHistoryEvent(e *smsflow.Event) {
+	t.history = append(t.history, eventArgs(e))
+}
+
+func eventArgs(e *smsflow.Event) []any {
 	props, traits, ctx := e.Properties, e.Traits, e.Context
 	if props == nil {
 		props = map[string]any{}
@@ -25,17 +45,8 @@ func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
 	if ctx == nil {
 		ctx = map[string]any{}
 	}
-	err := t.queryRow(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
-		e.MessageID, nullString(e.DedupeKey), e.Type, e.Name, e.ContactID, e.AnonymousID,
-		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt)).Scan(&e.Seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
-	}
-	return true, nil
+	return []any{e.MessageID, nullString(e.DedupeKey), e.Type, e.Name, e.ContactID, e.AnonymousID,
+		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt)}
 }
 
 const eventColumns = `seq, message_id, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at`

@@ -22,6 +22,17 @@ const countedStatuses = `('queued', 'sending', 'sent', 'delivered', 'unknown')`
 // since, oldest first. Call it under the contact's lock so the check and the
 // reservation (the queued row) happen together.
 func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error) {
+	if t.cache != nil {
+		if rc, ok := t.cache.recent[contactID]; ok && !since.Before(rc.since) {
+			var out []SentRecord
+			for _, r := range rc.rows {
+				if r.At.After(since) {
+					out = append(out, r)
+				}
+			}
+			return out, nil
+		}
+	}
 	rows, err := t.query(`SELECT created_at, category, flow_id FROM messages
 WHERE contact_id = ? AND created_at > ? AND direction = 'out' AND status IN `+countedStatuses+` ORDER BY created_at`, contactID, micros(since))
 	if err != nil {
@@ -53,6 +64,9 @@ type CanceledMessage struct {
 // contact (runs ended or not), leaving automatic replies (no run) alone: the
 // STOP confirmation must still go out.
 func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
+	if t.cache != nil {
+		delete(t.cache.recent, contactID)
+	}
 	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOT
 	if err != nil {
 		return false, fmt.Errorf("insert message: %w", err)
 	}
+	if t.cache != nil {
+		delete(t.cache.recent, m.ContactID)
+	}
 	return true, nil
 }
 
@@ -121,30 +124,40 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
 }
 
 // MarkSent records a send round's accepted messages as sent by provider,
-// each with its provider id ("" keeps the stored one), in one statement
-// instead of one per message (the sender's hot path on PostgreSQL).
-func (t *Tx) MarkSent(provider string, ids []int64, providerIDs []string, now time.Time) error {
+// each with its provider id ("" keeps the stored one) and status ("" is
+// sent; a provider may report delivery at once), in one statement instead
+// of one per message (the sender's hot path on PostgreSQL).
+func (t *Tx) MarkSent(provider string, ids []int64, providerIDs, statuses []string, now time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	var q strings.Builder
-	args := make([]any, 0, 2+3*len(ids))
+	args := make([]any, 0, 2+5*len(ids))
 	args = append(args, provider, micros(now))
-	q.WriteString(`UPDATE messages SET status = 'sent', provider = ?, error_code = '', updated_at = ?`)
-	cases := 0
-	for i, id := range ids {
-		if providerIDs[i] != "" {
-			if cases == 0 {
-				q.WriteString(`, provider_id = CASE id`)
+	q.WriteString(`UPDATE messages SET provider = ?, error_code = '', updated_at = ?`)
+	// column = CASE id WHEN … THEN … ELSE otherwise END over the messages
+	// whose value is not "".
+	caseOf := func(column string, values []string, otherwise string) {
+		cases := 0
+		for i, id := range ids {
+			if values[i] != "" {
+				if cases == 0 {
+					q.WriteString(`, ` + column + ` = CASE id`)
+				}
+				q.WriteString(` WHEN ? THEN ?`)
+				args = append(args, id, values[i])
+				cases++
 			}
-			q.WriteString(` WHEN ? THEN ?`)
-			args = append(args, id, providerIDs[i])
-			cases++
+		}
+		switch {
+		case cases > 0:
+			q.WriteString(` ELSE ` + otherwise + ` END`)
+		case column == "status":
+			q.WriteString(`, status = ` + otherwise)
 		}
 	}
-	if cases > 0 {
-		q.WriteString(` ELSE provider_id END`)
-	}
+	caseOf("provider_id", providerIDs, "provider_id")
+	caseOf("status", statuses, "'sent'")
 	q.WriteString(` WHERE id IN (` + placeholders(len(ids)) + `)`)
 	for _, id := range ids {
 		args = append(args, id)
@@ -165,6 +178,9 @@ provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, error_code = ?, upda
 // CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
 // returns how many.
 func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
+	if t.cache != nil {
+		t.cache.recent = nil // canceled messages no longer count; whose they are is not known here
+	}
 	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
 	if err != nil {
 		return 0, err
@@ -226,10 +242,12 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	return out, rows.Err()
 }
 
-// InsertDecision records a policy decision.
+// InsertDecision records a policy decision. The write is buffered
+// (batch.go) and reaches the database before commit; d.ID stays 0.
+// Decisions are read only outside the transactions that write them.
 func (t *Tx) InsertDecision(d *smsflow.Decision) error {
-	return t.queryRow(`INSERT INTO decisions (run_id, step_id, flow_id, contact_id, reason, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)).Scan(&d.ID)
+	t.decisions = append(t.decisions, []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)})
+	return nil
 }
 
 // Decisions returns a contact's decisions, oldest first.

@@ -56,20 +56,33 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	if err != nil {
 		return fmt.Errorf("insert run: %w", err)
 	}
+	t.cache.dropRuns(r.ContactID)
 	return nil
 }
 
-// UpdateRun writes a run's mutable fields.
+// UpdateRun writes a run's mutable fields. The write is buffered (batch.go):
+// it reaches the database before the transaction next reads runs, and
+// before commit.
 func (t *Tx) UpdateRun(r *smsflow.Run) error {
-	_, err := t.exec(`UPDATE runs SET status = ?, exit_reason = ?, step = ?, wake_at = ?, variant = ?, state = ?, updated_at = ?, ended_at = ?, goal_at = ?, goal_value = ? WHERE id = ?`,
-		r.Status, r.ExitReason, r.Step, wakeArg(r.WakeAt), r.Variant, mustJSON(r.State), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue, r.ID)
-	if err != nil {
-		return fmt.Errorf("update run %d: %w", r.ID, err)
+	if t.runUpdates == nil {
+		t.runUpdates = map[int64][]any{}
+	}
+	if _, ok := t.runUpdates[r.ID]; !ok {
+		t.runOrder = append(t.runOrder, r.ID)
+	}
+	t.runUpdates[r.ID] = runUpdateArgs(r)
+	if t.cache != nil {
+		t.cache.dropRuns(r.ContactID)
+		delete(t.cache.runs, r.ID)
 	}
 	return nil
 }
 
+// runs reads runs, after writing the buffered updates.
 func (t *Tx) runs(query string, args ...any) ([]*smsflow.Run, error) {
+	if err := t.flushRuns(); err != nil {
+		return nil, err
+	}
 	return collectRuns(t.query(query, args...))
 }
 
@@ -100,11 +113,26 @@ func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
 
 // OpenRuns returns a contact's runs that have not ended, oldest entry first.
 func (t *Tx) OpenRuns(contactID string) ([]*smsflow.Run, error) {
+	if t.cache != nil {
+		if runs, ok := t.cache.openRuns[contactID]; ok {
+			delete(t.cache.openRuns, contactID) // handed out once: the caller changes them
+			return runs, nil
+		}
+	}
 	return t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND status IN ('active', 'waiting') ORDER BY entered_at, id`, contactID)
 }
 
 // RunByID returns a run, or nil.
 func (t *Tx) RunByID(id int64) (*smsflow.Run, error) {
+	if t.cache != nil && t.cache.runs != nil {
+		if r, ok := t.cache.runs[id]; ok {
+			delete(t.cache.runs, id) // handed out once: the caller changes it
+			return r, nil
+		}
+	}
+	if err := t.flushRuns(); err != nil {
+		return nil, err
+	}
 	r, err := scanRun(t.queryRow(`SELECT `+runColumns+` FROM runs WHERE id = ?`+t.db.dialect.LockRow(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -115,6 +143,15 @@ func (t *Tx) RunByID(id int64) (*smsflow.Run, error) {
 // LastEntry returns when the contact last entered the flow (any version,
 // holdout included) and whether a run of it is still open.
 func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err error) {
+	if t.cache != nil {
+		if flows, ok := t.cache.entries[contactID]; ok {
+			e := flows[flowID]
+			return e.last, e.open, nil
+		}
+	}
+	if err := t.flushRuns(); err != nil {
+		return time.Time{}, false, err
+	}
 	var entered int64
 	var status string
 	err = t.queryRow(`SELECT entered_at, status FROM runs WHERE flow_id = ? AND contact_id = ? ORDER BY entered_at DESC, id DESC LIMIT 1`, flowID, contactID).Scan(&entered, &status)
@@ -137,6 +174,9 @@ func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err
 // first, with their contact. On PostgreSQL the rows stay locked for this
 // transaction and other nodes skip them.
 func (t *Tx) DueRuns(now time.Time, limit int) ([]DueRun, error) {
+	if err := t.flushRuns(); err != nil {
+		return nil, err
+	}
 	rows, err := t.query(`SELECT id, contact_id FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?`+t.db.dialect.SkipLocked(), micros(now), limit)
 	if err != nil {
 		return nil, err
@@ -227,9 +267,11 @@ type InboxItem struct {
 func (t *Tx) Queues(name string) bool { return t.db.relevant == nil || t.db.relevant(name) }
 
 // AddInbox queues an event for the engine (same transaction as the event).
+// The write is buffered (batch.go) and reaches the database, in call order,
+// before commit: only engine transactions read the inbox.
 func (t *Tx) AddInbox(contactID string, eventSeq int64) error {
-	_, err := t.exec(`INSERT INTO inbox (contact_id, event_seq) VALUES (?, ?)`, contactID, eventSeq)
-	return err
+	t.inbox = append(t.inbox, []any{contactID, eventSeq})
+	return nil
 }
 
 // ClaimInbox returns up to limit waiting events in arrival order. On
@@ -396,6 +438,13 @@ func (db *DB) EndFlowRuns(ctx context.Context, flowID, reason string, now time.T
 // DeleteRun removes a run that never entered (a pending segment entry whose
 // contact no longer matches).
 func (t *Tx) DeleteRun(id int64) error {
+	if err := t.flushRuns(); err != nil {
+		return err
+	}
+	if t.cache != nil { // whose run it was is not known here: forget them all
+		t.cache.openRuns, t.cache.entries = nil, nil
+		delete(t.cache.runs, id)
+	}
 	_, err := t.exec(`DELETE FROM runs WHERE id = ?`, id)
 	return err
 }
@@ -405,6 +454,12 @@ func (t *Tx) DeleteRun(id int64) error {
 // the engine's first read of every contact it works on. A missing contact is
 // nil.
 func (t *Tx) ContactForUpdate(id string) (*smsflow.Contact, smsflow.ConsentStatus, error) {
+	if t.cache != nil {
+		if c, ok := t.cache.contacts[id]; ok {
+			delete(t.cache.contacts, id) // handed out once: the caller changes it
+			return c.c, c.consent, nil
+		}
+	}
 	var consent sql.NullString
 	c, err := scanContact(withExtra{t.queryRow(`SELECT `+contactColumns+`,
  (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY occurred_at DESC, id DESC LIMIT 1)
