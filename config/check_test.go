@@ -52,3 +52,22 @@ func TestFooterAndKeywordsFromYAML(t *testing.T) {
 		t.Errorf("Check: %v", err)
 	}
 }
+
+func TestWorkersDefaultByDatabase(t *testing.T) {
+	c := Default()
+	if n, err := c.Workers(); err != nil || n != 1 {
+		t.Fatalf("SQLite default: %d, %v; want 1", n, err)
+	}
+	c.DB = "postgres://u:p@127.0.0.1/db"
+	if n, err := c.Workers(); err != nil || n != 2 {
+		t.Fatalf("PostgreSQL default: %d, %v; want 2", n, err)
+	}
+	c.EngineWorkers = 4
+	if n, err := c.Workers(); err != nil || n != 4 {
+		t.Fatalf("engine_workers 4: %d, %v", n, err)
+	}
+	c.EngineWorkers = -1
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "engine_workers") {
+		t.Fatalf("engine_workers -1: %v; want an error naming the key", err)
+	}
+}

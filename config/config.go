@@ -55,6 +55,22 @@ type Config struct {
 	// SegmentPrice is the price of one SMS segment (e.g. "0.0079"), for the
 	// cost column of reports; empty means 0.
 	SegmentPrice string `yaml:"segment_price"`
+	// EngineWorkers is how many engine loops serve runs (0: 2 on PostgreSQL,
+	// where transactions run in parallel; 1 on SQLite, which has one writer).
+	EngineWorkers int `yaml:"engine_workers"`
+}
+
+// Workers is the number of engine loops for the configured database.
+func (c Config) Workers() (int, error) {
+	switch {
+	case c.EngineWorkers < 0 || c.EngineWorkers > 64:
+		return 0, fmt.Errorf("engine_workers: %d is out of range; use 1 to 64, or 0 for the default (2 on PostgreSQL, 1 on SQLite)", c.EngineWorkers)
+	case c.EngineWorkers > 0:
+		return c.EngineWorkers, nil
+	case strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://"):
+		return 2, nil
+	}
+	return 1, nil
 }
 
 // Brand is how messages name the sender.

@@ -30,6 +30,9 @@ func (c Config) Check() error {
 	if err := c.checkPacing(); err != nil {
 		return err
 	}
+	if _, err := c.Workers(); err != nil {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "engine_workers", "%v", err)
+	}
 	return nil
 }
 

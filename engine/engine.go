@@ -34,6 +34,11 @@ type Config struct {
 	// SmartEncoding replaces look-alike characters when the whole body then
 	// fits GSM-7 (config smart_encoding).
 	SmartEncoding bool
+	// Workers is how many engine loops run at once (config engine_workers;
+	// 0 or 1: one). They share the work as several nodes do — claims skip
+	// locked rows, contacts are locked — so more than one helps only where
+	// transactions run in parallel: PostgreSQL (D33).
+	Workers int
 }
 
 // brandName is the brand's name from the template scope, "" if none.
@@ -77,7 +82,7 @@ type Engine struct {
 
 	catalogGen uint64 // the catalog generation segment jobs were made for
 
-	wake      chan struct{}
+	wake      []chan struct{} // one per worker loop
 	stop      chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
@@ -96,18 +101,24 @@ func New(db *store.DB, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg 
 	if cfg.NewLinkCode == nil {
 		cfg.NewLinkCode = newLinkCode
 	}
-	return &Engine{db: db, cat: cat, clock: clock, log: log, cfg: cfg,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	cfg.Workers = max(cfg.Workers, 1)
+	e := &Engine{db: db, cat: cat, clock: clock, log: log, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	for range cfg.Workers {
+		e.wake = append(e.wake, make(chan struct{}, 1))
+	}
+	return e
 }
 
 // Catalog returns the engine's flows.
 func (e *Engine) Catalog() *Catalog { return e.cat }
 
-// Notify wakes the loop (new events were committed).
+// Notify wakes the loops (new events were committed).
 func (e *Engine) Notify() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
+	for _, w := range e.wake {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -120,9 +131,18 @@ const (
 	PollInterval = 250 * time.Millisecond
 )
 
-// Start runs the engine loop until Stop.
+// Start runs the engine loops until Stop.
 func (e *Engine) Start() {
-	e.startOnce.Do(func() { go e.loop() })
+	e.startOnce.Do(func() {
+		var wg sync.WaitGroup
+		for i := range e.cfg.Workers {
+			wg.Go(func() { e.loop(i) })
+		}
+		go func() {
+			wg.Wait()
+			close(e.done)
+		}()
+	})
 }
 
 // Stop ends the loop after the batch in progress. Safe to call twice.
@@ -138,18 +158,19 @@ func (e *Engine) Stop() {
 // edited, paused or deleted through another node's API takes effect here.
 const CatalogRefresh = 5 * time.Second
 
-func (e *Engine) loop() {
-	defer close(e.done)
+// loop is one worker; worker 0 also keeps the catalog and segment jobs
+// current.
+func (e *Engine) loop(worker int) {
 	ctx := context.Background()
 	lastLoad := e.clock.Now()
 	for {
-		if now := e.clock.Now(); now.Sub(lastLoad) >= CatalogRefresh {
+		if now := e.clock.Now(); worker == 0 && now.Sub(lastLoad) >= CatalogRefresh {
 			if err := e.cat.Load(ctx); err != nil {
 				e.log.Error("reload flows", "err", err)
 			}
 			lastLoad = now
 		}
-		n, err := e.RunOnce(ctx)
+		n, err := e.runOnce(ctx, worker == 0)
 		if err != nil {
 			e.log.Error("engine batch failed", "err", err)
 		}
@@ -172,7 +193,7 @@ func (e *Engine) loop() {
 		case <-e.stop:
 			t.Stop()
 			return
-		case <-e.wake:
+		case <-e.wake[worker]:
 		case <-t.C:
 		}
 		t.Stop()
@@ -181,9 +202,12 @@ func (e *Engine) loop() {
 
 // RunOnce processes one batch of waiting events and one of due timers and
 // returns how many items it handled.
-func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+func (e *Engine) RunOnce(ctx context.Context) (int, error) { return e.runOnce(ctx, true) }
+
+// runOnce is RunOnce; only one worker (jobs) makes the segment jobs.
+func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	var errSeg error
-	if g := e.cat.Generation(); g != e.catalogGen {
+	if g := e.cat.Generation(); jobs && g != e.catalogGen {
 		if errSeg = e.ensureSegmentJobs(ctx); errSeg == nil {
 			e.catalogGen = g
 		}

@@ -252,6 +252,17 @@ steps:
     send: "bench {{ event.properties.phase }} {{ event.properties.t0 }}"
 `
 
+// benchWorkers is the engine loops a benchmark runs: --engines, else
+// serve's default for the database (config engine_workers).
+func benchWorkers(dsn string, engines int) (int, error) {
+	c := config.Default()
+	if dsn != "" {
+		c.DB = dsn
+	}
+	c.EngineWorkers = engines
+	return c.Workers()
+}
+
 // flowsOptions configures one `bench flows`.
 type flowsOptions struct {
 	DSN      string        // "" means a fresh SQLite file
@@ -262,9 +273,10 @@ type flowsOptions struct {
 	Batch    int           // events per /v1/batch call
 	Backlog  int           // throughput mode: at most this many events accepted but not yet at the provider
 	Mode     string        // throughput, latency or both
-	// Engines is how many engine loops run (1: the app's own). More are
-	// what more nodes would be: on PostgreSQL they share the work through
-	// SKIP LOCKED; on SQLite they queue for the one writer.
+	// Engines is how many engine loops run (config engine_workers; 0:
+	// serve's default, 2 on PostgreSQL and 1 on SQLite). They share the
+	// work as more nodes would: on PostgreSQL through SKIP LOCKED; on SQLite
+	// they queue for the one writer.
 	Engines  int
 	Progress io.Writer // progress lines
 	Log      io.Writer // the app's warnings
@@ -352,12 +364,16 @@ func benchFlows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.Batch, "batch", 100, "events per /v1/batch call in the throughput mode")
 	fs.IntVar(&o.Backlog, "backlog", 5000, "throughput mode: most events accepted but not yet at the provider")
 	fs.StringVar(&o.Mode, "mode", "both", "throughput, latency or both")
-	fs.IntVar(&o.Engines, "engines", 1, "engine loops (more act as more nodes; useful on PostgreSQL)")
+	fs.IntVar(&o.Engines, "engines", 0, "engine loops, as config engine_workers (default: serve's, 2 on PostgreSQL and 1 on SQLite)")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	o.Progress, o.Log = stderr, stderr
+	var err error
+	if o.Engines, err = benchWorkers(o.DSN, o.Engines); err != nil {
+		return err
+	}
 	stop, err := startCPUProfile(*cpu)
 	if err != nil {
 		return err
@@ -370,7 +386,7 @@ func benchFlows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "database\tengines\tmode\tevents\tmessages\truns/s\tp50 ms\tp99 ms\tmax ms\thttp p99 ms\tdrain s\terrors\t\n")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t\n", store.Scheme(o.DSN), max(o.Engines, 1), r.Mode, r.Events, r.Messages, r.PerSecond,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t\n", store.Scheme(o.DSN), o.Engines, r.Mode, r.Events, r.Messages, r.PerSecond,
 			ms(r.P50), ms(r.P99), ms(r.Max), ms(r.HTTPP99), r.Drain.Seconds(), r.Errors)
 	}
 	return tw.Flush()
@@ -379,7 +395,6 @@ func benchFlows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // runFlowsBench starts the app on a fresh database with the bench flow,
 // creates the contacts and measures the requested modes.
 func runFlowsBench(ctx context.Context, o flowsOptions) ([]flowsResult, error) {
-	o.Engines = max(o.Engines, 1)
 	if o.Duration <= 0 || o.Rate < 1 || o.Contacts < 1 || o.Clients < 1 || o.Batch < 1 || o.Batch > 1000 || o.Backlog < o.Batch {
 		return nil, fmt.Errorf("--duration, --rate, --contacts and --clients must be positive, --batch 1..1000, --backlog at least --batch")
 	}
@@ -400,7 +415,7 @@ func runFlowsBench(ctx context.Context, o flowsOptions) ([]flowsResult, error) {
 		return nil, err
 	}
 	cfg := config.Default()
-	cfg.DB, cfg.Addr, cfg.LogLevel, cfg.Flows = dsn, "127.0.0.1:0", "warn", dir
+	cfg.DB, cfg.Addr, cfg.LogLevel, cfg.Flows, cfg.EngineWorkers = dsn, "127.0.0.1:0", "warn", dir, o.Engines
 	tap := &providerTap{next: newLogger(o.Log, cfg).Handler(),
 		phases: map[string]*phaseStats{"t": {}, "l": {}}, other: new(atomic.Int64)}
 	a, err := startApp(ctx, cfg, slog.New(tap))
@@ -410,13 +425,6 @@ func runFlowsBench(ctx context.Context, o flowsOptions) ([]flowsResult, error) {
 	defer a.Stop()
 	if act := a.cat.Active(); len(act) != 1 || act[0].ID != "bench" {
 		return nil, fmt.Errorf("the database already holds other active flows: bench flows needs an empty database")
-	}
-	for range o.Engines - 1 {
-		e := engine.New(a.db, a.cat, smsflow.WallClock{}, a.log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name},
-			PublicURL: publicURL(a.cfg), Provider: cfg.Provider})
-		e.OnQueued = a.sender.Notify
-		e.Start()
-		defer e.Stop()
 	}
 	conns := max(o.Clients, 1) * 2
 	if o.Mode != "throughput" {
@@ -720,6 +728,7 @@ type timersOptions struct {
 
 // timersResult is what `bench timers` measured.
 type timersResult struct {
+	Engines        int // engine loops
 	Runs           int
 	Inserted       int64
 	InsertPerSec   float64
@@ -830,20 +839,24 @@ func benchTimers(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.DurationVar(&o.Lead, "lead", 5*time.Second, "the engine starts this long before the first timer is due")
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "stop waiting for the last timers this long after the window ends")
 	fs.IntVar(&o.Inserters, "inserters", 0, "goroutines inserting runs (default 1 on SQLite, 3 on PostgreSQL)")
-	fs.IntVar(&o.Engines, "engines", 1, "engine loops (more act as more nodes; useful on PostgreSQL)")
+	fs.IntVar(&o.Engines, "engines", 0, "engine loops, as config engine_workers (default: serve's, 2 on PostgreSQL and 1 on SQLite)")
 	fs.BoolVar(&o.NoSend, "no-send", false, "the flow only waits (no message): measures the timers alone")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the firing phase to this file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	o.Progress, o.Log = stderr, stderr
+	var err error
+	if o.Engines, err = benchWorkers(o.DSN, o.Engines); err != nil {
+		return err
+	}
 	r, err := runTimersBench(ctx, o, *cpu)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "database\tengines\truns\twindow\tinserted/s\tfired\tsent\tfired/s\tfire p50 ms\tfire p99 ms\tfire max ms\tsend p99 ms\tRSS waiting MB\tRSS peak MB\t\n")
-	fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t\n", store.Scheme(o.DSN), max(o.Engines, 1), r.Runs, o.Window, r.InsertPerSec,
+	fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t\n", store.Scheme(o.DSN), r.Engines, r.Runs, o.Window, r.InsertPerSec,
 		r.Fired, r.Sent, r.FiredPerSecond, ms(r.FireP50), ms(r.FireP99), ms(r.FireMax), ms(r.SendP99), mb(r.RSSWaiting), mb(r.RSSPeak))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -862,7 +875,7 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 	if o.Runs < 1 || o.Window <= 0 || o.Lead <= 0 || o.Timeout <= 0 {
 		return res, fmt.Errorf("--runs, --window, --lead and --timeout must be positive")
 	}
-	res.Runs = o.Runs
+	res.Runs, res.Engines = o.Runs, max(o.Engines, 1)
 	dsn, cleanup, err := benchDSN(ctx, o.DSN)
 	if err != nil {
 		return res, err
@@ -943,13 +956,11 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	sender := engine.NewSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
-	engines := make([]*engine.Engine, max(o.Engines, 1))
-	for i := range engines {
-		engines[i] = engine.New(db, cat, t.clock, log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name}, PublicURL: "http://127.0.0.1", Provider: "console"})
-		engines[i].OnTrace = onTrace
-		engines[i].OnQueued = sender.Notify
-	}
-	sender.OnEvents = engines[0].Notify
+	eng := engine.New(db, cat, t.clock, log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name}, PublicURL: "http://127.0.0.1", Provider: "console",
+		Workers: res.Engines})
+	eng.OnTrace = onTrace
+	eng.OnQueued = sender.Notify
+	sender.OnEvents = eng.Notify
 	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return res, err
@@ -958,16 +969,12 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 		stopProfile()
 		return res, err
 	}
-	for _, e := range engines {
-		e.Start()
-	}
+	eng.Start()
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			for _, e := range engines {
-				e.Stop()
-			}
+			eng.Stop()
 			sender.Stop()
 			stopProfile()
 		}

@@ -241,10 +241,14 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 			return fmt.Errorf("bundled examples: %w", err)
 		}
 	}
+	workers, err := cfg.Workers()
+	if err != nil {
+		return fmt.Errorf("smsflow.yaml: %w", err)
+	}
 	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
 		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM,
-		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding})
+		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers})
 	a.sender = engine.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
 	pacing, err := cfg.Pacing()
 	if err != nil {
