@@ -3,11 +3,14 @@
 package postgres
 
 import (
+	"context"
 	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/smsflow/smsflow/store"
 )
@@ -37,5 +40,53 @@ func Open(url string) (*store.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w (is the server running and the URL right?)", err)
 	}
-	return store.New(dialect{}, db, db), nil
+	sdb := store.New(dialect{}, db, db)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go keepStatistics(db, stop, done)
+	sdb.OnClose(func() { close(stop); <-done })
+	return sdb, nil
+}
+
+// StatisticsInterval is how often keepStatistics looks at the tables.
+const StatisticsInterval = 5 * time.Second
+
+// keepStatistics runs ANALYZE on a table of smsflow's schema that has
+// changed by more than half (and by more than 1,000 rows) since its planner
+// statistics were taken. A young database that takes a burst — a launch, a
+// first import, Black Friday — otherwise plans its batch queries (contact_id
+// IN (…) over runs and messages) with no statistics until autovacuum's next
+// pass, up to a minute later, and picks sequential scans: measured, p99
+// trigger-to-send latency went from 48 ms to 150 ms after 50,000 runs (D33).
+// Large tables in steady state are left to autovacuum (10% by default).
+func keepStatistics(db *sql.DB, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(StatisticsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		rows, err := db.QueryContext(ctx, `SELECT relname FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND n_mod_since_analyze > 1000 AND n_mod_since_analyze > n_live_tup / 2`)
+		var tables []string
+		if err == nil {
+			for rows.Next() {
+				var name string
+				if rows.Scan(&name) == nil {
+					tables = append(tables, name)
+				}
+			}
+			rows.Close()
+		}
+		for _, name := range tables {
+			// Best effort: a failure (another node analyzing, a stop) is
+			// retried at the next tick.
+			_, _ = db.ExecContext(ctx, `ANALYZE `+pgx.Identifier{name}.Sanitize())
+		}
+		cancel()
+	}
 }

@@ -1,0 +1,183 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// seedBatch makes n contacts, each with one open run of flow "f" and one
+// queued message, and returns the runs.
+func seedBatch(t *testing.T, db *store.DB, n int, now time.Time) []*smsflow.Run {
+	t.Helper()
+	var runs []*smsflow.Run
+	err := db.WriteTx(ctx, func(tx *store.Tx) error {
+		for i := range n {
+			id := fmt.Sprintf("c%04d", i)
+			c := &smsflow.Contact{ID: id, Phone: fmt.Sprintf("+1415555%04d", i), CreatedAt: now, UpdatedAt: now}
+			if err := tx.InsertContact(c); err != nil {
+				return err
+			}
+			r := &smsflow.Run{FlowID: "f", FlowVersion: 1, ContactID: id, Status: smsflow.RunWaiting, Step: "s",
+				WakeAt: now.Add(time.Hour), EnteredAt: now, UpdatedAt: now}
+			if err := tx.InsertRun(r); err != nil {
+				return err
+			}
+			runs = append(runs, r)
+			m := &smsflow.Message{Direction: "out", RunID: r.ID, StepID: "s", FlowID: "f", Category: "promo", ContactID: id, Phone: c.Phone,
+				Body: "hi", Status: smsflow.MessageQueued, Provider: "console", CreatedAt: now, UpdatedAt: now}
+			if _, err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+// What a prefetched read returns is what the plain read returns, and a
+// write of the transaction is seen by the reads after it.
+func TestPrefetchReadsAsTheDatabase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+		runs := seedBatch(t, db, 5, now)
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			err := tx.Prefetch(store.Prefetch{Contacts: []string{"c0001", "c0000", "ghost"}, Runs: []int64{runs[0].ID},
+				OpenRuns: true, Entries: true, RecentSince: now.Add(-time.Hour)})
+			if err != nil {
+				return err
+			}
+			c, _, err := tx.ContactForUpdate("c0000")
+			if err != nil || c == nil || c.Phone != "+14155550000" {
+				t.Errorf("prefetched contact = %+v, %v", c, err)
+			}
+			if c, _, err := tx.ContactForUpdate("ghost"); err != nil || c != nil {
+				t.Errorf("a missing contact must read as nil, got %+v, %v", c, err)
+			}
+			r, err := tx.RunByID(runs[0].ID)
+			if err != nil || r == nil || r.Status != smsflow.RunWaiting || r.Step != "s" {
+				t.Fatalf("prefetched run = %+v, %v", r, err)
+			}
+			open, err := tx.OpenRuns("c0000")
+			if err != nil || len(open) != 1 || open[0].ID != runs[0].ID {
+				t.Errorf("prefetched open runs = %+v, %v", open, err)
+			}
+			last, isOpen, err := tx.LastEntry("f", "c0000")
+			if err != nil || !last.Equal(now) || !isOpen {
+				t.Errorf("prefetched last entry = %v %v %v", last, isOpen, err)
+			}
+			if last, isOpen, _ := tx.LastEntry("other", "c0000"); !last.IsZero() || isOpen {
+				t.Errorf("a flow never entered: %v %v", last, isOpen)
+			}
+			recent, err := tx.RecentSends("c0000", now.Add(-time.Minute))
+			if err != nil || len(recent) != 1 || recent[0].FlowID != "f" {
+				t.Errorf("prefetched recent sends = %+v, %v", recent, err)
+			}
+
+			// The run ends (a buffered update): reads after it see it.
+			r.Status, r.EndedAt, r.WakeAt = smsflow.RunCompleted, now, time.Time{}
+			if err := tx.UpdateRun(r); err != nil {
+				return err
+			}
+			if open, err := tx.OpenRuns("c0000"); err != nil || len(open) != 0 {
+				t.Errorf("open runs after the run ended = %+v, %v; want none", open, err)
+			}
+			if _, isOpen, err := tx.LastEntry("f", "c0000"); err != nil || isOpen {
+				t.Errorf("last entry after the run ended: open %v, %v", isOpen, err)
+			}
+			if again, err := tx.RunByID(r.ID); err != nil || again.Status != smsflow.RunCompleted {
+				t.Errorf("run re-read after its update = %+v, %v", again, err)
+			}
+			// A new run and message of c0001 are seen by its next reads.
+			r2 := &smsflow.Run{FlowID: "g", FlowVersion: 1, ContactID: "c0001", Status: smsflow.RunActive, EnteredAt: now.Add(time.Minute), UpdatedAt: now}
+			if err := tx.InsertRun(r2); err != nil {
+				return err
+			}
+			if last, isOpen, err := tx.LastEntry("g", "c0001"); err != nil || !last.Equal(now.Add(time.Minute)) || !isOpen {
+				t.Errorf("last entry after a new run = %v %v %v", last, isOpen, err)
+			}
+			m := &smsflow.Message{Direction: "out", RunID: r2.ID, StepID: "x", FlowID: "g", Category: "promo", ContactID: "c0001", Phone: "+14155550001",
+				Body: "yo", Status: smsflow.MessageQueued, Provider: "console", CreatedAt: now.Add(time.Minute), UpdatedAt: now}
+			if _, err := tx.InsertMessage(m); err != nil {
+				return err
+			}
+			if recent, err := tx.RecentSends("c0001", now.Add(-time.Minute)); err != nil || len(recent) != 2 {
+				t.Errorf("recent sends after a new message = %+v, %v; want 2", recent, err)
+			}
+			// A contact changed in the transaction is read as changed.
+			c1, _, err := tx.ContactForUpdate("c0001")
+			if err != nil {
+				return err
+			}
+			c1.Timezone = "America/Chicago"
+			if err := tx.UpdateContact(c1); err != nil {
+				return err
+			}
+			if again, _, err := tx.ContactForUpdate("c0001"); err != nil || again.Timezone != "America/Chicago" {
+				t.Errorf("contact re-read after its update = %+v, %v", again, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.RunsByContact(ctx, "c0000", false)
+		if err != nil || len(got) != 1 || got[0].Status != smsflow.RunCompleted {
+			t.Errorf("after commit, c0000's run = %+v, %v; want completed", got, err)
+		}
+	})
+}
+
+// Buffered writes commit with the transaction and vanish with its
+// rollback; many of them are written in several statements.
+func TestWriteBehindCommitsAndRollsBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+		runs := seedBatch(t, db, 1500, now)
+		write := func(status string, fail bool) error {
+			return db.WriteTx(ctx, func(tx *store.Tx) error {
+				for _, r := range runs {
+					r.Status, r.Variant = status, "v-"+status
+					if err := tx.UpdateRun(r); err != nil {
+						return err
+					}
+					if err := tx.InsertDecision(&smsflow.Decision{RunID: r.ID, StepID: "s", FlowID: "f", ContactID: r.ContactID, Reason: "sent:" + status, At: now}); err != nil {
+						return err
+					}
+				}
+				if fail {
+					return errors.New("rolled back")
+				}
+				return nil
+			})
+		}
+		if err := write(smsflow.RunExited, true); err == nil {
+			t.Fatal("the failing transaction committed")
+		}
+		if err := write(smsflow.RunCompleted, false); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{0, 777, 1499} {
+			got, err := db.RunsByContact(ctx, runs[i].ContactID, false)
+			if err != nil || len(got) != 1 || got[0].Status != smsflow.RunCompleted || got[0].Variant != "v-completed" {
+				t.Errorf("run %d after commit = %+v, %v", i, got, err)
+			}
+			ds, err := db.Decisions(ctx, runs[i].ContactID, 10)
+			if err != nil || len(ds) != 1 || ds[0].Reason != "sent:completed" {
+				t.Errorf("decisions of run %d = %+v, %v; want only the committed one", i, ds, err)
+			}
+		}
+		n, err := db.CountRuns(ctx, smsflow.RunCompleted)
+		if err != nil || n != 1500 {
+			t.Errorf("completed runs = %d, %v; want 1500", n, err)
+		}
+	})
+}
