@@ -68,7 +68,7 @@ type recentCache struct {
 
 // batchCache holds prefetched rows until they are read once or invalidated.
 type batchCache struct {
-	contacts map[string]cachedContact // a nil contact: known missing
+	contacts map[string]cachedContact    // a nil contact: known missing
 	read     map[string]*smsflow.Contact // nil: known missing
 	runs     map[int64]*smsflow.Run
 	openRuns map[string][]*smsflow.Run
