@@ -201,18 +201,25 @@ FROM runs WHERE contact_id IN (`+placeholders(len(args))+`) GROUP BY contact_id,
 			b.recent[id] = recentCache{since: p.RecentSince}
 		}
 		err := t.eachContactChunk(ids, func(args []any) error {
-			rows, err := t.query(`SELECT contact_id, created_at, category, flow_id FROM messages
-WHERE contact_id IN (`+placeholders(len(args))+`) AND created_at > ? AND direction = 'out' AND status IN `+countedStatuses+` ORDER BY created_at`, append(args, micros(p.RecentSince))...)
+			// Direction and status are filtered here, not in SQL: with a
+			// long IN list SQLite's planner would otherwise pick the
+			// (direction, provider, status) index and scan every outbound
+			// message.
+			rows, err := t.query(`SELECT contact_id, created_at, category, flow_id, direction, status FROM messages
+WHERE contact_id IN (`+placeholders(len(args))+`) AND created_at > ? ORDER BY contact_id, created_at`, append(args, micros(p.RecentSince))...)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var contact string
+				var contact, direction, status string
 				var r SentRecord
 				var at int64
-				if err := rows.Scan(&contact, &at, &r.Category, &r.FlowID); err != nil {
+				if err := rows.Scan(&contact, &at, &r.Category, &r.FlowID, &direction, &status); err != nil {
 					return err
+				}
+				if direction != "out" || !strings.Contains(countedStatuses, "'"+status+"'") {
+					continue
 				}
 				r.At = fromMicros(at)
 				rc := b.recent[contact]
@@ -331,6 +338,18 @@ func (t *Tx) flushRuns() error {
 		rows = append(rows, t.runUpdates[id])
 	}
 	t.runOrder, t.runUpdates = t.runOrder[:0], nil
+	if !t.db.dialect.RoundTrips() {
+		// In process (SQLite): no round trip to save, and its UPDATE … FROM
+		// (VALUES …) costs four times the plain updates (measured: 43 µs
+		// against 9 µs a run in bench timers).
+		for _, r := range rows {
+			if _, err := t.exec(`UPDATE runs SET status = ?, exit_reason = ?, step = ?, wake_at = ?, variant = ?, state = ?, updated_at = ?, ended_at = ?, goal_at = ?, goal_value = ? WHERE id = ?`,
+				append(r[1:len(r):len(r)], r[0])...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	// A VALUES list's columns are named column1… on both databases; the
 	// casts give PostgreSQL the types its parameters lack.
 	row := `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION))`
@@ -353,6 +372,9 @@ func (t *Tx) flushDecisions() error {
 // of two) so their prepared statements are reused.
 func (t *Tx) execRows(prefix, row, suffix string, rows [][]any) error {
 	per := max(1, maxParams/max(1, len(rows[0])))
+	if !t.db.dialect.RoundTrips() {
+		per = 1 // in process: one short prepared statement, run per row
+	}
 	for len(rows) > 0 {
 		n := min(per, len(rows))
 		if n < per {

@@ -20,6 +20,10 @@ type Dialect interface {
 	// transactions have not locked (" FOR UPDATE SKIP LOCKED" on PostgreSQL);
 	// "" where one writer excludes everyone else (SQLite).
 	SkipLocked() string
+	// RoundTrips reports whether a statement costs a network round trip
+	// (PostgreSQL), so batching rows into one statement pays; SQLite runs
+	// in process.
+	RoundTrips() bool
 	// LockRow is the clause that locks the selected rows until commit
 	// (" FOR UPDATE"); "" on SQLite.
 	LockRow() string

@@ -24,6 +24,7 @@ type dialect struct{}
 
 func (dialect) Name() string           { return "postgres" }
 func (dialect) SkipLocked() string     { return " FOR UPDATE SKIP LOCKED" }
+func (dialect) RoundTrips() bool       { return true }
 func (dialect) LockRow() string        { return " FOR UPDATE" }
 func (dialect) Rebind(q string) string { return store.RebindDollar(q) }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }

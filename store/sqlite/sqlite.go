@@ -29,6 +29,7 @@ type dialect struct{}
 
 func (dialect) Name() string           { return "sqlite" }
 func (dialect) SkipLocked() string     { return "" }
+func (dialect) RoundTrips() bool       { return false }
 func (dialect) LockRow() string        { return "" }
 func (dialect) Rebind(q string) string { return q }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
