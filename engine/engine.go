@@ -245,7 +245,7 @@ func (e *Engine) byPriority(runs []*smsflow.Run) {
 // (timers); and, for events and entries, their open runs and last entries.
 func (e *Engine) prefetch(contacts []string, runs []int64, entries bool) store.Prefetch {
 	return store.Prefetch{Contacts: contacts, Runs: runs, OpenRuns: entries, Entries: entries,
-		RecentSince: e.clock.Now().Add(-e.cfg.Policy.Lookback())}
+		RecentSince: e.clock.Now().Add(-e.cfg.Policy.Lookback()), Marketing: e.cfg.Footer != ""}
 }
 
 // work is one transaction's worth of per-contact work with its traces.

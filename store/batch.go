@@ -49,6 +49,9 @@ type Prefetch struct {
 	// RecentSince, when set, reads the Contacts' counted sends since then
 	// (caps).
 	RecentSince time.Time
+	// Marketing reads which Contacts had a marketing message since their
+	// number last subscribed (HadMarketing: the compliance footer).
+	Marketing bool
 }
 
 type cachedContact struct {
@@ -74,6 +77,9 @@ type batchCache struct {
 	openRuns map[string][]*smsflow.Run
 	entries  map[string]map[string]entryInfo // contact → flow
 	recent   map[string]recentCache
+	// marketing holds, per prefetched contact, the numbers that had a
+	// marketing message since they last subscribed (HadMarketing).
+	marketing map[string]map[string]bool
 }
 
 // dropContact forgets what was prefetched about a contact.
@@ -188,6 +194,35 @@ FROM runs WHERE contact_id IN (`+placeholders(len(args))+`) GROUP BY contact_id,
 					return err
 				}
 				b.entries[contact][flow] = entryInfo{last: fromMicros(last), open: open > 0}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if p.Marketing {
+		b.marketing = make(map[string]map[string]bool, len(ids))
+		for _, id := range ids {
+			b.marketing[id] = map[string]bool{}
+		}
+		// HadMarketing's query for the batch. The "|| ''" keeps SQLite's
+		// planner on the (contact_id, created_at) index with a long IN list
+		// (see the recent sends below).
+		err := t.eachContactChunk(ids, func(args []any) error {
+			rows, err := t.query(`SELECT DISTINCT contact_id, phone FROM messages m WHERE contact_id IN (`+placeholders(len(args))+`)
+AND m.direction || '' = 'out' AND m.category || '' IN ('lifecycle', 'behavior', 'promo') AND m.status || '' IN `+countedStatuses+`
+AND m.created_at >= COALESCE((SELECT MAX(occurred_at) FROM consent_ledger WHERE phone = m.phone AND status = 'subscribed'), 0)`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var contact, phone string
+				if err := rows.Scan(&contact, &phone); err != nil {
+					return err
+				}
+				b.marketing[contact][phone] = true
 			}
 			return rows.Err()
 		})
@@ -328,8 +363,18 @@ func (t *Tx) flushInbox() error {
 	return t.execRows(`INSERT INTO inbox (contact_id, event_seq) VALUES `, `(?, ?)`, ``, rows)
 }
 
-// flushRuns writes the buffered run updates, in multi-row statements.
+// flushRuns writes the buffered new runs, then the buffered run updates,
+// in multi-row statements.
 func (t *Tx) flushRuns() error {
+	if len(t.runInsertRows) > 0 {
+		rows := t.runInsertRows
+		t.runInsertRows, t.runInserts = nil, nil
+		err := t.execRows(`INSERT INTO runs (id, flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value)
+OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
+		if err != nil {
+			return err
+		}
+	}
 	if len(t.runOrder) == 0 {
 		return nil
 	}

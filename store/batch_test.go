@@ -51,7 +51,7 @@ func TestPrefetchReadsAsTheDatabase(t *testing.T) {
 		runs := seedBatch(t, db, 5, now)
 		err := db.WriteTx(ctx, func(tx *store.Tx) error {
 			err := tx.Prefetch(store.Prefetch{Contacts: []string{"c0001", "c0000", "ghost"}, Runs: []int64{runs[0].ID},
-				OpenRuns: true, Entries: true, RecentSince: now.Add(-time.Hour)})
+				OpenRuns: true, Entries: true, RecentSince: now.Add(-time.Hour), Marketing: true})
 			if err != nil {
 				return err
 			}
@@ -80,6 +80,15 @@ func TestPrefetchReadsAsTheDatabase(t *testing.T) {
 			recent, err := tx.RecentSends("c0000", now.Add(-time.Minute))
 			if err != nil || len(recent) != 1 || recent[0].FlowID != "f" {
 				t.Errorf("prefetched recent sends = %+v, %v", recent, err)
+			}
+
+			for _, q := range []struct {
+				contact, phone string
+				want           bool
+			}{{"c0000", "+14155550000", true}, {"c0000", "+14155559999", false}, {"ghost", "+14155550000", false}} {
+				if had, err := tx.HadMarketing(q.contact, q.phone); err != nil || had != q.want {
+					t.Errorf("prefetched HadMarketing(%s, %s) = %v, %v; want %v", q.contact, q.phone, had, err, q.want)
+				}
 			}
 
 			// The run ends (a buffered update): reads after it see it.

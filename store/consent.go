@@ -44,7 +44,7 @@ func (t *Tx) LatestConsent(phone string) (*smsflow.ConsentEntry, error) {
 // contact's lock).
 func (t *Tx) AppendConsent(e *smsflow.ConsentEntry) error {
 	if t.cache != nil {
-		t.cache.contacts = nil // prefetched consent may be stale now
+		t.cache.contacts, t.cache.marketing = nil, nil // prefetched consent may be stale now
 	}
 	latest, err := t.LatestConsent(e.Phone)
 	if err != nil {

@@ -66,6 +66,7 @@ type CanceledMessage struct {
 func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
 	if t.cache != nil {
 		delete(t.cache.recent, contactID)
+		delete(t.cache.marketing, contactID)
 	}
 	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
 	if err != nil {
@@ -125,6 +126,11 @@ AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER B
 // queued) a marketing message since its latest subscription: the compliance
 // footer goes on the first marketing message of every subscription.
 func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
+	if t.cache != nil {
+		if phones, ok := t.cache.marketing[contactID]; ok {
+			return phones[phone], nil
+		}
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE contact_id = ? AND phone = ? AND direction = 'out'
 AND category IN ('lifecycle', 'behavior', 'promo') AND status IN `+countedStatuses+`

@@ -54,6 +54,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOT
 	}
 	if t.cache != nil {
 		delete(t.cache.recent, m.ContactID)
+		delete(t.cache.marketing, m.ContactID)
 	}
 	return true, nil
 }
@@ -179,7 +180,8 @@ provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, error_code = ?, upda
 // returns how many.
 func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
 	if t.cache != nil {
-		t.cache.recent = nil // canceled messages no longer count; whose they are is not known here
+		// Canceled messages no longer count; whose they are is not known here.
+		t.cache.recent, t.cache.marketing = nil, nil
 	}
 	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
 	if err != nil {

@@ -47,23 +47,82 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// InsertRun stores a new run and sets its ID.
+// InsertRun stores a new run and sets its ID. On PostgreSQL the row is
+// buffered (batch.go) with an id taken from the table's sequence, and a
+// later UpdateRun of it in the same transaction rewrites the buffered row.
 func (t *Tx) InsertRun(r *smsflow.Run) error {
+	t.cache.dropRuns(r.ContactID)
+	if t.db.dialect.RoundTrips() {
+		id, err := t.nextRunID()
+		if err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+		r.ID = id
+		if t.runInserts == nil {
+			t.runInserts = map[int64]int{}
+		}
+		t.runInserts[id] = len(t.runInsertRows)
+		t.runInsertRows = append(t.runInsertRows, runInsertArgs(r))
+		return nil
+	}
 	err := t.queryRow(`INSERT INTO runs (flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.FlowID, r.FlowVersion, r.ContactID, r.Status, r.ExitReason, r.Step, wakeArg(r.WakeAt), boolInt(r.Holdout), r.Variant,
-		mustJSON(r.State), micros(r.EnteredAt), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue).Scan(&r.ID)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, runInsertArgs(r)[1:]...).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("insert run: %w", err)
 	}
-	t.cache.dropRuns(r.ContactID)
 	return nil
+}
+
+// runInsertArgs are a run's columns for an insert, id first.
+func runInsertArgs(r *smsflow.Run) []any {
+	return []any{r.ID, r.FlowID, r.FlowVersion, r.ContactID, r.Status, r.ExitReason, r.Step, wakeArg(r.WakeAt), boolInt(r.Holdout), r.Variant,
+		mustJSON(r.State), micros(r.EnteredAt), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue}
+}
+
+// nextRunID takes a run id from the ids this transaction reserved from the
+// runs sequence, reserving more (16, then twice as many each time, up to
+// 512) in one query when none is left. Unused ids are gaps, as after any
+// rolled-back insert.
+func (t *Tx) nextRunID() (int64, error) {
+	if len(t.runIDs) == 0 {
+		n := min(max(16, 2*t.runIDsTaken), 512)
+		rows, err := t.query(`SELECT nextval(pg_get_serial_sequence('runs', 'id')) FROM generate_series(1, ?)`, n)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return 0, err
+			}
+			t.runIDs = append(t.runIDs, id)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		t.runIDsTaken += len(t.runIDs)
+		if len(t.runIDs) == 0 {
+			return 0, fmt.Errorf("the runs sequence returned no id")
+		}
+	}
+	id := t.runIDs[0]
+	t.runIDs = t.runIDs[1:]
+	return id, nil
 }
 
 // UpdateRun writes a run's mutable fields. The write is buffered (batch.go):
 // it reaches the database before the transaction next reads runs, and
 // before commit.
 func (t *Tx) UpdateRun(r *smsflow.Run) error {
+	if t.cache != nil {
+		t.cache.dropRuns(r.ContactID)
+		delete(t.cache.runs, r.ID)
+	}
+	if i, ok := t.runInserts[r.ID]; ok {
+		t.runInsertRows[i] = runInsertArgs(r) // not written yet: write it as it is now
+		return nil
+	}
 	if t.runUpdates == nil {
 		t.runUpdates = map[int64][]any{}
 	}
@@ -71,10 +130,6 @@ func (t *Tx) UpdateRun(r *smsflow.Run) error {
 		t.runOrder = append(t.runOrder, r.ID)
 	}
 	t.runUpdates[r.ID] = runUpdateArgs(r)
-	if t.cache != nil {
-		t.cache.dropRuns(r.ContactID)
-		delete(t.cache.runs, r.ID)
-	}
 	return nil
 }
 
