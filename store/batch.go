@@ -339,7 +339,18 @@ func runUpdateArgs(r *smsflow.Run) []any {
 // flush writes the buffered run updates, decisions, history events and
 // inbox items.
 func (t *Tx) flush() error {
-	return errors.Join(t.flushRuns(), t.flushDecisions(), t.flushHistory(), t.flushInbox())
+	return errors.Join(t.flushRuns(), t.flushMessages(), t.flushDecisions(), t.flushHistory(), t.flushInbox())
+}
+
+// flushMessages writes the buffered messages, in call order.
+func (t *Tx) flushMessages() error {
+	if len(t.msgRows) == 0 {
+		return nil
+	}
+	rows := t.msgRows
+	t.msgRows, t.msgKeys = nil, nil
+	return t.execRows(`INSERT INTO messages (`+messageInsertColumns+`) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
 }
 
 // flushHistory writes the buffered history events, in call order.

@@ -118,6 +118,10 @@ func TestPrefetchReadsAsTheDatabase(t *testing.T) {
 			if _, err := tx.InsertMessage(m); err != nil {
 				return err
 			}
+			dup := *m
+			if inserted, err := tx.InsertMessage(&dup); err != nil || inserted {
+				t.Errorf("a second message for the same run and step: inserted %v, %v; want not inserted", inserted, err)
+			}
 			if recent, err := tx.RecentSends("c0001", now.Add(-time.Minute)); err != nil || len(recent) != 2 {
 				t.Errorf("recent sends after a new message = %+v, %v; want 2", recent, err)
 			}

@@ -90,16 +90,18 @@ type Tx struct {
 	ctx   context.Context
 	stmts map[string]*sql.Stmt // prepared on this transaction's connection
 
-	cache         *batchCache     // rows read ahead by Prefetch (batch.go)
-	runUpdates    map[int64][]any // buffered UpdateRun arguments by run id
-	runInserts    map[int64]int   // buffered InsertRun rows by run id (PostgreSQL)
-	runInsertRows [][]any         // their arguments, in call order
-	runIDs        []int64         // ids reserved from the runs sequence, not used yet
-	runIDsTaken   int             // how many were reserved in this transaction
-	runOrder      []int64         // run ids in the order of their first buffered update
-	decisions     [][]any         // buffered InsertDecision arguments
-	inbox         [][]any         // buffered AddInbox arguments
-	history       [][]any         // buffered InsertHistoryEvent arguments
+	cache         *batchCache      // rows read ahead by Prefetch (batch.go)
+	runUpdates    map[int64][]any  // buffered UpdateRun arguments by run id
+	runInserts    map[int64]int    // buffered InsertRun rows by run id (PostgreSQL)
+	runInsertRows [][]any          // their arguments, in call order
+	runIDs        []int64          // ids reserved from the runs sequence, not used yet
+	runIDsTaken   int              // how many were reserved in this transaction
+	msgRows       [][]any          // buffered InsertMessage rows (messages of buffered runs)
+	msgKeys       map[runStep]bool // their (run, step)
+	runOrder      []int64          // run ids in the order of their first buffered update
+	decisions     [][]any          // buffered InsertDecision arguments
+	inbox         [][]any          // buffered AddInbox arguments
+	history       [][]any          // buffered InsertHistoryEvent arguments
 }
 
 // WriteTx runs fn in a write transaction, committing when fn returns nil.
@@ -139,7 +141,19 @@ func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// before writes the buffered messages before a statement that names the
+// messages table, so every statement sees the transaction's own writes.
+func (t *Tx) before(query string) error {
+	if len(t.msgRows) > 0 && strings.Contains(query, "messages") {
+		return t.flushMessages()
+	}
+	return nil
+}
+
 func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	if err := t.before(query); err != nil {
+		return nil, err
+	}
 	s, err := t.stmt(query)
 	if err != nil {
 		return nil, err
@@ -149,6 +163,9 @@ func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
 
 func (t *Tx) queryRow(query string, args ...any) *sql.Row {
 	s, err := t.stmt(query)
+	if err == nil {
+		err = t.before(query)
+	}
 	if err != nil {
 		// Surface the prepare error through the row.
 		return t.tx.QueryRowContext(t.ctx, t.db.dialect.Rebind(query), args...)

@@ -42,21 +42,43 @@ func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 		// keeps its step id; run_id NULL never collides in UNIQUE (run_id, step_id).
 		stepID = sql.NullString{String: m.StepID, Valid: true}
 	}
-	err = t.queryRow(`INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-		m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
-		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category).Scan(&m.ID)
+	args := []any{m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
+		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category}
+	if t.cache != nil {
+		delete(t.cache.recent, m.ContactID)
+		delete(t.cache.marketing, m.ContactID)
+	}
+	if _, fresh := t.runInserts[m.RunID]; fresh && m.RunID != 0 {
+		// The run is new in this transaction (its row is still buffered), so
+		// no other message of it exists outside this buffer: the row is
+		// buffered too (batch.go), and "inserted" is exact. m.ID stays 0.
+		key := runStep{m.RunID, m.StepID}
+		if t.msgKeys[key] {
+			return false, nil
+		}
+		if t.msgKeys == nil {
+			t.msgKeys = map[runStep]bool{}
+		}
+		t.msgKeys[key] = true
+		t.msgRows = append(t.msgRows, args)
+		return true, nil
+	}
+	err = t.queryRow(`INSERT INTO messages (`+messageInsertColumns+`)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, args...).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("insert message: %w", err)
 	}
-	if t.cache != nil {
-		delete(t.cache.recent, m.ContactID)
-		delete(t.cache.marketing, m.ContactID)
-	}
 	return true, nil
+}
+
+const messageInsertColumns = `direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category`
+
+type runStep struct {
+	run  int64
+	step string
 }
 
 // AutoReplies returns the automatic replies (outbound, no run, step id

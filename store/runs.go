@@ -159,6 +159,9 @@ func collectRuns(rows *sql.Rows, err error) ([]*smsflow.Run, error) {
 }
 
 func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	if err := t.before(query); err != nil {
+		return nil, err
+	}
 	s, err := t.stmt(query)
 	if err != nil {
 		return nil, err
