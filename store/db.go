@@ -90,18 +90,18 @@ type Tx struct {
 	ctx   context.Context
 	stmts map[string]*sql.Stmt // prepared on this transaction's connection
 
-	cache         *batchCache      // rows read ahead by Prefetch (batch.go)
-	runUpdates    map[int64][]any  // buffered UpdateRun arguments by run id
-	runInserts    map[int64]int    // buffered InsertRun rows by run id (PostgreSQL)
-	runInsertRows [][]any          // their arguments, in call order
-	runIDs        []int64          // ids reserved from the runs sequence, not used yet
-	runIDsTaken   int              // how many were reserved in this transaction
-	msgRows       [][]any          // buffered InsertMessage rows (messages of buffered runs)
-	msgKeys       map[runStep]bool // their (run, step)
-	runOrder      []int64          // run ids in the order of their first buffered update
-	decisions     [][]any          // buffered InsertDecision arguments
-	inbox         [][]any          // buffered AddInbox arguments
-	history       [][]any          // buffered InsertHistoryEvent arguments
+	cache         *batchCache               // rows read ahead by Prefetch (batch.go)
+	runUpdates    map[int64][]any           // buffered UpdateRun arguments by run id
+	runInserts    map[int64]int             // buffered InsertRun rows by run id (PostgreSQL)
+	runInsertRows [][]any                   // their arguments, in call order
+	runIDs        []int64                   // ids reserved from the runs sequence, not used yet
+	runIDsTaken   int                       // how many were reserved in this transaction
+	msgRows       [][]any                   // buffered InsertMessage rows (messages of buffered runs)
+	msgSteps      map[int64]map[string]bool // runs whose messages are all known: their steps with a message (PostgreSQL)
+	runOrder      []int64                   // run ids in the order of their first buffered update
+	decisions     [][]any                   // buffered InsertDecision arguments
+	inbox         [][]any                   // buffered AddInbox arguments
+	history       [][]any                   // buffered InsertHistoryEvent arguments
 }
 
 // WriteTx runs fn in a write transaction, committing when fn returns nil.

@@ -48,18 +48,14 @@ func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 		delete(t.cache.recent, m.ContactID)
 		delete(t.cache.marketing, m.ContactID)
 	}
-	if _, fresh := t.runInserts[m.RunID]; fresh && m.RunID != 0 {
-		// The run is new in this transaction (its row is still buffered), so
-		// no other message of it exists outside this buffer: the row is
-		// buffered too (batch.go), and "inserted" is exact. m.ID stays 0.
-		key := runStep{m.RunID, m.StepID}
-		if t.msgKeys[key] {
+	if steps, known := t.msgSteps[m.RunID]; known && m.RunID != 0 {
+		// Every message of this run is known to the transaction: the run is
+		// new in it, or was prefetched under its lock (batch.go). The row is
+		// buffered, and "inserted" is exact. m.ID stays 0.
+		if steps[m.StepID] {
 			return false, nil
 		}
-		if t.msgKeys == nil {
-			t.msgKeys = map[runStep]bool{}
-		}
-		t.msgKeys[key] = true
+		steps[m.StepID] = true
 		t.msgRows = append(t.msgRows, args)
 		return true, nil
 	}
@@ -75,11 +71,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOT
 }
 
 const messageInsertColumns = `direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category`
-
-type runStep struct {
-	run  int64
-	step string
-}
 
 // AutoReplies returns the automatic replies (outbound, no run, step id
 // starting with prefix) queued to a contact's number since a moment, not

@@ -61,6 +61,10 @@ func (t *Tx) InsertRun(r *smsflow.Run) error {
 		if t.runInserts == nil {
 			t.runInserts = map[int64]int{}
 		}
+		if t.msgSteps == nil {
+			t.msgSteps = map[int64]map[string]bool{}
+		}
+		t.msgSteps[id] = map[string]bool{} // a new run has no message yet
 		t.runInserts[id] = len(t.runInsertRows)
 		t.runInsertRows = append(t.runInsertRows, runInsertArgs(r))
 		return nil
