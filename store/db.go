@@ -44,6 +44,27 @@ func (db *DB) SetScanPool(p *sql.DB) { db.scan = p }
 // stop their background work with it).
 func (db *DB) OnClose(fn func()) { db.onClose = append(db.onClose, fn) }
 
+// Every runs fn every interval in the background until the database is
+// closed (drivers' upkeep: SQLite's checkpoints, PostgreSQL's statistics).
+// Close waits for a run in progress.
+func (db *DB) Every(interval time.Duration, fn func()) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	db.OnClose(func() { close(stop); <-done })
+}
+
 // New wraps opened pools; driver packages call it.
 func New(d Dialect, write, read *sql.DB) *DB {
 	if read == nil {

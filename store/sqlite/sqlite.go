@@ -98,10 +98,8 @@ func Open(path string) (*store.DB, error) {
 	scan.SetConnMaxIdleTime(time.Minute)
 	db := store.New(dialect{}, w, r)
 	db.SetScanPool(scan)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go checkpoint(r, stop, done)
-	db.OnClose(func() { close(stop); <-done })
+	// PASSIVE never blocks the writer; a busy answer just means "later".
+	db.Every(CheckpointInterval, func() { r.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) })
 	return db, nil
 }
 
@@ -110,18 +108,3 @@ func Open(path string) (*store.DB, error) {
 // writer's commits (wal_autocheckpoint is off), so a commit never waits for a
 // checkpoint's fsync.
 const CheckpointInterval = 500 * time.Millisecond
-
-func checkpoint(r *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(CheckpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			// PASSIVE never blocks the writer; a busy answer just means "later".
-			r.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-		}
-	}
-}
