@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -12,8 +13,50 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// SegmentBatch is how many contacts one segment-scan transaction looks at.
+// SegmentBatch is how many contacts one segment-scan transaction enters
+// (it looks at SegmentBatch × shards ids).
 const SegmentBatch = 500
+
+// SegmentShards is how many jobs a segment is split into on PostgreSQL, so
+// that several engine loops (and nodes) enter its contacts at once: shard i
+// of n enters the contacts whose stable hash falls in its slice. It is fixed
+// by the database, not by a node's configuration, so that every node makes
+// the same jobs. SQLite, with one writer, keeps one job (D33).
+const SegmentShards = 4
+
+// segmentShards is the shard count for the engine's database.
+func (e *Engine) segmentShards() int {
+	if e.db.Dialect().Name() == "postgres" {
+		return SegmentShards
+	}
+	return 1
+}
+
+// shardKey names shard i of n of a job ("at:…#1/4"); one shard keeps the
+// plain key.
+func shardKey(key string, i, n int) string {
+	if n <= 1 {
+		return key
+	}
+	return fmt.Sprintf("%s#%d/%d", key, i, n)
+}
+
+// splitShard reads a job key back: the plain key, the shard and the count.
+func splitShard(key string) (base string, i, n int) {
+	base, shard, ok := strings.Cut(key, "#")
+	if !ok {
+		return key, 0, 1
+	}
+	if _, err := fmt.Sscanf(shard, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
+		return key, 0, 1
+	}
+	return base, i, n
+}
+
+// inShard reports whether a contact belongs to shard i of n.
+func inShard(contactID string, i, n int) bool {
+	return n <= 1 || int(stableHash("segment-shard", contactID)*float64(n)) == i
+}
 
 // earliestZone is where a local wall-clock time happens first (UTC+14), so a
 // local segment's scan starts before anyone's moment comes.
@@ -88,11 +131,25 @@ func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) 
 }
 
 // segmentJobs returns the jobs a segment flow needs around now.
-func segmentJobs(comp *Compiled, now time.Time) []store.SegmentJob {
+func segmentJobs(comp *Compiled, now time.Time, shards int) []store.SegmentJob {
 	seg := comp.Trigger.Segment
 	if comp.Trigger.Kind != flow.TriggerSegment || seg == nil {
 		return nil
 	}
+	var jobs []store.SegmentJob
+	for _, j := range segmentScans(comp, now) {
+		for i := range max(shards, 1) {
+			s := j
+			s.Key, s.Base = shardKey(j.Key, i, shards), j.Key
+			jobs = append(jobs, s)
+		}
+	}
+	return jobs
+}
+
+// segmentScans are the scans of a segment flow around now, unsharded.
+func segmentScans(comp *Compiled, now time.Time) []store.SegmentJob {
+	seg := comp.Trigger.Segment
 	job := func(key string, due time.Time) store.SegmentJob {
 		return store.SegmentJob{FlowID: comp.ID, Key: key, Version: comp.Version, DueAt: due}
 	}
@@ -120,7 +177,7 @@ func segmentJobs(comp *Compiled, now time.Time) []store.SegmentJob {
 func (e *Engine) ensureSegmentJobs(ctx context.Context) error {
 	now := e.clock.Now()
 	for _, comp := range e.cat.Active() {
-		for _, j := range segmentJobs(comp, now) {
+		for _, j := range segmentJobs(comp, now, e.segmentShards()) {
 			if err := e.db.EnsureSegmentJob(ctx, j); err != nil {
 				return err
 			}
@@ -152,14 +209,21 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 		if err != nil {
 			return err
 		}
-		ids, err := tx.ContactIDsAfter(j.Cursor, batch)
+		_, shard, shards := splitShard(j.Key)
+		ids, err := tx.ContactIDsAfter(j.Cursor, batch*shards)
 		if err != nil {
 			return err
 		}
-		if err := tx.Prefetch(e.prefetch(ids, nil, true)); err != nil {
+		var mine []string
+		for _, id := range ids {
+			if inShard(id, shard, shards) {
+				mine = append(mine, id)
+			}
+		}
+		if err := tx.Prefetch(e.prefetch(mine, nil, true)); err != nil {
 			return err
 		}
-		for _, id := range ids {
+		for _, id := range mine {
 			cc, err := e.newContactCtx(tx, w, id) // locks the contact
 			if err != nil {
 				return err
@@ -178,8 +242,9 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 		}
 		if len(ids) > 0 {
 			j.Cursor = ids[len(ids)-1]
+			handled += len(ids) - len(mine) // other shards' contacts: scanned, progress too
 		}
-		if len(ids) < batch {
+		if len(ids) < batch*shards {
 			j.Status = "done"
 			done = j
 			daily = comp.Trigger.Segment.Local && !comp.Trigger.Segment.LocalAt.HasDate
@@ -206,8 +271,9 @@ func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, e
 			return false, nil // that moment has passed in this contact's zone
 		}
 	}
+	base, _, _ := splitShard(j.Key)
 	ev := &smsflow.Event{Type: "segment", Name: "Segment Entered", ContactID: cc.contact.ID,
-		Properties: map[string]any{"flow": comp.ID, "job": j.Key}, Timestamp: at, ReceivedAt: cc.now}
+		Properties: map[string]any{"flow": comp.ID, "job": base}, Timestamp: at, ReceivedAt: cc.now}
 	ok, err := cc.cond(seg.Where, nil, ev, false, comp.ID, "segment.where")
 	if err != nil || !ok {
 		return false, err
@@ -236,7 +302,8 @@ func (cc *contactCtx) localInstant(w flow.WallTime, j *store.SegmentJob) time.Ti
 	}
 	y, m, d := w.Year, w.Month, w.Day
 	if !w.HasDate {
-		day, err := time.Parse("2006-01-02", strings.TrimPrefix(j.Key, "daily:"))
+		base, _, _ := splitShard(j.Key)
+		day, err := time.Parse("2006-01-02", strings.TrimPrefix(base, "daily:"))
 		if err != nil {
 			day = cc.now
 		}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -191,6 +192,47 @@ func TestWriteBehindCommitsAndRollsBack(t *testing.T) {
 		n, err := db.CountRuns(ctx, smsflow.RunCompleted)
 		if err != nil || n != 1500 {
 			t.Errorf("completed runs = %d, %v; want 1500", n, err)
+		}
+	})
+}
+
+// A shard of a segment job is not created where the unsharded job exists
+// (made before segments were sharded): a segment is never scanned twice.
+func TestSegmentShardsDoNotDoubleAnOldJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		due := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+		old := store.SegmentJob{FlowID: "vip", Key: "at:old", Version: 1, DueAt: due}
+		if err := db.EnsureSegmentJob(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			for _, base := range []string{"at:old", "at:new"} {
+				j := store.SegmentJob{FlowID: "vip", Key: fmt.Sprintf("%s#%d/2", base, i), Base: base, Version: 1, DueAt: due}
+				if err := db.EnsureSegmentJob(ctx, j); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var keys []string
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			for {
+				j, err := tx.DueSegmentJob(due)
+				if err != nil || j == nil {
+					return err
+				}
+				keys = append(keys, j.Key)
+				j.Status = "done"
+				if err := tx.UpdateSegmentJob(j); err != nil {
+					return err
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(keys)
+		if want := []string{"at:new#0/2", "at:new#1/2", "at:old"}; fmt.Sprint(keys) != fmt.Sprint(want) {
+			t.Errorf("jobs = %v, want %v", keys, want)
 		}
 	})
 }

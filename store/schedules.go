@@ -62,13 +62,23 @@ type SegmentJob struct {
 	Cursor      string
 	Status      string
 	Entered     int64
+	// Base is the unsharded key of a shard's job ("" or Key: not a shard).
+	// A shard is not created where a job with the base key exists (made
+	// before segments were sharded), so no segment is scanned twice.
+	Base string
 }
 
 // EnsureSegmentJob creates a job unless one with the key exists.
 func (db *DB) EnsureSegmentJob(ctx context.Context, j SegmentJob) error {
+	base := j.Base
+	if base == "" {
+		base = j.Key
+	}
 	return db.WriteTx(ctx, func(t *Tx) error {
-		_, err := t.exec(`INSERT INTO segment_jobs (flow_id, job_key, flow_version, due_at) VALUES (?, ?, ?, ?) ON CONFLICT (flow_id, job_key) DO NOTHING`,
-			j.FlowID, j.Key, j.Version, micros(j.DueAt))
+		_, err := t.exec(`INSERT INTO segment_jobs (flow_id, job_key, flow_version, due_at)
+SELECT ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE ? = ? OR NOT EXISTS (SELECT 1 FROM segment_jobs WHERE flow_id = ? AND job_key = ?)
+ON CONFLICT (flow_id, job_key) DO NOTHING`,
+			j.FlowID, j.Key, j.Version, micros(j.DueAt), base, j.Key, j.FlowID, base)
 		return err
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -306,7 +305,9 @@ func broadcastOnce(f func()) func() {
 // message reached the provider and the engine applied every delivery
 // receipt, printing progress. It returns why it stopped early, if it did.
 func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions, at time.Time, res *broadcastResult) (string, error) {
-	q := broadcastRebind(res.Database, `SELECT entered, status FROM segment_jobs WHERE flow_id = ?`)
+	// A segment is one job, or several shards (PostgreSQL): summed up.
+	q := broadcastRebind(res.Database, `SELECT COALESCE(SUM(entered), 0), COUNT(*), COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0),
+ COALESCE(MIN(CASE WHEN status NOT IN ('pending', 'done') THEN status END), '') FROM segment_jobs WHERE flow_id = ?`)
 	qUnsettled := `SELECT COUNT(*) FROM messages WHERE status IN ('queued', 'sending')`
 	deadline := at.Add(o.Timeout)
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -321,12 +322,20 @@ func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions
 		case <-tick.C:
 		}
 		now := time.Now()
-		var entered int64
+		var entered, jobs, done int64
 		var status string
-		err := sdb.QueryRowContext(ctx, q, broadcastFlowID).Scan(&entered, &status)
-		if errors.Is(err, sql.ErrNoRows) {
+		err := sdb.QueryRowContext(ctx, q, broadcastFlowID).Scan(&entered, &jobs, &done, &status)
+		switch {
+		case err != nil:
+		case status != "": // a job ended otherwise: reported below
+		case jobs == 0:
 			status = "not created yet"
-		} else if err != nil {
+		case done == jobs:
+			status = "done"
+		default:
+			status = "pending"
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return "interrupted", nil
 			}
