@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/store"
 	"gopkg.in/yaml.v3"
 )
 
@@ -67,7 +68,7 @@ func (c Config) Workers() (int, error) {
 		return 0, fmt.Errorf("engine_workers: %d is out of range; use 1 to 64, or 0 for the default (2 on PostgreSQL, 1 on SQLite)", c.EngineWorkers)
 	case c.EngineWorkers > 0:
 		return c.EngineWorkers, nil
-	case strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://"):
+	case store.Scheme(c.DB) == "postgres":
 		return 2, nil
 	}
 	return 1, nil

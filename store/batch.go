@@ -110,226 +110,228 @@ func (t *Tx) Prefetch(p Prefetch) error {
 	sort.Strings(ids) // one lock order for every node
 	b := &batchCache{}
 	t.cache = b
+	var err error
 	if len(ids) > 0 {
-		if err := t.prefetchContacts(b, ids); err != nil {
+		if b.contacts, err = t.contactsForUpdate(ids); err != nil {
 			return err
 		}
 	}
 	if len(p.Read) > 0 {
-		read := slices.Compact(slices.Sorted(slices.Values(p.Read)))
-		b.read = make(map[string]*smsflow.Contact, len(read))
-		for _, id := range read {
-			b.read[id] = nil
-		}
-		err := t.eachContactChunk(read, func(args []any) error {
-			rows, err := t.query(`SELECT `+contactColumns+` FROM contacts WHERE id IN (`+placeholders(len(args))+`)`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				c, err := scanContact(rows)
-				if err != nil {
-					return err
-				}
-				b.read[c.ID] = c
-			}
-			return rows.Err()
-		})
-		if err != nil {
+		if b.read, err = t.contactsByID(slices.Compact(slices.Sorted(slices.Values(p.Read)))); err != nil {
 			return err
 		}
 	}
 	if len(p.Runs) > 0 {
-		b.runs = map[int64]*smsflow.Run{}
-		for _, chunk := range chunks(len(p.Runs), maxParams) {
-			args := make([]any, 0, chunk.n)
-			for _, id := range p.Runs[chunk.from : chunk.from+chunk.n] {
-				args = append(args, id)
-			}
-			runs, err := t.runs(`SELECT `+runColumns+` FROM runs WHERE id IN (`+placeholders(len(args))+`) ORDER BY id`+t.db.dialect.LockRow(), args...)
-			if err != nil {
-				return err
-			}
-			for _, r := range runs {
-				b.runs[r.ID] = r
-			}
-			if err := t.knowMessages(args); err != nil {
-				return err
-			}
+		if b.runs, err = t.runsByID(p.Runs); err != nil {
+			return err
+		}
+		if err := t.knowMessages(p.Runs); err != nil {
+			return err
 		}
 	}
 	if len(ids) == 0 {
 		return nil
 	}
 	if p.OpenRuns {
-		b.openRuns = make(map[string][]*smsflow.Run, len(ids))
-		for _, id := range ids {
-			b.openRuns[id] = nil
-		}
-		err := t.eachContactChunk(ids, func(args []any) error {
-			runs, err := t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id IN (`+placeholders(len(args))+`) AND status IN ('active', 'waiting') ORDER BY entered_at, id`, args...)
-			for _, r := range runs {
-				b.openRuns[r.ContactID] = append(b.openRuns[r.ContactID], r)
-			}
-			return err
-		})
-		if err != nil {
+		if b.openRuns, err = t.openRunsOf(ids); err != nil {
 			return err
 		}
 	}
 	if p.Entries {
-		b.entries = make(map[string]map[string]entryInfo, len(ids))
-		for _, id := range ids {
-			b.entries[id] = map[string]entryInfo{}
-		}
-		err := t.eachContactChunk(ids, func(args []any) error {
-			rows, err := t.query(`SELECT contact_id, flow_id, MAX(entered_at), SUM(CASE WHEN status IN ('active', 'waiting') THEN 1 ELSE 0 END)
-FROM runs WHERE contact_id IN (`+placeholders(len(args))+`) GROUP BY contact_id, flow_id`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var contact, flow string
-				var last, open int64
-				if err := rows.Scan(&contact, &flow, &last, &open); err != nil {
-					return err
-				}
-				b.entries[contact][flow] = entryInfo{last: fromMicros(last), open: open > 0}
-			}
-			return rows.Err()
-		})
-		if err != nil {
+		if b.entries, err = t.entriesOf(ids); err != nil {
 			return err
 		}
 	}
 	if p.Marketing {
-		b.marketing = make(map[string]map[string]bool, len(ids))
-		for _, id := range ids {
-			b.marketing[id] = map[string]bool{}
-		}
-		// HadMarketing's query for the batch. The "|| ''" keeps SQLite's
-		// planner on the (contact_id, created_at) index with a long IN list
-		// (see the recent sends below).
-		err := t.eachContactChunk(ids, func(args []any) error {
-			rows, err := t.query(`SELECT DISTINCT contact_id, phone FROM messages m WHERE contact_id IN (`+placeholders(len(args))+`)
-AND m.direction || '' = 'out' AND m.category || '' IN ('lifecycle', 'behavior', 'promo') AND m.status || '' IN `+countedStatuses+`
-AND m.created_at >= COALESCE((SELECT MAX(occurred_at) FROM consent_ledger WHERE phone = m.phone AND status = 'subscribed'), 0)`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var contact, phone string
-				if err := rows.Scan(&contact, &phone); err != nil {
-					return err
-				}
-				b.marketing[contact][phone] = true
-			}
-			return rows.Err()
-		})
-		if err != nil {
+		if b.marketing, err = t.marketingOf(ids); err != nil {
 			return err
 		}
 	}
 	if !p.RecentSince.IsZero() {
-		b.recent = make(map[string]recentCache, len(ids))
-		for _, id := range ids {
-			b.recent[id] = recentCache{since: p.RecentSince}
-		}
-		err := t.eachContactChunk(ids, func(args []any) error {
-			// Direction and status are filtered here, not in SQL: with a
-			// long IN list SQLite's planner would otherwise pick the
-			// (direction, provider, status) index and scan every outbound
-			// message.
-			rows, err := t.query(`SELECT contact_id, created_at, category, flow_id, direction, status FROM messages
-WHERE contact_id IN (`+placeholders(len(args))+`) AND created_at > ? ORDER BY contact_id, created_at`, append(args, micros(p.RecentSince))...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var contact, direction, status string
-				var r SentRecord
-				var at int64
-				if err := rows.Scan(&contact, &at, &r.Category, &r.FlowID, &direction, &status); err != nil {
-					return err
-				}
-				if direction != "out" || !strings.Contains(countedStatuses, "'"+status+"'") {
-					continue
-				}
-				r.At = fromMicros(at)
-				rc := b.recent[contact]
-				rc.rows = append(rc.rows, r)
-				b.recent[contact] = rc
-			}
-			return rows.Err()
-		})
+		recent, err := t.recentSendsOf(ids, p.RecentSince)
 		if err != nil {
 			return err
+		}
+		b.recent = make(map[string]recentCache, len(recent))
+		for id, rows := range recent {
+			b.recent[id] = recentCache{since: p.RecentSince, rows: rows}
 		}
 	}
 	return nil
 }
 
-// knowMessages reads which steps of the runs (ids in args, locked by this
-// transaction) have a message, so that InsertMessage can buffer their next
-// message and still say exactly whether it is new (PostgreSQL, where that
-// saves a round trip per send). Only the engine writes a run's messages, and
-// it does so under the run's and its contact's locks.
-func (t *Tx) knowMessages(args []any) error {
+// --- batch reads ---------------------------------------------------------------
+//
+// Each reads many contacts (or runs) in one query per maxParams ids, with an
+// entry for every id asked for. The single reads (ContactForUpdate,
+// ContactByID, RunByID, OpenRuns, LastEntry, RecentSends, HadMarketing) are
+// these with one id, so a prefetched answer and a direct one come from the
+// same query.
+
+// contactsForUpdate locks the contacts (PostgreSQL) and reads them with
+// their number's current consent status; a missing contact is nil.
+func (t *Tx) contactsForUpdate(ids []string) (map[string]cachedContact, error) {
+	out := make(map[string]cachedContact, len(ids))
+	for _, id := range ids {
+		out[id] = cachedContact{consent: smsflow.ConsentNone}
+	}
+	return out, t.eachRow(`SELECT `+contactColumns+`,
+ (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY occurred_at DESC, id DESC LIMIT 1)
+ FROM contacts WHERE id IN (%s) ORDER BY id`+t.db.dialect.LockRow(), anyArgs(ids), nil, func(rows *sql.Rows) error {
+		var consent sql.NullString
+		c, err := scanContact(withExtra{rows, []any{&consent}})
+		if err != nil {
+			return err
+		}
+		cc := cachedContact{c: c, consent: smsflow.ConsentNone}
+		if consent.Valid && c.Phone != "" {
+			cc.consent = smsflow.ConsentStatus(consent.String)
+		}
+		out[c.ID] = cc
+		return nil
+	})
+}
+
+// contactsByID reads contacts without a lock; a missing one is nil.
+func (t *Tx) contactsByID(ids []string) (map[string]*smsflow.Contact, error) {
+	out := make(map[string]*smsflow.Contact, len(ids))
+	for _, id := range ids {
+		out[id] = nil
+	}
+	return out, t.eachRow(`SELECT `+contactColumns+` FROM contacts WHERE id IN (%s)`, anyArgs(ids), nil, func(rows *sql.Rows) error {
+		c, err := scanContact(rows)
+		if err == nil {
+			out[c.ID] = c
+		}
+		return err
+	})
+}
+
+// runsByID locks and reads runs; a missing one is absent.
+func (t *Tx) runsByID(ids []int64) (map[int64]*smsflow.Run, error) {
+	if err := t.flushRuns(); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*smsflow.Run, len(ids))
+	return out, t.eachRow(`SELECT `+runColumns+` FROM runs WHERE id IN (%s) ORDER BY id`+t.db.dialect.LockRow(), anyArgs(ids), nil, func(rows *sql.Rows) error {
+		r, err := scanRun(rows)
+		if err == nil {
+			out[r.ID] = r
+		}
+		return err
+	})
+}
+
+// openRunsOf reads the contacts' runs that have not ended, oldest entry
+// first.
+func (t *Tx) openRunsOf(ids []string) (map[string][]*smsflow.Run, error) {
+	if err := t.flushRuns(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]*smsflow.Run, len(ids))
+	for _, id := range ids {
+		out[id] = nil
+	}
+	return out, t.eachRow(`SELECT `+runColumns+` FROM runs WHERE contact_id IN (%s) AND status IN ('active', 'waiting') ORDER BY entered_at, id`, anyArgs(ids), nil, func(rows *sql.Rows) error {
+		r, err := scanRun(rows)
+		if err == nil {
+			out[r.ContactID] = append(out[r.ContactID], r)
+		}
+		return err
+	})
+}
+
+// entriesOf reads, per contact and flow, the last entry (any version,
+// holdout included) and whether a run of it is still open.
+func (t *Tx) entriesOf(ids []string) (map[string]map[string]entryInfo, error) {
+	if err := t.flushRuns(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]entryInfo, len(ids))
+	for _, id := range ids {
+		out[id] = map[string]entryInfo{}
+	}
+	return out, t.eachRow(`SELECT contact_id, flow_id, MAX(entered_at), SUM(CASE WHEN status IN ('active', 'waiting') THEN 1 ELSE 0 END)
+FROM runs WHERE contact_id IN (%s) GROUP BY contact_id, flow_id`, anyArgs(ids), nil, func(rows *sql.Rows) error {
+		var contact, flow string
+		var last, open int64
+		if err := rows.Scan(&contact, &flow, &last, &open); err != nil {
+			return err
+		}
+		out[contact][flow] = entryInfo{last: fromMicros(last), open: open > 0}
+		return nil
+	})
+}
+
+// marketingOf reads, per contact, the numbers that had a counted marketing
+// message since they last subscribed (HadMarketing). The "|| ”" keeps
+// SQLite's planner on the (contact_id, created_at) index with a long IN
+// list (see recentSendsOf).
+func (t *Tx) marketingOf(ids []string) (map[string]map[string]bool, error) {
+	out := make(map[string]map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = map[string]bool{}
+	}
+	return out, t.eachRow(`SELECT DISTINCT contact_id, phone FROM messages m WHERE contact_id IN (%s)
+AND m.direction || '' = 'out' AND m.category || '' IN ('lifecycle', 'behavior', 'promo') AND m.status || '' IN `+countedStatuses+`
+AND m.created_at >= COALESCE((SELECT MAX(occurred_at) FROM consent_ledger WHERE phone = m.phone AND status = 'subscribed'), 0)`, anyArgs(ids), nil, func(rows *sql.Rows) error {
+		var contact, phone string
+		if err := rows.Scan(&contact, &phone); err != nil {
+			return err
+		}
+		out[contact][phone] = true
+		return nil
+	})
+}
+
+// recentSendsOf reads the contacts' counted outbound messages created after
+// since, oldest first. Direction and status are filtered here, not in SQL:
+// with a long IN list SQLite's planner would otherwise pick the (direction,
+// provider, status) index and scan every outbound message.
+func (t *Tx) recentSendsOf(ids []string, since time.Time) (map[string][]SentRecord, error) {
+	out := make(map[string][]SentRecord, len(ids))
+	for _, id := range ids {
+		out[id] = nil
+	}
+	return out, t.eachRow(`SELECT contact_id, created_at, category, flow_id, direction, status FROM messages
+WHERE contact_id IN (%s) AND created_at > ? ORDER BY contact_id, created_at`, anyArgs(ids), []any{micros(since)}, func(rows *sql.Rows) error {
+		var contact, direction, status string
+		var r SentRecord
+		var at int64
+		if err := rows.Scan(&contact, &at, &r.Category, &r.FlowID, &direction, &status); err != nil {
+			return err
+		}
+		if direction == "out" && strings.Contains(countedStatuses, "'"+status+"'") {
+			r.At = fromMicros(at)
+			out[contact] = append(out[contact], r)
+		}
+		return nil
+	})
+}
+
+// knowMessages reads which steps of the runs (locked by this transaction)
+// have a message, so that InsertMessage can buffer their next message and
+// still say exactly whether it is new (PostgreSQL, where that saves a round
+// trip per send). Only the engine writes a run's messages, and it does so
+// under the run's and its contact's locks.
+func (t *Tx) knowMessages(ids []int64) error {
 	if !t.db.dialect.RoundTrips() {
 		return nil
 	}
 	if t.msgSteps == nil {
 		t.msgSteps = map[int64]map[string]bool{}
 	}
-	for _, a := range args {
-		t.msgSteps[a.(int64)] = map[string]bool{}
+	for _, id := range ids {
+		t.msgSteps[id] = map[string]bool{}
 	}
-	rows, err := t.query(`SELECT run_id, step_id FROM messages WHERE run_id IN (`+placeholders(len(args))+`)`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return t.eachRow(`SELECT run_id, step_id FROM messages WHERE run_id IN (%s)`, anyArgs(ids), nil, func(rows *sql.Rows) error {
 		var run int64
 		var step sql.NullString
 		if err := rows.Scan(&run, &step); err != nil {
 			return err
 		}
 		t.msgSteps[run][step.String] = true
-	}
-	return rows.Err()
-}
-
-func (t *Tx) prefetchContacts(b *batchCache, ids []string) error {
-	b.contacts = make(map[string]cachedContact, len(ids))
-	for _, id := range ids {
-		b.contacts[id] = cachedContact{consent: smsflow.ConsentNone}
-	}
-	return t.eachContactChunk(ids, func(args []any) error {
-		rows, err := t.query(`SELECT `+contactColumns+`,
- (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY occurred_at DESC, id DESC LIMIT 1)
- FROM contacts WHERE id IN (`+placeholders(len(args))+`) ORDER BY id`+t.db.dialect.LockRow(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var consent sql.NullString
-			c, err := scanContact(withExtra{rows, []any{&consent}})
-			if err != nil {
-				return err
-			}
-			cc := cachedContact{c: c, consent: smsflow.ConsentNone}
-			if consent.Valid && c.Phone != "" {
-				cc.consent = smsflow.ConsentStatus(consent.String)
-			}
-			b.contacts[c.ID] = cc
-		}
-		return rows.Err()
+		return nil
 	})
 }
 
@@ -337,24 +339,33 @@ func (t *Tx) prefetchContacts(b *batchCache, ids []string) error {
 // is 32,766; PostgreSQL's 65,535).
 const maxParams = 8000
 
-type chunk struct{ from, n int }
-
-// chunks splits n items into runs of at most size.
-func chunks(n, size int) []chunk {
-	var out []chunk
-	for from := 0; from < n; from += size {
-		out = append(out, chunk{from, min(size, n-from)})
+func anyArgs[T any](ids []T) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
 	}
 	return out
 }
 
-func (t *Tx) eachContactChunk(ids []string, fn func(args []any) error) error {
-	for _, c := range chunks(len(ids), maxParams) {
-		args := make([]any, c.n)
-		for i, id := range ids[c.from : c.from+c.n] {
-			args[i] = id
+// eachRow runs query — whose %s is the placeholders of an IN list — over
+// ids in chunks of at most maxParams, with extra arguments after the ids,
+// and calls fn for every row.
+func (t *Tx) eachRow(query string, ids, extra []any, fn func(*sql.Rows) error) error {
+	for from := 0; from < len(ids); from += maxParams {
+		chunk := ids[from:min(from+maxParams, len(ids))]
+		rows, err := t.query(fmt.Sprintf(query, placeholders(len(chunk))), append(slices.Clip(chunk), extra...)...)
+		if err != nil {
+			return err
 		}
-		if err := fn(args); err != nil {
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
 			return err
 		}
 	}

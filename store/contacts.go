@@ -72,11 +72,8 @@ func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
 			return c, nil
 		}
 	}
-	c, err := scanContact(t.queryRow(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return c, err
+	contacts, err := t.contactsByID([]string{id})
+	return contacts[id], err
 }
 
 // ContactByPhone returns the contact using an E.164 number, or nil.

@@ -33,23 +33,8 @@ func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error
 			return out, nil
 		}
 	}
-	rows, err := t.query(`SELECT created_at, category, flow_id FROM messages
-WHERE contact_id = ? AND created_at > ? AND direction = 'out' AND status IN `+countedStatuses+` ORDER BY created_at`, contactID, micros(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SentRecord
-	for rows.Next() {
-		var r SentRecord
-		var at int64
-		if err := rows.Scan(&at, &r.Category, &r.FlowID); err != nil {
-			return nil, err
-		}
-		r.At = fromMicros(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	recent, err := t.recentSendsOf([]string{contactID}, since)
+	return recent[contactID], err
 }
 
 // CanceledMessage is a queued message an opt-out canceled.
@@ -126,15 +111,16 @@ AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER B
 // queued) a marketing message since its latest subscription: the compliance
 // footer goes on the first marketing message of every subscription.
 func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
+	phones, ok := map[string]bool(nil), false
 	if t.cache != nil {
-		if phones, ok := t.cache.marketing[contactID]; ok {
-			return phones[phone], nil
-		}
+		phones, ok = t.cache.marketing[contactID]
 	}
-	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE contact_id = ? AND phone = ? AND direction = 'out'
-AND category IN ('lifecycle', 'behavior', 'promo') AND status IN `+countedStatuses+`
-AND created_at >= COALESCE((SELECT MAX(occurred_at) FROM consent_ledger WHERE phone = ? AND status = 'subscribed'), 0)`,
-		contactID, phone, phone).Scan(&n)
-	return n > 0, err
+	if !ok {
+		had, err := t.marketingOf([]string{contactID})
+		if err != nil {
+			return false, err
+		}
+		phones = had[contactID]
+	}
+	return phones[phone], nil
 }

@@ -181,55 +181,38 @@ func (t *Tx) OpenRuns(contactID string) ([]*smsflow.Run, error) {
 			return runs, nil
 		}
 	}
-	return t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND status IN ('active', 'waiting') ORDER BY entered_at, id`, contactID)
+	runs, err := t.openRunsOf([]string{contactID})
+	return runs[contactID], err
 }
 
 // RunByID returns a run, or nil.
 func (t *Tx) RunByID(id int64) (*smsflow.Run, error) {
-	if t.cache != nil && t.cache.runs != nil {
+	if t.cache != nil {
 		if r, ok := t.cache.runs[id]; ok {
 			delete(t.cache.runs, id) // handed out once: the caller changes it
 			return r, nil
 		}
 	}
-	if err := t.flushRuns(); err != nil {
-		return nil, err
-	}
-	r, err := scanRun(t.queryRow(`SELECT `+runColumns+` FROM runs WHERE id = ?`+t.db.dialect.LockRow(), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return r, err
+	runs, err := t.runsByID([]int64{id})
+	return runs[id], err
 }
 
 // LastEntry returns when the contact last entered the flow (any version,
 // holdout included) and whether a run of it is still open.
 func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err error) {
+	flows, ok := map[string]entryInfo(nil), false
 	if t.cache != nil {
-		if flows, ok := t.cache.entries[contactID]; ok {
-			e := flows[flowID]
-			return e.last, e.open, nil
+		flows, ok = t.cache.entries[contactID]
+	}
+	if !ok {
+		entries, err := t.entriesOf([]string{contactID})
+		if err != nil {
+			return time.Time{}, false, err
 		}
+		flows = entries[contactID]
 	}
-	if err := t.flushRuns(); err != nil {
-		return time.Time{}, false, err
-	}
-	var entered int64
-	var status string
-	err = t.queryRow(`SELECT entered_at, status FROM runs WHERE flow_id = ? AND contact_id = ? ORDER BY entered_at DESC, id DESC LIMIT 1`, flowID, contactID).Scan(&entered, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	// An older run may still be open behind a newer entry only if reentry
-	// rules allowed both; look for any open one.
-	var n int
-	if err := t.queryRow(`SELECT COUNT(*) FROM runs WHERE flow_id = ? AND contact_id = ? AND status IN ('active', 'waiting')`, flowID, contactID).Scan(&n); err != nil {
-		return time.Time{}, false, err
-	}
-	return fromMicros(entered), n > 0, nil
+	e := flows[flowID]
+	return e.last, e.open, nil
 }
 
 // DueRuns claims up to limit waiting runs whose timer is due at now, earliest
@@ -516,26 +499,20 @@ func (t *Tx) DeleteRun(id int64) error {
 // the engine's first read of every contact it works on. A missing contact is
 // nil.
 func (t *Tx) ContactForUpdate(id string) (*smsflow.Contact, smsflow.ConsentStatus, error) {
+	c, ok := cachedContact{}, false
 	if t.cache != nil {
-		if c, ok := t.cache.contacts[id]; ok {
+		if c, ok = t.cache.contacts[id]; ok {
 			delete(t.cache.contacts, id) // handed out once: the caller changes it
-			return c.c, c.consent, nil
 		}
 	}
-	var consent sql.NullString
-	c, err := scanContact(withExtra{t.queryRow(`SELECT `+contactColumns+`,
- (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY occurred_at DESC, id DESC LIMIT 1)
- FROM contacts WHERE id = ?`+t.db.dialect.LockRow(), id), []any{&consent}})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, smsflow.ConsentNone, nil
+	if !ok {
+		contacts, err := t.contactsForUpdate([]string{id})
+		if err != nil {
+			return nil, smsflow.ConsentNone, err
+		}
+		c = contacts[id]
 	}
-	if err != nil {
-		return nil, smsflow.ConsentNone, err
-	}
-	if !consent.Valid || c.Phone == "" {
-		return c, smsflow.ConsentNone, nil
-	}
-	return c, smsflow.ConsentStatus(consent.String), nil
+	return c.c, c.consent, nil
 }
 
 // withExtra scans a row's leading columns with a scan function written for
