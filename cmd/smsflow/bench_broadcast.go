@@ -461,50 +461,61 @@ func loadBroadcastContacts(ctx context.Context, sdb *sql.DB, dialect string, n i
 			rowPlaceholders(rows, 8))
 	}
 	created := time.Now().Add(-24 * time.Hour).UnixMicro()
-	start, last := time.Now(), time.Now()
 	cargs := make([]any, 0, broadcastBatch*9)
 	largs := make([]any, 0, broadcastBatch*8)
+	return seedRows(ctx, sdb, dialect, n, "contacts", progress, []string{"contacts", "consent_ledger"}, func(tx *sql.Tx, from, to int) error {
+		cargs, largs = cargs[:0], largs[:0]
+		for i := from; i < to; i++ {
+			id := broadcastContactID(i, n)
+			ph, zone := broadcastPhone(i)
+			ts := created + int64(i)
+			cargs = append(cargs, id, ph, "fixed_line_or_mobile", zone, "number", `["`+zone+`"]`,
+				`{"first_name":"`+broadcastNames[i%len(broadcastNames)]+`","vip":true}`, ts, ts)
+			largs = append(largs, ph, id, "subscribed", "import", `{"url":"https://bench.example/join"}`, "", ts, ts)
+		}
+		if _, err := tx.ExecContext(ctx, contactSQL(to-from), cargs...); err != nil {
+			return fmt.Errorf("insert contacts %d…: %w", from, err)
+		}
+		if _, err := tx.ExecContext(ctx, consentSQL(to-from), largs...); err != nil {
+			return fmt.Errorf("insert consent %d…: %w", from, err)
+		}
+		return nil
+	})
+}
+
+// seedRows writes n generated rows straight into the database, the way the
+// benchmarks load their data: write(tx, from, to) writes rows [from, to) in
+// multi-row statements of at most broadcastBatch rows, broadcastPerTx of
+// them per transaction, with a progress line every 2 s. On PostgreSQL the
+// tables are analyzed afterwards, so the planner knows they are big.
+func seedRows(ctx context.Context, sdb *sql.DB, dialect string, n int, what string, progress io.Writer, tables []string, write func(tx *sql.Tx, from, to int) error) error {
+	start, last := time.Now(), time.Now()
 	for from := 0; from < n; {
 		tx, err := sdb.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("load contacts: %w", err)
+			return fmt.Errorf("load %s: %w", what, err)
 		}
 		for k := 0; k < broadcastPerTx && from < n; k++ {
 			to := min(from+broadcastBatch, n)
-			cargs, largs = cargs[:0], largs[:0]
-			for i := from; i < to; i++ {
-				id := broadcastContactID(i, n)
-				ph, zone := broadcastPhone(i)
-				ts := created + int64(i)
-				cargs = append(cargs, id, ph, "fixed_line_or_mobile", zone, "number", `["`+zone+`"]`,
-					`{"first_name":"`+broadcastNames[i%len(broadcastNames)]+`","vip":true}`, ts, ts)
-				largs = append(largs, ph, id, "subscribed", "import", `{"url":"https://bench.example/join"}`, "", ts, ts)
-			}
-			if _, err := tx.ExecContext(ctx, contactSQL(to-from), cargs...); err != nil {
+			if err := write(tx, from, to); err != nil {
 				tx.Rollback()
-				return fmt.Errorf("insert contacts %d…: %w", from, err)
-			}
-			if _, err := tx.ExecContext(ctx, consentSQL(to-from), largs...); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("insert consent %d…: %w", from, err)
+				return err
 			}
 			from = to
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("load contacts: commit: %w", err)
+			return fmt.Errorf("load %s: commit: %w", what, err)
 		}
 		if time.Since(last) >= 2*time.Second {
 			last = time.Now()
-			fmt.Fprintf(progress, "  loading: %d/%d contacts (%.0f/s)\n", from, n, float64(from)/time.Since(start).Seconds())
+			fmt.Fprintf(progress, "  loading: %d/%d %s (%.0f/s)\n", from, n, what, float64(from)/time.Since(start).Seconds())
 		}
 	}
-	// Fresh statistics, so the planner knows the tables are big.
 	if dialect == "postgres" {
-		if _, err := sdb.ExecContext(ctx, `ANALYZE contacts`); err != nil {
-			return err
-		}
-		if _, err := sdb.ExecContext(ctx, `ANALYZE consent_ledger`); err != nil {
-			return err
+		for _, table := range tables {
+			if _, err := sdb.ExecContext(ctx, `ANALYZE `+table); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -74,17 +74,7 @@ func TestBenchBroadcast(t *testing.T) {
 			if !strings.Contains(out.String(), "each of the 2000 contacts got exactly one message") {
 				t.Errorf("output lacks the check line:\n%s", out.String())
 			}
-			db, err := store.Open(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			ctx := context.Background()
-			for _, c := range []struct {
-				what  string
-				query string
-				want  int64
-			}{
+			wantCounts(t, dsn, []countCheck{
 				{"contacts", `SELECT COUNT(*) FROM contacts`, contacts},
 				{"runs of the flow", `SELECT COUNT(*) FROM runs WHERE flow_id = 'broadcast'`, contacts},
 				{"completed runs", `SELECT COUNT(*) FROM runs WHERE flow_id = 'broadcast' AND status = 'completed'`, contacts},
@@ -95,15 +85,7 @@ func TestBenchBroadcast(t *testing.T) {
 				{"messages to a number other than the contact's",
 					`SELECT COUNT(*) FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE m.phone <> c.phone`, 0},
 				{"events left in the engine's inbox", `SELECT COUNT(*) FROM inbox`, 0},
-			} {
-				var got int64
-				if err := db.QueryRowForTest(ctx, c.query).Scan(&got); err != nil {
-					t.Fatalf("%s: %v", c.what, err)
-				}
-				if got != c.want {
-					t.Errorf("%s = %d, want %d", c.what, got, c.want)
-				}
-			}
+			})
 		})
 	}
 }
@@ -120,5 +102,32 @@ func TestBenchBroadcastRefusesFullDatabase(t *testing.T) {
 	err := benchBroadcast(context.Background(), args, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "already holds 10 contacts") {
 		t.Errorf("second run on the same database: err = %v, want a refusal naming the 10 contacts", err)
+	}
+}
+
+// countCheck is one COUNT(*) query a benchmark's database must answer with
+// want after the run.
+type countCheck struct {
+	what  string
+	query string
+	want  int64
+}
+
+// wantCounts opens the database a benchmark left and checks the counts.
+func wantCounts(t *testing.T, dsn string, checks []countCheck) {
+	t.Helper()
+	db, err := store.Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range checks {
+		var got int64
+		if err := db.QueryRowForTest(context.Background(), c.query).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if got != c.want {
+			t.Errorf("%s = %d, want %d", c.what, got, c.want)
+		}
 	}
 }

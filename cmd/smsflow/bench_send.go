@@ -346,40 +346,18 @@ func seedOutbox(ctx context.Context, sdb *sql.DB, dialect string, n int, progres
 	}
 	now := time.Now().UnixMicro()
 	args := make([]any, 0, broadcastBatch*cols)
-	start, lastLine := time.Now(), time.Now()
-	for from := 0; from < n; {
-		tx, err := sdb.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("seed outbox: %w", err)
+	return seedRows(ctx, sdb, dialect, n, "messages", progress, []string{"messages"}, func(tx *sql.Tx, from, to int) error {
+		args = args[:0]
+		for i := from; i < to; i++ {
+			ph, _ := broadcastPhone(i)
+			body := fmt.Sprintf("smsflow: order %07d has shipped and arrives tomorrow. Reply HELP for help.", i+1)
+			args = append(args, "out", i+1, "notify", benchSendFlow, broadcastContactID(i, n), ph, body, "GSM-7", len(body), 1, "queued", now, now, "service")
 		}
-		for k := 0; k < broadcastPerTx && from < n; k++ {
-			to := min(from+broadcastBatch, n)
-			args = args[:0]
-			for i := from; i < to; i++ {
-				ph, _ := broadcastPhone(i)
-				body := fmt.Sprintf("smsflow: order %07d has shipped and arrives tomorrow. Reply HELP for help.", i+1)
-				args = append(args, "out", i+1, "notify", benchSendFlow, broadcastContactID(i, n), ph, body, "GSM-7", len(body), 1, "queued", now, now, "service")
-			}
-			if _, err := tx.ExecContext(ctx, q(to-from), args...); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("seed outbox %d…: %w", from, err)
-			}
-			from = to
+		if _, err := tx.ExecContext(ctx, q(to-from), args...); err != nil {
+			return fmt.Errorf("seed outbox %d…: %w", from, err)
 		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("seed outbox: commit: %w", err)
-		}
-		if time.Since(lastLine) >= 2*time.Second {
-			lastLine = time.Now()
-			fmt.Fprintf(progress, "  queuing: %d/%d messages (%.0f/s)\n", from, n, float64(from)/time.Since(start).Seconds())
-		}
-	}
-	if dialect == "postgres" {
-		if _, err := sdb.ExecContext(ctx, `ANALYZE messages`); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // watchSend follows the drain until the sender recorded an outcome for

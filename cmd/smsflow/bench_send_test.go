@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -25,30 +24,12 @@ func TestBenchSend(t *testing.T) {
 			if !strings.Contains(out.String(), "each of the 400 messages reached the provider exactly once") {
 				t.Errorf("output lacks the check line:\n%s", out.String())
 			}
-			db, err := store.Open(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			ctx := context.Background()
-			for _, c := range []struct {
-				what  string
-				query string
-				want  int64
-			}{
+			wantCounts(t, dsn, []countCheck{
 				{"outbound messages", `SELECT COUNT(*) FROM messages WHERE direction = 'out'`, messages},
 				{"delivered messages with a sid", `SELECT COUNT(*) FROM messages WHERE status = 'delivered' AND provider = 'twilio' AND provider_id LIKE 'SM%'`, messages},
 				{"distinct sids", `SELECT COUNT(DISTINCT provider_id) FROM messages`, messages},
 				{"receipts left pending", `SELECT COUNT(*) FROM pending_receipts`, 0},
-			} {
-				var got int64
-				if err := db.QueryRowForTest(ctx, c.query).Scan(&got); err != nil {
-					t.Fatalf("%s: %v", c.what, err)
-				}
-				if got != c.want {
-					t.Errorf("%s = %d, want %d", c.what, got, c.want)
-				}
-			}
+			})
 		})
 	}
 }
