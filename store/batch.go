@@ -353,7 +353,8 @@ func anyArgs[T any](ids []T) []any {
 func (t *Tx) eachRow(query string, ids, extra []any, fn func(*sql.Rows) error) error {
 	for from := 0; from < len(ids); from += maxParams {
 		chunk := ids[from:min(from+maxParams, len(ids))]
-		rows, err := t.query(fmt.Sprintf(query, placeholders(len(chunk))), append(slices.Clip(chunk), extra...)...)
+		in, chunk := inList(chunk)
+		rows, err := t.query(fmt.Sprintf(query, in), append(slices.Clip(chunk), extra...)...)
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,8 @@ type DB struct {
 	// relevant says whether a tracked event name matters to the engine
 	// (SetRelevant); nil: every one does.
 	relevant func(name string) bool
+	// stmts are the writer pool's statements, prepared across transactions.
+	stmts stmtCache
 }
 
 // SetRelevant tells the database which tracked events the engine reacts to
@@ -82,6 +84,7 @@ func (db *DB) Close() error {
 		fn()
 	}
 	db.onClose = nil
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -109,7 +112,8 @@ type Tx struct {
 	db    *DB
 	tx    *sql.Tx
 	ctx   context.Context
-	stmts map[string]*sql.Stmt // prepared on this transaction's connection
+	stmts  map[string]*sql.Stmt // this transaction's statements, by query
+	missed []string             // rebound queries it prepared itself (not in db.stmts)
 
 	cache         *batchCache               // rows read ahead by Prefetch (batch.go)
 	runUpdates    map[int64][]any           // buffered UpdateRun arguments by run id
@@ -143,20 +147,31 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if len(t.missed) > 0 {
+		db.stmts.fill(ctx, db.write, t.missed)
+	}
 	return nil
 }
 
-// stmt returns the statement for query, prepared once per transaction: a
-// group commit runs the same few statements thousands of times. (Statements
-// are prepared on the transaction, not the pool: SQLite's writer pool has one
-// connection, which the transaction holds.)
+// stmt returns the statement for query: the pool's, prepared across
+// transactions (stmtcache.go), or, the first time, one prepared on this
+// transaction, which WriteTx adds to the pool's after the commit. (Not
+// prepared on the pool here: SQLite's writer pool has one connection, which
+// the transaction holds.)
 func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.tx.PrepareContext(t.ctx, t.db.dialect.Rebind(query))
-	if err != nil {
-		return nil, fmt.Errorf("prepare %q: %w", firstLine(query), err)
+	q := t.db.dialect.Rebind(query)
+	var s *sql.Stmt
+	if ps := t.db.stmts.get(q); ps != nil {
+		s = t.tx.StmtContext(t.ctx, ps)
+	} else {
+		var err error
+		if s, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", firstLine(query), err)
+		}
+		t.missed = append(t.missed, q)
 	}
 	t.stmts[query] = s
 	return s, nil

@@ -125,13 +125,13 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
 	if len(out) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, len(out)+1)
-	args = append(args, micros(now))
+	ids := make([]any, 0, len(out))
 	for _, m := range out {
 		m.Status, m.UpdatedAt = smsflow.MessageSending, now
-		args = append(args, m.ID)
+		ids = append(ids, m.ID)
 	}
-	if _, err := t.exec(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (`+placeholders(len(out))+`)`, args...); err != nil {
+	in, ids := inList(ids)
+	if _, err := t.exec(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (`+in+`)`, append([]any{micros(now)}, ids...)...); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -361,7 +361,8 @@ func (t *Tx) OldestInbox(contactIDs []string) (map[string]int64, error) {
 	for i, id := range contactIDs {
 		args[i] = id
 	}
-	rows, err := t.query(`SELECT contact_id, MIN(seq) FROM inbox WHERE contact_id IN (`+placeholders(len(args))+`) GROUP BY contact_id`, args...)
+	in, args := inList(args)
+	rows, err := t.query(`SELECT contact_id, MIN(seq) FROM inbox WHERE contact_id IN (`+in+`) GROUP BY contact_id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -452,6 +453,27 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
+// inList returns the placeholders of an IN list of the values, padded to a
+// power of two by repeating the last value (which IN ignores), with the
+// padded values: a statement that takes a list comes in a few sizes only,
+// each prepared once (stmtcache.go).
+func inList(values []any) (string, []any) {
+	n := len(values)
+	if n == 0 {
+		return "", values
+	}
+	size := 1 << bitsLen(n-1)
+	if size > n && size <= maxParams {
+		padded := make([]any, size)
+		copy(padded, values)
+		for i := n; i < size; i++ {
+			padded[i] = values[n-1]
+		}
+		values = padded
+	}
+	return placeholders(len(values)), values
+}
+
 // Context returns the transaction's context.
 func (t *Tx) Context() context.Context { return t.ctx }
 
@@ -534,7 +556,8 @@ func (t *Tx) EventsBySeq(seqs []int64) (map[int64]*smsflow.Event, error) {
 	for i, s := range seqs {
 		args[i] = s
 	}
-	rows, err := t.query(`SELECT `+eventColumns+` FROM events WHERE seq IN (`+placeholders(len(seqs))+`)`, args...)
+	in, args := inList(args)
+	rows, err := t.query(`SELECT `+eventColumns+` FROM events WHERE seq IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -558,6 +581,7 @@ func (t *Tx) DeleteInboxItems(seqs []int64) error {
 	for i, s := range seqs {
 		args[i] = s
 	}
-	_, err := t.exec(`DELETE FROM inbox WHERE seq IN (`+placeholders(len(seqs))+`)`, args...)
+	in, args := inList(args)
+	_, err := t.exec(`DELETE FROM inbox WHERE seq IN (`+in+`)`, args...)
 	return err
 }

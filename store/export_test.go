@@ -1,0 +1,27 @@
+package store
+
+// Test hooks (compiled into the store package's tests only).
+
+// QueryIntForTest runs a one-number query through the transaction's
+// statements.
+func (t *Tx) QueryIntForTest(query string, args ...any) (int64, error) {
+	var n int64
+	err := t.queryRow(query, args...).Scan(&n)
+	return n, err
+}
+
+// StatementCachedForTest says whether query is prepared on the writer pool.
+func StatementCachedForTest(db *DB, query string) bool {
+	return db.stmts.get(db.dialect.Rebind(query)) != nil
+}
+
+// CachedStatementsForTest counts the statements prepared on the writer pool.
+func CachedStatementsForTest(db *DB) int {
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	return len(db.stmts.stmts)
+}
+
+// DropCachedStatementsForTest closes every statement prepared on the writer
+// pool, as eviction does.
+func DropCachedStatementsForTest(db *DB) { db.stmts.close() }
