@@ -109,9 +109,9 @@ func firstLine(q string) string {
 // Tx is one write transaction. Its methods are the storage primitives the
 // ingestion and engine logic compose.
 type Tx struct {
-	db    *DB
-	tx    *sql.Tx
-	ctx   context.Context
+	db     *DB
+	tx     *sql.Tx
+	ctx    context.Context
 	stmts  map[string]*sql.Stmt // this transaction's statements, by query
 	missed []string             // rebound queries it prepared itself (not in db.stmts)
 
