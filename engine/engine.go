@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -81,6 +82,10 @@ type Engine struct {
 	OnQueued func()
 
 	catalogGen uint64 // the catalog generation segment jobs were made for
+
+	// timersBehind: the last batch of due timers was full, so more are due
+	// (TimersBehind).
+	timersBehind atomic.Bool
 
 	wake      []chan struct{} // one per worker loop
 	stop      chan struct{}
@@ -451,12 +456,14 @@ func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
 func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	var handled int
+	full := false
 	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
 		handled = 0
 		due, err := tx.DueRuns(now, limit)
 		if err != nil {
 			return err
 		}
+		full = len(due) >= limit
 		// Per contact (one lock order for every node), then in priority
 		// order: sends due in the same instant are decided highest first.
 		byContact := map[string][]int64{}
@@ -502,5 +509,22 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 		}
 		return nil
 	})
+	if err == nil && e.timersBehind.Swap(full) && !full && e.OnQueued != nil {
+		e.OnQueued() // caught up: the sender, which deferred to the timers, goes on
+	}
 	return handled, err
+}
+
+// TimersBehind says whether more timers were due than the engine's last
+// batch took: it is behind on them. The send loop defers to it (Connect).
+func (e *Engine) TimersBehind() bool { return e.timersBehind.Load() }
+
+// Connect wires an engine and the sender of its node: the engine wakes the
+// sender when it queued messages, the sender wakes the engine when an
+// outcome made events, and the sender's loop defers to a timer backlog
+// (Sender.Defer).
+func Connect(e *Engine, s *Sender) {
+	e.OnQueued = s.Notify
+	s.OnEvents = e.Notify
+	s.Defer = e.TimersBehind
 }

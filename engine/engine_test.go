@@ -412,3 +412,40 @@ func (w *world) submitTraits(user string, traits map[string]any) {
 	w.submit(&ingest.Item{Type: smsflow.EventIdentify, MessageID: "tr" + itoa(w.seq), UserID: user, Traits: traits,
 		Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
 }
+
+// The engine says it is behind on timers while a batch of due timers comes
+// back full, and wakes the sender (which defers to it) once it has caught up.
+func TestTimersBehindUntilCaughtUp(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, cartFlow)
+		for i, name := range []string{"ana", "ben", "cy"} {
+			w.identify(name, "+1 415 555 010"+itoa(i))
+			w.subscribe(name)
+			w.track(name, "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
+		}
+		engine.Connect(w.eng, w.sender)
+		wakes := 0
+		w.eng.OnQueued = func() { wakes++ }
+		w.clock.Add(61 * time.Minute)
+		if n, err := w.eng.ProcessDue(ctx, 2); err != nil || n != 2 {
+			t.Fatalf("first batch: %d timers, %v; want 2", n, err)
+		}
+		if !w.eng.TimersBehind() || !w.sender.Defer() {
+			t.Error("a full batch of due timers: the engine should say it is behind, and the sender defer")
+		}
+		wakesBehind := wakes
+		if n, err := w.eng.ProcessDue(ctx, 2); err != nil || n != 1 {
+			t.Fatalf("second batch: %d timers, %v; want 1", n, err)
+		}
+		if w.eng.TimersBehind() || w.sender.Defer() {
+			t.Error("the last due timer fired: the engine is not behind")
+		}
+		if wakes != wakesBehind+2 { // queued messages, then caught up
+			t.Errorf("sender woken %d times by the catching-up batch, want 2", wakes-wakesBehind)
+		}
+		w.settle()
+		if got := w.cons.Sent(); got != 3 {
+			t.Errorf("sent %d, want 3", got)
+		}
+	})
+}

@@ -49,6 +49,14 @@ type Sender struct {
 	// OnEvents, if set, is called after outcomes that produced events (a
 	// delivery receipt, a failure, a carrier opt-out), to wake the engine.
 	OnEvents func()
+	// Defer, if set, holds the send loop's next round while it returns
+	// true, for at most MaxDefer at a stretch: the engine is behind on due
+	// timers (Engine.TimersBehind). On one writer (SQLite) or two shared
+	// cores, claiming and recording sends slows the timers down; a timer
+	// that fires late takes its decisions late (conditions, caps, quiet
+	// hours), while the message it queues goes out at the pace the provider
+	// allows anyway, with its send_before still checked. Set before Start.
+	Defer func() bool
 	// OnOutcome, if set, is called with each claimed message as recorded
 	// (sent, delivered, failed, unknown, canceled, or queued again), after
 	// the write committed. Set before Start.
@@ -182,15 +190,43 @@ func (s *Sender) loop() {
 	wg.Wait()
 }
 
+// MaxDefer is the longest a send loop holds its rounds for a timer backlog
+// (Sender.Defer): even then, each loop sends a round per MaxDefer.
+const MaxDefer = time.Second
+
+// deferFor is how long a loop whose last round started at last holds its
+// next one (0: go now).
+func (s *Sender) deferFor(last time.Time) time.Duration {
+	if s.Defer == nil || !s.Defer() {
+		return 0
+	}
+	return max(MaxDefer-s.clock.Now().Sub(last), 0)
+}
+
 // rounds sends round after round until Stop; sweep also applies pending
 // receipts from time to time (one of a sender's round loops does).
 func (s *Sender) rounds(sweep bool) {
-	var swept time.Time
+	var swept, last time.Time
 	for {
 		if now := s.clock.Now(); sweep && now.Sub(swept) >= ingest.PendingSweepInterval {
 			swept = now
 			s.sweepReceipts()
 		}
+		if d := s.deferFor(last); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-s.stop:
+				t.Stop()
+				return
+			case <-s.wake: // the engine caught up, or queued more
+			case <-t.C:
+			}
+			t.Stop()
+			if s.deferFor(last) > 0 {
+				continue
+			}
+		}
+		last = s.clock.Now()
 		n, err := s.SendOnce(context.Background(), SendBatch)
 		if err != nil {
 			s.log.Error("send round failed", "err", err)

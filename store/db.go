@@ -113,7 +113,7 @@ type Tx struct {
 	tx     *sql.Tx
 	ctx    context.Context
 	stmts  map[string]*sql.Stmt // this transaction's statements, by query
-	missed []string             // rebound queries it prepared itself (not in db.stmts)
+	missed []string             // queries it prepared itself (not in db.stmts)
 
 	cache         *batchCache               // rows read ahead by Prefetch (batch.go)
 	runUpdates    map[int64][]any           // buffered UpdateRun arguments by run id
@@ -148,7 +148,7 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	if len(t.missed) > 0 {
-		db.stmts.fill(ctx, db.write, t.missed)
+		db.stmts.fill(ctx, db.write, db.dialect.Rebind, t.missed)
 	}
 	return nil
 }
@@ -162,16 +162,15 @@ func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	q := t.db.dialect.Rebind(query)
 	var s *sql.Stmt
-	if ps := t.db.stmts.get(q); ps != nil {
+	if ps := t.db.stmts.get(query); ps != nil {
 		s = t.tx.StmtContext(t.ctx, ps)
 	} else {
 		var err error
-		if s, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+		if s, err = t.tx.PrepareContext(t.ctx, t.db.dialect.Rebind(query)); err != nil {
 			return nil, fmt.Errorf("prepare %q: %w", firstLine(query), err)
 		}
-		t.missed = append(t.missed, q)
+		t.missed = append(t.missed, query)
 	}
 	t.stmts[query] = s
 	return s, nil

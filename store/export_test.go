@@ -12,7 +12,7 @@ func (t *Tx) QueryIntForTest(query string, args ...any) (int64, error) {
 
 // StatementCachedForTest says whether query is prepared on the writer pool.
 func StatementCachedForTest(db *DB, query string) bool {
-	return db.stmts.get(db.dialect.Rebind(query)) != nil
+	return db.stmts.get(query) != nil
 }
 
 // CachedStatementsForTest counts the statements prepared on the writer pool.

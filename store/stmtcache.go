@@ -37,8 +37,8 @@ type cachedStmt struct {
 
 const stmtCacheSize = 256
 
-// get returns the pool's statement for query (rebound), nil when there is
-// none.
+// get returns the pool's statement for query (as the store writes it,
+// before Rebind), nil when there is none.
 func (c *stmtCache) get(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,10 +51,11 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 	return e.stmt
 }
 
-// fill prepares the queries the cache lacks on pool. Call it with no
-// transaction of the pool open in this goroutine (it waits for a free
-// connection). A failure only means the query stays uncached.
-func (c *stmtCache) fill(ctx context.Context, pool *sql.DB, queries []string) {
+// fill prepares the queries the cache lacks on pool (rebind turns the
+// store's text into the dialect's). Call it with no transaction of the pool
+// open in this goroutine (it waits for a free connection). A failure only
+// means the query stays uncached.
+func (c *stmtCache) fill(ctx context.Context, pool *sql.DB, rebind func(string) string, queries []string) {
 	for _, q := range queries {
 		c.mu.Lock()
 		_, ok := c.stmts[q]
@@ -62,7 +63,7 @@ func (c *stmtCache) fill(ctx context.Context, pool *sql.DB, queries []string) {
 		if ok {
 			continue
 		}
-		s, err := pool.PrepareContext(ctx, q)
+		s, err := pool.PrepareContext(ctx, rebind(q))
 		if err != nil {
 			return
 		}

@@ -959,8 +959,7 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 	eng := engine.New(db, cat, t.clock, log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name}, PublicURL: "http://127.0.0.1", Provider: "console",
 		Workers: res.Engines})
 	eng.OnTrace = onTrace
-	eng.OnQueued = sender.Notify
-	sender.OnEvents = eng.Notify
+	engine.Connect(eng, sender)
 	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return res, err

@@ -260,9 +260,8 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 		a.sender.Retry = *a.opts.Retry
 	}
 	a.sender.OnOutcome = a.opts.OnOutcome
-	a.engine.OnQueued = a.sender.Notify
+	engine.Connect(a.engine, a.sender)
 	a.engine.OnTrace = a.metrics.OnTrace(a.engine.OnTrace)
-	a.sender.OnEvents = a.engine.Notify
 	a.events = &ingest.ProviderEvents{DB: a.db, Clock: clock, Log: a.log, Provider: prov.Name(),
 		Options:  ingest.InboundOptionsFromConfig(cfg, prov.Name()),
 		OnEvents: func() { a.engine.Notify(); a.sender.Notify() }}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +62,36 @@ WHERE schemaname = current_schema() AND relname = 'contacts'`).Scan(&last, &mod,
 			t.Fatalf("contacts was not analyzed within %s of 3,000 inserts (pg_stat: %d rows changed since the last ANALYZE, %d live)", limit, mod, live)
 		}
 		time.Sleep(200 * time.Millisecond) // polling a condition, with a deadline
+	}
+}
+
+// Statements stay prepared across transactions, so each execution is
+// planned for its values (not a generic plan made while a table was young);
+// a plan_cache_mode in the URL wins.
+func TestStatementsArePlannedForTheirValues(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	mode := func(dsn string) string {
+		t.Helper()
+		db, err := store.Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var m string
+		if err := db.ReadQueryRow(ctx, `SHOW plan_cache_mode`).Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := mode(dsn); m != "force_custom_plan" {
+		t.Errorf("plan_cache_mode %q, want force_custom_plan", m)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	if m := mode(dsn + sep + "plan_cache_mode=auto"); m != "auto" {
+		t.Errorf("URL's plan_cache_mode=auto: got %q", m)
 	}
 }
