@@ -131,6 +131,11 @@ func (e *Engine) Notify() {
 const (
 	InboxBatch = 256
 	DueBatch   = 256
+	// CatchUpBatch is the due-timer batch while the engine is behind on
+	// timers (TimersBehind): fewer, larger transactions fire more timers
+	// per second (measured on SQLite, 300,000 timers over 18 s with a send
+	// each: 14,700/s in batches of 256, 15,400–16,200/s in batches of 1,024).
+	CatchUpBatch = 1024
 	// PollInterval bounds how late a timer fires when nothing wakes the loop
 	// earlier (timers due sooner are waited for exactly).
 	PollInterval = 250 * time.Millisecond
@@ -218,7 +223,11 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 		}
 	}
 	n1, err1 := e.ProcessInbox(ctx, InboxBatch)
-	n2, err2 := e.ProcessDue(ctx, DueBatch)
+	due := DueBatch
+	if e.TimersBehind() {
+		due = CatchUpBatch
+	}
+	n2, err2 := e.ProcessDue(ctx, due)
 	n3, err3 := e.ProcessInactivity(ctx, DueBatch)
 	n4, err4 := e.ProcessSegments(ctx, SegmentBatch)
 	return n1 + n2 + n3 + n4, errors.Join(errSeg, err1, err2, err3, err4)
