@@ -158,13 +158,17 @@ func benchBroadcast(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("--contacts must be 1..%d", broadcastCapacity)
 	}
 	r, err := runBroadcastBench(ctx, o)
-	if r.Database != "" {
-		printBroadcast(stdout, r)
+	if err != nil {
+		return err // no table: a failed run has no figures (nor a check) to show
 	}
-	if err == nil && r.Incomplete != "" {
-		err = fmt.Errorf("broadcast incomplete: %s", r.Incomplete)
+	printBroadcast(stdout, r)
+	switch {
+	case r.Incomplete != "":
+		return fmt.Errorf("broadcast incomplete: %s", r.Incomplete)
+	case r.Missing > 0 || r.Duplicated > 0:
+		return fmt.Errorf("check failed: %d contacts got no message, %d more than one", r.Missing, r.Duplicated)
 	}
-	return err
+	return nil
 }
 
 // printBroadcast writes the result table.

@@ -95,3 +95,22 @@ func TestStatementsArePlannedForTheirValues(t *testing.T) {
 		t.Errorf("URL's plan_cache_mode=auto: got %q", m)
 	}
 }
+
+// A URL whose search_path names no schema fails to migrate with a message
+// that says what to do.
+func TestMigrateMissingSchemaSaysWhatToDo(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := store.Open(dsn + sep + "search_path=smsflow_no_such_schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = db.Migrate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "create the schema first") {
+		t.Fatalf("Migrate: %v; want the missing-schema hint", err)
+	}
+}
