@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,7 +107,11 @@ type AutoReply struct {
 // send waits for its next_attempt_at) to "sending" and returns them, oldest
 // first. Claimed rows are invisible to other senders.
 func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
-	rows, err := t.query(`SELECT `+messageColumns+` FROM messages WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), micros(now), limit)
+	// One statement picks and claims (PostgreSQL: the rows other senders
+	// hold are skipped, not waited for).
+	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (
+SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
+RETURNING `+messageColumns, micros(now), micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -122,18 +128,8 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	ids := make([]any, 0, len(out))
-	for _, m := range out {
-		m.Status, m.UpdatedAt = smsflow.MessageSending, now
-		ids = append(ids, m.ID)
-	}
-	in, ids := inList(ids)
-	if _, err := t.exec(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (`+in+`)`, append([]any{micros(now)}, ids...)...); err != nil {
-		return nil, err
-	}
+	// RETURNING has no order.
+	slices.SortFunc(out, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
