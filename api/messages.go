@@ -59,6 +59,9 @@ func (s *Server) consoleInbound(w http.ResponseWriter, r *http.Request) {
 	if s.Engine != nil {
 		s.Engine.Notify()
 	}
+	if s.Sender != nil {
+		s.Sender.Notify() // a keyword reply is queued: send it now, not at the next poll
+	}
 	writeJSON(w, http.StatusCreated, res)
 }
 

@@ -31,6 +31,9 @@ type Deps struct {
 	Keys    Keys
 	Catalog *engine.Catalog
 	Engine  *engine.Engine
+	// Sender, if set, is woken after a console reply that queued an
+	// automatic answer (a keyword reply goes to the outbox at once).
+	Sender  *engine.Sender
 	Console *console.Console // nil unless the console provider is in use
 	// Metrics serves GET /metrics (Prometheus), behind the admin key; nil
 	// leaves the route out.

@@ -121,7 +121,7 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	// the API, which answers everything else.
 	root := http.NewServeMux()
 	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keys: a.keys,
-		Catalog: a.cat, Engine: a.engine, Console: a.cons, Metrics: a.metrics.Handler()}))
+		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler()}))
 	a.webhooks = mountWebhooks(root, a.prov, a.events)
 	a.webhooks = append(a.webhooks, mountShopify(root, cfg, a.writer, clock, log)...)
 	a.http = &http.Server{
