@@ -82,6 +82,31 @@ type batchCache struct {
 	marketing map[string]map[string]bool
 }
 
+// cached is the prefetched rows, or none when the transaction prefetched
+// nothing (its maps are the transaction's: deleting from them takes rows
+// out of the cache).
+func (t *Tx) cached() batchCache {
+	if t.cache == nil {
+		return batchCache{}
+	}
+	return *t.cache
+}
+
+// oneOf answers a single-key read from the prefetched rows m, taking the
+// entry out when take (the caller changes what it gets), or else from the
+// batch read fetch with that one key: a prefetched answer and a direct one
+// come from the same query.
+func oneOf[K comparable, V any](m map[K]V, key K, take bool, fetch func([]K) (map[K]V, error)) (V, error) {
+	if v, ok := m[key]; ok {
+		if take {
+			delete(m, key)
+		}
+		return v, nil
+	}
+	all, err := fetch([]K{key})
+	return all[key], err
+}
+
 // dropContact forgets what was prefetched about a contact.
 func (b *batchCache) dropContact(id string) {
 	if b == nil {

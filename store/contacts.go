@@ -66,14 +66,7 @@ func contactArgs(c *smsflow.Contact) []any {
 
 // ContactByID returns the contact with the id, or nil when there is none.
 func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
-	if t.cache != nil {
-		if c, ok := t.cache.read[id]; ok {
-			delete(t.cache.read, id) // handed out once: the caller changes it
-			return c, nil
-		}
-	}
-	contacts, err := t.contactsByID([]string{id})
-	return contacts[id], err
+	return oneOf(t.cached().read, id, true, t.contactsByID)
 }
 
 // ContactByPhone returns the contact using an E.164 number, or nil.

@@ -111,16 +111,6 @@ AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER B
 // queued) a marketing message since its latest subscription: the compliance
 // footer goes on the first marketing message of every subscription.
 func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
-	phones, ok := map[string]bool(nil), false
-	if t.cache != nil {
-		phones, ok = t.cache.marketing[contactID]
-	}
-	if !ok {
-		had, err := t.marketingOf([]string{contactID})
-		if err != nil {
-			return false, err
-		}
-		phones = had[contactID]
-	}
-	return phones[phone], nil
+	phones, err := oneOf(t.cached().marketing, contactID, false, t.marketingOf)
+	return phones[phone], err
 }

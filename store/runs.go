@@ -175,44 +175,20 @@ func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
 
 // OpenRuns returns a contact's runs that have not ended, oldest entry first.
 func (t *Tx) OpenRuns(contactID string) ([]*smsflow.Run, error) {
-	if t.cache != nil {
-		if runs, ok := t.cache.openRuns[contactID]; ok {
-			delete(t.cache.openRuns, contactID) // handed out once: the caller changes them
-			return runs, nil
-		}
-	}
-	runs, err := t.openRunsOf([]string{contactID})
-	return runs[contactID], err
+	return oneOf(t.cached().openRuns, contactID, true, t.openRunsOf)
 }
 
 // RunByID returns a run, or nil.
 func (t *Tx) RunByID(id int64) (*smsflow.Run, error) {
-	if t.cache != nil {
-		if r, ok := t.cache.runs[id]; ok {
-			delete(t.cache.runs, id) // handed out once: the caller changes it
-			return r, nil
-		}
-	}
-	runs, err := t.runsByID([]int64{id})
-	return runs[id], err
+	return oneOf(t.cached().runs, id, true, t.runsByID)
 }
 
 // LastEntry returns when the contact last entered the flow (any version,
 // holdout included) and whether a run of it is still open.
 func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err error) {
-	flows, ok := map[string]entryInfo(nil), false
-	if t.cache != nil {
-		flows, ok = t.cache.entries[contactID]
-	}
-	if !ok {
-		entries, err := t.entriesOf([]string{contactID})
-		if err != nil {
-			return time.Time{}, false, err
-		}
-		flows = entries[contactID]
-	}
+	flows, err := oneOf(t.cached().entries, contactID, false, t.entriesOf)
 	e := flows[flowID]
-	return e.last, e.open, nil
+	return e.last, e.open, err
 }
 
 // DueRuns claims up to limit waiting runs whose timer is due at now, earliest
