@@ -213,18 +213,12 @@ func (s *Sender) rounds(sweep bool) {
 			s.sweepReceipts()
 		}
 		if d := s.deferFor(last); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-s.stop:
-				t.Stop()
+			// Woken when the engine catches up (or queues more); the loop's
+			// top looks again.
+			if !s.sleep(d) {
 				return
-			case <-s.wake: // the engine caught up, or queued more
-			case <-t.C:
 			}
-			t.Stop()
-			if s.deferFor(last) > 0 {
-				continue
-			}
+			continue
 		}
 		last = s.clock.Now()
 		n, err := s.SendOnce(context.Background(), SendBatch)
@@ -248,16 +242,24 @@ func (s *Sender) rounds(sweep bool) {
 		if hold > 0 {
 			wait = hold
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-s.stop:
-			t.Stop()
+		if !s.sleep(wait) {
 			return
-		case <-s.wake:
-		case <-t.C:
 		}
-		t.Stop()
 	}
+}
+
+// sleep waits d, or until Notify wakes the sender; false when Stop was
+// called.
+func (s *Sender) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.stop:
+		return false
+	case <-s.wake:
+	case <-t.C:
+	}
+	return true
 }
 
 // sweepReceipts applies receipts kept for messages whose provider id has
