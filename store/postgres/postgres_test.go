@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +19,7 @@ import (
 func TestBurstGetsStatistics(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	ctx := context.Background()
-	db, err := store.Open(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenMigrated(t, dsn)
 	raw, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -87,11 +81,7 @@ func TestStatementsArePlannedForTheirValues(t *testing.T) {
 	if m := mode(dsn); m != "force_custom_plan" {
 		t.Errorf("plan_cache_mode %q, want force_custom_plan", m)
 	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	if m := mode(dsn + sep + "plan_cache_mode=auto"); m != "auto" {
+	if m := mode(withParam(t, dsn, "plan_cache_mode", "auto")); m != "auto" {
 		t.Errorf("URL's plan_cache_mode=auto: got %q", m)
 	}
 }
@@ -99,12 +89,7 @@ func TestStatementsArePlannedForTheirValues(t *testing.T) {
 // A URL whose search_path names no schema fails to migrate with a message
 // that says what to do.
 func TestMigrateMissingSchemaSaysWhatToDo(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	db, err := store.Open(dsn + sep + "search_path=smsflow_no_such_schema")
+	db, err := store.Open(withParam(t, storetest.PostgresDSN(t), "search_path", "smsflow_no_such_schema"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,4 +98,17 @@ func TestMigrateMissingSchemaSaysWhatToDo(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "create the schema first") {
 		t.Fatalf("Migrate: %v; want the missing-schema hint", err)
 	}
+}
+
+// withParam returns dsn with the query parameter key set to value.
+func withParam(t *testing.T, dsn, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -48,7 +48,7 @@ func DSNs(t *testing.T) map[string]string {
 // OpenSQLite opens a migrated SQLite database in a temporary directory.
 func OpenSQLite(t *testing.T) *store.DB {
 	t.Helper()
-	return openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "smsflow.db"))
+	return OpenMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "smsflow.db"))
 }
 
 // OpenPostgres opens a migrated PostgreSQL database in a schema of its own,
@@ -56,7 +56,7 @@ func OpenSQLite(t *testing.T) *store.DB {
 // SMSFLOW_TEST_POSTGRES is unset.
 func OpenPostgres(t *testing.T) *store.DB {
 	t.Helper()
-	return openMigrated(t, PostgresDSN(t))
+	return OpenMigrated(t, PostgresDSN(t))
 }
 
 // PostgresDSN creates a schema for this test and returns a URL that uses it;
@@ -95,7 +95,9 @@ func PostgresDSN(t *testing.T) string {
 	return u.String()
 }
 
-func openMigrated(t *testing.T, dsn string) *store.DB {
+// OpenMigrated opens the database at dsn and migrates it; it is closed when
+// the test ends.
+func OpenMigrated(t *testing.T, dsn string) *store.DB {
 	t.Helper()
 	db, err := store.Open(dsn)
 	if err != nil {
