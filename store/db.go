@@ -220,10 +220,7 @@ func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.
 // transaction, and returns how many it applied.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		if strings.Contains(err.Error(), "3F000") { // PostgreSQL: no schema selected
-			return 0, fmt.Errorf("create schema_migrations: %w (the URL's search_path names no existing schema: create the schema first, or leave search_path out)", err)
-		}
-		return 0, fmt.Errorf("create schema_migrations: %w", err)
+		return 0, fmt.Errorf("create schema_migrations: %w", advise(db.dialect, err))
 	}
 	applied := map[int64]bool{}
 	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)

@@ -29,6 +29,22 @@ type Dialect interface {
 	LockRow() string
 }
 
+// An adviser is a Dialect that can say what a person should do about an
+// error of its database ("" when it has nothing to add).
+type adviser interface {
+	Advise(err error) string
+}
+
+// advise appends the dialect's advice on err, if it has any, to err.
+func advise(d Dialect, err error) error {
+	if a, ok := d.(adviser); ok {
+		if hint := a.Advise(err); hint != "" {
+			return fmt.Errorf("%w (%s)", err, hint)
+		}
+	}
+	return err
+}
+
 // Opener opens a database from the part of a DSN after its scheme.
 type Opener func(dsn string) (*DB, error)
 

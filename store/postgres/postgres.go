@@ -6,11 +6,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/smsflow/smsflow/store"
 )
@@ -28,6 +30,15 @@ func (dialect) RoundTrips() bool       { return true }
 func (dialect) LockRow() string        { return " FOR UPDATE" }
 func (dialect) Rebind(q string) string { return store.RebindDollar(q) }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
+
+// Advise says what to do about the PostgreSQL errors a person can fix.
+func (dialect) Advise(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "3F000" /* invalid_schema_name */ {
+		return "the URL's search_path names no existing schema: create the schema first, or leave search_path out"
+	}
+	return ""
+}
 
 // Open connects to the PostgreSQL database at url (postgres://…).
 //
