@@ -130,10 +130,7 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	ev := &smsflow.Event{
 		MessageID: it.MessageID, Type: it.Type, Name: it.Name, ContactID: cid,
 		AnonymousID: it.AnonymousID, Properties: it.Properties, Traits: it.Traits, Context: it.Context,
-		DedupeKey: smsflow.OrderDedupeKey(it.Name, it.Properties), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt,
-	}
-	if it.Type != smsflow.EventTrack {
-		ev.DedupeKey = ""
+		DedupeKey: it.dedupeKey(), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt,
 	}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil {
@@ -218,6 +215,15 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 		err = tx.UpdateContact(c)
 	}
 	return Result{ContactID: cid}, err
+}
+
+// dedupeKey is the key besides its message id that the item's event is
+// unique by: an order's id for Order Completed, else "".
+func (it *Item) dedupeKey() string {
+	if it.Type != smsflow.EventTrack {
+		return ""
+	}
+	return smsflow.OrderDedupeKey(it.Name, it.Properties)
 }
 
 // equalJSON compares two decoded JSON values.

@@ -170,16 +170,20 @@ func (w *Writer) commit(group []*request) {
 func (w *Writer) write(group []*request) error {
 	now := w.clock.Now()
 	return w.db.WriteTx(context.Background(), func(tx *store.Tx) error {
-		// The group's contacts in one query, not one per item (D33).
+		// The group's contacts in one query, not one per item (D33), and
+		// which of its events are stored already (one query; PostgreSQL
+		// then writes the new ones in multi-row statements, D36).
 		var ids []string
+		var events []*smsflow.Event
 		for _, r := range group {
 			for _, it := range r.items {
 				if it.UserID != "" {
 					ids = append(ids, it.UserID)
 				}
+				events = append(events, &smsflow.Event{MessageID: it.MessageID, DedupeKey: it.dedupeKey()})
 			}
 		}
-		if err := tx.Prefetch(store.Prefetch{Read: ids}); err != nil {
+		if err := tx.Prefetch(store.Prefetch{Read: ids, Events: events}); err != nil {
 			return err
 		}
 		for _, r := range group {

@@ -52,6 +52,12 @@ type Prefetch struct {
 	// Marketing reads which Contacts had a marketing message since their
 	// number last subscribed (HadMarketing: the compliance footer).
 	Marketing bool
+	// Events are events about to be inserted (ingestion). On PostgreSQL,
+	// which of their message ids and dedupe keys are stored already is read
+	// in one query, so InsertEvent knows for them whether an event is new
+	// without a statement of its own and buffers the row (SQLite, in
+	// process, inserts at once: there is no round trip to save).
+	Events []*smsflow.Event
 }
 
 type cachedContact struct {
@@ -80,6 +86,9 @@ type batchCache struct {
 	// marketing holds, per prefetched contact, the numbers that had a
 	// marketing message since they last subscribed (HadMarketing).
 	marketing map[string]map[string]bool
+	// events says, per event key (eventKeys) read ahead, whether an event
+	// with it is stored or buffered.
+	events map[string]bool
 }
 
 // cached is the prefetched rows, or none when the transaction prefetched
@@ -143,6 +152,11 @@ func (t *Tx) Prefetch(p Prefetch) error {
 	}
 	if len(p.Read) > 0 {
 		if b.read, err = t.contactsByID(slices.Compact(slices.Sorted(slices.Values(p.Read)))); err != nil {
+			return err
+		}
+	}
+	if len(p.Events) > 0 && t.db.dialect.RoundTrips() {
+		if b.events, err = t.storedEventKeys(p.Events); err != nil {
 			return err
 		}
 	}
@@ -230,6 +244,51 @@ func (t *Tx) contactsByID(ids []string) (map[string]*smsflow.Contact, error) {
 		}
 		return err
 	})
+}
+
+// eventKeys are the keys an event is unique by: its message id and, when
+// it has one, its dedupe key (an order's id).
+func eventKeys(e *smsflow.Event) []string {
+	if e.DedupeKey == "" {
+		return []string{"m:" + e.MessageID}
+	}
+	return []string{"m:" + e.MessageID, "d:" + e.DedupeKey}
+}
+
+// storedEventKeys reads which of the events' keys are stored: an entry for
+// every key, true when an event has it.
+func (t *Tx) storedEventKeys(events []*smsflow.Event) (map[string]bool, error) {
+	out := map[string]bool{}
+	var ids, dedupe []any
+	for _, e := range events {
+		for _, k := range eventKeys(e) {
+			if _, dup := out[k]; dup {
+				continue
+			}
+			out[k] = false
+			if k[0] == 'm' {
+				ids = append(ids, e.MessageID)
+			} else {
+				dedupe = append(dedupe, e.DedupeKey)
+			}
+		}
+	}
+	mark := func(rows *sql.Rows) error {
+		var m, d string
+		if err := rows.Scan(&m, &d); err != nil {
+			return err
+		}
+		for _, k := range []string{"m:" + m, "d:" + d} {
+			if _, asked := out[k]; asked {
+				out[k] = true
+			}
+		}
+		return nil
+	}
+	if err := t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE message_id IN (%s)`, ids, nil, mark); err != nil {
+		return nil, err
+	}
+	return out, t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE dedupe_key IN (%s)`, dedupe, nil, mark)
 }
 
 // runsByID locks and reads runs; a missing one is absent.
@@ -410,7 +469,22 @@ func runUpdateArgs(r *smsflow.Run) []any {
 // flush writes the buffered run updates, decisions, history events and
 // inbox items.
 func (t *Tx) flush() error {
-	return errors.Join(t.flushRuns(), t.flushMessages(), t.flushDecisions(), t.flushHistory(), t.flushInbox())
+	return errors.Join(t.flushRuns(), t.flushMessages(), t.flushDecisions(), t.flushEvents(), t.flushHistory(), t.flushInbox())
+}
+
+// flushEvents writes the buffered events (InsertEvent on PostgreSQL), in
+// call order, with the sequence numbers InsertEvent gave them. There is no
+// ON CONFLICT: InsertEvent said they were new, so an event another node
+// stored meanwhile fails the transaction (the ingest writer then retries
+// each request alone, and finds the duplicate) instead of being counted new.
+func (t *Tx) flushEvents() error {
+	if len(t.eventRows) == 0 {
+		return nil
+	}
+	rows := t.eventRows
+	t.eventRows = nil
+	return t.execRows(`INSERT INTO events (seq, message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
+OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
 }
 
 // flushMessages writes the buffered messages, in call order.

@@ -236,3 +236,97 @@ func TestSegmentShardsDoNotDoubleAnOldJob(t *testing.T) {
 		}
 	})
 }
+
+// Events read ahead (ingestion) are new or duplicates exactly as a plain
+// insert says: by message id and by dedupe key, against stored events and
+// the transaction's own; their seqs follow the call order, also around an
+// event that was not read ahead; a read of events sees them.
+func TestPrefetchedEventsInsertAsThePlainInsert(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+		ev := func(id, dedupe string) *smsflow.Event {
+			return &smsflow.Event{MessageID: id, DedupeKey: dedupe, Type: smsflow.EventTrack, Name: "Order Completed", ContactID: "ana", Timestamp: now, ReceivedAt: now}
+		}
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			for _, e := range []*smsflow.Event{ev("old-1", ""), ev("old-2", "order:7")} {
+				if _, err := tx.InsertEvent(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type step struct {
+			e     *smsflow.Event
+			fresh bool
+		}
+		steps := []step{
+			{ev("old-1", ""), false},          // stored message id
+			{ev("fresh-1", "order:7"), false}, // stored dedupe key
+			{ev("fresh-2", "order:8"), true},
+			{ev("fresh-2", ""), false},        // the transaction's own message id
+			{ev("fresh-3", "order:8"), false}, // the transaction's own dedupe key
+			{ev("fresh-4", ""), true},
+			{ev("unasked", ""), true}, // not read ahead: inserted at once
+			{ev("fresh-5", ""), true},
+		}
+		var seqs []int64
+		err = db.WriteTx(ctx, func(tx *store.Tx) error {
+			var ahead []*smsflow.Event
+			for _, s := range steps {
+				if s.e.MessageID != "unasked" {
+					ahead = append(ahead, s.e)
+				}
+			}
+			if err := tx.Prefetch(store.Prefetch{Events: ahead}); err != nil {
+				return err
+			}
+			for i, s := range steps {
+				inserted, err := tx.InsertEvent(s.e)
+				if err != nil {
+					return err
+				}
+				if inserted != s.fresh {
+					t.Errorf("step %d (%s): inserted %v, want %v", i, s.e.MessageID, inserted, s.fresh)
+				}
+				if inserted {
+					seqs = append(seqs, s.e.Seq)
+				}
+			}
+			got, err := tx.CountEventsSince("ana", "Order Completed", now, now)
+			if err != nil {
+				return err
+			}
+			if want := 2 + len(seqs); got != want {
+				t.Errorf("a read inside the transaction sees %d events, want %d", got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(seqs); i++ {
+			if seqs[i] <= seqs[i-1] {
+				t.Errorf("seqs %v do not follow the call order", seqs)
+			}
+		}
+		stored, err := db.EventsByContact(ctx, "ana", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bySeq := map[int64]string{}
+		for _, e := range stored {
+			bySeq[e.Seq] = e.MessageID
+		}
+		if len(stored) != 2+len(seqs) {
+			t.Fatalf("%d events stored, want %d", len(stored), 2+len(seqs))
+		}
+		for i, want := range []string{"fresh-2", "fresh-4", "unasked", "fresh-5"} {
+			if bySeq[seqs[i]] != want {
+				t.Errorf("seq %d holds %q, want %q", seqs[i], bySeq[seqs[i]], want)
+			}
+		}
+	})
+}

@@ -119,8 +119,9 @@ type Tx struct {
 	runUpdates    map[int64][]any           // buffered UpdateRun arguments by run id
 	runInserts    map[int64]int             // buffered InsertRun rows by run id (PostgreSQL)
 	runInsertRows [][]any                   // their arguments, in call order
-	runIDs        []int64                   // ids reserved from the runs sequence, not used yet
-	runIDsTaken   int                       // how many were reserved in this transaction
+	runIDs        idBlock                   // ids reserved from the runs sequence (PostgreSQL)
+	eventSeqs     idBlock                   // sequence numbers reserved from the events sequence (PostgreSQL)
+	eventRows     [][]any                   // buffered InsertEvent rows, seq first (PostgreSQL)
 	msgRows       [][]any                   // buffered InsertMessage rows (messages of buffered runs)
 	msgSteps      map[int64]map[string]bool // runs whose messages are all known: their steps with a message (PostgreSQL)
 	runOrder      []int64                   // run ids in the order of their first buffered update
@@ -176,11 +177,16 @@ func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
-// before writes the buffered messages before a statement that names the
-// messages table, so every statement sees the transaction's own writes.
+// before writes the buffered messages and events before a statement that
+// names their table, so every statement sees the transaction's own writes.
 func (t *Tx) before(query string) error {
 	if len(t.msgRows) > 0 && strings.Contains(query, "messages") {
-		return t.flushMessages()
+		if err := t.flushMessages(); err != nil {
+			return err
+		}
+	}
+	if len(t.eventRows) > 0 && strings.Contains(query, "events") {
+		return t.flushEvents()
 	}
 	return nil
 }

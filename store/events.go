@@ -15,6 +15,29 @@ import (
 // an Order Completed's order_id) was seen before. It reports whether the event
 // is new; a duplicate is not an error.
 func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
+	if fresh, known := t.knownEvent(e); known {
+		// Its keys were read ahead (PostgreSQL ingestion): the row is
+		// buffered with a reserved seq.
+		if !fresh {
+			return false, nil
+		}
+		seq, err := t.nextID(&t.eventSeqs, "events", "seq")
+		if err != nil {
+			return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
+		}
+		for _, k := range eventKeys(e) {
+			t.cache.events[k] = true
+		}
+		e.Seq = seq
+		t.eventRows = append(t.eventRows, append([]any{seq}, eventArgs(e)...))
+		return true, nil
+	}
+	if len(t.eventRows) > 0 {
+		// Inserted at once, after the buffered events (the statement
+		// flushes them): later buffered ones take new seqs, so seqs keep
+		// the call order.
+		t.eventSeqs.ids = nil
+	}
 	err := t.queryRow(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, eventArgs(e)...).Scan(&e.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -32,6 +55,24 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, 
 // and reaches the database, in call order, before commit.
 func (t *Tx) InsertHistoryEvent(e *smsflow.Event) {
 	t.history = append(t.history, eventArgs(e))
+}
+
+// knownEvent says whether every key of e was read ahead (Prefetch.Events),
+// and if so whether e is fresh: no stored or buffered event has its keys.
+func (t *Tx) knownEvent(e *smsflow.Event) (fresh, known bool) {
+	stored := t.cached().events
+	if stored == nil {
+		return false, false
+	}
+	fresh = true
+	for _, k := range eventKeys(e) {
+		has, asked := stored[k]
+		if !asked {
+			return false, false
+		}
+		fresh = fresh && !has
+	}
+	return fresh, true
 }
 
 func eventArgs(e *smsflow.Event) []any {

@@ -53,7 +53,7 @@ func boolInt(b bool) int {
 func (t *Tx) InsertRun(r *smsflow.Run) error {
 	t.cache.dropRuns(r.ContactID)
 	if t.db.dialect.RoundTrips() {
-		id, err := t.nextRunID()
+		id, err := t.nextID(&t.runIDs, "runs", "id")
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
@@ -83,17 +83,22 @@ func runInsertArgs(r *smsflow.Run) []any {
 		mustJSON(r.State), micros(r.EnteredAt), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue}
 }
 
-// nextRunID takes a run id from the ids this transaction reserved from the
-// runs sequence, reserving more (16, then twice as many each time, up to
-// 512) in one query when none is left. Unused ids are gaps, as after any
-// rolled-back insert.
-func (t *Tx) nextRunID() (int64, error) {
-	if len(t.runIDs) == 0 {
-		n := min(max(16, 2*t.runIDsTaken), 512)
+// idBlock is ids a transaction reserved from a sequence and has not used.
+type idBlock struct {
+	ids   []int64
+	taken int // how many were reserved in this transaction
+}
+
+// nextID takes an id from b, reserving more from the sequence of table's
+// column (16, then twice as many each time, up to 512) in one query when
+// none is left. Unused ids are gaps, as after any rolled-back insert.
+func (t *Tx) nextID(b *idBlock, table, column string) (int64, error) {
+	if len(b.ids) == 0 {
+		n := min(max(16, 2*b.taken), 512)
 		// The sequence is looked up once (OFFSET 0 keeps the subquery from
 		// being folded into the projection): per row, the lookup cost ten
 		// times the nextval (2.8 µs against 0.3 µs an id).
-		rows, err := t.query(`SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('runs', 'id')::regclass AS seq OFFSET 0) s, generate_series(1, ?)`, n)
+		rows, err := t.query(`SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('`+table+`', '`+column+`')::regclass AS seq OFFSET 0) s, generate_series(1, ?)`, n)
 		if err != nil {
 			return 0, err
 		}
@@ -103,18 +108,18 @@ func (t *Tx) nextRunID() (int64, error) {
 			if err := rows.Scan(&id); err != nil {
 				return 0, err
 			}
-			t.runIDs = append(t.runIDs, id)
+			b.ids = append(b.ids, id)
 		}
 		if err := rows.Err(); err != nil {
 			return 0, err
 		}
-		t.runIDsTaken += len(t.runIDs)
-		if len(t.runIDs) == 0 {
-			return 0, fmt.Errorf("the runs sequence returned no id")
+		b.taken += len(b.ids)
+		if len(b.ids) == 0 {
+			return 0, fmt.Errorf("the %s sequence returned no id", table)
 		}
 	}
-	id := t.runIDs[0]
-	t.runIDs = t.runIDs[1:]
+	id := b.ids[0]
+	b.ids = b.ids[1:]
 	return id, nil
 }
 
