@@ -2,9 +2,11 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -295,4 +297,62 @@ func TestImportContacts(t *testing.T) {
 			t.Errorf("ndjson summary %+v", sum3)
 		}
 	})
+}
+
+// Two nodes (two database handles, two writers) taking the same events at
+// the same time store each once and report each as new on exactly one node:
+// a group whose read-ahead said "new" but lost the race to the other node
+// fails at its write and is retried request by request (D36).
+func TestSameEventsOnTwoNodesStoredOnce(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	nodes := []*ingest.Writer{newWriter(t, storetest.OpenMigrated(t, dsn)), newWriter(t, storetest.OpenMigrated(t, dsn))}
+	const rounds, per = 20, 50
+	var items [][]*ingest.Item
+	for r := range rounds {
+		var round []*ingest.Item
+		for i := range per {
+			props := map[string]any{}
+			if i%10 == 0 {
+				props["order_id"] = fmt.Sprintf("o-%d-%d", r, i)
+			}
+			round = append(round, track(fmt.Sprintf("u%d", i%7), "", "Order Completed", props))
+		}
+		items = append(items, round)
+	}
+	fresh := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, w := range nodes {
+		for _, round := range items {
+			wg.Go(func() {
+				// Each request is one item, so requests group differently on
+				// the two nodes.
+				for _, it := range round {
+					copy := *it
+					res, err := w.Submit(ctx, []*ingest.Item{&copy})
+					if err != nil || res[0].Err != nil {
+						t.Errorf("submit %s: %v %v", it.MessageID, err, res)
+						return
+					}
+					if !res[0].Duplicate {
+						mu.Lock()
+						fresh[it.MessageID]++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, round := range items {
+		for _, it := range round {
+			if fresh[it.MessageID] != 1 {
+				t.Errorf("event %s reported new on %d nodes, want 1", it.MessageID, fresh[it.MessageID])
+			}
+		}
+	}
+	db := storetest.OpenMigrated(t, dsn)
+	if n, err := db.CountEvents(ctx); err != nil || n != rounds*per {
+		t.Errorf("%d events stored (%v), want %d", n, err, rounds*per)
+	}
 }

@@ -141,10 +141,20 @@ func (w *Writer) loop() {
 	}
 }
 
-// commit writes a group in one transaction. If that fails, each request is
-// retried alone so that one bad request cannot fail its neighbours.
+// writeTries is how many times a group is written when its transaction
+// collides with another node's (store.DB.IsConflict).
+const writeTries = 3
+
+// commit writes a group in one transaction. A transaction that collided
+// with another node's — both created the same new contact, or stored the
+// same event (D36) — is run again: it then sees the other's rows. If it
+// still fails, each request is retried alone so that one bad request
+// cannot fail its neighbours.
 func (w *Writer) commit(group []*request) {
 	err := w.write(group)
+	for try := 1; try < writeTries && w.db.IsConflict(err); try++ {
+		err = w.write(group)
+	}
 	if err != nil && len(group) > 1 {
 		w.log.Warn("group commit failed; retrying requests one by one", "requests", len(group), "err", err)
 		for _, r := range group {

@@ -35,6 +35,21 @@ type adviser interface {
 	Advise(err error) string
 }
 
+// A conflicter is a Dialect whose write transactions can collide with
+// another connection's (PostgreSQL; SQLite has one writer).
+type conflicter interface {
+	Conflict(err error) bool
+}
+
+// IsConflict reports whether err is a write that collided with another
+// transaction's at the same moment — both inserted the same unique key, a
+// serialization failure, a deadlock — so that running the transaction
+// again, which then sees the other's rows, can succeed.
+func (db *DB) IsConflict(err error) bool {
+	c, ok := db.dialect.(conflicter)
+	return ok && err != nil && c.Conflict(err)
+}
+
 // advise appends the dialect's advice on err, if it has any, to err.
 func advise(d Dialect, err error) error {
 	if a, ok := d.(adviser); ok {

@@ -31,6 +31,13 @@ func (dialect) LockRow() string        { return " FOR UPDATE" }
 func (dialect) Rebind(q string) string { return store.RebindDollar(q) }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
 
+// Conflict reports a unique violation (23505), serialization failure
+// (40001) or deadlock (40P01): another transaction wrote the same rows.
+func (dialect) Conflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "40001" || pe.Code == "40P01")
+}
+
 // Advise says what to do about the PostgreSQL errors a person can fix.
 func (dialect) Advise(err error) string {
 	var pe *pgconn.PgError
