@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -13,9 +11,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -209,7 +207,7 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	if o.Where == "" {
 		o.Where = "true"
 	}
-	dsn, cleanup, err := broadcastDSN(ctx, o.DSN, o.Keep)
+	dsn, cleanup, err := benchDSN(ctx, o.DSN, o.Keep)
 	if err != nil {
 		return broadcastResult{}, err
 	}
@@ -268,7 +266,7 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
 		fmt.Fprintln(o.Progress, "  (cannot reset the peak RSS: it includes the loading)")
 	}
-	stopProfile, err := broadcastCPUProfile(o.CPUProfile)
+	stopProfile, err := startCPUProfile(o.CPUProfile)
 	if err != nil {
 		return res, err
 	}
@@ -277,7 +275,7 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	if err != nil {
 		return res, err
 	}
-	stopApp := broadcastOnce(a.Stop)
+	stopApp := sync.OnceFunc(a.Stop)
 	defer stopApp()
 	fmt.Fprintf(o.Progress, "  app started; segment entry at %s (in %s)\n", at.Format(time.TimeOnly), time.Until(at).Round(time.Millisecond))
 
@@ -287,22 +285,11 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	}
 	stopApp()
 	stopProfile()
-	res.PeakRSS = broadcastProcStatus("VmHWM")
+	res.PeakRSS = procStatus("VmHWM")
 	if err := measureBroadcast(context.WithoutCancel(ctx), sdb, at, &res); err != nil {
 		return res, err
 	}
 	return res, nil
-}
-
-// broadcastOnce makes f safe to call more than once (only the first call runs).
-func broadcastOnce(f func()) func() {
-	done := false
-	return func() {
-		if !done {
-			done = true
-			f()
-		}
-	}
 }
 
 // watchBroadcast follows the broadcast until every contact entered, every
@@ -379,7 +366,7 @@ func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			fmt.Fprintf(o.Progress, "  %5.1fs entered %d/%d (%s), sent %d (%.0f/s now), inbox %d, RSS %.0f MB (Go heap %.0f MB, from the OS %.0f MB)\n",
-				now.Sub(at).Seconds(), entered, o.Contacts, status, sent, rate, inbox, float64(broadcastProcStatus("VmRSS"))/(1<<20),
+				now.Sub(at).Seconds(), entered, o.Contacts, status, sent, rate, inbox, float64(procStatus("VmRSS"))/(1<<20),
 				float64(ms.HeapInuse)/(1<<20), float64(ms.Sys-ms.HeapReleased)/(1<<20))
 			lastLine, lastSent, lastAt = now, sent, now
 		}
@@ -529,93 +516,6 @@ func seedRows(ctx context.Context, sdb *sql.DB, dialect string, n int, what stri
 func rowPlaceholders(rows, cols int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
-}
-
-// broadcastDSN picks the database: a fresh SQLite file when dsn is empty; a
-// fresh schema in the PostgreSQL database when the URL sets no search_path
-// (dropped afterwards unless keep); otherwise dsn as given.
-func broadcastDSN(ctx context.Context, dsn string, keep bool) (string, func(), error) {
-	if dsn == "" {
-		dir, err := os.MkdirTemp("", "smsflow-broadcast-")
-		if err != nil {
-			return "", nil, err
-		}
-		path := filepath.Join(dir, "bench.db")
-		if keep {
-			return "sqlite:" + path, func() {}, nil
-		}
-		return "sqlite:" + path, func() { os.RemoveAll(dir) }, nil
-	}
-	if store.Scheme(dsn) != "postgres" {
-		return dsn, func() {}, nil
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", nil, fmt.Errorf("database URL: %w", err)
-	}
-	q := u.Query()
-	if q.Get("search_path") != "" {
-		return dsn, func() {}, nil
-	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	schema := "bcast_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return "", nil, fmt.Errorf("open %s: %w", redactDSN(dsn), err)
-	}
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create schema %s in %s: %w", schema, redactDSN(dsn), err)
-	}
-	drop := func() {
-		if keep {
-			fmt.Fprintf(os.Stderr, "bench broadcast: kept schema %s\n", schema)
-		} else if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			fmt.Fprintf(os.Stderr, "bench broadcast: drop schema %s: %v\n", schema, err)
-		}
-		admin.Close()
-	}
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
-}
-
-// broadcastCPUProfile profiles the process into path until the returned stop
-// is called (safe to call twice); "" profiles nothing.
-func broadcastCPUProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return broadcastOnce(func() { pprof.StopCPUProfile(); f.Close() }), nil
-}
-
-// broadcastProcStatus returns a memory field of /proc/self/status (VmRSS,
-// VmHWM) in bytes, 0 where there is none.
-func broadcastProcStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(v)
-			if len(f) == 0 {
-				return 0
-			}
-			kb, _ := strconv.ParseInt(f[0], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 // broadcastRebind writes the shared SQL's ? placeholders the database's way.

@@ -43,18 +43,31 @@ import (
 
 // benchDSN returns the database a benchmark runs on and how to clean it up: a
 // fresh SQLite file in a temporary directory when dsn is empty; for
-// PostgreSQL, a fresh schema (dropped afterwards) inside the given database,
-// so a benchmark never sees another run's rows and leaves nothing behind. A
-// given SQLite path is used as is.
-func benchDSN(ctx context.Context, dsn string) (string, func(), error) {
+// PostgreSQL, a fresh schema inside the given database, so a benchmark never
+// sees another run's rows and leaves nothing behind — unless the URL sets
+// search_path (then it is used as given). keep leaves the fresh file or
+// schema in place (and says where). A given SQLite path is used as is.
+func benchDSN(ctx context.Context, dsn string, keep bool) (string, func(), error) {
 	if dsn == "" {
 		dir, err := os.MkdirTemp("", "smsflow-bench-")
 		if err != nil {
 			return "", nil, err
 		}
-		return "sqlite:" + filepath.Join(dir, "bench.db"), func() { os.RemoveAll(dir) }, nil
+		path := filepath.Join(dir, "bench.db")
+		if keep {
+			return "sqlite:" + path, func() { fmt.Fprintf(os.Stderr, "bench: kept database %s\n", path) }, nil
+		}
+		return "sqlite:" + path, func() { os.RemoveAll(dir) }, nil
 	}
 	if store.Scheme(dsn) != "postgres" {
+		return dsn, func() {}, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("database URL: %w", err)
+	}
+	q := u.Query()
+	if q.Get("search_path") != "" {
 		return dsn, func() {}, nil
 	}
 	b := make([]byte, 6)
@@ -69,24 +82,20 @@ func benchDSN(ctx context.Context, dsn string) (string, func(), error) {
 		return "", nil, fmt.Errorf("create schema %s in %s: %w", schema, redactDSN(dsn), err)
 	}
 	drop := func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+		if keep {
+			fmt.Fprintf(os.Stderr, "bench: kept schema %s\n", schema)
+		} else if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: drop schema %s: %v\n", schema, err)
 		}
 		admin.Close()
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		drop()
-		return "", nil, fmt.Errorf("database URL: %w", err)
-	}
-	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
 }
 
 // startCPUProfile writes a CPU profile to path until the returned stop is
-// called; an empty path profiles nothing.
+// called (safe to call twice); an empty path profiles nothing.
 func startCPUProfile(path string) (func(), error) {
 	if path == "" {
 		return func() {}, nil
@@ -99,7 +108,7 @@ func startCPUProfile(path string) (func(), error) {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return sync.OnceFunc(func() { pprof.StopCPUProfile(); f.Close() }), nil
 }
 
 // latencies is a histogram of durations, fine enough for percentiles
@@ -401,7 +410,7 @@ func runFlowsBench(ctx context.Context, o flowsOptions) ([]flowsResult, error) {
 	if o.Mode != "throughput" && o.Mode != "latency" && o.Mode != "both" {
 		return nil, fmt.Errorf("--mode must be throughput, latency or both, not %q", o.Mode)
 	}
-	dsn, cleanup, err := benchDSN(ctx, o.DSN)
+	dsn, cleanup, err := benchDSN(ctx, o.DSN, false)
 	if err != nil {
 		return nil, err
 	}
@@ -876,7 +885,7 @@ func runTimersBench(ctx context.Context, o timersOptions, cpuProfile string) (ti
 		return res, fmt.Errorf("--runs, --window, --lead and --timeout must be positive")
 	}
 	res.Runs, res.Engines = o.Runs, max(o.Engines, 1)
-	dsn, cleanup, err := benchDSN(ctx, o.DSN)
+	dsn, cleanup, err := benchDSN(ctx, o.DSN, false)
 	if err != nil {
 		return res, err
 	}

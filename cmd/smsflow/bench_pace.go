@@ -126,7 +126,7 @@ func (p paceProvider) Send(_ context.Context, m *smsflow.Message) (provider.Resu
 }
 
 func runPaceBench(ctx context.Context, o paceOptions, progress io.Writer) (paceResult, error) {
-	dsn, cleanup, err := benchDSN(ctx, o.DSN)
+	dsn, cleanup, err := benchDSN(ctx, o.DSN, false)
 	if err != nil {
 		return paceResult{}, err
 	}

@@ -178,7 +178,7 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	if o.Every <= 0 {
 		o.Every = 5 * time.Second
 	}
-	dsn, cleanup, err := broadcastDSN(ctx, o.DSN, o.Keep)
+	dsn, cleanup, err := benchDSN(ctx, o.DSN, o.Keep)
 	if err != nil {
 		return sendResult{}, err
 	}
@@ -278,7 +278,7 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
 		fmt.Fprintln(o.Progress, "  (cannot reset the peak RSS: it includes the seeding)")
 	}
-	stopProfile, err := broadcastCPUProfile(o.CPUProfile)
+	stopProfile, err := startCPUProfile(o.CPUProfile)
 	if err != nil {
 		return res, err
 	}
@@ -287,7 +287,7 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	if err != nil {
 		return res, err
 	}
-	stopApp := broadcastOnce(a.Stop)
+	stopApp := sync.OnceFunc(a.Stop)
 	defer stopApp()
 	u := a.URL()
 	appURL.Store(&u)
@@ -301,7 +301,7 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	fake.Close() // its callbacks first: the app's shutdown then has no connection to wait for
 	stopApp()
 	stopProfile()
-	res.PeakRSS = broadcastProcStatus("VmHWM")
+	res.PeakRSS = procStatus("VmHWM")
 
 	mu.Lock()
 	for st, n := range outcomes {
@@ -401,7 +401,7 @@ func watchSend(ctx context.Context, sdb *sql.DB, o sendOptions, fake *faketwilio
 			cbDone, cbFailed := fake.Callbacks()
 			fmt.Fprintf(o.Progress, "  %5.1fs sent %d/%d (%.0f/s now), callbacks %d (%d failed), RSS %.0f MB\n",
 				sinceFirst(clock, now).Seconds(), done.Load(), total, float64(calls-lastCalls)/now.Sub(lastLine).Seconds(), cbDone, cbFailed,
-				float64(broadcastProcStatus("VmRSS"))/(1<<20))
+				float64(procStatus("VmRSS"))/(1<<20))
 			lastLine, lastCalls = now, calls
 		}
 		if now.After(deadline) {
