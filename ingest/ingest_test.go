@@ -301,8 +301,8 @@ func TestImportContacts(t *testing.T) {
 
 // Two nodes (two database handles, two writers) taking the same events at
 // the same time store each once and report each as new on exactly one node:
-// a group whose read-ahead said "new" but lost the race to the other node
-// fails at its write and is retried request by request (D36).
+// a group whose read-ahead said "new", or that created a contact, but lost
+// the race to the other node fails at its write and is written again (D36).
 func TestSameEventsOnTwoNodesStoredOnce(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	nodes := []*ingest.Writer{newWriter(t, storetest.OpenMigrated(t, dsn)), newWriter(t, storetest.OpenMigrated(t, dsn))}

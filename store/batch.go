@@ -260,17 +260,16 @@ func eventKeys(e *smsflow.Event) []string {
 func (t *Tx) storedEventKeys(events []*smsflow.Event) (map[string]bool, error) {
 	out := map[string]bool{}
 	var ids, dedupe []any
+	ask := func(key string, value any, list *[]any) {
+		if _, dup := out[key]; !dup {
+			out[key] = false
+			*list = append(*list, value)
+		}
+	}
 	for _, e := range events {
-		for _, k := range eventKeys(e) {
-			if _, dup := out[k]; dup {
-				continue
-			}
-			out[k] = false
-			if k[0] == 'm' {
-				ids = append(ids, e.MessageID)
-			} else {
-				dedupe = append(dedupe, e.DedupeKey)
-			}
+		ask("m:"+e.MessageID, e.MessageID, &ids)
+		if e.DedupeKey != "" {
+			ask("d:"+e.DedupeKey, e.DedupeKey, &dedupe)
 		}
 	}
 	mark := func(rows *sql.Rows) error {
@@ -475,8 +474,9 @@ func (t *Tx) flush() error {
 // flushEvents writes the buffered events (InsertEvent on PostgreSQL), in
 // call order, with the sequence numbers InsertEvent gave them. There is no
 // ON CONFLICT: InsertEvent said they were new, so an event another node
-// stored meanwhile fails the transaction (the ingest writer then retries
-// each request alone, and finds the duplicate) instead of being counted new.
+// stored meanwhile fails the transaction (store.DB.IsConflict: the ingest
+// writer runs it again, and finds the duplicate) instead of being counted
+// new.
 func (t *Tx) flushEvents() error {
 	if len(t.eventRows) == 0 {
 		return nil

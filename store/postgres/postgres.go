@@ -31,17 +31,28 @@ func (dialect) LockRow() string        { return " FOR UPDATE" }
 func (dialect) Rebind(q string) string { return store.RebindDollar(q) }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
 
+// sqlState is err's SQLSTATE code, "" when err is not from the server.
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
 // Conflict reports a unique violation (23505), serialization failure
 // (40001) or deadlock (40P01): another transaction wrote the same rows.
 func (dialect) Conflict(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "40001" || pe.Code == "40P01")
+	switch sqlState(err) {
+	case "23505", "40001", "40P01":
+		return true
+	}
+	return false
 }
 
 // Advise says what to do about the PostgreSQL errors a person can fix.
 func (dialect) Advise(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "3F000" /* invalid_schema_name */ {
+	if sqlState(err) == "3F000" { // invalid_schema_name
 		return "the URL's search_path names no existing schema: create the schema first, or leave search_path out"
 	}
 	return ""
