@@ -102,16 +102,32 @@ var broadcastNames = []string{"Ana", "Bea", "Cal", "Dee", "Eli", "Fay", "Gus", "
 
 // broadcastOptions configures one `bench broadcast`.
 type broadcastOptions struct {
+	benchRun
+	Contacts int           // contacts loaded, all subscribed and matching
+	Where    string        // the segment's condition
+	Lead     time.Duration // from the app's start to the segment's `at`
+}
+
+// benchRun is what bench send and bench broadcast share: where they run,
+// how long they may, and what they report along the way.
+type benchRun struct {
 	DSN        string        // "" means a fresh SQLite file
-	Contacts   int           // contacts loaded, all subscribed and matching
-	Where      string        // the segment's condition
-	Lead       time.Duration // from the app's start to the segment's `at`
-	Timeout    time.Duration // give up (and report what was done) after this long past `at`
+	Timeout    time.Duration // give up (and report what was done) after this long
 	Keep       bool          // keep the PostgreSQL schema / SQLite file
-	CPUProfile string        // write a CPU profile of the broadcast phase here
+	CPUProfile string        // write a CPU profile of the measured phase here
 	Progress   io.Writer     // progress lines (stderr)
 	Every      time.Duration // how often a progress line is written
 	Log        io.Writer     // the app's warnings and errors
+}
+
+// flags registers the shared flags; measured names the phase a CPU profile
+// covers, from the moment the timeout counts.
+func (o *benchRun) flags(fs *flag.FlagSet, measured, from string) {
+	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file in a temporary directory; a postgres:// URL gets a fresh schema, dropped afterwards, unless it sets search_path)")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long"+from)
+	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of "+measured+" to this file")
+	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
 }
 
 // broadcastResult is one measured broadcast.
@@ -140,15 +156,11 @@ func (r broadcastResult) SendsPerSec() float64 {
 
 func benchBroadcast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench broadcast", flag.ContinueOnError)
-	o := broadcastOptions{Progress: stderr, Log: stderr}
-	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file in a temporary directory; a postgres:// URL gets a fresh schema, dropped afterwards, unless it sets search_path)")
+	o := broadcastOptions{benchRun: benchRun{Progress: stderr, Log: stderr}}
+	o.flags(fs, "the broadcast (not the loading)", " past at")
 	fs.IntVar(&o.Contacts, "contacts", 1_000_000, "contacts in the segment")
 	fs.StringVar(&o.Where, "where", "contact.traits.vip == true", "the segment's CEL condition (every contact is a VIP)")
 	fs.DurationVar(&o.Lead, "lead", 3*time.Second, "time from the app's start to the segment's at")
-	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long past at")
-	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the broadcast (not the loading) to this file")
-	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

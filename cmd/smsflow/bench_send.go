@@ -45,17 +45,11 @@ const (
 
 // sendOptions configures one `bench send`.
 type sendOptions struct {
-	DSN        string        // "" means a fresh SQLite file
-	Messages   int           // queued messages, one per contact
-	Receipts   bool          // the fake posts a delivered callback for each
-	Latency    time.Duration // the fake provider's own time per call
-	IdleConns  int           // idle connections kept per host (0: the provider's default client)
-	Timeout    time.Duration
-	Keep       bool
-	CPUProfile string
-	Progress   io.Writer
-	Every      time.Duration
-	Log        io.Writer
+	benchRun
+	Messages  int           // queued messages, one per contact
+	Receipts  bool          // the fake posts a delivered callback for each
+	Latency   time.Duration // the fake provider's own time per call
+	IdleConns int           // idle connections kept per host (0: the provider's default client)
 }
 
 // sendResult is one measured drain of the outbox.
@@ -88,16 +82,12 @@ func (r sendResult) SendsPerSec() float64 {
 
 func benchSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench send", flag.ContinueOnError)
-	o := sendOptions{Progress: stderr, Log: stderr}
-	fs.StringVar(&o.DSN, "db", "", "database: a postgres:// URL (a fresh schema is made in it) or sqlite:PATH (default: a fresh SQLite file)")
+	o := sendOptions{benchRun: benchRun{Progress: stderr, Log: stderr}}
+	o.flags(fs, "the sending (not the seeding)", "")
 	fs.IntVar(&o.Messages, "messages", 100_000, "queued messages to send, one per contact")
 	fs.BoolVar(&o.Receipts, "receipts", false, "the fake Twilio posts a signed delivered status callback for each message")
 	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
 	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, provider.MaxConnsPerHost)")
-	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long")
-	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the sending (not the seeding) to this file")
-	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
