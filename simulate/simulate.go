@@ -377,7 +377,10 @@ func feed(ctx context.Context, db *store.DB, clk *clock, w *ingest.Writer, cfg c
 		}
 		// Evidence as written: serve refuses to resubscribe a number
 		// that said STOP on an opt-in without any, and so does simulate.
-		ev, _ := in.raw["evidence"].(map[string]any)
+		ev, ok := in.raw["evidence"].(map[string]any)
+		if v := in.raw["evidence"]; v != nil && !ok {
+			return smsflow.FieldErrorf(smsflow.EINVALID, "evidence", "\"evidence\" must be a JSON object (form URL, IP, disclosure text), not %s", compactJSON(v))
+		}
 		_, err := ingest.RecordConsent(ctx, db, clk, user, ingest.ConsentChange{Status: smsflow.ConsentStatus(status),
 			Source: smsflow.ConsentSource(source), Evidence: ev, Timestamp: in.ts})
 		return err

@@ -235,6 +235,7 @@ func TestRefusedLines(t *testing.T) {
 		`{"type":"purchase","userId":"ana","timestamp":"` + at("17:06:00") + `"}`,
 		`{"type":"track","userId":"ana","event":"Order Completed","properties":{"order_id":"A2"},"timestamp":"` + at("17:07:00") + `","receivedAt":"noon"}`,
 		`{"type":"track","userId":"ana","properties":{"huge":"` + strings.Repeat("x", 1<<20) + `"},"timestamp":"` + at("17:08:00") + `"}`,
+		`{"type":"consent","userId":"ana","status":"subscribed","source":"web_form","evidence":"yes","timestamp":"` + at("17:09:00") + `"}`,
 		`{"type":"consent","userId":"ana","status":"subscribed","source":"web_form","evidence":{"url":"https://glow.example/join","ip":"203.0.113.9"},"timestamp":"` + at("17:10:00") + `"}`,
 		`{"type":"track","userId":"ana","event":"Order Completed","properties":{"order_id":"A3"},"timestamp":"` + at("17:11:00") + `"}`,
 	}, "\n")
@@ -256,6 +257,7 @@ func TestRefusedLines(t *testing.T) {
 		"6 ana " + at("17:04:00"),
 		"9 nobody " + at("17:05:00"),
 		"10 ana " + at("17:06:00"),
+		"13 ana " + at("17:09:00"),
 	}
 	if !reflect.DeepEqual(refused, wantRefused) {
 		t.Errorf("refused lines:\n got %q\nwant %q", refused, wantRefused)
@@ -267,6 +269,7 @@ func TestRefusedLines(t *testing.T) {
 	for line, want := range map[float64]string{
 		3: "already belongs to", 6: "evidence", 7: "not a JSON object", 8: `"timestamp" must be RFC 3339`,
 		9: `no contact with id "nobody"`, 10: "purchase", 11: `"receivedAt" must be RFC 3339`, 12: "longer than",
+		13: `"evidence" must be a JSON object`,
 	} {
 		if !strings.Contains(reasons[line], want) {
 			t.Errorf("line %v refused with %q, want it to say %q", line, reasons[line], want)

@@ -189,6 +189,6 @@ func Note(lines []Line) string {
 	if skipped == 0 {
 		return ""
 	}
-	return fmt.Sprintf("note: every flow entry was skipped (%d × %s): no contact had a phone number with consent — "+
+	return fmt.Sprintf("note: every flow entry was skipped for want of consent (%d × %s): marketing flows need a phone number that is subscribed — "+
 		"give --contacts FILE with consent, or add {\"type\":\"consent\",\"userId\":…,\"status\":\"subscribed\",\"timestamp\":…} lines", skipped, smsflow.DecisionNoConsent)
 }
