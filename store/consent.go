@@ -107,3 +107,26 @@ func (db *DB) ContactConsentEntries(ctx context.Context, contactID, phone string
 	}
 	return out, rows.Err()
 }
+
+// ConsentRecordedAfter returns up to limit ledger entries with an id above
+// afterID, in id order — the order they were appended. Simulate follows the
+// ledger with it to print each consent change once. Ids are assigned at
+// insert, so on PostgreSQL a transaction that commits late can leave a
+// smaller id behind one already returned: only a reader whose writes are
+// serialized (simulate's single process) sees every entry this way.
+func (db *DB) ConsentRecordedAfter(ctx context.Context, afterID int64, limit int) ([]smsflow.ConsentEntry, error) {
+	rows, err := db.queryRead(ctx, `SELECT `+consentColumns+` FROM consent_ledger WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []smsflow.ConsentEntry
+	for rows.Next() {
+		e, err := scanConsent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}

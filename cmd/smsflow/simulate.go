@@ -14,7 +14,7 @@ import (
 func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	flows := fs.String("flows", "", "directory of flow files")
-	events := fs.String("events", "", "NDJSON event history (Segment-shaped, plus {\"type\":\"inbound\",\"from\",\"body\",\"timestamp\"})")
+	events := fs.String("events", "", "NDJSON event history (Segment-shaped, plus {\"type\":\"consent\",…} and {\"type\":\"inbound\",\"from\",\"body\",\"timestamp\"}; optional \"receivedAt\")")
 	contacts := fs.String("contacts", "", "optional NDJSON contacts, in the import format")
 	cfgPath := fs.String("config", "", "configuration file (brand, governance)")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
@@ -48,7 +48,12 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *asJSON {
-		return simulate.WriteJSON(stdout, lines)
+		err = simulate.WriteJSON(stdout, lines)
+	} else {
+		err = simulate.WriteText(stdout, lines)
 	}
-	return simulate.WriteText(stdout, lines)
+	if note := simulate.Note(lines); note != "" && err == nil {
+		fmt.Fprintln(stderr, note) // stderr: the timeline on stdout stays one kind of line
+	}
+	return err
 }
