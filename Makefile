@@ -3,7 +3,7 @@
 run:
 	go run ./cmd/smsflow serve
 test:
-	go test -race ./...
+	go run ./internal/tools/runtests
 lint:
 	go vet ./... && test -z "$$(gofmt -l .)"
 bench:
