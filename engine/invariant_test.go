@@ -1055,7 +1055,7 @@ func (s *invSim) consent(c *invContact, status smsflow.ConsentStatus, source sms
 	if source == smsflow.SourceWebForm || source == smsflow.SourceCheckout {
 		ch.Evidence = map[string]any{"url": "https://glow.example/join", "ip": "203.0.113.7"}
 	}
-	if _, err := ingest.RecordConsent(ctx, s.db, s.clock, c.id, ch); err != nil {
+	if _, err := ingest.RecordConsent(ctx, s.db, s.clock, c.id, ch, ingest.OptInOptions{DoubleOptIn: s.v.doubleOptIn, BrandName: "Glow"}); err != nil {
 		if smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			s.tb.Fatalf("consent %s %s for %s: %v", status, source, c.id, err)
 		}

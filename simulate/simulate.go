@@ -284,7 +284,7 @@ func feed(ctx context.Context, db *store.DB, clk *clock, w *ingest.Writer, cfg c
 			ev = map[string]any{"simulated": true}
 		}
 		_, err := ingest.RecordConsent(ctx, db, clk, user, ingest.ConsentChange{Status: smsflow.ConsentStatus(status),
-			Source: smsflow.ConsentSource(source), Evidence: ev, Timestamp: in.at})
+			Source: smsflow.ConsentSource(source), Evidence: ev, Timestamp: in.at}, ingest.OptInOptionsFromConfig(cfg))
 		return err
 	}
 	if in.kind == "inbound" {
