@@ -41,10 +41,16 @@ type shopifyServer struct {
 
 func newShopifyServer(t *testing.T, db *store.DB, secret string) *shopifyServer {
 	t.Helper()
+	return newShopifyServerWith(t, db, secret, ingest.OptInOptions{})
+}
+
+// newShopifyServerWith is newShopifyServer with a double opt-in setting.
+func newShopifyServerWith(t *testing.T, db *store.DB, secret string, opt ingest.OptInOptions) *shopifyServer {
+	t.Helper()
 	w := newWriter(t, db)
 	mux := http.NewServeMux()
 	mux.Handle("POST "+ingest.ShopifyPath, &ingest.ShopifyWebhook{Secret: secret, Region: "US", Writer: w, Clock: fixedClock{now},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), OptIn: opt})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &shopifyServer{t: t, db: db, url: srv.URL + ingest.ShopifyPath, w: w}
