@@ -101,9 +101,15 @@ func (s *Server) postConsent(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if s.Engine != nil {
+		s.Engine.Notify() // a Subscribed / Unsubscribed event may be waiting
+	}
 	out := map[string]any{"entry": res.Entry, "status": res.Status}
 	if res.Confirmation != nil {
 		out["confirmation"] = res.Confirmation
+		if res.Confirmation.Queued && s.Sender != nil {
+			s.Sender.Notify() // send the request now, not at the next poll
+		}
 	}
 	writeJSON(w, http.StatusCreated, out)
 }
