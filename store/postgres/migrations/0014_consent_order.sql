@@ -1,4 +1,4 @@
--- Consent ledger ordered by recording (issue 16, docs/notes/consent.md): a
+-- Consent ledger ordered by recording (docs/decisions.md, issue 16): a
 -- number's status is that of its entry recorded last (the highest id), not
 -- of the entry claiming the latest time. Before switching, numbers whose
 -- status the new order would loosen (an opt-out, or a pending opt-in,
@@ -7,7 +7,9 @@
 -- the new order tightens (a STOP recorded after an opt-in dated in the
 -- future) become unsubscribed, which is the fix. The re-asserted entry keeps
 -- the source, contact and message of the one it repeats, its claimed time
--- (never after the migration), and names it in the evidence.
+-- (never after the migration), and names it in the evidence. PostgreSQL
+-- ranks each number's entries with window functions, several times faster
+-- here than one index lookup per number (SQLite's way).
 INSERT INTO consent_ledger (phone, contact_id, status, source, evidence, message_id, occurred_at, recorded_at)
 SELECT x.phone, x.contact_id, x.status, x.source,
        json_build_object('reasserted_entry', x.id, 'reason', 'migration 0014: the ledger is ordered by recording; this status was the current one before the upgrade')::text,
