@@ -201,8 +201,14 @@ func ConsentEvent(tx *store.Tx, e *smsflow.ConsentEntry, before smsflow.ConsentS
 	default:
 		return nil
 	}
+	props := map[string]any{"source": string(e.Source), "previous": string(before)}
+	if optIn, ok := e.Evidence["opt_in"].(map[string]any); ok && e.Source == smsflow.SourceDoubleOptIn {
+		// A flow that tells web-form subscribers from checkout ones still
+		// can once they confirm: the source of the opt-in Y confirmed.
+		props["opt_in_source"] = optIn["source"]
+	}
 	ev := &smsflow.Event{MessageID: fmt.Sprintf("consent-%d", e.ID), Type: smsflow.EventConsent, Name: name, ContactID: e.ContactID,
-		Properties: map[string]any{"source": string(e.Source), "previous": string(before)}, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
+		Properties: props, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil || !inserted || !trigger {
 		return err

@@ -169,7 +169,8 @@ func TestDoubleOptInAPI(t *testing.T) {
 			last.Evidence["keyword"] == nil {
 			t.Fatalf("ledger after Y: %s %+v, want double_opt_in naming entry %d", l.Status, last, pendingID)
 		}
-		if got := events(t, db, "ana", smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != string(smsflow.SourceDoubleOptIn) {
+		if got := events(t, db, "ana", smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != string(smsflow.SourceDoubleOptIn) ||
+			got[0].Properties["opt_in_source"] != string(smsflow.SourceCheckout) {
 			t.Fatalf("Subscribed events %+v", got)
 		}
 

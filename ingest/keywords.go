@@ -83,7 +83,7 @@ func (k *keywordTx) consent(status smsflow.ConsentStatus) (bool, error) {
 			return false, err
 		}
 		if optIn != nil && optIn.Status == smsflow.ConsentPending {
-			evidence["opt_in"] = map[string]any{"id": optIn.ID, "source": optIn.Source, "timestamp": optIn.OccurredAt, "evidence": optIn.Evidence}
+			evidence["opt_in"] = map[string]any{"id": optIn.ID, "source": string(optIn.Source), "timestamp": optIn.OccurredAt, "evidence": optIn.Evidence}
 		}
 	}
 	e := &smsflow.ConsentEntry{Phone: k.c.Phone, ContactID: k.c.ID, Status: status, Source: source,
