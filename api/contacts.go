@@ -101,9 +101,6 @@ func (s *Server) postConsent(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if s.Engine != nil {
-		s.Engine.Notify() // a Subscribed / Unsubscribed event may be waiting
-	}
 	out := map[string]any{"entry": res.Entry, "status": res.Status}
 	if res.Confirmation != nil {
 		out["confirmation"] = res.Confirmation
