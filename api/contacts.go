@@ -87,23 +87,28 @@ func (s *Server) contactTimeline(w http.ResponseWriter, r *http.Request) {
 }
 
 // postConsent appends an opt-in or opt-out to the contact's number's ledger.
+// The answer carries the entry, the number's status afterwards and, when
+// the entry left it pending (double opt-in), whether the confirmation
+// request was queued.
 func (s *Server) postConsent(w http.ResponseWriter, r *http.Request) {
 	var ch ingest.ConsentChange
 	if err := decodeJSON(r, 64<<10, &ch); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	entry, err := ingest.RecordConsent(r.Context(), s.db, s.clock, r.PathValue("id"), ch)
+	res, err := ingest.RecordConsent(r.Context(), s.db, s.clock, r.PathValue("id"), ch, ingest.OptInOptionsFromConfig(s.cfg))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	consent, err := s.db.ConsentLedger(r.Context(), entry.Phone)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	out := map[string]any{"entry": res.Entry, "status": res.Status}
+	if res.Confirmation != nil {
+		out["confirmation"] = res.Confirmation
+		if res.Confirmation.Queued && s.Sender != nil {
+			s.Sender.Notify() // send the request now, not at the next poll
+		}
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"entry": entry, "status": consent.Status})
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // decodeJSON strictly decodes a JSON object body, turning every failure into

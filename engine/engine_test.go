@@ -152,7 +152,7 @@ func (w *world) identify(user, ph string) {
 }
 
 func (w *world) subscribe(user string) {
-	if _, err := ingest.RecordConsent(ctx, w.db, w.clock, user, ingest.ConsentChange{Status: "subscribed", Source: "web_form", Evidence: map[string]any{"url": "https://glow.example/join"}}); err != nil {
+	if _, err := ingest.RecordConsent(ctx, w.db, w.clock, user, ingest.ConsentChange{Status: "subscribed", Source: "web_form", Evidence: map[string]any{"url": "https://glow.example/join"}}, ingest.OptInOptions{}); err != nil {
 		w.t.Fatal(err)
 	}
 	w.settle()

@@ -16,6 +16,11 @@ package engine_test
 //   - no flow message to a number that was not allowed it at the instant it
 //     went out (unsubscribed: nothing but the STOP/HELP replies; marketing:
 //     subscribed only);
+//   - no flow message, and no opt-in confirmation, to a number after its
+//     last opt-out unless the test itself made an explicit opt-in for it in
+//     between (START/UNSTOP/JOIN by text, or a form/checkout opt-in with
+//     evidence) — judged from the actions alone, so opt-ins dated minutes or
+//     decades ahead (API and import rows) cannot hide a miss;
 //   - no marketing message inside quiet hours in any of the contact's zones;
 //   - no named cap, state cap (FL/OK/MD) or smart-sending window exceeded;
 //   - at most one opt-out confirmation per opt-out and per 24 h per number,
@@ -502,6 +507,10 @@ type invSim struct {
 	seq        int
 	ticks      int
 	stats      map[string]int
+
+	// consentLog is every opt-in and opt-out the test made, in order: the
+	// opt-out oracle's ground truth (checkOptOutsHold).
+	consentLog []invConsentAct
 }
 
 func newInvSim(tb testing.TB, db *store.DB, v invVariant, seed uint64, n int) *invSim {
@@ -896,6 +905,8 @@ func (s *invSim) actions(hours float64) {
 			s.later(c, 0, "consent:import", nil)
 		case r < 1.94*p:
 			s.later(c, 0, "consent:web_form", nil)
+		case r < 2.09*p:
+			s.later(c, 0, "consent:future", nil)
 		}
 	}
 	// Broadcasts: a sale or a drop to a random 15% of everyone, at whatever
@@ -953,6 +964,8 @@ func (s *invSim) actions(hours float64) {
 			s.consent(f.c, smsflow.ConsentSubscribed, smsflow.SourceImport)
 		case "consent:api-unsubscribe":
 			s.consent(f.c, smsflow.ConsentUnsubscribed, smsflow.SourceAPI)
+		case "consent:future":
+			s.futureOptIn(f.c)
 		}
 	}
 	// Strangers text in now and then.
@@ -1032,6 +1045,12 @@ func (s *invSim) inboundText(c *invContact, body string, lag bool) {
 		s.queued = true
 	}
 	s.inbound = append(s.inbound, invInbound{phone: c.phone, body: body, at: s.clock.Now(), optOut: optOut, keyword: res.Keyword})
+	switch {
+	case optOut:
+		s.consentLog = append(s.consentLog, invConsentAct{phone: c.phone, at: s.clock.Now(), optOut: true, what: "text " + body})
+	case slices.Contains(invStartBodies, body) || slices.Contains(invJoinBodies, body):
+		s.consentLog = append(s.consentLog, invConsentAct{phone: c.phone, at: s.clock.Now(), explicit: true, what: "text " + body})
+	}
 	s.stats["inbound"]++
 	if optOut {
 		s.stats["inbound opt-outs"]++
@@ -1050,19 +1069,41 @@ func (s *invSim) inboundText(c *invContact, body string, lag bool) {
 }
 
 func (s *invSim) consent(c *invContact, status smsflow.ConsentStatus, source smsflow.ConsentSource) {
+	s.consentAt(c, status, source, time.Time{})
+}
+
+// consentAt records a consent change through the API path claiming the
+// time claimed (zero: now), logs it for the opt-out oracle and, when it
+// left the number pending (double opt-in) with a request queued, has the
+// person answer Y now and then.
+func (s *invSim) consentAt(c *invContact, status smsflow.ConsentStatus, source smsflow.ConsentSource, claimed time.Time) {
 	s.bump()
-	ch := ingest.ConsentChange{Status: status, Source: source}
+	ch := ingest.ConsentChange{Status: status, Source: source, Timestamp: claimed}
 	if source == smsflow.SourceWebForm || source == smsflow.SourceCheckout {
 		ch.Evidence = map[string]any{"url": "https://glow.example/join", "ip": "203.0.113.7"}
 	}
-	if _, err := ingest.RecordConsent(ctx, s.db, s.clock, c.id, ch); err != nil {
+	what := fmt.Sprintf("API %s by %s", status, source)
+	if !claimed.IsZero() {
+		what += " claiming " + claimed.Format(time.RFC3339)
+	}
+	s.consentLog = append(s.consentLog, invConsentAct{phone: c.phone, at: s.clock.Now(), optOut: status == smsflow.ConsentUnsubscribed,
+		explicit: status != smsflow.ConsentUnsubscribed && len(ch.Evidence) > 0, what: what})
+	res, err := ingest.RecordConsent(ctx, s.db, s.clock, c.id, ch, ingest.OptInOptions{DoubleOptIn: s.v.doubleOptIn, BrandName: "Glow"})
+	if err != nil {
 		if smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			s.tb.Fatalf("consent %s %s for %s: %v", status, source, c.id, err)
 		}
 		s.stats["consent changes refused"]++
 		return
 	}
-	s.stats["consent "+string(source)+" "+string(status)]++
+	s.stats["consent "+string(source)+" "+string(res.Entry.Status)]++
+	if res.Confirmation != nil && res.Confirmation.Queued {
+		s.queued = true
+		s.stats["double opt-in requests"]++
+		if s.rng.Float64() < 0.7 {
+			s.later(c, time.Duration(1+s.rng.IntN(120))*time.Minute, "inbound:"+invYesBodies[s.rng.IntN(len(invYesBodies))], nil)
+		}
+	}
 }
 
 // --- the oracle ------------------------------------------------------------
@@ -1175,10 +1216,10 @@ func (s *invSim) check() {
 		var best *smsflow.ConsentEntry
 		for i := range ledgers[ph] {
 			e := &ledgers[ph][i]
-			if e.OccurredAt.After(at) || e.RecordedAt.After(at) {
+			if e.RecordedAt.After(at) {
 				continue
 			}
-			if best == nil || e.OccurredAt.After(best.OccurredAt) || (e.OccurredAt.Equal(best.OccurredAt) && e.ID > best.ID) {
+			if best == nil || e.ID > best.ID { // the ledger's order is the order of recording
 				best = e
 			}
 		}
@@ -1209,7 +1250,7 @@ func (s *invSim) check() {
 		}
 		switch x.m.StepID {
 		case "keyword:stop", "keyword:help":
-		case "keyword:start", "keyword:join", "keyword:confirm":
+		case "keyword:start", "keyword:join", "keyword:confirm", policy.DoubleOptInRequestStep:
 			if st != smsflow.ConsentSubscribed && st != smsflow.ConsentPending {
 				bad.add("opt-in confirmation to a number not opted in", "%s %s at %s: %s", x.m.Phone, x.m.StepID, x.at, st)
 			}
@@ -1217,6 +1258,10 @@ func (s *invSim) check() {
 			bad.add("unexpected automatic message", "%s %q", x.m.StepID, x.m.Body)
 		}
 	}
+
+	// 1b. After an opt-out, only an explicit opt-in lets anything but the
+	// STOP/HELP replies through (from the test's own actions).
+	s.checkOptOutsHold(sent, &bad)
 
 	// 2. Quiet hours, recomputed in every zone of the contact.
 	for _, x := range sent {
@@ -1638,4 +1683,96 @@ func TestInvariantOptInReplyCanceledByStop(t *testing.T) {
 			t.Errorf("sent %s, want %s", got, want)
 		}
 	})
+}
+
+// --- future-dated opt-ins and the opt-out rule ---------------------------
+
+// invConsentAct is one opt-in or opt-out the test made, as the test knows
+// it: when, and whether it is an opt-in the ledger's rule lets undo an
+// opt-out (an explicit one: START/UNSTOP/JOIN by text, or a form or
+// checkout opt-in with evidence, which the simulation always dates no
+// earlier than its receipt after clamping). Imports, opt-ins without
+// evidence and Y replies are not explicit (a Y only confirms what an
+// explicit opt-in started).
+type invConsentAct struct {
+	phone    string
+	at       time.Time
+	optOut   bool
+	explicit bool
+	what     string
+}
+
+// futureOptIn is an opt-in that claims a time ahead of its receipt — an API
+// form opt-in a few minutes ahead (accepted), or an import row dated
+// minutes ahead or 2099 — usually followed within minutes by the person's
+// STOP and then a sale that would text them if the opt-in still counted.
+func (s *invSim) futureOptIn(c *invContact) {
+	now := s.clock.Now()
+	switch r := s.rng.Float64(); {
+	case r < 0.5:
+		s.stats["future-dated opt-ins API minutes ahead"]++
+		s.consentAt(c, smsflow.ConsentSubscribed, smsflow.SourceWebForm, now.Add(time.Duration(30+s.rng.IntN(260))*time.Second))
+	default:
+		claim := time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC)
+		if r < 0.75 {
+			claim = now.Add(time.Duration(10+s.rng.IntN(50)) * time.Minute)
+			s.stats["future-dated opt-ins import minutes ahead"]++
+		} else {
+			s.stats["future-dated opt-ins import 2099"]++
+		}
+		s.bump()
+		s.consentLog = append(s.consentLog, invConsentAct{phone: c.phone, at: s.clock.Now(), what: "import claiming " + claim.Format(time.RFC3339)})
+		im := &ingest.Importer{DB: s.db, Clock: s.clock, Region: "US"}
+		csv := fmt.Sprintf("phone,id,consent,consent_source,consent_timestamp\n%s,%s,subscribed,import,%s\n", c.phone, c.id, claim.Format(time.RFC3339))
+		sum, err := im.Import(ctx, strings.NewReader(csv), "csv")
+		if err != nil || len(sum.Rejected) > 0 {
+			s.tb.Fatalf("import of %s: %+v %v", c.id, sum, err)
+		}
+		if len(sum.ConsentRefused) > 0 {
+			s.stats["future-dated imports refused (number unsubscribed)"]++
+		}
+	}
+	if s.rng.Float64() < 0.8 {
+		stop := time.Duration(1+s.rng.IntN(9)) * time.Minute
+		s.later(c, stop, "inbound:"+invStopBodies[s.rng.IntN(len(invStopBodies))], nil)
+		s.later(c, stop+time.Duration(5+s.rng.IntN(60))*time.Minute, "track:Sale Started", map[string]any{"campaign": "after-stop"})
+	}
+}
+
+// checkOptOutsHold is the opt-out rule from ground truth: every provider
+// call to a number after the number's latest opt-out (a STOP-family text, a
+// revocation, an API opt-out) needs an explicit opt-in by the test between
+// that opt-out and the call — unless it is the STOP or HELP reply.
+func (s *invSim) checkOptOutsHold(sent []invSent, bad *invViolations) {
+	acts := map[string][]invConsentAct{}
+	for _, a := range s.consentLog {
+		acts[a.phone] = append(acts[a.phone], a)
+	}
+	for _, x := range sent {
+		if x.m.RunID == 0 && (x.m.StepID == "keyword:stop" || x.m.StepID == "keyword:help") {
+			continue
+		}
+		var optOut *invConsentAct
+		explicit := false
+		for i := range acts[x.m.Phone] {
+			a := &acts[x.m.Phone][i]
+			if !a.at.Before(x.at) {
+				break
+			}
+			switch {
+			case a.optOut:
+				optOut, explicit = a, false
+			case a.explicit && optOut != nil:
+				explicit = true
+			}
+		}
+		if optOut != nil && !explicit {
+			var history []string
+			for _, a := range acts[x.m.Phone] {
+				history = append(history, a.at.Format("01-02T15:04:05.000000")+" "+a.what)
+			}
+			bad.add("sent after an opt-out with no explicit opt-in since", "%s %s/%s at %s after %s at %s (actions: %s)", x.m.Phone, x.m.FlowID, x.m.StepID,
+				x.at.Format(time.RFC3339Nano), optOut.what, optOut.at.Format(time.RFC3339Nano), strings.Join(history, "; "))
+		}
+	}
 }

@@ -767,14 +767,15 @@ func cancelClaimed(tx *store.Tx, m *smsflow.Message, code, reason, detail string
 }
 
 // optInReply reports whether a message is the automatic confirmation of an
-// opt-in keyword (START/UNSTOP, JOIN, YES), which must not reach a number
-// that said STOP after it was queued.
+// opt-in keyword (START/UNSTOP, JOIN, YES) or a double opt-in confirmation
+// request, which must not reach a number that said STOP after it was queued.
 func optInReply(m *smsflow.Message) bool {
 	if m.RunID != 0 {
 		return false
 	}
 	switch m.StepID {
-	case policy.AutoReplyStep(policy.KeywordStart), policy.AutoReplyStep(policy.KeywordJoin), policy.AutoReplyStep(policy.KeywordConfirm):
+	case policy.AutoReplyStep(policy.KeywordStart), policy.AutoReplyStep(policy.KeywordJoin), policy.AutoReplyStep(policy.KeywordConfirm),
+		policy.DoubleOptInRequestStep:
 		return true
 	}
 	return false

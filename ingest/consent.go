@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -27,20 +29,75 @@ func (c ConsentChange) Validate() error {
 	default:
 		return smsflow.FieldErrorf(smsflow.EINVALID, "status", `status %q is not one of "subscribed", "unsubscribed", "pending"`, c.Status)
 	}
-	if c.Source == "" {
-		return smsflow.FieldErrorf(smsflow.EINVALID, "source", "source is required: one of %v", smsflow.ConsentSources)
-	}
-	if !smsflow.ValidConsentSource(c.Source) {
-		return smsflow.FieldErrorf(smsflow.EINVALID, "source", "source %q is not one of %v", c.Source, smsflow.ConsentSources)
+	switch {
+	case c.Source == "":
+		return smsflow.FieldErrorf(smsflow.EINVALID, "source", "source is required: one of %v", claimableSources())
+	case c.Source == smsflow.SourceDoubleOptIn:
+		return smsflow.FieldErrorf(smsflow.EINVALID, "source", "source %q is recorded by smsflow when a number replies Y to its confirmation request; record the opt-in itself with the source it came from (one of %v)",
+			c.Source, claimableSources())
+	case !smsflow.ValidConsentSource(c.Source):
+		return smsflow.FieldErrorf(smsflow.EINVALID, "source", "source %q is not one of %v", c.Source, claimableSources())
 	}
 	return nil
 }
 
+// claimableSources are the sources a caller (the API, an import) may give:
+// every source but double_opt_in, which only a number's own Y creates.
+func claimableSources() []smsflow.ConsentSource {
+	var out []smsflow.ConsentSource
+	for _, s := range smsflow.ConsentSources {
+		if s != smsflow.SourceDoubleOptIn {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// OptInOptions is what recording an opt-in from outside the number (the
+// API, Shopify) needs from the configuration.
+type OptInOptions struct {
+	// DoubleOptIn (double_opt_in) leaves such an opt-in pending until the
+	// number replies Y/YES to the confirmation request it is sent.
+	DoubleOptIn bool
+	BrandName   string // names the sender in the confirmation request
+}
+
+// OptInOptionsFromConfig builds the options from the configuration.
+func OptInOptionsFromConfig(cfg config.Config) OptInOptions {
+	return OptInOptions{DoubleOptIn: cfg.DoubleOptIn, BrandName: cfg.Brand.Name}
+}
+
+// ConsentResult is what recording a consent change did.
+type ConsentResult struct {
+	Entry *smsflow.ConsentEntry
+	// Status is the number's status afterwards.
+	Status smsflow.ConsentStatus
+	// Confirmation is set when the entry left the number pending: whether
+	// the double opt-in confirmation request was queued.
+	Confirmation *ConfirmationRequest
+}
+
+// ConfirmationRequest says whether a double opt-in confirmation request
+// ("Reply Y to confirm…") was queued to a number that became pending.
+type ConfirmationRequest struct {
+	Queued    bool   `json:"queued"`
+	MessageID int64  `json:"message_id,omitempty"`
+	Skipped   string `json:"skipped,omitempty"` // why not (policy.ReplySkipped…)
+}
+
 // RecordConsent appends a consent change for a contact's number. The ledger
 // is keyed by the number, so the contact must have one. A change the ledger's
-// rule refuses (resubscribing a number that said STOP, without fresh
+// rule refuses (resubscribing a number that opted out, without fresh
 // evidence) returns an ECONFLICT error and records nothing.
-func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, contactID string, ch ConsentChange) (*smsflow.ConsentEntry, error) {
+//
+// Double opt-in: with opt.DoubleOptIn, an opt-in ("subscribed", whatever its
+// source) for a number that is not subscribed yet is recorded as pending, and
+// so is an explicit "pending" in any case; a pending entry queues one
+// confirmation request (requestConfirmation), and only the number's Y/YES
+// subscribes it (source double_opt_in). No Subscribed event — so no welcome
+// flow — until then. An opt-in for a number already subscribed is recorded
+// as it is (fresh evidence), with no request.
+func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, contactID string, ch ConsentChange, opt OptInOptions) (*ConsentResult, error) {
 	if err := ch.Validate(); err != nil {
 		return nil, err
 	}
@@ -51,8 +108,9 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 	if ch.Timestamp.After(now.Add(5 * time.Minute)) {
 		return nil, smsflow.FieldErrorf(smsflow.EINVALID, "timestamp", "timestamp %s is in the future", ch.Timestamp.Format(time.RFC3339))
 	}
-	var entry *smsflow.ConsentEntry
+	var out ConsentResult
 	err := db.WriteTx(ctx, func(tx *store.Tx) error {
+		out = ConsentResult{}
 		c, err := tx.ContactByID(contactID)
 		if err != nil {
 			return err
@@ -72,23 +130,57 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 		if c.Phone == "" {
 			return smsflow.Errorf(smsflow.ECONFLICT, "contact %q has no phone number; consent belongs to a number — identify the contact with traits.phone first", contactID)
 		}
-		entry = &smsflow.ConsentEntry{
-			Phone: c.Phone, ContactID: c.ID, Status: ch.Status, Source: ch.Source,
-			Evidence: ch.Evidence, MessageID: ch.MessageID, OccurredAt: ch.Timestamp.UTC(), RecordedAt: now,
+		// Consent and the reply limits are read-then-written: one number at a time.
+		if err := tx.LockContact(c.ID); err != nil {
+			return err
 		}
 		before, err := tx.ContactConsent(c.Phone)
 		if err != nil {
 			return err
 		}
-		if err := tx.AppendConsent(entry); err != nil {
+		status := ch.Status
+		if status == smsflow.ConsentSubscribed && opt.DoubleOptIn && before != smsflow.ConsentSubscribed {
+			status = smsflow.ConsentPending
+		}
+		out.Entry = &smsflow.ConsentEntry{
+			Phone: c.Phone, ContactID: c.ID, Status: status, Source: ch.Source,
+			Evidence: ch.Evidence, MessageID: ch.MessageID, OccurredAt: ch.Timestamp.UTC(), RecordedAt: now,
+		}
+		if err := tx.AppendConsent(out.Entry); err != nil {
 			return err
 		}
-		return ConsentEvent(tx, entry, before, true)
+		if err := ConsentEvent(tx, out.Entry, before, true); err != nil {
+			return err
+		}
+		if status == smsflow.ConsentPending {
+			if out.Confirmation, err = requestConfirmation(tx, c, before, now, opt); err != nil {
+				return err
+			}
+		}
+		out.Status, err = tx.ContactConsent(c.Phone)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return entry, nil
+	return &out, nil
+}
+
+// requestConfirmation queues the double opt-in confirmation request to a
+// number an opt-in just left pending — the JOIN's "Reply Y to confirm…"
+// text (brand, recurring messages, frequency, "Msg & data rates may
+// apply", HELP and STOP) — through the automatic-reply path, so the
+// per-number reply limits hold; a number that was already pending and was
+// asked within policy.ConfirmationRequestEvery is not asked again.
+func requestConfirmation(tx *store.Tx, c *smsflow.Contact, before smsflow.ConsentStatus, now time.Time, opt OptInOptions) (*ConfirmationRequest, error) {
+	text := policy.AutoReplyText(policy.KeywordJoin, true, opt.BrandName, "")
+	id, why, err := queueAutoReply(tx, c, policy.DoubleOptInRequestStep, text, now, func(recent []policy.AutoReplySent) string {
+		return policy.AllowConfirmationRequest(before == smsflow.ConsentPending, recent, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ConfirmationRequest{Queued: id != 0, MessageID: id, Skipped: why}, nil
 }
 
 // ConsentEvent records the built-in Subscribed / Unsubscribed event when a
@@ -109,8 +201,14 @@ func ConsentEvent(tx *store.Tx, e *smsflow.ConsentEntry, before smsflow.ConsentS
 	default:
 		return nil
 	}
+	props := map[string]any{"source": string(e.Source), "previous": string(before)}
+	if optIn, ok := e.Evidence["opt_in"].(map[string]any); ok && e.Source == smsflow.SourceDoubleOptIn {
+		// A flow that tells web-form subscribers from checkout ones still
+		// can once they confirm: the source of the opt-in Y confirmed.
+		props["opt_in_source"] = optIn["source"]
+	}
 	ev := &smsflow.Event{MessageID: fmt.Sprintf("consent-%d", e.ID), Type: smsflow.EventConsent, Name: name, ContactID: e.ContactID,
-		Properties: map[string]any{"source": string(e.Source), "previous": string(before)}, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
+		Properties: props, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil || !inserted || !trigger {
 		return err

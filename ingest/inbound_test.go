@@ -43,7 +43,7 @@ func subscribe(t *testing.T, db *store.DB, clk *movingClock, from string) string
 	t.Helper()
 	res := text(t, db, clk, from, "hello", inboundOpts())
 	if _, err := ingest.RecordConsent(ctx, db, clk, res.ContactID, ingest.ConsentChange{Status: smsflow.ConsentSubscribed,
-		Source: smsflow.SourceWebForm, Evidence: map[string]any{"form": "https://glow.example/sms"}}); err != nil {
+		Source: smsflow.SourceWebForm, Evidence: map[string]any{"form": "https://glow.example/sms"}}, ingest.OptInOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	clk.advance(time.Second)
@@ -387,15 +387,25 @@ func TestInboundRefusedResubscribe(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		clk := &movingClock{t: now}
 		from := "+14155550108"
+		clk.advance(time.Second)
 		text(t, db, clk, from, "STOP", inboundOpts())
-		// START in the same instant as STOP cannot be ordered after it: the
-		// ledger refuses, the text is still stored, nothing is confirmed.
+		// A START received (by this node's clock) before the STOP was
+		// recorded (by another node's, running ahead) is not newer than
+		// it: the ledger refuses, the text is still stored, nothing is
+		// confirmed.
+		clk.advance(-time.Second)
 		res := text(t, db, clk, from, "START", inboundOpts())
 		if res.Consent != "" || res.ConsentRefused == "" || res.ReplyMessageID != 0 || res.MessageID == 0 {
 			t.Fatalf("refused START: %+v", res)
 		}
 		if st := consentOf(t, db, from).Status; st != smsflow.ConsentUnsubscribed {
 			t.Fatalf("consent %s", st)
+		}
+		// A START in the same instant as the STOP but recorded after it is
+		// the later text: the ledger's order is the order of recording.
+		clk.advance(time.Second)
+		if res := text(t, db, clk, from, "START", inboundOpts()); res.Consent != smsflow.ConsentSubscribed {
+			t.Fatalf("START after STOP: %+v", res)
 		}
 	})
 }

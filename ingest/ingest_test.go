@@ -202,23 +202,23 @@ func TestRecordConsent(t *testing.T) {
 		w := newWriter(t, db)
 		submit(t, w, identify("ana", "", num(t, "4155550100"), nil), identify("nophone", "", nil, nil))
 		clk := fixedClock{now}
-		if _, err := ingest.RecordConsent(ctx, db, clk, "nophone", ingest.ConsentChange{Status: "subscribed", Source: "api"}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+		if _, err := ingest.RecordConsent(ctx, db, clk, "nophone", ingest.ConsentChange{Status: "subscribed", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			t.Errorf("consent without phone: %v, want conflict", err)
 		}
-		if _, err := ingest.RecordConsent(ctx, db, clk, "ghost", ingest.ConsentChange{Status: "subscribed", Source: "api"}); smsflow.ErrorCode(err) != smsflow.ENOTFOUND {
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ghost", ingest.ConsentChange{Status: "subscribed", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ENOTFOUND {
 			t.Errorf("consent for unknown contact: %v", err)
 		}
-		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "yes", Source: "api"}); smsflow.ErrorField(err) != "status" {
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "yes", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorField(err) != "status" {
 			t.Errorf("bad status: %v", err)
 		}
-		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "fax"}); smsflow.ErrorField(err) != "source" {
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "fax"}, ingest.OptInOptions{}); smsflow.ErrorField(err) != "source" {
 			t.Errorf("bad source: %v", err)
 		}
-		e, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "unsubscribed", Source: "carrier", Timestamp: now.Add(-time.Hour)})
-		if err != nil || e.Phone != "+14155550100" {
+		e, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "unsubscribed", Source: "carrier", Timestamp: now.Add(-time.Hour)}, ingest.OptInOptions{})
+		if err != nil || e.Entry.Phone != "+14155550100" {
 			t.Fatalf("opt-out: %v %v", e, err)
 		}
-		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api"}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			t.Errorf("API resubscribe without evidence after carrier opt-out: %v, want conflict", err)
 		}
 		c, _ := db.ConsentLedger(ctx, "+14155550100")
@@ -234,7 +234,7 @@ func TestImportContacts(t *testing.T) {
 		// A number that said STOP before the import.
 		w := newWriter(t, db)
 		submit(t, w, identify("dan", "", num(t, "+1 212 555 0142"), nil))
-		if _, err := ingest.RecordConsent(ctx, db, clk, "dan", ingest.ConsentChange{Status: "unsubscribed", Source: "keyword", Evidence: map[string]any{"text": "STOP"}, Timestamp: now.Add(-time.Hour)}); err != nil {
+		if _, err := ingest.RecordConsent(ctx, db, clk, "dan", ingest.ConsentChange{Status: "unsubscribed", Source: "keyword", Evidence: map[string]any{"text": "STOP"}, Timestamp: now.Add(-time.Hour)}, ingest.OptInOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		csv := "phone,id,first_name,consent,consent_source,evidence_url,timezone\n" +

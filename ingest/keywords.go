@@ -6,7 +6,6 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/policy"
-	"github.com/smsflow/smsflow/sms/segments"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -53,6 +52,9 @@ func (k *keywordTx) apply() error {
 		}
 		return k.reply(false, status == smsflow.ConsentPending)
 	case policy.KeywordConfirm:
+		// The number's Y confirms the pending opt-in — a JOIN, a form, a
+		// checkout, the API or Shopify: recorded as double_opt_in, with the
+		// opt-in it confirms as evidence.
 		ok, err := k.consent(smsflow.ConsentSubscribed)
 		if err != nil || !ok {
 			return err
@@ -65,13 +67,26 @@ func (k *keywordTx) apply() error {
 // consent appends a keyword entry to the number's ledger the way
 // RecordConsent does (AppendConsent, then ConsentEvent into the engine's
 // inbox). false when the ledger's rule refused it: that is recorded in the
-// result, not an error.
+// result, not an error. The text is the evidence; a Y/YES confirming a
+// double opt-in is recorded with source double_opt_in and the pending
+// opt-in it confirms (its id, source, claimed time and evidence).
 func (k *keywordTx) consent(status smsflow.ConsentStatus) (bool, error) {
 	evidence := map[string]any{"keyword": k.match.Keyword, "body": k.m.Body, "message_id": k.m.ID, "provider": k.opt.Provider}
 	if k.match.Flagged {
 		evidence["revocation"] = true
 	}
-	e := &smsflow.ConsentEntry{Phone: k.c.Phone, ContactID: k.c.ID, Status: status, Source: smsflow.SourceKeyword,
+	source := smsflow.SourceKeyword
+	if k.match.Kind == policy.KeywordConfirm {
+		source = smsflow.SourceDoubleOptIn
+		optIn, err := k.tx.LatestConsent(k.c.Phone)
+		if err != nil {
+			return false, err
+		}
+		if optIn != nil && optIn.Status == smsflow.ConsentPending {
+			evidence["opt_in"] = map[string]any{"id": optIn.ID, "source": string(optIn.Source), "timestamp": optIn.OccurredAt, "evidence": optIn.Evidence}
+		}
+	}
+	e := &smsflow.ConsentEntry{Phone: k.c.Phone, ContactID: k.c.ID, Status: status, Source: source,
 		Evidence: evidence, MessageID: fmt.Sprintf("mo-%d", k.m.ID), OccurredAt: k.m.CreatedAt.UTC(), RecordedAt: k.m.CreatedAt}
 	if err := k.tx.AppendConsent(e); err != nil {
 		if smsflow.ErrorCode(err) == smsflow.ECONFLICT {
@@ -102,31 +117,15 @@ func (k *keywordTx) reply(providerAnswers, joinPending bool) error {
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
-	now := k.m.CreatedAt
 	step := policy.AutoReplyStep(k.match.Kind)
-	rows, err := k.tx.AutoReplies(k.c.ID, k.c.Phone, policy.AutoReplyStepPrefix, now.Add(-policy.OptOutConfirmationEvery))
-	if err != nil {
-		return err
-	}
-	recent := make([]policy.AutoReplySent, len(rows))
-	for i, r := range rows {
-		recent[i] = policy.AutoReplySent{StepID: r.StepID, At: r.At}
-	}
-	if why := policy.AllowAutoReply(step, recent, now); why != "" {
+	now := k.m.CreatedAt
+	id, why, err := queueAutoReply(k.tx, k.c, step, text, now, func(recent []policy.AutoReplySent) string {
+		return policy.AllowAutoReply(step, recent, now)
+	})
+	if err != nil || why != "" {
 		k.out.ReplySkipped = why
-		return nil
-	}
-	info := segments.Measure(text)
-	r := &smsflow.Message{Direction: "out", StepID: step, ContactID: k.c.ID, Phone: k.c.Phone, Body: text,
-		Encoding: info.Encoding, Characters: info.Characters, Segments: info.Segments, Status: smsflow.MessageQueued, Category: "service",
-		SendBefore: now.Add(policy.AutoReplyTTL), CreatedAt: now, UpdatedAt: now}
-	inserted, err := k.tx.InsertMessage(r)
-	if err != nil {
 		return err
 	}
-	if !inserted {
-		return fmt.Errorf("queue %s reply: the outbox refused it", step)
-	}
-	k.out.ReplyMessageID = r.ID
+	k.out.ReplyMessageID = id
 	return nil
 }

@@ -580,14 +580,15 @@ func secondaryMessageID(d ShopifyDelivery, what string) string {
 }
 
 // DecideShopifyConsent weighs a customer's Shopify SMS consent against the
-// number's ledger (before: its status; latest: its newest entry, nil when
-// none) and returns the status to record, or "" and why nothing is
+// number's ledger (before: its status; latest: its entry recorded last, nil
+// when none) and returns the status to record, or "" and why nothing is
 // recorded. Shopify never resubscribes: a number unsubscribed in smsflow —
 // by STOP, the carrier, the API, an import or Shopify itself — stays
-// unsubscribed whatever Shopify says. "unsubscribed" does unsubscribe. A
-// change dated no later than the ledger's newest entry is stale (the
-// ledger already knows something newer), and a state equal to the current
-// status adds nothing.
+// unsubscribed whatever Shopify says. "unsubscribed" always unsubscribes:
+// an opt-out wins over every opt-in recorded before it, whatever the dates.
+// A "subscribed" dated no later than the ledger's latest entry claims is
+// stale (the ledger already knows something newer), and a state equal to
+// the current status adds nothing.
 func DecideShopifyConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentEntry, c ShopifyConsent, at time.Time) (smsflow.ConsentStatus, string) {
 	var want smsflow.ConsentStatus
 	switch c.State {
@@ -601,11 +602,14 @@ func DecideShopifyConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentE
 	if before == want {
 		return "", "already " + string(want)
 	}
-	if want == smsflow.ConsentSubscribed && before == smsflow.ConsentUnsubscribed {
+	if want == smsflow.ConsentUnsubscribed {
+		return want, ""
+	}
+	if before == smsflow.ConsentUnsubscribed {
 		return "", "refused: the number is unsubscribed in smsflow and Shopify never resubscribes it (only the person can: START by text, or a new opt-in with evidence)"
 	}
 	if latest != nil && !at.After(latest.OccurredAt) {
-		return "", fmt.Sprintf("stale: Shopify's consent dates from %s, the ledger's newest entry from %s",
+		return "", fmt.Sprintf("stale: Shopify's consent dates from %s, the ledger's latest entry from %s",
 			at.Format(time.RFC3339), latest.OccurredAt.Format(time.RFC3339))
 	}
 	return want, ""

@@ -71,6 +71,8 @@ type ShopifyWebhook struct {
 	Writer *Writer
 	Clock  smsflow.Clock
 	Log    *slog.Logger
+	// OptIn is the double opt-in configuration SMS consent is recorded with.
+	OptIn OptInOptions
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time
@@ -132,7 +134,7 @@ func (h *ShopifyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		shopifyJSON(w, http.StatusOK, ShopifyResult{Topic: d.Topic, Ignored: m.Ignored})
 		return
 	}
-	res, err := h.Writer.SubmitShopify(r.Context(), d, m, h.pruneBefore(now))
+	res, err := h.Writer.SubmitShopify(r.Context(), d, m, h.pruneBefore(now), h.OptIn)
 	if err != nil {
 		// The write failed and the webhook id was not kept: Shopify's retry
 		// will be processed.

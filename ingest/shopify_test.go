@@ -41,10 +41,16 @@ type shopifyServer struct {
 
 func newShopifyServer(t *testing.T, db *store.DB, secret string) *shopifyServer {
 	t.Helper()
+	return newShopifyServerWith(t, db, secret, ingest.OptInOptions{})
+}
+
+// newShopifyServerWith is newShopifyServer with a double opt-in setting.
+func newShopifyServerWith(t *testing.T, db *store.DB, secret string, opt ingest.OptInOptions) *shopifyServer {
+	t.Helper()
 	w := newWriter(t, db)
 	mux := http.NewServeMux()
 	mux.Handle("POST "+ingest.ShopifyPath, &ingest.ShopifyWebhook{Secret: secret, Region: "US", Writer: w, Clock: fixedClock{now},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), OptIn: opt})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &shopifyServer{t: t, db: db, url: srv.URL + ingest.ShopifyPath, w: w}
@@ -459,7 +465,7 @@ func TestShopifyNeverResubscribes(t *testing.T) {
 				src = smsflow.SourceKeyword
 			}
 			if _, err := ingest.RecordConsent(ctx, db, fixedClock{now.Add(-time.Hour)}, "bea", ingest.ConsentChange{Status: st, Source: src,
-				Evidence: map[string]any{"form": "https://glow.example/sms"}, Timestamp: now.Add(-2*time.Hour + time.Duration(len(st))*time.Minute)}); err != nil {
+				Evidence: map[string]any{"form": "https://glow.example/sms"}, Timestamp: now.Add(-2*time.Hour + time.Duration(len(st))*time.Minute)}, ingest.OptInOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -524,7 +530,8 @@ func TestDecideShopifyConsent(t *testing.T) {
 		{"already subscribed", smsflow.ConsentSubscribed, older, "subscribed", ""},
 		{"opted out by any source", smsflow.ConsentUnsubscribed, stop, "subscribed", ""},
 		{"unsubscribe", smsflow.ConsentSubscribed, older, "unsubscribed", smsflow.ConsentUnsubscribed},
-		{"stale unsubscribe", smsflow.ConsentSubscribed, newer, "unsubscribed", ""},
+		{"an unsubscribe is never stale", smsflow.ConsentSubscribed, newer, "unsubscribed", smsflow.ConsentUnsubscribed},
+		{"stale subscribe", smsflow.ConsentPending, &smsflow.ConsentEntry{Status: smsflow.ConsentPending, OccurredAt: at.Add(time.Hour)}, "subscribed", ""},
 		{"already unsubscribed", smsflow.ConsentUnsubscribed, stop, "unsubscribed", ""},
 		{"not_subscribed changes nothing", smsflow.ConsentSubscribed, older, "not_subscribed", ""},
 		{"pending changes nothing", smsflow.ConsentNone, nil, "pending", ""},

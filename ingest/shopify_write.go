@@ -30,6 +30,9 @@ type ShopifyResult struct {
 	// ConsentNote says why nothing was recorded.
 	Consent     smsflow.ConsentStatus `json:"consent,omitempty"`
 	ConsentNote string                `json:"consent_note,omitempty"`
+	// Confirmation is set when the consent left the number pending (double
+	// opt-in): whether the confirmation request was queued.
+	Confirmation *ConfirmationRequest `json:"confirmation,omitempty"`
 }
 
 // SubmitShopify writes a mapped delivery through the group-commit writer,
@@ -40,7 +43,9 @@ type ShopifyResult struct {
 // pruning). The contact is resolved in the transaction: the contact the
 // Shopify customer is an alias of, the shopify:<id> contact, the contact
 // that has the phone number, else a new shopify:<id> (or phone:+…) one.
-func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *ShopifyMapping, pruneBefore time.Time) (ShopifyResult, error) {
+// With opt.DoubleOptIn a Shopify opt-in leaves the number pending and
+// queues the confirmation request, as every opt-in from outside the number.
+func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *ShopifyMapping, pruneBefore time.Time, opt OptInOptions) (ShopifyResult, error) {
 	out := ShopifyResult{Topic: m.Topic, Ignored: m.Ignored}
 	if m.Ignored != "" || len(m.Items) == 0 {
 		return out, nil
@@ -49,11 +54,12 @@ func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *Shopif
 	var (
 		consent   smsflow.ConsentStatus
 		note      string
+		confirm   *ConfirmationRequest
 		duplicate bool
 	)
 	hooks := TxHooks{
 		Before: func(tx *store.Tx) (bool, error) {
-			consent, note, duplicate = "", "", false // the group may be retried
+			consent, note, confirm, duplicate = "", "", nil, false // the group may be retried
 			if !pruneBefore.IsZero() {
 				if _, err := tx.PruneShopifyWebhooks(pruneBefore); err != nil {
 					return false, err
@@ -83,7 +89,7 @@ func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *Shopif
 				return nil
 			}
 			var err error
-			consent, note, err = applyShopifyConsent(tx, d, m, results, now)
+			consent, note, confirm, err = applyShopifyConsent(tx, d, m, results, now, opt)
 			return err
 		},
 	}
@@ -113,7 +119,7 @@ func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *Shopif
 			out.ContactID = r.ContactID
 		}
 	}
-	out.Consent, out.ConsentNote = consent, note
+	out.Consent, out.ConsentNote, out.Confirmation = consent, note, confirm
 	return out, nil
 }
 
@@ -158,12 +164,14 @@ func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (s
 
 // applyShopifyConsent records a customers/* delivery's SMS consent for the
 // contact's number when DecideShopifyConsent allows it, in the items'
-// transaction. It returns the status recorded, or why none was.
-func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, results []Result, now time.Time) (smsflow.ConsentStatus, string, error) {
+// transaction. It returns the status recorded (pending instead of
+// subscribed with double opt-in, with the confirmation request), or why
+// none was.
+func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, results []Result, now time.Time, opt OptInOptions) (smsflow.ConsentStatus, string, *ConfirmationRequest, error) {
 	var cid string
 	for _, r := range results {
 		if r.Err != nil {
-			return "", "not recorded: " + smsflow.ErrorMessage(r.Err), nil
+			return "", "not recorded: " + smsflow.ErrorMessage(r.Err), nil, nil
 		}
 		if cid == "" {
 			cid = r.ContactID
@@ -171,17 +179,17 @@ func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, res
 	}
 	c, err := tx.ContactByID(cid)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	if c == nil || c.Phone != m.Consent.Phone {
-		return "", "not recorded: the customer's phone is not the contact's number in smsflow", nil
+		return "", "not recorded: the customer's phone is not the contact's number in smsflow", nil, nil
 	}
 	if err := tx.LockContact(c.ID); err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	latest, err := tx.LatestConsent(c.Phone)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	before := smsflow.ConsentNone
 	if latest != nil {
@@ -192,8 +200,16 @@ func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, res
 		at = now
 	}
 	status, note := DecideShopifyConsent(before, latest, *m.Consent, at)
+	if status == smsflow.ConsentSubscribed && opt.DoubleOptIn {
+		if before == smsflow.ConsentPending {
+			// customers/update repeats the state on every change to the
+			// customer: the number was asked already.
+			return "", "already pending: waiting for the number's Y to the confirmation request", nil, nil
+		}
+		status = smsflow.ConsentPending
+	}
 	if status == "" {
-		return "", note, nil
+		return "", note, nil, nil
 	}
 	evidence := map[string]any{"state": m.Consent.State, "topic": d.Topic, "shopify_customer_id": m.CustomerID}
 	for k, v := range map[string]string{"opt_in_level": m.Consent.OptInLevel, "consent_collected_from": m.Consent.CollectedFrom,
@@ -209,12 +225,18 @@ func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, res
 		Evidence: evidence, MessageID: secondaryMessageID(d, "consent"), OccurredAt: at.UTC(), RecordedAt: now}
 	if err := tx.AppendConsent(entry); err != nil {
 		if smsflow.ErrorCode(err) == smsflow.EINTERNAL {
-			return "", "", err
+			return "", "", nil, err
 		}
-		return "", "refused: " + smsflow.ErrorMessage(err), nil
+		return "", "refused: " + smsflow.ErrorMessage(err), nil, nil
 	}
 	if err := ConsentEvent(tx, entry, before, true); err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
-	return status, "", nil
+	var confirm *ConfirmationRequest
+	if status == smsflow.ConsentPending {
+		if confirm, err = requestConfirmation(tx, c, before, now, opt); err != nil {
+			return "", "", nil, err
+		}
+	}
+	return status, "", confirm, nil
 }

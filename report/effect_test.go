@@ -166,7 +166,7 @@ func TestReportFindsKnownEffect(t *testing.T) {
 		settle()
 		for _, id := range ids {
 			if _, err := ingest.RecordConsent(ctx, db, clk, id, ingest.ConsentChange{Status: smsflow.ConsentSubscribed,
-				Source: smsflow.SourceWebForm, Evidence: map[string]any{"url": "https://glow.example/join"}}); err != nil {
+				Source: smsflow.SourceWebForm, Evidence: map[string]any{"url": "https://glow.example/join"}}, ingest.OptInOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}

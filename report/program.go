@@ -77,9 +77,12 @@ func Program(ctx context.Context, db *store.DB, from, to time.Time) (*ProgramRep
 	}
 
 	// List growth: ledger entries that change a number's status into
-	// subscribed (a new subscriber) or unsubscribed (an opt-out).
+	// subscribed (a new subscriber) or unsubscribed (an opt-out). A change
+	// is judged against the entry recorded before it (the ledger's order,
+	// as the status is derived) and counted on the day it claims, which is
+	// never later than its recording.
 	err := q.each(ctx, "list growth", `SELECT x.occurred_at / ?, x.status, COUNT(*) FROM (
-  SELECT occurred_at, status, LAG(status) OVER (PARTITION BY phone ORDER BY occurred_at, id) AS prev FROM consent_ledger
+  SELECT occurred_at, status, LAG(status) OVER (PARTITION BY phone ORDER BY id) AS prev FROM consent_ledger
 ) x
 WHERE x.occurred_at >= ? AND x.occurred_at < ? AND x.status IN ('subscribed', 'unsubscribed') AND (x.prev IS NULL OR x.prev <> x.status)
 GROUP BY 1, 2`, []any{dayMicros, q.from, q.to}, func(scan func(...any) error) error {
@@ -116,8 +119,10 @@ GROUP BY 1, 2`, []any{dayMicros, q.from, q.to}, func(scan func(...any) error) er
 	}
 	rep.Net = rep.NewSubscribers - rep.OptOuts
 
+	// Subscribers at the end: each number's last recorded entry among those
+	// dated before it.
 	err = q.each(ctx, "subscribers", `SELECT COUNT(*) FROM (
-  SELECT status, ROW_NUMBER() OVER (PARTITION BY phone ORDER BY occurred_at DESC, id DESC) AS rn FROM consent_ledger WHERE occurred_at < ?
+  SELECT status, ROW_NUMBER() OVER (PARTITION BY phone ORDER BY id DESC) AS rn FROM consent_ledger WHERE occurred_at < ?
 ) x WHERE x.rn = 1 AND x.status = 'subscribed'`, []any{q.to}, func(scan func(...any) error) error {
 		return scan(&rep.Subscribers)
 	})

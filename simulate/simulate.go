@@ -382,7 +382,7 @@ func feed(ctx context.Context, db *store.DB, clk *clock, w *ingest.Writer, cfg c
 			return smsflow.FieldErrorf(smsflow.EINVALID, "evidence", "\"evidence\" must be a JSON object (form URL, IP, disclosure text), not %s", compactJSON(v))
 		}
 		_, err := ingest.RecordConsent(ctx, db, clk, user, ingest.ConsentChange{Status: smsflow.ConsentStatus(status),
-			Source: smsflow.ConsentSource(source), Evidence: ev, Timestamp: in.ts})
+			Source: smsflow.ConsentSource(source), Evidence: ev, Timestamp: in.ts}, ingest.OptInOptionsFromConfig(cfg))
 		return err
 	case "inbound":
 		from, _ := in.raw["from"].(string)

@@ -203,7 +203,7 @@ func TestDoubleOptInReplies(t *testing.T) {
 	compareSummaries(t, pick(lines, "reply", "consent", "enter", "send"), []string{
 		"bo consent status=pending source=keyword",
 		"bo reply reason=keyword:join",
-		"bo consent status=subscribed source=keyword",
+		"bo consent status=subscribed source=double_opt_in",
 		"bo enter flow=welcome reason=trigger:Subscribed",
 		"bo send flow=welcome step=hello reason=sent",
 		"bo reply reason=keyword:confirm",

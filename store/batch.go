@@ -215,7 +215,7 @@ func (t *Tx) contactsForUpdate(ids []string) (map[string]cachedContact, error) {
 		out[id] = cachedContact{consent: smsflow.ConsentNone}
 	}
 	return out, t.eachRow(`SELECT `+contactColumns+`,
- (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY occurred_at DESC, id DESC LIMIT 1)
+ (SELECT status FROM consent_ledger WHERE phone = contacts.phone ORDER BY id DESC LIMIT 1)
  FROM contacts WHERE id IN (%s) ORDER BY id`+t.db.dialect.LockRow(), anyArgs(ids), nil, func(rows *sql.Rows) error {
 		var consent sql.NullString
 		c, err := scanContact(withExtra{rows, []any{&consent}})
@@ -347,7 +347,9 @@ FROM runs WHERE contact_id IN (%s) GROUP BY contact_id, flow_id`, anyArgs(ids), 
 }
 
 // marketingOf reads, per contact, the numbers that had a counted marketing
-// message since they last subscribed (HadMarketing). The "|| ”" keeps
+// message since they last subscribed (HadMarketing): since the latest
+// subscribed entry was recorded (message times are smsflow's clock too; a
+// claimed time may be long past). The "|| ”" keeps
 // SQLite's planner on the (contact_id, created_at) index with a long IN
 // list (see recentSendsOf).
 func (t *Tx) marketingOf(ids []string) (map[string]map[string]bool, error) {
@@ -357,7 +359,7 @@ func (t *Tx) marketingOf(ids []string) (map[string]map[string]bool, error) {
 	}
 	return out, t.eachRow(`SELECT DISTINCT contact_id, phone FROM messages m WHERE contact_id IN (%s)
 AND m.direction || '' = 'out' AND m.category || '' IN ('lifecycle', 'behavior', 'promo') AND m.status || '' IN `+countedStatuses+`
-AND m.created_at >= COALESCE((SELECT MAX(occurred_at) FROM consent_ledger WHERE phone = m.phone AND status = 'subscribed'), 0)`, anyArgs(ids), nil, func(rows *sql.Rows) error {
+AND m.created_at >= COALESCE((SELECT MAX(recorded_at) FROM consent_ledger WHERE phone = m.phone AND status = 'subscribed'), 0)`, anyArgs(ids), nil, func(rows *sql.Rows) error {
 		var contact, phone string
 		if err := rows.Scan(&contact, &phone); err != nil {
 			return err

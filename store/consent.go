@@ -28,24 +28,43 @@ func scanConsent(s scanner) (*smsflow.ConsentEntry, error) {
 	return &e, nil
 }
 
-// LatestConsent returns the newest ledger entry of a number, or nil.
+// The ledger's order is the order entries were recorded: their id, which
+// both databases hand out increasing in insertion order (SQLite's rowid of
+// an append-only table; PostgreSQL's identity sequence) and which appends
+// to one number take in turn (AppendConsent locks the number). Not
+// recorded_at: nodes' clocks differ, and a node whose clock runs ahead would
+// outrank a later opt-out recorded by another. Claimed times (occurred_at)
+// are evidence and display only. Every query that derives a status orders
+// by id: LatestConsent, ConsentLedger, LatestConsents, contactsForUpdate.
+
+// LatestConsent returns the number's ledger entry recorded last, or nil.
 func (t *Tx) LatestConsent(phone string) (*smsflow.ConsentEntry, error) {
-	e, err := scanConsent(t.queryRow(`SELECT `+consentColumns+` FROM consent_ledger WHERE phone = ? ORDER BY occurred_at DESC, id DESC LIMIT 1`, phone))
+	e, err := scanConsent(t.queryRow(`SELECT `+consentColumns+` FROM consent_ledger WHERE phone = ? ORDER BY id DESC LIMIT 1`, phone))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	return e, err
 }
 
-// AppendConsent appends an entry to the ledger after checking the ledger's
-// rule against the number's latest entry (smsflow.CheckConsentChange). A
-// refused entry is recorded nowhere. The write transaction serializes appends
-// to one number (SQLite has one writer; on PostgreSQL the caller holds the
-// contact's lock).
+// AppendConsent appends an entry to the ledger: the one door every writer
+// (API, import, Shopify, keywords, carrier opt-outs) goes through. It clamps
+// a claimed time later than e.RecordedAt to it (ClampClaimedTime, saying so
+// in the evidence), then checks the ledger's rule against the number's
+// latest entry (smsflow.CheckConsentChange); a refused entry is recorded
+// nowhere. Appends to one number are serialized: SQLite has one writer, and
+// on PostgreSQL the number's contact row is locked until commit, so the
+// latest entry read here is the one the new entry follows in id order.
 func (t *Tx) AppendConsent(e *smsflow.ConsentEntry) error {
+	if e.RecordedAt.IsZero() {
+		return fmt.Errorf("append consent for %s: no recording time", e.ContactID)
+	}
 	if t.cache != nil {
 		t.cache.contacts, t.cache.marketing = nil, nil // prefetched consent may be stale now
 	}
+	if err := t.lockNumber(e.Phone); err != nil {
+		return err
+	}
+	e.ClampClaimedTime()
 	latest, err := t.LatestConsent(e.Phone)
 	if err != nil {
 		return err
@@ -66,14 +85,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	return nil
 }
 
-// ConsentLedger returns a number's ledger, oldest first, and the status it
-// implies.
+// ConsentLedger returns a number's ledger in the order it was recorded and
+// the status it implies.
 func (db *DB) ConsentLedger(ctx context.Context, phone string) (smsflow.Consent, error) {
 	out := smsflow.Consent{Status: smsflow.ConsentNone, Ledger: []smsflow.ConsentEntry{}}
 	if phone == "" {
 		return out, nil
 	}
-	rows, err := db.queryRead(ctx, `SELECT `+consentColumns+` FROM consent_ledger WHERE phone = ? ORDER BY occurred_at, id`, phone)
+	rows, err := db.queryRead(ctx, `SELECT `+consentColumns+` FROM consent_ledger WHERE phone = ? ORDER BY id`, phone)
 	if err != nil {
 		return out, err
 	}
@@ -90,9 +109,9 @@ func (db *DB) ConsentLedger(ctx context.Context, phone string) (smsflow.Consent,
 }
 
 // ContactConsentEntries returns the ledger entries recorded against a contact
-// (for its timeline), oldest first.
+// (for its timeline), in the order they were recorded.
 func (db *DB) ContactConsentEntries(ctx context.Context, contactID, phone string) ([]smsflow.ConsentEntry, error) {
-	rows, err := db.queryRead(ctx, `SELECT `+consentColumns+` FROM consent_ledger WHERE contact_id = ? OR phone = ? ORDER BY occurred_at, id`, contactID, phone)
+	rows, err := db.queryRead(ctx, `SELECT `+consentColumns+` FROM consent_ledger WHERE contact_id = ? OR phone = ? ORDER BY id`, contactID, phone)
 	if err != nil {
 		return nil, err
 	}
@@ -129,4 +148,21 @@ func (db *DB) ConsentRecordedAfter(ctx context.Context, afterID int64, limit int
 		out = append(out, *e)
 	}
 	return out, rows.Err()
+}
+
+// lockNumber locks the contact that holds a number until commit
+// (PostgreSQL), so that appends to the number's ledger, and the checks
+// before them, happen one at a time. Callers that already hold the lock
+// (Inbound, Shopify, carrier opt-outs) take it again at no cost; SQLite's
+// single writer needs none.
+func (t *Tx) lockNumber(phone string) error {
+	if t.db.dialect.LockRow() == "" {
+		return nil
+	}
+	var id string
+	err := t.queryRow(`SELECT id FROM contacts WHERE phone = ?`+t.db.dialect.LockRow(), phone).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("lock the number's contact: %w", err)
+	}
+	return nil
 }

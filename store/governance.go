@@ -80,8 +80,9 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 	return out, nil
 }
 
-// LatestConsents returns the current ledger status of each number (numbers
-// with no entry are absent), in one statement.
+// LatestConsents returns the current ledger status of each number (that of
+// its entry recorded last; numbers with no entry are absent), in one
+// statement.
 func (t *Tx) LatestConsents(phones []string) (map[string]smsflow.ConsentStatus, error) {
 	out := map[string]smsflow.ConsentStatus{}
 	if len(phones) == 0 {
@@ -92,7 +93,7 @@ func (t *Tx) LatestConsents(phones []string) (map[string]smsflow.ConsentStatus, 
 		args[i] = p
 	}
 	rows, err := t.query(`SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (`+placeholders(len(phones))+`)
-AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER BY c2.occurred_at DESC, c2.id DESC LIMIT 1)`, args...)
+AND c.id = (SELECT MAX(c2.id) FROM consent_ledger c2 WHERE c2.phone = c.phone)`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,9 @@ func (db *DB) Timeline(ctx context.Context, c *smsflow.Contact) ([]smsflow.Timel
 		items = append(items, smsflow.TimelineItem{Type: "event", Name: name, Timestamp: e.Timestamp, Data: data})
 	}
 	for _, e := range consent {
-		data := map[string]any{"status": e.Status, "source": e.Source, "phone": e.Phone}
+		// Shown at its claimed time, as events are; recorded_at is when it
+		// took effect (the ledger's order).
+		data := map[string]any{"status": e.Status, "source": e.Source, "phone": e.Phone, "recorded_at": e.RecordedAt}
 		if len(e.Evidence) > 0 {
 			data["evidence"] = e.Evidence
 		}

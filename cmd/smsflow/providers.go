@@ -101,7 +101,7 @@ func mountWebhooks(mux *http.ServeMux, p provider.Provider, ev provider.Events) 
 // returned for the banner.
 func mountShopify(mux *http.ServeMux, cfg config.Config, w *ingest.Writer, clock smsflow.Clock, log *slog.Logger) []string {
 	mux.Handle("POST "+ingest.ShopifyPath, &ingest.ShopifyWebhook{Secret: cfg.Shopify.Secret, Region: cfg.DefaultRegion,
-		Writer: w, Clock: clock, Log: log.With("webhook", "shopify")})
+		Writer: w, Clock: clock, Log: log.With("webhook", "shopify"), OptIn: ingest.OptInOptionsFromConfig(cfg)})
 	if cfg.Shopify.Secret == "" {
 		return nil
 	}

@@ -1,0 +1,279 @@
+package ingest_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// TestFutureDatedOptInsLoseToStop is issue 16's first finding end to end:
+// an import row dated 2099-12-31 or 10 minutes ahead, and an API opt-in 4
+// minutes ahead (accepted), each followed a minute later by a STOP. The STOP
+// was recorded last, so it decides: the number is unsubscribed, and the
+// opt-ins' claims are kept as evidence, clamped to their receipt.
+func TestFutureDatedOptInsLoseToStop(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := &movingClock{t: now}
+		csv := "phone,id,consent,consent_timestamp\n" +
+			"415 555 0141,ana,subscribed,2099-12-31T23:59:59Z\n" +
+			"415 555 0142,bea,subscribed," + now.Add(10*time.Minute).Format(time.RFC3339) + "\n"
+		im := &ingest.Importer{DB: db, Clock: clk, Region: "US"}
+		sum, err := im.Import(ctx, strings.NewReader(csv), "csv")
+		if err != nil || sum.Imported != 2 || len(sum.Rejected)+len(sum.ConsentRefused) != 0 {
+			t.Fatalf("import: %+v %v", sum, err)
+		}
+		w := newWriter(t, db)
+		submit(t, w, identify("cy", "", num(t, "415 555 0143"), nil))
+		res, err := ingest.RecordConsent(ctx, db, clk, "cy", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm,
+			Evidence: map[string]any{"url": "https://glow.example/join"}, Timestamp: now.Add(4 * time.Minute)}, ingest.OptInOptions{})
+		if err != nil || res.Status != smsflow.ConsentSubscribed {
+			t.Fatalf("API opt-in 4 minutes ahead: %+v %v", res, err)
+		}
+		for _, c := range []struct{ name, phone, claim string }{
+			{"import dated 2099", "+14155550141", "2099-12-31T23:59:59Z"},
+			{"import 10 minutes ahead", "+14155550142", now.Add(10 * time.Minute).Format(time.RFC3339Nano)},
+			{"API 4 minutes ahead", "+14155550143", now.Add(4 * time.Minute).Format(time.RFC3339Nano)},
+		} {
+			l := consentOf(t, db, c.phone)
+			if e := l.Ledger[0]; !e.OccurredAt.Equal(now) || e.Evidence[smsflow.EvidenceClaimedTimestamp] != c.claim || e.Evidence[smsflow.EvidenceTimestampClamped] != true {
+				t.Errorf("%s: entry %+v, want dated %s with the claim %s as evidence", c.name, e, now, c.claim)
+			}
+		}
+		clk.advance(time.Minute)
+		for _, c := range []struct{ name, phone, contact string }{
+			{"import dated 2099", "+14155550141", "ana"},
+			{"import 10 minutes ahead", "+14155550142", "bea"},
+			{"API 4 minutes ahead", "+14155550143", "cy"},
+		} {
+			res := text(t, db, clk, c.phone, "STOP", inboundOpts())
+			if res.Consent != smsflow.ConsentUnsubscribed {
+				t.Errorf("%s: STOP changed nothing: %+v", c.name, res)
+			}
+			if st := consentOf(t, db, c.phone).Status; st != smsflow.ConsentUnsubscribed {
+				t.Errorf("%s: status after STOP %s, want unsubscribed", c.name, st)
+			}
+			if got := events(t, db, c.contact, smsflow.EventUnsubscribed); len(got) != 1 {
+				t.Errorf("%s: %d Unsubscribed events, want 1 (the engine ends runs and cancels sends on it)", c.name, len(got))
+			}
+		}
+	})
+}
+
+// TestRecordConsentSources: a caller cannot claim a double_opt_in
+// confirmation, and a keyword opt-in reported through the API after a STOP
+// needs evidence like any opt-in that smsflow did not receive itself.
+func TestRecordConsentSources(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		submit(t, w, identify("ana", "", num(t, "4155550100"), nil))
+		clk := fixedClock{now}
+		_, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: smsflow.SourceDoubleOptIn,
+			Evidence: map[string]any{"keyword": "Y"}}, ingest.OptInOptions{})
+		if smsflow.ErrorField(err) != "source" || !strings.Contains(smsflow.ErrorMessage(err), "replies Y") {
+			t.Errorf("double_opt_in claimed through the API: %v, want a 400 on source", err)
+		}
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "unsubscribed", Source: "keyword", Evidence: map[string]any{"text": "STOP"}}, ingest.OptInOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		later := fixedClock{now.Add(time.Hour)}
+		if _, err := ingest.RecordConsent(ctx, db, later, "ana", ingest.ConsentChange{Status: "subscribed", Source: "keyword"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+			t.Errorf("keyword opt-in without evidence after STOP: %v, want conflict", err)
+		}
+		if _, err := ingest.RecordConsent(ctx, db, later, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+			t.Errorf("API opt-in without evidence after an API-recorded opt-out: %v, want conflict", err)
+		}
+		if st := consentOf(t, db, "+14155550100").Status; st != smsflow.ConsentUnsubscribed {
+			t.Errorf("status %s, want unsubscribed", st)
+		}
+	})
+}
+
+var doubleOptIn = ingest.OptInOptions{DoubleOptIn: true, BrandName: "Glow"}
+
+// checkConfirmationRequest checks that a number's outbound messages are
+// exactly n double opt-in confirmation requests with the CTIA content.
+func checkConfirmationRequest(t *testing.T, db *store.DB, contactID string, n int) {
+	t.Helper()
+	out := outbound(t, db, contactID)
+	if len(out) != n {
+		t.Fatalf("%d outbound messages %+v, want %d confirmation request(s)", len(out), out, n)
+	}
+	for _, m := range out {
+		if m.StepID != policy.DoubleOptInRequestStep || m.RunID != 0 || m.Category != "service" {
+			t.Errorf("request %+v, want a run-less service message with step %s", m, policy.DoubleOptInRequestStep)
+		}
+		for _, want := range []string{"Glow", "Reply Y", "recurring", "Msg frequency varies", "Msg & data rates may apply", "HELP", "STOP"} {
+			if !strings.Contains(m.Body, want) {
+				t.Errorf("request %q lacks %q", m.Body, want)
+			}
+		}
+	}
+}
+
+// TestDoubleOptInAPI: with double_opt_in, an opt-in through the API of any
+// source leaves the number pending with one confirmation request and no
+// Subscribed event; Y subscribes it (source double_opt_in, the opt-in as
+// evidence) and only then is Subscribed emitted.
+func TestDoubleOptInAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		const ana = "+14155550160"
+		submit(t, w, identify("ana", "", num(t, ana), nil))
+		inboxNames(t, db, "ana") // the identify
+		clk := &movingClock{t: now}
+		form := map[string]any{"url": "https://glow.example/join", "ip": "203.0.113.5"}
+		res, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm, Evidence: form}, doubleOptIn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != smsflow.ConsentPending || res.Entry.Status != smsflow.ConsentPending || res.Entry.Source != smsflow.SourceWebForm ||
+			res.Confirmation == nil || !res.Confirmation.Queued || res.Confirmation.MessageID == 0 {
+			t.Fatalf("web form opt-in: %+v (confirmation %+v), want pending with a request queued", res, res.Confirmation)
+		}
+		checkConfirmationRequest(t, db, "ana", 1)
+		if got := inboxNames(t, db, "ana"); len(got) != 0 {
+			t.Fatalf("pending fed the engine %v: no welcome flow before Y", got)
+		}
+
+		// The same number opted in again (another checkout): recorded, not asked twice.
+		clk.advance(time.Hour)
+		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceCheckout,
+			Evidence: map[string]any{"order": "1001"}}, doubleOptIn)
+		if err != nil || res.Status != smsflow.ConsentPending || res.Confirmation == nil || res.Confirmation.Queued ||
+			res.Confirmation.Skipped != policy.ReplySkippedRecentlyRequested {
+			t.Fatalf("second opt-in while pending: %+v %v, want pending and no second request", res, err)
+		}
+		pendingID := res.Entry.ID
+		checkConfirmationRequest(t, db, "ana", 1)
+
+		// Y confirms.
+		clk.advance(time.Minute)
+		opt := inboundOpts()
+		opt.DoubleOptIn = true
+		in := text(t, db, clk, ana, "Y", opt)
+		if in.Keyword != string(policy.KeywordConfirm) || in.Consent != smsflow.ConsentSubscribed || in.ReplyMessageID == 0 {
+			t.Fatalf("Y: %+v", in)
+		}
+		l := consentOf(t, db, ana)
+		last := l.Ledger[len(l.Ledger)-1]
+		optIn, _ := last.Evidence["opt_in"].(map[string]any)
+		if l.Status != smsflow.ConsentSubscribed || last.Source != smsflow.SourceDoubleOptIn || optIn == nil ||
+			optIn["id"] != float64(pendingID) || optIn["source"] != string(smsflow.SourceCheckout) || optIn["evidence"].(map[string]any)["order"] != "1001" ||
+			last.Evidence["keyword"] == nil {
+			t.Fatalf("ledger after Y: %s %+v, want double_opt_in naming entry %d", l.Status, last, pendingID)
+		}
+		if got := events(t, db, "ana", smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != string(smsflow.SourceDoubleOptIn) ||
+			got[0].Properties["opt_in_source"] != string(smsflow.SourceCheckout) {
+			t.Fatalf("Subscribed events %+v", got)
+		}
+
+		// Already subscribed: recorded as is, nothing sent.
+		clk.advance(time.Minute)
+		n := len(outbound(t, db, "ana"))
+		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceAPI}, doubleOptIn)
+		if err != nil || res.Status != smsflow.ConsentSubscribed || res.Entry.Status != smsflow.ConsentSubscribed || res.Confirmation != nil || len(outbound(t, db, "ana")) != n {
+			t.Fatalf("opt-in of a subscribed number: %+v %v", res, err)
+		}
+
+		// After a STOP the rule applies first: evidence needed; then pending and asked again.
+		text(t, db, clk, ana, "STOP", opt)
+		clk.advance(2 * time.Hour)
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceAPI}, doubleOptIn); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+			t.Fatalf("API opt-in without evidence after STOP: %v, want conflict", err)
+		}
+		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm, Evidence: form}, doubleOptIn)
+		if err != nil || res.Status != smsflow.ConsentPending || res.Confirmation == nil || !res.Confirmation.Queued {
+			t.Fatalf("web form after STOP: %+v %v, want pending and a new request", res, err)
+		}
+	})
+}
+
+// TestExplicitPendingAsksForConfirmation: "pending" means a confirmation
+// request was sent, so recording it through the API sends one, with or
+// without double_opt_in.
+func TestExplicitPendingAsksForConfirmation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		submit(t, w, identify("bo", "", num(t, "+14155550161"), nil))
+		res, err := ingest.RecordConsent(ctx, db, fixedClock{now}, "bo", ingest.ConsentChange{Status: smsflow.ConsentPending, Source: smsflow.SourceWebForm,
+			Evidence: map[string]any{"url": "https://glow.example/join"}}, ingest.OptInOptions{BrandName: "Glow"})
+		if err != nil || res.Status != smsflow.ConsentPending || res.Confirmation == nil || !res.Confirmation.Queued {
+			t.Fatalf("explicit pending: %+v %v", res, err)
+		}
+		checkConfirmationRequest(t, db, "bo", 1)
+	})
+}
+
+// TestDoubleOptInShopify: a Shopify SMS consent goes pending with one
+// request; the customers/update that repeats it asks nothing more; Y
+// subscribes.
+func TestDoubleOptInShopify(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newShopifyServerWith(t, db, shopifySecret, doubleOptIn)
+		const cid, bea = "shopify:7012345678955", "+12085550177"
+		r := s.ok("customers/create", "wh-1", fixture(t, "customers_create_subscribed"))
+		if r.Consent != smsflow.ConsentPending || r.Confirmation == nil || !r.Confirmation.Queued {
+			t.Fatalf("customers/create with double opt-in: %+v (confirmation %+v)", r, r.Confirmation)
+		}
+		checkConfirmationRequest(t, db, cid, 1)
+		if got := events(t, db, cid, smsflow.EventSubscribed); len(got) != 0 {
+			t.Fatalf("Subscribed before Y: %+v", got)
+		}
+		var m map[string]any
+		json.Unmarshal(fixture(t, "customers_create_subscribed"), &m)
+		m["sms_marketing_consent"].(map[string]any)["consent_updated_at"] = "2026-11-28T09:45:00-05:00"
+		again, _ := json.Marshal(m)
+		if r := s.ok("customers/update", "wh-2", again); r.Consent != "" || !strings.Contains(r.ConsentNote, "already pending") {
+			t.Errorf("repeated consent while pending: %+v", r)
+		}
+		checkConfirmationRequest(t, db, cid, 1)
+		if l := ledger(t, db, bea); l.Status != smsflow.ConsentPending || len(l.Ledger) != 1 || l.Ledger[0].Source != smsflow.SourceShopify {
+			t.Fatalf("ledger %+v", l)
+		}
+		opt := inboundOpts()
+		opt.DoubleOptIn = true
+		in := text(t, db, &movingClock{t: now.Add(time.Minute)}, bea, "yes", opt)
+		if in.Consent != smsflow.ConsentSubscribed {
+			t.Fatalf("YES: %+v", in)
+		}
+		l := ledger(t, db, bea)
+		if last := l.Ledger[len(l.Ledger)-1]; last.Source != smsflow.SourceDoubleOptIn || last.Evidence["opt_in"].(map[string]any)["source"] != "shopify" {
+			t.Errorf("confirmation entry %+v", last)
+		}
+		if got := events(t, db, cid, smsflow.EventSubscribed); len(got) != 1 {
+			t.Errorf("%d Subscribed events after YES, want 1", len(got))
+		}
+	})
+}
+
+// TestImportKeepsConsentStatus: an import of consented numbers keeps their
+// status (the import row is the evidence) and sends nothing — double opt-in
+// is for opt-ins smsflow receives, not for a list moved from another system.
+func TestImportKeepsConsentStatus(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		csv := "phone,id,consent,consent_source,evidence_url\n" +
+			"415 555 0171,ana,subscribed,web_form,https://glow.example/join\n" +
+			"415 555 0172,bo,pending,,\n"
+		im := &ingest.Importer{DB: db, Clock: fixedClock{now}, Region: "US"}
+		if sum, err := im.Import(ctx, strings.NewReader(csv), "csv"); err != nil || sum.Imported != 2 {
+			t.Fatalf("import %+v %v", sum, err)
+		}
+		for ph, want := range map[string]smsflow.ConsentStatus{"+14155550171": smsflow.ConsentSubscribed, "+14155550172": smsflow.ConsentPending} {
+			if st := consentOf(t, db, ph).Status; st != want {
+				t.Errorf("%s: %s, want %s", ph, st, want)
+			}
+		}
+		for _, id := range []string{"ana", "bo"} {
+			if out := outbound(t, db, id); len(out) != 0 {
+				t.Errorf("%s: import sent %+v", id, out)
+			}
+		}
+	})
+}
