@@ -70,7 +70,7 @@ func cmdFlowsArchive(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer db.Close()
 	clock := smsflow.WallClock{}
-	cat := engine.NewCatalogWith(db, engine.CatalogOptions{Clock: clock, Provider: cfg.Provider})
+	cat := engine.NewCatalogWith(db, engine.CatalogOptions{Clock: clock, Provider: strings.TrimSpace(cfg.Provider)})
 	res, err := cat.Archive(ctx, id, clock.Now())
 	if err != nil {
 		return err

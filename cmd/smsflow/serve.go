@@ -247,7 +247,7 @@ func nodeID(addr string) string {
 // recorded under the node id, and flows no live node loads are held.
 func (a *app) loadFlows(ctx context.Context, clock smsflow.Clock) error {
 	cfg := a.cfg
-	a.cat = engine.NewCatalogWith(a.db, engine.CatalogOptions{Node: a.node, Clock: clock, Provider: cfg.Provider})
+	a.cat = engine.NewCatalogWith(a.db, engine.CatalogOptions{Node: a.node, Clock: clock, Provider: a.prov.Name()})
 	now := clock.Now()
 	dir, err := flowsDir(cfg)
 	switch {
@@ -256,7 +256,7 @@ func (a *app) loadFlows(ctx context.Context, clock smsflow.Clock) error {
 	case dir != "":
 		a.flowsFrom = dir
 		a.flows, err = a.cat.LoadDir(ctx, dir, now)
-	case cfg.Provider == "console":
+	case a.prov.Name() == "console":
 		a.flowsFrom = "the bundled examples (no " + config.DefaultFlows + " directory)"
 		if a.flows, err = a.cat.LoadFS(ctx, examples.Flows(), now); err != nil {
 			return fmt.Errorf("bundled examples: %w", err)
