@@ -739,10 +739,13 @@ func (cc *contactCtx) holdSend(run *smsflow.Run, comp *Compiled, step *flow.Step
 		run.State.DeferredSince = cc.now
 	}
 	run.Status, run.WakeAt = smsflow.RunWaiting, cc.now.Add(PauseRecheck)
-	cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "defer", Reason: "held:flow_" + h.Status, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant})
+	tr := Trace{FlowID: comp.ID, Step: step.ID, Kind: "defer", Reason: reason, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant}
 	if !first {
+		tr.Reason = "held:flow_" + h.Status // looked at again: no new decision
+		cc.trace(tr)
 		return true, nil
 	}
+	cc.trace(tr)
 	return true, cc.tx.InsertDecision(&smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID,
 		Reason: reason, Detail: detail, At: cc.now})
 }
