@@ -57,9 +57,10 @@ const (
 
 // CatalogOptions say how a catalog decides which file flows are live.
 type CatalogOptions struct {
-	// Node is this node's id (NodeID): LoadDir and LoadFS record the flows
-	// they loaded under it for every node to see, and Heartbeat keeps them
-	// live. "" records nothing (simulate, tests, commands).
+	// Node is this node's id (serve uses host name and listen address):
+	// LoadDir and LoadFS record the flows they loaded under it for every
+	// node to see, and Heartbeat keeps them live. "" records nothing
+	// (simulate, tests, commands).
 	Node string
 	// Clock, when set, makes the loads of other live nodes count; nil
 	// counts this catalog's own loads only. Required with Node.
