@@ -72,3 +72,12 @@ const (
 	DecisionExpired         = "skipped:expired"
 	DecisionProviderPrefix  = "failed:provider" // + (code=…)
 )
+
+// Decisions of a flow's state (issue 15): a paused or held flow holds its
+// runs' sends (deferred, recorded once per held send); archiving a flow
+// cancels its queued messages.
+const (
+	DecisionDeferredFlowPaused   = "deferred:flow_paused"
+	DecisionDeferredFlowHeld     = "deferred:flow_held"
+	DecisionCanceledFlowArchived = "canceled:flow_archived"
+)

@@ -30,7 +30,7 @@ type Config struct {
 	DefaultRegion string `yaml:"default_region"` // region for numbers without +country
 	PublicURL     string `yaml:"public_url"`     // base of links and webhook URLs
 	Provider      string `yaml:"provider"`       // console | twilio | smpp | http
-	Flows         string `yaml:"flows"`          // directory of flow files
+	Flows         string `yaml:"flows"`          // directory of flow files; "" is DefaultFlows if present
 	LogLevel      string `yaml:"log_level"`      // debug | info | warn | error
 	LogFormat     string `yaml:"log_format"`     // text | json
 
@@ -158,7 +158,6 @@ func Default() Config {
 		DB:            "sqlite:./smsflow.db",
 		DefaultRegion: "US",
 		Provider:      "console",
-		Flows:         "./flows",
 		LogLevel:      "info",
 		LogFormat:     "text",
 		Brand:         Brand{Name: "smsflow", Footer: policy.DefaultFooter},
@@ -174,6 +173,12 @@ func Default() Config {
 
 // DefaultFile is read when --config is not given and the file exists.
 const DefaultFile = "smsflow.yaml"
+
+// DefaultFlows is the flows directory serve loads when none is given
+// (flows:, SMSFLOW_FLOWS, --flows) and it exists. A directory that is given
+// must exist; this one may be absent (then the bundled examples load with
+// the console provider).
+const DefaultFlows = "./flows"
 
 // Load builds the configuration from defaults, the file at path (if path is
 // "" the default file, when present) and the environment.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,12 +20,55 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// Flow statuses.
+// Flow statuses. A head stores active, paused or archived; held is never
+// stored: each node derives it (Catalog.Load) for a file flow that no live
+// node has loaded and, where the provider is not console, for every bundled
+// example. A held flow starts no runs and sends nothing; its runs are kept.
 const (
-	FlowActive  = "active"
-	FlowPaused  = "paused"
+	FlowActive   = "active"
+	FlowPaused   = "paused"
+	FlowHeld     = "held"
+	FlowArchived = "archived"
+	// FlowDeleted is how heads archived before archive had its name were
+	// stored (migration 0017 renames them); it reads as FlowArchived.
 	FlowDeleted = "deleted"
 )
+
+// Flow origins: where a flow's definition comes from.
+const (
+	OriginFile    = "file"    // a flows directory; the file is the source of truth
+	OriginExample = "example" // the bundled examples (examples.Flows)
+	OriginAPI     = "api"     // PUT /v1/flows/{id}
+)
+
+// Node liveness: a node records the file flows it loaded and refreshes its
+// heartbeat every NodeHeartbeat; another node counts those loads while the
+// heartbeat is younger than NodeTTL by its own clock. The TTL is generous
+// (8 heartbeats): clocks of nodes may differ by a few seconds, and a crashed
+// node's flows staying live two minutes longer holds nothing back, while a
+// live node's flows turning held would.
+const (
+	NodeHeartbeat = 15 * time.Second
+	NodeTTL       = 2 * time.Minute
+	// nodeForget is how long after its last heartbeat a node's rows are
+	// deleted by the next node that records its loads.
+	nodeForget = 24 * time.Hour
+)
+
+// CatalogOptions say how a catalog decides which file flows are live.
+type CatalogOptions struct {
+	// Node is this node's id (serve uses host name and listen address):
+	// LoadDir and LoadFS record the flows they loaded under it for every
+	// node to see, and Heartbeat keeps them live. "" records nothing
+	// (simulate, tests, commands).
+	Node string
+	// Clock, when set, makes the loads of other live nodes count; nil
+	// counts this catalog's own loads only. Required with Node.
+	Clock smsflow.Clock
+	// Provider is the provider this node sends with: the bundled examples
+	// are held unless it is console ("" counts as console).
+	Provider string
+}
 
 // Compiled is one version of a flow, ready to run: the definition and its
 // compiled templates.
@@ -37,19 +81,36 @@ type Compiled struct {
 // Catalog holds the flows: every stored version, compiled once, and each
 // flow's head (current version and status). Runs keep the version they
 // entered; new entries use the head.
+//
+// Heads carry the status this node acts on: held (with HeldReason) where the
+// flow's file is loaded by no live node, archived for archived and deleted.
 type Catalog struct {
-	db *store.DB
+	db   *store.DB
+	opts CatalogOptions
 
 	mu       sync.RWMutex
 	gen      uint64          // bumped by every Load
 	names    map[string]bool // event names any stored flow version reacts to
 	heads    map[string]store.FlowHead
 	versions map[string]*Compiled // "id@version"
+	// own is what this catalog last loaded from files (LoadDir, LoadFS),
+	// with where from; ownSet says whether it loaded any set at all.
+	own       []store.NodeFlow
+	ownSource string
+	ownSet    bool
+	held      map[string]string   // held flow → why
+	loadedBy  map[string][]string // flow → live nodes that loaded it (this one included)
+	waiting   []string            // flows whose queued messages wait: paused or held
 }
 
-// NewCatalog returns an empty catalog over db; call Load.
-func NewCatalog(db *store.DB) *Catalog {
-	return &Catalog{db: db, heads: map[string]store.FlowHead{}, versions: map[string]*Compiled{}}
+// NewCatalog returns an empty catalog over db that counts only its own
+// loads as live; call Load.
+func NewCatalog(db *store.DB) *Catalog { return NewCatalogWith(db, CatalogOptions{}) }
+
+// NewCatalogWith returns an empty catalog over db; call Load (or LoadDir,
+// LoadFS).
+func NewCatalogWith(db *store.DB, opts CatalogOptions) *Catalog {
+	return &Catalog{db: db, opts: opts, heads: map[string]store.FlowHead{}, versions: map[string]*Compiled{}}
 }
 
 // ValidateOptions are the options flows are validated with: templates are
@@ -142,12 +203,18 @@ func compile(file string, src []byte, version int) (*Compiled, error) {
 	return c, nil
 }
 
-// Load reads every flow head from the database and compiles the current
-// versions.
+// Load reads every flow head from the database, compiles the current
+// versions, and decides which file flows are held on this node.
 func (c *Catalog) Load(ctx context.Context) error {
 	heads, err := c.db.FlowHeads(ctx)
 	if err != nil {
 		return err
+	}
+	var loads []store.LoadedFlow
+	if c.opts.Clock != nil {
+		if loads, err = c.db.LoadedFlows(ctx, c.opts.Clock.Now().Add(-NodeTTL)); err != nil {
+			return err
+		}
 	}
 	next := map[string]store.FlowHead{}
 	for _, h := range heads {
@@ -171,11 +238,83 @@ func (c *Catalog) Load(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
-	c.heads = next
+	c.heads, c.held, c.loadedBy, c.waiting = c.liveness(next, loads)
 	c.names = names
 	c.gen++
 	c.mu.Unlock()
 	return nil
+}
+
+// liveness applies this node's view to the stored heads: archived (and
+// deleted) read as archived; a file flow or bundled example is held when no
+// live node — this one included — has loaded it, and a bundled example
+// always where this node's provider is not console, whatever another node
+// or an old row says. Held overrides active and paused; the stored status
+// comes back with the file. Called with c.mu held.
+func (c *Catalog) liveness(heads map[string]store.FlowHead, loads []store.LoadedFlow) (map[string]store.FlowHead, map[string]string, map[string][]string, []string) {
+	loadedBy := map[string][]string{}
+	self := c.opts.Node
+	if self == "" {
+		self = "this process"
+	}
+	for _, f := range c.own {
+		loadedBy[f.FlowID] = append(loadedBy[f.FlowID], self)
+	}
+	for _, l := range loads {
+		if l.Node != c.opts.Node {
+			loadedBy[l.FlowID] = append(loadedBy[l.FlowID], l.Node)
+		}
+	}
+	held := map[string]string{}
+	var waiting []string
+	for id, h := range heads {
+		if h.Status == FlowDeleted {
+			h.Status = FlowArchived
+		}
+		if h.Status != FlowArchived && (h.Origin == OriginFile || h.Origin == OriginExample) {
+			switch {
+			case h.Origin == OriginExample && c.opts.Provider != "" && c.opts.Provider != "console":
+				held[id] = "bundled example; the provider is " + c.opts.Provider
+			case len(loadedBy[id]) == 0:
+				held[id] = "no live node has loaded " + h.File
+			}
+			if held[id] != "" {
+				h.Status = FlowHeld
+			}
+		}
+		if h.Status == FlowHeld || h.Status == FlowPaused {
+			waiting = append(waiting, id)
+		}
+		heads[id] = h
+	}
+	sort.Strings(waiting)
+	return heads, held, loadedBy, waiting
+}
+
+// HeldReason says why a flow is held on this node ("" when it is not):
+// "no live node has loaded flows/welcome.yaml", or "bundled example; the
+// provider is twilio".
+func (c *Catalog) HeldReason(id string) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.held[id]
+}
+
+// LoadedBy names the live nodes that have loaded a flow from a file ("this
+// process" for a catalog that is no node).
+func (c *Catalog) LoadedBy(id string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return slices.Clone(c.loadedBy[id])
+}
+
+// Waiting lists the flows whose queued messages wait in the outbox on this
+// node — paused and held ones — sorted; the sender claims none of their
+// messages (Sender.Waiting). Cheap: computed by Load.
+func (c *Catalog) Waiting() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.waiting
 }
 
 // eventNames collects every event name some stored version of some flow
@@ -296,7 +435,24 @@ func (c *Catalog) Active() []*Compiled {
 	return out
 }
 
-// Head returns a flow's head.
+// Current returns the current version of every flow that is not archived
+// (active, paused or held): their runs go on, so their goals count.
+func (c *Catalog) Current() []*Compiled {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []*Compiled
+	for id, h := range c.heads {
+		if h.Status != FlowArchived {
+			if comp := c.versions[fmt.Sprintf("%s@%d", id, h.Version)]; comp != nil {
+				out = append(out, comp)
+			}
+		}
+	}
+	return out
+}
+
+// Head returns a flow's head, with the status this node acts on (held,
+// archived for deleted).
 func (c *Catalog) Head(id string) (store.FlowHead, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -317,64 +473,41 @@ func (c *Catalog) Heads() []store.FlowHead {
 }
 
 // LoadDir validates every flow file of dir and stores each as the current
-// version of a file flow (active; an unchanged file makes no new version).
-// A directory that does not exist loads nothing. Any invalid file stops the
-// load with every problem listed.
+// version of a file flow (active when new; an unchanged file makes no new
+// version; an archived flow whose file is back returns as a new version),
+// then records the set as what this catalog loaded, replacing what it
+// loaded before: a flow whose file is gone is held unless another live node
+// still loads it. A directory that does not exist loads (and records)
+// nothing; whether that is an error is the caller's call. Any invalid file
+// stops the load with every problem listed, and records nothing.
 func (c *Catalog) LoadDir(ctx context.Context, dir string, now time.Time) ([]string, error) {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, nil
-	}
 	var files []string
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		// smsflow.yaml is configuration, not a flow.
-		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") && e.Name() != "smsflow.yaml" {
-			files = append(files, filepath.Join(dir, e.Name()))
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			ext := filepath.Ext(e.Name())
+			// smsflow.yaml is configuration, not a flow.
+			if !e.IsDir() && (ext == ".yaml" || ext == ".yml") && e.Name() != "smsflow.yaml" {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
 		}
 	}
-	if len(files) == 0 {
-		return nil, c.Load(ctx)
-	}
-	flows, problems := flow.ValidateFiles(files, ValidateOptions())
-	if flow.HasErrors(problems) {
-		return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
-	}
-	var ids []string
-	for _, f := range flows {
-		rel, _ := filepath.Rel(dir, f.File)
-		if _, _, err := c.db.SaveFlow(ctx, f.ID, f.Hash, string(f.Source), f.File, "file", FlowActive, now); err != nil {
-			return nil, fmt.Errorf("store flow %s (%s): %w", f.ID, rel, err)
+	var flows []*flow.Flow
+	if len(files) > 0 {
+		var problems []flow.Problem
+		flows, problems = flow.ValidateFiles(files, ValidateOptions())
+		if flow.HasErrors(problems) {
+			return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
 		}
-		ids = append(ids, f.ID)
 	}
-	return ids, c.Load(ctx)
+	return c.storeLoaded(ctx, flows, OriginFile, dir, now)
 }
 
-// Save stores a flow from the API after validation: a new flow starts paused;
-// an identical one makes no new version. File flows cannot be changed here.
-func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time) (store.FlowHead, []flow.Problem, error) {
-	if h, ok := c.Head(id); ok && h.Origin == "file" && h.Status != FlowDeleted {
-		return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
-	}
-	f, problems := flow.Parse(id+".yaml", src, ValidateOptions())
-	if f == nil {
-		return store.FlowHead{}, problems, flow.ProblemsError(problems)
-	}
-	if f.ID != id {
-		return store.FlowHead{}, problems, smsflow.FieldErrorf(smsflow.EINVALID, "id", "the flow's id %q does not match the URL's %q", f.ID, id)
-	}
-	head, _, err := c.db.SaveFlow(ctx, id, f.Hash, string(src), id+".yaml", "api", FlowPaused, now)
-	if err != nil {
-		return head, problems, err
-	}
-	return head, problems, c.Load(ctx)
-}
-
-// LoadFS stores every flow file of fsys (the bundled examples) like LoadDir.
+// LoadFS stores every flow file of fsys — the bundled examples — like
+// LoadDir, with origin example: held wherever the provider is not console.
 func (c *Catalog) LoadFS(ctx context.Context, fsys fs.FS, now time.Time) ([]string, error) {
 	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
@@ -397,12 +530,113 @@ func (c *Catalog) LoadFS(ctx context.Context, fsys fs.FS, now time.Time) ([]stri
 	if flow.HasErrors(problems) {
 		return nil, flow.ProblemsError(problems)
 	}
+	return c.storeLoaded(ctx, flows, OriginExample, "bundled examples", now)
+}
+
+// storeLoaded stores the flows a load found, makes them this catalog's own
+// loads, records them under the node (if it is one), and reloads.
+func (c *Catalog) storeLoaded(ctx context.Context, flows []*flow.Flow, origin, source string, now time.Time) ([]string, error) {
 	var ids []string
+	var loaded []store.NodeFlow
 	for _, f := range flows {
-		if _, _, err := c.db.SaveFlow(ctx, f.ID, f.Hash, string(f.Source), f.File, "file", FlowActive, now); err != nil {
-			return nil, err
+		if _, _, err := c.db.SaveFlow(ctx, f.ID, f.Hash, string(f.Source), f.File, origin, FlowActive, now); err != nil {
+			return nil, fmt.Errorf("store flow %s (%s): %w", f.ID, f.File, err)
 		}
 		ids = append(ids, f.ID)
+		loaded = append(loaded, store.NodeFlow{FlowID: f.ID, Hash: f.Hash, File: f.File, Origin: origin})
+	}
+	c.mu.Lock()
+	c.own, c.ownSource, c.ownSet = loaded, source, true
+	c.mu.Unlock()
+	if c.opts.Node != "" {
+		if err := c.db.RecordNodeFlows(ctx, c.opts.Node, source, loaded, now, now.Add(-nodeForget)); err != nil {
+			return nil, fmt.Errorf("record the flows this node loaded: %w", err)
+		}
 	}
 	return ids, c.Load(ctx)
+}
+
+// Heartbeat tells the other nodes that this one is alive, so the flows it
+// loaded stay live there; when its record is gone (forgotten, or another
+// process under the same id left) it records its loads again. A catalog
+// that is no node does nothing.
+func (c *Catalog) Heartbeat(ctx context.Context) error {
+	if c.opts.Node == "" {
+		return nil
+	}
+	now := c.opts.Clock.Now()
+	found, err := c.db.HeartbeatNode(ctx, c.opts.Node, now)
+	if err != nil || found {
+		return err
+	}
+	c.mu.RLock()
+	own, source, set := c.own, c.ownSource, c.ownSet
+	c.mu.RUnlock()
+	if !set {
+		return nil
+	}
+	return c.db.RecordNodeFlows(ctx, c.opts.Node, source, own, now, now.Add(-nodeForget))
+}
+
+// Leave removes this node's record (a clean stop): flows that only it
+// loaded are held on the other nodes at their next reload, not after the
+// TTL.
+func (c *Catalog) Leave(ctx context.Context) error {
+	if c.opts.Node == "" {
+		return nil
+	}
+	return c.db.RemoveNode(ctx, c.opts.Node)
+}
+
+// Save stores a flow from the API after validation: a new flow starts paused;
+// an identical one makes no new version. File flows cannot be changed here.
+func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time) (store.FlowHead, []flow.Problem, error) {
+	if h, ok := c.Head(id); ok && fromFile(h) && h.Status != FlowArchived {
+		if h.Status == FlowHeld {
+			return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q came from %s and is held (%s); archive it (DELETE /v1/flows/%s) before replacing it through the API", id, h.File, c.HeldReason(id), id)
+		}
+		return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
+	}
+	f, problems := flow.Parse(id+".yaml", src, ValidateOptions())
+	if f == nil {
+		return store.FlowHead{}, problems, flow.ProblemsError(problems)
+	}
+	if f.ID != id {
+		return store.FlowHead{}, problems, smsflow.FieldErrorf(smsflow.EINVALID, "id", "the flow's id %q does not match the URL's %q", f.ID, id)
+	}
+	head, _, err := c.db.SaveFlow(ctx, id, f.Hash, string(src), id+".yaml", OriginAPI, FlowPaused, now)
+	if err != nil {
+		return head, problems, err
+	}
+	return head, problems, c.Load(ctx)
+}
+
+// fromFile reports whether a flow's source of truth is a file (a flows
+// directory or the bundled examples).
+func fromFile(h store.FlowHead) bool { return h.Origin == OriginFile || h.Origin == OriginExample }
+
+// Archive ends a flow by an explicit act (DELETE /v1/flows/{id}, `smsflow
+// flows archive`): an API flow, or a file flow that is held. Its open runs
+// end with exit reason flow_archived and its queued messages are canceled
+// (canceled:flow_archived); runs, messages and decisions stay for the
+// reports. A file flow that a live node has loaded is a conflict naming the
+// file: the file is the source of truth, so it goes first. The view of the
+// other nodes is read afresh.
+func (c *Catalog) Archive(ctx context.Context, id string, now time.Time) (store.Archived, error) {
+	if err := c.Load(ctx); err != nil {
+		return store.Archived{}, err
+	}
+	h, ok := c.Head(id)
+	switch {
+	case !ok || h.Status == FlowArchived:
+		return store.Archived{}, smsflow.Errorf(smsflow.ENOTFOUND, "no flow %q", id)
+	case fromFile(h) && h.Status != FlowHeld:
+		return store.Archived{}, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s (by %s); remove the file from the flows directory first (it is the source of truth): the flow is then held, and archiving it ends its runs",
+			id, h.File, strings.Join(c.LoadedBy(id), ", "))
+	}
+	res, err := c.db.ArchiveFlow(ctx, id, now)
+	if err != nil {
+		return res, err
+	}
+	return res, c.Load(ctx)
 }

@@ -300,7 +300,7 @@ func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.
 func (cc *contactCtx) goals(ev *smsflow.Event) error {
 	var maxWithin time.Duration
 	relevant := false
-	for _, c := range cc.e.cat.Active() {
+	for _, c := range cc.e.cat.Current() {
 		if c.Goal != nil && c.Goal.Event == ev.Name {
 			relevant = true
 			maxWithin = max(maxWithin, c.Goal.Within)
@@ -643,8 +643,13 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 	if err != nil {
 		return err
 	}
-	if h, ok := cc.e.cat.Head(run.FlowID); ok && h.Status == FlowDeleted {
-		return cc.exitRun(run, "flow_deleted")
+	h, _ := cc.e.cat.Head(run.FlowID)
+	switch {
+	case h.Status == FlowArchived:
+		return cc.exitRun(run, "flow_archived")
+	case run.Step == "" && h.Status != FlowActive:
+		// A pending entry of a paused or held flow never starts.
+		return cc.refuseEntry(run, comp, "skipped:flow_"+h.Status)
 	}
 	if run.Step == "" {
 		// A pending entry (a local-time segment) whose moment has come: the
@@ -663,11 +668,7 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 				reason = smsflow.DecisionNoConsent
 			}
 			if reason != "" {
-				cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: reason})
-				if err := cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}); err != nil {
-					return err
-				}
-				return cc.tx.DeleteRun(run.ID)
+				return cc.refuseEntry(run, comp, reason)
 			}
 		}
 		run.Status, run.WakeAt, run.Step, run.UpdatedAt = smsflow.RunActive, time.Time{}, comp.Start(), cc.now
@@ -688,22 +689,65 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 	return cc.continueAfterWait(run, comp, step)
 }
 
-// PauseRecheck is how often a deferred send held by a paused flow looks
-// again whether the flow was resumed.
+// refuseEntry records why a pending entry (a local-time segment) never
+// started, and removes it.
+func (cc *contactCtx) refuseEntry(run *smsflow.Run, comp *Compiled, reason string) error {
+	cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: reason})
+	if err := cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}); err != nil {
+		return err
+	}
+	return cc.tx.DeleteRun(run.ID)
+}
+
+// PauseRecheck is how often a send held by a paused or held flow looks
+// again whether the flow is live.
 const PauseRecheck = time.Minute
 
 // release retries a deferred send when its moment has come: rendered and
-// checked again (consent, caps, quiet hours, max_deferral). A paused flow
-// holds it; max_deferral still counts.
+// checked again (consent, caps, quiet hours, max_deferral); a paused or
+// held flow holds it again (send).
 func (cc *contactCtx) release(run *smsflow.Run, comp *Compiled, step *flow.Step) error {
-	if h, ok := cc.e.cat.Head(run.FlowID); ok && h.Status == FlowPaused && cc.now.Sub(run.State.DeferredSince) <= cc.e.cfg.Policy.MaxDeferral {
-		run.WakeAt, run.UpdatedAt = cc.now.Add(PauseRecheck), cc.now
-		cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "defer", Reason: "held:flow_paused", RunID: run.ID})
-		return cc.tx.UpdateRun(run)
-	}
 	run.Status, run.WakeAt = smsflow.RunActive, time.Time{}
 	run.State.Steps-- // the step runs again; it is not a new one
 	return cc.advance(run, comp)
+}
+
+// holdSend parks a run on its send step while the flow is paused or held
+// on this node: nothing of the flow reaches a provider, and the send is
+// decided afresh (rendered, policy) when the flow is live again, looked at
+// every PauseRecheck. The first hold is a decision (deferred:flow_paused or
+// deferred:flow_held, with why); a send held past max_deferral is left to
+// the policy, which skips it as expired. An archived flow's run ends.
+func (cc *contactCtx) holdSend(run *smsflow.Run, comp *Compiled, step *flow.Step) (held bool, err error) {
+	h, _ := cc.e.cat.Head(comp.ID)
+	var reason, detail string
+	switch h.Status {
+	case FlowArchived:
+		return true, cc.exitRun(run, "flow_archived")
+	case FlowPaused:
+		reason = smsflow.DecisionDeferredFlowPaused
+	case FlowHeld:
+		reason, detail = smsflow.DecisionDeferredFlowHeld, cc.e.cat.HeldReason(comp.ID)
+	default:
+		return false, nil
+	}
+	first := run.State.DeferredSince.IsZero()
+	if !first && cc.now.Sub(run.State.DeferredSince) > cc.e.cfg.Policy.MaxDeferral {
+		return false, nil
+	}
+	if first {
+		run.State.DeferredSince = cc.now
+	}
+	run.Status, run.WakeAt = smsflow.RunWaiting, cc.now.Add(PauseRecheck)
+	tr := Trace{FlowID: comp.ID, Step: step.ID, Kind: "defer", Reason: reason, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant}
+	if !first {
+		tr.Reason = "held:flow_" + h.Status // looked at again: no new decision
+		cc.trace(tr)
+		return true, nil
+	}
+	cc.trace(tr)
+	return true, cc.tx.InsertDecision(&smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID,
+		Reason: reason, Detail: detail, At: cc.now})
 }
 
 func (cc *contactCtx) continueAfterWait(run *smsflow.Run, comp *Compiled, step *flow.Step) error {
@@ -741,6 +785,9 @@ func (cc *contactCtx) set(run *smsflow.Run, comp *Compiled, step *flow.Step) err
 // returns true when the send was deferred: the run stays parked on the step
 // until the policy's moment, then send runs again (render and check anew).
 func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (deferred bool, err error) {
+	if held, err := cc.holdSend(run, comp, step); held || err != nil {
+		return held, err
+	}
 	tmpl := comp.Templates[step.ID]
 	links := &linkCollector{cc: cc, run: run, stepID: step.ID}
 	body, renderErr := tmpl.Render(cc.scope(run, comp), links)

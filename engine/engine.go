@@ -165,15 +165,22 @@ func (e *Engine) Stop() {
 }
 
 // CatalogRefresh is how often the loop re-reads flow heads, so a flow
-// edited, paused or deleted through another node's API takes effect here.
+// edited, paused or archived through another node's API, or held because
+// no live node loads its file any more, takes effect here.
 const CatalogRefresh = 5 * time.Second
 
 // loop is one worker; worker 0 also keeps the catalog and segment jobs
-// current.
+// current, and the node's heartbeat (Catalog.Heartbeat) going.
 func (e *Engine) loop(worker int) {
 	ctx := context.Background()
-	lastLoad := e.clock.Now()
+	lastLoad, lastBeat := e.clock.Now(), e.clock.Now()
 	for {
+		if now := e.clock.Now(); worker == 0 && now.Sub(lastBeat) >= NodeHeartbeat {
+			if err := e.cat.Heartbeat(ctx); err != nil {
+				e.log.Error("node heartbeat", "err", err)
+			}
+			lastBeat = now
+		}
 		if now := e.clock.Now(); worker == 0 && now.Sub(lastLoad) >= CatalogRefresh {
 			if err := e.cat.Load(ctx); err != nil {
 				e.log.Error("reload flows", "err", err)
@@ -530,10 +537,12 @@ func (e *Engine) TimersBehind() bool { return e.timersBehind.Load() }
 
 // Connect wires an engine and the sender of its node: the engine wakes the
 // sender when it queued messages, the sender wakes the engine when an
-// outcome made events, and the sender's loop defers to a timer backlog
-// (Sender.Defer).
+// outcome made events, the sender's loop defers to a timer backlog
+// (Sender.Defer), and the sender leaves the messages of the flows the
+// catalog holds or pauses in the outbox (Sender.Waiting).
 func Connect(e *Engine, s *Sender) {
 	e.OnQueued = s.Notify
 	s.OnEvents = e.Notify
 	s.Defer = e.TimersBehind
+	s.Waiting = e.cat.Waiting
 }

@@ -71,6 +71,10 @@ type Sender struct {
 	// OnPacingWait, if set, is called with how long each paced message
 	// waited for its slot (metrics).
 	OnPacingWait func(time.Duration)
+	// Waiting, if set, names the flows whose queued messages wait in the
+	// outbox (paused or held on this node, Catalog.Waiting): a round claims
+	// none of them. Set before Start.
+	Waiting func() []string
 	// WaitUntil, if set, is how a paced round waits until the clock reads
 	// t (a virtual clock in tests moves itself there); it returns an error
 	// when ctx ends first. nil waits on real timers against the clock.
@@ -318,8 +322,12 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 				return nil
 			}
 		}
+		var waiting []string
+		if s.Waiting != nil {
+			waiting = s.Waiting()
+		}
 		var err error
-		if claimed, err = tx.ClaimOutbox(now, n); err != nil {
+		if claimed, err = tx.ClaimOutbox(now, n, waiting...); err != nil {
 			return err
 		}
 		if claimed, err = s.recheck(tx, claimed); err != nil || !paced || len(claimed) == 0 {

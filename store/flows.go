@@ -13,8 +13,8 @@ import (
 type FlowHead struct {
 	ID        string
 	Version   int
-	Origin    string // "file" or "api"
-	Status    string // "active", "paused" or "deleted"
+	Origin    string // "file", "example" (the bundled examples) or "api"
+	Status    string // "active", "paused" or "archived" ("deleted": archived before archive had its name)
 	Hash      string
 	Source    string
 	File      string
@@ -24,7 +24,9 @@ type FlowHead struct {
 // SaveFlow stores a flow definition. Content identical to the current
 // version (same hash) makes no new version; otherwise the version number goes
 // up by one. status applies to a new head only when the flow is new or was
-// deleted; an existing flow keeps its status. It returns the head.
+// archived (an archived flow saved again comes back as a new version, even
+// with the same content); an existing flow keeps its status. It returns the
+// head.
 func (db *DB) SaveFlow(ctx context.Context, id, hash, source, file, origin, status string, now time.Time) (FlowHead, bool, error) {
 	var head FlowHead
 	var created bool
@@ -33,7 +35,7 @@ func (db *DB) SaveFlow(ctx context.Context, id, hash, source, file, origin, stat
 		if err != nil {
 			return err
 		}
-		if cur != nil && cur.Hash == hash && cur.Status != "deleted" {
+		if cur != nil && cur.Hash == hash && !archived(cur.Status) {
 			if cur.Origin != origin {
 				if _, err := t.exec(`UPDATE flow_heads SET origin = ?, updated_at = ? WHERE id = ?`, origin, micros(now), id); err != nil {
 					return err
@@ -46,7 +48,7 @@ func (db *DB) SaveFlow(ctx context.Context, id, hash, source, file, origin, stat
 		version := 1
 		if cur != nil {
 			version = cur.Version + 1
-			if cur.Status != "deleted" {
+			if !archived(cur.Status) {
 				status = cur.Status
 			}
 		}
@@ -79,10 +81,14 @@ func (t *Tx) flowHead(id string) (*FlowHead, error) {
 	return &h, err
 }
 
-// SetFlowStatus pauses, resumes or deletes a flow.
+// archived reports whether a stored head status is archived ("deleted" is
+// the name rows written before archive had its own keep).
+func archived(status string) bool { return status == "archived" || status == "deleted" }
+
+// SetFlowStatus pauses or resumes a flow (an archived one is not found).
 func (db *DB) SetFlowStatus(ctx context.Context, id, status string, now time.Time) error {
 	return db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE flow_heads SET status = ?, updated_at = ? WHERE id = ? AND status <> 'deleted'`, status, micros(now), id)
+		res, err := t.exec(`UPDATE flow_heads SET status = ?, updated_at = ? WHERE id = ? AND status NOT IN ('archived', 'deleted')`, status, micros(now), id)
 		if err != nil {
 			return err
 		}
@@ -93,7 +99,7 @@ func (db *DB) SetFlowStatus(ctx context.Context, id, status string, now time.Tim
 	})
 }
 
-// FlowHeads returns every flow's head, deleted ones included.
+// FlowHeads returns every flow's head, archived ones included.
 func (db *DB) FlowHeads(ctx context.Context) ([]FlowHead, error) {
 	rows, err := db.queryRead(ctx, `SELECT h.id, h.version, h.origin, h.status, h.updated_at, f.hash, f.source, f.file FROM flow_heads h JOIN flows f ON f.id = h.id AND f.version = h.version ORDER BY h.id`)
 	if err != nil {
@@ -144,4 +150,67 @@ func (db *DB) FlowVersions(ctx context.Context) ([]FlowVersion, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// Archived is what archiving a flow ended.
+type Archived struct {
+	Runs     int64 // open runs ended with exit reason flow_archived
+	Messages int64 // queued messages canceled (canceled:flow_archived)
+}
+
+// ArchiveFlow archives a flow in one transaction: the head's status becomes
+// archived, its queued messages are canceled (error code flow_archived, and
+// for a run's message the decision canceled:flow_archived), and its open
+// runs end with exit reason flow_archived. Runs, messages, decisions and
+// links stay for the reports. A flow already archived, or none, is
+// ENOTFOUND.
+func (db *DB) ArchiveFlow(ctx context.Context, id string, now time.Time) (Archived, error) {
+	var out Archived
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		out = Archived{}
+		res, err := t.exec(`UPDATE flow_heads SET status = 'archived', updated_at = ? WHERE id = ? AND status NOT IN ('archived', 'deleted')`, micros(now), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return smsflow.Errorf(smsflow.ENOTFOUND, "no flow %q", id)
+		}
+		rows, err := t.query(`UPDATE messages SET status = 'canceled', error_code = 'flow_archived', updated_at = ? WHERE flow_id = ? AND status = 'queued'
+RETURNING run_id, step_id, contact_id`, micros(now), id)
+		if err != nil {
+			return err
+		}
+		var canceled []smsflow.Decision
+		for rows.Next() {
+			var runID sql.NullInt64
+			var step sql.NullString
+			var contact string
+			if err := rows.Scan(&runID, &step, &contact); err != nil {
+				rows.Close()
+				return err
+			}
+			out.Messages++
+			if runID.Valid {
+				canceled = append(canceled, smsflow.Decision{RunID: runID.Int64, StepID: step.String, FlowID: id, ContactID: contact,
+					Reason: smsflow.DecisionCanceledFlowArchived, Detail: "the flow was archived", At: now})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range canceled {
+			if err := t.InsertDecision(&canceled[i]); err != nil {
+				return err
+			}
+		}
+		res, err = t.exec(`UPDATE runs SET status = 'exited', exit_reason = 'flow_archived', wake_at = NULL, ended_at = ?, updated_at = ? WHERE flow_id = ? AND status IN ('active', 'waiting')`,
+			micros(now), micros(now), id)
+		if err != nil {
+			return err
+		}
+		out.Runs, err = res.RowsAffected()
+		return err
+	})
+	return out, err
 }

@@ -105,13 +105,23 @@ type AutoReply struct {
 
 // ClaimOutbox moves up to limit queued messages that are due (a retried
 // send waits for its next_attempt_at) to "sending" and returns them, oldest
-// first. Claimed rows are invisible to other senders.
-func (t *Tx) ClaimOutbox(now time.Time, limit int) ([]*smsflow.Message, error) {
+// first, leaving those of the waiting flows (paused or held) queued.
+// Claimed rows are invisible to other senders.
+func (t *Tx) ClaimOutbox(now time.Time, limit int, waiting ...string) ([]*smsflow.Message, error) {
 	// One statement picks and claims (PostgreSQL: the rows other senders
-	// hold are skipped, not waited for).
+	// hold are skipped, not waited for). No waiting flow: the statement of
+	// old, not a filter that matches nothing.
+	skip := ""
+	args := []any{micros(now), micros(now)}
+	if len(waiting) > 0 {
+		skip = ` AND flow_id NOT IN (` + placeholders(len(waiting)) + `)`
+		for _, id := range waiting {
+			args = append(args, id)
+		}
+	}
 	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
-RETURNING `+messageColumns, micros(now), micros(now), limit)
+SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
+RETURNING `+messageColumns, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}

@@ -467,25 +467,6 @@ func (t *Tx) RunsAwaitingGoal(contactID string, since time.Time) ([]*smsflow.Run
 	return t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND goal_at = 0 AND entered_at >= ? ORDER BY entered_at, id`, contactID, micros(since))
 }
 
-// EndFlowRuns ends every open run of a flow (the flow was deleted) and
-// cancels their queued messages.
-func (db *DB) EndFlowRuns(ctx context.Context, flowID, reason string, now time.Time) (int64, error) {
-	var n int64
-	err := db.WriteTx(ctx, func(t *Tx) error {
-		if _, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE flow_id = ? AND status = 'queued'`, micros(now), flowID); err != nil {
-			return err
-		}
-		res, err := t.exec(`UPDATE runs SET status = 'exited', exit_reason = ?, wake_at = NULL, ended_at = ?, updated_at = ? WHERE flow_id = ? AND status IN ('active', 'waiting')`,
-			reason, micros(now), micros(now), flowID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
-}
-
 // DeleteRun removes a run that never entered (a pending segment entry whose
 // contact no longer matches).
 func (t *Tx) DeleteRun(id int64) error {

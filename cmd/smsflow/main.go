@@ -16,13 +16,14 @@ import (
 const usage = `smsflow — a self-hosted SMS workflow engine
 
 Usage:
-  smsflow serve    [--config FILE] [--addr HOST:PORT] [--db DSN]   run the server
+  smsflow serve    [--config FILE] [--addr HOST:PORT] [--db DSN] [--flows DIR]  run the server
   smsflow validate PATH...                                        check flow files (file:line:col: message)
   smsflow simulate --flows DIR --events FILE [--contacts FILE] [--json]  replay events on a virtual clock
   smsflow migrate  [--config FILE] [--db DSN]                      bring the schema up to date
   smsflow import contacts FILE [--config FILE] [--db DSN]          bulk import contacts (CSV or NDJSON)
   smsflow keys     [--config FILE] [--db DSN]                      print the API keys
   smsflow segments [--smart] [TEXT]                                encoding and segment count of a text (or stdin)
+  smsflow flows archive ID [--config FILE] [--db DSN]             end a held file flow's (or an API flow's) runs
   smsflow report   FLOW [--from DATE] [--to DATE] [--csv|--json] [--db DSN]  a flow's measurement report
   smsflow bench broadcast [--db DSN] [--contacts 1000000] [--cpuprofile FILE]
   smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N]
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSegments(ctx, args[1:], stdout, stderr, stdin)
 	case "report":
 		err = cmdReport(ctx, args[1:], stdout, stderr)
+	case "flows":
+		err = cmdFlows(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
