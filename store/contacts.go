@@ -10,19 +10,26 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at`
+const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at, phone_verified, public_traits`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanContact(s scanner) (*smsflow.Contact, error) {
 	var (
-		c                smsflow.Contact
-		phone            sql.NullString
-		zones, traits    string
-		created, updated int64
+		c                     smsflow.Contact
+		phone                 sql.NullString
+		zones, traits, public string
+		created, updated      int64
+		verified              int64
 	)
-	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated); err != nil {
+	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated, &verified, &public); err != nil {
 		return nil, err
+	}
+	c.PhoneVerified = verified != 0
+	if public != "[]" && public != "" {
+		if err := json.Unmarshal([]byte(public), &c.PublicTraits); err != nil {
+			return nil, fmt.Errorf("contact %s public traits: %w", c.ID, err)
+		}
 	}
 	c.Phone = phone.String
 	if err := json.Unmarshal([]byte(zones), &c.Timezones); err != nil {
@@ -61,7 +68,15 @@ func contactArgs(c *smsflow.Contact) []any {
 	if traits == nil {
 		traits = map[string]any{}
 	}
-	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt)}
+	public := "[]"
+	if len(c.PublicTraits) > 0 {
+		public = mustJSON(c.PublicTraits)
+	}
+	verified := 0
+	if c.PhoneVerified && c.Phone != "" {
+		verified = 1
+	}
+	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt), verified, public}
 }
 
 // ContactByID returns the contact with the id, or nil when there is none.
@@ -81,7 +96,7 @@ func (t *Tx) ContactByPhone(e164 string) (*smsflow.Contact, error) {
 // InsertContact creates a contact.
 func (t *Tx) InsertContact(c *smsflow.Contact) error {
 	t.cache.dropContact(c.ID)
-	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
+	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("insert contact %s: %w", c.ID, err)
 	}
@@ -92,10 +107,24 @@ func (t *Tx) InsertContact(c *smsflow.Contact) error {
 func (t *Tx) UpdateContact(c *smsflow.Contact) error {
 	t.cache.dropContact(c.ID)
 	a := contactArgs(c)
-	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ? WHERE id = ?`,
-		a[1], a[2], a[3], a[4], a[5], a[6], a[8], c.ID)
+	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ?, phone_verified = ?, public_traits = ? WHERE id = ?`,
+		a[1], a[2], a[3], a[4], a[5], a[6], a[8], a[9], a[10], c.ID)
 	if err != nil {
 		return fmt.Errorf("update contact %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// VerifyPhone marks the number as verified on the contact that uses it (the
+// number texted in).
+func (t *Tx) VerifyPhone(e164 string) error {
+	if t.cache != nil {
+		// A prefetched copy of that contact would write the old flag back.
+		t.cache.read, t.cache.contacts = nil, nil
+	}
+	_, err := t.exec(`UPDATE contacts SET phone_verified = 1 WHERE phone = ? AND phone_verified = 0`, e164)
+	if err != nil {
+		return fmt.Errorf("verify phone: %w", err)
 	}
 	return nil
 }
