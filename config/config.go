@@ -196,7 +196,7 @@ func Default() Config {
 		Keywords:      Keywords{Join: []string{"JOIN"}, Revocation: true},
 		Limits: Limits{ServicePerNumber: ServiceLimit{Max: policy.DefaultServicePerNumber.Max, Per: "24h"},
 			IngestPerIP: "200/s", IngestPerKey: "20000/s"},
-		Twilio:        Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
+		Twilio: Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
 	}
 }
 
