@@ -16,7 +16,8 @@ import (
 // Ingestion limits (limits.ingest_per_ip, limits.ingest_per_key) count
 // events, not requests: a batch of 500 costs what 500 single calls cost, so
 // batching cannot multiply what one address or one key may cause. Each
-// limit is a token bucket per node holding one second of its rate. A
+// limit is a token bucket per node, as large as the limit's count ("200/s":
+// 200, "1000/m": 1000), refilled at its rate. A
 // request is let in while its bucket is not empty and then pays for all its
 // events, which may leave the bucket in debt: any batch Segment allows gets
 // through, and the average stays at the rate. A refused request answers 429
@@ -40,7 +41,8 @@ func newIngestLimits(perIP, perKey config.EventRate) *ingestLimits {
 // buckets are token buckets by key, all with one rate; nil means no limit.
 type buckets struct {
 	rate  float64 // tokens per second
-	burst float64 // a full bucket: one second of the rate
+	burst float64 // a full bucket: the limit's count
+	text  string  // the limit as configured, for messages ("200/s")
 	max   int
 
 	mu    sync.Mutex
@@ -57,8 +59,8 @@ func newBuckets(r config.EventRate, max int) *buckets {
 	if r.IsZero() {
 		return nil
 	}
-	rate := r.PerSecond()
-	return &buckets{rate: rate, burst: math.Max(rate, 1), max: max, m: map[string]*bucket{}}
+	unit := map[time.Duration]string{time.Second: "s", time.Minute: "m", time.Hour: "h"}[r.Per]
+	return &buckets{rate: r.PerSecond(), burst: float64(r.Events), text: fmt.Sprintf("%d/%s", r.Events, unit), max: max, m: map[string]*bucket{}}
 }
 
 // refill brings b up to now; it reports whether b is full (then it is no
@@ -129,11 +131,11 @@ func (bs *buckets) sweep(now time.Time) bool {
 // or "ip", "" when admitted) and how long to wait, with the error to answer.
 func (l *ingestLimits) admit(key, addr string, now time.Time) (limit string, wait time.Duration, err error) {
 	if ok, wait := l.perKey.admit(key, now); !ok {
-		return "key", wait, smsflow.Errorf(smsflow.ERATELIMITED, "too many events with the %s key: at most %s per second on this server (limits.ingest_per_key); retry after %s", key, rateText(l.perKey), retryText(wait))
+		return "key", wait, smsflow.Errorf(smsflow.ERATELIMITED, "too many events with the %s key: at most %s on this server (limits.ingest_per_key); retry after %s", key, l.perKey.text, retryText(wait))
 	}
 	if key == keyWrite {
 		if ok, wait := l.perIP.admit(addr, now); !ok {
-			return "ip", wait, smsflow.Errorf(smsflow.ERATELIMITED, "too many events from this address: at most %s per second (limits.ingest_per_ip); retry after %s — back ends send with the server key, which this limit does not apply to", rateText(l.perIP), retryText(wait))
+			return "ip", wait, smsflow.Errorf(smsflow.ERATELIMITED, "too many events from this address: at most %s (limits.ingest_per_ip); retry after %s — back ends send with the server key, which this limit does not apply to", l.perIP.text, retryText(wait))
 		}
 	}
 	return "", 0, nil
@@ -147,8 +149,6 @@ func (l *ingestLimits) charge(key, addr string, events int, now time.Time) {
 		l.perIP.charge(addr, events, now)
 	}
 }
-
-func rateText(bs *buckets) string { return fmt.Sprintf("%.0f", bs.rate) }
 
 func retryText(d time.Duration) string { return fmt.Sprintf("%d s", retrySeconds(d)) }
 
