@@ -30,10 +30,10 @@ func contact(t *testing.T, db *store.DB, id string) *smsflow.Contact {
 func TestWriteKeyCannotRePointOrMergeContacts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWriter(t, db)
-		submit(t, w, identify("ana", "", num(t, "+1 415 555 0100"), nil))                 // server key
+		submit(t, w, identify("ana", "", num(t, "+1 415 555 0100"), nil))                   // server key
 		submit(t, w, public(identify("carla", "", nil, map[string]any{"plan": "gold"}))...) // no phone yet
-		submit(t, w, track("", "v-phone", "Product Viewed", nil))                          // anonymous…
-		submit(t, w, public(identify("", "v-phone", num(t, "+1 415 555 0177"), nil))...)   // …with a phone
+		submit(t, w, track("", "v-phone", "Product Viewed", nil))                           // anonymous…
+		submit(t, w, public(identify("", "v-phone", num(t, "+1 415 555 0177"), nil))...)    // …with a phone
 		if c := contact(t, db, "anon:v-phone"); c.Phone != "+14155550177" || c.PhoneVerified {
 			t.Fatalf("an anonymous visitor's first phone from the write key: %+v (want set, unverified)", c)
 		}
