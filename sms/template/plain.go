@@ -47,7 +47,9 @@ func Plain(s string) string {
 	if isURL(out) {
 		limit = PublicURLLimit
 	}
-	out, _ = segments.Cut(out, limit)
+	if cut, ok := segments.Cut(out, limit); ok {
+		out = strings.TrimRightFunc(cut, unicode.IsSpace)
+	}
 	return out
 }
 

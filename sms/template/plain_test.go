@@ -3,6 +3,8 @@ package template
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestPlain(t *testing.T) {
@@ -39,4 +41,30 @@ func TestPlainValueCopies(t *testing.T) {
 	if in["a"] != "x\ny" || in["list"].([]any)[0] != "p\nq" {
 		t.Errorf("PlainValue changed its input: %v", in)
 	}
+}
+
+// FuzzPlain: whatever a public caller sends, Plain gives one line of valid
+// UTF-8 within the limits, and is stable (plain text stays as it is).
+func FuzzPlain(f *testing.F) {
+	for _, s := range []string{"", "Ana", "FedEx.\nVerify your card", "a\r\n\u2028b\u202ec", strings.Repeat("👩‍👩‍👧", 120),
+		"https://evil.example/" + strings.Repeat("x", 2000), "\x00STOP\x00", "\xff\xfe", " \t\n "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Plain(s)
+		if !utf8.ValidString(out) && utf8.ValidString(s) {
+			t.Fatalf("Plain(%q) = %q: invalid UTF-8", s, out)
+		}
+		for _, r := range out {
+			if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || bidiControl(r) {
+				t.Fatalf("Plain(%q) = %q keeps %U", s, out, r)
+			}
+		}
+		if n := utf8.RuneCountInString(out); n > PublicURLLimit*8 { // a character may be several runes
+			t.Fatalf("Plain(%q) is %d runes long", s, n)
+		}
+		if again := Plain(out); again != out {
+			t.Fatalf("Plain is not stable: %q → %q → %q", s, out, again)
+		}
+	})
 }
