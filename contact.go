@@ -17,11 +17,15 @@ type Contact struct {
 	Traits         map[string]any `json:"traits"`
 	// PhoneVerified says the number is known to reach this contact: a
 	// trusted source set it (server or admin key, Shopify, an import) or it
-	// texted in. A phone set through the public write key is not verified
-	// until then; events from the write key never cause a service text to
-	// an unverified number (a number that opted in counts as verified too,
-	// see Verified).
+	// texted in. Events from the write key never cause a service text to an
+	// unverified number (a number that opted in counts as verified too, see
+	// Verified).
 	PhoneVerified bool `json:"phone_verified"`
+	// PhonePublic says only the public write key vouches for the number: a
+	// trusted source that gives the number to another contact takes it
+	// over. Neither flag is set on numbers stored before smsflow recorded
+	// who set them.
+	PhonePublic bool `json:"phone_public,omitempty"`
 	// PublicTraits are the trait keys whose current value an event sent
 	// with the public write key set: templates print those as plain text.
 	PublicTraits []string  `json:"public_traits,omitempty"`

@@ -148,6 +148,7 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	if c != nil {
 		phoneNow = c.Phone
 	}
+	var release *smsflow.Contact // a contact that loses the number to this trusted item
 	if public {
 		for _, m := range merge {
 			if !publicMergeable(m) {
@@ -178,12 +179,19 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 			if public {
 				return withheld("a number another contact holds needs the server key")
 			}
-			if !placeholder(other.ID) {
+			switch {
+			case !placeholder(other.ID) && other.PhonePublic:
+				// Only the write key gave it that number: the trusted
+				// claim wins, so numbers taken through the public key
+				// cannot lock the back end out of its own customers.
+				release = other
+			case !placeholder(other.ID):
 				return Result{}, smsflow.FieldErrorf(smsflow.ECONFLICT, "traits.phone",
 					"phone %s already belongs to contact %q; one number belongs to one contact (merge them with an alias call, or change that contact's phone first)", maskPhone(it.Phone.E164), other.ID)
-			}
-			if err := addMerge(other.ID); err != nil {
-				return Result{}, err
+			default:
+				if err := addMerge(other.ID); err != nil {
+					return Result{}, err
+				}
 			}
 		}
 	}
@@ -200,6 +208,16 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	}
 	if !inserted {
 		return Result{ContactID: cid, Duplicate: true}, nil
+	}
+	if release != nil {
+		release.Phone, release.PhoneType, release.Timezones, release.PhonePublic = "", "", []string{}, false
+		if release.TimezoneSource == "number" {
+			release.Timezone, release.TimezoneSource = "", ""
+		}
+		release.UpdatedAt = now
+		if err := tx.UpdateContact(release); err != nil {
+			return Result{}, err
+		}
 	}
 	if !it.History {
 		if err := tx.AddInbox(cid, ev.Seq); err != nil {
@@ -225,7 +243,7 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 		maps.Copy(traits, c.Traits)
 		c.Traits = traits
 		if c.Phone == "" && m.Phone != "" {
-			c.Phone, c.PhoneType, c.Timezones, c.PhoneVerified = m.Phone, m.PhoneType, m.Timezones, m.PhoneVerified
+			c.Phone, c.PhoneType, c.Timezones, c.PhoneVerified, c.PhonePublic = m.Phone, m.PhoneType, m.Timezones, m.PhoneVerified, m.PhonePublic
 			if c.TimezoneSource == "" || c.TimezoneSource == "number" {
 				c.Timezone, c.TimezoneSource = m.Timezone, m.TimezoneSource
 			}
@@ -265,13 +283,13 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	}
 	if it.Phone != nil && it.Phone.E164 != c.Phone {
 		c.Phone, c.PhoneType, c.Timezones = it.Phone.E164, it.Phone.Type, slices.Clone(it.Phone.Timezones)
-		c.PhoneVerified = !public
+		c.PhoneVerified, c.PhonePublic = !public, public
 		if c.TimezoneSource == "" || c.TimezoneSource == "number" {
 			c.Timezone, c.TimezoneSource = "", ""
 		}
 		changed = true
 	} else if it.Phone != nil && !public && !c.PhoneVerified {
-		c.PhoneVerified = true // a trusted source vouches for the number it already had
+		c.PhoneVerified, c.PhonePublic = true, false // a trusted source vouches for the number it already had
 		changed = true
 	}
 	if it.Timezone != "" && (it.Timezone != c.Timezone || it.TimezoneSource != c.TimezoneSource) {

@@ -34,7 +34,7 @@ func TestWriteKeyCannotRePointOrMergeContacts(t *testing.T) {
 		submit(t, w, public(identify("carla", "", nil, map[string]any{"plan": "gold"}))...) // no phone yet
 		submit(t, w, track("", "v-phone", "Product Viewed", nil))                           // anonymous…
 		submit(t, w, public(identify("", "v-phone", num(t, "+1 415 555 0177"), nil))...)    // …with a phone
-		if c := contact(t, db, "anon:v-phone"); c.Phone != "+14155550177" || c.PhoneVerified {
+		if c := contact(t, db, "anon:v-phone"); c.Phone != "+14155550177" || c.PhoneVerified || !c.PhonePublic {
 			t.Fatalf("an anonymous visitor's first phone from the write key: %+v (want set, unverified)", c)
 		}
 		events, _ := db.CountEvents(ctx)
@@ -126,7 +126,7 @@ func TestWriteKeyStillMergesAnonymousBrowsing(t *testing.T) {
 		// sending it verifies it and takes over the trait.
 		submit(t, w, public(identify("dana", "", num(t, "415-555-0111"), nil))...)
 		submit(t, w, identify("dana", "", num(t, "415-555-0111"), map[string]any{"first_name": "Dana"}))
-		if c := contact(t, db, "dana"); !c.PhoneVerified || len(c.PublicTraits) != 0 {
+		if c := contact(t, db, "dana"); !c.PhoneVerified || c.PhonePublic || len(c.PublicTraits) != 0 {
 			t.Errorf("dana after the server key: %+v", c)
 		}
 	})
@@ -207,6 +207,36 @@ func TestInboundTextVerifiesTheNumber(t *testing.T) {
 		}
 		if !contact(t, db, "phone:+14155550123").PhoneVerified {
 			t.Error("the contact an inbound text made is not verified")
+		}
+	})
+}
+
+func TestServerKeyTakesBackANumberTheWriteKeyClaimed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWriter(t, db)
+		// Numbers claimed in bulk through the public key…
+		submit(t, w, public(identify("squatter", "", num(t, "+1 415 555 0144"), nil))...)
+		// …do not lock the back end out: its claim wins.
+		if res := submit(t, w, identify("fay", "", num(t, "+1 415 555 0144"), nil)); res[0].Err != nil {
+			t.Fatalf("server key, a number only the write key gave: %v", res[0].Err)
+		}
+		if c := contact(t, db, "fay"); c.Phone != "+14155550144" || !c.PhoneVerified {
+			t.Errorf("fay: %+v", c)
+		}
+		if c := contact(t, db, "squatter"); c.Phone != "" || c.PhoneVerified || c.PhonePublic || len(c.Timezones) != 0 {
+			t.Errorf("the squatter kept the number: %+v", c)
+		}
+		// A number stored before smsflow knew who set it is not taken over.
+		legacy := &smsflow.Contact{ID: "old", Phone: "+14155550145", Traits: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+		if err := db.WriteTx(ctx, func(tx *store.Tx) error { return tx.InsertContact(legacy) }); err != nil {
+			t.Fatal(err)
+		}
+		if res := submit(t, w, identify("hal", "", num(t, "+1 415 555 0145"), nil)); smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
+			t.Errorf("server key, a number stored before trust was recorded: %v, want conflict", res[0].Err)
+		}
+		// A verified number stays its owner's: the conflict as before.
+		if res := submit(t, w, identify("gus", "", num(t, "+1 415 555 0144"), nil)); smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
+			t.Errorf("server key, a verified number of another contact: %v, want conflict", res[0].Err)
 		}
 	})
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at, phone_verified, public_traits`
+const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at, phone_trust, public_traits`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -20,12 +20,12 @@ func scanContact(s scanner) (*smsflow.Contact, error) {
 		phone                 sql.NullString
 		zones, traits, public string
 		created, updated      int64
-		verified              int64
+		phoneTrust            string
 	)
-	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated, &verified, &public); err != nil {
+	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated, &phoneTrust, &public); err != nil {
 		return nil, err
 	}
-	c.PhoneVerified = verified != 0
+	c.PhoneVerified, c.PhonePublic = phoneTrust == phoneTrusted, phoneTrust == phonePublic
 	if public != "[]" && public != "" {
 		if err := json.Unmarshal([]byte(public), &c.PublicTraits); err != nil {
 			return nil, fmt.Errorf("contact %s public traits: %w", c.ID, err)
@@ -72,12 +72,24 @@ func contactArgs(c *smsflow.Contact) []any {
 	if len(c.PublicTraits) > 0 {
 		public = mustJSON(c.PublicTraits)
 	}
-	verified := 0
-	if c.PhoneVerified && c.Phone != "" {
-		verified = 1
+	phoneTrust := ""
+	switch {
+	case c.Phone == "":
+	case c.PhoneVerified:
+		phoneTrust = phoneTrusted
+	case c.PhonePublic:
+		phoneTrust = phonePublic
 	}
-	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt), verified, public}
+	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt), phoneTrust, public}
 }
+
+// The values of contacts.phone_trust: who vouches for the number.
+// smsflow.Contact.PhoneVerified and PhonePublic read them; "" is a number
+// stored before migration 0016 that nothing has vouched for since.
+const (
+	phoneTrusted = "trusted" // a trusted source set it, or it texted in
+	phonePublic  = "public"  // only the write key
+)
 
 // ContactByID returns the contact with the id, or nil when there is none.
 func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
@@ -107,7 +119,7 @@ func (t *Tx) InsertContact(c *smsflow.Contact) error {
 func (t *Tx) UpdateContact(c *smsflow.Contact) error {
 	t.cache.dropContact(c.ID)
 	a := contactArgs(c)
-	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ?, phone_verified = ?, public_traits = ? WHERE id = ?`,
+	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ?, phone_trust = ?, public_traits = ? WHERE id = ?`,
 		a[1], a[2], a[3], a[4], a[5], a[6], a[8], a[9], a[10], c.ID)
 	if err != nil {
 		return fmt.Errorf("update contact %s: %w", c.ID, err)
@@ -122,7 +134,7 @@ func (t *Tx) VerifyPhone(e164 string) error {
 		// A prefetched copy of that contact would write the old flag back.
 		t.cache.read, t.cache.contacts = nil, nil
 	}
-	_, err := t.exec(`UPDATE contacts SET phone_verified = 1 WHERE phone = ? AND phone_verified = 0`, e164)
+	_, err := t.exec(`UPDATE contacts SET phone_trust = ? WHERE phone = ? AND phone_trust <> ?`, phoneTrusted, e164, phoneTrusted)
 	if err != nil {
 		return fmt.Errorf("verify phone: %w", err)
 	}

@@ -35,7 +35,7 @@ func TestTrustMigrationKeepsOldRowsValid(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Back to the schema before 0016, rows kept.
-		for _, q := range []string{`ALTER TABLE events DROP COLUMN trust`, `ALTER TABLE contacts DROP COLUMN phone_verified`,
+		for _, q := range []string{`ALTER TABLE events DROP COLUMN trust`, `ALTER TABLE contacts DROP COLUMN phone_trust`,
 			`ALTER TABLE contacts DROP COLUMN public_traits`, `DELETE FROM schema_migrations WHERE version = 16`} {
 			if err := store.ExecForTest(db, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
@@ -49,8 +49,8 @@ func TestTrustMigrationKeepsOldRowsValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.PhoneVerified != want || len(c.PublicTraits) != 0 {
-				t.Errorf("%s after the migration: verified %v, public traits %v; want verified %v, none", id, c.PhoneVerified, c.PublicTraits, want)
+			if c.PhoneVerified != want || c.PhonePublic || len(c.PublicTraits) != 0 {
+				t.Errorf("%s after the migration: verified %v, public %v, public traits %v; want verified %v, not public, none", id, c.PhoneVerified, c.PhonePublic, c.PublicTraits, want)
 			}
 		}
 		evs, err := db.EventsByContact(ctx, "ana", 10)
@@ -63,18 +63,18 @@ func TestTrustMigrationKeepsOldRowsValid(t *testing.T) {
 func TestContactTrustRoundTrip(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		c := &smsflow.Contact{ID: "ana", Phone: "+14155550100", Traits: map[string]any{"a": 1.0, "b": "x"}, PublicTraits: []string{"b"}, CreatedAt: now, UpdatedAt: now}
+		c := &smsflow.Contact{ID: "ana", Phone: "+14155550100", PhonePublic: true, Traits: map[string]any{"a": 1.0, "b": "x"}, PublicTraits: []string{"b"}, CreatedAt: now, UpdatedAt: now}
 		if err := db.WriteTx(ctx, func(tx *store.Tx) error { return tx.InsertContact(c) }); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.Contact(ctx, "ana")
-		if err != nil || got.PhoneVerified || len(got.PublicTraits) != 1 || got.PublicTraits[0] != "b" {
+		if err != nil || got.PhoneVerified || !got.PhonePublic || len(got.PublicTraits) != 1 || got.PublicTraits[0] != "b" {
 			t.Fatalf("inserted: %+v, %v", got, err)
 		}
 		if err := db.WriteTx(ctx, func(tx *store.Tx) error { return tx.VerifyPhone("+14155550100") }); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := db.Contact(ctx, "ana"); !got.PhoneVerified {
+		if got, _ := db.Contact(ctx, "ana"); !got.PhoneVerified || got.PhonePublic {
 			t.Errorf("VerifyPhone did not verify: %+v", got)
 		}
 	})

@@ -6,16 +6,18 @@
 -- trusted, like the runs they started.
 ALTER TABLE events ADD COLUMN trust TEXT NOT NULL DEFAULT 'trusted';
 
--- A number is verified when a trusted source set it (server or admin key,
--- Shopify, an import) or it texted in; a number that opted in in the
--- consent ledger counts as verified without this flag. Existing numbers
--- were set without telling keys apart, so only the ones smsflow can vouch
--- for are verified here: numbers that texted in, and the contacts smsflow
--- made itself from an inbound text, an import row (phone:…) or a Shopify
--- webhook (shopify:…). Back ends re-verify the others by sending an
--- identify with the server key.
-ALTER TABLE contacts ADD COLUMN phone_verified BIGINT NOT NULL DEFAULT 0;
-UPDATE contacts SET phone_verified = 1
+-- Who vouches for a contact's number: 'trusted' (verified: a trusted
+-- source set it — server or admin key, Shopify, an import — or it texted
+-- in), 'public' (only the write key: a trusted source may take it over),
+-- '' (nobody yet). A number subscribed in the consent ledger counts as
+-- verified whatever this says. Existing numbers were set without telling
+-- keys apart: only those smsflow can vouch for are verified here — numbers
+-- that texted in, and contacts smsflow made itself from an inbound text,
+-- an import row (phone:…) or a Shopify webhook (shopify:…); the others
+-- stay '' (not verified, yet never taken over) until a back end sends them
+-- with the server key.
+ALTER TABLE contacts ADD COLUMN phone_trust TEXT NOT NULL DEFAULT '';
+UPDATE contacts SET phone_trust = 'trusted'
 WHERE phone IS NOT NULL AND (
     id LIKE 'phone:%' OR id LIKE 'shopify:%'
     OR EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = contacts.id AND m.direction = 'in' AND m.phone = contacts.phone)
