@@ -41,8 +41,14 @@ func TestWriteKeyAttackEndToEnd(t *testing.T) {
 			decisions := func(contact string) []string {
 				var out []string
 				for _, it := range call(t, "GET", s.url+"/v1/contacts/"+contact+"/timeline", ak, "").body["items"].([]any) {
-					if m := it.(map[string]any); m["type"] == "decision" {
+					m := it.(map[string]any)
+					switch m["type"] {
+					case "decision":
 						out = append(out, m["name"].(string))
+					case "event":
+						if data := m["data"].(map[string]any); data["trust"] != "public" {
+							t.Errorf("event %v of the write key on the timeline: %v, want trust public", m["name"], data)
+						}
 					}
 				}
 				return out
