@@ -786,7 +786,7 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 	d := &smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}
 	switch reason {
 	case smsflow.DecisionUntrustedSource:
-		d.Detail = "an event sent with the public write key started this run, and the number is not verified (it never texted in or opted in, and no trusted source gave it): send the event with the server key"
+		d.Detail = "an event sent with the public write key started or resumed this run, and the number is not verified (it never texted in or opted in, and no trusted source gave it): send the event with the server key"
 	case smsflow.DecisionUntrustedLink:
 		d.Detail = fmt.Sprintf("the link to %s came from an event or trait sent with the public write key; allow the host in links.allowed_domains if it is yours", untrustedLink)
 	case smsflow.DecisionServiceLimit:

@@ -17,7 +17,7 @@ type Result struct {
 	// Withheld, when set, says why an item sent with the public write key
 	// was not applied: it would have given an existing contact a number,
 	// re-pointed a number or merged contacts, which needs the server key
-	// (see publicChange). Nothing was written. The HTTP API answers as for
+	// (see apply). Nothing was written. The HTTP API answers as for
 	// a stored item, so the write key learns nothing about other contacts.
 	Withheld string `json:"-"`
 	Err      error  `json:"-"`
