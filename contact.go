@@ -15,8 +15,30 @@ type Contact struct {
 	TimezoneSource string         `json:"timezone_source,omitempty"`
 	Timezones      []string       `json:"timezones"` // every candidate zone of the number
 	Traits         map[string]any `json:"traits"`
-	CreatedAt      time.Time      `json:"created_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
+	// PhoneVerified says the number is known to reach this contact: a
+	// trusted source set it (server or admin key, Shopify, an import) or it
+	// texted in. Events from the write key never cause a service text to an
+	// unverified number (a number that opted in counts as verified too, see
+	// Verified).
+	PhoneVerified bool `json:"phone_verified"`
+	// PhonePublic says only the public write key vouches for the number: a
+	// trusted source that gives the number to another contact takes it
+	// over. Neither flag is set on numbers stored before smsflow recorded
+	// who set them.
+	PhonePublic bool `json:"phone_public,omitempty"`
+	// PublicTraits are the trait keys whose current value an event sent
+	// with the public write key set: templates print those as plain text.
+	PublicTraits []string  `json:"public_traits,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Verified reports whether events from the public write key may cause a
+// service text to the contact's number: the number is verified (see
+// PhoneVerified) or it is subscribed in the consent ledger, which only
+// trusted sources and the person write to.
+func (c *Contact) Verified(consent ConsentStatus) bool {
+	return c.Phone != "" && (c.PhoneVerified || consent == ConsentSubscribed)
 }
 
 // ContactIDForPhone is the id given to a contact first seen through its phone

@@ -48,6 +48,9 @@ type Event struct {
 	DedupeKey   string         `json:"-"`
 	Timestamp   time.Time      `json:"timestamp"`
 	ReceivedAt  time.Time      `json:"receivedAt"`
+	// Trust is that of the source that sent the event: public for the
+	// write key, trusted otherwise ("" reads as trusted: see Trust).
+	Trust Trust `json:"trust,omitempty"`
 }
 
 // OrderDedupeKey returns the second idempotency key of an Order Completed

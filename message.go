@@ -71,6 +71,17 @@ const (
 	DecisionSmartSending    = "skipped:smart_sending"
 	DecisionExpired         = "skipped:expired"
 	DecisionProviderPrefix  = "failed:provider" // + (code=…)
+
+	// DecisionUntrustedSource: a service send of a run that an event from
+	// the public write key started (or resumed), to a number that is not
+	// verified (Contact.Verified).
+	DecisionUntrustedSource = "skipped:untrusted_source"
+	// DecisionUntrustedLink: the message would carry a link whose host came
+	// from a public value and is not allowed (links.allowed_domains).
+	DecisionUntrustedLink = "skipped:untrusted_link"
+	// DecisionServiceLimit: the number already had limits.service_per_number
+	// service messages from flows in the window.
+	DecisionServiceLimit = "skipped:service_limit"
 )
 
 // Decisions of a flow's state (issue 15): a paused or held flow holds its

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/smsflow/smsflow"
 )
@@ -33,6 +35,8 @@ func (s *Server) requireAdmin(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, smsflow.Errorf(smsflow.EUNAUTHORIZED, "this route needs the admin key: send it as 'Authorization: Bearer KEY' or as the HTTP Basic username"))
 		case keyEqual(key, s.keys.Write) && !keyEqual(key, s.keys.Admin):
 			s.writeError(w, r, smsflow.Errorf(smsflow.EFORBIDDEN, "the write key opens ingestion only (/v1/track, /v1/identify, /v1/batch, …); this route needs the admin key"))
+		case keyEqual(key, s.keys.Server) && !keyEqual(key, s.keys.Admin):
+			s.writeError(w, r, smsflow.Errorf(smsflow.EFORBIDDEN, "the server key opens ingestion only (/v1/track, /v1/identify, /v1/batch, …); this route needs the admin key"))
 		case !keyEqual(key, s.keys.Admin):
 			s.writeError(w, r, smsflow.Errorf(smsflow.EUNAUTHORIZED, "wrong admin key"))
 		default:
@@ -41,20 +45,60 @@ func (s *Server) requireAdmin(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// ingestAuth checks an ingestion request's key: the write key (or the admin
-// key) from the headers, or else the writeKey field analytics.js puts in the
-// body.
-func (s *Server) ingestAuth(r *http.Request, bodyKey string) error {
+// Which key authenticated an ingestion request.
+const (
+	keyWrite  = "write"  // public: it sits in web pages
+	keyServer = "server" // a back end's secret
+	keyAdmin  = "admin"  // break-glass, accepted for ingestion too
+)
+
+// ingestAuth checks an ingestion request's key — from the headers, or else
+// the writeKey field analytics.js puts in the body — and says which key it
+// is. The server and admin keys send trusted events; the write key public
+// ones (smsflow.Trust).
+func (s *Server) ingestAuth(r *http.Request, bodyKey string) (string, error) {
 	key := credential(r)
 	if key == "" {
 		key = bodyKey
 	}
 	switch {
 	case key == "":
-		return smsflow.Errorf(smsflow.EUNAUTHORIZED, "missing write key: send it as the HTTP Basic username with an empty password (Segment's convention) or as 'Authorization: Bearer KEY'")
-	case keyEqual(key, s.keys.Write) || keyEqual(key, s.keys.Admin):
-		return nil
+		return "", smsflow.Errorf(smsflow.EUNAUTHORIZED, "missing key: send the write key (browsers) or the server key (back ends) as the HTTP Basic username with an empty password (Segment's convention) or as 'Authorization: Bearer KEY'")
+	case keyEqual(key, s.keys.Server):
+		s.serverKeyUsed()
+		return keyServer, nil
+	case keyEqual(key, s.keys.Admin):
+		return keyAdmin, nil
+	case keyEqual(key, s.keys.Write):
+		return keyWrite, nil
 	default:
-		return smsflow.Errorf(smsflow.EUNAUTHORIZED, "wrong write key")
+		return "", smsflow.Errorf(smsflow.EUNAUTHORIZED, "wrong key: ingestion takes the write key or the server key")
+	}
+}
+
+// trustOf is the trust of the events a key sends.
+func trustOf(key string) smsflow.Trust {
+	if key == keyWrite {
+		return smsflow.TrustPublic
+	}
+	return smsflow.TrustTrusted
+}
+
+// ServerKeyFirstUsed is the setting that records when the server key first
+// authenticated an ingestion request; serve warns while service flows are
+// live and it is missing (back ends still on the write key).
+const ServerKeyFirstUsed = "server_key_first_used"
+
+// serverKeyUsed records the server key's first use, once per process.
+func (s *Server) serverKeyUsed() {
+	if s.serverKeySeen.Swap(true) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := s.clock.Now().UTC().Format(time.RFC3339)
+	if _, _, err := s.db.SettingOrInit(ctx, ServerKeyFirstUsed, func() string { return now }); err != nil {
+		s.serverKeySeen.Store(false) // try again with the next request
+		s.log.Warn("could not record the server key's first use", "err", err)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
@@ -51,11 +53,17 @@ func (s *Server) ingestOne(kind string) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := s.ingestAuth(r, segment.WriteKey(body)); err != nil {
+		key, err := s.ingestAuth(r, segment.WriteKey(body))
+		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		now := s.clock.Now()
+		addr := clientAddress(r)
+		if !s.admit(w, r, key, addr, now) {
+			return
+		}
+		s.limits.charge(key, addr, 1, now)
 		msg, err := segment.ParseOne(kind, body, now)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -66,6 +74,7 @@ func (s *Server) ingestOne(kind string) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		it.Trust = trustOf(key)
 		res, err := s.writer.Submit(r.Context(), []*ingest.Item{it})
 		if err != nil {
 			s.writeError(w, r, err)
@@ -87,12 +96,18 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.ingestAuth(r, segment.WriteKey(body)); err != nil {
+	key, err := s.ingestAuth(r, segment.WriteKey(body))
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	now := s.clock.Now()
+	addr := clientAddress(r)
+	if !s.admit(w, r, key, addr, now) {
+		return
+	}
 	br, err := segment.ParseBatch(body, now)
+	s.limits.charge(key, addr, len(br.Messages)+len(br.Errors), now)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -106,6 +121,7 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 			rejected = append(rejected, itemError(br.Indexes[i], err))
 			continue
 		}
+		it.Trust = trustOf(key)
 		items = append(items, it)
 		index = append(index, br.Indexes[i])
 	}
@@ -123,6 +139,21 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	sortItemErrors(rejected)
 	writeJSON(w, http.StatusOK, ingestResponse{Success: true, Errors: rejected})
+}
+
+// admit applies the ingestion limits; a refused request gets its 429 with
+// Retry-After here.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, key, addr string, now time.Time) bool {
+	limit, wait, err := s.limits.admit(key, addr, now)
+	if limit == "" {
+		return true
+	}
+	if s.OnThrottled != nil {
+		s.OnThrottled(limit)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
+	s.writeError(w, r, err)
+	return false
 }
 
 func itemError(index int, err error) segment.ItemError {

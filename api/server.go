@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -15,10 +16,14 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// Keys are the two API keys: Write opens ingestion only, Admin everything.
+// Keys are the API keys. Write and Server open ingestion only: Write is
+// public (it sits in web pages) and its events are treated as such
+// (smsflow.TrustPublic); Server is a back end's secret and its events are
+// trusted. Admin opens everything.
 type Keys struct {
-	Write string
-	Admin string
+	Write  string
+	Server string
+	Admin  string
 }
 
 // Deps are the parts the HTTP API talks to.
@@ -38,6 +43,9 @@ type Deps struct {
 	// Metrics serves GET /metrics (Prometheus), behind the admin key; nil
 	// leaves the route out.
 	Metrics http.Handler
+	// OnThrottled, if set, is told of each ingestion request refused by a
+	// limit ("ip" or "key"), for the metrics.
+	OnThrottled func(limit string)
 }
 
 // Server serves the HTTP API.
@@ -50,11 +58,20 @@ type Server struct {
 	log    *slog.Logger
 	keys   Keys
 	mux    *http.ServeMux
+	limits *ingestLimits
+
+	serverKeySeen atomic.Bool // serverKeyUsed ran in this process
 }
 
-// New builds the server's routes.
+// New builds the server's routes. The configuration has been checked
+// (config.Check): a limit it cannot read is no limit here.
 func New(d Deps) *Server {
 	s := &Server{Deps: d, cfg: d.Config, db: d.DB, writer: d.Writer, clock: d.Clock, log: d.Log, keys: d.Keys, mux: http.NewServeMux()}
+	perIP, perKey, err := d.Config.IngestLimits()
+	if err != nil {
+		s.log.Error("ingestion limits are off: the configuration is wrong", "err", err)
+	}
+	s.limits = newIngestLimits(perIP, perKey)
 	s.routes()
 	return s
 }

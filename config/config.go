@@ -26,6 +26,7 @@ type Config struct {
 	Addr          string `yaml:"addr"`           // listen address of serve
 	DB            string `yaml:"db"`             // sqlite:PATH or postgres://…
 	WriteKey      string `yaml:"write_key"`      // ingestion key (may be public)
+	ServerKey     string `yaml:"server_key"`     // secret ingestion key of back ends (trusted events)
 	AdminKey      string `yaml:"admin_key"`      // every other /v1 route
 	DefaultRegion string `yaml:"default_region"` // region for numbers without +country
 	PublicURL     string `yaml:"public_url"`     // base of links and webhook URLs
@@ -53,6 +54,7 @@ type Config struct {
 	DoubleOptIn   bool       `yaml:"double_opt_in"`
 	Keywords      Keywords   `yaml:"keywords"`
 	Links         Links      `yaml:"links"`
+	Limits        Limits     `yaml:"limits"`
 	// SegmentPrice is the price of one SMS segment (e.g. "0.0079"), for the
 	// cost column of reports; empty means 0.
 	SegmentPrice string `yaml:"segment_price"`
@@ -149,6 +151,30 @@ type Keywords struct {
 // Links configures tracked links.
 type Links struct {
 	UTM map[string]string `yaml:"utm"`
+	// AllowedDomains are the hosts a link that came from the public write
+	// key may point at, besides public_url's host and the hosts written in
+	// the flows: "shop.example" is that host exactly, ".shop.example" it
+	// and every subdomain.
+	AllowedDomains []string `yaml:"allowed_domains"`
+}
+
+// Limits bound what one number and one source can cause.
+type Limits struct {
+	// ServicePerNumber is at most Max service messages from flows per Per
+	// to one number (max 0: off).
+	ServicePerNumber ServiceLimit `yaml:"service_per_number"`
+	// IngestPerIP and IngestPerKey are ingestion rates in events ("200/s",
+	// "1000/m"; "" for none): per client address for the write key, and
+	// per key for each key. The server and admin keys are exempt from the
+	// per-address limit.
+	IngestPerIP  string `yaml:"ingest_per_ip"`
+	IngestPerKey string `yaml:"ingest_per_key"`
+}
+
+// ServiceLimit is limits.service_per_number.
+type ServiceLimit struct {
+	Max int    `yaml:"max"`
+	Per string `yaml:"per"`
 }
 
 // Default returns the built-in defaults.
@@ -167,7 +193,9 @@ func Default() Config {
 		MaxDeferral:   "24h",
 		TriggerMaxAge: "6h",
 		Keywords:      Keywords{Join: []string{"JOIN"}, Revocation: true},
-		Twilio:        Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
+		Limits: Limits{ServicePerNumber: ServiceLimit{Max: policy.DefaultServicePerNumber.Max, Per: "24h"},
+			IngestPerIP: "200/s", IngestPerKey: "20000/s"},
+		Twilio: Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
 	}
 }
 

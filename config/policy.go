@@ -30,6 +30,9 @@ func (c Config) Check() error {
 	if err := c.checkPacing(); err != nil {
 		return err
 	}
+	if err := c.checkKeysAndLimits(); err != nil {
+		return err
+	}
 	if _, err := c.Workers(); err != nil {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "engine_workers", "%v", err)
 	}
@@ -64,6 +67,12 @@ func (c Config) Policy() (policy.Policy, error) {
 	}
 	if p.MaxDeferral, err = flow.ParseDuration(c.MaxDeferral); err != nil {
 		return p, smsflow.FieldErrorf(smsflow.EINVALID, "max_deferral", "%v", err)
+	}
+	p.ServicePerNumber = policy.ServiceLimit{Max: c.Limits.ServicePerNumber.Max}
+	if p.ServicePerNumber.Max > 0 {
+		if p.ServicePerNumber.Per, err = flow.ParseDuration(c.Limits.ServicePerNumber.Per); err != nil {
+			return p, smsflow.FieldErrorf(smsflow.EINVALID, "limits.service_per_number.per", "limits.service_per_number.per: %v", err)
+		}
 	}
 	return p, p.Validate()
 }

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +107,16 @@ func (cc *contactCtx) conditionError(run *smsflow.Run, flowID, where string, e *
 func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 	if ev.ReceivedAt.Sub(ev.Timestamp) > cc.e.cfg.TriggerMaxAge {
 		return nil // history: stored, triggers nothing
+	}
+	if ev.Trust.Public() {
+		// An order a trusted source (the server key, Shopify) reported
+		// counts once, as that source said it: the write key's copy
+		// triggers, exits and converts nothing.
+		if key := smsflow.OrderDedupeKey(ev.Name, ev.Properties); key != "" {
+			if twin, err := cc.tx.TrustedEventWithKey(key); err != nil || twin {
+				return err
+			}
+		}
 	}
 	if ev.Type == smsflow.EventIdentify || ev.Type == smsflow.EventAlias || ev.Type == smsflow.EventGroup {
 		// Traits may have changed: reload them for later conditions.
@@ -771,6 +783,10 @@ func (cc *contactCtx) set(run *smsflow.Run, comp *Compiled, step *flow.Step) err
 			cc.contact.Traits = map[string]any{}
 		}
 		cc.contact.Traits[a.Trait] = v
+		if i := slices.Index(cc.contact.PublicTraits, a.Trait); i >= 0 {
+			// The flow wrote this value; its author is trusted.
+			cc.contact.PublicTraits = slices.Delete(slices.Clone(cc.contact.PublicTraits), i, i+1)
+		}
 		changed = true
 	}
 	if !changed {
@@ -799,6 +815,11 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 			return false, fmt.Errorf("render %s/%s: %w", comp.ID, step.ID, renderErr)
 		}
 	}
+	untrustedSource := publicCause(run) && !cc.contact.Verified(cc.consent)
+	untrustedLink := ""
+	if renderErr == nil && !untrustedSource && cc.publicInput(run) {
+		untrustedLink = cc.untrustedLink(run, comp, tmpl, body, links.urls)
+	}
 	pol := cc.e.cfg.Policy
 	recent, err := cc.recentSends()
 	if err != nil {
@@ -806,9 +827,18 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 	}
 	out := pol.Decide(policy.Send{Now: cc.now, Category: string(comp.Category), FlowID: comp.ID,
 		Phone: cc.contact.Phone, PhoneType: cc.contact.PhoneType, Consent: cc.consent, Holdout: run.Holdout,
-		TemplateError: tmplReason, Zones: cc.zones(), State: cc.state(), Recent: recent, DeferredSince: run.State.DeferredSince})
+		TemplateError: tmplReason, Zones: cc.zones(), State: cc.state(), Recent: recent, DeferredSince: run.State.DeferredSince,
+		UntrustedSource: untrustedSource, UntrustedLink: untrustedLink})
 	reason := out.Reason
 	d := &smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}
+	switch reason {
+	case smsflow.DecisionUntrustedSource:
+		d.Detail = "an event sent with the public write key started or resumed this run, and the number is not verified (it never texted in or opted in, and no trusted source gave it): send the event with the server key"
+	case smsflow.DecisionUntrustedLink:
+		d.Detail = fmt.Sprintf("the link to %s came from an event or trait sent with the public write key; allow the host in links.allowed_domains if it is yours", untrustedLink)
+	case smsflow.DecisionServiceLimit:
+		d.Detail = fmt.Sprintf("limits.service_per_number: at most %d service messages from flows per %s", pol.ServicePerNumber.Max, strings.TrimSuffix(strings.TrimSuffix(pol.ServicePerNumber.Per.String(), "0s"), "0m"))
+	}
 	tr := Trace{FlowID: comp.ID, Step: step.ID, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant, Reason: reason}
 	if out.Deferred() {
 		if run.State.DeferredSince.IsZero() {
@@ -930,16 +960,62 @@ func bodyIf(reason, body string) string {
 	return ""
 }
 
+// publicCause reports whether an event from the public write key started
+// the run or resumed it from its last wait (its values are in the scope).
+func publicCause(run *smsflow.Run) bool {
+	return run.State.Trigger != nil && run.State.Trigger.Trust.Public() ||
+		run.State.Waited != nil && run.State.Waited.Trust.Public()
+}
+
+// publicInput reports whether the run's template scope holds any value
+// from the public write key: its trigger's or waited event's, or a trait
+// the write key set.
+func (cc *contactCtx) publicInput(run *smsflow.Run) bool {
+	if publicCause(run) {
+		return true
+	}
+	for _, k := range cc.contact.PublicTraits {
+		if _, ok := cc.contact.Traits[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// scope is a send's template scope, values from the public write key as
+// plain text (template.Plain).
 func (cc *contactCtx) scope(run *smsflow.Run, comp *Compiled) template.Scope {
+	return cc.scopeWith(run, comp, template.PlainValue)
+}
+
+// scopeWith builds a send's template scope with public applied to every
+// value that came from the public write key.
+func (cc *contactCtx) scopeWith(run *smsflow.Run, comp *Compiled, public func(any) any) template.Scope {
+	traits := cc.contact.Traits
+	if len(cc.contact.PublicTraits) > 0 {
+		traits = maps.Clone(traits)
+		for _, k := range cc.contact.PublicTraits {
+			if v, ok := traits[k]; ok {
+				traits[k] = public(v)
+			}
+		}
+	}
+	eventVars := func(ev *smsflow.Event) map[string]any {
+		v := flow.EventVars(ev)
+		if ev != nil && ev.Trust.Public() {
+			v = public(v).(map[string]any)
+		}
+		return v
+	}
 	s := template.Scope{
-		Contact: map[string]any{"id": cc.contact.ID, "phone": cc.contact.Phone, "timezone": cc.contact.Timezone, "traits": cc.contact.Traits},
-		Event:   flow.EventVars(run.State.Trigger),
+		Contact: map[string]any{"id": cc.contact.ID, "phone": cc.contact.Phone, "timezone": cc.contact.Timezone, "traits": traits},
+		Event:   eventVars(run.State.Trigger),
 		Brand:   cc.e.cfg.Brand,
 		Flow:    map[string]any{"id": comp.ID, "name": comp.Name},
 		Now:     cc.now,
 	}
 	if run.State.Waited != nil {
-		s.Waited = map[string]any{"event": flow.EventVars(run.State.Waited)}
+		s.Waited = map[string]any{"event": eventVars(run.State.Waited)}
 	}
 	if run.State.Reply != "" {
 		s.Reply = map[string]any{"text": run.State.Reply}

@@ -28,6 +28,11 @@ type Config struct {
 	NewLinkCode func() string
 	// LinkUTM is links.utm: UTM parameters (Liquid values) added to tracked destinations.
 	LinkUTM map[string]string
+	// AllowedLinkHosts are the hosts a link that came from a public value
+	// may point at besides PublicURL's and those written in the flows
+	// (config.AllowedLinkHosts: "shop.example" exactly, ".shop.example"
+	// with its subdomains).
+	AllowedLinkHosts []string
 	// Footer is the opt-out language (brand.footer) the first marketing
 	// message of a subscription must carry; it is appended, with the brand
 	// name prefixed, when the body lacks them. Empty turns it off.

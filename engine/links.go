@@ -2,8 +2,13 @@ package engine
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -48,6 +53,7 @@ type linkCollector struct {
 	run    *smsflow.Run
 	stepID string
 	links  []*store.Link
+	urls   []string // the destinations tracked, as the template gave them
 
 	scope    *template.Scope // the message's scope, made on first use for links.utm
 	scopeErr error
@@ -57,6 +63,7 @@ type linkCollector struct {
 // configured UTM parameters (links.utm); a UTM value that cannot be rendered
 // is left out and logged, never a reason not to send.
 func (l *linkCollector) Track(url string) (string, error) {
+	l.urls = append(l.urls, url)
 	dest := url
 	if utm := l.cc.e.cfg.LinkUTM; len(utm) > 0 {
 		var err error
@@ -138,4 +145,156 @@ func (l *linkCollector) flush() error {
 		}
 	}
 	return nil
+}
+
+// --- links from public values -----------------------------------------------
+//
+// A link whose destination came from the public write key (an event's
+// property, a trait it set) may only point at an allowed host: the
+// configured links.allowed_domains, the host of public_url and the hosts
+// written in the flows. Which links came from public values is found by
+// rendering the template a second time with every public value replaced
+// (probeValue): a host the real message links to that the probe rendering
+// does not produce depends on public data. Only a message that links to a
+// host outside the allowed set pays for the second rendering.
+
+// probeText stands in for every non-empty public string in the probe
+// rendering: a URL, so that `track` still works, on a host no real link
+// can have (.invalid is reserved).
+const probeText = "https://probe.smsflow.invalid/p"
+
+// probeValue replaces a public value for the probe rendering: strings by
+// probeText, numbers by other numbers (a host could be built from one).
+func probeValue(v any) any {
+	return template.MapLeaves(v, func(x any) any {
+		switch x := x.(type) {
+		case string:
+			if x == "" {
+				return x
+			}
+			return probeText
+		case float64:
+			return x*7 + 1
+		case int64:
+			return x*7 + 1
+		case int:
+			return x*7 + 1
+		case json.Number:
+			return json.Number(string(x) + "7")
+		}
+		return x
+	})
+}
+
+// urlRecorder is the probe rendering's `track`: it notes each URL and
+// leaves it in the text.
+type urlRecorder struct{ urls []string }
+
+func (r *urlRecorder) Track(url string) (string, error) {
+	r.urls = append(r.urls, url)
+	return url, nil
+}
+
+// printedURL finds links in a message body: http(s) URLs and www. hosts
+// (phones make both clickable).
+var printedURL = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"'` + "`" + `]+|\bwww\.[^\s<>"'` + "`" + `]+`)
+
+// hostName is a DNS name or an IPv4 address, as links carry them.
+var hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+// linkHosts returns the hosts of the tracked URLs and of the links printed
+// in text, lower case, each once, in order of appearance.
+func linkHosts(text string, tracked []string) []string {
+	var out []string
+	add := func(raw string) {
+		if !strings.Contains(raw, "://") {
+			raw = "http://" + raw
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		h := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+		if h != "" && (hostName.MatchString(h) || net.ParseIP(h) != nil) && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	for _, u := range tracked {
+		add(strings.TrimSpace(u))
+	}
+	for _, u := range printedURL.FindAllString(text, -1) {
+		add(u)
+	}
+	return out
+}
+
+// flowHosts caches, per compiled flow version, the hosts written in its
+// templates.
+var flowHosts sync.Map // *Compiled → []string
+
+func writtenHosts(c *Compiled) []string {
+	if v, ok := flowHosts.Load(c); ok {
+		return v.([]string)
+	}
+	var out []string
+	for _, t := range c.Templates {
+		for _, h := range linkHosts(t.Source(), nil) {
+			if !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+		}
+	}
+	flowHosts.Store(c, out)
+	return out
+}
+
+// hostAllowed says whether a link from a public value may point at host:
+// an allowed entry names it ("shop.example"), or it is a subdomain of an
+// entry written with a leading dot (".shop.example"); the hosts written in
+// comp and in every active flow count as named.
+func (e *Engine) hostAllowed(host string, comp *Compiled) bool {
+	for _, a := range e.cfg.AllowedLinkHosts {
+		if host == a || strings.HasPrefix(a, ".") && (host == a[1:] || strings.HasSuffix(host, a)) {
+			return true
+		}
+	}
+	if u, err := url.Parse(e.cfg.PublicURL); err == nil && strings.EqualFold(u.Hostname(), host) {
+		return true
+	}
+	if slices.Contains(writtenHosts(comp), host) {
+		return true
+	}
+	for _, c := range e.cat.Active() {
+		if slices.Contains(writtenHosts(c), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// untrustedLink returns the first host the rendered message links to that
+// is not allowed and came from a public value, "" when there is none. body
+// and tracked are the real rendering's text and the URLs it tracked.
+func (cc *contactCtx) untrustedLink(run *smsflow.Run, comp *Compiled, tmpl *template.Template, body string, tracked []string) string {
+	var suspect []string
+	for _, h := range linkHosts(body, tracked) {
+		if !cc.e.hostAllowed(h, comp) {
+			suspect = append(suspect, h)
+		}
+	}
+	if len(suspect) == 0 {
+		return ""
+	}
+	rec := &urlRecorder{}
+	probe, err := tmpl.Render(cc.scopeWith(run, comp, probeValue), rec)
+	if err != nil {
+		return suspect[0] // the template needs the public values as they are: cannot tell, so refuse
+	}
+	produced := linkHosts(probe, rec.urls)
+	for _, h := range suspect {
+		if !slices.Contains(produced, h) {
+			return h
+		}
+	}
+	return ""
 }

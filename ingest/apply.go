@@ -14,7 +14,13 @@ import (
 type Result struct {
 	ContactID string `json:"contact_id,omitempty"`
 	Duplicate bool   `json:"duplicate,omitempty"`
-	Err       error  `json:"-"`
+	// Withheld, when set, says why an item sent with the public write key
+	// was not applied: it would have given an existing contact a number,
+	// re-pointed a number or merged contacts, which needs the server key
+	// (see apply). Nothing was written. The HTTP API answers as for
+	// a stored item, so the write key learns nothing about other contacts.
+	Withheld string `json:"-"`
+	Err      error  `json:"-"`
 }
 
 // placeholder reports whether a contact id was made up by smsflow (an
@@ -42,10 +48,53 @@ func resolve(tx *store.Tx, id string, anonymous bool) (string, error) {
 	return id, nil
 }
 
+// reservedIDPrefixes start the ids of contacts smsflow makes itself; the
+// public write key may not name them as a userId (a number that texted in
+// would otherwise be one guess away: userId "phone:+1…").
+var reservedIDPrefixes = []string{"anon:", "phone:", shopifyContactPrefix}
+
+// checkIDs refuses ids an item may not carry for its trust level.
+func checkIDs(it *Item) error {
+	if it.Trust.Public() {
+		for _, p := range reservedIDPrefixes {
+			if strings.HasPrefix(it.UserID, p) {
+				return smsflow.FieldErrorf(smsflow.EINVALID, "userId", "userIds starting with %q name contacts smsflow made itself; the write key cannot address them", p)
+			}
+		}
+		return nil
+	}
+	if strings.HasPrefix(it.MessageID, store.PublicKeyPrefix) {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "messageId", "messageIds starting with %q are reserved for events sent with the write key", store.PublicKeyPrefix)
+	}
+	return nil
+}
+
+// publicMergeable reports whether the public write key may fold m into
+// another contact: only an anonymous visitor's placeholder with no phone
+// (so no consent either: the ledger is keyed by the number) — what
+// analytics.js's identify and alias after browsing do.
+func publicMergeable(m *smsflow.Contact) bool {
+	return strings.HasPrefix(m.ID, "anon:") && m.Phone == ""
+}
+
+// withheld is the Result of a public item that asks for what only the server
+// key may do. why is for the log.
+func withheld(why string) (Result, error) { return Result{Withheld: why}, nil }
+
 // apply writes one item inside tx. Checks come before writes, so an item that
-// is refused (an *smsflow.Error) has written nothing; any other error means
-// the transaction must be abandoned.
+// is refused (an *smsflow.Error) or withheld has written nothing; any other
+// error means the transaction must be abandoned.
+//
+// An item from the public write key (it.Trust) may give a phone number only
+// to a contact it creates or to an anonymous visitor's placeholder that has
+// none, never to a number another contact holds, and may merge only
+// publicMergeable contacts; otherwise it is withheld, whatever the reason,
+// so that the answer is no oracle. The phone it gives is not verified.
 func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
+	if err := checkIDs(it); err != nil {
+		return Result{}, err
+	}
+	public := it.Trust.Public()
 	var cid string
 	var err error
 	if it.UserID != "" {
@@ -99,6 +148,14 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	if c != nil {
 		phoneNow = c.Phone
 	}
+	var release *smsflow.Contact // a contact that loses the number to this trusted item
+	if public {
+		for _, m := range merge {
+			if !publicMergeable(m) {
+				return withheld("merging contacts needs the server key")
+			}
+		}
+	}
 	for _, m := range merge {
 		if m.Phone != "" {
 			if phoneNow != "" && phoneNow != m.Phone && !placeholder(m.ID) {
@@ -111,17 +168,30 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 		}
 	}
 	if it.Phone != nil && it.Phone.E164 != phoneNow {
+		if public && (phoneNow != "" || c != nil && !strings.HasPrefix(c.ID, "anon:")) {
+			return withheld("changing the phone number of an existing contact needs the server key")
+		}
 		other, err := tx.ContactByPhone(it.Phone.E164)
 		if err != nil {
 			return Result{}, err
 		}
 		if other != nil && other.ID != cid {
-			if !placeholder(other.ID) {
+			if public {
+				return withheld("a number another contact holds needs the server key")
+			}
+			switch {
+			case !placeholder(other.ID) && other.PhonePublic:
+				// Only the write key gave it that number: the trusted
+				// claim wins, so numbers taken through the public key
+				// cannot lock the back end out of its own customers.
+				release = other
+			case !placeholder(other.ID):
 				return Result{}, smsflow.FieldErrorf(smsflow.ECONFLICT, "traits.phone",
 					"phone %s already belongs to contact %q; one number belongs to one contact (merge them with an alias call, or change that contact's phone first)", maskPhone(it.Phone.E164), other.ID)
-			}
-			if err := addMerge(other.ID); err != nil {
-				return Result{}, err
+			default:
+				if err := addMerge(other.ID); err != nil {
+					return Result{}, err
+				}
 			}
 		}
 	}
@@ -130,7 +200,7 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	ev := &smsflow.Event{
 		MessageID: it.MessageID, Type: it.Type, Name: it.Name, ContactID: cid,
 		AnonymousID: it.AnonymousID, Properties: it.Properties, Traits: it.Traits, Context: it.Context,
-		DedupeKey: it.dedupeKey(), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt,
+		DedupeKey: it.dedupeKey(), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt, Trust: it.Trust,
 	}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil {
@@ -138,6 +208,16 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 	}
 	if !inserted {
 		return Result{ContactID: cid, Duplicate: true}, nil
+	}
+	if release != nil {
+		release.Phone, release.PhoneType, release.Timezones, release.PhonePublic = "", "", []string{}, false
+		if release.TimezoneSource == "number" {
+			release.Timezone, release.TimezoneSource = "", ""
+		}
+		release.UpdatedAt = now
+		if err := tx.UpdateContact(release); err != nil {
+			return Result{}, err
+		}
 	}
 	if !it.History {
 		if err := tx.AddInbox(cid, ev.Seq); err != nil {
@@ -152,12 +232,18 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 		changed = true
 	}
 	for _, m := range merge {
-		// The known contact's traits win over the merged one's.
+		// The known contact's traits win over the merged one's, and so
+		// does their provenance.
+		for _, k := range m.PublicTraits {
+			if _, kept := c.Traits[k]; !kept && !slices.Contains(c.PublicTraits, k) {
+				c.PublicTraits = append(c.PublicTraits, k)
+			}
+		}
 		traits := maps.Clone(m.Traits)
 		maps.Copy(traits, c.Traits)
 		c.Traits = traits
 		if c.Phone == "" && m.Phone != "" {
-			c.Phone, c.PhoneType, c.Timezones = m.Phone, m.PhoneType, m.Timezones
+			c.Phone, c.PhoneType, c.Timezones, c.PhoneVerified, c.PhonePublic = m.Phone, m.PhoneType, m.Timezones, m.PhoneVerified, m.PhonePublic
 			if c.TimezoneSource == "" || c.TimezoneSource == "number" {
 				c.Timezone, c.TimezoneSource = m.Timezone, m.TimezoneSource
 			}
@@ -185,13 +271,25 @@ func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
 				c.Traits[k] = v
 				changed = true
 			}
+			// Provenance follows whoever said the value last.
+			if i := slices.Index(c.PublicTraits, k); public && i < 0 {
+				c.PublicTraits = append(c.PublicTraits, k)
+				changed = true
+			} else if !public && i >= 0 {
+				c.PublicTraits = slices.Delete(c.PublicTraits, i, i+1)
+				changed = true
+			}
 		}
 	}
 	if it.Phone != nil && it.Phone.E164 != c.Phone {
 		c.Phone, c.PhoneType, c.Timezones = it.Phone.E164, it.Phone.Type, slices.Clone(it.Phone.Timezones)
+		c.PhoneVerified, c.PhonePublic = !public, public
 		if c.TimezoneSource == "" || c.TimezoneSource == "number" {
 			c.Timezone, c.TimezoneSource = "", ""
 		}
+		changed = true
+	} else if it.Phone != nil && !public && !c.PhoneVerified {
+		c.PhoneVerified, c.PhonePublic = true, false // a trusted source vouches for the number it already had
 		changed = true
 	}
 	if it.Timezone != "" && (it.Timezone != c.Timezone || it.TimezoneSource != c.TimezoneSource) {

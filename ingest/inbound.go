@@ -100,11 +100,16 @@ func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, from, body 
 		}
 		if c == nil {
 			c = &smsflow.Contact{ID: smsflow.ContactIDForPhone(n.E164), Phone: n.E164, PhoneType: n.Type, Timezones: n.Timezones,
-				Traits: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+				Traits: map[string]any{}, PhoneVerified: true, CreatedAt: now, UpdatedAt: now}
 			if len(n.Timezones) > 0 {
 				c.Timezone, c.TimezoneSource = n.Timezones[0], "number"
 			}
 			if err := tx.InsertContact(c); err != nil {
+				return err
+			}
+		} else if !c.PhoneVerified {
+			// The number texted in: it reaches whoever holds this contact.
+			if err := tx.VerifyPhone(n.E164); err != nil {
 				return err
 			}
 		}

@@ -30,6 +30,10 @@ type Item struct {
 	// History marks an item that updates history only and must not reach the
 	// flow engine (imports).
 	History bool
+	// Trust is that of the source: TrustPublic for the write key, which
+	// the HTTP API sets; every other source (server and admin keys,
+	// Shopify, imports) is trusted, the zero value.
+	Trust smsflow.Trust
 }
 
 // FromSegment validates what the Segment parser could not know alone — the

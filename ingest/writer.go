@@ -190,7 +190,7 @@ func (w *Writer) write(group []*request) error {
 				if it.UserID != "" {
 					ids = append(ids, it.UserID)
 				}
-				events = append(events, &smsflow.Event{MessageID: it.MessageID, DedupeKey: it.dedupeKey()})
+				events = append(events, &smsflow.Event{MessageID: it.MessageID, DedupeKey: it.dedupeKey(), Trust: it.Trust})
 			}
 		}
 		if err := tx.Prefetch(store.Prefetch{Read: ids, Events: events}); err != nil {
@@ -220,6 +220,9 @@ func (w *Writer) write(group []*request) error {
 						return err
 					}
 					res.Err = err
+				}
+				if res.Withheld != "" {
+					w.log.Info("write-key call not applied; send it with the server key", "type", it.Type, "userId", it.UserID, "why", res.Withheld)
 				}
 				r.results[i] = res
 			}

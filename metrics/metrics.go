@@ -21,6 +21,7 @@ import (
 const (
 	EventsIngested       = "smsflow_events_ingested_total"
 	EventsDropped        = "smsflow_events_dropped_total"
+	IngestThrottled      = "smsflow_ingest_throttled_total"
 	Decisions            = "smsflow_decisions_total"
 	ProviderSends        = "smsflow_provider_sends_total"
 	ProviderCallDuration = "smsflow_provider_call_duration_seconds"
@@ -49,6 +50,7 @@ type Metrics struct {
 
 	ingested     *prometheus.CounterVec
 	dropped      *prometheus.CounterVec
+	throttled    *prometheus.CounterVec
 	decisions    *prometheus.CounterVec
 	sends        *prometheus.CounterVec
 	callDuration *prometheus.HistogramVec
@@ -71,7 +73,9 @@ func New(db *store.DB, clock smsflow.Clock, log *slog.Logger) *Metrics {
 		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{Name: EventsIngested,
 			Help: "Events stored by the ingest writer (Segment API, batch), by type."}, []string{"type"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: EventsDropped,
-			Help: "Events the ingest writer did not store, by type and reason (duplicate: messageId seen before; refused: invalid)."}, []string{"type", "reason"}),
+			Help: "Events the ingest writer did not store, by type and reason (duplicate: messageId seen before; refused: invalid; withheld: the write key asked for what needs the server key)."}, []string{"type", "reason"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: IngestThrottled,
+			Help: "Ingestion requests refused with 429 by a limit: ip (limits.ingest_per_ip, write key) or key (limits.ingest_per_key)."}, []string{"limit"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Decisions,
 			Help: `Decisions the flow engine recorded (send policy, entry rules, opt-out cancellations), by kind: the reason up to "(" (sent, skipped:cap, deferred:quiet_hours …).`}, []string{"decision"}),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ProviderSends,
@@ -89,7 +93,10 @@ func New(db *store.DB, clock smsflow.Clock, log *slog.Logger) *Metrics {
 	for _, d := range knownDecisions {
 		m.decisions.WithLabelValues(d)
 	}
-	m.reg.MustRegister(m.ingested, m.dropped, m.decisions, m.sends, m.callDuration, m.pacingWait, m.gauges,
+	for _, l := range []string{"ip", "key"} {
+		m.throttled.WithLabelValues(l)
+	}
+	m.reg.MustRegister(m.ingested, m.dropped, m.throttled, m.decisions, m.sends, m.callDuration, m.pacingWait, m.gauges,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -120,6 +127,8 @@ func (m *Metrics) OnApplied(items []*ingest.Item, results []ingest.Result) {
 			m.dropped.WithLabelValues(typ, "refused").Inc()
 		case results[i].Duplicate:
 			m.dropped.WithLabelValues(typ, "duplicate").Inc()
+		case results[i].Withheld != "":
+			m.dropped.WithLabelValues(typ, "withheld").Inc()
 		default:
 			m.ingested.WithLabelValues(typ).Inc()
 		}
@@ -149,6 +158,10 @@ func (m *Metrics) OnTrace(next func(engine.Trace)) func(engine.Trace) {
 	}
 }
 
+// Throttled counts an ingestion request refused by a limit ("ip" or
+// "key"); it has the signature of api.Deps.OnThrottled.
+func (m *Metrics) Throttled(limit string) { m.throttled.WithLabelValues(limit).Inc() }
+
 // ObservePacingWait records how long one send waited for the provider's
 // rate. Nothing calls it until pacing is built.
 func (m *Metrics) ObservePacingWait(d time.Duration) { m.pacingWait.Observe(d.Seconds()) }
@@ -160,6 +173,7 @@ var knownDecisions = []string{
 	smsflow.DecisionTemplatePrefix, smsflow.DecisionSuppressed, smsflow.DecisionReentry, smsflow.DecisionCanceledOptOut,
 	smsflow.DecisionQuietHours, smsflow.DecisionDeferredQuiet, smsflow.DecisionDeferredCap, smsflow.DecisionCapPrefix,
 	smsflow.DecisionCollisionPrefix, smsflow.DecisionSmartSending, smsflow.DecisionExpired,
+	smsflow.DecisionUntrustedSource, smsflow.DecisionUntrustedLink, smsflow.DecisionServiceLimit,
 }
 
 // DecisionKind says whether an engine trace is a recorded decision, and its

@@ -18,7 +18,25 @@ type Policy struct {
 	OnCap        string        // OnCapSkip (default) or OnCapDefer
 	SmartSending time.Duration // 0: off
 	MaxDeferral  time.Duration // a deferred send older than this is skipped:expired
+	// ServicePerNumber bounds the service messages flows may send one
+	// number (limits.service_per_number): whatever starts them, and
+	// whoever sends the events, one number gets at most Max per Per.
+	ServicePerNumber ServiceLimit
 }
+
+// ServiceLimit is at most Max service messages from flows per rolling
+// window Per; Max 0 turns it off. Automatic keyword replies (STOP, HELP …
+// confirmations, flow "") are not counted: they have their own per-number
+// limit and a STOP confirmation must always be possible.
+type ServiceLimit struct {
+	Max int
+	Per time.Duration
+}
+
+// DefaultServicePerNumber is limits.service_per_number when not configured:
+// far above what a real order causes (confirmation, shipped, out for
+// delivery, delivered), far below a flood.
+var DefaultServicePerNumber = ServiceLimit{Max: 10, Per: 24 * time.Hour}
 
 // What on_cap may say.
 const (
@@ -48,7 +66,7 @@ var StateMarketingCap = struct {
 // Default is the policy with nothing configured: the federal quiet-hours
 // window with state rules, no caps, no smart sending, 24 h max deferral.
 func Default() Policy {
-	return Policy{Quiet: DefaultQuietHours(), OnCap: OnCapSkip, MaxDeferral: 24 * time.Hour}
+	return Policy{Quiet: DefaultQuietHours(), OnCap: OnCapSkip, MaxDeferral: 24 * time.Hour, ServicePerNumber: DefaultServicePerNumber}
 }
 
 // Validate reports the first configuration mistake naming its field.
@@ -87,6 +105,12 @@ func (p Policy) Validate() error {
 	if p.MaxDeferral <= 0 {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "max_deferral", "max_deferral must be a positive duration like 24h")
 	}
+	switch sl := p.ServicePerNumber; {
+	case sl.Max < 0:
+		return smsflow.FieldErrorf(smsflow.EINVALID, "limits.service_per_number.max", "limits.service_per_number.max must be 0 (off) or a positive number of messages")
+	case sl.Max > 0 && sl.Per <= 0:
+		return smsflow.FieldErrorf(smsflow.EINVALID, "limits.service_per_number.per", "limits.service_per_number.per must be a positive duration like 24h")
+	}
 	return nil
 }
 
@@ -94,6 +118,9 @@ func (p Policy) Validate() error {
 // message a cap, the state limit or smart sending counts.
 func (p Policy) Lookback() time.Duration {
 	d := max(p.SmartSending, StateMarketingCap.Per)
+	if p.ServicePerNumber.Max > 0 {
+		d = max(d, p.ServicePerNumber.Per)
+	}
 	for _, c := range p.Caps {
 		d = max(d, c.Per)
 	}
@@ -128,6 +155,14 @@ type Send struct {
 	Recent []Recent
 	// DeferredSince is when this send was first deferred (zero: never).
 	DeferredSince time.Time
+	// UntrustedSource: an event from the public write key started or
+	// resumed the run, and the number is not verified
+	// (smsflow.Contact.Verified). Service sends are then refused;
+	// marketing ones already need a subscribed number.
+	UntrustedSource bool
+	// UntrustedLink is the host of a link the message would carry that
+	// came from a public value and is not allowed ("" when none).
+	UntrustedLink string
 }
 
 // Outcome is the policy's answer for one send.
@@ -154,7 +189,8 @@ func Marketing(category string) bool { return category != "service" }
 
 // Decide is the one policy check every send goes through: a pure function
 // of the facts and the clock, in the order of spec §2 — number, consent,
-// holdout, template, deferral age, quiet hours, smart sending, caps.
+// source, holdout, template, links, deferral age, quiet hours, smart
+// sending, caps and the service limit.
 func (p Policy) Decide(s Send) Outcome {
 	skip := func(reason string) Outcome { return Outcome{Reason: reason} }
 	switch {
@@ -164,10 +200,14 @@ func (p Policy) Decide(s Send) Outcome {
 		return skip(smsflow.DecisionNoConsent)
 	case Marketing(s.Category) && s.Consent != smsflow.ConsentSubscribed:
 		return skip(smsflow.DecisionNoConsent)
+	case s.UntrustedSource:
+		return skip(smsflow.DecisionUntrustedSource)
 	case s.Holdout:
 		return skip(smsflow.DecisionHoldout)
 	case s.TemplateError != "":
 		return skip(smsflow.DecisionTemplatePrefix + "(" + s.TemplateError + ")")
+	case s.UntrustedLink != "":
+		return skip(smsflow.DecisionUntrustedLink)
 	case !s.DeferredSince.IsZero() && s.Now.Sub(s.DeferredSince) > p.MaxDeferral:
 		return skip(smsflow.DecisionExpired)
 	}
@@ -211,6 +251,17 @@ func (p Policy) frequency(s Send) (Outcome, bool) {
 		reason := smsflow.DecisionCapPrefix + "(rule=" + c.Name + ")"
 		if o, blocked := p.limit(s, c.Name, c.Max, c.Per, c.Categories, reason, true); blocked {
 			return o, true
+		}
+	}
+	if sl := p.ServicePerNumber; sl.Max > 0 && !marketing {
+		since, n := s.Now.Add(-sl.Per), 0
+		for _, r := range s.Recent {
+			if r.Category == s.Category && r.FlowID != "" && r.At.After(since) && !r.At.After(s.Now) {
+				n++
+			}
+		}
+		if n >= sl.Max {
+			return Outcome{Reason: smsflow.DecisionServiceLimit}, true
 		}
 	}
 	return Outcome{}, false

@@ -250,9 +250,9 @@ func (t *Tx) contactsByID(ids []string) (map[string]*smsflow.Contact, error) {
 // it has one, its dedupe key (an order's id).
 func eventKeys(e *smsflow.Event) []string {
 	if e.DedupeKey == "" {
-		return []string{"m:" + e.MessageID}
+		return []string{"m:" + storedMessageID(e)}
 	}
-	return []string{"m:" + e.MessageID, "d:" + e.DedupeKey}
+	return []string{"m:" + storedMessageID(e), "d:" + storedDedupeKey(e)}
 }
 
 // storedEventKeys reads which of the events' keys are stored: an entry for
@@ -267,9 +267,10 @@ func (t *Tx) storedEventKeys(events []*smsflow.Event) (map[string]bool, error) {
 		}
 	}
 	for _, e := range events {
-		ask("m:"+e.MessageID, e.MessageID, &ids)
-		if e.DedupeKey != "" {
-			ask("d:"+e.DedupeKey, e.DedupeKey, &dedupe)
+		m := storedMessageID(e)
+		ask("m:"+m, m, &ids)
+		if d := storedDedupeKey(e); d != "" {
+			ask("d:"+d, d, &dedupe)
 		}
 	}
 	mark := func(rows *sql.Rows) error {
@@ -485,8 +486,8 @@ func (t *Tx) flushEvents() error {
 	}
 	rows := t.eventRows
 	t.eventRows = nil
-	return t.execRows(`INSERT INTO events (seq, message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
-OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
+	return t.execRows(`INSERT INTO events (seq, `+eventInsertColumns+`)
+OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
 }
 
 // flushMessages writes the buffered messages, in call order.
@@ -507,8 +508,8 @@ func (t *Tx) flushHistory() error {
 	}
 	rows := t.history
 	t.history = nil
-	return t.execRows(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
+	return t.execRows(`INSERT INTO events (`+eventInsertColumns+`) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
 }
 
 // flushInbox writes the buffered inbox items, in call order.

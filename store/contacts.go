@@ -10,19 +10,26 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at`
+const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at, phone_trust, public_traits`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanContact(s scanner) (*smsflow.Contact, error) {
 	var (
-		c                smsflow.Contact
-		phone            sql.NullString
-		zones, traits    string
-		created, updated int64
+		c                     smsflow.Contact
+		phone                 sql.NullString
+		zones, traits, public string
+		created, updated      int64
+		phoneTrust            string
 	)
-	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated); err != nil {
+	if err := s.Scan(&c.ID, &phone, &c.PhoneType, &c.Timezone, &c.TimezoneSource, &zones, &traits, &created, &updated, &phoneTrust, &public); err != nil {
 		return nil, err
+	}
+	c.PhoneVerified, c.PhonePublic = phoneTrust == phoneTrusted, phoneTrust == phonePublic
+	if public != "[]" && public != "" {
+		if err := json.Unmarshal([]byte(public), &c.PublicTraits); err != nil {
+			return nil, fmt.Errorf("contact %s public traits: %w", c.ID, err)
+		}
 	}
 	c.Phone = phone.String
 	if err := json.Unmarshal([]byte(zones), &c.Timezones); err != nil {
@@ -61,8 +68,28 @@ func contactArgs(c *smsflow.Contact) []any {
 	if traits == nil {
 		traits = map[string]any{}
 	}
-	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt)}
+	public := "[]"
+	if len(c.PublicTraits) > 0 {
+		public = mustJSON(c.PublicTraits)
+	}
+	phoneTrust := ""
+	switch {
+	case c.Phone == "":
+	case c.PhoneVerified:
+		phoneTrust = phoneTrusted
+	case c.PhonePublic:
+		phoneTrust = phonePublic
+	}
+	return []any{c.ID, nullString(c.Phone), c.PhoneType, c.Timezone, c.TimezoneSource, mustJSON(zones), mustJSON(traits), micros(c.CreatedAt), micros(c.UpdatedAt), phoneTrust, public}
 }
+
+// The values of contacts.phone_trust: who vouches for the number.
+// smsflow.Contact.PhoneVerified and PhonePublic read them; "" is a number
+// stored before migration 0016 that nothing has vouched for since.
+const (
+	phoneTrusted = "trusted" // a trusted source set it, or it texted in
+	phonePublic  = "public"  // only the write key
+)
 
 // ContactByID returns the contact with the id, or nil when there is none.
 func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
@@ -81,7 +108,7 @@ func (t *Tx) ContactByPhone(e164 string) (*smsflow.Contact, error) {
 // InsertContact creates a contact.
 func (t *Tx) InsertContact(c *smsflow.Contact) error {
 	t.cache.dropContact(c.ID)
-	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
+	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("insert contact %s: %w", c.ID, err)
 	}
@@ -92,10 +119,24 @@ func (t *Tx) InsertContact(c *smsflow.Contact) error {
 func (t *Tx) UpdateContact(c *smsflow.Contact) error {
 	t.cache.dropContact(c.ID)
 	a := contactArgs(c)
-	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ? WHERE id = ?`,
-		a[1], a[2], a[3], a[4], a[5], a[6], a[8], c.ID)
+	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ?, phone_trust = ?, public_traits = ? WHERE id = ?`,
+		a[1], a[2], a[3], a[4], a[5], a[6], a[8], a[9], a[10], c.ID)
 	if err != nil {
 		return fmt.Errorf("update contact %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// VerifyPhone marks the number as verified on the contact that uses it (the
+// number texted in).
+func (t *Tx) VerifyPhone(e164 string) error {
+	if t.cache != nil {
+		// A prefetched copy of that contact would write the old flag back.
+		t.cache.read, t.cache.contacts = nil, nil
+	}
+	_, err := t.exec(`UPDATE contacts SET phone_trust = ? WHERE phone = ? AND phone_trust <> ?`, phoneTrusted, e164, phoneTrusted)
+	if err != nil {
+		return fmt.Errorf("verify phone: %w", err)
 	}
 	return nil
 }

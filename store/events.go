@@ -38,8 +38,8 @@ func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
 		// the call order.
 		t.eventSeqs.ids = nil
 	}
-	err := t.queryRow(`INSERT INTO events (message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, eventArgs(e)...).Scan(&e.Seq)
+	err := t.queryRow(`INSERT INTO events (`+eventInsertColumns+`)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, eventArgs(e)...).Scan(&e.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -47,6 +47,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, 
 		return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
 	}
 	return true, nil
+}
+
+// TrustedEventWithKey reports whether a trusted event is stored with the
+// dedupe key (an order's "order:ID"): a public event with the same key then
+// stands aside.
+func (t *Tx) TrustedEventWithKey(dedupeKey string) (bool, error) {
+	var one int
+	err := t.queryRow(`SELECT 1 FROM events WHERE dedupe_key = ?`, dedupeKey).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // InsertHistoryEvent stores an event no flow reacts to (a delivery receipt,
@@ -86,20 +98,51 @@ func eventArgs(e *smsflow.Event) []any {
 	if ctx == nil {
 		ctx = map[string]any{}
 	}
-	return []any{e.MessageID, nullString(e.DedupeKey), e.Type, e.Name, e.ContactID, e.AnonymousID,
-		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt)}
+	return []any{storedMessageID(e), nullString(storedDedupeKey(e)), e.Type, e.Name, e.ContactID, e.AnonymousID,
+		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()}
 }
 
-const eventColumns = `seq, message_id, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at`
+// eventInsertColumns are the columns eventArgs fills, in order.
+const eventInsertColumns = `message_id, dedupe_key, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at, trust`
+
+const eventColumns = `seq, message_id, type, name, contact_id, anonymous_id, properties, traits, context, ts, received_at, trust`
+
+// PublicKeyPrefix namespaces the idempotency keys (messageId, dedupe key)
+// of events sent with the public write key. They dedupe among themselves,
+// and can never take a key a trusted event will need: a Shopify order's
+// order_id, the messageId of smsflow's own consent or inbound events.
+const PublicKeyPrefix = "public:"
+
+// storedMessageID is the message_id an event is stored (and deduplicated)
+// under.
+func storedMessageID(e *smsflow.Event) string {
+	if e.Trust.Public() {
+		return PublicKeyPrefix + e.MessageID
+	}
+	return e.MessageID
+}
+
+// storedDedupeKey is the dedupe_key an event is stored under, "" for none.
+func storedDedupeKey(e *smsflow.Event) string {
+	if e.DedupeKey != "" && e.Trust.Public() {
+		return PublicKeyPrefix + e.DedupeKey
+	}
+	return e.DedupeKey
+}
 
 func scanEvent(s scanner) (*smsflow.Event, error) {
 	var (
 		e                  smsflow.Event
 		props, traits, ctx string
 		ts, received       int64
+		trust              string
 	)
-	if err := s.Scan(&e.Seq, &e.MessageID, &e.Type, &e.Name, &e.ContactID, &e.AnonymousID, &props, &traits, &ctx, &ts, &received); err != nil {
+	if err := s.Scan(&e.Seq, &e.MessageID, &e.Type, &e.Name, &e.ContactID, &e.AnonymousID, &props, &traits, &ctx, &ts, &received, &trust); err != nil {
 		return nil, err
+	}
+	if smsflow.Trust(trust).Public() {
+		e.Trust = smsflow.TrustPublic
+		e.MessageID = strings.TrimPrefix(e.MessageID, PublicKeyPrefix)
 	}
 	for _, f := range []struct {
 		src string

@@ -25,3 +25,10 @@ func CachedStatementsForTest(db *DB) int {
 // DropCachedStatementsForTest closes every statement prepared on the writer
 // pool, as eviction does.
 func DropCachedStatementsForTest(db *DB) { db.stmts.close() }
+
+// ExecForTest runs a statement on the writer pool (a migration test rewinds
+// the schema with it).
+func ExecForTest(db *DB, query string) error {
+	_, err := db.write.Exec(query)
+	return err
+}

@@ -26,6 +26,9 @@ func (db *DB) Timeline(ctx context.Context, c *smsflow.Contact) ([]smsflow.Timel
 			name = e.Type
 		}
 		data := map[string]any{"messageId": e.MessageID, "type": e.Type}
+		if e.Trust.Public() {
+			data["trust"] = string(smsflow.TrustPublic) // sent with the write key
+		}
 		if len(e.Properties) > 0 {
 			data["properties"] = e.Properties
 		}

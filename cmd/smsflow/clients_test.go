@@ -48,7 +48,8 @@ func TestOfficialClientLibraries(t *testing.T) {
 	// send.mjs gives up by itself after 60 s.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "send.mjs", s.url, s.writeKey,
+	// Server-side libraries: the back end's key.
+	cmd := exec.CommandContext(ctx, node, "send.mjs", s.url, s.serverKey,
 		"--segment-user", "seg-user", "--segment-phone", "(415) 555-0123",
 		"--rudder-user", "rud-user", "--rudder-phone", "(415) 555-0124",
 		"--revenue", strconv.FormatFloat(orderRevenue, 'f', -1, 64))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/smsflow/smsflow/api"
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/store"
@@ -113,10 +114,10 @@ func newKey(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// keys returns the API keys: from the configuration when given, else the ones
-// stored in the database (generated and stored on first use). created reports
-// which were generated just now.
-func loadKeys(ctx context.Context, db *store.DB, cfg config.Config) (write, admin string, created []string, err error) {
+// loadKeys returns the API keys: from the configuration when given, else
+// the ones stored in the database (generated and stored on first use).
+// created names the settings generated just now.
+func loadKeys(ctx context.Context, db *store.DB, cfg config.Config) (keys api.Keys, created []string, err error) {
 	get := func(given, setting, prefix string) (string, error) {
 		if given != "" {
 			return given, nil
@@ -127,10 +128,13 @@ func loadKeys(ctx context.Context, db *store.DB, cfg config.Config) (write, admi
 		}
 		return v, err
 	}
-	if write, err = get(cfg.WriteKey, "write_key", "wk_"); err != nil {
+	if keys.Write, err = get(cfg.WriteKey, "write_key", "wk_"); err != nil {
 		return
 	}
-	admin, err = get(cfg.AdminKey, "admin_key", "ak_")
+	if keys.Server, err = get(cfg.ServerKey, "server_key", "sk_"); err != nil {
+		return
+	}
+	keys.Admin, err = get(cfg.AdminKey, "admin_key", "ak_")
 	return
 }
 
@@ -179,10 +183,10 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	w, a, _, err := loadKeys(ctx, db, cfg)
+	k, _, err := loadKeys(ctx, db, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "write key: %s\nadmin key: %s\n", w, a)
+	fmt.Fprintf(stdout, "write key: %s\nserver key: %s\nadmin key: %s\n", k.Write, k.Server, k.Admin)
 	return nil
 }

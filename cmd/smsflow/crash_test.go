@@ -107,7 +107,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 		"SMSFLOW_TWILIO_FROM=" + fakeFrom, "SMSFLOW_TWILIO_API_BASE=" + fake.URL(),
 		"SMSFLOW_TWILIO_RATE=", // no pacing: sends as fast as the fake takes them
 		"SMSFLOW_PUBLIC_URL=" + fakePublic, "SMSFLOW_FLOWS=" + flows,
-		"SMSFLOW_WRITE_KEY=wk_crash", "SMSFLOW_ADMIN_KEY=ak_crash", "SMSFLOW_LOG_LEVEL=warn",
+		"SMSFLOW_WRITE_KEY=wk_crash", "SMSFLOW_SERVER_KEY=sk_crash", "SMSFLOW_ADMIN_KEY=ak_crash", "SMSFLOW_LOG_LEVEL=warn",
 	}
 	// Each PostgreSQL process gets its own application_name, so the test can
 	// wait until the server has dropped a killed process's sessions (and
@@ -154,7 +154,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 			ph, _ := broadcastPhone(i)
 			items = append(items, fmt.Sprintf(`{"type":"identify","userId":%q,"traits":{"phone":%q},"messageId":"crash-id-%05d"}`, contactID(i), ph, i))
 		}
-		if r := call(t, "POST", srv.url+"/v1/batch", "basic:wk_crash", `{"batch":[`+strings.Join(items, ",")+`]}`); r.status != 200 || r.body["errors"] != nil {
+		if r := call(t, "POST", srv.url+"/v1/batch", "basic:sk_crash", `{"batch":[`+strings.Join(items, ",")+`]}`); r.status != 200 || r.body["errors"] != nil {
 			t.Fatalf("identify: %d %s", r.status, r.raw)
 		}
 	}
@@ -177,7 +177,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 			u, changed := world.get()
 			if u != "" {
 				req, _ := http.NewRequestWithContext(ctx, "POST", u+"/v1/track", strings.NewReader(body))
-				req.SetBasicAuth("wk_crash", "")
+				req.SetBasicAuth("sk_crash", "") // a back end
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := hc.Do(req)
 				if err == nil {

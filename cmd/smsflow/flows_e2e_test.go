@@ -28,7 +28,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestFlowsThroughTheAPI(t *testing.T) {
 	for kind, dsn := range storetest.DSNs(t) {
 		t.Run(kind, func(t *testing.T) {
-			s := startServer(t, dsn, "SMSFLOW_WRITE_KEY=wk_f", "SMSFLOW_ADMIN_KEY=ak_f")
+			s := startServer(t, dsn, "SMSFLOW_WRITE_KEY=wk_f", "SMSFLOW_SERVER_KEY=sk_f", "SMSFLOW_ADMIN_KEY=ak_f")
 			ak := "bearer:ak_f"
 			// The bundled examples are file flows: read-only through the API.
 			if r := call(t, "PUT", s.url+"/v1/flows/welcome", ak, "id: welcome\n"); r.status != 409 {
@@ -62,8 +62,8 @@ steps:
 				t.Fatalf("resume: %d %s", r.status, r.raw)
 			}
 
-			call(t, "POST", s.url+"/v1/identify", "basic:wk_f", `{"userId":"ana","traits":{"phone":"415-555-0100","first_name":"Ana"}}`)
-			call(t, "POST", s.url+"/v1/track", "basic:wk_f", `{"userId":"ana","event":"Order Completed","properties":{"order_id":"9"}}`)
+			call(t, "POST", s.url+"/v1/identify", "basic:sk_f", `{"userId":"ana","traits":{"phone":"415-555-0100","first_name":"Ana"}}`)
+			call(t, "POST", s.url+"/v1/track", "basic:sk_f", `{"userId":"ana","event":"Order Completed","properties":{"order_id":"9"}}`)
 			var body string
 			waitFor(t, "the thank-you text", func() bool {
 				r := call(t, "GET", s.url+"/v1/messages?flow=order-thanks", ak, "")

@@ -67,7 +67,7 @@ func startProviderWorld(t *testing.T, dsn string, cfg config.Config) *providerWo
 		t.Fatal(err)
 	}
 	cfg.DB, cfg.Addr, cfg.Flows = dsn, "127.0.0.1:0", dir
-	cfg.WriteKey, cfg.AdminKey = "wk_p", "ak_p"
+	cfg.WriteKey, cfg.ServerKey, cfg.AdminKey = "wk_p", "sk_p", "ak_p"
 	cfg.PublicURL = fakePublic
 	w := &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -87,10 +87,10 @@ func startProviderWorld(t *testing.T, dsn string, cfg config.Config) *providerWo
 func (w *providerWorld) order(user, phone, orderID string) {
 	w.t.Helper()
 	u := w.app.URL()
-	if r := call(w.t, "POST", u+"/v1/identify", "basic:wk_p", fmt.Sprintf(`{"userId":%q,"traits":{"phone":%q}}`, user, phone)); r.status != 200 {
+	if r := call(w.t, "POST", u+"/v1/identify", "basic:sk_p", fmt.Sprintf(`{"userId":%q,"traits":{"phone":%q}}`, user, phone)); r.status != 200 {
 		w.t.Fatalf("identify: %d %s", r.status, r.raw)
 	}
-	if r := call(w.t, "POST", u+"/v1/track", "basic:wk_p", fmt.Sprintf(`{"userId":%q,"event":"Order Completed","properties":{"order_id":%q}}`, user, orderID)); r.status != 200 {
+	if r := call(w.t, "POST", u+"/v1/track", "basic:sk_p", fmt.Sprintf(`{"userId":%q,"event":"Order Completed","properties":{"order_id":%q}}`, user, orderID)); r.status != 200 {
 		w.t.Fatalf("track: %d %s", r.status, r.raw)
 	}
 }

@@ -86,12 +86,11 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 		return nil, err
 	}
 	a.db = db
-	w, ak, created, err := loadKeys(ctx, db, cfg)
+	a.keys, a.newKeys, err = loadKeys(ctx, db, cfg)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
-	a.keys, a.newKeys = api.Keys{Write: w, Admin: ak}, created
 	clock := smsflow.WallClock{}
 	a.writer = ingest.NewWriter(db, clock, log)
 	a.metrics = metrics.New(db, clock, log)
@@ -126,7 +125,7 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	// the API, which answers everything else.
 	root := http.NewServeMux()
 	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keys: a.keys,
-		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler()}))
+		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler(), OnThrottled: a.metrics.Throttled}))
 	a.webhooks = mountWebhooks(root, a.prov, a.events)
 	a.webhooks = append(a.webhooks, mountShopify(root, cfg, a.writer, clock, log)...)
 	a.http = &http.Server{
@@ -207,6 +206,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "             held flows start no runs and send nothing; their runs wait (`smsflow flows archive ID` ends them)\n")
 	}
 	fmt.Fprintf(stdout, "  write key: %s   (ingestion: HTTP Basic username, or Bearer)\n", a.keys.Write)
+	if slices.Contains(a.newKeys, "server_key") {
+		fmt.Fprintf(stdout, "  server key: %s   (ingestion from back ends: trusted events; secret; generated now and stored in the database)\n", a.keys.Server)
+	} else {
+		fmt.Fprintf(stdout, "  server key: %s…   (ingestion from back ends: trusted events; `smsflow keys` prints it)\n", a.keys.Server[:min(6, len(a.keys.Server))])
+	}
+	if warning := a.serverKeyWarning(ctx); warning != "" {
+		log.Warn(warning)
+		fmt.Fprintf(stdout, "  warning:   %s\n", warning)
+	}
 	if slices.Contains(a.newKeys, "admin_key") {
 		fmt.Fprintf(stdout, "  admin key: %s   (every other /v1 route; generated now and stored in the database)\n", a.keys.Admin)
 	} else {
@@ -337,9 +345,13 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	if err != nil {
 		return fmt.Errorf("smsflow.yaml: %w", err)
 	}
+	allowed, err := cfg.AllowedLinkHosts()
+	if err != nil {
+		return fmt.Errorf("smsflow.yaml: %w", err)
+	}
 	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
-		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM,
+		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM, AllowedLinkHosts: allowed,
 		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers})
 	a.sender = engine.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
 	pacing, err := cfg.Pacing()
@@ -391,6 +403,27 @@ func (a *app) stopEngine() {
 		a.sender.Stop()
 	}
 	a.leave()
+}
+
+// serverKeyWarning is serve's start-up warning while back ends may still
+// send with the write key: service flows are live and the server key has
+// never authenticated a request. "" when there is nothing to say.
+func (a *app) serverKeyWarning(ctx context.Context) string {
+	var service []string
+	for _, c := range a.cat.Active() {
+		if c.Category == flow.CategoryService {
+			service = append(service, c.ID)
+		}
+	}
+	if len(service) == 0 {
+		return ""
+	}
+	if _, used, err := a.db.Setting(ctx, api.ServerKeyFirstUsed); err != nil || used {
+		return ""
+	}
+	slices.Sort(service)
+	return fmt.Sprintf("service flows %v are live and no back end has sent events with the server key yet: events sent with the public write key "+
+		"never cause a service text to a number that is not verified (skipped:untrusted_source). Send your back end's events with the server key (`smsflow keys` prints it).", service)
 }
 
 // publicURL is the base of tracked links: public_url, else the listen address.

@@ -36,7 +36,7 @@ steps:
 	if err := os.WriteFile(filepath.Join(flows, "ping.yaml"), []byte(flowSrc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"SMSFLOW_WRITE_KEY=wk_two", "SMSFLOW_ADMIN_KEY=ak_two", "SMSFLOW_FLOWS=" + flows}
+	env := []string{"SMSFLOW_WRITE_KEY=wk_two", "SMSFLOW_SERVER_KEY=sk_two", "SMSFLOW_ADMIN_KEY=ak_two", "SMSFLOW_FLOWS=" + flows}
 	a := startServer(t, dsn, env...)
 	b := startServer(t, dsn, env...)
 
@@ -46,7 +46,7 @@ steps:
 		if i%2 == 1 {
 			node = b
 		}
-		r := call(t, "POST", node.url+"/v1/batch", "basic:wk_two", fmt.Sprintf(`{"batch":[
+		r := call(t, "POST", node.url+"/v1/batch", "basic:sk_two", fmt.Sprintf(`{"batch":[
 			{"type":"identify","userId":"c%d","traits":{"phone":"+1 415 555 %04d"},"messageId":"id-%d"},
 			{"type":"track","userId":"c%d","event":"Ping","messageId":"ping-%d"}]}`, i, 1000+i, i, i, i))
 		if r.status != 200 || strings.Contains(r.raw, `"errors"`) {

@@ -240,3 +240,20 @@ func splitGraphemes(s string) []grapheme {
 	}
 	return out
 }
+
+// Cut returns the first n characters (graphemes, as segments count them) of
+// s, and whether it cut anything: a character such as an emoji sequence or
+// a letter with its accents is never split.
+func Cut(s string, n int) (string, bool) {
+	if utf8.RuneCountInString(s) <= n {
+		return s, false
+	}
+	gs := splitGraphemes(s)
+	if len(gs) <= n {
+		return s, false
+	}
+	if n <= 0 {
+		return "", true
+	}
+	return s[:gs[n-1].end], true
+}
