@@ -1,10 +1,12 @@
 package api
 
 import (
+	"cmp"
 	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/smsflow/smsflow"
@@ -40,7 +42,15 @@ func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
 type ingestResponse struct {
 	Success bool                `json:"success"`
 	Errors  []segment.ItemError `json:"errors,omitempty"`
+	// MoreErrors counts the rejected items left out of Errors, which lists
+	// the first MaxListedErrors by index.
+	MoreErrors int `json:"more_errors,omitempty"`
 }
+
+// MaxListedErrors bounds the errors a /v1/batch answer lists: a 500 KB
+// batch can hold 130,000 bad items, and the client needs the first few to
+// fix its code, not a 12 MB answer.
+const MaxListedErrors = 100
 
 // ingestOne handles a single Segment call (track, identify, …): any invalid
 // field answers 400 and stores nothing.
@@ -122,17 +132,19 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sortItemErrors(rejected)
-	writeJSON(w, http.StatusOK, ingestResponse{Success: true, Errors: rejected})
+	resp := ingestResponse{Success: true, Errors: rejected}
+	if n := len(rejected); n > MaxListedErrors {
+		resp.Errors, resp.MoreErrors = rejected[:MaxListedErrors], n-MaxListedErrors
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func itemError(index int, err error) segment.ItemError {
 	return segment.ItemError{Index: index, Code: smsflow.ErrorCode(err), Message: smsflow.ErrorMessage(err), Field: smsflow.ErrorField(err)}
 }
 
+// sortItemErrors puts the rejections of the parser, of FromSegment and of
+// the writer in batch order (each item is rejected once).
 func sortItemErrors(e []segment.ItemError) {
-	for i := 1; i < len(e); i++ {
-		for j := i; j > 0 && e[j].Index < e[j-1].Index; j-- {
-			e[j], e[j-1] = e[j-1], e[j]
-		}
-	}
+	slices.SortStableFunc(e, func(a, b segment.ItemError) int { return cmp.Compare(a.Index, b.Index) })
 }

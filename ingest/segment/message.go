@@ -13,6 +13,12 @@ const (
 	MaxItemBytes = 32 * 1024
 	// MaxBatchBytes is the largest /v1/batch body, in bytes: 500 KB.
 	MaxBatchBytes = 500 * 1024
+	// MaxBatchExpandedBytes bounds a batch once its batch-level context is
+	// merged into each item: the sum of the accepted items' sizes plus one
+	// copy of that context each, in bytes (2 MB, four bodies' worth). Items
+	// past it are refused (too_large), so what one request costs in memory
+	// and storage stays a small multiple of its body whatever the context.
+	MaxBatchExpandedBytes = 4 * MaxBatchBytes
 	// MaxMessageIDLength is the longest messageId accepted, in characters.
 	MaxMessageIDLength = 100
 	// MaxEventLength is the longest track event name accepted, in
@@ -31,8 +37,10 @@ const (
 )
 
 // Message is one validated Segment call. Ids are strings even when the
-// client sent numbers; times are UTC; Properties, Traits and Context are nil
-// when absent and hold what encoding/json produces (numbers are float64).
+// client sent numbers, and pass smsflow.CheckID; times are UTC; Properties,
+// Traits and Context are nil when absent and hold what encoding/json
+// produces with UseNumber (numbers are json.Number, exact to the digit).
+// Strings inside them are as sent: ingest cleans them before storing.
 type Message struct {
 	Type        string // track, identify, page, screen, alias or group
 	MessageID   string // the client's, or "gen-" + 32 hex digits when it sent none
