@@ -43,14 +43,9 @@ type ingestResponse struct {
 	Success bool                `json:"success"`
 	Errors  []segment.ItemError `json:"errors,omitempty"`
 	// MoreErrors counts the rejected items left out of Errors, which lists
-	// the first MaxListedErrors by index.
+	// the first segment.MaxListedErrors by index.
 	MoreErrors int `json:"more_errors,omitempty"`
 }
-
-// MaxListedErrors bounds the errors a /v1/batch answer lists: a 500 KB
-// batch can hold 130,000 bad items, and the client needs the first few to
-// fix its code, not a 12 MB answer.
-const MaxListedErrors = 100
 
 // ingestOne handles a single Segment call (track, identify, …): any invalid
 // field answers 400 and stores nothing.
@@ -107,7 +102,11 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The parser lists its first MaxListedErrors rejections: any other has a
+	// larger index than all of those, so it could never be among the first
+	// MaxListedErrors of the whole batch either.
 	rejected := append([]segment.ItemError{}, br.Errors...)
+	unlisted := br.Rejected - len(br.Errors)
 	items := make([]*ingest.Item, 0, len(br.Messages))
 	index := make([]int, 0, len(br.Messages))
 	for i, m := range br.Messages {
@@ -132,9 +131,9 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sortItemErrors(rejected)
-	resp := ingestResponse{Success: true, Errors: rejected}
-	if n := len(rejected); n > MaxListedErrors {
-		resp.Errors, resp.MoreErrors = rejected[:MaxListedErrors], n-MaxListedErrors
+	resp := ingestResponse{Success: true, Errors: rejected, MoreErrors: unlisted}
+	if n := len(rejected); n > segment.MaxListedErrors {
+		resp.Errors, resp.MoreErrors = rejected[:segment.MaxListedErrors], unlisted+n-segment.MaxListedErrors
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

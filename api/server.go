@@ -148,7 +148,7 @@ func checkURL(u *url.URL) error {
 	}
 	for k, vs := range u.Query() {
 		if err := smsflow.CheckID("query", k, len(k)); err != nil {
-			return smsflow.FieldErrorf(smsflow.EINVALID, "query", "a query parameter name %s", strings.TrimPrefix(err.Message, "query "))
+			return smsflow.FieldErrorf(smsflow.EINVALID, "query", "the query parameter name %s", strings.TrimPrefix(err.Message, "query "))
 		}
 		for _, v := range vs {
 			if err := smsflow.CheckID(k, v, len(v)); err != nil {

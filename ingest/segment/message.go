@@ -86,12 +86,19 @@ type ItemError struct {
 	Field   string `json:"field"`
 }
 
+// MaxListedErrors bounds the rejected items a batch answer lists: a 500 KB
+// batch can hold 130,000 bad items, and a client needs the first few to fix
+// its code, not a 12 MB list that costs as much memory to build.
+const MaxListedErrors = 100
+
 // BatchResult is what ParseBatch made of a batch: the accepted messages with
-// their positions in the batch (Messages[i] was item Indexes[i]), the
-// rejected items in batch order, and the writeKey sent in the body, if any.
+// their positions in the batch (Messages[i] was item Indexes[i]), the first
+// MaxListedErrors rejected items in batch order and the count of all of
+// them, and the writeKey sent in the body, if any.
 type BatchResult struct {
 	Messages []Message
 	Indexes  []int
 	Errors   []ItemError
+	Rejected int // len(Errors) plus the rejected items not listed
 	WriteKey string
 }

@@ -69,7 +69,8 @@ func ParseOne(kind string, body []byte, receivedAt time.Time) (Message, error) {
 // "writeKey"}. A body that is not a JSON object, lacks the batch array or has
 // an invalid batch-level sentAt or context is an error for the whole call (a
 // *smsflow.Error). Otherwise each item is parsed on its own: invalid items
-// are listed in Errors, in batch order, and the others returned. Items
+// are counted in Rejected and the first MaxListedErrors listed in Errors, in
+// batch order, and the others returned. Items
 // inherit the batch's sentAt when they have none, and its context under
 // their own. receivedAt must not be zero.
 func ParseBatch(body []byte, receivedAt time.Time) (BatchResult, error) {
@@ -105,7 +106,9 @@ func ParseBatch(body []byte, receivedAt time.Time) (BatchResult, error) {
 	for i, raw := range items {
 		m, err := parseBatchItem(raw, defaults, receivedAt, expanded)
 		if err != nil {
-			res.Errors = append(res.Errors, ItemError{Index: i, Code: err.Code, Message: err.Message, Field: err.Field})
+			if res.Rejected++; len(res.Errors) < MaxListedErrors {
+				res.Errors = append(res.Errors, ItemError{Index: i, Code: err.Code, Message: err.Message, Field: err.Field})
+			}
 			continue
 		}
 		expanded += len(raw) + defaults.contextSize
