@@ -105,18 +105,21 @@ func CleanJSON(m map[string]any) {
 	}
 	var renamed map[string]entry
 	for k, v := range m {
-		v = cleanValue(v)
-		if ck := CleanText(k); ck != k {
+		v, changed := cleanValue(v)
+		if !cleanText(k) {
 			delete(m, k)
 			if renamed == nil {
 				renamed = map[string]entry{}
 			}
+			ck := CleanText(k)
 			if e, ok := renamed[ck]; !ok || k < e.sent {
 				renamed[ck] = entry{k, v}
 			}
 			continue
 		}
-		m[k] = v
+		if changed {
+			m[k] = v
+		}
 	}
 	for k, e := range renamed {
 		if _, taken := m[k]; !taken {
@@ -125,16 +128,22 @@ func CleanJSON(m map[string]any) {
 	}
 }
 
-func cleanValue(v any) any {
+// cleanValue cleans a decoded JSON value: objects and arrays in place, a
+// string into a new one (changed is true when it had to be).
+func cleanValue(v any) (_ any, changed bool) {
 	switch t := v.(type) {
 	case string:
-		return CleanText(t)
+		if !cleanText(t) {
+			return CleanText(t), true
+		}
 	case map[string]any:
 		CleanJSON(t)
 	case []any:
 		for i, e := range t {
-			t[i] = cleanValue(e)
+			if e, changed := cleanValue(e); changed {
+				t[i] = e
+			}
 		}
 	}
-	return v
+	return v, false
 }

@@ -146,6 +146,15 @@ func TestHostileInputSameOnBothDatabases(t *testing.T) {
 			if r := call(t, "GET", u+"/l/ab%00cdef", "", ""); r.status != 404 || !strings.Contains(r.raw, "<!doctype html>") {
 				t.Errorf("GET /l/ab%%00cdef: %d %.200s, want the friendly 404 page", r.status, r.raw)
 			}
+
+			// A flow body with a NUL (raw, or escaped in a YAML string) is
+			// never a 5xx.
+			flow := "id: nul\ncategory: service\ntrigger:\n  event: E\nsteps:\n  - send: \"Hi\\0 there\\x01\"\n"
+			for _, body := range []string{flow, strings.Replace(flow, "Hi", "Hi\x00", 1), strings.Replace(flow, "Hi", "Hi\xff", 1)} {
+				if r := call(t, "PUT", u+"/v1/flows/nul", ak, body, "Content-Type", "application/yaml"); r.status >= 500 {
+					t.Errorf("PUT a flow %q: %d %s", body, r.status, r.raw)
+				}
+			}
 		})
 	}
 }
