@@ -15,7 +15,7 @@ const (
 	MaxBatchBytes = 500 * 1024
 	// MaxBatchExpandedBytes bounds a batch once its batch-level context is
 	// merged into each item: the sum of the accepted items' sizes plus one
-	// copy of that context each, in bytes (2 MB, four bodies' worth). Items
+	// copy of that context each, in bytes (2,000 KB, four bodies' worth). Items
 	// past it are refused (too_large), so what one request costs in memory
 	// and storage stays a small multiple of its body whatever the context.
 	MaxBatchExpandedBytes = 4 * MaxBatchBytes

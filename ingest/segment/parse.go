@@ -154,8 +154,8 @@ func parseBatchItem(raw json.RawMessage, defaults batchDefaults, receivedAt time
 	}
 	if expanded+merged > MaxBatchExpandedBytes {
 		return Message{}, smsflow.FieldErrorf(smsflow.ETOOLARGE, "context",
-			"the batch's context (%d bytes) merged into each of its messages comes to more than %d bytes (%d MB) for the batch; this message and those after it are refused — send fewer messages per batch with this context",
-			defaults.contextSize, MaxBatchExpandedBytes, MaxBatchExpandedBytes>>20)
+			"the batch's context (%d bytes) merged into each of its messages comes to more than %d bytes (%d KB) for the batch; this message and those after it are refused — send fewer messages per batch with this context",
+			defaults.contextSize, MaxBatchExpandedBytes, MaxBatchExpandedBytes/1024)
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
