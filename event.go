@@ -1,6 +1,11 @@
 package smsflow
 
-import "time"
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Event kinds, after the Segment spec.
 const (
@@ -56,18 +61,55 @@ type Event struct {
 // OrderDedupeKey returns the second idempotency key of an Order Completed
 // event (its properties.order_id), or "" when it has none.
 func OrderDedupeKey(name string, properties map[string]any) string {
+	if id := orderID(name, properties); id != "" {
+		return "order:" + id
+	}
+	return ""
+}
+
+// CheckOrderID returns an invalid *Error (field properties.order_id) when
+// the order id of an Order Completed event cannot be a key: see CheckID.
+func CheckOrderID(name string, properties map[string]any) *Error {
+	return CheckID("properties.order_id", orderID(name, properties), MaxIDLength)
+}
+
+// orderID is an Order Completed event's properties.order_id as text: a
+// string as sent, a number by its decimal spelling — every digit of a
+// json.Number integer (ids above 2^53 do not collide), other numbers as
+// formatNumber writes them ("1e3" is "1000", as a float64 1000 is).
+func orderID(name string, properties map[string]any) string {
 	if name != EventOrderCompleted {
 		return ""
 	}
 	switch v := properties["order_id"].(type) {
 	case string:
-		if v != "" {
-			return "order:" + v
+		return v
+	case json.Number:
+		if isInteger(string(v)) {
+			return string(v)
 		}
+		if f, err := v.Float64(); err == nil {
+			return formatNumber(f)
+		}
+		return string(v)
 	case float64:
-		return "order:" + formatNumber(v)
+		return formatNumber(v)
 	case int64:
-		return "order:" + formatNumber(float64(v))
+		return strconv.FormatInt(v, 10)
 	}
 	return ""
+}
+
+// isInteger reports whether s is an optional minus and decimal digits.
+func isInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

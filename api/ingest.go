@@ -1,10 +1,12 @@
 package api
 
 import (
+	"cmp"
 	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,9 @@ func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
 type ingestResponse struct {
 	Success bool                `json:"success"`
 	Errors  []segment.ItemError `json:"errors,omitempty"`
+	// MoreErrors counts the rejected items left out of Errors, which lists
+	// the first segment.MaxListedErrors by index.
+	MoreErrors int `json:"more_errors,omitempty"`
 }
 
 // ingestOne handles a single Segment call (track, identify, …): any invalid
@@ -112,7 +117,11 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The parser lists its first MaxListedErrors rejections: any other has a
+	// larger index than all of those, so it could never be among the first
+	// MaxListedErrors of the whole batch either.
 	rejected := append([]segment.ItemError{}, br.Errors...)
+	unlisted := br.Rejected - len(br.Errors)
 	items := make([]*ingest.Item, 0, len(br.Messages))
 	index := make([]int, 0, len(br.Messages))
 	for i, m := range br.Messages {
@@ -138,7 +147,11 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sortItemErrors(rejected)
-	writeJSON(w, http.StatusOK, ingestResponse{Success: true, Errors: rejected})
+	resp := ingestResponse{Success: true, Errors: rejected, MoreErrors: unlisted}
+	if n := len(rejected); n > segment.MaxListedErrors {
+		resp.Errors, resp.MoreErrors = rejected[:segment.MaxListedErrors], unlisted+n-segment.MaxListedErrors
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // admit applies the ingestion limits; a refused request gets its 429 with
@@ -160,10 +173,8 @@ func itemError(index int, err error) segment.ItemError {
 	return segment.ItemError{Index: index, Code: smsflow.ErrorCode(err), Message: smsflow.ErrorMessage(err), Field: smsflow.ErrorField(err)}
 }
 
+// sortItemErrors puts the rejections of the parser, of FromSegment and of
+// the writer in batch order (each item is rejected once).
 func sortItemErrors(e []segment.ItemError) {
-	for i := 1; i < len(e); i++ {
-		for j := i; j > 0 && e[j].Index < e[j-1].Index; j-- {
-			e[j], e[j-1] = e[j-1], e[j]
-		}
-	}
+	slices.SortStableFunc(e, func(a, b segment.ItemError) int { return cmp.Compare(a.Index, b.Index) })
 }

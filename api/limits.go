@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/http"
 	"strings"
 	"sync"
@@ -157,36 +158,40 @@ func retrySeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
 
-// clientAddress is the address the per-address limit counts a request
-// under: the peer's, or, when the peer is a proxy on this host or the
-// private network, the nearest public address in X-Forwarded-For (read
-// from the right: the entries a client wrote itself are on the left).
-// IPv6 addresses count by their /64, which one subscriber usually holds
-// whole.
+// clientAddress names the client a request comes from, for the
+// per-address limits (ingestion, unknown link codes): the peer's address,
+// or, when the peer is a proxy on this host or the private network, the
+// nearest public address in X-Forwarded-For (read from the right: the
+// entries a client wrote itself are on the left). A public peer's
+// X-Forwarded-For is never read: anyone can write it. IPv6 addresses count
+// by their /64, which one subscriber usually holds whole.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip != nil && (ip.IsLoopback() || ip.IsPrivate()) {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() {
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			hop := net.ParseIP(strings.TrimSpace(hops[i]))
-			if hop == nil {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
 				break // a value we cannot read: stop at the last proxy we trust
 			}
-			ip = hop
-			if !hop.IsLoopback() && !hop.IsPrivate() {
+			ip = hop.Unmap()
+			if !ip.IsLoopback() && !ip.IsPrivate() {
 				break
 			}
 		}
 	}
-	switch {
-	case ip == nil:
-		return host
-	case ip.To4() != nil:
-		return ip.To4().String()
+	if ip.Is6() {
+		if p, err := ip.WithZone("").Prefix(64); err == nil {
+			return p.String()
+		}
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	return ip.String()
 }

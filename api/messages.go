@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
@@ -65,22 +66,37 @@ func (s *Server) consoleInbound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, res)
 }
 
+// maxLinkCode is the longest link code looked up; codes are 7 characters,
+// longer ones are unknown without asking the database.
+const maxLinkCode = 64
+
 // followLink redirects a tracked link and records the click. Link-preview
 // bots, prefetches and HEAD requests are redirected too but record no click;
-// an unknown code gets a friendly HTML 404 page.
+// an unknown code gets a friendly HTML 404 page, or 429 when the client has
+// looked up too many unknown codes (linkProbes).
 func (s *Server) followLink(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
-	if len(code) > 64 {
-		links.ServeNotFound(w, r, s.cfg.Brand.Name)
-		return
+	var l *store.Link
+	var err error
+	if bad := smsflow.CheckID("code", code, maxLinkCode); bad != nil {
+		err = bad // a code no link can have: unknown, without asking the database
+	} else {
+		l, err = s.db.LinkByCode(r.Context(), code)
 	}
-	l, err := s.db.LinkByCode(r.Context(), code)
 	if err != nil {
-		if smsflow.ErrorCode(err) == smsflow.ENOTFOUND {
-			links.ServeNotFound(w, r, s.cfg.Brand.Name)
+		if ec := smsflow.ErrorCode(err); ec != smsflow.ENOTFOUND && ec != smsflow.EINVALID {
+			s.writeError(w, r, err)
 			return
 		}
-		s.writeError(w, r, err)
+		client := clientAddress(r)
+		if ok, retry, first := s.probes.spend(client, s.clock.Now()); !ok {
+			if first {
+				s.log.Warn("too many unknown link codes from one client; answering 429 until its budget refills", "client", client, "retry_after", retry.Round(time.Second))
+			}
+			links.ServeTooManyLookups(w, r, s.cfg.Brand.Name, retry)
+			return
+		}
+		links.ServeNotFound(w, r, s.cfg.Brand.Name)
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-store") // every click comes back here

@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +61,7 @@ type Server struct {
 	keys   Keys
 	mux    *http.ServeMux
 	limits *ingestLimits
+	probes *linkProbes // unknown link codes looked up, per client
 
 	serverKeySeen atomic.Bool // serverKeyUsed ran in this process
 }
@@ -66,7 +69,8 @@ type Server struct {
 // New builds the server's routes. The configuration has been checked
 // (config.Check): a limit it cannot read is no limit here.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, cfg: d.Config, db: d.DB, writer: d.Writer, clock: d.Clock, log: d.Log, keys: d.Keys, mux: http.NewServeMux()}
+	s := &Server{Deps: d, cfg: d.Config, db: d.DB, writer: d.Writer, clock: d.Clock, log: d.Log, keys: d.Keys, mux: http.NewServeMux(),
+		probes: newLinkProbes()}
 	perIP, perKey, err := d.Config.IngestLimits()
 	if err != nil {
 		s.log.Error("ingestion limits are off: the configuration is wrong", "err", err)
@@ -130,7 +134,9 @@ func (s *Server) routes() {
 }
 
 // ServeHTTP serves a request; a panic in a handler becomes a logged 500
-// instead of a dropped connection.
+// instead of a dropped connection. A URL no resource or filter can match
+// (checkURL) answers 400 before any handler runs; tracked links check
+// their code themselves.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -141,7 +147,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, smsflow.Errorf(smsflow.EINTERNAL, "internal error"))
 		}
 	}()
+	if !strings.HasPrefix(r.URL.Path, "/l/") {
+		if err := checkURL(r.URL); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// checkURL refuses a path or query value holding a control character or
+// invalid UTF-8: every id and filter of the API is printable text, and
+// PostgreSQL would fail the query where SQLite finds nothing.
+func checkURL(u *url.URL) error {
+	if err := smsflow.CheckID("path", u.Path, len(u.Path)); err != nil {
+		return smsflow.FieldErrorf(smsflow.EINVALID, "path", "the URL %s", err.Message)
+	}
+	for k, vs := range u.Query() {
+		if err := smsflow.CheckID("query", k, len(k)); err != nil {
+			return smsflow.FieldErrorf(smsflow.EINVALID, "query", "the query parameter name %s", strings.TrimPrefix(err.Message, "query "))
+		}
+		for _, v := range vs {
+			if err := smsflow.CheckID(k, v, len(v)); err != nil {
+				return smsflow.FieldErrorf(smsflow.EINVALID, k, "the query parameter %s", err.Message)
+			}
+		}
+	}
+	return nil
 }
 
 // cors lets browsers (analytics.js) post events from any origin. A nil

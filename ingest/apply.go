@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -330,6 +332,20 @@ func equalJSON(a, b any) bool {
 	case map[string]any, []any:
 		return false // nested values: treat as changed (cheap and correct)
 	default:
-		return av == b
+		return plainNumber(av) == plainNumber(b)
 	}
+}
+
+// plainNumber turns a json.Number (ingested values) into the float64 the
+// store reads back, when that float64 spells it exactly, so an unchanged
+// trait is not written again; other values are returned as they are.
+func plainNumber(v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v
+	}
+	if f, err := n.Float64(); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == string(n) {
+		return f
+	}
+	return v
 }

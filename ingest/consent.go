@@ -20,8 +20,13 @@ type ConsentChange struct {
 	MessageID string                `json:"message_id"`
 }
 
-// Validate checks a change's fields, naming the one that is wrong.
+// Validate checks a change's fields, naming the one that is wrong, and
+// cleans the strings of its evidence (smsflow.CleanJSON).
 func (c ConsentChange) Validate() error {
+	if err := smsflow.CheckID("message_id", c.MessageID, smsflow.MaxIDLength); err != nil {
+		return err
+	}
+	smsflow.CleanJSON(c.Evidence)
 	switch c.Status {
 	case smsflow.ConsentSubscribed, smsflow.ConsentUnsubscribed, smsflow.ConsentPending:
 	case "":

@@ -141,6 +141,10 @@ func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSum
 	err := im.DB.WriteTx(ctx, func(tx *store.Tx) error {
 		imported, updated, unchanged, rejected, refused = 0, 0, 0, nil, nil
 		for _, row := range rows {
+			if err := row.validate(); err != nil {
+				rejected = append(rejected, Rejection{row.Line, smsflow.ErrorMessage(err)})
+				continue
+			}
 			n, err := phone.Parse(row.Phone, im.Region)
 			if err != nil {
 				rejected = append(rejected, Rejection{row.Line, "phone: " + smsflow.ErrorMessage(err)})

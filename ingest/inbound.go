@@ -66,7 +66,8 @@ type InboundResult struct {
 }
 
 // Inbound stores an inbound SMS from a provider: the contact (created as
-// phone:+… when the number is unknown) and the message, then, in the same
+// phone:+… when the number is unknown) and the message (its body cleaned by
+// smsflow.CleanText), then, in the same
 // transaction, what it means (compliance.md §1, policy.Classify):
 //   - STOP set or a clear revocation: unsubscribe (ledger source keyword,
 //     evidence the message), which the engine sees as an Unsubscribed
@@ -85,9 +86,9 @@ func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, from, body 
 	if err != nil {
 		return InboundResult{}, smsflow.FieldErrorf(smsflow.EINVALID, "from", "%s", smsflow.ErrorMessage(err))
 	}
-	if !utf8.ValidString(body) {
-		return InboundResult{}, smsflow.FieldErrorf(smsflow.EINVALID, "body", "body is not valid UTF-8")
-	}
+	// Cleaned, not refused: a STOP followed by a stray NUL or byte is still
+	// a STOP, and must reach the ledger the same way on every database.
+	body = smsflow.CleanText(body)
 	if utf8.RuneCountInString(body) > MaxInboundBody {
 		return InboundResult{}, smsflow.FieldErrorf(smsflow.EINVALID, "body", "body is longer than %d characters", MaxInboundBody)
 	}

@@ -113,7 +113,7 @@ func (k *keywordTx) reply(providerAnswers, joinPending bool) error {
 		k.out.ReplySkipped = policy.ReplySkippedProvider
 		return nil
 	}
-	text := policy.AutoReplyText(k.match.Kind, joinPending, k.opt.BrandName, k.opt.HelpText)
+	text := smsflow.CleanText(policy.AutoReplyText(k.match.Kind, joinPending, k.opt.BrandName, k.opt.HelpText))
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}

@@ -222,6 +222,11 @@ func (p *ProviderEvents) Receipt(ctx context.Context, r provider.Receipt) error 
 	if r.ProviderID == "" {
 		return nil
 	}
+	if err := smsflow.CheckID("provider id", r.ProviderID, smsflow.MaxIDLength); err != nil {
+		// No message carries such an id: nothing to apply, nothing to retry.
+		p.Log.Warn("receipt with an id no message can have dropped", "provider", p.Provider, "provider_id", r.ProviderID, "err", err.Message)
+		return nil
+	}
 	switch r.Status {
 	case smsflow.MessageSent, smsflow.MessageDelivered, smsflow.MessageUndelivered, smsflow.MessageFailed:
 	default:
@@ -345,8 +350,14 @@ func (p *ProviderEvents) applyReceipts(group []*receiptReq) (emitted bool, err e
 // Inbound stores a text a contact sent, once per provider id (a webhook
 // delivered twice is stored once), through Inbound. A text that can never
 // be stored (a sender that is not a phone number) is logged and dropped, so
-// the provider does not retry it forever.
+// the provider does not retry it forever; a provider id that is no id
+// (smsflow.CheckID) is logged and left out, and the text stored without it.
 func (p *ProviderEvents) Inbound(ctx context.Context, in provider.Inbound) error {
+	if err := smsflow.CheckID("provider id", in.ProviderID, smsflow.MaxIDLength); err != nil {
+		// The text still counts (it may be a STOP); only its dedupe is lost.
+		p.Log.Warn("inbound text with an id that cannot be stored; kept without it", "provider", p.Provider, "provider_id", in.ProviderID, "err", err.Message)
+		in.ProviderID = ""
+	}
 	if in.ProviderID != "" {
 		seen, err := p.DB.InboundSeen(ctx, p.Provider, in.ProviderID)
 		if err != nil {

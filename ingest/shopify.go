@@ -301,6 +301,9 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 	checkout := d.Topic == ShopifyCheckoutsCreate || d.Topic == ShopifyCheckoutsUpdate
 	if o.Customer != nil {
 		m.CustomerID = o.Customer.ID.String()
+		if err := smsflow.CheckID("customer.id", m.CustomerID, smsflow.MaxIDLength); err != nil {
+			return err
+		}
 	}
 	m.Phone = firstPhone(region, o.phoneCandidates()...)
 
@@ -506,6 +509,9 @@ func mapShopifyCustomer(m *ShopifyMapping, d ShopifyDelivery, c *shopifyCustomer
 	m.CustomerID = c.ID.String()
 	if m.CustomerID == "" {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "id", "the %s payload has no id: a customer needs one", d.Topic)
+	}
+	if err := smsflow.CheckID("id", m.CustomerID, smsflow.MaxIDLength); err != nil {
+		return err
 	}
 	own := firstPhone(region, phoneCandidate{raw: c.Phone})
 	m.Phone = own

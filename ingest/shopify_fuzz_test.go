@@ -25,6 +25,8 @@ func FuzzMapShopify(f *testing.F) {
 	f.Add("customers/update", []byte(`{"id": 7, "phone": "0044 20 7946 0958", "sms_marketing_consent": {"state": "SUBSCRIBED", "consent_updated_at": "2999-01-01T00:00:00Z"}}`))
 	f.Add("customers/create", []byte(`{"id": "\u0000", "phone": "+", "default_address": {"phone": "+442079460958", "country_code": "ZZ"}}`))
 	f.Add("carts/update", []byte(`not json`))
+	f.Add("orders/create", []byte(`{"id": "o\u0000", "customer": {"id": "c\u0000", "phone": "+14155550100"}}`))
+	f.Add("orders/create", []byte(`{"id": "`+strings.Repeat("9", 2000)+`", "customer": {"id": "`+strings.Repeat("c", 300)+`"}}`))
 	f.Fuzz(func(t *testing.T, topic string, body []byte) {
 		m, err := ingest.MapShopify(ingest.ShopifyDelivery{Topic: topic, WebhookID: "wh", Body: body}, "US", now)
 		if err != nil {
@@ -41,6 +43,9 @@ func FuzzMapShopify(f *testing.F) {
 		}
 		if m.CustomerID == "" && m.Phone == nil {
 			t.Fatal("mapped a delivery with nobody to attribute it to")
+		}
+		if err := smsflow.CheckID("id", m.CustomerID, smsflow.MaxIDLength); err != nil {
+			t.Fatalf("mapped a customer id no database can key: %v", err)
 		}
 		for _, it := range m.Items {
 			if it.MessageID == "" || !strings.HasPrefix(it.MessageID, "shopify-") || it.UserID != "" {

@@ -91,7 +91,39 @@ type TxHooks struct {
 }
 
 // SubmitWith is Submit with hooks that run in the items' transaction.
+// Items that fail Item.Validate are refused in their Result without
+// reaching the database (the hooks do not run when every item is refused).
 func (w *Writer) SubmitWith(ctx context.Context, items []*Item, hooks TxHooks) ([]Result, error) {
+	var refused []Result // nil while every item is valid
+	valid := items
+	for i, it := range items {
+		err := it.Validate()
+		if err != nil && refused == nil {
+			refused = make([]Result, len(items))
+			valid = append(make([]*Item, 0, len(items)-1), items[:i]...)
+		}
+		switch {
+		case err != nil:
+			refused[i].Err = err
+		case refused != nil:
+			valid = append(valid, it)
+		}
+	}
+	res, err := w.submit(ctx, valid, hooks)
+	if err != nil || refused == nil {
+		return res, err
+	}
+	j := 0
+	for i := range refused {
+		if refused[i].Err == nil {
+			refused[i] = res[j]
+			j++
+		}
+	}
+	return refused, nil
+}
+
+func (w *Writer) submit(ctx context.Context, items []*Item, hooks TxHooks) ([]Result, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}

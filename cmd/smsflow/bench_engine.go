@@ -621,7 +621,10 @@ func (b *flowsRun) throughput(ctx context.Context) (flowsResult, error) {
 					items[i] = b.event("t")
 				}
 				body, _ := json.Marshal(map[string]any{"batch": items})
-				var resp struct{ Errors []json.RawMessage }
+				var resp struct {
+					Errors     []json.RawMessage
+					MoreErrors int `json:"more_errors"`
+				}
 				t0 := time.Now()
 				// The request runs to its end even when the drive is over, so
 				// every event counted is one the app has.
@@ -630,8 +633,9 @@ func (b *flowsRun) throughput(ctx context.Context) (flowsResult, error) {
 					continue
 				}
 				httpLat.add(time.Since(t0))
-				errs.Add(int64(len(resp.Errors)))
-				accepted.Add(int64(len(items) - len(resp.Errors)))
+				refused := len(resp.Errors) + resp.MoreErrors
+				errs.Add(int64(refused))
+				accepted.Add(int64(len(items) - refused))
 			}
 		}()
 	}

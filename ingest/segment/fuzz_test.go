@@ -68,6 +68,26 @@ func checkMessage(t *testing.T, m Message) {
 	if m.UserID == "" && m.AnonymousID == "" {
 		t.Fatalf("accepted message without userId or anonymousId")
 	}
+	// Everything PostgreSQL indexes is an identifier both databases store.
+	for field, id := range map[string]string{"userId": m.UserID, "anonymousId": m.AnonymousID, "previousId": m.PreviousID,
+		"groupId": m.GroupID, "event": m.Event, "name": m.Name} {
+		if err := smsflow.CheckID(field, id, smsflow.MaxIDLength); err != nil {
+			t.Fatalf("accepted message with %s %q: %v", field, id, err)
+		}
+	}
+	if m.Type == TypeTrack {
+		if err := smsflow.CheckOrderID(m.Event, m.Properties); err != nil {
+			t.Fatalf("accepted order id: %v", err)
+		}
+	}
+	if y := m.Timestamp.Year(); y < minYear || y > maxYear {
+		t.Fatalf("accepted message with Timestamp %v", m.Timestamp)
+	}
+	for _, obj := range []map[string]any{m.Properties, m.Traits, m.Context} {
+		if n, bad := outOfRange(obj); bad {
+			t.Fatalf("accepted the number %s, which reads back as no float64", n)
+		}
+	}
 	if m.Size > MaxItemBytes {
 		t.Fatalf("accepted message of %d bytes", m.Size)
 	}
@@ -138,6 +158,9 @@ func FuzzParseBatch(f *testing.F) {
 				t.Fatalf("bad item error %+v", e)
 			}
 			last = e.Index
+		}
+		if res.Rejected < len(res.Errors) || len(res.Errors) > MaxListedErrors || (res.Rejected > len(res.Errors) && len(res.Errors) != MaxListedErrors) {
+			t.Fatalf("%d rejected, %d listed", res.Rejected, len(res.Errors))
 		}
 		if got, want := res.WriteKey, WriteKey(body); got != want {
 			t.Fatalf("WriteKey = %q, but WriteKey(body) = %q", got, want)

@@ -13,6 +13,12 @@ const (
 	MaxItemBytes = 32 * 1024
 	// MaxBatchBytes is the largest /v1/batch body, in bytes: 500 KB.
 	MaxBatchBytes = 500 * 1024
+	// MaxBatchExpandedBytes bounds a batch once its batch-level context is
+	// merged into each item: the sum of the accepted items' sizes plus one
+	// copy of that context each, in bytes (2,000 KB, four bodies' worth). Items
+	// past it are refused (too_large), so what one request costs in memory
+	// and storage stays a small multiple of its body whatever the context.
+	MaxBatchExpandedBytes = 4 * MaxBatchBytes
 	// MaxMessageIDLength is the longest messageId accepted, in characters.
 	MaxMessageIDLength = 100
 	// MaxEventLength is the longest track event name accepted, in
@@ -31,8 +37,10 @@ const (
 )
 
 // Message is one validated Segment call. Ids are strings even when the
-// client sent numbers; times are UTC; Properties, Traits and Context are nil
-// when absent and hold what encoding/json produces (numbers are float64).
+// client sent numbers, and pass smsflow.CheckID; times are UTC; Properties,
+// Traits and Context are nil when absent and hold what encoding/json
+// produces with UseNumber (numbers are json.Number, exact to the digit).
+// Strings inside them are as sent: ingest cleans them before storing.
 type Message struct {
 	Type        string // track, identify, page, screen, alias or group
 	MessageID   string // the client's, or "gen-" + 32 hex digits when it sent none
@@ -78,12 +86,19 @@ type ItemError struct {
 	Field   string `json:"field"`
 }
 
+// MaxListedErrors bounds the rejected items a batch answer lists: a 500 KB
+// batch can hold 130,000 bad items, and a client needs the first few to fix
+// its code, not a 12 MB list that costs as much memory to build.
+const MaxListedErrors = 100
+
 // BatchResult is what ParseBatch made of a batch: the accepted messages with
-// their positions in the batch (Messages[i] was item Indexes[i]), the
-// rejected items in batch order, and the writeKey sent in the body, if any.
+// their positions in the batch (Messages[i] was item Indexes[i]), the first
+// MaxListedErrors rejected items in batch order and the count of all of
+// them, and the writeKey sent in the body, if any.
 type BatchResult struct {
 	Messages []Message
 	Indexes  []int
 	Errors   []ItemError
+	Rejected int // len(Errors) plus the rejected items not listed
 	WriteKey string
 }

@@ -27,6 +27,9 @@ type batchDefaults struct {
 	sentAt    time.Time
 	hasSentAt bool
 	context   map[string]any
+	// contextSize is the batch context's size in bytes as received: each
+	// item that inherits it costs that much more once merged.
+	contextSize int
 }
 
 // ParseOne parses the body of a single call. kind is the call type given by
@@ -66,7 +69,8 @@ func ParseOne(kind string, body []byte, receivedAt time.Time) (Message, error) {
 // "writeKey"}. A body that is not a JSON object, lacks the batch array or has
 // an invalid batch-level sentAt or context is an error for the whole call (a
 // *smsflow.Error). Otherwise each item is parsed on its own: invalid items
-// are listed in Errors, in batch order, and the others returned. Items
+// are counted in Rejected and the first MaxListedErrors listed in Errors, in
+// batch order, and the others returned. Items
 // inherit the batch's sentAt when they have none, and its context under
 // their own. receivedAt must not be zero.
 func ParseBatch(body []byte, receivedAt time.Time) (BatchResult, error) {
@@ -93,14 +97,21 @@ func ParseBatch(body []byte, receivedAt time.Time) (BatchResult, error) {
 	if defaults.context, ferr = objectField(obj, "context"); ferr != nil {
 		return BatchResult{}, ferr
 	}
+	if defaults.context != nil {
+		defaults.contextSize = len(obj["context"])
+	}
 
 	res := BatchResult{WriteKey: writeKey(obj)}
+	expanded := 0 // bytes of the accepted items, each with the batch context merged in
 	for i, raw := range items {
-		m, err := parseBatchItem(raw, defaults, receivedAt)
+		m, err := parseBatchItem(raw, defaults, receivedAt, expanded)
 		if err != nil {
-			res.Errors = append(res.Errors, ItemError{Index: i, Code: err.Code, Message: err.Message, Field: err.Field})
+			if res.Rejected++; len(res.Errors) < MaxListedErrors {
+				res.Errors = append(res.Errors, ItemError{Index: i, Code: err.Code, Message: err.Message, Field: err.Field})
+			}
 			continue
 		}
+		expanded += len(raw) + defaults.contextSize
 		res.Messages = append(res.Messages, m)
 		res.Indexes = append(res.Indexes, i)
 	}
@@ -127,9 +138,24 @@ func writeKey(obj object) string {
 	return k
 }
 
-func parseBatchItem(raw json.RawMessage, defaults batchDefaults, receivedAt time.Time) (Message, *smsflow.Error) {
+// parseBatchItem parses one item of a batch whose accepted items so far
+// come to expanded bytes with the batch context merged in. The limits are
+// on the item as merged: a batch context is copied into every item, so a
+// large one would multiply a 500 KB body into gigabytes of stored events.
+func parseBatchItem(raw json.RawMessage, defaults batchDefaults, receivedAt time.Time, expanded int) (Message, *smsflow.Error) {
 	if len(raw) > MaxItemBytes {
 		return Message{}, tooLarge("the message", len(raw))
+	}
+	merged := len(raw) + defaults.contextSize
+	if merged > MaxItemBytes {
+		return Message{}, smsflow.FieldErrorf(smsflow.ETOOLARGE, "context",
+			"the message is %d bytes with the batch's context (%d bytes) merged into it; the limit is %d bytes (32 KB) per message — send a smaller batch context, or put it only in the messages that need it",
+			merged, defaults.contextSize, MaxItemBytes)
+	}
+	if expanded+merged > MaxBatchExpandedBytes {
+		return Message{}, smsflow.FieldErrorf(smsflow.ETOOLARGE, "context",
+			"the batch's context (%d bytes) merged into each of its messages comes to more than %d bytes (%d KB) for the batch; this message and those after it are refused — send fewer messages per batch with this context",
+			defaults.contextSize, MaxBatchExpandedBytes, MaxBatchExpandedBytes/1024)
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
@@ -152,25 +178,22 @@ func parseItem(obj object, kind string, defaults batchDefaults, receivedAt time.
 	m := Message{Type: kind, ReceivedAt: receivedAt.UTC(), Size: size}
 	var err *smsflow.Error
 
-	if m.MessageID, err = idField(obj, "messageId"); err != nil {
+	if m.MessageID, err = idField(obj, "messageId", MaxMessageIDLength); err != nil {
 		return Message{}, err
-	}
-	if n := utf8.RuneCountInString(m.MessageID); n > MaxMessageIDLength {
-		return Message{}, smsflow.FieldErrorf(smsflow.EINVALID, "messageId", "messageId is %d characters long; the limit is %d", n, MaxMessageIDLength)
 	}
 	if m.MessageID == "" {
 		m.MessageID = newMessageID()
 	}
 
-	if m.UserID, err = idField(obj, "userId"); err != nil {
+	if m.UserID, err = idField(obj, "userId", smsflow.MaxIDLength); err != nil {
 		return Message{}, err
 	}
-	if m.AnonymousID, err = idField(obj, "anonymousId"); err != nil {
+	if m.AnonymousID, err = idField(obj, "anonymousId", smsflow.MaxIDLength); err != nil {
 		return Message{}, err
 	}
 	switch kind {
 	case TypeAlias:
-		if m.PreviousID, err = idField(obj, "previousId"); err != nil {
+		if m.PreviousID, err = idField(obj, "previousId", smsflow.MaxIDLength); err != nil {
 			return Message{}, err
 		}
 		if m.PreviousID == "" {
@@ -194,15 +217,18 @@ func parseItem(obj object, kind string, defaults batchDefaults, receivedAt time.
 		if !ok || strings.TrimSpace(m.Event) == "" {
 			return Message{}, smsflow.FieldErrorf(smsflow.EINVALID, "event", "a track call needs an event name, like \"Order Completed\"")
 		}
-		if n := utf8.RuneCountInString(m.Event); n > MaxEventLength {
-			return Message{}, smsflow.FieldErrorf(smsflow.EINVALID, "event", "the event name is %d characters long; the limit is %d", n, MaxEventLength)
+		if err = smsflow.CheckID("event", m.Event, MaxEventLength); err != nil {
+			return Message{}, err
 		}
 	case TypePage, TypeScreen:
 		if m.Name, _, err = stringField(obj, "name"); err != nil {
 			return Message{}, err
 		}
+		if err = smsflow.CheckID("name", m.Name, MaxEventLength); err != nil {
+			return Message{}, err
+		}
 	case TypeGroup:
-		if m.GroupID, err = idField(obj, "groupId"); err != nil {
+		if m.GroupID, err = idField(obj, "groupId", smsflow.MaxIDLength); err != nil {
 			return Message{}, err
 		}
 		if m.GroupID == "" {
@@ -212,6 +238,11 @@ func parseItem(obj object, kind string, defaults batchDefaults, receivedAt time.
 
 	if m.Properties, err = objectField(obj, "properties"); err != nil {
 		return Message{}, err
+	}
+	if kind == TypeTrack {
+		if err = smsflow.CheckOrderID(m.Event, m.Properties); err != nil {
+			return Message{}, err
+		}
 	}
 	if m.Traits, err = objectField(obj, "traits"); err != nil {
 		return Message{}, err
@@ -267,7 +298,25 @@ func (m *Message) setTimestamp(obj object, defaults batchDefaults) *smsflow.Erro
 		m.Timestamp = m.ReceivedAt
 	}
 	m.Timestamp = m.Timestamp.UTC()
+	if y := m.Timestamp.Year(); y < minYear || y > maxYear {
+		// Only the correction can leave the range: each field was in it.
+		return smsflow.FieldErrorf(smsflow.EINVALID, "originalTimestamp",
+			"originalTimestamp %s corrected by sentAt %s (the client's clock is %s off the server's) gives %s; years %d to %d are accepted — check the device clock, or send timestamp",
+			orig.Format(time.RFC3339Nano), sent.Format(time.RFC3339Nano), clockSkew(sent.Sub(m.ReceivedAt)), m.Timestamp.Format(time.RFC3339), minYear, maxYear)
+	}
 	return nil
+}
+
+// clockSkew describes how far a client's clock is off, in years when it is
+// that far.
+func clockSkew(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if year := 365 * 24 * time.Hour; d >= year {
+		return fmt.Sprintf("%.0f years", d.Hours()/24/365.2425)
+	}
+	return d.Round(time.Second).String()
 }
 
 // setPhone finds the raw phone number: traits.phone (not for group calls,
@@ -330,8 +379,8 @@ func phoneValue(v any, field string) (string, *smsflow.Error) {
 		return "", nil
 	case string:
 		return p, nil
-	case float64:
-		return strconv.FormatFloat(p, 'f', -1, 64), nil
+	case json.Number:
+		return string(p), nil
 	default:
 		return "", smsflow.FieldErrorf(smsflow.EINVALID, field, "%s must be a string, like \"+14155550100\"", field)
 	}
@@ -439,31 +488,36 @@ func stringField(obj object, key string) (string, bool, *smsflow.Error) {
 
 // idField returns an id that may be a string or a number (Segment accepts
 // both); a number keeps its decimal spelling ("42", "1.5"; 1e3 is "1000").
-func idField(obj object, key string) (string, *smsflow.Error) {
+// It must pass smsflow.CheckID with at most max characters.
+func idField(obj object, key string, max int) (string, *smsflow.Error) {
 	raw, ok := obj[key]
 	if !ok || isNull(raw) {
 		return "", nil
 	}
+	id, found := "", false
 	switch c := firstByte(raw); {
 	case c == '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s, nil
-		}
+		found = json.Unmarshal(raw, &id) == nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		lit := string(bytes.TrimSpace(raw))
 		if isInteger(lit) {
-			return lit, nil
-		}
-		if f, err := strconv.ParseFloat(lit, 64); err == nil {
-			return strconv.FormatFloat(f, 'f', -1, 64), nil
+			id, found = lit, true
+		} else if f, err := strconv.ParseFloat(lit, 64); err == nil {
+			id, found = strconv.FormatFloat(f, 'f', -1, 64), true
 		}
 	}
-	return "", smsflow.FieldErrorf(smsflow.EINVALID, key, "%s must be a string or a number", key)
+	if !found {
+		return "", smsflow.FieldErrorf(smsflow.EINVALID, key, "%s must be a string or a number", key)
+	}
+	if err := smsflow.CheckID(key, id, max); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // objectField returns an object field; absent and null are nil. Numbers in
-// it are float64.
+// it are json.Number, so that ids keep every digit (an order_id above 2^53
+// is not rounded into another order's).
 func objectField(obj object, key string) (map[string]any, *smsflow.Error) {
 	raw, ok := obj[key]
 	if !ok || isNull(raw) {
@@ -472,11 +526,39 @@ func objectField(obj object, key string) (map[string]any, *smsflow.Error) {
 	if firstByte(raw) != '{' {
 		return nil, smsflow.FieldErrorf(smsflow.EINVALID, key, "%s must be an object", key)
 	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := dec.Decode(&m); err != nil {
 		return nil, smsflow.FieldErrorf(smsflow.EINVALID, key, "%s is not valid: %s", key, jsonProblem(err))
 	}
+	if n, ok := outOfRange(m); ok {
+		// Stored JSON is read back as float64: 1e400 would fail every read.
+		return nil, smsflow.FieldErrorf(smsflow.EINVALID, key, "%s is not valid: the number %.40s is out of range", key, n)
+	}
 	return m, nil
+}
+
+// outOfRange finds a number in a decoded value that a float64 cannot hold.
+func outOfRange(v any) (json.Number, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		_, err := t.Float64()
+		return t, err != nil
+	case map[string]any:
+		for _, e := range t {
+			if n, bad := outOfRange(e); bad {
+				return n, true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if n, bad := outOfRange(e); bad {
+				return n, true
+			}
+		}
+	}
+	return "", false
 }
 
 // Timestamps outside these years are refused: no event of an SMS engine

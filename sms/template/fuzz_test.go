@@ -2,6 +2,7 @@ package template
 
 import (
 	"errors"
+	"github.com/smsflow/smsflow"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -71,6 +72,8 @@ func FuzzRender(f *testing.F) {
 	f.Add("Hi {{ contact.traits.first_name }}", "{{ x }}")
 	f.Add("{{ contact.traits.first_name | date: '%c' }}", "2025-01-02")
 	f.Add("{{ contact.traits.first_name | track }}", "https://glow.example/x")
+	f.Add("Hi {{ contact.traits.first_name }}\r\nbye", "A\x00na\x1b[31m\u0085")
+	f.Add("{{ contact.traits.first_name }}", "\x00\x01\x02")
 	f.Fuzz(func(t *testing.T, src, firstName string) {
 		tpl, err := Compile(src)
 		if err != nil {
@@ -98,6 +101,8 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("Render(%q) produced %d bytes", src, len(out))
 		case strings.Contains(out, reservedPrefix):
 			t.Fatalf("Render(%q) = %q leaks instrumentation", src, out)
+		case out != smsflow.CleanText(out):
+			t.Fatalf("Render(%q) = %q, with control characters or invalid UTF-8", src, out)
 		}
 	})
 }

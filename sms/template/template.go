@@ -10,6 +10,7 @@ import (
 
 	"github.com/osteele/liquid/parser"
 	"github.com/osteele/liquid/render"
+	"github.com/smsflow/smsflow"
 )
 
 // Scope is what a template can read. Each field is exposed to Liquid under
@@ -116,7 +117,10 @@ func (t *Template) Source() string { return t.src }
 // that are not a plain `path | filter …` chain (a literal, a comparison).
 func (t *Template) Variables() []Variable { return slices.Clone(t.vars) }
 
-// Render produces the message body, trimmed of surrounding whitespace. It
+// Render produces the message body, cleaned by smsflow.CleanText (values
+// from events and traits may carry NUL and other control characters, which
+// no provider should be handed and PostgreSQL cannot store) and trimmed of
+// surrounding whitespace. It
 // returns a *RenderError when the result must not be sent, and a wrapped
 // LinkTracker error when tracking a link failed. The tracker may have been
 // called even when Render then fails.
@@ -153,7 +157,7 @@ func (t *Template) Render(scope Scope, links LinkTracker) (string, error) {
 	case w.overflow:
 		return "", &RenderError{Reason: fmt.Sprintf("too large: the message is over %d bytes", MaxValueBytes)}
 	}
-	out := strings.TrimSpace(w.buf.String())
+	out := strings.TrimSpace(smsflow.CleanText(w.buf.String()))
 	switch {
 	case out == "":
 		return "", &RenderError{Reason: "empty"}

@@ -571,3 +571,24 @@ func TestLiquidErrorsQuoteTheUsersText(t *testing.T) {
 		}
 	}
 }
+
+// Values from events and traits reach the body cleaned: no NUL or other
+// control character goes to a provider or the outbox, line breaks stay, and
+// a body that was only control characters is empty, so not sent.
+func TestRenderCleansControlCharacters(t *testing.T) {
+	tpl := mustCompile(t, "Hi {{ contact.traits.first_name }}!\r\nSee you.")
+	scope := SampleScope()
+	scope.Contact["traits"].(map[string]any)["first_name"] = "A\x00na\x1b[31m\u0085"
+	got, err := tpl.Render(scope, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Hi Ana[31m!\nSee you."; got != want {
+		t.Errorf("Render = %q, want %q", got, want)
+	}
+	scope.Contact["traits"].(map[string]any)["first_name"] = "\x00\x01"
+	_, err = mustCompile(t, "{{ contact.traits.first_name }}").Render(scope, nil)
+	if re, ok := err.(*RenderError); !ok || re.Reason != "empty" {
+		t.Errorf("a body of control characters: %v, want RenderError empty", err)
+	}
+}

@@ -34,6 +34,10 @@ func (dialect) LockRow() string        { return "" }
 func (dialect) Rebind(q string) string { return q }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
 
+// uriPath escapes what SQLite's URI filenames give a meaning to: a path
+// holding "#" or "?" would otherwise open another file (the part before it).
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+
 // Open opens (creating if needed) the SQLite database file at path.
 func Open(path string) (*store.DB, error) {
 	if path == "" {
@@ -62,7 +66,7 @@ func Open(path string) (*store.DB, error) {
 		}
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 		q.Set("_txlock", txlock)
-		return "file:" + path + "?" + q.Encode()
+		return "file:" + uriPath.Replace(path) + "?" + q.Encode()
 	}
 	w, err := sql.Open("sqlite", dsn("immediate", WriterCacheKiB))
 	if err != nil {
