@@ -111,7 +111,7 @@ var ErrNoDate = smsflow.Errorf(smsflow.ENOTFOUND, "the contact has no date")
 // gives it); loc is the contact's zone, in which an RFC 3339 time means its
 // calendar date. It returns ErrNoDate when the property is not set, and an
 // *smsflow.Error saying what is wrong with a value that is not a date (or,
-// for `every: once`, not a full date).
+// for `every: once`, not a full date), naming the property.
 func (t *DateTrigger) ContactDate(contact map[string]any, loc *time.Location) (Date, error) {
 	v, ok := lookupPath(contact, strings.Split(strings.TrimPrefix(t.Property, "contact."), "."))
 	if !ok || v == nil {
@@ -122,7 +122,7 @@ func (t *DateTrigger) ContactDate(contact map[string]any, loc *time.Location) (D
 	}
 	d, err := ParseDateValue(v, loc)
 	if err != nil {
-		return Date{}, err
+		return Date{}, smsflow.Errorf(smsflow.EINVALID, "%s: %s", t.Property, smsflow.ErrorMessage(err))
 	}
 	if t.Every == EveryOnce && d.Year == 0 {
 		return Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is %s: every: once needs a full date (YYYY-MM-DD)", t.Property, strconv.Quote(d.String()))

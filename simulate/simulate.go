@@ -41,7 +41,9 @@ type Options struct {
 	Contacts io.Reader // optional NDJSON in the import format
 	Config   config.Config
 	// Horizon bounds how long after the last event timers keep running
-	// (default 400 days), so daily schedules cannot run forever.
+	// (default 400 days). Daily schedules (local segments at HH:MM, date
+	// triggers) scan every day from the first input line's day to the last
+	// one's; after it, runs already started play out.
 	Horizon time.Duration
 }
 
@@ -106,8 +108,9 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 		return nil, err
 	}
 	start := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := start // the simulated period: daily schedules scan every day of it
 	if len(inputs) > 0 {
-		start = inputs[0].at
+		start, end = inputs[0].at, inputs[len(inputs)-1].at
 	}
 	clk := &clock{t: start}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -148,6 +151,7 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 		Footer:        cfg.Brand.Footer,
 		SmartEncoding: cfg.SmartEncoding,
 		NewLinkCode:   func() string { codes++; return fmt.Sprintf("s%06d", codes) },
+		ScheduleUntil: end,
 	})
 	eng.OnTrace = func(t engine.Trace) {
 		if l, ok := toLine(t); ok {
