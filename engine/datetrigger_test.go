@@ -20,6 +20,7 @@ const birthdayFlow = `id: birthday
 category: lifecycle
 trigger:
   date: {property: contact.traits.birthday, at: "10:00", every: year}
+  where: '!has(contact.traits.birthday_texts) || contact.traits.birthday_texts == true'
 steps:
   - id: wish
     send: "Glow: happy birthday! ({{ event.properties.date }})"
@@ -63,6 +64,7 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 			// 20:00 UTC on 3 March is already 4 March in Tokyo.
 			{"tokyo", "+1 415 555 0101", map[string]any{"birthday": "1990-03-03T20:00:00Z"}},
 			{"later", "+1 415 555 0102", map[string]any{"birthday": "03-05"}},
+			{"quiet", "+1 415 555 0103", map[string]any{"birthday": "03-04"}},
 		} {
 			w.identify(c.id, c.phone)
 			w.subscribe(c.id)
@@ -74,12 +76,18 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 			}
 			w.submit(it)
 		}
-		w.advance(4 * 24 * time.Hour) // to 2026-03-06 18:00 UTC
+		// quiet turns birthday texts off the morning of its birthday, after
+		// the day's scan scheduled it: decided at 10:00, it does not enter.
+		w.atPacific("2026-03-04 08:00")
+		w.seq++
+		w.submitTraits("quiet", map[string]any{"birthday_texts": false})
+		w.atPacific("2026-03-06 10:00")
 		for id, want := range map[string][]time.Time{
 			"la":    {utc("2026-03-04T18:00")}, // 10:00 PST
 			"ny":    {utc("2026-03-04T15:00")}, // 10:00 EST
 			"tokyo": {utc("2026-03-04T01:00")}, // 10:00 JST
 			"later": {utc("2026-03-05T18:00")},
+			"quiet": nil,
 		} {
 			if got := w.sendTimes(id, "birthday"); !sameTimes(got, want) {
 				t.Errorf("%s sent at %v, want %v", id, got, want)
@@ -95,6 +103,7 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 				t.Errorf("body %q: event.properties.date should be this year's birthday", m.Body)
 			}
 		}
+		w.expectReasons("quiet", "birthday", engine.DecisionSegmentLeft)
 		run := w.onlyRun("ny", "birthday")
 		if !run.EnteredAt.Equal(utc("2026-03-04T15:00")) {
 			t.Errorf("entered at %v, want the moment itself", run.EnteredAt)

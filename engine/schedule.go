@@ -387,7 +387,8 @@ const (
 // Decisions of scheduled entries, with step "entry".
 const (
 	// DecisionSegmentLeft: at its moment the contact no longer matched the
-	// segment's condition.
+	// scheduled audience: the segment's condition, or a date trigger's
+	// where.
 	DecisionSegmentLeft = "skipped:segment_left"
 	// DecisionNoDate: the contact has no value at the date trigger's
 	// property. Recorded once per contact and flow, not at every daily scan.
@@ -454,10 +455,6 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 		return nil, nil
 	}
 	loc := cc.localZone()
-	at := localInstant(day, comp.Trigger.Clock(), loc)
-	if at.Before(cc.now.Add(-time.Minute)) {
-		return nil, nil // that moment has passed in this contact's zone
-	}
 	where, label := comp.Trigger.Where, "trigger"
 	var occurrence flow.Date
 	if d := comp.Trigger.Date; d != nil {
@@ -483,6 +480,10 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 		}
 	} else {
 		where, label = comp.Trigger.Segment.Where, "segment.where"
+	}
+	at := localInstant(day, comp.Trigger.Clock(), loc)
+	if at.Before(cc.now.Add(-time.Minute)) {
+		return nil, nil // that moment has passed in this contact's zone
 	}
 	ev := cc.scheduledEvent(comp, job, at, occurrence)
 	if ok, err := cc.condAt(at, where, ev, comp.ID, label); err != nil || !ok {
@@ -633,14 +634,19 @@ func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
 		}
 	}
 	ev := cc.scheduledEvent(comp, en.Job, en.At, occurrence)
+	// The contact was scheduled because it matched at the scan: one that
+	// no longer does is told apart from one never scheduled. (A date
+	// trigger's where is then evaluated once more by checkEntry, with the
+	// same inputs and result.)
+	where, label := comp.Trigger.Where, "trigger"
 	if seg := comp.Trigger.Segment; seg != nil {
-		ok, err := cc.cond(seg.Where, nil, ev, false, comp.ID, "segment.where")
+		where, label = seg.Where, "segment.where"
+	}
+	if ok, err := cc.cond(where, nil, ev, false, comp.ID, label); err != nil || !ok {
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return cc.skipEntry(comp, DecisionSegmentLeft, "", true)
-		}
+		return cc.skipEntry(comp, DecisionSegmentLeft, "", true)
 	}
 	run, err := cc.checkEntry(comp, ev)
 	if err != nil || run == nil {
