@@ -329,7 +329,7 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 					j.Entered++
 				}
 			} else {
-				entered, err := cc.segmentEntry(comp)
+				entered, err := cc.segmentEntry(comp, j)
 				if err != nil {
 					return err
 				}
@@ -365,10 +365,11 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 
 // segmentEntry enters one contact of a one-off segment at an instant, now,
 // if it matches.
-func (cc *contactCtx) segmentEntry(comp *Compiled) (bool, error) {
+func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, error) {
 	seg := comp.Trigger.Segment
+	base, _, _ := splitShard(j.Key)
 	ev := &smsflow.Event{Type: "segment", Name: SegmentEntered, ContactID: cc.contact.ID,
-		Properties: map[string]any{"flow": comp.ID, "job": "at:" + seg.At.UTC().Format(time.RFC3339)}, Timestamp: cc.now, ReceivedAt: cc.now}
+		Properties: map[string]any{"flow": comp.ID, "job": base}, Timestamp: cc.now, ReceivedAt: cc.now}
 	ok, err := cc.cond(seg.Where, nil, ev, false, comp.ID, "segment.where")
 	if err != nil || !ok {
 		return false, err
