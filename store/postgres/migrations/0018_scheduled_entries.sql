@@ -12,7 +12,7 @@ CREATE TABLE scheduled_entries (
     due_at       BIGINT NOT NULL,
     PRIMARY KEY (flow_id, job_key, contact_id)
 );
-CREATE INDEX scheduled_entries_due ON scheduled_entries (due_at);
+CREATE INDEX scheduled_entries_due ON scheduled_entries (due_at, flow_id, contact_id);
 
 -- date_skips: the missing- or invalid-date decision last recorded for a
 -- contact of a date flow, so that it is recorded once (and again when it
