@@ -65,6 +65,7 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 			{"tokyo", "+1 415 555 0101", map[string]any{"birthday": "1990-03-03T20:00:00Z"}},
 			{"later", "+1 415 555 0102", map[string]any{"birthday": "03-05"}},
 			{"quiet", "+1 415 555 0103", map[string]any{"birthday": "03-04"}},
+			{"moved", "+1 415 555 0104", map[string]any{"birthday": "03-04"}},
 		} {
 			w.identify(c.id, c.phone)
 			w.subscribe(c.id)
@@ -77,10 +78,13 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 			w.submit(it)
 		}
 		// quiet turns birthday texts off the morning of its birthday, after
-		// the day's scan scheduled it: decided at 10:00, it does not enter.
+		// the day's scan scheduled it, and moved's birthday is corrected:
+		// decided at 10:00, neither enters.
 		w.atPacific("2026-03-04 08:00")
 		w.seq++
 		w.submitTraits("quiet", map[string]any{"birthday_texts": false})
+		w.seq++
+		w.submitTraits("moved", map[string]any{"birthday": "1990-03-20"}) // corrected that morning
 		w.atPacific("2026-03-06 10:00")
 		for id, want := range map[string][]time.Time{
 			"la":    {utc("2026-03-04T18:00")}, // 10:00 PST
@@ -88,6 +92,7 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 			"tokyo": {utc("2026-03-04T01:00")}, // 10:00 JST
 			"later": {utc("2026-03-05T18:00")},
 			"quiet": nil,
+			"moved": nil,
 		} {
 			if got := w.sendTimes(id, "birthday"); !sameTimes(got, want) {
 				t.Errorf("%s sent at %v, want %v", id, got, want)
@@ -103,7 +108,11 @@ func TestDateTriggerEntersAtTenInEachZone(t *testing.T) {
 				t.Errorf("body %q: event.properties.date should be this year's birthday", m.Body)
 			}
 		}
-		w.expectReasons("quiet", "birthday", engine.DecisionSegmentLeft)
+		w.expectReasons("quiet", "birthday", smsflow.DecisionSegmentLeft)
+		w.expectReasons("moved", "birthday", smsflow.DecisionDateChanged)
+		if d := w.decisionsOf("moved", "birthday"); len(d) == 1 && (d[0].Detail != "contact.traits.birthday is 1990-03-20 now, which does not fall on 2026-03-04" || !d[0].At.Equal(utc("2026-03-04T18:00"))) {
+			t.Errorf("date_changed %q at %v", d[0].Detail, d[0].At)
+		}
 		run := w.onlyRun("ny", "birthday")
 		if !run.EnteredAt.Equal(utc("2026-03-04T15:00")) {
 			t.Errorf("entered at %v, want the moment itself", run.EnteredAt)
@@ -156,9 +165,9 @@ func TestDateTriggerOnceAndDateDecisions(t *testing.T) {
 		if got, want := w.sendTimes("bad", "renewal"), []time.Time{utc("2026-03-09T16:00")}; !sameTimes(got, want) {
 			t.Errorf("bad sent at %v, want %v (09:00 PDT once its date is valid)", got, want)
 		}
-		w.expectReasons("monthday", "renewal", engine.DecisionInvalidDate)
-		w.expectReasons("none", "renewal", engine.DecisionNoDate)
-		w.expectReasons("bad", "renewal", engine.DecisionInvalidDate, engine.DecisionInvalidDate, smsflow.DecisionSent)
+		w.expectReasons("monthday", "renewal", smsflow.DecisionInvalidDate)
+		w.expectReasons("none", "renewal", smsflow.DecisionNoDate)
+		w.expectReasons("bad", "renewal", smsflow.DecisionInvalidDate, smsflow.DecisionInvalidDate, smsflow.DecisionSent)
 		if d := w.decisionsOf("monthday", "renewal"); len(d) == 1 && d[0].Detail != `contact.traits.renews_on is "03-08": every: once needs a full date (YYYY-MM-DD)` {
 			t.Errorf("detail %q", d[0].Detail)
 		}
@@ -216,7 +225,7 @@ func TestDailySegmentDecidesAtEntry(t *testing.T) {
 			t.Errorf("orders sent at %v, want only %v", got, mondays[:1])
 		}
 		w.expectReasons("orders", "monday", smsflow.DecisionSent, smsflow.DecisionSuppressed+"(rule=unless)")
-		w.expectReasons("leaves", "monday", smsflow.DecisionSent, engine.DecisionSegmentLeft)
+		w.expectReasons("leaves", "monday", smsflow.DecisionSent, smsflow.DecisionSegmentLeft)
 		for _, d := range w.decisionsOf("orders", "monday")[1:] {
 			if !d.At.Equal(mondays[1]) {
 				t.Errorf("suppressed at %v, want at the entry moment %v", d.At, mondays[1])

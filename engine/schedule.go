@@ -368,7 +368,7 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, error) {
 	seg := comp.Trigger.Segment
 	base, _, _ := splitShard(j.Key)
-	ev := &smsflow.Event{Type: "segment", Name: SegmentEntered, ContactID: cc.contact.ID,
+	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
 		Properties: map[string]any{"flow": comp.ID, "job": base}, Timestamp: cc.now, ReceivedAt: cc.now}
 	ok, err := cc.cond(seg.Where, nil, ev, false, comp.ID, "segment.where")
 	if err != nil || !ok {
@@ -377,31 +377,6 @@ func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, e
 	run, err := cc.tryEnter(comp, ev)
 	return run != nil, err
 }
-
-// Names of the trigger events of scheduled entries (`event.name` in
-// conditions and templates).
-const (
-	SegmentEntered = "Segment Entered"
-	DateReached    = "Date Reached"
-)
-
-// Decisions of scheduled entries, with step "entry".
-const (
-	// DecisionSegmentLeft: at its moment the contact no longer matched the
-	// scheduled audience: the segment's condition, or a date trigger's
-	// where.
-	DecisionSegmentLeft = "skipped:segment_left"
-	// DecisionNoDate: the contact has no value at the date trigger's
-	// property. Recorded once per contact and flow, not at every daily scan.
-	DecisionNoDate = "skipped:no_date"
-	// DecisionInvalidDate: the value is not a date (or not a full one for
-	// every: once); the detail quotes it. Recorded once per contact, flow
-	// and value.
-	DecisionInvalidDate = "skipped:invalid_date"
-	// DecisionDateChanged: at its moment the contact's date no longer fell
-	// on that day (the property changed after the scan).
-	DecisionDateChanged = "skipped:date_changed"
-)
 
 // localZone is the zone a contact's wall-clock times are read in: the
 // explicit zone, else the latest candidate (spec §4); UTC when none loads.
@@ -425,10 +400,10 @@ func localInstant(day flow.Date, clock flow.Clock, loc *time.Location) time.Time
 // with the property and the occurrence of the date the entry is about
 // (event.properties.date, YYYY-MM-DD).
 func (cc *contactCtx) scheduledEvent(comp *Compiled, job string, at time.Time, occurrence flow.Date) *smsflow.Event {
-	ev := &smsflow.Event{Type: "segment", Name: SegmentEntered, ContactID: cc.contact.ID,
+	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
 		Properties: map[string]any{"flow": comp.ID, "job": job}, Timestamp: at, ReceivedAt: cc.now}
 	if d := comp.Trigger.Date; d != nil {
-		ev.Type, ev.Name = "date", DateReached
+		ev.Type, ev.Name = "date", smsflow.EventDateReached
 		ev.Properties["property"] = d.Property
 		ev.Properties["date"] = occurrence.String()
 	}
@@ -464,7 +439,7 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 			if note := reason + ": " + detail; note != lastNote {
 				// Once, not at every daily scan; a missing date is the
 				// common case and stays out of simulate's timeline.
-				if err := cc.skipEntry(comp, reason, detail, reason != DecisionNoDate); err != nil {
+				if err := cc.skipEntry(comp, reason, detail, reason != smsflow.DecisionNoDate); err != nil {
 					return nil, err
 				}
 				return nil, cc.tx.SetDateSkip(comp.ID, cc.contact.ID, note)
@@ -499,9 +474,9 @@ func (cc *contactCtx) contactDate(d *flow.DateTrigger, loc *time.Location) (date
 	date, err := d.ContactDate(cc.contactVars(), loc)
 	switch {
 	case errors.Is(err, flow.ErrNoDate):
-		return date, DecisionNoDate, d.Property + " is not set"
+		return date, smsflow.DecisionNoDate, d.Property + " is not set"
 	case err != nil:
-		return date, DecisionInvalidDate, smsflow.ErrorMessage(err)
+		return date, smsflow.DecisionInvalidDate, smsflow.ErrorMessage(err)
 	}
 	return date, "", ""
 }
@@ -631,7 +606,7 @@ func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
 			return cc.tx.SetDateSkip(comp.ID, cc.contact.ID, reason+": "+detail)
 		}
 		if occurrence, ok = d.EntersOn(date, day); !ok {
-			return cc.skipEntry(comp, DecisionDateChanged, fmt.Sprintf("%s is %s now, which does not fall on %s", d.Property, date, day), true)
+			return cc.skipEntry(comp, smsflow.DecisionDateChanged, fmt.Sprintf("%s is %s now, which does not fall on %s", d.Property, date, day), true)
 		}
 	}
 	ev := cc.scheduledEvent(comp, en.Job, en.At, occurrence)
@@ -647,7 +622,7 @@ func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
 		if err != nil {
 			return err
 		}
-		return cc.skipEntry(comp, DecisionSegmentLeft, "", true)
+		return cc.skipEntry(comp, smsflow.DecisionSegmentLeft, "", true)
 	}
 	run, err := cc.checkEntry(comp, ev)
 	if err != nil || run == nil {

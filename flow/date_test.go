@@ -229,6 +229,9 @@ func TestContactDate(t *testing.T) {
 			t.Errorf("ContactDate(%v) = %v, want ErrNoDate", c["traits"], err)
 		}
 	}
+	if _, err := yearly.ContactDate(contact(map[string]any{"birthday": "1990-13-01"}), la); err == nil || smsflow.ErrorMessage(err) != `contact.traits.birthday: "1990-13-01" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time` {
+		t.Errorf("invalid value: %v", err)
+	}
 	if got, err := yearly.ContactDate(contact(map[string]any{"birthday": "04-01"}), la); err != nil || got != d(0, 4, 1) {
 		t.Errorf("04-01: %s %v", got, err)
 	}
