@@ -37,6 +37,15 @@ const (
 	EventUnsubscribed     = "Unsubscribed"
 )
 
+// The trigger events of scheduled entries: a local segment's contact or a
+// date trigger's date reaching its moment. They are never stored as events;
+// each run keeps its own as `trigger` (type "segment" or "date", properties
+// flow and job, and for a date property and date).
+const (
+	EventSegmentEntered = "Segment Entered"
+	EventDateReached    = "Date Reached"
+)
+
 // Event is one thing a contact did or that happened to them, as received.
 // MessageID is the idempotency key; DedupeKey is a second one some events
 // carry (order_id for Order Completed).

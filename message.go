@@ -92,3 +92,21 @@ const (
 	DecisionDeferredFlowHeld     = "deferred:flow_held"
 	DecisionCanceledFlowArchived = "canceled:flow_archived"
 )
+
+// Decisions about scheduled entries (local segments, date triggers), with
+// step "entry".
+const (
+	// DecisionSegmentLeft: at its moment the contact no longer matched the
+	// scheduled audience: the segment's condition, or a date trigger's where.
+	DecisionSegmentLeft = "skipped:segment_left"
+	// DecisionNoDate: the contact has no value at the date trigger's
+	// property; recorded once per contact and flow, not at every daily scan.
+	DecisionNoDate = "skipped:no_date"
+	// DecisionInvalidDate: the value is not a date (or not a full one for
+	// `every: once`); the detail quotes it. Recorded once per contact, flow
+	// and value.
+	DecisionInvalidDate = "skipped:invalid_date"
+	// DecisionDateChanged: at its moment the contact's date no longer fell
+	// on that day (the property changed after the scan).
+	DecisionDateChanged = "skipped:date_changed"
+)

@@ -94,4 +94,3 @@ func (b *probeBucket) refill(now time.Time) {
 func (b *probeBucket) full(now time.Time) bool {
 	return b.tokens+float64(now.Sub(b.at))/float64(linkProbeEvery) >= linkProbeBurst
 }
-

@@ -424,7 +424,7 @@ func (cc *contactCtx) checkEntry(comp *Compiled, trigger *smsflow.Event) (*smsfl
 		return skip(smsflow.DecisionReentry)
 	case !last.IsZero() && comp.Entry.Reentry.Never:
 		return skip(smsflow.DecisionReentry)
-	case !last.IsZero() && comp.Entry.Reentry.After > 0 && cc.now.Sub(last) < comp.Entry.Reentry.After:
+	case !last.IsZero() && comp.Entry.Reentry.After > 0 && cc.sinceEntry(comp, trigger, last) < comp.Entry.Reentry.After:
 		return skip(smsflow.DecisionReentry)
 	}
 	run := &smsflow.Run{
@@ -664,28 +664,16 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 		return cc.refuseEntry(run, comp, "skipped:flow_"+h.Status)
 	}
 	if run.Step == "" {
-		// A pending entry (a local-time segment) whose moment has come: the
-		// contact must still match and still have consent, else it never
-		// entered.
-		if seg := comp.Trigger.Segment; seg != nil {
-			ok, err := cc.cond(seg.Where, nil, run.State.Trigger, false, comp.ID, "segment.where")
-			if err != nil {
-				return err
-			}
-			reason := ""
-			switch {
-			case !ok:
-				reason = "skipped:segment_left"
-			case !policy.CanEnter(string(comp.Category), cc.consent):
-				reason = smsflow.DecisionNoConsent
-			}
-			if reason != "" {
-				return cc.refuseEntry(run, comp, reason)
-			}
+		// A pending entry made before scheduled entries had their own
+		// table (a run at no step yet): decided now like one of them.
+		if err := cc.tx.DeleteRun(run.ID); err != nil {
+			return err
 		}
-		run.Status, run.WakeAt, run.Step, run.UpdatedAt = smsflow.RunActive, time.Time{}, comp.Start(), cc.now
-		cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(run.State.Trigger)})
-		return cc.advance(run, comp)
+		job := ""
+		if run.State.Trigger != nil {
+			job, _ = run.State.Trigger.Properties["job"].(string)
+		}
+		return cc.enterScheduled(store.ScheduledEntry{FlowID: run.FlowID, Job: job, ContactID: run.ContactID, FlowVersion: run.FlowVersion, At: run.WakeAt})
 	}
 	step := comp.Step(run.Step)
 	if step != nil && step.Kind == flow.StepSend && !run.State.DeferredSince.IsZero() {

@@ -40,6 +40,10 @@ type Config struct {
 	// SmartEncoding replaces look-alike characters when the whole body then
 	// fits GSM-7 (config smart_encoding).
 	SmartEncoding bool
+	// ScheduleUntil, when set, is the last day (its UTC date) daily
+	// schedules — local segments at HH:MM, date triggers — scan for:
+	// simulate's period ends with its input. Zero: no end (serve).
+	ScheduleUntil time.Time
 	// Workers is how many engine loops run at once (config engine_workers;
 	// 0 or 1: one). They share the work as several nodes do — claims skip
 	// locked rows, contacts are locked — so more than one helps only where
@@ -240,9 +244,10 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 		due = CatchUpBatch
 	}
 	n2, err2 := e.ProcessDue(ctx, due)
+	n5, err5 := e.ProcessEntries(ctx, DueBatch)
 	n3, err3 := e.ProcessInactivity(ctx, DueBatch)
 	n4, err4 := e.ProcessSegments(ctx, SegmentBatch)
-	return n1 + n2 + n3 + n4, errors.Join(errSeg, err1, err2, err3, err4)
+	return n1 + n2 + n3 + n4 + n5, errors.Join(errSeg, err1, err2, err5, err3, err4)
 }
 
 // byPriority orders runs for deciding their sends: flow priority (highest

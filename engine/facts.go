@@ -13,7 +13,16 @@ import (
 type runFacts struct {
 	cc  *contactCtx
 	run *smsflow.Run
-	err error // the first storage error; evaluation then fails closed
+	at  time.Time // when set, the moment the history is read up to (else the contact's now)
+	err error     // the first storage error; evaluation then fails closed
+}
+
+// now is the moment count, within and last look back from.
+func (f *runFacts) now() time.Time {
+	if !f.at.IsZero() {
+		return f.at
+	}
+	return f.cc.now
 }
 
 func (cc *contactCtx) facts(run *smsflow.Run) flow.Facts { return &runFacts{cc: cc, run: run} }
@@ -26,13 +35,13 @@ func (f *runFacts) note(err error) {
 }
 
 func (f *runFacts) Count(name string, window time.Duration) int {
-	n, err := f.cc.tx.CountEventsSince(f.cc.contact.ID, name, f.cc.now.Add(-window), f.cc.now)
+	n, err := f.cc.tx.CountEventsSince(f.cc.contact.ID, name, f.now().Add(-window), f.now())
 	f.note(err)
 	return n
 }
 
 func (f *runFacts) Last(name string) (time.Time, bool) {
-	t, ok, err := f.cc.tx.LastEventTime(f.cc.contact.ID, name, f.cc.now)
+	t, ok, err := f.cc.tx.LastEventTime(f.cc.contact.ID, name, f.now())
 	f.note(err)
 	return t, ok
 }

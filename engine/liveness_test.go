@@ -19,9 +19,9 @@ import (
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
-// shipFlow is a service flow (no consent, no quiet hours) that sends, waits
+// heldShipFlow is a service flow (no consent, no quiet hours) that sends, waits
 // an hour and sends again.
-const shipFlow = `id: ship
+const heldShipFlow = `id: ship
 category: service
 trigger:
   event: Shipped
@@ -94,8 +94,8 @@ func expectStatus(t *testing.T, cat *engine.Catalog, id, want, wantReason string
 func TestFileFlowLiveWhileALiveNodeLoadsIt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		clock := &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}
-		oldSet := flowsDir(t, map[string]string{"ship.yaml": shipFlow, "extra.yaml": extraFlow})
-		newSet := flowsDir(t, map[string]string{"ship.yaml": shipFlow})
+		oldSet := flowsDir(t, map[string]string{"ship.yaml": heldShipFlow, "extra.yaml": extraFlow})
+		newSet := flowsDir(t, map[string]string{"ship.yaml": heldShipFlow})
 		extraFile := filepath.Join(oldSet, "extra.yaml")
 
 		a := nodeCatalog(t, db, clock, "host-a/10.0.0.1:8080", "console", oldSet)
@@ -175,7 +175,7 @@ func TestBundledExamplesHeldUnlessConsole(t *testing.T) {
 		if len(ids) != 9 {
 			t.Fatalf("%d examples loaded, want 9", len(ids))
 		}
-		prod := nodeCatalog(t, db, clock, "prod", "twilio", flowsDir(t, map[string]string{"ship.yaml": shipFlow}))
+		prod := nodeCatalog(t, db, clock, "prod", "twilio", flowsDir(t, map[string]string{"ship.yaml": heldShipFlow}))
 		for _, id := range ids {
 			h, _ := dev.Head(id)
 			if h.Origin != engine.OriginExample {
@@ -229,7 +229,7 @@ func (w *world) reload(dir string) {
 // all of it goes on when the file is back.
 func TestHeldFlowStartsNothingSendsNothingKeepsItsRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		dir := flowsDir(t, map[string]string{"ship.yaml": shipFlow})
+		dir := flowsDir(t, map[string]string{"ship.yaml": heldShipFlow})
 		w := nodeWorld(t, db, dir)
 		for i, id := range []string{"ana", "bo", "cy"} {
 			w.identify(id, "+1 415 555 010"+itoa(i))
@@ -300,7 +300,7 @@ func TestHeldFlowStartsNothingSendsNothingKeepsItsRuns(t *testing.T) {
 // makes a new version.
 func TestArchiveHeldFlow(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		dir := flowsDir(t, map[string]string{"ship.yaml": shipFlow})
+		dir := flowsDir(t, map[string]string{"ship.yaml": heldShipFlow})
 		w := nodeWorld(t, db, dir)
 		cat := w.eng.Catalog()
 		w.identify("ana", "+1 415 555 0100")
@@ -364,7 +364,7 @@ func TestArchiveHeldFlow(t *testing.T) {
 // them go.
 func TestPausedFlowHoldsQueuedAndNewSends(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, shipFlow)
+		w := newWorld(t, db, heldShipFlow)
 		engine.Connect(w.eng, w.sender)
 		w.identify("ana", "+1 415 555 0100")
 		w.identify("bo", "+1 415 555 0101")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -130,54 +131,102 @@ func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) 
 	return handled, err
 }
 
-// segmentJobs returns the jobs a segment flow needs around now.
-func segmentJobs(comp *Compiled, now time.Time, shards int) []store.SegmentJob {
-	seg := comp.Trigger.Segment
-	if comp.Trigger.Kind != flow.TriggerSegment || seg == nil {
-		return nil
-	}
+// segmentJobs returns the jobs a segment or date flow needs around now
+// (none for a daily day after until, when until is set).
+func segmentJobs(comp *Compiled, now, until time.Time, shards int) []store.SegmentJob {
 	var jobs []store.SegmentJob
-	for _, j := range segmentScans(comp, now) {
-		for i := range max(shards, 1) {
-			s := j
-			s.Key, s.Base = shardKey(j.Key, i, shards), j.Key
-			jobs = append(jobs, s)
-		}
+	for _, j := range segmentScans(comp, now, until) {
+		jobs = append(jobs, shardJobs(j, shards)...)
 	}
 	return jobs
 }
 
-// segmentScans are the scans of a segment flow around now, unsharded.
-func segmentScans(comp *Compiled, now time.Time) []store.SegmentJob {
-	seg := comp.Trigger.Segment
-	job := func(key string, due time.Time) store.SegmentJob {
-		return store.SegmentJob{FlowID: comp.ID, Key: key, Version: comp.Version, DueAt: due}
+// shardJobs splits a scan into its shards' jobs.
+func shardJobs(j store.SegmentJob, shards int) []store.SegmentJob {
+	var jobs []store.SegmentJob
+	for i := range max(shards, 1) {
+		s := j
+		s.Key, s.Base = shardKey(j.Key, i, shards), j.Key
+		jobs = append(jobs, s)
 	}
+	return jobs
+}
+
+// segmentScans are the scans of a segment or date flow around now,
+// unsharded: a one-off instant, a dated local time, or, for a daily
+// schedule (a local segment at HH:MM, a date trigger), today's and
+// tomorrow's (UTC dates) days.
+func segmentScans(comp *Compiled, now, until time.Time) []store.SegmentJob {
+	tr := comp.Trigger
 	switch {
-	case !seg.Local:
+	case tr.Daily():
+		var out []store.SegmentJob
+		for i := range 2 {
+			if j, ok := dailyJob(comp, now.UTC().AddDate(0, 0, i), now, until); ok {
+				out = append(out, j)
+			}
+		}
+		return out
+	case tr.Kind != flow.TriggerSegment || tr.Segment == nil:
+		return nil
+	case !tr.Segment.Local:
+		seg := tr.Segment
 		if seg.At.Before(now.Add(-time.Hour)) {
 			return nil // long past when the flow arrived: never fire late
 		}
-		return []store.SegmentJob{job("at:"+seg.At.UTC().Format(time.RFC3339), seg.At)}
-	case seg.LocalAt.HasDate:
-		w := seg.LocalAt
-		return []store.SegmentJob{job("local:"+w.String(), time.Date(w.Year, w.Month, w.Day, w.Clock.Hour, w.Clock.Minute, 0, 0, earliestZone))}
+		return []store.SegmentJob{{FlowID: comp.ID, Key: "at:" + seg.At.UTC().Format(time.RFC3339), Version: comp.Version, DueAt: seg.At}}
 	default:
-		var out []store.SegmentJob
-		d := now.UTC()
-		for i := 0; i < 2; i++ {
-			day := d.AddDate(0, 0, i)
-			out = append(out, job("daily:"+day.Format("2006-01-02"), time.Date(day.Year(), day.Month(), day.Day(), seg.LocalAt.Clock.Hour, seg.LocalAt.Clock.Minute, 0, 0, earliestZone)))
-		}
-		return out
+		w := tr.Segment.LocalAt
+		return []store.SegmentJob{{FlowID: comp.ID, Key: "local:" + w.String(), Version: comp.Version,
+			DueAt: time.Date(w.Year, w.Month, w.Day, w.Clock.Hour, w.Clock.Minute, 0, 0, earliestZone)}}
 	}
 }
 
-// ensureSegmentJobs creates the scans of every active segment flow.
+// latestZone is where a local wall-clock time happens last (UTC-12): a
+// day's scan is over once its time has passed there.
+var latestZone = time.FixedZone("UTC-12", -12*3600)
+
+// dailyJob is the scan of a daily flow for the local day that day's UTC
+// date names, due when the flow's time of day first happens anywhere. ok is
+// false when that day is after until (set) or already over in every zone.
+func dailyJob(comp *Compiled, day, now, until time.Time) (store.SegmentJob, bool) {
+	y, m, d := day.Date()
+	c := comp.Trigger.Clock()
+	label := day.Format("2006-01-02")
+	if !until.IsZero() && label > until.UTC().Format("2006-01-02") {
+		return store.SegmentJob{}, false
+	}
+	if time.Date(y, m, d, c.Hour, c.Minute, 0, 0, latestZone).Before(now.Add(-time.Minute)) {
+		return store.SegmentJob{}, false
+	}
+	return store.SegmentJob{FlowID: comp.ID, Key: "daily:" + label, Version: comp.Version, DueAt: time.Date(y, m, d, c.Hour, c.Minute, 0, 0, earliestZone)}, true
+}
+
+// jobDay is the local day a scheduled scan's contacts enter on, read from
+// its (unsharded) key: "daily:2026-04-01" or "local:2026-04-01T10:00".
+func jobDay(job string) (flow.Date, bool) {
+	var day string
+	switch {
+	case strings.HasPrefix(job, "daily:"):
+		day = strings.TrimPrefix(job, "daily:")
+	case strings.HasPrefix(job, "local:"):
+		day, _, _ = strings.Cut(strings.TrimPrefix(job, "local:"), "T")
+	default:
+		return flow.Date{}, false
+	}
+	t, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return flow.Date{}, false
+	}
+	return flow.DateOf(t), true
+}
+
+// ensureSegmentJobs creates the scans of every active segment and date
+// flow.
 func (e *Engine) ensureSegmentJobs(ctx context.Context) error {
 	now := e.clock.Now()
 	for _, comp := range e.cat.Active() {
-		for _, j := range segmentJobs(comp, now, e.segmentShards()) {
+		for _, j := range segmentJobs(comp, now, e.cfg.ScheduleUntil, e.segmentShards()) {
 			if err := e.db.EnsureSegmentJob(ctx, j); err != nil {
 				return err
 			}
@@ -186,9 +235,36 @@ func (e *Engine) ensureSegmentJobs(ctx context.Context) error {
 	return nil
 }
 
+// ensureNextDay makes, when a daily flow's scan of day D finished, its scan
+// of D+1 (and whatever ensureSegmentJobs makes). A daily schedule so keeps
+// itself going, whether or not anything refreshes the jobs: serve reloads
+// its flows every few seconds, but simulate's clock jumps from timer to
+// timer, and without this stopped after the second day.
+func (e *Engine) ensureNextDay(ctx context.Context, done *store.SegmentJob) error {
+	base, _, _ := splitShard(done.Key)
+	day, err := time.Parse("2006-01-02", strings.TrimPrefix(base, "daily:"))
+	h, ok := e.cat.Head(done.FlowID)
+	if err == nil && ok && h.Status == FlowActive {
+		comp, err := e.cat.Version(ctx, h.ID, h.Version)
+		if err != nil {
+			return err
+		}
+		if j, ok := dailyJob(comp, day.AddDate(0, 0, 1), e.clock.Now(), e.cfg.ScheduleUntil); ok && comp.Trigger.Daily() {
+			for _, s := range shardJobs(j, e.segmentShards()) {
+				if err := e.db.EnsureSegmentJob(ctx, s); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return e.ensureSegmentJobs(ctx)
+}
+
 // ProcessSegments advances the earliest due segment scan by one batch of
-// contacts: each matching contact enters now, or — for a local time — gets a
-// pending run that enters at that wall-clock time in its own zone.
+// contacts. A one-off segment at an instant enters each matching contact
+// now. A local segment or a date trigger schedules each contact's entry at
+// its wall-clock moment (scheduleEntry); the entry rules are checked when
+// that moment comes (ProcessEntries).
 func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
@@ -209,6 +285,7 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 		if err != nil {
 			return err
 		}
+		scheduled := comp.Trigger.Scheduled()
 		_, shard, shards := splitShard(j.Key)
 		ids, err := tx.ContactIDsAfter(j.Cursor, batch*shards)
 		if err != nil {
@@ -220,9 +297,20 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 				mine = append(mine, id)
 			}
 		}
-		if err := tx.Prefetch(e.prefetch(mine, nil, true)); err != nil {
+		var skips map[string]string
+		if scheduled {
+			// Only the contacts: the entry rules are checked at each moment.
+			err = tx.Prefetch(store.Prefetch{Contacts: mine})
+			if err == nil && comp.Trigger.Kind == flow.TriggerDate {
+				skips, err = tx.DateSkips(comp.ID, mine)
+			}
+		} else {
+			err = tx.Prefetch(e.prefetch(mine, nil, true))
+		}
+		if err != nil {
 			return err
 		}
+		var entries []store.ScheduledEntry
 		for _, id := range mine {
 			cc, err := e.newContactCtx(tx, w, id) // locks the contact
 			if err != nil {
@@ -231,14 +319,28 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 			if cc.contact == nil {
 				continue
 			}
-			entered, err := cc.segmentEntry(comp, j)
-			if err != nil {
-				return err
-			}
-			if entered {
-				j.Entered++
+			if scheduled {
+				en, err := cc.scheduleEntry(comp, j, skips[id])
+				if err != nil {
+					return err
+				}
+				if en != nil {
+					entries = append(entries, *en)
+					j.Entered++
+				}
+			} else {
+				entered, err := cc.segmentEntry(comp, j)
+				if err != nil {
+					return err
+				}
+				if entered {
+					j.Entered++
+				}
 			}
 			handled++
+		}
+		if err := tx.ScheduleEntries(entries); err != nil {
+			return err
 		}
 		if len(ids) > 0 {
 			j.Cursor = ids[len(ids)-1]
@@ -247,68 +349,306 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 		if len(ids) < batch*shards {
 			j.Status = "done"
 			done = j
-			daily = comp.Trigger.Segment.Local && !comp.Trigger.Segment.LocalAt.HasDate
+			daily = comp.Trigger.Daily()
 			handled++ // finishing the job is progress too
 		}
 		return tx.UpdateSegmentJob(j)
 	})
 	if err == nil && done != nil {
-		e.log.Info("segment entry finished", "flow", done.FlowID, "job", done.Key, "entered", done.Entered)
+		e.log.Info("segment scan finished", "flow", done.FlowID, "job", done.Key, "entered_or_scheduled", done.Entered)
 		if daily {
-			err = e.ensureSegmentJobs(ctx)
+			err = e.ensureNextDay(ctx, done)
 		}
 	}
 	return handled, err
 }
 
-// segmentEntry checks one contact against a segment job.
+// segmentEntry enters one contact of a one-off segment at an instant, now,
+// if it matches.
 func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, error) {
 	seg := comp.Trigger.Segment
-	at := cc.now
-	if seg.Local {
-		at = cc.localInstant(seg.LocalAt, j)
-		if at.Before(cc.now.Add(-time.Minute)) {
-			return false, nil // that moment has passed in this contact's zone
-		}
-	}
 	base, _, _ := splitShard(j.Key)
-	ev := &smsflow.Event{Type: "segment", Name: "Segment Entered", ContactID: cc.contact.ID,
-		Properties: map[string]any{"flow": comp.ID, "job": base}, Timestamp: at, ReceivedAt: cc.now}
+	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
+		Properties: map[string]any{"flow": comp.ID, "job": base}, Timestamp: cc.now, ReceivedAt: cc.now}
 	ok, err := cc.cond(seg.Where, nil, ev, false, comp.ID, "segment.where")
 	if err != nil || !ok {
 		return false, err
 	}
-	if !at.After(cc.now) {
-		run, err := cc.tryEnter(comp, ev)
-		return run != nil, err
+	run, err := cc.tryEnter(comp, ev)
+	return run != nil, err
+}
+
+// localZone is the zone a contact's wall-clock times are read in: the
+// explicit zone, else the latest candidate (spec §4); UTC when none loads.
+func (cc *contactCtx) localZone() *time.Location {
+	loc, err := policy.LoadZone(policy.LocalZoneFor(explicitZone(cc.contact), cc.contact.Timezones, cc.now))
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// localInstant is the moment of clock on day in loc; a time that falls in
+// a DST gap moves forward to the first valid instant.
+func localInstant(day flow.Date, clock flow.Clock, loc *time.Location) time.Time {
+	midnight := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, loc).Add(-time.Second)
+	return policy.NextLocal(midnight, clock.String(), loc)
+}
+
+// scheduledEvent is the trigger event of a scheduled entry at its moment:
+// "Segment Entered" with the flow and the scan, or "Date Reached" also
+// with the property and the occurrence of the date the entry is about
+// (event.properties.date, YYYY-MM-DD).
+func (cc *contactCtx) scheduledEvent(comp *Compiled, job string, at time.Time, occurrence flow.Date) *smsflow.Event {
+	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
+		Properties: map[string]any{"flow": comp.ID, "job": job}, Timestamp: at, ReceivedAt: cc.now}
+	if d := comp.Trigger.Date; d != nil {
+		ev.Type, ev.Name = "date", smsflow.EventDateReached
+		ev.Properties["property"] = d.Property
+		ev.Properties["date"] = occurrence.String()
+	}
+	return ev
+}
+
+// isScheduledTrigger reports whether ev is comp's own scheduled entry event
+// (not, say, the event that started another flow's run and then entered
+// this one).
+func isScheduledTrigger(comp *Compiled, ev *smsflow.Event) bool {
+	return ev != nil && comp.Trigger.Scheduled() && (ev.Type == "segment" || ev.Type == "date") && ev.Properties["flow"] == comp.ID
+}
+
+// scheduleEntry looks at one contact in a scheduled scan: when its moment
+// on the scan's day is still to come and it matches — for a date trigger,
+// its date comes round that day — it returns the entry to schedule. The
+// condition is evaluated with `now` at that moment, so a condition about
+// the day (`now.getDayOfWeek(…)`, a date compared with `now`) means the
+// contact's day; it is checked again, with the entry rules, at the moment.
+// lastNote is the date decision last recorded for the contact (DateSkips).
+func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNote string) (*store.ScheduledEntry, error) {
+	job, _, _ := splitShard(j.Key)
+	day, ok := jobDay(job)
+	if !ok {
+		return nil, nil
+	}
+	loc := cc.localZone()
+	where, label := comp.Trigger.Where, "trigger"
+	var occurrence flow.Date
+	if d := comp.Trigger.Date; d != nil {
+		date, reason, detail := cc.contactDate(d, loc)
+		if reason != "" {
+			if note := reason + ": " + detail; note != lastNote {
+				// Once, not at every daily scan; a missing date is the
+				// common case and stays out of simulate's timeline.
+				if err := cc.skipEntry(comp, reason, detail, reason != smsflow.DecisionNoDate); err != nil {
+					return nil, err
+				}
+				return nil, cc.tx.SetDateSkip(comp.ID, cc.contact.ID, note)
+			}
+			return nil, nil
+		}
+		if lastNote != "" {
+			if err := cc.tx.SetDateSkip(comp.ID, cc.contact.ID, ""); err != nil {
+				return nil, err
+			}
+		}
+		if occurrence, ok = d.EntersOn(date, day); !ok {
+			return nil, nil
+		}
+	} else {
+		where, label = comp.Trigger.Segment.Where, "segment.where"
+	}
+	at := localInstant(day, comp.Trigger.Clock(), loc)
+	if at.Before(cc.now.Add(-time.Minute)) {
+		return nil, nil // that moment has passed in this contact's zone
+	}
+	ev := cc.scheduledEvent(comp, job, at, occurrence)
+	if ok, err := cc.condAt(at, where, ev, comp.ID, label); err != nil || !ok {
+		return nil, err
+	}
+	return &store.ScheduledEntry{FlowID: comp.ID, Job: job, ContactID: cc.contact.ID, FlowVersion: comp.Version, At: at}, nil
+}
+
+// contactDate reads a date trigger's date from the contact, or the
+// decision that keeps it out with its detail.
+func (cc *contactCtx) contactDate(d *flow.DateTrigger, loc *time.Location) (date flow.Date, reason, detail string) {
+	date, err := d.ContactDate(cc.contactVars(), loc)
+	switch {
+	case errors.Is(err, flow.ErrNoDate):
+		return date, smsflow.DecisionNoDate, d.Property + " is not set"
+	case err != nil:
+		return date, smsflow.DecisionInvalidDate, smsflow.ErrorMessage(err)
+	}
+	return date, "", ""
+}
+
+// condAt evaluates a condition as it would read at the moment at: `now`
+// and the event-history functions look from there.
+func (cc *contactCtx) condAt(at time.Time, e *flow.Expr, ev *smsflow.Event, flowID, where string) (bool, error) {
+	if e == nil {
+		return true, nil
+	}
+	v := cc.vars(nil, ev)
+	v.Now = at
+	ok, err := flow.EvalBool(e, v, &runFacts{cc: cc, at: at})
+	if err == nil {
+		return ok, nil
+	}
+	return false, cc.conditionError(nil, flowID, where, e, err)
+}
+
+// skipEntry records that a contact does not enter a flow, as a decision
+// with step "entry" and, when shown, in the traces (simulate's timeline),
+// where the detail follows the reason in parentheses.
+func (cc *contactCtx) skipEntry(comp *Compiled, reason, detail string, shown bool) error {
+	if shown {
+		r := reason
+		if detail != "" {
+			r += "(" + detail + ")"
+		}
+		cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: r})
+	}
+	return cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, Detail: detail, At: cc.now})
+}
+
+// ProcessEntries makes up to limit scheduled entries whose moment has come.
+// Each is decided now, by the flow's current version, exactly as an entry
+// by an event: whether the contact still belongs (the segment's condition,
+// the date), then the entry rules in spec order — trigger where, consent,
+// unless, re-entry, holdout.
+func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
+	now := e.clock.Now()
+	handled := 0
+	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+		handled = 0
+		due, err := tx.TakeDueEntries(now, limit)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		byContact := map[string][]store.ScheduledEntry{}
+		var ids []string
+		for _, en := range due {
+			if _, ok := byContact[en.ContactID]; !ok {
+				ids = append(ids, en.ContactID)
+			}
+			byContact[en.ContactID] = append(byContact[en.ContactID], en)
+		}
+		sort.Strings(ids) // one lock order for every node
+		if err := tx.Prefetch(e.prefetch(ids, nil, true)); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			cc, err := e.newContactCtx(tx, w, id) // locks the contact
+			if err != nil {
+				return err
+			}
+			entries := byContact[id]
+			e.entriesByPriority(entries)
+			for _, en := range entries {
+				handled++
+				if cc.contact == nil {
+					continue // merged away or gone
+				}
+				if err := cc.enterScheduled(en); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return handled, err
+}
+
+// entriesByPriority orders one contact's entries due together as sends due
+// together are decided (spec §6): flow priority, then moment, then flow id.
+func (e *Engine) entriesByPriority(entries []store.ScheduledEntry) {
+	prio := func(en store.ScheduledEntry) int {
+		if c, ok := e.cat.Peek(en.FlowID, en.FlowVersion); ok {
+			return c.Priority
+		}
+		return 0
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		a, b := entries[i], entries[j]
+		if pa, pb := prio(a), prio(b); pa != pb {
+			return pa > pb
+		}
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		return a.FlowID < b.FlowID
+	})
+}
+
+// enterScheduled decides a scheduled entry at its moment (ProcessEntries).
+// A flow no longer active, or edited into another kind of trigger, lets it
+// go without a decision, as it would an event. The run's entry time is the
+// scheduled moment, so `reentry: 1d` on a 10:00 flow is exactly a day.
+func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
+	h, ok := cc.e.cat.Head(en.FlowID)
+	if !ok || h.Status != FlowActive {
+		return nil
+	}
+	comp, err := cc.e.cat.Version(cc.tx.Context(), h.ID, h.Version)
+	if err != nil {
+		return err
+	}
+	day, ok := jobDay(en.Job)
+	if !comp.Trigger.Scheduled() || !ok {
+		return nil
+	}
+	var occurrence flow.Date
+	if d := comp.Trigger.Date; d != nil {
+		date, reason, detail := cc.contactDate(d, cc.localZone())
+		if reason != "" {
+			if err := cc.skipEntry(comp, reason, detail, true); err != nil {
+				return err
+			}
+			return cc.tx.SetDateSkip(comp.ID, cc.contact.ID, reason+": "+detail)
+		}
+		if occurrence, ok = d.EntersOn(date, day); !ok {
+			return cc.skipEntry(comp, smsflow.DecisionDateChanged, fmt.Sprintf("%s is %s now, which does not fall on %s", d.Property, date, day), true)
+		}
+	}
+	ev := cc.scheduledEvent(comp, en.Job, en.At, occurrence)
+	// The contact was scheduled because it matched at the scan: one that
+	// no longer does is told apart from one never scheduled. (A date
+	// trigger's where is then evaluated once more by checkEntry, with the
+	// same inputs and result.)
+	where, label := comp.Trigger.Where, "trigger"
+	if seg := comp.Trigger.Segment; seg != nil {
+		where, label = seg.Where, "segment.where"
+	}
+	if ok, err := cc.cond(where, nil, ev, false, comp.ID, label); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		return cc.skipEntry(comp, smsflow.DecisionSegmentLeft, "", true)
 	}
 	run, err := cc.checkEntry(comp, ev)
 	if err != nil || run == nil {
-		return false, err
+		return err
 	}
-	// Enter later: a run waiting at no step yet, woken at the local moment.
-	run.Status, run.Step, run.WakeAt, run.EnteredAt = smsflow.RunWaiting, "", at, at
-	return true, cc.tx.InsertRun(run)
+	run.EnteredAt = en.At
+	if err := cc.tx.InsertRun(run); err != nil {
+		return err
+	}
+	cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(ev)})
+	return cc.advance(run, comp)
 }
 
-// localInstant is the job's wall-clock time in the contact's zone: the
-// explicit zone, else the latest candidate (spec §4), DST gaps moving
-// forward.
-func (cc *contactCtx) localInstant(w flow.WallTime, j *store.SegmentJob) time.Time {
-	zone := policy.LocalZoneFor(explicitZone(cc.contact), cc.contact.Timezones, cc.now)
-	loc, err := policy.LoadZone(zone)
-	if err != nil {
-		loc = time.UTC
+// sinceEntry is how long ago the contact last entered the flow, for
+// reentry. A scheduled entry counts from its moment, in wall-clock time of
+// the contact's zone: `reentry: 1d` on a flow entering at 10:00 every day
+// lets the contact in every day, across a 23-hour DST day and a timer that
+// fires a little late.
+func (cc *contactCtx) sinceEntry(comp *Compiled, trigger *smsflow.Event, last time.Time) time.Duration {
+	if !isScheduledTrigger(comp, trigger) {
+		return cc.now.Sub(last)
 	}
-	y, m, d := w.Year, w.Month, w.Day
-	if !w.HasDate {
-		base, _, _ := splitShard(j.Key)
-		day, err := time.Parse("2006-01-02", strings.TrimPrefix(base, "daily:"))
-		if err != nil {
-			day = cc.now
-		}
-		y, m, d = day.Date()
+	loc := cc.localZone()
+	wall := func(t time.Time) time.Time {
+		l := t.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
 	}
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(-time.Second)
-	return policy.NextLocal(midnight, w.Clock.String(), loc)
+	return wall(trigger.Timestamp).Sub(wall(last))
 }

@@ -70,7 +70,7 @@ type Flow struct {
 	next          map[string]string
 }
 
-// TriggerKind says which of the four triggers a flow uses.
+// TriggerKind says which of the five triggers a flow uses.
 type TriggerKind string
 
 // Trigger kinds.
@@ -79,6 +79,7 @@ const (
 	TriggerConsent    TriggerKind = "consent"
 	TriggerInactivity TriggerKind = "inactivity"
 	TriggerSegment    TriggerKind = "segment"
+	TriggerDate       TriggerKind = "date"
 )
 
 // Trigger is what starts a run. Exactly one of the kind-specific fields is
@@ -94,10 +95,37 @@ type Trigger struct {
 	Inactivity *Inactivity
 	// Segment is set for a segment trigger.
 	Segment *Segment
-	// Where is the optional condition of an event, consent or inactivity
-	// trigger (nil: always). `event` is the triggering event; for an
-	// inactivity trigger it is the last such event.
+	// Date is set for a date trigger.
+	Date *DateTrigger
+	// Where is the optional condition of an event, consent, inactivity or
+	// date trigger (nil: always). `event` is the triggering event; for an
+	// inactivity trigger it is the last such event, for a date trigger the
+	// "Date Reached" event of the entry.
 	Where *Expr
+}
+
+// Scheduled reports whether contacts enter at a wall-clock time of their
+// own zone found by a scan (a local segment or a date trigger), with the
+// entry rules checked at that moment.
+func (t Trigger) Scheduled() bool {
+	return t.Kind == TriggerDate && t.Date != nil || t.Kind == TriggerSegment && t.Segment != nil && t.Segment.Local
+}
+
+// Daily reports whether the trigger's scan repeats every day: a local
+// segment at a time without a date, or a date trigger.
+func (t Trigger) Daily() bool {
+	return t.Kind == TriggerDate && t.Date != nil || t.Kind == TriggerSegment && t.Segment != nil && t.Segment.Local && t.Segment.LocalAt.Daily()
+}
+
+// Clock is the local time of day a scheduled trigger enters contacts at.
+func (t Trigger) Clock() Clock {
+	switch {
+	case t.Date != nil:
+		return t.Date.At
+	case t.Segment != nil:
+		return t.Segment.LocalAt.Clock
+	}
+	return Clock{}
 }
 
 // Inactivity fires for a contact who had Event at least once and then none

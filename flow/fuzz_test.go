@@ -23,6 +23,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &a [x, x]\nb: [*a, *a]\n"))
 	f.Add([]byte("id: a\n---\nid: b\n"))
 	f.Add([]byte(head + nestedIfs(18)))
+	f.Add([]byte("id: b\ncategory: lifecycle\ntrigger:\n  date: {property: contact.traits.birthday, offset: -3d, at: '10:00', every: year}\n  where: 'event.properties.date != \"\"'\nsteps:\n  - send: hi\n"))
+	f.Add([]byte("id: b\ncategory: lifecycle\ntrigger:\n  date: {property: traits.x, offset: -36h, at: '25:00', every: yearly}\nsteps:\n  - send: hi\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		fl, problems := Parse("f.yaml", src, Options{CheckTemplate: fakeTemplates})
 		lines := strings.Count(string(src), "\n") + 2

@@ -38,10 +38,12 @@ var (
 
 var (
 	flowKeys       = []string{"id", "name", "category", "priority", "trigger", "entry", "exit", "goal", "steps"}
-	triggerKeys    = []string{"event", "consent", "inactivity", "segment", "where"}
-	triggerKinds   = []string{"event", "consent", "inactivity", "segment"}
+	triggerKeys    = []string{"event", "consent", "inactivity", "segment", "date", "where"}
+	triggerKinds   = []string{"event", "consent", "inactivity", "segment", "date"}
 	inactivityKeys = []string{"event", "for"}
 	segmentKeys    = []string{"where", "at", "local"}
+	dateKeys       = []string{"property", "offset", "at", "every"}
+	dateEveries    = []DateEvery{EveryYear, EveryMonth, EveryOnce}
 	entryKeys      = []string{"reentry", "unless", "holdout"}
 	exitKeys       = []string{"event", "where"}
 	goalKeys       = []string{"event", "where", "within", "value", "exit"}
@@ -440,7 +442,7 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 		}
 	}
 	if v := m.has("trigger"); v == nil {
-		p.errorf(root, "missing trigger: say what starts the flow, with one of event, consent, inactivity or segment")
+		p.errorf(root, "missing trigger: say what starts the flow, with one of %s", quoteList(triggerKinds))
 	} else {
 		f.Trigger = p.trigger(v)
 	}
@@ -486,7 +488,7 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 	switch {
 	case len(kinds) == 0:
 		if !m.unknown {
-			p.errorf(n, "trigger needs one of event, consent, inactivity or segment")
+			p.errorf(n, "trigger needs one of %s", quoteList(triggerKinds))
 		}
 		return t
 	case len(kinds) > 1:
@@ -525,6 +527,9 @@ func (p *parser) trigger(n *yaml.Node) Trigger {
 	case "segment":
 		t.Kind = TriggerSegment
 		t.Segment = p.segment(v)
+	case "date":
+		t.Kind = TriggerDate
+		t.Date = p.date(v)
 	}
 	if w := m.vals["where"]; w != nil {
 		if t.Kind == TriggerSegment {
@@ -574,6 +579,61 @@ func (p *parser) segment(n *yaml.Node) *Segment {
 	}
 	s.At = t.UTC()
 	return s
+}
+
+// date checks a date trigger: property and at are required, offset is 0d
+// and every is year when not written.
+func (p *parser) date(n *yaml.Node) *DateTrigger {
+	d := &DateTrigger{Every: EveryYear}
+	m := p.fields(n, "date", dateKeys)
+	if m == nil {
+		return d
+	}
+	if v := m.vals["property"]; v == nil {
+		p.errorf(n, "date needs property: (the contact field holding the date, like contact.traits.birthday)")
+	} else if s, ok := p.text(v, "date property"); ok {
+		if msg, ok := checkDateProperty(s); !ok {
+			p.errorf(v, "%s", msg)
+		} else {
+			d.Property = s
+		}
+	}
+	if v := m.has("offset"); v != nil {
+		if s, ok := p.text(v, "offset"); ok {
+			days, err := parseDayOffset(s)
+			if err != nil {
+				p.errorf(v, "%s", smsflow.ErrorMessage(err))
+			}
+			d.Offset = days
+		}
+	}
+	if v := m.vals["at"]; v == nil {
+		p.errorf(n, "date needs at: (the time of day contacts enter, in their own time zone, like \"10:00\")")
+	} else if s, ok := p.text(v, "at"); ok {
+		c, err := parseClock(s)
+		if err != nil {
+			p.errorf(v, "at: %s", smsflow.ErrorMessage(err))
+		}
+		d.At = c
+	}
+	if v := m.has("every"); v != nil {
+		if s, ok := p.text(v, "every"); ok {
+			if e := DateEvery(s); slices.Contains(dateEveries, e) {
+				d.Every = e
+			} else {
+				names := make([]string, len(dateEveries))
+				for i, e := range dateEveries {
+					names[i] = string(e)
+				}
+				hint := didYouMean(s, names)
+				if hint == "" {
+					hint = "; use " + quoteList(dateEveries)
+				}
+				p.errorf(v, "unknown every %s%s (year: on the date's month and day, month: on its day of the month, once: on the full date only)", quoteValue(s), hint)
+			}
+		}
+	}
+	return d
 }
 
 func (p *parser) entry(n *yaml.Node) Entry {

@@ -55,9 +55,9 @@ func TestParseInvalid(t *testing.T) {
 
 		// Triggers.
 		{"no trigger", "id: t\ncategory: service\nsteps:\n  - wait: 1h\n",
-			[]string{`t.yaml:1:1: missing trigger: say what starts the flow, with one of event, consent, inactivity or segment`}},
+			[]string{`t.yaml:1:1: missing trigger: say what starts the flow, with one of event, consent, inactivity, segment or date`}},
 		{"zero triggers", "id: t\ncategory: service\ntrigger: {where: 'true'}\nsteps:\n  - wait: 1h\n",
-			[]string{`t.yaml:3:10: trigger needs one of event, consent, inactivity or segment`}},
+			[]string{`t.yaml:3:10: trigger needs one of event, consent, inactivity, segment or date`}},
 		{"two triggers", "id: t\ncategory: service\ntrigger:\n  event: E\n  consent: subscribed\nsteps:\n  - wait: 1h\n",
 			[]string{`t.yaml:5:3: a flow has one trigger, but this one has both "event" and "consent"; make a second flow for the other`}},
 		{"bad consent", "id: t\ncategory: service\ntrigger: {consent: unsubscribed}\nsteps:\n  - wait: 1h\n",

@@ -25,7 +25,7 @@ func TestValidateFilesValid(t *testing.T) {
 	for _, f := range flows {
 		ids = append(ids, f.ID)
 	}
-	if got, want := strings.Join(ids, " "), "cart-recovery post-purchase vip-drop welcome winback"; got != want {
+	if got, want := strings.Join(ids, " "), "cart-recovery post-purchase renewal vip-drop welcome winback"; got != want {
 		t.Errorf("flows = %s, want %s", got, want)
 	}
 }

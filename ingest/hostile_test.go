@@ -191,12 +191,12 @@ func TestConsentAndImportHostileValues(t *testing.T) {
 		clk := fixedClock{now}
 		w := newWriter(t, db)
 		submit(t, w, identify("ana", "", num(t, "+14155550100"), nil))
-		_, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api", MessageID: "m\x00"})
+		_, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api", MessageID: "m\x00"}, ingest.OptInOptions{})
 		if smsflow.ErrorField(err) != "message_id" {
 			t.Errorf("message_id with a NUL: %v", err)
 		}
 		e, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "web_form",
-			Evidence: map[string]any{"url\x00": "https://glow.example/join\x00"}})
+			Evidence: map[string]any{"url\x00": "https://glow.example/join\x00"}}, ingest.OptInOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

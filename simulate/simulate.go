@@ -40,7 +40,9 @@ type Options struct {
 	Contacts io.Reader // optional NDJSON in the import format
 	Config   config.Config
 	// Horizon bounds how long after the last event timers keep running
-	// (default 400 days), so daily schedules cannot run forever.
+	// (default 400 days). Daily schedules (local segments at HH:MM, date
+	// triggers) scan every day from the first input line's day to the last
+	// one's; after it, runs already started play out.
 	Horizon time.Duration
 }
 
@@ -116,12 +118,20 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 	if _, err := db.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	start := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	// The simulated period runs from the first input to the last (refused
+	// lines with no usable time aside): daily schedules scan every day of it.
+	start, end := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}
 	for _, in := range inputs {
-		if !in.at.IsZero() {
-			start = in.at
-			break
+		if in.at.IsZero() {
+			continue
 		}
+		if end.IsZero() {
+			start = in.at
+		}
+		end = in.at
+	}
+	if end.IsZero() {
+		end = start
 	}
 	clk := &clock{t: start}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -162,6 +172,7 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 		Footer:        cfg.Brand.Footer,
 		SmartEncoding: cfg.SmartEncoding,
 		NewLinkCode:   func() string { codes++; return fmt.Sprintf("s%06d", codes) },
+		ScheduleUntil: end,
 	})
 	eng.OnTrace = tl.trace
 	sender := engine.NewSender(db, console.New(log), clk, log)

@@ -20,7 +20,7 @@ type Gauges struct {
 	Messages []MessageCount   // messages by direction, provider and status
 	Inbox    int64            // events waiting for the engine
 	// NextWake is the earliest pending timer of any kind (run waits,
-	// inactivity deadlines, segment jobs), zero if none; when it is before
+	// inactivity deadlines, segment jobs, scheduled entries), zero if none; when it is before
 	// now, the engine is behind by the difference.
 	NextWake time.Time
 }

@@ -46,7 +46,7 @@ func DSNs(t *testing.T) map[string]string {
 }
 
 // OpenSQLite opens a migrated SQLite database in a temporary directory.
-func OpenSQLite(t *testing.T) *store.DB {
+func OpenSQLite(t testing.TB) *store.DB {
 	t.Helper()
 	return OpenMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "smsflow.db"))
 }
@@ -54,14 +54,14 @@ func OpenSQLite(t *testing.T) *store.DB {
 // OpenPostgres opens a migrated PostgreSQL database in a schema of its own,
 // or skips the test (with a message saying how to run it) when
 // SMSFLOW_TEST_POSTGRES is unset.
-func OpenPostgres(t *testing.T) *store.DB {
+func OpenPostgres(t testing.TB) *store.DB {
 	t.Helper()
 	return OpenMigrated(t, PostgresDSN(t))
 }
 
 // PostgresDSN creates a schema for this test and returns a URL that uses it;
 // the schema is dropped when the test ends. Skips without PostgreSQL.
-func PostgresDSN(t *testing.T) string {
+func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
@@ -97,7 +97,7 @@ func PostgresDSN(t *testing.T) string {
 
 // OpenMigrated opens the database at dsn and migrates it; it is closed when
 // the test ends.
-func OpenMigrated(t *testing.T, dsn string) *store.DB {
+func OpenMigrated(t testing.TB, dsn string) *store.DB {
 	t.Helper()
 	db, err := store.Open(dsn)
 	if err != nil {
