@@ -28,6 +28,8 @@ type DB struct {
 	relevant func(name string) bool
 	// stmts are the writer pool's statements, prepared across transactions.
 	stmts stmtCache
+	// optOuts hear of the numbers committed transactions unsubscribed.
+	optOuts optOutListeners
 }
 
 // SetRelevant tells the database which tracked events the engine reacts to
@@ -128,6 +130,7 @@ type Tx struct {
 	decisions     [][]any                   // buffered InsertDecision arguments
 	inbox         [][]any                   // buffered AddInbox arguments
 	history       [][]any                   // buffered InsertHistoryEvent arguments
+	optedOut      []string                  // numbers this transaction unsubscribed (OnOptOut)
 }
 
 // WriteTx runs fn in a write transaction, committing when fn returns nil.
@@ -147,6 +150,9 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if len(t.optedOut) > 0 {
+		db.optOuts.notify(t.optedOut)
 	}
 	if len(t.missed) > 0 {
 		db.stmts.fill(ctx, db.write, db.dialect.Rebind, t.missed)
