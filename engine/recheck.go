@@ -56,7 +56,7 @@ func consentAllows(m *smsflow.Message, st smsflow.ConsentStatus) bool {
 type optOutWatch struct {
 	mu    sync.Mutex
 	seq   uint64
-	heard map[string]uint64    // number → when its latest opt-out was heard
+	heard map[string]uint64     // number → when its latest opt-out was heard
 	marks map[*callGroup]uint64 // the marks of the groups in use
 }
 
