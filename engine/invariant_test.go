@@ -86,6 +86,7 @@ type invVariant struct {
 	smart       time.Duration
 	maxDeferral time.Duration
 	doubleOptIn bool
+	paced       *invPacing // a paced sender and STOP races (invariant_paced_test.go)
 }
 
 var invVariants = []invVariant{
@@ -502,6 +503,7 @@ type invSim struct {
 	seq        int
 	ticks      int
 	stats      map[string]int
+	races      []invRace // STOPs committed while their number's messages waited for a slot
 }
 
 func newInvSim(tb testing.TB, db *store.DB, v invVariant, seed uint64, n int) *invSim {
@@ -542,6 +544,9 @@ func newInvSim(tb testing.TB, db *store.DB, v invVariant, seed uint64, n int) *i
 	s.eng.OnQueued = func() { s.queued = true }
 	s.rec = &invRecorder{inner: console.New(log), clock: s.clock}
 	s.sender = engine.NewSender(db, s.rec, s.clock, log)
+	if v.paced != nil {
+		s.pace(v.paced)
+	}
 	s.writer = ingest.NewWriter(db, s.clock, log)
 	s.writer.Start()
 	tb.Cleanup(s.writer.Stop)
@@ -679,7 +684,7 @@ func (s *invSim) settle() {
 			if m, err = s.sender.SendOnce(ctx, invSendBatch); err != nil {
 				s.tb.Fatal(err)
 			}
-			s.queued = m == invSendBatch
+			s.queued = s.moreToSend(m)
 		}
 		if n+m == 0 {
 			return
@@ -719,7 +724,7 @@ func (s *invSim) senderOnly() {
 		if err != nil {
 			s.tb.Fatal(err)
 		}
-		if n < invSendBatch {
+		if !s.moreToSend(n) {
 			s.queued = false
 			return
 		}
