@@ -35,6 +35,11 @@ type Config struct {
 	// SmartEncoding replaces look-alike characters when the whole body then
 	// fits GSM-7 (config smart_encoding).
 	SmartEncoding bool
+	// SenderOf resolves a send step's from: to the sender its message is
+	// queued for (smsflow.Message.Sender; "" the default) and reports
+	// whether from names a configured sender (config Senders.Resolve). nil
+	// queues every message for the default sender.
+	SenderOf func(from string) (sender string, ok bool)
 	// Workers is how many engine loops run at once (config engine_workers;
 	// 0 or 1: one). They share the work as several nodes do — claims skip
 	// locked rows, contacts are locked — so more than one helps only where

@@ -290,7 +290,7 @@ func (l *lane) rounds(sweep bool) {
 		last = s.clock.Now()
 		n, err := l.sendOnce(context.Background(), SendBatch)
 		if err != nil {
-			s.log.Error("send round failed", "from", l.from, "err", err)
+			s.log.Error("send round failed", "from", maskSender(l.from), "err", err)
 		}
 		if n > 0 && err == nil {
 			select {
@@ -546,7 +546,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			l.pausedUntil = pause
 		}
 		l.mu.Unlock()
-		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "from", l.from, "until", pause, "code", throttled.Code, "err", throttled.Message)
+		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "from", maskSender(l.from), "until", pause, "code", throttled.Code, "err", throttled.Message)
 	}
 	if events && s.OnEvents != nil {
 		s.OnEvents()

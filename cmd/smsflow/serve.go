@@ -225,7 +225,12 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 	if c, ok := prov.(*console.Console); ok {
 		a.cons = c
 	}
+	senders, err := cfg.Senders()
+	if err != nil {
+		return fmt.Errorf("smsflow.yaml: %w", err)
+	}
 	a.cat = engine.NewCatalog(a.db)
+	a.cat.CheckFrom = senders.Check
 	if err := a.cat.Load(ctx); err != nil {
 		return err
 	}
@@ -248,13 +253,18 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) error {
 	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
 		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM,
-		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers})
+		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers, SenderOf: senders.Resolve})
 	a.sender = engine.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
-	pacing, err := cfg.Pacing()
-	if err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+	a.sender.Addresses = senderAddresses(senders)
+	if !senders.Open {
+		// Messages queued for a sender no longer configured go from the
+		// default one rather than never.
+		if n, err := a.db.RepointQueued(ctx, senders.Others()); err != nil {
+			return err
+		} else if n > 0 {
+			a.log.Warn("queued messages of senders no longer configured go from the default sender", "count", n, "provider", senders.Provider)
+		}
 	}
-	a.sender.Pacing = engine.Pacing{Sender: pacing.Sender, Segments: pacing.Rate.Segments, Per: pacing.Rate.Per, DailyCap: pacing.DailyCap}
 	a.sender.OnPacingWait = a.metrics.ObservePacingWait
 	if a.opts.Retry != nil {
 		a.sender.Retry = *a.opts.Retry
