@@ -111,22 +111,26 @@ func (w *optOutWatch) done(g *callGroup) {
 
 // callGroup is a round's current consent read: the messages [from, to) it
 // covers, when it was read (readAt, on the sender's clock), the opt-outs
-// heard up to it (mark), and the statuses it found.
+// heard up to it (mark), and the statuses it found; began and conc are the
+// round's start and its calls in flight at most.
 type callGroup struct {
 	from, to int
 	readAt   time.Time
 	mark     uint64
 	status   map[string]smsflow.ConsentStatus
+	began    time.Time
+	conc     int
 }
 
 // refuses reports whether claimed[i] must not be started now because the
 // database says its number may no longer receive it, reading consent for a
 // new group first when claimed[i] is not covered by a read younger than
-// RecheckWindow. A group covers the messages whose slots fall within
-// RecheckWindow of the read (slots nil: the rest of the round, whose calls
-// start as the provider answers; the read's age still bounds each). The
-// opt-outs heard since the read are checked at the call's very start
-// (optOutWatch.heardSince).
+// RecheckWindow. A group is the calls expected to start within
+// RecheckWindow of its read: paced, those whose slots fall in it; unpaced
+// (slots nil), as many as the round has started per RecheckWindow so far,
+// at least conc — so a slow provider's round reads a few numbers at a time,
+// not the whole rest of the round again and again. The opt-outs heard since
+// the read are checked at the call's very start (optOutWatch.heardSince).
 func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.Message, slots []time.Time, i int) (bool, error) {
 	m := claimed[i]
 	if !restricted(m) {
@@ -135,8 +139,16 @@ func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.M
 	now := s.clock.Now()
 	if i < g.from || i >= g.to || now.Sub(g.readAt) > RecheckWindow {
 		to := i + 1
-		for to < len(claimed) && (slots == nil || !slots[to].After(now.Add(RecheckWindow))) {
-			to++
+		if slots != nil {
+			for to < len(claimed) && !slots[to].After(now.Add(RecheckWindow)) {
+				to++
+			}
+		} else {
+			n := g.conc
+			if took := now.Sub(g.began); i > 0 && took > 0 {
+				n = max(n, int(int64(i)*int64(RecheckWindow)/int64(took)))
+			}
+			to = min(len(claimed), i+max(1, n))
 		}
 		var phones []string
 		seen := map[string]bool{}
@@ -151,7 +163,7 @@ func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.M
 		if err != nil {
 			return false, err
 		}
-		*g = callGroup{from: i, to: to, readAt: now, mark: mark, status: st}
+		g.from, g.to, g.readAt, g.mark, g.status = i, to, now, mark, st
 	}
 	return !consentAllows(m, g.status[m.Phone]), nil
 }

@@ -386,7 +386,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		slots   []time.Time
 		plan    pacePlan
 		hold    time.Time
+		group   = &callGroup{} // the claim's consent read, the first of the calls'
 	)
+	defer s.optOuts.done(group)
 	err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
 		claimed, slots, hold = nil, nil, time.Time{}
@@ -405,7 +407,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if claimed, err = tx.ClaimOutbox(now, n, l.scope); err != nil {
 			return err
 		}
-		if claimed, err = s.recheckNumbers(tx, claimed); err != nil || !paced || len(claimed) == 0 {
+		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
 		var over, never []*smsflow.Message
@@ -452,7 +454,8 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			m.Sender = l.from // queued for the default sender
 		}
 	}
-	outs := s.call(ctx, claimed, slots)
+	group.from, group.to = 0, len(claimed) // what the claim kept, all read
+	outs := s.call(ctx, claimed, slots, group)
 	s.logInFlightOptOuts(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
@@ -565,7 +568,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 // started — and goes back untried — once a call was refused for now
 // (Transient) or Stop ended the wait for its slot; one whose send_before has
 // passed by its turn expires.
-func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time) []outcome {
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time, group *callGroup) []outcome {
 	outs := make([]outcome, len(claimed))
 	conc := s.Concurrency
 	if conc <= 0 {
@@ -579,8 +582,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 		stopped   bool
 	)
 	sem := make(chan struct{}, conc)
-	var group callGroup
-	defer s.optOuts.done(&group)
+	group.began, group.conc = s.clock.Now(), conc
 	for i, m := range claimed {
 		o := &outs[i]
 		o.m = m
@@ -614,7 +616,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 		// The number's consent, as late as the call allows: read for the
 		// group of calls due within RecheckWindow, and any opt-out this
 		// node committed since.
-		refused, err := s.refuses(waitCtx, &group, claimed, slots, i)
+		refused, err := s.refuses(waitCtx, group, claimed, slots, i)
 		switch {
 		case err != nil && waitCtx.Err() != nil:
 			<-sem
@@ -831,12 +833,14 @@ func (s *Sender) PausedUntil() time.Time {
 
 var errExpired = fmt.Errorf("send_before passed")
 
-// recheckNumbers is the claim's look at the numbers: one a provider has
-// since called invalid is not tried again (decision skipped:invalid_number).
-// Consent is read later, right before each group of calls (refuses).
-func (s *Sender) recheckNumbers(tx *store.Tx, claimed []*smsflow.Message) ([]*smsflow.Message, error) {
-	if len(claimed) == 0 {
-		return claimed, nil
+// recheck is the claim's look at what changed since the messages were
+// queued: the numbers' consent (recheckConsent; read again right before the
+// calls, refuses), then the numbers — one a provider has since called
+// invalid is not tried again (decision skipped:invalid_number).
+func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+	claimed, err := s.recheckConsent(tx, claimed, g)
+	if err != nil || len(claimed) == 0 {
+		return claimed, err
 	}
 	phones := make([]string, len(claimed))
 	for i, m := range claimed {
@@ -859,6 +863,44 @@ func (s *Sender) recheckNumbers(tx *store.Tx, claimed []*smsflow.Message) ([]*sm
 			return nil, err
 		}
 		s.log.Warn("queued message canceled: the number cannot receive SMS", "to", phone.Mask(m.Phone), "message", m.ID, "phone_type", typ)
+	}
+	return kept, nil
+}
+
+// recheckConsent cancels the claimed messages whose numbers may no longer
+// receive them (consentAllows; a STOP the engine has not applied yet), in
+// the claim's transaction — so they take no slot and no daily cap — and
+// keeps the read in g: the consent of every claimed message as of the
+// claim, which the first calls of the round start on (refuses reads again
+// once it is older than RecheckWindow).
+func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+	var phones []string
+	for _, m := range claimed {
+		if restricted(m) {
+			phones = append(phones, m.Phone)
+		}
+	}
+	g.mark = s.optOuts.mark(g)
+	g.readAt = s.clock.Now()
+	if len(phones) == 0 {
+		return claimed, nil
+	}
+	consent, err := tx.LatestConsents(phones)
+	if err != nil {
+		return nil, err
+	}
+	g.status = consent
+	now := s.clock.Now()
+	kept := claimed[:0]
+	for _, m := range claimed {
+		if !restricted(m) || consentAllows(m, consent[m.Phone]) {
+			kept = append(kept, m)
+			continue
+		}
+		if err := cancelClaimed(tx, m, "opt_out", smsflow.DecisionCanceledOptOut, "consent changed after the message was queued", now); err != nil {
+			return nil, err
+		}
+		s.log.Warn("queued message canceled: the number is no longer subscribed", "to", phone.Mask(m.Phone), "message", m.ID)
 	}
 	return kept, nil
 }

@@ -26,8 +26,9 @@ type DB struct {
 	// relevant says whether a tracked event name matters to the engine
 	// (SetRelevant); nil: every one does.
 	relevant func(name string) bool
-	// stmts are the writer pool's statements, prepared across transactions.
-	stmts stmtCache
+	// stmts are the writer pool's statements, prepared across transactions;
+	// readStmts the reader pool's of the hot reads (queryReadCached).
+	stmts, readStmts stmtCache
 	// optOuts hear of the numbers committed transactions unsubscribed.
 	optOuts optOutListeners
 }
@@ -87,6 +88,7 @@ func (db *DB) Close() error {
 	}
 	db.onClose = nil
 	db.stmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -222,6 +224,21 @@ func (t *Tx) queryRow(query string, args ...any) *sql.Row {
 
 func (db *DB) queryRead(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.read.QueryContext(ctx, db.dialect.Rebind(query), args...)
+}
+
+// queryReadCached is queryRead through a statement prepared once on the
+// reader pool: for the reads on a hot path (the sender's consent reads
+// around its provider calls), whose parse would otherwise cost more than
+// their run. Lists in query come in a few sizes (inList).
+func (db *DB) queryReadCached(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s := db.readStmts.get(query)
+	if s == nil {
+		db.readStmts.fill(ctx, db.read, db.dialect.Rebind, []string{query})
+		if s = db.readStmts.get(query); s == nil {
+			return db.queryRead(ctx, query, args...)
+		}
+	}
+	return s.QueryContext(ctx, args...)
 }
 
 func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.Row {

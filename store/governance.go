@@ -105,7 +105,7 @@ func (db *DB) LatestConsents(ctx context.Context, phones []string) (map[string]s
 		return map[string]smsflow.ConsentStatus{}, nil
 	}
 	q, args := latestConsents(phones)
-	rows, err := db.queryRead(ctx, q, args...)
+	rows, err := db.queryReadCached(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("latest consents: %w", err)
 	}
@@ -119,7 +119,8 @@ func latestConsents(phones []string) (string, []any) {
 	for i, p := range phones {
 		args[i] = p
 	}
-	return `SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (` + placeholders(len(phones)) + `)
+	in, args := inList(args)
+	return `SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (` + in + `)
 AND c.id = (SELECT c2.id FROM consent_ledger c2 WHERE c2.phone = c.phone ORDER BY c2.occurred_at DESC, c2.id DESC LIMIT 1)`, args
 }
 
@@ -149,8 +150,9 @@ func (db *DB) OptOutsSince(ctx context.Context, phones []string, since time.Time
 	for _, p := range phones {
 		args = append(args, p)
 	}
+	in, args := inList(args)
 	args = append(args, micros(since))
-	rows, err := db.queryRead(ctx, `SELECT phone, recorded_at FROM consent_ledger WHERE phone IN (`+placeholders(len(phones))+`)
+	rows, err := db.queryReadCached(ctx, `SELECT phone, recorded_at FROM consent_ledger WHERE phone IN (`+in+`)
 AND status = 'unsubscribed' AND recorded_at >= ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("opt-outs since %s: %w", since.Format(time.RFC3339Nano), err)
