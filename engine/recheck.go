@@ -168,48 +168,64 @@ func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.M
 	return !consentAllows(m, g.status[m.Phone]), nil
 }
 
-// logInFlightOptOuts warns about calls that may have reached a number after
-// it opted out: its opt-out was recorded while the call was in flight (a
-// call on the wire cannot be recalled), or, committed on another node,
-// after the consent read that let the call start. One query for the round,
-// after its calls.
-func (s *Sender) logInFlightOptOuts(ctx context.Context, outs []outcome) {
-	var phones []string
-	var since time.Time
-	seen := map[string]bool{}
+// inFlightCall is what checkInFlight keeps of a call to a restricted
+// message.
+type inFlightCall struct {
+	id                      int64
+	phone                   string
+	checked, started, ended time.Time
+}
+
+// checkInFlight warns about calls that may have reached a number after it
+// opted out: its opt-out was recorded while the call was in flight (a call
+// on the wire cannot be recalled), or, committed on another node, after the
+// consent read that let the call start. One query for the round, after its
+// calls, off the round's path (the round goes on to record its outcomes).
+func (s *Sender) checkInFlight(ctx context.Context, outs []outcome) {
+	var calls []inFlightCall
 	for _, o := range outs {
-		if o.started.IsZero() || !restricted(o.m) {
-			continue
-		}
-		if since.IsZero() || o.checked.Before(since) {
-			since = o.checked
-		}
-		if !seen[o.m.Phone] {
-			seen[o.m.Phone] = true
-			phones = append(phones, o.m.Phone)
+		if !o.started.IsZero() && restricted(o.m) {
+			calls = append(calls, inFlightCall{id: o.m.ID, phone: o.m.Phone, checked: o.checked, started: o.started, ended: o.ended})
 		}
 	}
-	if len(phones) == 0 {
+	if len(calls) == 0 {
 		return
+	}
+	s.inFlight.Add(1)
+	go func() {
+		defer s.inFlight.Done()
+		s.logInFlightOptOuts(context.WithoutCancel(ctx), calls)
+	}()
+}
+
+func (s *Sender) logInFlightOptOuts(ctx context.Context, calls []inFlightCall) {
+	var phones []string
+	since := calls[0].checked
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if c.checked.Before(since) {
+			since = c.checked
+		}
+		if !seen[c.phone] {
+			seen[c.phone] = true
+			phones = append(phones, c.phone)
+		}
 	}
 	optOuts, err := s.db.OptOutsSince(ctx, phones, since)
 	if err != nil {
 		s.log.Error("look for opt-outs during the round's calls", "err", err)
 		return
 	}
-	for _, o := range outs {
-		if o.started.IsZero() || !restricted(o.m) {
-			continue
-		}
-		for _, at := range optOuts[o.m.Phone] {
-			if at.Before(o.checked) || at.After(o.ended) {
+	for _, c := range calls {
+		for _, at := range optOuts[c.phone] {
+			if at.Before(c.checked) || at.After(c.ended) {
 				continue
 			}
-			args := []any{"to", phone.Mask(o.m.Phone), "message", o.m.ID, "opted_out_at", at, "call_started", o.started, "call_ended", o.ended}
-			if !at.Before(o.started) {
+			args := []any{"to", phone.Mask(c.phone), "message", c.id, "opted_out_at", at, "call_started", c.started, "call_ended", c.ended}
+			if !at.Before(c.started) {
 				s.log.Warn("the number opted out while its call was in flight; the text may reach it", args...)
 			} else {
-				s.log.Warn("the number opted out after its consent was read and before its call started (an opt-out on another node, within the re-check window); the text may reach it", append(args, "consent_read", o.checked)...)
+				s.log.Warn("the number opted out after its consent was read and before its call started (an opt-out on another node, within the re-check window); the text may reach it", append(args, "consent_read", c.checked)...)
 			}
 			break
 		}

@@ -86,6 +86,7 @@ type Sender struct {
 
 	lanesOnce sync.Once
 	built     atomic.Bool
+	inFlight  sync.WaitGroup // the rounds' in-flight opt-out checks (checkInFlight)
 	lanes     []*lane
 	optOuts   *optOutWatch // opt-outs committed on this node (RecheckWindow)
 	unwatch   func()
@@ -230,6 +231,7 @@ func (s *Sender) Stop() {
 		close(s.stop)
 		s.startOnce.Do(func() { close(s.done) })
 		<-s.done
+		s.inFlight.Wait()
 		s.unwatch()
 	})
 }
@@ -359,6 +361,7 @@ func (s *Sender) sweepReceipts() {
 // the messages not yet started go back untried. The outcomes are recorded in
 // one transaction.
 func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
+	defer s.inFlight.Wait() // its logs are written when it returns
 	total := 0
 	for _, l := range s.lanesOf() {
 		n, err := l.sendOnce(ctx, limit)
@@ -456,7 +459,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	}
 	group.from, group.to = 0, len(claimed) // what the claim kept, all read
 	outs := s.call(ctx, claimed, slots, group)
-	s.logInFlightOptOuts(ctx, outs)
+	s.checkInFlight(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
 	events := false
