@@ -12,15 +12,16 @@ import (
 
 // RecheckWindow bounds how old the consent read behind a provider call may
 // be when the call starts. A paced round claims up to a second of messages
-// and starts each at its slot; right before a call starts, the sender reads
-// the current consent of every number whose call starts within
-// RecheckWindow of now (one query for the group, on the reader pool), and
-// reads again when the group's read is older than that. An opt-out
-// committed on this node reaches the sender at its commit (store
-// DB.OnOptOut) and stops every call that has not started; one committed on
-// another node stops every call that starts RecheckWindow or more after the
-// commit. So at most one read per RecheckWindow per round loop, whatever the
-// rate: 8,000 sends/s cost the same reads as 100/s.
+// and starts each at its slot. The claim reads the consent of all of them
+// (in its transaction); once that read is older than RecheckWindow, right
+// before a call starts the sender reads the current consent of the numbers
+// whose calls are due within RecheckWindow (one query for the group, on the
+// reader pool), and again when that read is older. An opt-out committed on
+// this node reaches the sender at its commit (store DB.OnOptOut) and stops
+// every call that has not started; one committed on another node stops
+// every call that starts RecheckWindow or more after the commit. So at most
+// one read per RecheckWindow per round loop besides the claim's, whatever
+// the rate: a round of a fast provider, over within the window, reads once.
 const RecheckWindow = 20 * time.Millisecond
 
 // errOptedOut marks a claimed message whose number may no longer receive it
