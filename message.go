@@ -31,6 +31,7 @@ type Message struct {
 	Segments   int       `json:"segments"`
 	Status     string    `json:"status"`
 	Provider   string    `json:"provider,omitempty"`
+	Sender     string    `json:"sender,omitempty"` // the configured sender it goes out from; "" while queued for the default (then the address it went from)
 	ProviderID string    `json:"provider_id,omitempty"`
 	ErrorCode  string    `json:"error_code,omitempty"`
 	SendBefore time.Time `json:"send_before,omitempty"` // not sent after this instant

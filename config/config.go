@@ -61,6 +61,10 @@ type Config struct {
 	// EngineWorkers is how many engine loops serve runs (0: 2 on PostgreSQL,
 	// where transactions run in parallel; 1 on SQLite, which has one writer).
 	EngineWorkers int `yaml:"engine_workers"`
+
+	// given holds the keys ("twilio.rate") the file or the environment set,
+	// to tell a key left at its default from one written (Senders).
+	given map[string]bool
 }
 
 // Workers is the number of engine loops for the configured database.
@@ -95,6 +99,10 @@ type Twilio struct {
 	Rate                string `yaml:"rate"`      // segments per second, minute or hour ("1/s"); see ParseRate
 	DailyCap            int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
 	OptOutReplies       string `yaml:"opt_out_replies"`
+	// Senders are the numbers and Messaging Services to send as, each
+	// with its pace, the first the default; instead of from,
+	// messaging_service_sid, rate and daily_cap (see Config.Senders).
+	Senders []TwilioSender `yaml:"senders"`
 }
 
 // SMPP holds the SMPP provider's bind settings.
@@ -105,6 +113,9 @@ type SMPP struct {
 	SourceAddr string `yaml:"source_addr"`
 	Rate       string `yaml:"rate"`      // segments per second, minute or hour ("30/s")
 	DailyCap   int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
+	// Senders are the source addresses to send as, the first the default;
+	// instead of source_addr, rate and daily_cap.
+	Senders []SMPPSender `yaml:"senders"`
 }
 
 // HTTPGW holds the generic HTTP gateway provider's settings.
@@ -113,6 +124,9 @@ type HTTPGW struct {
 	Secret   string `yaml:"secret"`
 	Rate     string `yaml:"rate"`      // segments per second, minute or hour ("50/s")
 	DailyCap int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
+	// Senders are the from addresses to send as (the gateway gets "from"),
+	// the first the default; instead of rate and daily_cap.
+	Senders []HTTPSender `yaml:"senders"`
 }
 
 // Console holds the console provider's settings: no pacing unless a rate
@@ -120,6 +134,9 @@ type HTTPGW struct {
 type Console struct {
 	Rate     string `yaml:"rate"`
 	DailyCap int    `yaml:"daily_cap"`
+	// Senders, when set, are the only from: values flows may name, as with
+	// a real provider; unset, any from: is accepted (development).
+	Senders []ConsoleSender `yaml:"senders"`
 }
 
 // QuietHours is the quiet-hours policy.
@@ -238,7 +255,29 @@ func decode(b []byte, cfg *Config) error {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
+	// Which sections' keys the file wrote (the decode above checked them).
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	top := doc.Content[0].Content
+	for i := 0; i+1 < len(top); i += 2 {
+		cfg.mark(top[i].Value)
+		if sec := top[i+1]; sec.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(sec.Content); j += 2 {
+				cfg.mark(top[i].Value + "." + sec.Content[j].Value)
+			}
+		}
+	}
 	return nil
+}
+
+// mark records that the file or the environment set key.
+func (c *Config) mark(key string) {
+	if c.given == nil {
+		c.given = map[string]bool{}
+	}
+	c.given[key] = true
 }
 
 // applyEnv sets fields from SMSFLOW_* variables. Lists take comma-separated
@@ -250,11 +289,12 @@ func applyEnv(cfg *Config, environ []string) error {
 			env[k] = v
 		}
 	}
-	return walk(reflect.ValueOf(cfg).Elem(), "SMSFLOW", func(name string, f reflect.Value) error {
+	return walk(reflect.ValueOf(cfg).Elem(), "SMSFLOW", "", func(name, key string, f reflect.Value) error {
 		v, ok := env[name]
 		if !ok {
 			return nil
 		}
+		cfg.mark(key)
 		switch f.Kind() {
 		case reflect.String:
 			f.SetString(v)
@@ -277,14 +317,18 @@ func applyEnv(cfg *Config, environ []string) error {
 					parts[i] = strings.TrimSpace(parts[i])
 				}
 				f.Set(reflect.ValueOf(parts))
+			} else if key == "twilio.senders" || key == "smpp.senders" || key == "http.senders" || key == "console.senders" {
+				return fmt.Errorf("%s: a list of senders is written in the configuration file (%s: [{…}, …]); the environment sets the single-sender keys (%s_FROM, %s_RATE, …)",
+					name, key, strings.TrimSuffix(name, "_SENDERS"), strings.TrimSuffix(name, "_SENDERS"))
 			}
 		}
 		return nil
 	})
 }
 
-// walk visits every settable leaf field with its environment variable name.
-func walk(v reflect.Value, prefix string, fn func(name string, f reflect.Value) error) error {
+// walk visits every settable leaf field with its environment variable name
+// and its key ("twilio.auth_token").
+func walk(v reflect.Value, prefix, path string, fn func(name, key string, f reflect.Value) error) error {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
@@ -292,15 +336,18 @@ func walk(v reflect.Value, prefix string, fn func(name string, f reflect.Value) 
 		if tag == "" || tag == "-" {
 			continue
 		}
-		name := prefix + "_" + strings.ToUpper(tag)
+		name, key := prefix+"_"+strings.ToUpper(tag), tag
+		if path != "" {
+			key = path + "." + tag
+		}
 		f := v.Field(i)
 		if f.Kind() == reflect.Struct {
-			if err := walk(f, name, fn); err != nil {
+			if err := walk(f, name, key, fn); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := fn(name, f); err != nil {
+		if err := fn(name, key, f); err != nil {
 			return err
 		}
 	}

@@ -80,9 +80,9 @@ func ParseRate(key, s string) (Rate, error) {
 	return Rate{Segments: n, Per: per}, nil
 }
 
-// Pacing is how the configured provider's sender is paced: its key (the
-// provider and the address it sends from, shared by every node sending as
-// that sender), its rate and its daily cap in segments (0: none).
+// Pacing is how one sender is paced: its key (the provider and the address
+// it sends from, shared by every node sending as that sender), its rate and
+// its daily cap in segments (0: none).
 type Pacing struct {
 	Sender   string
 	Rate     Rate
@@ -92,64 +92,47 @@ type Pacing struct {
 // IsZero reports whether the sender is not paced at all.
 func (p Pacing) IsZero() bool { return p.Rate.IsZero() && p.DailyCap == 0 }
 
-// pacingSection is one provider section's pacing keys.
+// pacingSection is one sender's pacing keys: key names it in errors
+// ("twilio", "twilio.senders[1]").
 type pacingSection struct {
-	name, from, rate string
-	daily            int
+	key, provider, from, rate string
+	daily                     int
 }
 
-// pacingSections lists every provider section's pacing keys, the
-// configured provider's and the others'.
-func (c Config) pacingSections() []pacingSection {
-	from := c.Twilio.From
-	if from == "" {
-		from = c.Twilio.MessagingServiceSID
-	}
-	return []pacingSection{
-		{"console", "", c.Console.Rate, c.Console.DailyCap},
-		{"twilio", from, c.Twilio.Rate, c.Twilio.DailyCap},
-		{"smpp", c.SMPP.SourceAddr, c.SMPP.Rate, c.SMPP.DailyCap},
-		{"http", "", c.HTTP.Rate, c.HTTP.DailyCap},
-	}
-}
-
-// pacing reads a section's keys, with an error naming the key when one is
+// pacing reads a sender's keys, with an error naming the key when one is
 // wrong.
 func (s pacingSection) pacing() (Pacing, error) {
-	r, err := ParseRate(s.name+".rate", s.rate)
+	r, err := ParseRate(s.key+".rate", s.rate)
 	if err != nil {
 		return Pacing{}, err
 	}
 	if s.daily < 0 {
-		return Pacing{}, smsflow.FieldErrorf(smsflow.EINVALID, s.name+".daily_cap", "%s.daily_cap %d: write a number of segments per UTC day, or 0 for no cap", s.name, s.daily)
+		return Pacing{}, smsflow.FieldErrorf(smsflow.EINVALID, s.key+".daily_cap", "%s.daily_cap %d: write a number of segments per UTC day, or 0 for no cap", s.key, s.daily)
 	}
-	key := s.name
+	key := s.provider
 	if from := strings.TrimSpace(s.from); from != "" {
 		key += ":" + from
 	}
 	return Pacing{Sender: key, Rate: r, DailyCap: s.daily}, nil
 }
 
-// Pacing returns the pacing of the configured provider's sender (rate and
-// daily_cap under twilio, smpp, http or console), with an error naming the
-// key when one is wrong.
+// Pacing returns the pacing of the configured provider's default sender
+// (see Senders for all of them), with an error naming the key when one is
+// wrong.
 func (c Config) Pacing() (Pacing, error) {
-	sections := c.pacingSections()
-	name := strings.TrimSpace(c.Provider)
-	for _, s := range sections {
-		if s.name == name {
-			return s.pacing()
-		}
+	s, err := c.Senders()
+	if err != nil {
+		return Pacing{}, err
 	}
-	return sections[0].pacing() // console
+	return s.Default().Pacing, nil
 }
 
-// checkPacing checks the rate and daily_cap of every provider section, not
-// only the configured provider's: a bad value waiting in another section
-// would fail the day the provider is switched.
-func (c Config) checkPacing() error {
-	for _, s := range c.pacingSections() {
-		if _, err := s.pacing(); err != nil {
+// checkSenders checks the senders of every provider section, not only the
+// configured provider's: a bad value waiting in another section would fail
+// the day the provider is switched.
+func (c Config) checkSenders() error {
+	for _, name := range []string{"console", "twilio", "smpp", "http"} {
+		if _, err := c.sendersOf(name); err != nil {
 			return err
 		}
 	}

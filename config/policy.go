@@ -27,7 +27,7 @@ func (c Config) Check() error {
 	if err := links.CheckUTM(c.Links.UTM); err != nil {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "links.utm", "links.utm: %v", err)
 	}
-	if err := c.checkPacing(); err != nil {
+	if err := c.checkSenders(); err != nil {
 		return err
 	}
 	if err := c.checkKeysAndLimits(); err != nil {

@@ -101,6 +101,22 @@ type Catalog struct {
 	held      map[string]string   // held flow → why
 	loadedBy  map[string][]string // flow → live nodes that loaded it (this one included)
 	waiting   []string            // flows whose queued messages wait: paused or held
+
+	// CheckFrom, if set, refuses a send step's from: that names no
+	// configured sender, in flows loaded from files or saved through the
+	// API (flow Options.CheckFrom). Set before loading.
+	CheckFrom func(from string) string
+}
+
+// options are the options flows from files and the API are validated with:
+// ValidateOptions, and CheckFrom (configured senders) when set. Stored
+// versions compile without CheckFrom: a sender removed from the
+// configuration does not stop a stored flow from loading (its from: goes
+// from the default sender, Engine.senderFor).
+func (c *Catalog) options() flow.Options {
+	o := ValidateOptions()
+	o.CheckFrom = c.CheckFrom
+	return o
 }
 
 // NewCatalog returns an empty catalog over db that counts only its own
@@ -498,7 +514,7 @@ func (c *Catalog) LoadDir(ctx context.Context, dir string, now time.Time) ([]str
 	var flows []*flow.Flow
 	if len(files) > 0 {
 		var problems []flow.Problem
-		flows, problems = flow.ValidateFiles(files, ValidateOptions())
+		flows, problems = flow.ValidateFiles(files, c.options())
 		if flow.HasErrors(problems) {
 			return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
 		}
@@ -520,7 +536,7 @@ func (c *Catalog) LoadFS(ctx context.Context, fsys fs.FS, now time.Time) ([]stri
 		if err != nil {
 			return nil, err
 		}
-		f, ps := flow.Parse("examples/flows/"+name, src, ValidateOptions())
+		f, ps := flow.Parse("examples/flows/"+name, src, c.options())
 		problems = append(problems, ps...)
 		if f != nil {
 			flows = append(flows, f)
@@ -597,7 +613,7 @@ func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time
 		}
 		return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
 	}
-	f, problems := flow.Parse(id+".yaml", src, ValidateOptions())
+	f, problems := flow.Parse(id+".yaml", src, c.options())
 	if f == nil {
 		return store.FlowHead{}, problems, flow.ProblemsError(problems)
 	}

@@ -848,9 +848,10 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 		return false, err
 	}
 	info := segments.Measure(body)
+	sender := cc.e.senderFor(comp, step, d)
 	m := &smsflow.Message{Direction: "out", RunID: run.ID, StepID: step.ID, FlowID: comp.ID, Category: string(comp.Category), ContactID: cc.contact.ID,
 		Phone: cc.contact.Phone, Body: body, Encoding: info.Encoding, Characters: info.Characters, Segments: info.Segments,
-		Status: smsflow.MessageQueued, Provider: cc.e.cfg.Provider, SendBefore: out.SendBefore, CreatedAt: cc.now, UpdatedAt: cc.now}
+		Status: smsflow.MessageQueued, Provider: cc.e.cfg.Provider, Sender: sender, SendBefore: out.SendBefore, CreatedAt: cc.now, UpdatedAt: cc.now}
 	inserted, err := cc.tx.InsertMessage(m)
 	if err != nil {
 		return false, err

@@ -44,6 +44,11 @@ type Config struct {
 	// schedules — local segments at HH:MM, date triggers — scan for:
 	// simulate's period ends with its input. Zero: no end (serve).
 	ScheduleUntil time.Time
+	// SenderOf resolves a send step's from: to the sender its message is
+	// queued for (smsflow.Message.Sender; "" the default) and reports
+	// whether from names a configured sender (config Senders.Resolve). nil
+	// queues every message for the default sender.
+	SenderOf func(from string) (sender string, ok bool)
 	// Workers is how many engine loops run at once (config engine_workers;
 	// 0 or 1: one). They share the work as several nodes do — claims skip
 	// locked rows, contacts are locked — so more than one helps only where

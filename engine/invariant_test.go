@@ -91,6 +91,7 @@ type invVariant struct {
 	smart       time.Duration
 	maxDeferral time.Duration
 	doubleOptIn bool
+	paced       *invPacing // a paced sender and STOP races (invariant_paced_test.go)
 }
 
 var invVariants = []invVariant{
@@ -507,6 +508,7 @@ type invSim struct {
 	seq        int
 	ticks      int
 	stats      map[string]int
+	races      []invRace // STOPs committed while their number's messages waited for a slot
 
 	// consentLog is every opt-in and opt-out the test made, in order: the
 	// opt-out oracle's ground truth (checkOptOutsHold).
@@ -551,6 +553,9 @@ func newInvSim(tb testing.TB, db *store.DB, v invVariant, seed uint64, n int) *i
 	s.eng.OnQueued = func() { s.queued = true }
 	s.rec = &invRecorder{inner: console.New(log), clock: s.clock}
 	s.sender = engine.NewSender(db, s.rec, s.clock, log)
+	if v.paced != nil {
+		s.pace(v.paced)
+	}
 	s.writer = ingest.NewWriter(db, s.clock, log)
 	s.writer.Start()
 	tb.Cleanup(s.writer.Stop)
@@ -688,7 +693,7 @@ func (s *invSim) settle() {
 			if m, err = s.sender.SendOnce(ctx, invSendBatch); err != nil {
 				s.tb.Fatal(err)
 			}
-			s.queued = m == invSendBatch
+			s.queued = s.moreToSend(m)
 		}
 		if n+m == 0 {
 			return
@@ -728,7 +733,7 @@ func (s *invSim) senderOnly() {
 		if err != nil {
 			s.tb.Fatal(err)
 		}
-		if n < invSendBatch {
+		if !s.moreToSend(n) {
 			s.queued = false
 			return
 		}

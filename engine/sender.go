@@ -63,8 +63,16 @@ type Sender struct {
 	OnOutcome func(smsflow.Message)
 	// Pacing is the sender's rate and daily cap, shared through the
 	// database with every node sending as the same sender; the zero Pacing
-	// sends as fast as the provider answers. Set before Start.
+	// sends as fast as the provider answers. It paces the one default
+	// sender when Addresses is empty. Set before Start.
 	Pacing Pacing
+	// Addresses are the senders the provider sends as (config
+	// <provider>.senders), each with its own pacing; the first is the
+	// default, which sends the messages queued without a sender
+	// (Message.Sender ""), the others their own. Empty: one default sender
+	// paced by Pacing, sending from the provider's configured address. Set
+	// before Start (or the first SendOnce).
+	Addresses []Address
 	// Concurrency bounds the provider calls of a round in flight at once
 	// (DefaultConcurrency when 0). Set before Start.
 	Concurrency int
@@ -80,15 +88,41 @@ type Sender struct {
 	// when ctx ends first. nil waits on real timers against the clock.
 	WaitUntil func(ctx context.Context, t time.Time) error
 
-	mu          sync.Mutex
-	pausedUntil time.Time // the provider throttled: claim nothing before
-	pacedUntil  time.Time // the pacer is booked (or the daily cap used up) until then
+	lanesOnce sync.Once
+	built     atomic.Bool
+	inFlight  sync.WaitGroup // the rounds' in-flight opt-out checks (checkInFlight)
+	lanes     []*lane
+	optOuts   *optOutWatch // opt-outs committed on this node (RecheckWindow)
+	unwatch   func()
 
-	wake      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
 	stopOnce  sync.Once
+}
+
+// Address is one sender a provider sends as — a number, short code,
+// alphanumeric sender id or Twilio Messaging Service — with its own pacing.
+type Address struct {
+	// From is the address as the provider takes it and messages record it
+	// (Message.Sender); "" sends from the provider's configured address.
+	From string
+	// Pacing is this sender's rate and daily cap (its own pacing row).
+	Pacing Pacing
+}
+
+// lane is one sender's share of the outbox: its messages, its pacing, and
+// its own round loops, so a slow sender's waits never hold a fast one.
+type lane struct {
+	s      *Sender
+	from   string
+	pacing Pacing
+	scope  store.OutboxScope
+	wake   chan struct{}
+
+	mu          sync.Mutex
+	pausedUntil time.Time // the provider throttled: claim nothing before
+	pacedUntil  time.Time // the pacer is booked (or the daily cap used up) until then
 }
 
 // Retry is the back-off for sends a provider refused for now. The wait
@@ -138,20 +172,48 @@ func (r Retry) Delay(n int, hint time.Duration) time.Duration {
 	return d
 }
 
-// NewSender returns a sender for one provider.
+// NewSender returns a sender for one provider. From then on it hears of the
+// opt-outs db commits (store DB.OnOptOut) until Stop.
 func NewSender(db *store.DB, prov provider.Provider, clock smsflow.Clock, log *slog.Logger) *Sender {
-	return &Sender{db: db, prov: prov, clock: clock, log: log, Retry: DefaultRetry, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Sender{db: db, prov: prov, clock: clock, log: log, Retry: DefaultRetry, optOuts: newOptOutWatch(), stop: make(chan struct{}), done: make(chan struct{})}
+	s.unwatch = db.OnOptOut(s.optOuts.hear)
+	return s
+}
+
+// lanesOf returns the sender's lanes, one per address, built on first use
+// from Addresses (or Pacing).
+func (s *Sender) lanesOf() []*lane {
+	s.lanesOnce.Do(func() {
+		addrs := s.Addresses
+		if len(addrs) == 0 {
+			addrs = []Address{{Pacing: s.Pacing}}
+		}
+		for i, a := range addrs {
+			l := &lane{s: s, from: a.From, pacing: a.Pacing, wake: make(chan struct{}, 1)}
+			if i > 0 {
+				l.scope.Sender = a.From
+			}
+			s.lanes = append(s.lanes, l)
+		}
+		s.built.Store(true)
+	})
+	return s.lanes
 }
 
 // Notify wakes the sender (messages were queued).
 func (s *Sender) Notify() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if !s.built.Load() {
+		return // no loop runs yet
+	}
+	for _, l := range s.lanes {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Start recovers interrupted sends, then runs the send loop until Stop.
+// Start recovers interrupted sends, then runs the send loops until Stop.
 func (s *Sender) Start(ctx context.Context) error {
 	n, err := s.db.MarkInterrupted(ctx, s.clock.Now())
 	if err != nil {
@@ -160,6 +222,7 @@ func (s *Sender) Start(ctx context.Context) error {
 	if n > 0 {
 		s.log.Warn("messages whose provider call was interrupted are marked unknown (not resent)", "count", n)
 	}
+	s.lanesOf()
 	s.startOnce.Do(func() { go s.loop() })
 	return nil
 }
@@ -172,25 +235,30 @@ func (s *Sender) Stop() {
 		close(s.stop)
 		s.startOnce.Do(func() { close(s.done) })
 		<-s.done
+		s.inFlight.Wait()
+		s.unwatch()
 	})
 }
 
 func (s *Sender) loop() {
 	defer close(s.done)
-	// Two rounds run at once: while one waits for the provider's answers
-	// (or, paced, for its slots), the other claims or records its batch in
-	// the database — the sender's time was half database, half calls, one
-	// after the other. Paced, the rate has no gap between rounds. (Calls
-	// already run 16 at a time, so two rounds change no ordering promise.)
+	// Two rounds run at once per sender: while one waits for the provider's
+	// answers (or, paced, for its slots), the other claims or records its
+	// batch in the database — the sender's time was half database, half
+	// calls, one after the other. Paced, the rate has no gap between rounds.
+	// (Calls already run 16 at a time, so two rounds change no ordering
+	// promise.) Each sender's loops are its own: a slow sender waiting for
+	// its slots holds no other.
 	var wg sync.WaitGroup
-	{
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.rounds(false)
-		}()
+	for i, l := range s.lanesOf() {
+		for _, sweep := range []bool{i == 0, false} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l.rounds(sweep)
+			}()
+		}
 	}
-	s.rounds(true)
 	wg.Wait()
 }
 
@@ -208,8 +276,9 @@ func (s *Sender) deferFor(last time.Time) time.Duration {
 }
 
 // rounds sends round after round until Stop; sweep also applies pending
-// receipts from time to time (one of a sender's round loops does).
-func (s *Sender) rounds(sweep bool) {
+// receipts from time to time (one loop of the sender does).
+func (l *lane) rounds(sweep bool) {
+	s := l.s
 	var swept, last time.Time
 	for {
 		if now := s.clock.Now(); sweep && now.Sub(swept) >= ingest.PendingSweepInterval {
@@ -219,15 +288,15 @@ func (s *Sender) rounds(sweep bool) {
 		if d := s.deferFor(last); d > 0 {
 			// Woken when the engine catches up (or queues more); the loop's
 			// top looks again.
-			if !s.sleep(d) {
+			if !l.sleep(d) {
 				return
 			}
 			continue
 		}
 		last = s.clock.Now()
-		n, err := s.SendOnce(context.Background(), SendBatch)
+		n, err := l.sendOnce(context.Background(), SendBatch)
 		if err != nil {
-			s.log.Error("send round failed", "err", err)
+			s.log.Error("send round failed", "from", maskSender(l.from), "err", err)
 		}
 		if n > 0 && err == nil {
 			select {
@@ -238,7 +307,7 @@ func (s *Sender) rounds(sweep bool) {
 			}
 		}
 		wait, hold := PollInterval, time.Duration(0)
-		for _, until := range []time.Time{s.PausedUntil(), s.PacedUntil()} {
+		for _, until := range []time.Time{l.paused(), l.paced()} {
 			if d := until.Sub(s.clock.Now()); !until.IsZero() && d > hold {
 				hold = d
 			}
@@ -246,7 +315,7 @@ func (s *Sender) rounds(sweep bool) {
 		if hold > 0 {
 			wait = hold
 		}
-		if !s.sleep(wait) {
+		if !l.sleep(wait) {
 			return
 		}
 	}
@@ -254,13 +323,13 @@ func (s *Sender) rounds(sweep bool) {
 
 // sleep waits d, or until Notify wakes the sender; false when Stop was
 // called.
-func (s *Sender) sleep(d time.Duration) bool {
+func (l *lane) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-s.stop:
+	case <-l.s.stop:
 		return false
-	case <-s.wake:
+	case <-l.wake:
 	case <-t.C:
 	}
 	return true
@@ -282,61 +351,80 @@ func (s *Sender) sweepReceipts() {
 	}
 }
 
-// SendOnce sends one batch and returns how many messages it handled. While
-// the provider is throttling (a transient failure in an earlier round) it
-// claims nothing until the back-off has passed; while the pacer is booked
-// more than PacingHorizon ahead, or the daily cap is used up, it claims
+// SendOnce sends one batch of each sender (one round per address, in
+// order) and returns how many messages they handled. While the provider is
+// throttling a sender (a transient failure in an earlier round) that sender
+// claims nothing until the back-off has passed; while its pacer is booked
+// more than PacingHorizon ahead, or its daily cap is used up, it claims
 // nothing either (PacedUntil says until when).
 //
 // A paced round reserves its batch's segments in the transaction that
 // claims it; the provider calls then run, at most Concurrency at once, each
-// started no earlier than its slot, with send_before checked right before
-// it. After a transient refusal the messages not yet started go back
-// untried. The outcomes are recorded in one transaction.
+// started no earlier than its slot, with send_before and the number's
+// consent checked right before it (RecheckWindow). After a transient refusal
+// the messages not yet started go back untried. The outcomes are recorded in
+// one transaction.
 func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
+	defer s.inFlight.Wait() // its logs are written when it returns
+	total := 0
+	for _, l := range s.lanesOf() {
+		n, err := l.sendOnce(ctx, limit)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// sendOnce is one round of one sender (see SendOnce).
+func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
+	s := l.s
 	now := s.clock.Now()
-	if until := s.PausedUntil(); !until.IsZero() && now.Before(until) {
+	if until := l.paused(); !until.IsZero() && now.Before(until) {
 		return 0, nil
 	}
-	if until := s.PacedUntil(); !until.IsZero() && now.Before(until) {
+	if until := l.paced(); !until.IsZero() && now.Before(until) {
 		return 0, nil
 	}
-	paced := s.Pacing.On()
+	paced := l.pacing.On()
 	var (
 		claimed []*smsflow.Message
 		slots   []time.Time
 		plan    pacePlan
 		hold    time.Time
+		group   = &callGroup{} // the claim's consent read, the first of the calls'
 	)
+	defer s.optOuts.done(group)
 	err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
 		claimed, slots, hold = nil, nil, time.Time{}
 		n := limit
 		if paced {
-			st, err := tx.LockPacing(s.Pacing.Sender)
+			st, err := tx.LockPacing(l.pacing.Sender)
 			if err != nil {
 				return err
 			}
 			now = s.clock.Now() // the lock may have waited for another node's round
-			if plan, hold, n = s.Pacing.plan(st, now, limit); !hold.IsZero() {
+			if plan, hold, n = l.pacing.plan(st, now, limit); !hold.IsZero() {
 				return nil
 			}
 		}
-		var waiting []string
+		scope := l.scope
 		if s.Waiting != nil {
-			waiting = s.Waiting()
+			scope.Waiting = s.Waiting()
 		}
 		var err error
-		if claimed, err = tx.ClaimOutbox(now, n, waiting...); err != nil {
+		if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
 			return err
 		}
-		if claimed, err = s.recheck(tx, claimed); err != nil || !paced || len(claimed) == 0 {
+		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
 		var over, never []*smsflow.Message
-		claimed, over, never = plan.fit(claimed, s.Pacing.DailyCap)
+		claimed, over, never = plan.fit(claimed, l.pacing.DailyCap)
 		for _, m := range never {
-			s.log.Warn("queued message canceled: it has more segments than the daily cap allows in a day", "to", phone.Mask(m.Phone), "message", m.ID, "segments", m.Segments, "daily_cap", s.Pacing.DailyCap)
+			s.log.Warn("queued message canceled: it has more segments than the daily cap allows in a day", "to", phone.Mask(m.Phone), "message", m.ID, "segments", m.Segments, "daily_cap", l.pacing.DailyCap)
 			if err := cancelClaimed(tx, m, "exceeds_daily_cap", "", "", now); err != nil {
 				return err
 			}
@@ -353,11 +441,11 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 			}
 			return nil
 		}
-		offsets, segs := s.Pacing.offsets(claimed)
+		offsets, segs := l.pacing.offsets(claimed)
 		// The claim took a moment: a batch on an idle pacer starts now, not
 		// when the round began (its first slots would be past: a burst).
-		start, err := tx.ReservePacing(s.Pacing.Sender, s.clock.Now(), s.Pacing.offset(segs), plan.day, segs)
-		if err != nil || !s.Pacing.rated() {
+		start, err := tx.ReservePacing(l.pacing.Sender, s.clock.Now(), l.pacing.offset(segs), plan.day, segs)
+		if err != nil || !l.pacing.rated() {
 			return err // a daily cap alone: no slots
 		}
 		slots = make([]time.Time, len(claimed))
@@ -366,13 +454,20 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 		}
 		return nil
 	})
-	s.mu.Lock()
-	s.pacedUntil = hold
-	s.mu.Unlock()
+	l.mu.Lock()
+	l.pacedUntil = hold
+	l.mu.Unlock()
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	outs := s.call(ctx, claimed, slots)
+	for _, m := range claimed {
+		if m.Sender == "" {
+			m.Sender = l.from // queued for the default sender
+		}
+	}
+	group.from, group.to = 0, len(claimed) // what the claim kept, all read
+	outs := s.call(ctx, claimed, slots, group)
+	s.checkInFlight(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
 	events := false
@@ -409,7 +504,7 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 				}
 			}
 		}
-		if err := tx.MarkSent(s.prov.Name(), sentIDs, sentPIDs, sentStatus, now); err != nil {
+		if err := tx.MarkSent(s.prov.Name(), l.from, sentIDs, sentPIDs, sentStatus, now); err != nil {
 			return err
 		}
 		pending, err := tx.PendingReceiptIDs(s.prov.Name(), withPID)
@@ -446,13 +541,13 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 				}
 				o.m.Status = smsflow.MessageQueued
 			}
-			if o.release || o.interrupted || o.err == errExpired || (o.err != nil && providerError(o.err).Kind == provider.Transient) {
+			if o.release || o.interrupted || o.err == errExpired || o.err == errOptedOut || (o.err != nil && providerError(o.err).Kind == provider.Transient) {
 				unsent += segmentsOf(o.m)
 			}
 		}
-		if paced && s.Pacing.DailyCap > 0 && unsent > 0 {
+		if paced && l.pacing.DailyCap > 0 && unsent > 0 {
 			// The cap counts what went out: give back what certainly did not.
-			return tx.RefundPacing(s.Pacing.Sender, plan.day, unsent)
+			return tx.RefundPacing(l.pacing.Sender, plan.day, unsent)
 		}
 		return nil
 	})
@@ -460,12 +555,12 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	if throttled != nil {
-		s.mu.Lock()
-		if pause.After(s.pausedUntil) {
-			s.pausedUntil = pause
+		l.mu.Lock()
+		if pause.After(l.pausedUntil) {
+			l.pausedUntil = pause
 		}
-		s.mu.Unlock()
-		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "until", pause, "code", throttled.Code, "err", throttled.Message)
+		l.mu.Unlock()
+		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "from", maskSender(l.from), "until", pause, "code", throttled.Code, "err", throttled.Message)
 	}
 	if events && s.OnEvents != nil {
 		s.OnEvents()
@@ -484,7 +579,7 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 // started — and goes back untried — once a call was refused for now
 // (Transient) or Stop ended the wait for its slot; one whose send_before has
 // passed by its turn expires.
-func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time) []outcome {
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time, group *callGroup) []outcome {
 	outs := make([]outcome, len(claimed))
 	conc := s.Concurrency
 	if conc <= 0 {
@@ -498,6 +593,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 		stopped   bool
 	)
 	sem := make(chan struct{}, conc)
+	group.began, group.conc = s.clock.Now(), conc
 	for i, m := range claimed {
 		o := &outs[i]
 		o.m = m
@@ -528,18 +624,50 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 			o.err = errExpired
 			continue
 		}
+		// The number's consent, as late as the call allows: read for the
+		// group of calls due within RecheckWindow, and any opt-out this
+		// node committed since.
+		refused, err := s.refuses(waitCtx, group, claimed, slots, i)
+		switch {
+		case err != nil && waitCtx.Err() != nil:
+			<-sem
+			stopped, o.interrupted = true, true
+			continue
+		case err != nil:
+			// Unknown consent: this call and the rest of the round go
+			// back untried, as after a Stop.
+			<-sem
+			s.log.Error("read consent before the provider calls; the round's calls not started go back to the outbox", "err", err)
+			stopped, o.interrupted = true, true
+			continue
+		case refused:
+			<-sem
+			o.err = errOptedOut
+			continue
+		}
+		o.checked = group.readAt
+		mark, watched := group.mark, restricted(m)
 		wg.Add(1)
 		send := func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if watched && s.optOuts.heardSince(o.m.Phone, mark) {
+				// This node committed the number's opt-out after the
+				// read: the call must not start.
+				o.err = errOptedOut
+				return
+			}
+			o.started = s.clock.Now()
 			o.res, o.err = s.prov.Send(ctx, o.m)
+			o.ended = s.clock.Now()
 			if o.err != nil && providerError(o.err).Kind == provider.Transient {
 				throttled.Store(true)
 			}
 		}
-		if i == 0 {
+		if i == 0 || conc == 1 {
 			// The first call goes alone: a provider that is throttling says
-			// so before the rest of the batch is in flight.
+			// so before the rest of the batch is in flight. (One call at a
+			// time: each in turn, the next slot waited for after it.)
 			send()
 			continue
 		}
@@ -553,7 +681,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 // (nil when none).
 func (s *Sender) throttledBy(outs []outcome) *provider.Error {
 	for _, o := range outs {
-		if o.err != nil && o.err != errExpired {
+		if o.err != nil && o.err != errExpired && o.err != errOptedOut {
 			if pe := providerError(o.err); pe.Kind == provider.Transient {
 				return pe
 			}
@@ -562,13 +690,35 @@ func (s *Sender) throttledBy(outs []outcome) *provider.Error {
 	return nil
 }
 
-// PacedUntil is when the pacer next has room for this sender: its next free
-// slot is booked more than PacingHorizon ahead, or the daily cap is used up
-// (then the next UTC day). Zero when not held.
+// PacedUntil is when the pacer next has room for a sender held by it: its
+// next free slot is booked more than PacingHorizon ahead, or its daily cap
+// is used up (then the next UTC day) — the earliest such instant among the
+// addresses. Zero when none is held.
 func (s *Sender) PacedUntil() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pacedUntil
+	return earliest(s.lanesOf(), (*lane).paced)
+}
+
+func (l *lane) paced() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pacedUntil
+}
+
+func (l *lane) paused() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pausedUntil
+}
+
+// earliest is the earliest non-zero instant of the lanes' (zero if none).
+func earliest(lanes []*lane, of func(*lane) time.Time) time.Time {
+	var t time.Time
+	for _, l := range lanes {
+		if u := of(l); !u.IsZero() && (t.IsZero() || u.Before(t)) {
+			t = u
+		}
+	}
+	return t
 }
 
 // outcome is what became of one claimed message.
@@ -579,6 +729,9 @@ type outcome struct {
 	release     bool // not tried: the provider was throttling
 	interrupted bool // not tried: Stop ended the wait for its slot
 	pending     bool // a receipt for its provider id arrived before the id was recorded
+	// checked is when the consent that let the call start was read;
+	// started and ended bound the provider call (zero when not made).
+	checked, started, ended time.Time
 }
 
 // accepted reports whether the provider took the message (it was tried and
@@ -594,6 +747,9 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 	switch {
 	case o.release, o.interrupted:
 		return false, time.Time{}, nil
+	case o.err == errOptedOut:
+		s.log.Warn("queued message canceled: the number is no longer subscribed", "to", phone.Mask(m.Phone), "message", m.ID)
+		return false, time.Time{}, cancelClaimed(tx, m, "opt_out", smsflow.DecisionCanceledOptOut, "consent changed after the message was queued", now)
 	case o.err == errExpired:
 		// The timeline says why the text never went: its window closed
 		// (quiet hours began) before the provider call.
@@ -670,7 +826,7 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 // providerError is err as a classified provider error; an error of another
 // kind is Unknown (the message may have gone out). nil gives a zero Error.
 func providerError(err error) *provider.Error {
-	if err == nil || err == errExpired {
+	if err == nil || err == errExpired || err == errOptedOut {
 		return &provider.Error{}
 	}
 	var pe *provider.Error
@@ -681,20 +837,19 @@ func providerError(err error) *provider.Error {
 }
 
 // PausedUntil is when sending resumes after the provider throttled (zero
-// when not paused).
+// when not paused): the earliest such instant among the addresses.
 func (s *Sender) PausedUntil() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pausedUntil
+	return earliest(s.lanesOf(), (*lane).paused)
 }
 
 var errExpired = fmt.Errorf("send_before passed")
 
-// recheck is the last look before the provider: consent (recheckConsent),
-// then the number — one a provider has since called invalid is not tried
-// again (decision skipped:invalid_number).
-func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message) ([]*smsflow.Message, error) {
-	claimed, err := s.recheckConsent(tx, claimed)
+// recheck is the claim's look at what changed since the messages were
+// queued: the numbers' consent (recheckConsent; read again right before the
+// calls, refuses), then the numbers — one a provider has since called
+// invalid is not tried again (decision skipped:invalid_number).
+func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+	claimed, err := s.recheckConsent(tx, claimed, g)
 	if err != nil || len(claimed) == 0 {
 		return claimed, err
 	}
@@ -723,18 +878,21 @@ func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message) ([]*smsflow.M
 	return kept, nil
 }
 
-// recheckConsent is the last look before the provider: a flow's message
-// whose number was unsubscribed after it was queued (a STOP the engine has
-// not applied yet) is canceled, never sent. Automatic replies (no run) pass:
-// the STOP confirmation itself must go out — except an opt-in confirmation
-// (START/JOIN/YES) to a number that has since said STOP.
-func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message) ([]*smsflow.Message, error) {
+// recheckConsent cancels the claimed messages whose numbers may no longer
+// receive them (consentAllows; a STOP the engine has not applied yet), in
+// the claim's transaction — so they take no slot and no daily cap — and
+// keeps the read in g: the consent of every claimed message as of the
+// claim, which the first calls of the round start on (refuses reads again
+// once it is older than RecheckWindow).
+func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
 	var phones []string
 	for _, m := range claimed {
-		if m.RunID != 0 || optInReply(m) {
+		if restricted(m) {
 			phones = append(phones, m.Phone)
 		}
 	}
+	g.mark = s.optOuts.mark(g)
+	g.readAt = s.clock.Now()
 	if len(phones) == 0 {
 		return claimed, nil
 	}
@@ -742,12 +900,11 @@ func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message) ([]*sm
 	if err != nil {
 		return nil, err
 	}
+	g.status = consent
 	now := s.clock.Now()
 	kept := claimed[:0]
 	for _, m := range claimed {
-		st := consent[m.Phone]
-		if (m.RunID == 0 && !(optInReply(m) && st == smsflow.ConsentUnsubscribed)) ||
-			(m.RunID != 0 && st != smsflow.ConsentUnsubscribed && (!policy.Marketing(m.Category) || m.Category == "" || st == smsflow.ConsentSubscribed)) {
+		if !restricted(m) || consentAllows(m, consent[m.Phone]) {
 			kept = append(kept, m)
 			continue
 		}

@@ -276,7 +276,7 @@ func (s *Step) Branches() [][]*Step {
 // Send sends one message rendered from a Liquid template.
 type Send struct {
 	Template string
-	From     string // optional sender (number, short code or pool name)
+	From     string // optional sender: a configured sender's from, messaging_service_sid or source_addr
 }
 
 // WaitKind says what a wait step waits for.

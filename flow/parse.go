@@ -855,7 +855,12 @@ func (p *parser) send(v *yaml.Node) *Send {
 	if v.Kind == yaml.MappingNode {
 		m := p.fields(v, "send", sendKeys)
 		if f := m.vals["from"]; f != nil {
-			s.From, _ = p.text(f, "from")
+			var ok bool
+			if s.From, ok = p.text(f, "from"); ok && p.opts.CheckFrom != nil {
+				if msg := p.opts.CheckFrom(s.From); msg != "" {
+					p.errorf(f, "send %s", msg)
+				}
+			}
 		}
 		if tn = m.vals["template"]; tn == nil {
 			p.errorf(v, "send needs template: (the message text)")

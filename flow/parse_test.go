@@ -3,6 +3,7 @@ package flow
 import (
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -483,5 +484,29 @@ func TestSuggest(t *testing.T) {
 		if got := suggest(tt.word, stepKeys); got != tt.want && !(tt.word == "stpes" && suggest(tt.word, flowKeys) == tt.want) {
 			t.Errorf("suggest(%q) = %q, want %q", tt.word, got, tt.want)
 		}
+	}
+}
+
+func TestSendFromChecked(t *testing.T) {
+	known := func(from string) string {
+		if from == "+15005550006" || from == "GLOW" {
+			return ""
+		}
+		return "from " + strconv.Quote(from) + " is not one of the configured twilio senders (+15005550006 (default), GLOW)"
+	}
+	src := head + "  - send:\n      from: \"+15005550006\"\n      template: Hi\n  - send:\n      from: GL0W\n      template: Hi again\n"
+	f, problems := Parse("t.yaml", []byte(src), Options{CheckFrom: known})
+	var got []string
+	for _, p := range problems {
+		got = append(got, p.String())
+	}
+	want := []string{`t.yaml:10:13: send from "GL0W" is not one of the configured twilio senders (+15005550006 (default), GLOW)`}
+	if f != nil || !slices.Equal(got, want) {
+		t.Errorf("got %v\n%s\nwant\n%s", f != nil, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Without a check (no configuration known), any from: parses.
+	f = mustParse(t, src)
+	if steps := f.AllSteps(); steps[0].Send.From != "+15005550006" || steps[1].Send.From != "GL0W" {
+		t.Errorf("from not parsed: %q, %q", steps[0].Send.From, steps[1].Send.From)
 	}
 }

@@ -58,6 +58,9 @@ type Options struct {
 	// CheckTemplate checks one send template (Liquid syntax, segment count,
 	// encoding, fallbacks) and returns its problems; nil skips template checks.
 	CheckTemplate func(src string) []TemplateProblem
+	// CheckFrom checks a send step's from: against the configured senders
+	// and says why it is refused ("" when it names one); nil accepts any.
+	CheckFrom func(from string) string
 }
 
 // HasErrors reports whether any problem is an error (not a warning).

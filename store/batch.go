@@ -498,7 +498,7 @@ func (t *Tx) flushMessages() error {
 	rows := t.msgRows
 	t.msgRows = nil
 	return t.execRows(`INSERT INTO messages (`+messageInsertColumns+`) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
 }
 
 // flushHistory writes the buffered history events, in call order.

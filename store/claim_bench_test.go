@@ -58,7 +58,7 @@ func BenchmarkClaimOutbox(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				err := db.WriteTx(ctx, func(tx *store.Tx) error {
-					ms, err := tx.ClaimOutbox(now, 100, c.waiting...)
+					ms, err := tx.ClaimOutbox(now, 100, store.OutboxScope{Waiting: c.waiting})
 					if err != nil {
 						return err
 					}

@@ -82,6 +82,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	if err != nil {
 		return fmt.Errorf("append consent for %s: %w", e.ContactID, err)
 	}
+	if e.Status == smsflow.ConsentUnsubscribed {
+		t.optedOut = append(t.optedOut, e.Phone)
+	}
 	return nil
 }
 

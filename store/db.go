@@ -26,8 +26,11 @@ type DB struct {
 	// relevant says whether a tracked event name matters to the engine
 	// (SetRelevant); nil: every one does.
 	relevant func(name string) bool
-	// stmts are the writer pool's statements, prepared across transactions.
-	stmts stmtCache
+	// stmts are the writer pool's statements, prepared across transactions;
+	// readStmts the reader pool's of the hot reads (queryReadCached).
+	stmts, readStmts stmtCache
+	// optOuts hear of the numbers committed transactions unsubscribed.
+	optOuts optOutListeners
 }
 
 // SetRelevant tells the database which tracked events the engine reacts to
@@ -85,6 +88,7 @@ func (db *DB) Close() error {
 	}
 	db.onClose = nil
 	db.stmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -128,6 +132,7 @@ type Tx struct {
 	decisions     [][]any                   // buffered InsertDecision arguments
 	inbox         [][]any                   // buffered AddInbox arguments
 	history       [][]any                   // buffered InsertHistoryEvent arguments
+	optedOut      []string                  // numbers this transaction unsubscribed (OnOptOut)
 }
 
 // WriteTx runs fn in a write transaction, committing when fn returns nil.
@@ -147,6 +152,9 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if len(t.optedOut) > 0 {
+		db.optOuts.notify(t.optedOut)
 	}
 	if len(t.missed) > 0 {
 		db.stmts.fill(ctx, db.write, db.dialect.Rebind, t.missed)
@@ -216,6 +224,21 @@ func (t *Tx) queryRow(query string, args ...any) *sql.Row {
 
 func (db *DB) queryRead(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.read.QueryContext(ctx, db.dialect.Rebind(query), args...)
+}
+
+// queryReadCached is queryRead through a statement prepared once on the
+// reader pool: for the reads on a hot path (the sender's consent reads
+// around its provider calls), whose parse would otherwise cost more than
+// their run. Lists in query come in a few sizes (inList).
+func (db *DB) queryReadCached(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s := db.readStmts.get(query)
+	if s == nil {
+		db.readStmts.fill(ctx, db.read, db.dialect.Rebind, []string{query})
+		if s = db.readStmts.get(query); s == nil {
+			return db.queryRead(ctx, query, args...)
+		}
+	}
+	return s.QueryContext(ctx, args...)
 }
 
 func (db *DB) queryRowRead(ctx context.Context, query string, args ...any) *sql.Row {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -84,26 +86,86 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 // its entry recorded last; numbers with no entry are absent), in one
 // statement.
 func (t *Tx) LatestConsents(phones []string) (map[string]smsflow.ConsentStatus, error) {
-	out := map[string]smsflow.ConsentStatus{}
 	if len(phones) == 0 {
-		return out, nil
+		return map[string]smsflow.ConsentStatus{}, nil
 	}
+	q, args := latestConsents(phones)
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanConsentStatuses(rows)
+}
+
+// LatestConsents is Tx.LatestConsents on the reader pool, outside any write
+// transaction: the sender's look right before its provider calls, which
+// must see every opt-out committed until then without waiting for the
+// writer.
+func (db *DB) LatestConsents(ctx context.Context, phones []string) (map[string]smsflow.ConsentStatus, error) {
+	if len(phones) == 0 {
+		return map[string]smsflow.ConsentStatus{}, nil
+	}
+	q, args := latestConsents(phones)
+	rows, err := db.queryReadCached(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("latest consents: %w", err)
+	}
+	return scanConsentStatuses(rows)
+}
+
+// latestConsents is the one query both LatestConsents run: each number's
+// newest ledger entry.
+func latestConsents(phones []string) (string, []any) {
 	args := make([]any, len(phones))
 	for i, p := range phones {
 		args[i] = p
 	}
-	rows, err := t.query(`SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (`+placeholders(len(phones))+`)
-AND c.id = (SELECT MAX(c2.id) FROM consent_ledger c2 WHERE c2.phone = c.phone)`, args...)
-	if err != nil {
-		return nil, err
-	}
+	in, args := inList(args)
+	return `SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (` + in + `)
+AND c.id = (SELECT MAX(c2.id) FROM consent_ledger c2 WHERE c2.phone = c.phone)`, args
+}
+
+func scanConsentStatuses(rows *sql.Rows) (map[string]smsflow.ConsentStatus, error) {
 	defer rows.Close()
+	out := map[string]smsflow.ConsentStatus{}
 	for rows.Next() {
 		var phone, status string
 		if err := rows.Scan(&phone, &status); err != nil {
 			return nil, err
 		}
 		out[phone] = smsflow.ConsentStatus(status)
+	}
+	return out, rows.Err()
+}
+
+// OptOutsSince returns, for each of phones, the instants at which opt-outs
+// of it were recorded at or after since (numbers with none are absent): the
+// sender asks after its calls whether a STOP was committed while a call to
+// the number was in flight.
+func (db *DB) OptOutsSince(ctx context.Context, phones []string, since time.Time) (map[string][]time.Time, error) {
+	out := map[string][]time.Time{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(phones)+1)
+	for _, p := range phones {
+		args = append(args, p)
+	}
+	in, args := inList(args)
+	args = append(args, micros(since))
+	rows, err := db.queryReadCached(ctx, `SELECT phone, recorded_at FROM consent_ledger WHERE phone IN (`+in+`)
+AND status = 'unsubscribed' AND recorded_at >= ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("opt-outs since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone string
+		var at int64
+		if err := rows.Scan(&phone, &at); err != nil {
+			return nil, err
+		}
+		out[phone] = append(out[phone], fromMicros(at))
 	}
 	return out, rows.Err()
 }

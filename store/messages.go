@@ -13,7 +13,7 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category`
+const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
 
 func scanMessage(s scanner) (*smsflow.Message, error) {
 	var (
@@ -23,7 +23,7 @@ func scanMessage(s scanner) (*smsflow.Message, error) {
 		before, created, updated int64
 	)
 	if err := s.Scan(&m.ID, &m.Direction, &runID, &stepID, &m.FlowID, &m.ContactID, &m.Phone, &m.Body, &m.Encoding, &m.Characters, &m.Segments,
-		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category); err != nil {
+		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category, &m.Sender); err != nil {
 		return nil, err
 	}
 	m.RunID, m.StepID = runID.Int64, stepID.String
@@ -45,7 +45,7 @@ func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 		stepID = sql.NullString{String: m.StepID, Valid: true}
 	}
 	args := []any{m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
-		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category}
+		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category, m.Sender}
 	if t.cache != nil {
 		delete(t.cache.recent, m.ContactID)
 		delete(t.cache.marketing, m.ContactID)
@@ -62,7 +62,7 @@ func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 		return true, nil
 	}
 	err = t.queryRow(`INSERT INTO messages (`+messageInsertColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, args...).Scan(&m.ID)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, args...).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -72,7 +72,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOT
 	return true, nil
 }
 
-const messageInsertColumns = `direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category`
+const messageInsertColumns = `direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
 
 // AutoReplies returns the automatic replies (outbound, no run, step id
 // starting with prefix) queued to a contact's number since a moment, not
@@ -103,24 +103,34 @@ type AutoReply struct {
 	At     time.Time
 }
 
-// ClaimOutbox moves up to limit queued messages that are due (a retried
-// send waits for its next_attempt_at) to "sending" and returns them, oldest
-// first, leaving those of the waiting flows (paused or held) queued.
-// Claimed rows are invisible to other senders.
-func (t *Tx) ClaimOutbox(now time.Time, limit int, waiting ...string) ([]*smsflow.Message, error) {
+// OutboxScope says which queued messages a claim of the outbox may take.
+type OutboxScope struct {
+	// Sender is the sender whose messages are claimed: a configured
+	// sender's address, or "" for the messages queued for the default
+	// sender (see Message.Sender).
+	Sender string
+	// Waiting are flows whose queued messages stay queued (paused or held).
+	Waiting []string
+}
+
+// ClaimOutbox moves up to limit queued messages of scope that are due (a
+// retried send waits for its next_attempt_at) to "sending" and returns them,
+// oldest first, leaving those of the waiting flows queued. Claimed rows are
+// invisible to other senders.
+func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
 	// One statement picks and claims (PostgreSQL: the rows other senders
 	// hold are skipped, not waited for). No waiting flow: the statement of
 	// old, not a filter that matches nothing.
 	skip := ""
-	args := []any{micros(now), micros(now)}
-	if len(waiting) > 0 {
-		skip = ` AND flow_id NOT IN (` + placeholders(len(waiting)) + `)`
-		for _, id := range waiting {
+	args := []any{micros(now), scope.Sender, micros(now)}
+	if len(scope.Waiting) > 0 {
+		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
+		for _, id := range scope.Waiting {
 			args = append(args, id)
 		}
 	}
 	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
+SELECT id FROM messages WHERE status = 'queued' AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
 RETURNING `+messageColumns, append(args, limit)...)
 	if err != nil {
 		return nil, err
@@ -143,18 +153,48 @@ RETURNING `+messageColumns, append(args, limit)...)
 	return out, nil
 }
 
-// MarkSent records a send round's accepted messages as sent by provider,
-// each with its provider id ("" keeps the stored one) and status ("" is
-// sent; a provider may report delivery at once), in one statement instead
-// of one per message (the sender's hot path on PostgreSQL).
-func (t *Tx) MarkSent(provider string, ids []int64, providerIDs, statuses []string, now time.Time) error {
+// RepointQueued hands the queued messages of senders no longer configured to
+// the default sender (Message.Sender ""), so none waits for a sender that
+// will never claim it: kept are the senders named (the configured ones other
+// than the default). It returns how many messages moved.
+func (db *DB) RepointQueued(ctx context.Context, kept []string) (int64, error) {
+	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND sender <> ''`, []any{}
+	if len(kept) > 0 {
+		q += ` AND sender NOT IN (` + placeholders(len(kept)) + `)`
+		for _, s := range kept {
+			args = append(args, s)
+		}
+	}
+	var n int64
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		res, err := t.exec(q, args...)
+		if err != nil {
+			return fmt.Errorf("repoint queued messages: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// MarkSent records a send round's accepted messages as sent by provider
+// from sender (the address the round sent from; it fills in the sender of
+// messages queued for the default, "" leaves them so), each with its provider
+// id ("" keeps the stored one) and status ("" is sent; a provider may report
+// delivery at once), in one statement instead of one per message (the
+// sender's hot path on PostgreSQL).
+func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuses []string, now time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	var q strings.Builder
-	args := make([]any, 0, 2+5*len(ids))
+	args := make([]any, 0, 3+5*len(ids))
 	args = append(args, provider, micros(now))
 	q.WriteString(`UPDATE messages SET provider = ?, error_code = '', updated_at = ?`)
+	if sender != "" {
+		q.WriteString(`, sender = CASE WHEN sender = '' THEN ? ELSE sender END`)
+		args = append(args, sender)
+	}
 	// column = CASE id WHEN … THEN … ELSE otherwise END over the messages
 	// whose value is not "".
 	caseOf := func(column string, values []string, otherwise string) {

@@ -131,7 +131,7 @@ func (w *providerWorld) flowMessages(flowID string) []string {
 	return out
 }
 
-var exampleIDs = []string{"back-in-stock", "cart-recovery", "replenishment", "review-request", "shipping-update", "subscription-save", "vip-early-access", "welcome", "win-back"}
+var exampleIDs = []string{"back-in-stock", "birthday", "cart-recovery", "replenishment", "review-request", "shipping-update", "subscription-save", "vip-early-access", "welcome", "win-back"}
 
 // TestExamplesNeverTextRealCustomers is issue 15's scenario: examples load
 // with console on a fresh database; restarted with Twilio and a flows
@@ -461,7 +461,7 @@ func TestServeFlowsDirectory(t *testing.T) {
 
 	// No ./flows and console: the examples.
 	s, lines := serveBanner(t, work, []string{"--db", dsn})
-	if !bannerHas(lines, "flows:     9 from the bundled examples (no ./flows directory)") {
+	if !bannerHas(lines, fmt.Sprintf("flows:     %d from the bundled examples (no ./flows directory)", len(exampleIDs))) {
 		t.Errorf("banner with console and no ./flows:\n%s", strings.Join(lines, "\n"))
 	}
 	s.stop(t)

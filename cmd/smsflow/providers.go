@@ -10,6 +10,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/console"
@@ -34,17 +35,34 @@ func newProvider(cfg config.Config, client *http.Client, log *slog.Logger) (prov
 	case "", "console":
 		return console.New(log), nil
 	case "twilio":
+		// The provider's own sender is the default one (the first of
+		// twilio.senders); each message names the one it goes from.
+		from, service := cfg.Twilio.From, cfg.Twilio.MessagingServiceSID
+		if ss := cfg.Twilio.Senders; len(ss) > 0 {
+			from, service = ss[0].From, ss[0].MessagingServiceSID
+		}
 		p, err = twilio.New(twilio.Config{
-			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: cfg.Twilio.From,
-			MessagingServiceSID: cfg.Twilio.MessagingServiceSID, APIBase: cfg.Twilio.APIBase,
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: from,
+			MessagingServiceSID: service, APIBase: cfg.Twilio.APIBase,
 			PublicURL: cfg.PublicURL, OptOutReplies: cfg.Twilio.OptOutReplies,
 		}, client, log.With("provider", "twilio"))
 	case "http":
 		p, err = httpgw.New(httpgw.Config{URL: cfg.HTTP.URL, Secret: cfg.HTTP.Secret, PublicURL: cfg.PublicURL},
 			client, log.With("provider", "http"))
 	case "smpp":
-		p, err = smpp.New(smpp.Config{Addr: cfg.SMPP.Addr, SystemID: cfg.SMPP.SystemID, Password: cfg.SMPP.Password,
-			SourceAddr: cfg.SMPP.SourceAddr}, log)
+		sc := smpp.Config{Addr: cfg.SMPP.Addr, SystemID: cfg.SMPP.SystemID, Password: cfg.SMPP.Password, SourceAddr: cfg.SMPP.SourceAddr}
+		if len(cfg.SMPP.Senders) > 0 {
+			// As configured, normalized: the addresses messages name.
+			ss, serr := cfg.Senders()
+			if serr != nil {
+				return nil, serr
+			}
+			for _, x := range ss.List {
+				sc.Senders = append(sc.Senders, x.Address)
+			}
+			sc.SourceAddr = sc.Senders[0]
+		}
+		p, err = smpp.New(sc, log)
 	default:
 		return nil, fmt.Errorf("provider %q is not one of %s: set provider (or SMSFLOW_PROVIDER) to one of them",
 			name, strings.Join(providerNames, ", "))
@@ -106,4 +124,15 @@ func mountShopify(mux *http.ServeMux, cfg config.Config, w *ingest.Writer, clock
 		return nil
 	}
 	return []string{ingest.ShopifyPath}
+}
+
+// senderAddresses are the configured senders as the send pipeline takes
+// them: each address with its own pacing, the default first.
+func senderAddresses(s config.Senders) []engine.Address {
+	out := make([]engine.Address, 0, len(s.List))
+	for _, x := range s.List {
+		p := x.Pacing
+		out = append(out, engine.Address{From: x.Address, Pacing: engine.Pacing{Sender: p.Sender, Segments: p.Rate.Segments, Per: p.Rate.Per, DailyCap: p.DailyCap}})
+	}
+	return out
 }

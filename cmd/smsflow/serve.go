@@ -253,9 +253,10 @@ func nodeID(addr string) string {
 // bundled examples with the console provider, and nothing with another (a
 // real account never texts customers from examples). What it loaded is
 // recorded under the node id, and flows no live node loads are held.
-func (a *app) loadFlows(ctx context.Context, clock smsflow.Clock) error {
+func (a *app) loadFlows(ctx context.Context, clock smsflow.Clock, checkFrom func(string) string) error {
 	cfg := a.cfg
 	a.cat = engine.NewCatalogWith(a.db, engine.CatalogOptions{Node: a.node, Clock: clock, Provider: a.prov.Name()})
+	a.cat.CheckFrom = checkFrom
 	now := clock.Now()
 	dir, err := flowsDir(cfg)
 	switch {
@@ -333,7 +334,11 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	if c, ok := prov.(*console.Console); ok {
 		a.cons = c
 	}
-	if err := a.loadFlows(ctx, clock); err != nil {
+	senders, err := cfg.Senders()
+	if err != nil {
+		return fmt.Errorf("smsflow.yaml: %w", err)
+	}
+	if err := a.loadFlows(ctx, clock, senders.Check); err != nil {
 		return err
 	}
 	defer func() {
@@ -352,13 +357,18 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
 		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM, AllowedLinkHosts: allowed,
-		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers})
+		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers, SenderOf: senders.Resolve})
 	a.sender = engine.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
-	pacing, err := cfg.Pacing()
-	if err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+	a.sender.Addresses = senderAddresses(senders)
+	if !senders.Open {
+		// Messages queued for a sender no longer configured go from the
+		// default one rather than never.
+		if n, err := a.db.RepointQueued(ctx, senders.Others()); err != nil {
+			return err
+		} else if n > 0 {
+			a.log.Warn("queued messages of senders no longer configured go from the default sender", "count", n, "provider", senders.Provider)
+		}
 	}
-	a.sender.Pacing = engine.Pacing{Sender: pacing.Sender, Segments: pacing.Rate.Segments, Per: pacing.Rate.Per, DailyCap: pacing.DailyCap}
 	a.sender.OnPacingWait = a.metrics.ObservePacingWait
 	if a.opts.Retry != nil {
 		a.sender.Retry = *a.opts.Retry

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -52,7 +53,12 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 			errors++
 		}
 	}
-	flows, ps := flow.ValidateFiles(skipConfig(paths), engine.ValidateOptions())
+	opts, err := flowOptions(*cfgPath, cfgFiles)
+	if err != nil {
+		problems = append(problems, strings.TrimPrefix(err.Error(), "config "))
+		errors++
+	}
+	flows, ps := flow.ValidateFiles(skipConfig(paths), opts)
 	for _, p := range ps {
 		problems = append(problems, p.String())
 		if p.Severity != flow.SeverityWarning {
@@ -67,6 +73,32 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stderr, "%d flow(s) valid\n", len(flows))
 	return nil
+}
+
+// flowOptions are the options flows are validated with, for the
+// configuration they will run under — the --config file, else a
+// smsflow.yaml among the paths, else ./smsflow.yaml when present, with the
+// SMSFLOW_* environment over it: a send step's from: must name one of its
+// senders. An error says the configuration could not be read (when it is
+// one of cfgFiles, that was reported already: nil).
+func flowOptions(cfgPath string, cfgFiles []string) (flow.Options, error) {
+	opts := engine.ValidateOptions()
+	if cfgPath == "" && len(cfgFiles) > 0 {
+		cfgPath = cfgFiles[0]
+	}
+	cfg, err := config.Load(cfgPath, os.Environ())
+	if err == nil {
+		var senders config.Senders
+		if senders, err = cfg.Senders(); err == nil {
+			opts.CheckFrom = senders.Check
+			return opts, nil
+		}
+		err = fmt.Errorf("%s: %w", cmp.Or(cfgPath, config.DefaultFile), err)
+	}
+	if cfgPath != "" {
+		return opts, nil // checked as a configuration file
+	}
+	return opts, err
 }
 
 // skipConfig leaves smsflow.yaml out of directory walks: it is not a flow.

@@ -23,13 +23,17 @@
 //	POST {http.url}
 //	Content-Type: application/json
 //
-//	{"id": "1234", "to": "+14155550100", "body": "Hi Ann…", "encoding": "GSM-7",
-//	 "segments": 1, "status_url": "https://sms.example.com/webhooks/http/status"}
+//	{"id": "1234", "from": "+14155550199", "to": "+14155550100", "body": "Hi Ann…",
+//	 "encoding": "GSM-7", "segments": 1,
+//	 "status_url": "https://sms.example.com/webhooks/http/status"}
 //
 // id is smsflow's message id (a decimal string); a send that smsflow retries
 // after a 429 or 5xx carries the same id, so a gateway that dedupes on it
-// never sends twice. encoding is "GSM-7" or "UCS-2" and segments the number
-// of SMS parts smsflow measured. The gateway answers:
+// never sends twice. from is the sender to send as — the from of one of
+// http.senders (the first unless the flow's send step names another with
+// from:) — and is absent when http.senders is not configured (the gateway
+// picks). encoding is "GSM-7" or "UCS-2" and segments the number of SMS
+// parts smsflow measured. The gateway answers:
 //
 //   - 2xx with {"id": "gw-123"}: accepted. The gateway's id is what its
 //     delivery reports must name.

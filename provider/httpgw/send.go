@@ -21,6 +21,7 @@ const maxAnswer = 1 << 20
 // outbound is the JSON body of a send (see the package comment).
 type outbound struct {
 	ID        string `json:"id"`
+	From      string `json:"from,omitempty"`
 	To        string `json:"to"`
 	Body      string `json:"body"`
 	Encoding  string `json:"encoding"`
@@ -37,7 +38,7 @@ func (g *Gateway) Send(ctx context.Context, m *smsflow.Message) (provider.Result
 		return provider.Result{}, &provider.Error{Kind: provider.Permanent, Message: "the message has no phone number to send to"}
 	}
 	body, err := json.Marshal(outbound{
-		ID: strconv.FormatInt(m.ID, 10), To: m.Phone, Body: m.Body,
+		ID: strconv.FormatInt(m.ID, 10), From: m.Sender, To: m.Phone, Body: m.Body,
 		Encoding: m.Encoding, Segments: m.Segments, StatusURL: g.statusURL,
 	})
 	if err != nil {

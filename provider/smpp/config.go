@@ -1,6 +1,7 @@
 package smpp
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -38,6 +39,11 @@ type Config struct {
 	Password   string // bind password (at most 8 characters)
 	SystemType string // bind system_type, usually empty
 	SourceAddr string // our number, short code or alphanumeric sender id
+
+	// Senders, when smpp.senders is configured, are its source addresses
+	// in order (the first is SourceAddr): a message goes from the one its
+	// Sender names, with TON and NPI derived from it as for SourceAddr.
+	Senders []string
 
 	// SourceTON and SourceNPI describe SourceAddr. Nil means derived from
 	// it: letters give TON 5 (alphanumeric) / NPI 0; "+" and digits, or 9
@@ -95,22 +101,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SourceAddr == "" {
 		return bad("source_addr", "the sender is missing: set smpp.source_addr to your number, short code or sender id")
 	}
-	ton, npi, addr := sourceType(c.SourceAddr)
-	if c.SourceTON != nil {
-		ton = *c.SourceTON
+	src, err := parseSource("source_addr", c.SourceAddr, c.SourceTON, c.SourceNPI)
+	if err != nil {
+		return c, err
 	}
-	if c.SourceNPI != nil {
-		npi = *c.SourceNPI
+	for i, a := range c.Senders {
+		if _, err := parseSource(fmt.Sprintf("senders[%d].source_addr", i), strings.TrimSpace(a), nil, nil); err != nil {
+			return c, err
+		}
 	}
-	switch {
-	case !printableASCII(addr):
-		return bad("source_addr", "source_addr %q must be printable ASCII", c.SourceAddr)
-	case ton == TONAlphanumeric && len(addr) > 11:
-		return bad("source_addr", "an alphanumeric sender id has at most 11 characters; %q has %d", addr, len(addr))
-	case len(addr) > 20:
-		return bad("source_addr", "source_addr has %d characters; SMPP allows at most 20", len(addr))
-	}
-	c.SourceAddr, c.SourceTON, c.SourceNPI = addr, &ton, &npi
+	c.SourceAddr, c.SourceTON, c.SourceNPI = src.addr, &src.ton, &src.npi
 
 	for _, d := range []struct {
 		field string
@@ -134,6 +134,38 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("reconnect_max", "reconnect_max (%s) is below reconnect_min (%s)", c.ReconnectMax, c.ReconnectMin)
 	}
 	return c, nil
+}
+
+// source is an address to send from as submit_sm carries it.
+type source struct {
+	ton, npi uint8
+	addr     string
+}
+
+// parseSource checks a configured source address (field names it, under
+// smpp.) and derives its TON and NPI unless given.
+func parseSource(field, raw string, ton, npi *uint8) (source, error) {
+	t, n, addr := sourceType(raw)
+	if ton != nil {
+		t = *ton
+	}
+	if npi != nil {
+		n = *npi
+	}
+	bad := func(format string, args ...any) (source, error) {
+		return source{}, smsflow.FieldErrorf(smsflow.EINVALID, "smpp."+field, format, args...)
+	}
+	switch {
+	case addr == "":
+		return bad("smpp.%s is empty: give the number, short code or sender id to send as", field)
+	case !printableASCII(addr):
+		return bad("%s %q must be printable ASCII", field, raw)
+	case t == TONAlphanumeric && len(addr) > 11:
+		return bad("an alphanumeric sender id has at most 11 characters; %q has %d", addr, len(addr))
+	case len(addr) > 20:
+		return bad("%s has %d characters; SMPP allows at most 20", field, len(addr))
+	}
+	return source{ton: t, npi: n, addr: addr}, nil
 }
 
 // sourceType derives TON, NPI and the address to send from a configured

@@ -33,6 +33,10 @@ func (s *SMPP) Send(ctx context.Context, m *smsflow.Message) (provider.Result, e
 	if m.Body == "" {
 		return provider.Result{}, &provider.Error{Kind: provider.Permanent, Message: "the message body is empty; an empty SMS is not sent"}
 	}
+	src, ok := s.sources[m.Sender]
+	if !ok {
+		return provider.Result{}, &provider.Error{Kind: provider.Permanent, Message: fmt.Sprintf("sender %q is not one of smpp.senders", m.Sender)}
+	}
 	ref := byte(m.ID) // stable across resends of the same message
 	if m.ID == 0 {
 		ref = byte(refCounter.Add(1))
@@ -43,7 +47,7 @@ func (s *SMPP) Send(ctx context.Context, m *smsflow.Message) (provider.Result, e
 	}
 	var first string
 	for i, p := range parts {
-		id, err := s.submit(ctx, submitArgs{dest: dest, ton: ton, npi: npi, coding: coding, part: p, index: i, total: len(parts), first: first})
+		id, err := s.submit(ctx, submitArgs{src: src, dest: dest, ton: ton, npi: npi, coding: coding, part: p, index: i, total: len(parts), first: first})
 		if err != nil {
 			var pe *provider.Error
 			if errors.As(err, &pe) {
@@ -70,6 +74,7 @@ func (s *SMPP) Send(ctx context.Context, m *smsflow.Message) (provider.Result, e
 
 // submitArgs is one part to submit.
 type submitArgs struct {
+	src          source // the sender
 	dest         string
 	ton, npi     uint8
 	coding       byte
@@ -145,7 +150,7 @@ func statusError(st data.CommandStatusType) *provider.Error {
 // newSubmitSM builds the submit_sm of one part.
 func (s *SMPP) newSubmitSM(a submitArgs) (*pdu.SubmitSM, error) {
 	sm := pdu.NewSubmitSM().(*pdu.SubmitSM)
-	src, err := pdu.NewAddressWithTonNpiAddr(*s.cfg.SourceTON, *s.cfg.SourceNPI, s.cfg.SourceAddr)
+	src, err := pdu.NewAddressWithTonNpiAddr(a.src.ton, a.src.npi, a.src.addr)
 	if err != nil {
 		return nil, fmt.Errorf("source_addr: %w", err)
 	}

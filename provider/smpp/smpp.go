@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,8 +33,9 @@ var (
 // SMPP is the SMPP 3.4 provider. Send is safe for concurrent use; Connect
 // must be called once before Send can succeed.
 type SMPP struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	sources map[string]source // by Message.Sender: "" and each of Config.Senders
 
 	ids     *idBook
 	parts   *reassembly
@@ -73,8 +75,17 @@ func New(cfg Config, log *slog.Logger) (*SMPP, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	def := source{ton: *c.SourceTON, npi: *c.SourceNPI, addr: c.SourceAddr}
+	sources := map[string]source{"": def, strings.TrimSpace(cfg.SourceAddr): def}
+	for _, a := range c.Senders[min(1, len(c.Senders)):] { // the first is SourceAddr
+		a = strings.TrimSpace(a)
+		if sources[a], err = parseSource("senders", a, nil, nil); err != nil {
+			return nil, err
+		}
+	}
 	return &SMPP{
 		cfg:     c,
+		sources: sources,
 		log:     log.With("provider", "smpp"),
 		ids:     newIDBook(knownIDs),
 		parts:   newReassembly(partsKeep, partsMaxPending),

@@ -19,7 +19,9 @@ import (
 // maxAnswer bounds how much of an API answer is read.
 const maxAnswer = 1 << 20
 
-// Send posts m to the Messages API once. A 201 answer is Result{sid,
+// Send posts m to the Messages API once, from m.Sender (a number, or a
+// Messaging Service SID as MessagingServiceSid) or, when that is empty, the
+// configured From or MessagingServiceSID. A 201 answer is Result{sid,
 // "sent"}; a failure is a *provider.Error: 21610 Unsubscribed; 21211, 21614,
 // 21635 InvalidNumber; any other 4xx Permanent; 429 and 5xx Transient (with
 // Retry-After); no connection Transient; a break after the request went out,
@@ -31,10 +33,16 @@ func (t *Twilio) Send(ctx context.Context, m *smsflow.Message) (provider.Result,
 	form := url.Values{}
 	form.Set("To", m.Phone)
 	form.Set("Body", m.Body)
-	if t.cfg.MessagingServiceSID != "" {
+	switch from := m.Sender; {
+	case from == "" && t.cfg.MessagingServiceSID != "":
 		form.Set("MessagingServiceSid", t.cfg.MessagingServiceSID)
-	} else {
+	case from == "":
 		form.Set("From", t.cfg.From)
+	case serviceSIDShape.MatchString(from):
+		// A sender of twilio.senders that is a Messaging Service.
+		form.Set("MessagingServiceSid", from)
+	default:
+		form.Set("From", from)
 	}
 	form.Set("StatusCallback", t.statusURL)
 

@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/phone"
+)
+
+// senderFor is the sender a send step's message is queued for
+// (Config.SenderOf): "" for the default. A from: that names no configured
+// sender — a stored flow saved before the sender left the configuration;
+// validation refuses it in new ones — goes from the default sender rather
+// than nowhere, said in the decision's detail and logged.
+func (e *Engine) senderFor(comp *Compiled, step *flow.Step, d *smsflow.Decision) string {
+	from := step.Send.From
+	if from == "" || e.cfg.SenderOf == nil {
+		return ""
+	}
+	sender, ok := e.cfg.SenderOf(from)
+	if ok {
+		return sender
+	}
+	note := "from " + from + " is not a configured sender: sent from the default sender"
+	if d.Detail != "" {
+		note = d.Detail + "; " + note
+	}
+	d.Detail = note
+	e.log.Warn("a send step names a sender that is not configured; its message goes from the default sender", "flow", comp.ID, "step", step.ID, "from", maskSender(from))
+	return ""
+}
+
+// maskSender is a sender's address for logs: a number masked like a
+// contact's (every phone-shaped value is), a short code, alphanumeric id or
+// Messaging Service SID as it is.
+func maskSender(addr string) string {
+	if addr = strings.TrimSpace(addr); strings.HasPrefix(addr, "+") {
+		return phone.Mask(addr)
+	}
+	return addr
+}
