@@ -65,7 +65,7 @@ func heldWorldConfig(provider, fakeURL, flows string) config.Config {
 func startHeldWorld(t *testing.T, dsn string, cfg config.Config) *providerWorld {
 	t.Helper()
 	cfg.DB, cfg.Addr = dsn, "127.0.0.1:0"
-	cfg.WriteKey, cfg.AdminKey = "wk_p", "ak_p"
+	cfg.WriteKey, cfg.ServerKey, cfg.AdminKey = "wk_p", "sk_p", "ak_p"
 	cfg.PublicURL = fakePublic
 	w := &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -62,7 +62,7 @@ func startWithFlows(t *testing.T, dsn string, cfg config.Config, files map[strin
 		}
 	}
 	cfg.DB, cfg.Addr, cfg.Flows = dsn, "127.0.0.1:0", dir
-	cfg.WriteKey, cfg.AdminKey = "wk_p", "ak_p"
+	cfg.WriteKey, cfg.ServerKey, cfg.AdminKey = "wk_p", "sk_p", "ak_p"
 	cfg.PublicURL = fakePublic
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := startAppWith(context.Background(), cfg, log, appOptions{
