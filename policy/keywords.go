@@ -189,6 +189,11 @@ type Match struct {
 	Keyword string `json:"keyword,omitempty"`
 	// Flagged marks a revocation: treated as an opt-out, shown for review.
 	Flagged bool `json:"flagged,omitempty"`
+	// Folded marks a keyword that matched only once Unicode forms were
+	// folded ("ＳＴＯＰ", "arrêt"): a provider that answers keywords itself
+	// (Twilio Advanced Opt-Out) compares the plain text and has not
+	// answered it, so smsflow must.
+	Folded bool `json:"folded,omitempty"`
 }
 
 // OptOut reports whether the match unsubscribes the number.
@@ -209,14 +214,14 @@ func Classify(body string, kw KeywordConfig, pending bool) Match {
 				continue
 			}
 			if containsWord(set.Words, n) {
-				return Match{Kind: set.Kind, Keyword: n}
+				return Match{Kind: set.Kind, Keyword: n, Folded: folded(body, n)}
 			}
 		}
 		if containsWord(upperAll(kw.OptOut), n) {
-			return Match{Kind: KeywordStop, Keyword: n}
+			return Match{Kind: KeywordStop, Keyword: n, Folded: folded(body, n)}
 		}
 		if containsWord(upperAll(kw.Join), n) {
-			return Match{Kind: KeywordJoin, Keyword: n}
+			return Match{Kind: KeywordJoin, Keyword: n, Folded: folded(body, n)}
 		}
 	}
 	if kw.NoRevocation {
@@ -237,6 +242,14 @@ func normalizeKeyword(s string) string {
 		return unicode.IsSpace(r) || unicode.IsPunct(r) || r == utf8.RuneError
 	})
 	return strings.ToUpper(strings.Join(strings.Fields(s), " "))
+}
+
+// folded reports whether body reads as the keyword n only after foldText.
+func folded(body, n string) bool {
+	s := strings.TrimRightFunc(strings.TrimSpace(body), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || r == utf8.RuneError
+	})
+	return strings.ToUpper(strings.Join(strings.Fields(s), " ")) != n
 }
 
 // foldText maps the ways one word can be written to one form before a body
