@@ -70,6 +70,33 @@ func openDB(ctx context.Context, dsn string, log *slog.Logger) (*store.DB, error
 	return db, nil
 }
 
+// openExisting opens the configured database for a command that must not
+// create one (keys, report; any command that only reads or changes rows of
+// a running installation): a SQLite file that is not there, or a database
+// without smsflow's schema, is an error saying what to do, and the schema
+// is never migrated — a newer binary run for a report does not change the
+// schema under the servers still running the old one. Only serve, migrate
+// and import create a database or its schema (openDB).
+func openExisting(ctx context.Context, dsn string) (*store.DB, error) {
+	db, err := store.OpenWith(dsn, store.OpenOptions{MustExist: true})
+	if err != nil {
+		return nil, err
+	}
+	none, pending, err := db.SchemaState(ctx)
+	switch {
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", redactDSN(dsn), err)
+	case none:
+		db.Close()
+		return nil, fmt.Errorf("no smsflow schema in %s (start `smsflow serve` first, or run `smsflow migrate`, or pass --db)", redactDSN(dsn))
+	case len(pending) > 0:
+		db.Close()
+		return nil, fmt.Errorf("the smsflow schema in %s is older than this smsflow (%d migration(s) to apply, from %s): run `smsflow migrate --db …` or start `smsflow serve` first", redactDSN(dsn), len(pending), pending[0])
+	}
+	return db, nil
+}
+
 // redactDSN hides a password in a postgres:// URL.
 func redactDSN(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
@@ -173,8 +200,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg)
-	db, err := openDB(ctx, cfg.DB, log)
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

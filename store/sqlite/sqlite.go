@@ -8,6 +8,7 @@ package sqlite
 import (
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -23,7 +24,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-func init() { store.Register("sqlite", Open) }
+func init() {
+	store.Register("sqlite", func(path string, opt store.OpenOptions) (*store.DB, error) { return OpenWith(path, opt) })
+}
 
 type dialect struct{}
 
@@ -34,17 +37,35 @@ func (dialect) LockRow() string        { return "" }
 func (dialect) Rebind(q string) string { return q }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
 
-// Open opens (creating if needed) the SQLite database file at path.
-func Open(path string) (*store.DB, error) {
+// MissingTable reports SQLite's "no such table".
+func (dialect) MissingTable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table")
+}
+
+// Open opens the SQLite database file at path, creating the file (not its
+// directory) when it is missing.
+func Open(path string) (*store.DB, error) { return OpenWith(path, store.OpenOptions{}) }
+
+// OpenWith is Open with options: with MustExist a missing file is an error
+// wrapping store.ErrNoDatabase, and SQLite is told not to create one
+// (mode=rw). A missing directory is always an error: a typo in --db must not
+// leave a new directory tree and an empty database behind.
+func OpenWith(path string, opt store.OpenOptions) (*store.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path; use sqlite:./smsflow.db")
 	}
 	if strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: give a file path (sqlite:./smsflow.db); in-memory databases are not supported because readers and the writer use separate connections")
 	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("sqlite: %s is a directory; give the database file's path (like %s)", path, filepath.Join(path, "smsflow.db"))
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if opt.MustExist {
+			return nil, fmt.Errorf("%w at %s (start `smsflow serve` first, or pass --db)", store.ErrNoDatabase, path)
+		}
+		dir := filepath.Dir(path)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("sqlite: the directory %s for the database %s does not exist; create it first (smsflow creates the database file, not directories)", dir, path)
 		}
 	}
 	sync := strings.ToUpper(os.Getenv("SMSFLOW_SQLITE_SYNCHRONOUS"))
@@ -62,6 +83,9 @@ func Open(path string) (*store.DB, error) {
 		}
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 		q.Set("_txlock", txlock)
+		if opt.MustExist {
+			q.Set("mode", "rw") // never create the file
+		}
 		return "file:" + path + "?" + q.Encode()
 	}
 	w, err := sql.Open("sqlite", dsn("immediate", WriterCacheKiB))
