@@ -109,22 +109,15 @@ func redactDSN(dsn string) string {
 	return dsn
 }
 
-// newLogger builds the structured logger; phone numbers in attributes named
-// "phone" or "to"/"from" are masked.
+// newLogger builds the structured logger. Every phone-shaped value in every
+// line — the message, string attributes, groups, errors — is masked, at
+// every level (phone.MaskAttr).
 func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		level = slog.LevelInfo
 	}
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-		switch a.Key {
-		case "phone", "to", "from":
-			if a.Value.Kind() == slog.KindString {
-				return slog.String(a.Key, phone.Mask(a.Value.String()))
-			}
-		}
-		return a
-	}}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: phone.MaskAttr}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

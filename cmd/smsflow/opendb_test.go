@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -174,4 +177,26 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// The server's logger masks every phone-shaped value at every level, once
+// (issue 16 item 12): the lines the issue found.
+func TestLoggerMasksPhones(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		log := newLogger(&buf, config.Config{LogLevel: "debug", LogFormat: format})
+		log.Warn("send failed", "contact", "phone:+14155550100", "message", 12)
+		log.Debug("provider accepted a message", "to", "+14155550101", "detail", "raw 4155550102")
+		log.Info("inbound SMS", "from", phone.Mask("+14155550166"))
+		log.Error("store inbound message", "err", errors.New(`phone +14155550103 already belongs to contact "phone:+14155550103"`))
+		out := buf.String()
+		for _, raw := range []string{"4155550100", "4155550101", "4155550102", "4155550103"} {
+			if strings.Contains(out, raw) {
+				t.Errorf("%s: %s in the log:\n%s", format, raw, out)
+			}
+		}
+		if !strings.Contains(out, "+1415***0166") {
+			t.Errorf("%s: an already masked number was masked again:\n%s", format, out)
+		}
+	}
 }
