@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Dialect is what differs between databases. Everything else is shared SQL.
@@ -40,6 +41,29 @@ type adviser interface {
 // that does not exist from other errors.
 type tableMissing interface {
 	MissingTable(err error) bool
+}
+
+// A lockWaiter is a Dialect whose writers exclude each other across
+// processes (SQLite: one writer at a time for the whole file), so a long
+// batch job must leave gaps for the others, and can be told "locked".
+type lockWaiter interface {
+	Busy(err error) bool
+}
+
+// SingleWriter reports whether one writer excludes every other, in this and
+// any other process (SQLite): a batch job sharing the database with a
+// running server must keep its transactions short and pause between them.
+func (db *DB) SingleWriter() bool {
+	_, ok := db.dialect.(lockWaiter)
+	return ok
+}
+
+// IsBusy reports whether err says another connection held the database's
+// write lock for longer than the busy timeout (SQLite's SQLITE_BUSY): the
+// transaction did not happen, and running it again later can succeed.
+func (db *DB) IsBusy(err error) bool {
+	l, ok := db.dialect.(lockWaiter)
+	return ok && err != nil && l.Busy(err)
 }
 
 // A conflicter is a Dialect whose write transactions can collide with
@@ -76,6 +100,9 @@ type OpenOptions struct {
 	// there is an error (ErrNoDatabase) instead of a new empty database.
 	// The commands that only read (keys, report) open this way.
 	MustExist bool
+	// BusyTimeout, when not zero, replaces how long a SQLite connection
+	// waits for another's write lock (sqlite.BusyTimeout); tests shorten it.
+	BusyTimeout time.Duration
 }
 
 // ErrNoDatabase is what a driver's error wraps when OpenOptions.MustExist

@@ -71,7 +71,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer db.Close()
 	bar := newProgress(stderr, "importing "+filepath.Base(file), size)
-	im := &ingest.Importer{DB: db, Clock: smsflow.WallClock{}, Region: cfg.DefaultRegion, Progress: bar.update}
+	im := &ingest.Importer{DB: db, Clock: smsflow.WallClock{}, Region: cfg.DefaultRegion, Progress: bar.update, Log: log}
 	sum, err := im.Import(ctx, f, *format)
 	bar.done(sum.Rows)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow/store"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 //go:embed migrations/*.sql
@@ -36,6 +36,19 @@ func (dialect) RoundTrips() bool       { return false }
 func (dialect) LockRow() string        { return "" }
 func (dialect) Rebind(q string) string { return q }
 func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
+
+// Busy reports SQLITE_BUSY and SQLITE_LOCKED (extended codes included):
+// another connection held the lock past busy_timeout.
+func (dialect) Busy(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	return false
+}
 
 // MissingTable reports SQLite's "no such table".
 func (dialect) MissingTable(err error) bool {
@@ -75,7 +88,11 @@ func OpenWith(path string, opt store.OpenOptions) (*store.DB, error) {
 	if sync != "NORMAL" && sync != "FULL" {
 		return nil, fmt.Errorf("sqlite: SMSFLOW_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", sync)
 	}
-	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)", "temp_store(memory)", "wal_autocheckpoint(0)"}
+	busy := BusyTimeout
+	if opt.BusyTimeout > 0 {
+		busy = opt.BusyTimeout
+	}
+	pragmas := []string{fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()), "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)", "temp_store(memory)", "wal_autocheckpoint(0)"}
 	dsn := func(txlock string, cacheKiB int) string {
 		q := url.Values{}
 		for _, p := range pragmas {
@@ -127,6 +144,13 @@ func OpenWith(path string, opt store.OpenOptions) (*store.DB, error) {
 	db.Every(CheckpointInterval, func() { r.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) })
 	return db, nil
 }
+
+// BusyTimeout is how long a connection waits for another's write lock before
+// SQLITE_BUSY. It must cover the longest write transaction of any process
+// sharing the file: smsflow's own are short, and `smsflow import` keeps its
+// transactions to tens of milliseconds and pauses between them
+// (ingest.Importer), so a running server never gets SQLITE_BUSY from it.
+const BusyTimeout = 10 * time.Second
 
 // Page cache sizes. Each cached 4 KiB page costs about 8 KiB of resident
 // memory (the page, its header, and the allocator's rounding up): with
