@@ -77,7 +77,7 @@ func startApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, e
 // startAppWith is startApp with parts replaced (tests).
 func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
 	a := &app{cfg: cfg, log: log, served: make(chan error, 1), opts: opts}
-	db, err := openDB(ctx, cfg.DB, log)
+	db, err := openServing(ctx, cfg.DB, log)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +149,11 @@ func (a *app) Stop() {
 		a.writer.Stop()
 		a.stopEngine()
 		a.closeProvider()
+		if a.db.ChecksIntegrity() { // last write: the next start needs no check
+			if err := a.db.MarkCleanShutdown(ctx, time.Now()); err != nil {
+				a.log.Warn("clean shutdown not recorded; the next start will check the database", "err", err)
+			}
+		}
 		if err := a.db.Close(); err != nil {
 			a.log.Warn("close database", "err", err)
 		}

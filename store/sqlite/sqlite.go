@@ -6,6 +6,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"embed"
 	"errors"
@@ -48,6 +49,45 @@ func (dialect) Busy(err error) bool {
 		}
 	}
 	return false
+}
+
+// QuickCheck runs PRAGMA quick_check (at most 20 problems listed) and
+// returns its lines unless it says "ok". An error that says the file is
+// damaged ("database disk image is malformed", "file is not a database") is
+// a problem too, not an error of the check.
+func (dialect) QuickCheck(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `PRAGMA quick_check(20)`)
+	if err != nil {
+		return damaged(err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return damaged(err)
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return damaged(err)
+	}
+	if len(lines) == 1 && lines[0] == "ok" {
+		return nil, nil
+	}
+	if len(lines) == 0 {
+		return []string{"PRAGMA quick_check returned nothing"}, nil
+	}
+	return lines, nil
+}
+
+// damaged turns SQLITE_CORRUPT (11) and SQLITE_NOTADB (26) into a problem.
+func damaged(err error) ([]string, error) {
+	var e *sqlite.Error
+	if errors.As(err, &e) && (e.Code()&0xff == 11 || e.Code()&0xff == 26) {
+		return []string{err.Error()}, nil
+	}
+	return nil, err
 }
 
 // MissingTable reports SQLite's "no such table".
