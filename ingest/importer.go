@@ -70,7 +70,7 @@ const ImportBatch = 500
 // busy timeout, the import waits and writes the same rows again
 // (ImportBusyBackoff, doubling to 5 s), for up to ImportBusyLimit.
 const (
-	ImportTxBudget    = 50 * time.Millisecond
+	ImportTxBudget    = 100 * time.Millisecond
 	ImportShortTx     = 125 * time.Millisecond
 	ImportYield       = 30 * time.Millisecond
 	ImportYieldLong   = 100 * time.Millisecond
