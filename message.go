@@ -34,7 +34,7 @@ type Message struct {
 	Sender     string    `json:"sender,omitempty"` // the configured sender it goes out from; "" while queued for the default (then the address it went from)
 	ProviderID string    `json:"provider_id,omitempty"`
 	ErrorCode  string    `json:"error_code,omitempty"`
-	SendBefore time.Time `json:"send_before,omitempty"` // not sent after this instant
+	SendBefore time.Time `json:"send_before,omitzero"` // not sent after this instant; zero (omitted) on inbound messages
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }

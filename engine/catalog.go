@@ -169,9 +169,21 @@ func CheckTemplate(src string) []flow.TemplateProblem {
 		ch := info.NonGSM[0].Char
 		gsm := segments.Measure(strings.Replace(body, ch, "", 1))
 		line, col := positionOf(src, ch)
-		warn(line, col, "the single character %q forces UCS-2 encoding: %d segment(s) instead of %d; replace it (or turn on smart_encoding)", ch, info.Segments, gsm.Segments)
+		if info.Segments > gsm.Segments {
+			warn(line, col, "the single character %q forces UCS-2: %s instead of %d; replace it (or turn on smart_encoding)", ch, segmentCount(info.Segments), gsm.Segments)
+		} else { // one segment either way (UCS-2 never needs fewer), but less room for the values filled in
+			warn(line, col, "the single character %q forces UCS-2 (70 characters per segment instead of 160); replace it (or turn on smart_encoding)", ch)
+		}
 	}
 	return out
+}
+
+// segmentCount says "1 segment", "2 segments".
+func segmentCount(n int) string {
+	if n == 1 {
+		return "1 segment"
+	}
+	return fmt.Sprintf("%d segments", n)
 }
 
 // alwaysPresent says whether a template variable always has a value.

@@ -15,7 +15,10 @@ func TestCheckTemplateWarnings(t *testing.T) {
 		{`Hi {{ contact.traits.first_name | default: "there" }} from {{ brand.name }}`, nil},
 		{`Hi {{ contact.traits.first_name }}`, []string{"1:7: contact.traits.first_name has no fallback"}},
 		{strings.Repeat("Long text. ", 50), []string{"1:1: renders to 4 segments"}},
-		{"Your order shipped ✓ today", []string{`1:20: the single character "✓" forces UCS-2 encoding: 1 segment(s) instead of 1`}},
+		{"Your order shipped ✓ today", []string{`1:20: the single character "✓" forces UCS-2 (70 characters per segment instead of 160); replace it`}},
+		{strings.Repeat("a", 100) + " ✓", []string{`1:102: the single character "✓" forces UCS-2: 2 segments instead of 1; replace it`}},
+		{strings.Repeat("a", 130) + " ✓" + strings.Repeat("b", 10), []string{`1:132: the single character "✓" forces UCS-2: 3 segments instead of 1`}},
+		{strings.Repeat("a", 200) + " ✓", []string{"1:1: renders to 4 segments", `1:202: the single character "✓" forces UCS-2: 4 segments instead of 2; replace it`}},
 		{"{% if %}", []string{"error"}},
 	} {
 		ps := engine.CheckTemplate(c.src)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -45,8 +46,37 @@ type ImportSummary struct {
 	ConsentRefused []Rejection `json:"consent_refused"` // row imported, consent change refused
 }
 
-// ImportBatch is how many rows one import transaction carries.
+// ImportBatch is how many rows are read ahead and the most one import
+// transaction carries.
 const ImportBatch = 500
+
+// How an import shares a database with a running server. On SQLite one
+// writer excludes every other, across processes, and a waiting writer
+// polls for the lock (SQLite's busy handler: after 1, 2, 5, 10, 15, 20, 25,
+// 25, 25, 50, 50 ms, then every 100 ms: polls at 0, 1, 3, 8, 18, 33, 53,
+// 78, 103, 128, 178, 228, 328 … ms) until its busy_timeout (10 s). An
+// import that began its next transaction right after each commit left the
+// server's writer almost no chance to poll at a free moment: ingestion
+// stalled for the whole import and requests failed with SQLITE_BUSY.
+//
+// So each import transaction ends once it has run ImportTxBudget, and the
+// import then pauses before the next: ImportYield after a transaction that
+// held the lock up to ImportShortTx, ImportYieldLong after a longer one. A
+// server that began waiting during the transaction has waited at most as
+// long as it; the server's polls are at most 25 ms apart until 128 ms of
+// waiting, and at most 100 ms apart after, so one of them falls in the
+// pause and the server gets the lock. It never waits much longer than one
+// import transaction. If the server keeps the lock past the import's own
+// busy timeout, the import waits and writes the same rows again
+// (ImportBusyBackoff, doubling to 5 s), for up to ImportBusyLimit.
+const (
+	ImportTxBudget    = 100 * time.Millisecond
+	ImportShortTx     = 125 * time.Millisecond
+	ImportYield       = 30 * time.Millisecond
+	ImportYieldLong   = 100 * time.Millisecond
+	ImportBusyBackoff = 100 * time.Millisecond
+	ImportBusyLimit   = 5 * time.Minute
+)
 
 // Importer reads contacts from CSV or NDJSON and writes them in batches.
 type Importer struct {
@@ -56,6 +86,8 @@ type Importer struct {
 	// Progress, if set, is called after each batch with the rows done so far
 	// and the bytes read so far.
 	Progress func(rows int, bytesRead int64)
+	// Log, if set, hears about waits for the database's lock.
+	Log *slog.Logger
 }
 
 // countingReader counts bytes read, for progress.
@@ -89,11 +121,15 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, format string) (Imp
 	}
 	batch := make([]*ImportRow, 0, ImportBatch)
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := im.write(ctx, batch, &sum); err != nil {
-			return err
+		for rest := batch; len(rest) > 0; {
+			n, held, err := im.writeRetrying(ctx, rest, &sum)
+			if err != nil {
+				return err
+			}
+			rest = rest[n:]
+			if err := im.yield(ctx, held); err != nil {
+				return err
+			}
 		}
 		batch = batch[:0]
 		if im.Progress != nil {
@@ -133,14 +169,72 @@ type rowError struct {
 
 func (e *rowError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
-// write imports one batch in one transaction.
-func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSummary) error {
+// yield pauses after a transaction that held the write lock for held, on a
+// database with one writer, so that a server waiting for the lock gets it
+// (see ImportYield).
+func (im *Importer) yield(ctx context.Context, held time.Duration) error {
+	if !im.DB.SingleWriter() {
+		return nil
+	}
+	pause := ImportYield
+	if held > ImportShortTx {
+		pause = ImportYieldLong
+	}
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// writeRetrying is write, run again with back-off while the database's lock
+// is held by another process past the busy timeout (or, on PostgreSQL, the
+// transaction collided with another's): those rows were not written, and
+// writing them again is safe.
+func (im *Importer) writeRetrying(ctx context.Context, rows []*ImportRow, sum *ImportSummary) (int, time.Duration, error) {
+	wait, waited := ImportBusyBackoff, time.Duration(0)
+	for {
+		n, held, err := im.write(ctx, rows, sum)
+		if err == nil || !(im.DB.IsBusy(err) || im.DB.IsConflict(err)) || ctx.Err() != nil {
+			return n, held, err
+		}
+		if waited >= ImportBusyLimit {
+			return 0, 0, fmt.Errorf("the database stayed locked by another process for %s: %w", ImportBusyLimit, err)
+		}
+		if im.Log != nil {
+			im.Log.Info("database locked by another process; waiting", "wait", wait, "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, 0, ctx.Err()
+		case <-t.C:
+		}
+		waited += wait
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// write imports the first rows of rows in one transaction, as many as fit
+// in ImportTxBudget (at least one), and returns how many it took and about
+// how long it held the write lock (from its first statement to its commit).
+func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSummary) (int, time.Duration, error) {
 	now := im.Clock.Now()
-	var imported, updated, unchanged int
+	var imported, updated, unchanged, taken int
 	var rejected, refused []Rejection
+	var start time.Time
 	err := im.DB.WriteTx(ctx, func(tx *store.Tx) error {
-		imported, updated, unchanged, rejected, refused = 0, 0, 0, nil, nil
+		imported, updated, unchanged, taken, rejected, refused = 0, 0, 0, 0, nil, nil
+		start = time.Now()
 		for _, row := range rows {
+			if taken > 0 && time.Since(start) >= ImportTxBudget {
+				break
+			}
+			taken++
 			if err := row.validate(); err != nil {
 				rejected = append(rejected, Rejection{row.Line, smsflow.ErrorMessage(err)})
 				continue
@@ -211,14 +305,14 @@ func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSum
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	sum.Imported += imported
 	sum.Updated += updated
 	sum.Unchanged += unchanged
 	sum.Rejected = append(sum.Rejected, rejected...)
 	sum.ConsentRefused = append(sum.ConsentRefused, refused...)
-	return nil
+	return taken, time.Since(start), nil
 }
 
 // importConsent appends an imported consent status unless the number's

@@ -380,6 +380,13 @@ func TestInboundProviderAnswersKeywords(t *testing.T) {
 		if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID == 0 {
 			t.Fatalf("revocation with Twilio replying: %+v", res)
 		}
+		// Nor of a keyword in full-width letters or with accents.
+		for i, body := range []string{"ＳＴＯＰ", "Wrong number. STOP"} {
+			res = text(t, db, clk, fmt.Sprintf("+1415555012%d", i), body, opt)
+			if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID == 0 {
+				t.Fatalf("%q with Twilio replying: %+v", body, res)
+			}
+		}
 	})
 }
 

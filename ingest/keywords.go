@@ -28,16 +28,17 @@ func (k *keywordTx) apply() error {
 			return err
 		}
 		// Twilio's own STOP handling answers keywords; it knows nothing of a
-		// revocation in words, so smsflow confirms those itself.
-		return k.reply(k.match.Kind == policy.KeywordStop, false)
+		// revocation in words or of a keyword in other Unicode forms
+		// ("ＳＴＯＰ"), so smsflow confirms those itself.
+		return k.reply(k.match.Kind == policy.KeywordStop && !k.match.Folded, false)
 	case policy.KeywordHelp:
-		return k.reply(true, false)
+		return k.reply(!k.match.Folded, false)
 	case policy.KeywordStart:
 		ok, err := k.consent(smsflow.ConsentSubscribed)
 		if err != nil || !ok {
 			return err
 		}
-		return k.reply(true, false)
+		return k.reply(!k.match.Folded, false)
 	case policy.KeywordJoin:
 		if k.before == smsflow.ConsentSubscribed {
 			return k.reply(false, false) // already in: confirm, change nothing

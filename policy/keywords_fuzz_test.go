@@ -11,7 +11,9 @@ import (
 // and matching ignores surrounding whitespace and ASCII case.
 func FuzzClassify(f *testing.F) {
 	for _, s := range []string{"STOP", " stop ", "Opt Out", "yes", "Y", "HELP!", "please stop texting me", "remove me from this list",
-		"don't stop texting me", "\x00", "ſtop", "STOP 🛑", strings.Repeat("stop ", 50), "\xff\xfe"} {
+		"don't stop texting me", "\x00", "ſtop", "STOP 🛑", strings.Repeat("stop ", 50), "\xff\xfe",
+		"ＳＴＯＰ", "ARRÊT", "arre\u0302t", "S\u200bTOP", "Wrong number. STOP", "stop stop stop", "cancel texts", "When does the sale end?",
+		"Can I cancel my order?", "don't stop the deals", "a - b -", "-", "(", "...", "stop-", "\u0301"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
@@ -51,6 +53,13 @@ func FuzzClassify(f *testing.F) {
 			if got := Classify(alt, kw, pending); got.Kind != m.Kind {
 				t.Fatalf("Classify(%q) = %s but Classify(%q) = %s", body, m.Kind, alt, got.Kind)
 			}
+			// Full-width letters are the same letters (compatibility forms
+			// are folded before matching).
+			if wide := fullWidth(body); wide != body {
+				if got := Classify(wide, kw, pending); got.Kind != m.Kind || got.Keyword != m.Keyword || got.Flagged != m.Flagged {
+					t.Fatalf("Classify(%q) = %+v but Classify(%q) = %+v", body, m, wide, got)
+				}
+			}
 		}
 	})
 }
@@ -62,6 +71,20 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// fullWidth writes printable ASCII in its full-width forms (U+FF01–U+FF5E)
+// and spaces as ideographic spaces.
+func fullWidth(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == ' ':
+			return '\u3000'
+		case r > ' ' && r < 0x7f:
+			return r - 0x21 + 0xff01
+		}
+		return r
+	}, s)
 }
 
 func swapCase(s string) string {

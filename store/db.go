@@ -300,6 +300,50 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// SchemaState says how far the database's schema is from this build's
+// migrations, without changing anything: none when the database holds no
+// smsflow schema at all (no schema_migrations table, or an empty one),
+// otherwise the names of the migrations not applied yet (empty: up to date).
+// A command that must not create or change a schema checks it first.
+func (db *DB) SchemaState(ctx context.Context) (none bool, pending []string, err error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		if m, ok := db.dialect.(tableMissing); ok && m.MissingTable(err) {
+			return true, nil, nil
+		}
+		return false, nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	applied := map[int64]bool{}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return false, nil, err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, nil, err
+	}
+	if len(applied) == 0 {
+		return true, nil, nil
+	}
+	files, err := fs.Glob(db.dialect.Migrations(), "*.sql")
+	if err != nil {
+		return false, nil, err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		name := path.Base(f)
+		num, _, _ := strings.Cut(name, "_")
+		if v, err := strconv.ParseInt(num, 10, 64); err == nil && !applied[v] {
+			pending = append(pending, name)
+		}
+	}
+	return false, pending, nil
+}
+
 // SchemaVersion returns the highest applied migration number (0 if none).
 func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
 	var v sql.NullInt64

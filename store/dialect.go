@@ -1,11 +1,13 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Dialect is what differs between databases. Everything else is shared SQL.
@@ -35,6 +37,35 @@ type adviser interface {
 	Advise(err error) string
 }
 
+// A tableMissing is a Dialect that tells the error of a query on a table
+// that does not exist from other errors.
+type tableMissing interface {
+	MissingTable(err error) bool
+}
+
+// A lockWaiter is a Dialect whose writers exclude each other across
+// processes (SQLite: one writer at a time for the whole file), so a long
+// batch job must leave gaps for the others, and can be told "locked".
+type lockWaiter interface {
+	Busy(err error) bool
+}
+
+// SingleWriter reports whether one writer excludes every other, in this and
+// any other process (SQLite): a batch job sharing the database with a
+// running server must keep its transactions short and pause between them.
+func (db *DB) SingleWriter() bool {
+	_, ok := db.dialect.(lockWaiter)
+	return ok
+}
+
+// IsBusy reports whether err says another connection held the database's
+// write lock for longer than the busy timeout (SQLite's SQLITE_BUSY): the
+// transaction did not happen, and running it again later can succeed.
+func (db *DB) IsBusy(err error) bool {
+	l, ok := db.dialect.(lockWaiter)
+	return ok && err != nil && l.Busy(err)
+}
+
 // A conflicter is a Dialect whose write transactions can collide with
 // another connection's (PostgreSQL; SQLite has one writer).
 type conflicter interface {
@@ -61,7 +92,22 @@ func advise(d Dialect, err error) error {
 }
 
 // Opener opens a database from the part of a DSN after its scheme.
-type Opener func(dsn string) (*DB, error)
+type Opener func(dsn string, opt OpenOptions) (*DB, error)
+
+// OpenOptions say how a driver opens a database.
+type OpenOptions struct {
+	// MustExist refuses to create anything: a SQLite file that is not
+	// there is an error (ErrNoDatabase) instead of a new empty database.
+	// The commands that only read (keys, report) open this way.
+	MustExist bool
+	// BusyTimeout, when not zero, replaces how long a SQLite connection
+	// waits for another's write lock (sqlite.BusyTimeout); tests shorten it.
+	BusyTimeout time.Duration
+}
+
+// ErrNoDatabase is what a driver's error wraps when OpenOptions.MustExist
+// is set and the database is not there.
+var ErrNoDatabase = errors.New("no smsflow database")
 
 var (
 	driversMu sync.Mutex
@@ -77,7 +123,11 @@ func Register(scheme string, open Opener) {
 
 // Open opens the database a DSN names: "sqlite:PATH" (or a bare path) or a
 // "postgres://" / "postgresql://" URL. The driver package must be imported.
-func Open(dsn string) (*DB, error) {
+// A SQLite file is created when missing (its directory is not).
+func Open(dsn string) (*DB, error) { return OpenWith(dsn, OpenOptions{}) }
+
+// OpenWith is Open with options.
+func OpenWith(dsn string, opt OpenOptions) (*DB, error) {
 	scheme, rest := "sqlite", dsn
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -98,7 +148,7 @@ func Open(dsn string) (*DB, error) {
 		sort.Strings(known)
 		return nil, fmt.Errorf("database driver %q is not built in (have %v)", scheme, known)
 	}
-	return open(rest)
+	return open(rest, opt)
 }
 
 // RebindDollar rewrites ? placeholders as $1, $2, … (PostgreSQL), leaving

@@ -312,9 +312,10 @@ type phaseStats struct {
 	lat   latencies
 }
 
-// providerTap is the app's log handler: it takes the console provider's "SMS"
-// record (one per provider call, stamped when the call happens) and times
-// the message from the send time in its body; every other record goes to
+// providerTap is the app's log handler: it takes the console provider's
+// "SMS body" record (DEBUG, whatever the log level; one per provider call,
+// stamped when the call happens) and times the message from the send time
+// in its body; every other record goes to
 // next. Going through the log keeps serve.go's wiring untouched: startApp
 // builds its own console provider.
 type providerTap struct {
@@ -324,11 +325,14 @@ type providerTap struct {
 }
 
 func (h *providerTap) Enabled(ctx context.Context, l slog.Level) bool {
-	return l == slog.LevelInfo || h.next.Enabled(ctx, l)
+	return l == slog.LevelInfo || l == slog.LevelDebug || h.next.Enabled(ctx, l)
 }
 
 func (h *providerTap) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "SMS" {
+	if r.Message == "SMS" { // the body comes in the DEBUG record that follows
+		return nil
+	}
+	if r.Message == "SMS body" {
 		var body string
 		r.Attrs(func(a slog.Attr) bool {
 			if a.Key == "body" {

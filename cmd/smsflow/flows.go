@@ -64,7 +64,8 @@ func cmdFlowsArchive(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, cfg.DB, newLogger(stderr, cfg))
+	// Archiving needs an existing smsflow database: it never creates one.
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer db.Close()
 	bar := newProgress(stderr, "importing "+filepath.Base(file), size)
-	im := &ingest.Importer{DB: db, Clock: smsflow.WallClock{}, Region: cfg.DefaultRegion, Progress: bar.update}
+	im := &ingest.Importer{DB: db, Clock: smsflow.WallClock{}, Region: cfg.DefaultRegion, Progress: bar.update, Log: log}
 	sum, err := im.Import(ctx, f, *format)
 	bar.done(sum.Rows)
 	if err != nil {
@@ -80,7 +80,10 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+		return rejectedRows(sum)
 	}
 	fmt.Fprintf(stdout, "%d rows: %d imported, %d updated, %d unchanged, %d rejected\n", sum.Rows, sum.Imported, sum.Updated, sum.Unchanged, len(sum.Rejected))
 	for _, r := range sum.Rejected {
@@ -91,6 +94,17 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		for _, r := range sum.ConsentRefused {
 			fmt.Fprintf(stdout, "  line %d: %s\n", r.Line, r.Reason)
 		}
+	}
+	return rejectedRows(sum)
+}
+
+// rejectedRows makes an import with rejected rows exit 1 (after its summary),
+// so a scheduled import that lost rows is noticed. A refused consent change
+// is not a rejected row: the contact was imported, and the ledger's rule
+// (an import never resubscribes an opted-out number) did its job.
+func rejectedRows(sum ingest.ImportSummary) error {
+	if n := len(sum.Rejected); n > 0 {
+		return fmt.Errorf("%d of %d rows rejected (listed above); the others are stored, and re-running the import after fixing them is safe", n, sum.Rows)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, cfg.DB, newLogger(stderr, cfg))
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

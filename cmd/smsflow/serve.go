@@ -81,7 +81,7 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	if _, err := flowsDir(cfg); err != nil {
 		return nil, err
 	}
-	db, err := openDB(ctx, cfg.DB, log)
+	db, err := openServing(ctx, cfg.DB, log)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +153,11 @@ func (a *app) Stop() {
 		a.writer.Stop()
 		a.stopEngine()
 		a.closeProvider()
+		if a.db.ChecksIntegrity() { // last write: the next start needs no check
+			if err := a.db.MarkCleanShutdown(ctx, time.Now()); err != nil {
+				a.log.Warn("clean shutdown not recorded; the next start will check the database", "err", err)
+			}
+		}
 		if err := a.db.Close(); err != nil {
 			a.log.Warn("close database", "err", err)
 		}

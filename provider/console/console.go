@@ -1,5 +1,5 @@
-// Package console is the development provider: it prints each SMS to the log
-// (phone masked), keeps the most recent ones in memory for the API and UI,
+// Package console is the development provider: it logs each SMS (phone
+// masked; the body at DEBUG only), keeps the most recent ones in memory for the API and UI,
 // and reports them delivered at once (a simulated delivery receipt). Replies
 // are typed in through POST /v1/console/inbound.
 package console
@@ -42,7 +42,10 @@ func (c *Console) Send(_ context.Context, m *smsflow.Message) (provider.Result, 
 		c.recent = c.recent[len(c.recent)-Keep:]
 	}
 	c.mu.Unlock()
-	c.log.Info("SMS", "to", m.Phone, "flow", m.FlowID, "step", m.StepID, "segments", m.Segments, "body", m.Body)
+	// The body only at DEBUG: it may hold anything, numbers included
+	// (the handler masks those too). The API and UI show it in full.
+	c.log.Info("SMS", "to", m.Phone, "message", m.ID, "flow", m.FlowID, "step", m.StepID, "segments", m.Segments)
+	c.log.Debug("SMS body", "message", m.ID, "body", m.Body)
 	return provider.Result{ProviderID: id, Status: smsflow.MessageDelivered}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -286,8 +287,21 @@ func (s *SMPP) bind() (*link, error) {
 
 // onPDU handles every PDU the SMSC sends; it runs on gosmpp's reader
 // goroutine, so it must not block for long. The PDU it returns (if any) is
-// the answer.
-func (s *SMPP) onPDU(l *link, p pdu.PDU) (pdu.PDU, bool) {
+// the answer. A panic while handling one PDU is logged and, for a request,
+// answered with generic_nack: it must not end the process or the bind.
+func (s *SMPP) onPDU(l *link, p pdu.PDU) (resp pdu.PDU, closeBind bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("SMPP PDU handling panicked; answered generic_nack, bind kept", "pdu", fmt.Sprintf("%T", p), "panic", r, "stack", string(debug.Stack()))
+			resp, closeBind = nil, false
+			if p.CanResponse() {
+				nack := pdu.NewGenericNack().(*pdu.GenericNack)
+				nack.SequenceNumber = p.GetSequenceNumber()
+				nack.CommandStatus = data.ESME_RSYSERR
+				resp = nack
+			}
+		}
+	}()
 	switch p := p.(type) {
 	case *pdu.SubmitSMResp:
 		s.pending.resolve(p.SequenceNumber, p.CommandStatus, p.MessageID, s.ids)
@@ -313,6 +327,19 @@ func (s *SMPP) onPDU(l *link, p pdu.PDU) (pdu.PDU, bool) {
 	return nil, false
 }
 
+// deliverRecovered is deliver, with a panic logged and answered
+// ESME_RX_P_APPN (permanent: the same PDU would panic again) instead of
+// ending the process.
+func (s *SMPP) deliverRecovered(ctx context.Context, d *pdu.DeliverSM) (st data.CommandStatusType) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("SMPP deliver_sm handling panicked; answered ESME_RX_P_APPN", "panic", r, "stack", string(debug.Stack()))
+			st = data.ESME_RX_P_APPN
+		}
+	}()
+	return s.deliver(ctx, d)
+}
+
 // dispatchDeliver hands a deliver_sm to a worker, which answers it once
 // Events has taken it. Waiting for a worker pauses the reader (backpressure).
 func (s *SMPP) dispatchDeliver(l *link, d *pdu.DeliverSM) {
@@ -325,7 +352,7 @@ func (s *SMPP) dispatchDeliver(l *link, d *pdu.DeliverSM) {
 	go func() {
 		defer func() { <-s.sem; s.workers.Done() }()
 		ctx, cancel := context.WithTimeout(s.ctx, eventTimeout)
-		status := s.deliver(ctx, d)
+		status := s.deliverRecovered(ctx, d)
 		cancel()
 		resp := d.GetResponse()
 		if h, ok := resp.(*pdu.DeliverSMResp); ok {

@@ -474,3 +474,26 @@ func TestUnreadableDeliverSM(t *testing.T) {
 		t.Errorf("%d binds, want 1: the connection should have stayed up", len(binds))
 	}
 }
+
+// One 48-byte query_sm with an optional parameter made gosmpp's parser
+// panic and ended the process (issue 16 item 6). Now it is answered
+// generic_nack, and the same bind goes on carrying inbound texts.
+func TestQuerySMPanicKeepsTheBind(t *testing.T) {
+	srv := startSMSC(t, 0)
+	rec := newRecorder()
+	connect(t, srv.Port, rec, nil)
+	srv.waitFor("bind", func(e smscEvent) bool { return e.Event == "bind" && e.OK }, 1)
+
+	srv.send(map[string]any{"cmd": "raw", "hex": "000000300000000300000000000010923132333435363738393000010131323334353637383930000204000400010203"})
+	got := srv.waitFor("generic_nack", func(e smscEvent) bool { return e.Event == "generic_nack" }, 1)
+	if got[0].SequenceNumber != 0x1092 || got[0].CommandStatus == nil || *got[0].CommandStatus != 0x03 {
+		t.Errorf("generic_nack %+v, want sequence 4242 and ESME_RINVCMDID", got[0])
+	}
+	srv.send(map[string]any{"cmd": "mo", "from": "15551239998", "to": "12345", "text": "after the query_sm"})
+	if m := rec.waitInbound(t, "+15551239998"); m.Body != "after the query_sm" {
+		t.Errorf("inbound %+v", m)
+	}
+	if binds := srv.matching(func(e smscEvent) bool { return e.Event == "bind" }); len(binds) != 1 {
+		t.Errorf("%d binds, want 1: the connection should have stayed up", len(binds))
+	}
+}

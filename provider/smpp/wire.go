@@ -3,6 +3,8 @@ package smpp
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -18,11 +20,13 @@ import (
 //
 // Reads: it hands gosmpp whole PDUs only, and holds back a request PDU that
 // gosmpp's parser would fail on (an unknown command id, a deliver_sm with
-// the UDH flag over a broken header …). gosmpp would drop the connection on
-// it and the SMSC would send it again after the rebind, forever; instead
-// watchedConn answers it itself (deliver_sm_resp ESME_ROK for a deliver_sm:
-// it cannot be read, and redelivery would not change that; generic_nack for
-// anything else) and reports it through onBad.
+// the UDH flag over a broken header, a query_sm with an optional parameter,
+// which makes the parser panic …). gosmpp would drop the connection on it
+// (or, for a panic, the process would end) and the SMSC would send it again
+// after the rebind, forever; instead watchedConn answers it itself
+// (deliver_sm_resp ESME_ROK for a deliver_sm: it cannot be read, and
+// redelivery would not change that; generic_nack for anything else) and
+// reports it through onBad. The bind stays up.
 //
 // It also keeps the header of the first PDU read: gosmpp cannot parse a
 // bind_transceiver_resp error that comes without a body (as many SMSCs send
@@ -78,7 +82,7 @@ func (c *watchedConn) Read(b []byte) (int, error) {
 }
 
 // frame moves the whole PDUs in c.in to c.out, holding back the requests
-// gosmpp cannot parse.
+// gosmpp cannot parse and any PDU that makes its parser panic.
 func (c *watchedConn) frame() {
 	for len(c.in) >= 16 {
 		size := binary.BigEndian.Uint32(c.in[0:4])
@@ -93,17 +97,40 @@ func (c *watchedConn) frame() {
 		p := c.in[:size]
 		c.in = c.in[size:]
 		cmd := data.CommandIDType(binary.BigEndian.Uint32(p[4:8]))
-		if cmd&data.GENERIC_NACK == 0 { // a request: check that gosmpp can read it
-			if _, err := pdu.Parse(bytes.NewReader(p)); err != nil {
+		request := cmd&data.GENERIC_NACK == 0
+		// Every PDU is parsed here first, under a recover:
+		// gosmpp parses on its reader goroutine, where a panic (v0.3.1:
+		// a query_sm with an optional parameter writes to a nil map) would
+		// end the process. A request it cannot read is answered and
+		// dropped; a response it cannot read is passed on (gosmpp then
+		// drops the connection, and the rebind resolves what it answered),
+		// unless it panics: then it is dropped, and what it answered times
+		// out as unknown.
+		if _, err := parsePDU(p); err != nil && (request || errors.Is(err, errParserPanic)) {
+			if request {
 				c.answerUnreadable(cmd, binary.BigEndian.Uint32(p[12:16]))
-				if c.onBad != nil {
-					c.onBad(cmd, err)
-				}
-				continue
 			}
+			if c.onBad != nil {
+				c.onBad(cmd, err)
+			}
+			continue
 		}
 		c.out = append(c.out, p...)
 	}
+}
+
+// errParserPanic marks a PDU that made gosmpp's parser panic.
+var errParserPanic = errors.New("gosmpp's parser panicked")
+
+// parsePDU is pdu.Parse of one whole PDU with a panic of the parser turned
+// into an error wrapping errParserPanic.
+func parsePDU(b []byte) (p pdu.PDU, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("%w: %v", errParserPanic, r)
+		}
+	}()
+	return pdu.Parse(bytes.NewReader(b))
 }
 
 // answerUnreadable answers a request PDU gosmpp cannot parse.

@@ -20,7 +20,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-func init() { store.Register("postgres", Open) }
+func init() {
+	// A PostgreSQL database is never created by smsflow: MustExist changes
+	// nothing here (the schema check is store.SchemaState's).
+	store.Register("postgres", func(url string, _ store.OpenOptions) (*store.DB, error) { return Open(url) })
+}
 
 type dialect struct{}
 
@@ -49,6 +53,9 @@ func (dialect) Conflict(err error) bool {
 	}
 	return false
 }
+
+// MissingTable reports undefined_table (42P01).
+func (dialect) MissingTable(err error) bool { return sqlState(err) == "42P01" }
 
 // Advise says what to do about the PostgreSQL errors a person can fix.
 func (dialect) Advise(err error) string {

@@ -16,6 +16,7 @@
 //   {"cmd":"deliver","esm_class":4,"text":"id:...","receipted_message_id":"..."}
 //                            ("hex" instead of "text" gives raw short_message bytes)
 //   {"cmd":"enquire_link"}   the server asks the client; the answer is logged
+//   {"cmd":"raw","hex":"..."} write these bytes (whole PDUs) to every client as they are
 //   {"cmd":"drop"}           destroy every client connection
 // The server exits when stdin is closed.
 //
@@ -129,6 +130,10 @@ const server = smpp.createServer(session => {
 		}
 		bound = true;
 		session.send(pdu.response({system_id: 'nodesmsc'}));
+	});
+
+	session.on('generic_nack', pdu => {
+		out({event: 'generic_nack', sequence_number: pdu.sequence_number, command_status: pdu.command_status});
 	});
 
 	session.on('enquire_link', pdu => {
@@ -263,6 +268,9 @@ function command(line) {
 		break;
 	case 'drop':
 		targets.forEach(s => s.destroy());
+		break;
+	case 'raw':
+		targets.forEach(s => s.socket.write(Buffer.from(c.hex, 'hex')));
 		break;
 	default:
 		out({event: 'command_error', error: 'unknown command ' + c.cmd});
