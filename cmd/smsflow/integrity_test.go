@@ -22,7 +22,7 @@ func TestServeChecksSQLiteAfterUncleanShutdown(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "smsflow.db")
 	dsn := "sqlite:" + path
-	keys := []string{"SMSFLOW_WRITE_KEY=wk_test", "SMSFLOW_ADMIN_KEY=ak_test"}
+	keys := []string{"SMSFLOW_WRITE_KEY=wk_test", "SMSFLOW_SERVER_KEY=sk_test", "SMSFLOW_ADMIN_KEY=ak_test"}
 
 	// Some data, then a clean stop: the mark is written.
 	s := startServer(t, dsn, keys...)
@@ -36,7 +36,7 @@ func TestServeChecksSQLiteAfterUncleanShutdown(t *testing.T) {
 			fmt.Fprintf(&batch, `{"type":"track","userId":"u-%d-%d","event":"Product Viewed","messageId":"m-%d-%d","properties":{"sku":"%s"}}`, b, i, b, i, strings.Repeat("x", 200))
 		}
 		batch.WriteString(`]}`)
-		if r := call(t, "POST", s.url+"/v1/batch", "basic:wk_test", batch.String()); r.status != 200 {
+		if r := call(t, "POST", s.url+"/v1/batch", "basic:sk_test", batch.String()); r.status != 200 { // a back end: the server key
 			t.Fatalf("batch: %d %s", r.status, r.raw)
 		}
 	}

@@ -14,6 +14,9 @@ import (
 // databases were all one file cut at the "#").
 func TestOpenPathWithURICharacters(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a#1?b=c%41")
+	if err := os.Mkdir(dir, 0o755); err != nil { // smsflow creates the file, not directories
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "smsflow.db")
 	db, err := sqlite.Open(path)
 	if err != nil {
