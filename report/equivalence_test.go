@@ -126,7 +126,7 @@ GROUP BY lc.code, lc.step_id`, a, func(scan func(...any) error) error {
 		{"replies", `SELECT m.step_id, COUNT(DISTINCT m.id)
 FROM messages i
 JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
-  WHERE m2.contact_id = i.contact_id AND m2.direction = 'out' AND m2.status IN ` + reachedStatuses + `
+  WHERE m2.contact_id = i.contact_id AND m2.direction = 'out' AND m2.run_id IS NOT NULL AND m2.status IN ` + reachedStatuses + `
   AND m2.created_at <= i.created_at AND m2.created_at >= i.created_at - ?
   ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
 JOIN runs r ON r.id = m.run_id
@@ -146,7 +146,7 @@ GROUP BY m.step_id`, append([]any{attributionWindowMicros, q.from}, a...), func(
 FROM consent_ledger u
 JOIN contacts c ON c.phone = u.phone
 JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
-  WHERE m2.contact_id = c.id AND m2.direction = 'out' AND m2.status IN ` + reachedStatuses + `
+  WHERE m2.contact_id = c.id AND m2.direction = 'out' AND m2.run_id IS NOT NULL AND m2.status IN ` + reachedStatuses + `
   AND m2.created_at <= u.occurred_at AND m2.created_at >= u.occurred_at - ?
   ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
 JOIN runs r ON r.id = m.run_id

@@ -165,7 +165,7 @@ GROUP BY m.flow_id`, []any{q.from, q.to}, func(scan func(...any) error) error {
 FROM consent_ledger u
 JOIN contacts c ON c.phone = u.phone
 JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
-  WHERE m2.contact_id = c.id AND m2.direction = 'out' AND m2.status IN `+reachedStatuses+`
+  WHERE m2.contact_id = c.id AND m2.direction = 'out' AND m2.run_id IS NOT NULL AND m2.status IN `+reachedStatuses+`
   AND m2.created_at <= u.occurred_at AND m2.created_at >= u.occurred_at - ?
   ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
 WHERE u.status = 'unsubscribed' AND u.occurred_at >= ? AND u.occurred_at < ?
