@@ -83,7 +83,7 @@ func New(db *store.DB, clock smsflow.Clock, log *slog.Logger) *Metrics {
 		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ProviderCallDuration,
 			Help: "How long provider send calls took, by provider.", Buckets: callBuckets}, []string{"provider"}),
 		pacingWait: prometheus.NewHistogram(prometheus.HistogramOpts{Name: PacingWait,
-			Help: "How long sends waited for the provider's rate (pacing); stays empty until pacing is built.", Buckets: pacingBuckets}),
+			Help: "How long each paced send waited for its slot under its sender's rate (empty while no sender has a rate).", Buckets: pacingBuckets}),
 		gauges: newGaugeCollector(db, clock),
 		now:    time.Now,
 	}
@@ -162,8 +162,8 @@ func (m *Metrics) OnTrace(next func(engine.Trace)) func(engine.Trace) {
 // "key"); it has the signature of api.Deps.OnThrottled.
 func (m *Metrics) Throttled(limit string) { m.throttled.WithLabelValues(limit).Inc() }
 
-// ObservePacingWait records how long one send waited for the provider's
-// rate. Nothing calls it until pacing is built.
+// ObservePacingWait records how long one paced send waited for its slot
+// under its sender's rate (engine.Sender.OnPacingWait).
 func (m *Metrics) ObservePacingWait(d time.Duration) { m.pacingWait.Observe(d.Seconds()) }
 
 // knownDecisions are reported at 0 before they first happen, so rates and
