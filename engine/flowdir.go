@@ -49,7 +49,8 @@ const (
 //     changed, none for identical content or comments) and recorded as
 //     loaded by this node; invalid, the version loaded before stays live
 //     (a new file loads nothing) and the problems are logged at WARN with
-//     file:line:col, once per distinct content and reason;
+//     file:line:col, once each time such content is saved (again only if
+//     the reason changes, say when another file changed), not every scan;
 //   - one bad file does not block the others; changes that only hold
 //     together (a new flow and a flow that now enters it) are taken
 //     together;
@@ -76,8 +77,8 @@ type FlowDir struct {
 	dirty    bool                // the last round could not store its set
 	reported string              // set problems last logged
 
-	stop     chan struct{}
-	done     chan struct{}
+	cancel   context.CancelFunc // ends Watch
+	done     chan struct{}      // closed when Watch has ended
 	stopOnce sync.Once
 }
 
@@ -106,7 +107,8 @@ type dirFile struct {
 	// from content liveSum.
 	live    *flow.Flow
 	liveSum digest
-	// reported is the content and reason of the problems last logged.
+	// reported is the reason last logged for the settled content ("" since
+	// it settled).
 	reported string
 }
 
@@ -256,7 +258,7 @@ func (d *FlowDir) observe(path string, f *dirFile, st fs.FileInfo, statErr error
 		f.data, f.readErr = nil, nil
 		return false
 	}
-	f.settled = sum
+	f.settled, f.reported = sum, ""
 	if f.readErr != nil {
 		f.parsed, f.problems = nil, []flow.Problem{{File: path, Severity: flow.SeverityError, Message: f.readErr.Error()}}
 	} else {
@@ -452,8 +454,8 @@ func sameSet(a, b map[string]*flow.Flow) bool {
 	return maps.EqualFunc(a, b, func(x, y *flow.Flow) bool { return x.ID == y.ID && x.Hash == y.Hash })
 }
 
-// reportRejected logs why a file's content was not loaded, once per content
-// and reason.
+// reportRejected logs why a file's settled content was not loaded, unless
+// that reason was logged since the content settled.
 func (d *FlowDir) reportRejected(path string, problems []flow.Problem) {
 	f := d.files[path]
 	lines := make([]string, len(problems))
@@ -461,11 +463,10 @@ func (d *FlowDir) reportRejected(path string, problems []flow.Problem) {
 		lines[i] = p.String()
 	}
 	reason := strings.Join(lines, "; ")
-	key := string(f.settled[:]) + reason
-	if f.reported == key {
+	if f.reported == reason {
 		return
 	}
-	f.reported = key
+	f.reported = reason
 	if f.live != nil {
 		d.log.Warn("flow file not reloaded: the version loaded before stays live", "file", path, "flow", f.live.ID, "problems", reason)
 	} else {
@@ -502,21 +503,22 @@ func (d *FlowDir) Watch(interval time.Duration) {
 		clock = d.cat.opts.Clock
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	d.cancel, d.done = cancel, make(chan struct{})
 	go func() {
 		defer close(d.done)
-		defer cancel()
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		var last string
 		for {
 			select {
-			case <-d.stop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
 			err := d.Scan(ctx, clock.Now())
 			switch {
+			case ctx.Err() != nil:
+				return // stopped during the scan: nothing to report
 			case err != nil && err.Error() != last:
 				d.log.Error("flows directory not reloaded; trying again", "dir", d.dir, "err", err)
 				last = err.Error()
@@ -526,18 +528,14 @@ func (d *FlowDir) Watch(interval time.Duration) {
 			}
 		}
 	}()
-	go func() {
-		<-d.stop
-		cancel() // a scan in progress gives up
-	}()
 }
 
-// Stop ends Watch and waits for a scan in progress. Safe to call twice,
-// and without Watch.
+// Stop ends Watch; a scan in progress gives up (what it stored stays,
+// what it did not is not recorded). Safe to call twice, and without Watch.
 func (d *FlowDir) Stop() {
 	d.stopOnce.Do(func() {
-		if d.stop != nil {
-			close(d.stop)
+		if d.cancel != nil {
+			d.cancel()
 			<-d.done
 		}
 	})

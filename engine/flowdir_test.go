@@ -161,12 +161,12 @@ func TestFlowDirReloadsAnEditedFile(t *testing.T) {
 		n.expect("ship", engine.FlowActive, 2)
 
 		// Comments and layout change no flow: no version, no log.
-		n.save("ship.yaml", "# shipping notices\n"+strings.ReplaceAll(shipV2, "  - ", "  -   "))
+		n.save("ship.yaml", "# shipping notices\n"+strings.Replace(shipV2, "steps:\n", "steps:    # two texts\n\n", 1))
 		n.scan()
 		n.scan()
 		n.expect("ship", engine.FlowActive, 2)
-		if got := n.logs.count("flow file reloaded"); got != 1 {
-			t.Errorf("%d reload lines after a comment-only edit, want still 1", got)
+		if got := n.logs.count("flow file reloaded"); got != 1 || strings.Contains(n.logs.String(), "level=WARN") {
+			t.Errorf("%d reload lines after a comment-only edit, want still 1, and no warning; log:\n%s", got, n.logs)
 		}
 		n.expect("extra", engine.FlowActive, 1)
 
@@ -274,6 +274,15 @@ func TestFlowDirBadEditKeepsTheOldVersion(t *testing.T) {
 		n.scan()
 		n.scan()
 		n.expect("ship", engine.FlowActive, 2)
+		// The first bad content saved again is a new mistake: logged again.
+		n.save("ship.yaml", shipBad)
+		for range 3 {
+			n.scan()
+		}
+		n.expect("ship", engine.FlowActive, 2)
+		if got := n.logs.count(bad); got != 2 {
+			t.Errorf("%d log lines name %s after it was saved a second time, want 2", got, bad)
+		}
 
 		// A new invalid file: nothing loads, one warning.
 		badNew := strings.ReplaceAll(shipBad, "id: ship", "id: fresh")
