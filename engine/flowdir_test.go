@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/examples"
 	"github.com/smsflow/smsflow/flow"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -482,4 +484,44 @@ func TestFlowDirGoneFileLeavesAnEnter(t *testing.T) {
 			t.Errorf("want one warning naming ship's enter of later; log:\n%s", n.logs)
 		}
 	})
+}
+
+// BenchmarkFlowDirIdleScan is what serve pays every second for a flows
+// directory where nothing changed: the bundled examples, a stat each.
+func BenchmarkFlowDirIdleScan(b *testing.B) {
+	dir := b.TempDir()
+	names, err := fs.Glob(examples.Flows(), "*.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(examples.Flows(), name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		// Older than the racy window: a scan trusts size and time.
+		old := time.Now().Add(-time.Minute)
+		if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db := storetest.OpenSQLite(b)
+	clock := &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}
+	cat := engine.NewCatalogWith(db, engine.CatalogOptions{Node: "bench", Clock: clock, Provider: "console"})
+	d := engine.NewFlowDir(cat, dir, nil)
+	if _, err := d.Load(ctx, clock.Now()); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Scan(ctx, clock.Now()); err != nil { // the first scan after Load re-reads
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := d.Scan(ctx, clock.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
