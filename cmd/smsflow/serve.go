@@ -72,10 +72,9 @@ type appOptions struct {
 	Retry *engine.Retry
 	// OnOutcome, when set, sees each message the sender recorded.
 	OnOutcome func(smsflow.Message)
-	// FlowsPoll and FlowsGrace, when set, replace how often the flows
-	// directory is looked at (engine.FlowDirPoll) and how long a file may
-	// be missing before its flow is held (engine.FlowFileGrace).
-	FlowsPoll, FlowsGrace time.Duration
+	// FlowsPoll, when set, replaces how often the flows directory is
+	// looked at (engine.FlowDirPoll).
+	FlowsPoll time.Duration
 }
 
 // startApp opens everything and starts serving; Stop shuts it down in order.
@@ -279,17 +278,13 @@ func (a *app) loadFlows(ctx context.Context, clock smsflow.Clock, checkFrom func
 	case err != nil:
 		return err
 	case dir != "":
-		// Watched while serving (watchFlows): edits reload, a file that
-		// disappears holds its flow only after a grace period.
+		// Watched while serving (startEngine starts the watch): edits
+		// reload, a file that disappears holds its flow only after a grace
+		// period.
 		a.flowsFrom = dir
 		a.flowDir = engine.NewFlowDir(a.cat, dir, a.log)
-		a.flowDir.Grace = a.opts.FlowsGrace
 		a.flows, err = a.flowDir.Load(ctx, now)
-		grace := a.flowDir.Grace
-		if grace == 0 {
-			grace = engine.FlowFileGrace
-		}
-		a.flowsReload = fmt.Sprintf("edits to the flow files in %s load while serving; a bad edit keeps the version loaded before (logged); a file missing for %s holds its flow", dir, grace)
+		a.flowsReload = fmt.Sprintf("edits to the flow files in %s load while serving; a bad edit keeps the version loaded before (logged); a file missing for %s holds its flow", dir, engine.FlowFileGrace)
 	case a.prov.Name() == "console":
 		a.flowsFrom = "the bundled examples (no " + config.DefaultFlows + " directory)"
 		a.flowsReload = "off: a " + config.DefaultFlows + " directory created now loads at the next start"
