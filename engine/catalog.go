@@ -88,6 +88,8 @@ type Catalog struct {
 	db   *store.DB
 	opts CatalogOptions
 
+	loadMu   sync.Mutex // serializes Load
+	recordMu sync.Mutex // serializes recording this node's loads (recordOwn, Heartbeat)
 	mu       sync.RWMutex
 	gen      uint64          // bumped by every Load
 	names    map[string]bool // event names any stored flow version reacts to
@@ -234,6 +236,10 @@ func compile(file string, src []byte, version int) (*Compiled, error) {
 // Load reads every flow head from the database, compiles the current
 // versions, and decides which file flows are held on this node.
 func (c *Catalog) Load(ctx context.Context) error {
+	// One load at a time: a load that read the heads before another stored
+	// a new version must not install its older view after that one.
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
 	heads, err := c.db.FlowHeads(ctx)
 	if err != nil {
 		return err
@@ -509,29 +515,50 @@ func (c *Catalog) Heads() []store.FlowHead {
 // nothing; whether that is an error is the caller's call. Any invalid file
 // stops the load with every problem listed, and records nothing.
 func (c *Catalog) LoadDir(ctx context.Context, dir string, now time.Time) ([]string, error) {
-	var files []string
-	if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			ext := filepath.Ext(e.Name())
-			// smsflow.yaml is configuration, not a flow.
-			if !e.IsDir() && (ext == ".yaml" || ext == ".yml") && e.Name() != "smsflow.yaml" {
-				files = append(files, filepath.Join(dir, e.Name()))
-			}
-		}
+	files, err := flowFiles(dir)
+	if err != nil {
+		return nil, err
 	}
-	var flows []*flow.Flow
-	if len(files) > 0 {
-		var problems []flow.Problem
-		flows, problems = flow.ValidateFiles(files, c.options())
-		if flow.HasErrors(problems) {
-			return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
-		}
+	flows, err := c.validateDir(dir, files)
+	if err != nil {
+		return nil, err
 	}
 	return c.storeLoaded(ctx, flows, OriginFile, dir, now)
+}
+
+// flowFiles lists the flow files of dir, by name: its *.yaml and *.yml
+// files, not in subdirectories. A directory that does not exist has none.
+func flowFiles(dir string) ([]string, error) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		// smsflow.yaml is configuration, not a flow.
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") && e.Name() != "smsflow.yaml" {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	return files, nil
+}
+
+// validateDir validates the flow files of dir as a set, as `smsflow
+// validate` does: any error refuses the whole set, with every problem.
+func (c *Catalog) validateDir(dir string, files []string) ([]*flow.Flow, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	flows, problems := flow.ValidateFiles(files, c.options())
+	if flow.HasErrors(problems) {
+		return nil, fmt.Errorf("flows in %s are invalid:\n%w", dir, flow.ProblemsError(problems))
+	}
+	return flows, nil
 }
 
 // LoadFS stores every flow file of fsys — the bundled examples — like
@@ -573,15 +600,27 @@ func (c *Catalog) storeLoaded(ctx context.Context, flows []*flow.Flow, origin, s
 		ids = append(ids, f.ID)
 		loaded = append(loaded, store.NodeFlow{FlowID: f.ID, Hash: f.Hash, File: f.File, Origin: origin})
 	}
+	if err := c.recordOwn(ctx, loaded, source, now); err != nil {
+		return nil, err
+	}
+	return ids, c.Load(ctx)
+}
+
+// recordOwn makes loaded this catalog's own loads and records them under
+// the node (if it is one). Serialized with Heartbeat's re-recording, so a
+// heartbeat that read the previous set cannot record it over this one.
+func (c *Catalog) recordOwn(ctx context.Context, loaded []store.NodeFlow, source string, now time.Time) error {
+	c.recordMu.Lock()
+	defer c.recordMu.Unlock()
 	c.mu.Lock()
 	c.own, c.ownSource, c.ownSet = loaded, source, true
 	c.mu.Unlock()
 	if c.opts.Node != "" {
 		if err := c.db.RecordNodeFlows(ctx, c.opts.Node, source, loaded, now, now.Add(-nodeForget)); err != nil {
-			return nil, fmt.Errorf("record the flows this node loaded: %w", err)
+			return fmt.Errorf("record the flows this node loaded: %w", err)
 		}
 	}
-	return ids, c.Load(ctx)
+	return nil
 }
 
 // Heartbeat tells the other nodes that this one is alive, so the flows it
@@ -592,6 +631,8 @@ func (c *Catalog) Heartbeat(ctx context.Context) error {
 	if c.opts.Node == "" {
 		return nil
 	}
+	c.recordMu.Lock()
+	defer c.recordMu.Unlock()
 	now := c.opts.Clock.Now()
 	found, err := c.db.HeartbeatNode(ctx, c.opts.Node, now)
 	if err != nil || found {
