@@ -23,26 +23,6 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "broadcast" {
-		return benchBroadcast(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "send" {
-		return benchSend(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "pace" {
-		return benchPace(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && (args[0] == "flows" || args[0] == "timers") {
-		return benchEngine(ctx, args, stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "usage: smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N] [--mode batch|track|both]")
-		return errUsage
-	}
-	return benchIngest(ctx, args[1:], stdout, stderr)
-}
-
 // ingestResult is one measured ingestion run.
 type ingestResult struct {
 	Mode      string

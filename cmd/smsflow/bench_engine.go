@@ -824,17 +824,6 @@ type timersRun struct {
 }
 
 // benchEngine runs `smsflow bench flows` and `smsflow bench timers`.
-func benchEngine(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	switch args[0] {
-	case "flows":
-		return benchFlows(ctx, args[1:], stdout, stderr)
-	case "timers":
-		return benchTimers(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprintln(stderr, "usage: smsflow bench flows [--db DSN] [--duration 30s] [--rate 500] [--contacts N]\n       smsflow bench timers [--db DSN] [--runs 1000000] [--window 60s]")
-	return errUsage
-}
-
 func timerContactID(i int) string { return "t" + strconv.Itoa(i) }
 
 func (t *timersRun) index(contactID string) (int, bool) {

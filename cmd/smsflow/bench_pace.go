@@ -65,7 +65,6 @@ func benchPace(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.MaxSegments, "max-segments", 3, "seeded messages have 1 to this many segments")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "not measured: from the first provider call to the window's start")
 	if err := parseFlags(fs, args, stderr); err != nil {
-		fmt.Fprintln(stderr, "usage: smsflow bench pace [--db DSN] [--rate 100/s] [--duration 60s] [--senders 2] [--warmup 2s]")
 		return err
 	}
 	r, err := config.ParseRate("--rate", *rate)
