@@ -36,14 +36,14 @@ type ingestResult struct {
 
 func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
-	dsn := fs.String("db", "", "database (default: a fresh SQLite file in a temporary directory)")
+	dsn := fs.String("db", "", "database `DSN` (default: a fresh SQLite file in a temporary directory)")
 	duration := fs.Duration("duration", 30*time.Second, "how long each mode runs")
 	clients := fs.Int("clients", 8, "concurrent HTTP clients for /v1/batch")
 	trackClients := fs.Int("track-clients", 64, "concurrent HTTP clients for single /v1/track calls")
 	batch := fs.Int("batch", 100, "events per /v1/batch call")
 	contacts := fs.Int("contacts", 10000, "distinct contacts the events spread over")
 	mode := fs.String("mode", "both", "batch, track or both")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this `FILE`")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ type paceResult struct {
 func benchPace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench pace", flag.ContinueOnError)
 	o := paceOptions{}
-	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file; for PostgreSQL a fresh schema inside the given database)")
+	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; for PostgreSQL a fresh schema inside the given database)")
 	rate := fs.String("rate", "100/s", "the sender's rate in segments (N/s, N/m, N/h)")
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "the measured window (the spec's target is over at least 60 s)")
 	fs.IntVar(&o.Senders, "senders", 2, "senders sharing the rate, each with its own database handle (as separate nodes)")
