@@ -41,8 +41,8 @@ func commands() []command {
 			summary: "write a commented smsflow.yaml and an example flow",
 			about: "Writes DIR/smsflow.yaml — every setting at its default value, commented — and DIR/flows/ with one example flow " +
 				"that does nothing until you send its event (" + exampleEvent + "), then prints the next commands. DIR defaults to the " +
-				"current directory and is created when missing. It never overwrites a file: when one of them exists it says which and " +
-				"writes nothing. It never opens a database.",
+				"current directory and is created when missing. It never overwrites a file: when one of them exists, or flows/ " +
+				"already holds files, it says so and writes nothing. It never opens a database.",
 			example: "smsflow init shop && cd shop && smsflow validate smsflow.yaml flows",
 			run:     cmdInit},
 		{name: "serve", args: "[flags]",
@@ -54,9 +54,9 @@ func commands() []command {
 			run:     cmdServe},
 		{name: "validate", args: "PATH... [flags]",
 			summary: "check flows and configuration (file:line:col)",
-			about: "Checks flow files (or every .yaml/.yml file of a directory) the way serve loads them, and configuration files " +
-				"(smsflow.yaml, or --config) the way serve starts with them. Prints one file:line:col: message line per " +
-				"problem; warnings do not fail. Exit 0 when valid, 1 otherwise.",
+			about: "Checks flow files (or every flow file of a directory) the way serve loads them, and the configuration " +
+				"the way serve starts with it. Prints one file:line:col: message line per problem; warnings do not fail. " +
+				"Exit 0 when valid, 1 otherwise.",
 			example: "smsflow validate --config smsflow.yaml flows",
 			run:     cmdValidate},
 		{name: "simulate", args: "--flows DIR --events FILE [flags]",

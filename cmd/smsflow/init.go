@@ -126,7 +126,9 @@ func cmdInit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("starter files: %w", err)
 	}
 	// Nothing is written when any file is there already: a half-written
-	// starter next to the user's own files would be worse than none.
+	// starter next to the user's own files would be worse than none. A
+	// flows folder that holds anything is the user's: the example would
+	// join their flows on the next start.
 	var exist []string
 	for _, f := range files {
 		p := filepath.Join(dir, f.path)
@@ -135,6 +137,10 @@ func cmdInit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+	}
+	flows := filepath.Join(dir, "flows")
+	if entries, err := os.ReadDir(flows); err == nil && len(entries) > 0 && len(exist) == 0 {
+		return fmt.Errorf("%s already holds files (%s…); init writes a new setup only, so it wrote nothing (run `smsflow init` in another directory)", flows, entries[0].Name())
 	}
 	switch len(exist) {
 	case 0:

@@ -241,8 +241,32 @@ func TestInitNeverOverwrites(t *testing.T) {
 			t.Errorf("%s exists: init wrote %v", existing, files)
 		}
 	}
-	// The current directory by default.
+	// A flows folder with the user's flows: the example would join them.
 	dir := t.TempDir()
+	mine := filepath.Join(dir, "flows", "my-welcome.yaml")
+	if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mine, []byte(myWelcome), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runArgs("init", dir); code != 1 || !strings.Contains(errOut, filepath.Join(dir, "flows")+" already holds files (my-welcome.yaml") {
+		t.Errorf("flows/ with a flow: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, config.DefaultFile)); !os.IsNotExist(err) {
+		t.Errorf("init wrote smsflow.yaml next to the user's flows: %v", err)
+	}
+	// An empty flows folder is fine.
+	dir = t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "flows"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runArgs("init", dir); code != 0 {
+		t.Errorf("empty flows/: exit %d %s", code, errOut)
+	}
+
+	// The current directory by default.
+	dir = t.TempDir()
 	cmd := exec.Command(binary, "init")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "wrote smsflow.yaml") || strings.Contains(string(out), "cd ") {
