@@ -9,7 +9,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"unicode"
+	"unicode/utf8"
 )
 
 // command is one command or subcommand of smsflow: how `run` dispatches it
@@ -202,10 +202,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stderr, topHelp())
 		return errUsage
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "--h":
+	switch {
+	case isHelpArg(args[0]):
 		return &helpRequest{text: topHelp()}
-	case "--version", "-version":
+	case args[0] == "--version" || args[0] == "-version":
 		return cmdVersion(ctx, args[1:], stdout, stderr)
 	}
 	cmd, rest, ok := find(args)
@@ -435,8 +435,8 @@ func wrap(text, indent string, width int) string {
 	var b strings.Builder
 	for _, para := range strings.Split(text, "\n") {
 		line := indent
-		for _, word := range strings.FieldsFunc(para, unicode.IsSpace) {
-			if len(line) > len(indent) && len([]rune(line))+1+len([]rune(word)) > width {
+		for _, word := range strings.Fields(para) {
+			if len(line) > len(indent) && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width {
 				b.WriteString(line + "\n")
 				line = indent
 			}
