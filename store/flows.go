@@ -214,3 +214,26 @@ RETURNING run_id, step_id, contact_id`, micros(now), id)
 	})
 	return out, err
 }
+
+// FlowEntries counts, for every flow with a head, the runs that entered it
+// at or after since — holdout runs too (they entered) and across versions —
+// in one query whose per-flow count reads that flow's slice of the
+// runs_flow index (flow_id, entered_at), so its cost follows the entries
+// in the window, not the table. A flow without such runs counts 0.
+func (db *DB) FlowEntries(ctx context.Context, since time.Time) (map[string]int64, error) {
+	rows, err := db.queryRead(ctx, `SELECT h.id, (SELECT COUNT(*) FROM runs r WHERE r.flow_id = h.id AND r.entered_at >= ?) FROM flow_heads h`, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

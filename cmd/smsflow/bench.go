@@ -23,26 +23,6 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "broadcast" {
-		return benchBroadcast(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "send" {
-		return benchSend(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "pace" {
-		return benchPace(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && (args[0] == "flows" || args[0] == "timers") {
-		return benchEngine(ctx, args, stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "usage: smsflow bench ingest [--db DSN] [--duration 30s] [--clients N] [--batch N] [--mode batch|track|both]")
-		return errUsage
-	}
-	return benchIngest(ctx, args[1:], stdout, stderr)
-}
-
 // ingestResult is one measured ingestion run.
 type ingestResult struct {
 	Mode      string
@@ -56,14 +36,14 @@ type ingestResult struct {
 
 func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
-	dsn := fs.String("db", "", "database (default: a fresh SQLite file in a temporary directory)")
+	dsn := fs.String("db", "", "database `DSN` (default: a fresh SQLite file in a temporary directory)")
 	duration := fs.Duration("duration", 30*time.Second, "how long each mode runs")
 	clients := fs.Int("clients", 8, "concurrent HTTP clients for /v1/batch")
 	trackClients := fs.Int("track-clients", 64, "concurrent HTTP clients for single /v1/track calls")
 	batch := fs.Int("batch", 100, "events per /v1/batch call")
 	contacts := fs.Int("contacts", 10000, "distinct contacts the events spread over")
 	mode := fs.String("mode", "both", "batch, track or both")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this `FILE`")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -123,10 +123,10 @@ type benchRun struct {
 // flags registers the shared flags; measured names the phase a CPU profile
 // covers, from the moment the timeout counts.
 func (o *benchRun) flags(fs *flag.FlagSet, measured, from string) {
-	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file in a temporary directory; a postgres:// URL gets a fresh schema, dropped afterwards, unless it sets search_path)")
+	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file in a temporary directory; a postgres:// URL gets a fresh schema, dropped afterwards, unless it sets search_path)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long"+from)
 	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of "+measured+" to this file")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of "+measured+" to this `FILE`")
 	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
 }
 

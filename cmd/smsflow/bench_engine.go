@@ -369,7 +369,7 @@ func (h *providerTap) WithGroup(name string) slog.Handler {
 func benchFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench flows", flag.ContinueOnError)
 	var o flowsOptions
-	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file; postgres:// runs in a fresh schema, dropped afterwards)")
+	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; postgres:// runs in a fresh schema, dropped afterwards)")
 	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long each mode drives events")
 	fs.IntVar(&o.Rate, "rate", 500, "events per second of the latency mode")
 	fs.IntVar(&o.Contacts, "contacts", 10000, "contacts the events go to, round robin")
@@ -378,7 +378,7 @@ func benchFlows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.Backlog, "backlog", 5000, "throughput mode: most events accepted but not yet at the provider")
 	fs.StringVar(&o.Mode, "mode", "both", "throughput, latency or both")
 	fs.IntVar(&o.Engines, "engines", 0, "engine loops, as config engine_workers (default: serve's, 2 on PostgreSQL and 1 on SQLite)")
-	cpu := fs.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
+	cpu := fs.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this `FILE`")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -824,17 +824,6 @@ type timersRun struct {
 }
 
 // benchEngine runs `smsflow bench flows` and `smsflow bench timers`.
-func benchEngine(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	switch args[0] {
-	case "flows":
-		return benchFlows(ctx, args[1:], stdout, stderr)
-	case "timers":
-		return benchTimers(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprintln(stderr, "usage: smsflow bench flows [--db DSN] [--duration 30s] [--rate 500] [--contacts N]\n       smsflow bench timers [--db DSN] [--runs 1000000] [--window 60s]")
-	return errUsage
-}
-
 func timerContactID(i int) string { return "t" + strconv.Itoa(i) }
 
 func (t *timersRun) index(contactID string) (int, bool) {
@@ -854,7 +843,7 @@ func (t *timersRun) wake(i int) time.Time {
 func benchTimers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench timers", flag.ContinueOnError)
 	var o timersOptions
-	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file; postgres:// runs in a fresh schema, dropped afterwards)")
+	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; postgres:// runs in a fresh schema, dropped afterwards)")
 	fs.IntVar(&o.Runs, "runs", 1_000_000, "waiting runs to insert")
 	fs.DurationVar(&o.Window, "window", 60*time.Second, "their timers are spread uniformly over this window")
 	fs.DurationVar(&o.Lead, "lead", 5*time.Second, "the engine starts this long before the first timer is due")
@@ -862,7 +851,7 @@ func benchTimers(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.Inserters, "inserters", 0, "goroutines inserting runs (default 1 on SQLite, 3 on PostgreSQL)")
 	fs.IntVar(&o.Engines, "engines", 0, "engine loops, as config engine_workers (default: serve's, 2 on PostgreSQL and 1 on SQLite)")
 	fs.BoolVar(&o.NoSend, "no-send", false, "the flow only waits (no message): measures the timers alone")
-	cpu := fs.String("cpuprofile", "", "write a CPU profile of the firing phase to this file")
+	cpu := fs.String("cpuprofile", "", "write a CPU profile of the firing phase to this `FILE`")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

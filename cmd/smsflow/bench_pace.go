@@ -57,7 +57,7 @@ type paceResult struct {
 func benchPace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench pace", flag.ContinueOnError)
 	o := paceOptions{}
-	fs.StringVar(&o.DSN, "db", "", "database (default: a fresh SQLite file; for PostgreSQL a fresh schema inside the given database)")
+	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; for PostgreSQL a fresh schema inside the given database)")
 	rate := fs.String("rate", "100/s", "the sender's rate in segments (N/s, N/m, N/h)")
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "the measured window (the spec's target is over at least 60 s)")
 	fs.IntVar(&o.Senders, "senders", 2, "senders sharing the rate, each with its own database handle (as separate nodes)")
@@ -65,7 +65,6 @@ func benchPace(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.MaxSegments, "max-segments", 3, "seeded messages have 1 to this many segments")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "not measured: from the first provider call to the window's start")
 	if err := parseFlags(fs, args, stderr); err != nil {
-		fmt.Fprintln(stderr, "usage: smsflow bench pace [--db DSN] [--rate 100/s] [--duration 60s] [--senders 2] [--warmup 2s]")
 		return err
 	}
 	r, err := config.ParseRate("--rate", *rate)

@@ -31,17 +31,8 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.config, "config", "", "configuration file (default ./smsflow.yaml if present)")
-	fs.StringVar(&c.db, "db", "", "database: sqlite:PATH or postgres://… (default sqlite:./smsflow.db)")
-}
-
-// parseFlags parses a subcommand's flags, printing usage errors to stderr.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	return nil
+	fs.StringVar(&c.config, "config", "", "configuration `FILE` (default ./smsflow.yaml if present)")
+	fs.StringVar(&c.db, "db", "", "the database `DSN`: sqlite:PATH or a postgres:// URL (default: db in the configuration, else sqlite:./smsflow.db)")
 }
 
 // loadConfig reads the configuration and applies the common flags.

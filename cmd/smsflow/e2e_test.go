@@ -64,9 +64,16 @@ var (
 // when given, are passed through the environment.
 func startServer(t *testing.T, dsn string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", dsn)
+	return startServerIn(t, t.TempDir(), []string{"--db", dsn}, env...)
+}
+
+// startServerIn runs `smsflow serve --addr 127.0.0.1:0 ARGS...` in dir (its
+// smsflow.yaml and ./flows, when there) and waits for its banner.
+func startServerIn(t *testing.T, dir string, args []string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -15,32 +15,21 @@ import (
 	"github.com/smsflow/smsflow/ingest"
 )
 
+// cmdImport runs `smsflow import contacts FILE`.
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "contacts" {
-		fmt.Fprintln(stderr, "usage: smsflow import contacts FILE [--format csv|ndjson] [--json] [--config FILE] [--db DSN]")
-		return errUsage
-	}
 	fs := flag.NewFlagSet("import contacts", flag.ContinueOnError)
 	var cf commonFlags
 	cf.register(fs)
-	format := fs.String("format", "", "csv or ndjson (default: from the file extension)")
+	format := fs.String("format", "", "csv or ndjson (default: from the file extension: .csv, .ndjson, .jsonl, .json)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	// Accept flags before or after FILE.
-	rest := args[1:]
-	var file string
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		file, rest = rest[0], rest[1:]
-	}
-	if err := parseFlags(fs, rest, stderr); err != nil {
+	pos, err := parseArgs(fs, args, stderr)
+	if err != nil {
 		return err
 	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
+	if len(pos) != 1 {
+		return usageError(fs, stderr, "give one FILE: CSV with a header row, or NDJSON")
 	}
-	if file == "" {
-		fmt.Fprintln(stderr, "usage: smsflow import contacts FILE (CSV with a header row, or NDJSON)")
-		return errUsage
-	}
+	file := pos[0]
 	if *format == "" {
 		switch strings.ToLower(filepath.Ext(file)) {
 		case ".csv":

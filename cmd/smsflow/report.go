@@ -14,37 +14,35 @@ import (
 	"github.com/smsflow/smsflow/report"
 )
 
-const reportUsage = `usage: smsflow report FLOW [--from DATE] [--to DATE] [--csv | --json] [--config FILE] [--db DSN]
-       smsflow report --program [--from DATE] [--to DATE] [--config FILE] [--db DSN]   (JSON)
-DATE is YYYY-MM-DD (UTC; --to includes that day) or RFC 3339. Default: the last 30 days.`
-
 // cmdReport prints a flow's measurement report (or the program-health
 // report) from the database, as a terminal table, CSV or JSON.
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	var cf commonFlags
 	cf.register(fs)
-	from := fs.String("from", "", "start of the window (runs entered from then)")
-	to := fs.String("to", "", "end of the window (exclusive; a date includes that day)")
+	from := fs.String("from", "", "start of the window: runs entered from this `DATE` on (default: 30 days before --to)")
+	to := fs.String("to", "", "end of the window, exclusive; a `DATE` written as a day includes that day (default: now)")
 	asCSV := fs.Bool("csv", false, "print the step table as CSV")
 	asJSON := fs.Bool("json", false, "print the report as JSON (as the API returns it)")
 	program := fs.Bool("program", false, "the program-health report instead of a flow's")
-	fs.Usage = func() { fmt.Fprintln(stderr, reportUsage); fs.PrintDefaults() }
-	// Accept flags before or after FLOW.
-	var flowID string
-	rest := args
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		flowID, rest = rest[0], rest[1:]
-	}
-	if err := parseFlags(fs, rest, stderr); err != nil {
+	pos, err := parseArgs(fs, args, stderr)
+	if err != nil {
 		return err
 	}
-	if flowID == "" && fs.NArg() > 0 {
-		flowID = fs.Arg(0)
+	var flowID string
+	switch {
+	case len(pos) > 1:
+		return usageError(fs, stderr, "one FLOW at a time")
+	case len(pos) == 1:
+		flowID = pos[0]
 	}
-	if (flowID == "") == !*program || (*asCSV && *asJSON) {
-		fmt.Fprintln(stderr, reportUsage)
-		return errUsage
+	switch {
+	case flowID == "" && !*program:
+		return usageError(fs, stderr, "give the FLOW id (or --program)")
+	case flowID != "" && *program:
+		return usageError(fs, stderr, "--program is the report of every flow: give it without a FLOW")
+	case *asCSV && *asJSON:
+		return usageError(fs, stderr, "--csv or --json, not both")
 	}
 	start, end, err := report.ParsePeriod(*from, *to, time.Now())
 	if err != nil {

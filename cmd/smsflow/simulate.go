@@ -13,17 +13,19 @@ import (
 
 func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	flows := fs.String("flows", "", "directory of flow files")
-	events := fs.String("events", "", "NDJSON event history (Segment-shaped, plus {\"type\":\"consent\",…} and {\"type\":\"inbound\",\"from\",\"body\",\"timestamp\"}; optional \"receivedAt\")")
-	contacts := fs.String("contacts", "", "optional NDJSON contacts, in the import format")
-	cfgPath := fs.String("config", "", "configuration file (brand, governance)")
+	flows := fs.String("flows", "", "the `DIR` of flow files to run")
+	events := fs.String("events", "", "the `FILE` of the NDJSON event history (Segment-shaped, plus {\"type\":\"consent\",…} and {\"type\":\"inbound\",\"from\",\"body\",\"timestamp\"}; optional \"receivedAt\")")
+	contacts := fs.String("contacts", "", "an NDJSON `FILE` of contacts, in the import format (optional)")
+	cfgPath := fs.String("config", "", "configuration `FILE`: brand, governance, keywords (default ./smsflow.yaml if present)")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *flows == "" || *events == "" {
-		fmt.Fprintln(stderr, "usage: smsflow simulate --flows DIR --events FILE [--contacts FILE] [--config FILE] [--json]")
-		return errUsage
+	switch {
+	case *flows == "" || *events == "":
+		return usageError(fs, stderr, "--flows and --events are required")
+	case fs.NArg() > 0:
+		return usageError(fs, stderr, "unexpected argument %q (the flows and the events are given with --flows and --events)", fs.Arg(0))
 	}
 	cfg, err := config.Load(*cfgPath, nil)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // their name smsflow.yaml or by --config) and prints one line per problem.
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "also check this configuration file")
+	cfgPath := fs.String("config", "", "also check this configuration `FILE`")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
