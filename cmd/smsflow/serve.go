@@ -176,7 +176,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var cf commonFlags
 	cf.register(fs)
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
-	flows := fs.String("flows", "", "directory of flow files; it must exist (default ./flows if present, else the bundled examples with the console provider)")
+	flows := fs.String("flows", "", "`DIR` of flow files, reloaded when edited; it must exist (default ./flows if present, else the bundled examples with the console provider)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
