@@ -55,9 +55,9 @@ type server struct {
 
 var (
 	urlRe    = regexp.MustCompile(`listening on (http://\S+)`)
-	writeRe  = regexp.MustCompile(`write key: (\S+)`)
-	adminRe  = regexp.MustCompile(`admin key: (\S+)`)
-	serverRe = regexp.MustCompile(`server key: (\S+)`)
+	writeRe  = regexp.MustCompile(`write key:\s+(\S+)`)
+	adminRe  = regexp.MustCompile(`admin key:\s+(\S+)`)
+	serverRe = regexp.MustCompile(`server key:\s+(\S+)`)
 )
 
 // startServer runs `smsflow serve` on port 0 and waits for its banner. keys,

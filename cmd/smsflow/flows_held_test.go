@@ -461,7 +461,7 @@ func TestServeFlowsDirectory(t *testing.T) {
 
 	// No ./flows and console: the examples.
 	s, lines := serveBanner(t, work, []string{"--db", dsn})
-	if !bannerHas(lines, fmt.Sprintf("flows:     %d from the bundled examples (no ./flows directory)", len(exampleIDs))) {
+	if !bannerHas(lines, fmt.Sprintf("flows:      %d from the bundled examples (no ./flows directory)", len(exampleIDs))) {
 		t.Errorf("banner with console and no ./flows:\n%s", strings.Join(lines, "\n"))
 	}
 	s.stop(t)
@@ -470,11 +470,11 @@ func TestServeFlowsDirectory(t *testing.T) {
 	twilioEnv := []string{"SMSFLOW_PROVIDER=twilio", "SMSFLOW_TWILIO_ACCOUNT_SID=" + fakeSID, "SMSFLOW_TWILIO_AUTH_TOKEN=" + fakeToken,
 		"SMSFLOW_TWILIO_FROM=" + fakeFrom, "SMSFLOW_TWILIO_API_BASE=http://127.0.0.1:9", "SMSFLOW_PUBLIC_URL=" + fakePublic}
 	s, lines = serveBanner(t, work, []string{"--db", dsn, "--flows", mine}, twilioEnv...)
-	if !bannerHas(lines, "flows:     1 from "+mine+" [my-welcome]") {
+	if !bannerHas(lines, "flows:      1 from "+mine+" [my-welcome]") {
 		t.Errorf("banner of serve --flows:\n%s", strings.Join(lines, "\n"))
 	}
 	for _, id := range exampleIDs {
-		if !bannerHas(lines, "held:      "+id+" (bundled example; the provider is twilio)") {
+		if !bannerHas(lines, "held:       "+id+" (bundled example; the provider is twilio)") {
 			t.Errorf("banner does not say %s is held:\n%s", id, strings.Join(lines, "\n"))
 		}
 	}
@@ -482,8 +482,8 @@ func TestServeFlowsDirectory(t *testing.T) {
 
 	// No ./flows and Twilio: nothing loads, and the banner says why.
 	s, lines = serveBanner(t, work, []string{"--db", dsn}, twilioEnv...)
-	if !bannerHas(lines, "flows:     none (no ./flows directory; the bundled examples load only with the console provider)") ||
-		!bannerHas(lines, "held:      my-welcome (no live node has loaded "+filepath.Join(mine, "my-welcome.yaml")+")") {
+	if !bannerHas(lines, "flows:      none (no ./flows directory; the bundled examples load only with the console provider)") ||
+		!bannerHas(lines, "held:       my-welcome (no live node has loaded "+filepath.Join(mine, "my-welcome.yaml")+")") {
 		t.Errorf("banner with twilio and no ./flows:\n%s", strings.Join(lines, "\n"))
 	}
 	s.stop(t)

@@ -317,7 +317,7 @@ func TestInitServeEndToEnd(t *testing.T) {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	s := startServerIn(t, dir, nil) // no --db, no --flows: smsflow.yaml's
-	if !slices.Contains(s.banner, "  flows:     1 from ./flows [example-signup]") {
+	if !slices.Contains(s.banner, "  flows:      1 from ./flows [example-signup]") {
 		t.Fatalf("serve did not load the example flow alone:\n%s", strings.Join(s.banner, "\n"))
 	}
 	keys := exec.Command(binary, "keys")

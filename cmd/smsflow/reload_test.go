@@ -251,7 +251,7 @@ func TestServeBannerSaysWhatReloads(t *testing.T) {
 	work := t.TempDir()
 	dsn := "sqlite:" + filepath.Join(work, "smsflow.db")
 	s, lines := serveBanner(t, work, []string{"--db", dsn})
-	if !bannerHas(lines, "reload:    off: a ./flows directory created now loads at the next start") {
+	if !bannerHas(lines, "reload:     off: a ./flows directory created now loads at the next start") {
 		t.Errorf("banner with the bundled examples:\n%s", strings.Join(lines, "\n"))
 	}
 	s.stop(t)
@@ -261,7 +261,7 @@ func TestServeBannerSaysWhatReloads(t *testing.T) {
 	}
 	editorSave(t, filepath.Join(mine, "my-welcome.yaml"), myWelcome)
 	s, lines = serveBanner(t, work, []string{"--db", dsn, "--flows", mine})
-	want := fmt.Sprintf("reload:    edits to the flow files in %s load while serving; a bad edit keeps the version loaded before (logged); a file missing for %s holds its flow", mine, engine.FlowFileGrace)
+	want := fmt.Sprintf("reload:     edits to the flow files in %s load while serving; a bad edit keeps the version loaded before (logged); a file missing for %s holds its flow", mine, engine.FlowFileGrace)
 	if !bannerHas(lines, want) {
 		t.Errorf("banner of serve --flows, want %q:\n%s", want, strings.Join(lines, "\n"))
 	}

@@ -197,43 +197,43 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Stop()
 	fmt.Fprintf(stdout, "smsflow %s listening on %s\n", version, a.URL())
-	fmt.Fprintf(stdout, "  database:  %s\n", redactDSN(cfg.DB))
-	fmt.Fprintf(stdout, "  provider:  %s\n", cfg.Provider)
+	fmt.Fprintf(stdout, "  %-12s%s\n", "database:", redactDSN(cfg.DB))
+	fmt.Fprintf(stdout, "  %-12s%s\n", "provider:", cfg.Provider)
 	for _, p := range a.webhooks {
-		fmt.Fprintf(stdout, "  webhook:   %s%s\n", strings.TrimRight(cfg.PublicURL, "/"), p)
+		fmt.Fprintf(stdout, "  %-12s%s%s\n", "webhook:", strings.TrimRight(cfg.PublicURL, "/"), p)
 	}
 	if len(a.flows) == 0 {
-		fmt.Fprintf(stdout, "  flows:     none (%s)\n", a.flowsFrom)
+		fmt.Fprintf(stdout, "  %-12snone (%s)\n", "flows:", a.flowsFrom)
 	} else {
-		fmt.Fprintf(stdout, "  flows:     %d from %s %v\n", len(a.flows), a.flowsFrom, a.flows)
+		fmt.Fprintf(stdout, "  %-12s%d from %s %v\n", "flows:", len(a.flows), a.flowsFrom, a.flows)
 	}
 	if a.flowsReload != "" {
-		fmt.Fprintf(stdout, "  reload:    %s\n", a.flowsReload)
+		fmt.Fprintf(stdout, "  %-12s%s\n", "reload:", a.flowsReload)
 	}
 	held := 0
 	for _, h := range a.cat.Heads() {
 		if h.Status == engine.FlowHeld {
-			fmt.Fprintf(stdout, "  held:      %s (%s)\n", h.ID, a.cat.HeldReason(h.ID))
+			fmt.Fprintf(stdout, "  %-12s%s (%s)\n", "held:", h.ID, a.cat.HeldReason(h.ID))
 			held++
 		}
 	}
 	if held > 0 {
-		fmt.Fprintf(stdout, "             held flows start no runs and send nothing; their runs wait (`smsflow flows archive ID` ends them)\n")
+		fmt.Fprintf(stdout, "              held flows start no runs and send nothing; their runs wait (`smsflow flows archive ID` ends them)\n")
 	}
-	fmt.Fprintf(stdout, "  write key: %s   (ingestion: HTTP Basic username, or Bearer)\n", a.keys.Write)
+	fmt.Fprintf(stdout, "  %-12s%s   (ingestion: HTTP Basic username, or Bearer)\n", "write key:", a.keys.Write)
 	if slices.Contains(a.newKeys, "server_key") {
-		fmt.Fprintf(stdout, "  server key: %s   (ingestion from back ends: trusted events; secret; generated now and stored in the database)\n", a.keys.Server)
+		fmt.Fprintf(stdout, "  %-12s%s   (ingestion from back ends: trusted events; secret; generated now and stored in the database)\n", "server key:", a.keys.Server)
 	} else {
-		fmt.Fprintf(stdout, "  server key: %s…   (ingestion from back ends: trusted events; `smsflow keys` prints it)\n", a.keys.Server[:min(6, len(a.keys.Server))])
+		fmt.Fprintf(stdout, "  %-12s%s…   (ingestion from back ends: trusted events; `smsflow keys` prints it)\n", "server key:", a.keys.Server[:min(6, len(a.keys.Server))])
 	}
 	if warning := a.serverKeyWarning(ctx); warning != "" {
 		log.Warn(warning)
-		fmt.Fprintf(stdout, "  warning:   %s\n", warning)
+		fmt.Fprintf(stdout, "  %-12s%s\n", "warning:", warning)
 	}
 	if slices.Contains(a.newKeys, "admin_key") {
-		fmt.Fprintf(stdout, "  admin key: %s   (every other /v1 route; generated now and stored in the database)\n", a.keys.Admin)
+		fmt.Fprintf(stdout, "  %-12s%s   (every other /v1 route; generated now and stored in the database)\n", "admin key:", a.keys.Admin)
 	} else {
-		fmt.Fprintf(stdout, "  admin key: %s…   (every other /v1 route; `smsflow keys` prints it)\n", a.keys.Admin[:min(6, len(a.keys.Admin))])
+		fmt.Fprintf(stdout, "  %-12s%s…   (every other /v1 route; `smsflow keys` prints it)\n", "admin key:", a.keys.Admin[:min(6, len(a.keys.Admin))])
 	}
 	fmt.Fprintf(stdout, "  try: curl -u %s: %s/v1/identify -d '{\"userId\":\"ana\",\"traits\":{\"phone\":\"(415) 555-0100\"}}'\n", a.keys.Write, a.URL())
 	log.Info("serving", "addr", a.ln.Addr().String(), "db", store.Scheme(cfg.DB))
