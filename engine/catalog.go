@@ -699,6 +699,9 @@ func (c *Catalog) Archive(ctx context.Context, id string, now time.Time) (store.
 	switch {
 	case !ok || h.Status == FlowArchived:
 		return store.Archived{}, smsflow.Errorf(smsflow.ENOTFOUND, "no flow %q", id)
+	case h.Origin == OriginExample && h.Status != FlowHeld:
+		return store.Archived{}, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is a bundled example, live on %s because it serves with the console provider and no flows directory; give that node a flows directory (or a real provider) first: the example is then held, and archiving it ends its runs",
+			id, strings.Join(c.LoadedBy(id), ", "))
 	case fromFile(h) && h.Status != FlowHeld:
 		return store.Archived{}, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s (by %s); remove the file from the flows directory first (it is the source of truth): the flow is then held, and archiving it ends its runs",
 			id, h.File, strings.Join(c.LoadedBy(id), ", "))

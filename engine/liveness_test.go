@@ -396,3 +396,20 @@ func TestPausedFlowHoldsQueuedAndNewSends(t *testing.T) {
 		}
 	})
 }
+
+// TestArchiveLiveExampleSaysWhatToDo: a live bundled example has no file to
+// remove; the conflict says how to hold it instead.
+func TestArchiveLiveExampleSaysWhatToDo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clock := &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}
+		dev := engine.NewCatalogWith(db, engine.CatalogOptions{Node: "dev", Clock: clock, Provider: "console"})
+		if _, err := dev.LoadFS(ctx, examples.Flows(), clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := dev.Archive(ctx, "welcome", clock.Now())
+		if smsflow.ErrorCode(err) != smsflow.ECONFLICT || !strings.Contains(smsflow.ErrorMessage(err), "bundled example, live on dev") ||
+			strings.Contains(smsflow.ErrorMessage(err), "remove the file") {
+			t.Errorf("archive of a live example: %v", err)
+		}
+	})
+}
