@@ -5,10 +5,10 @@ package engine
 // trigger, step and wait, every CEL variable, field, function and macro and
 // every Liquid filter and template variable must have its row in the
 // document's tables — and every row must name something the code has. The
-// examples are checked too: each YAML flow (or fragment of one) passes
-// validation with no problem, each expected `smsflow validate` output is
-// what validation prints, each CEL and Liquid example gives the result the
-// table shows for the sample contact.
+// examples are checked too: each YAML flow (or fragment of one) and each
+// key's one-line example passes validation with no problem, each expected
+// `smsflow validate` output is what validation prints, each CEL and Liquid
+// example gives the result the table shows for the sample contact.
 //
 // A table is tied to what it documents by an HTML comment on the line
 // before it (invisible on GitHub): <!-- keys: trigger -->, <!-- kinds: step -->,
@@ -21,7 +21,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -568,6 +567,103 @@ func asFlow(src string) (file string, whole bool, err error) {
 	return "", false, fmt.Errorf("a YAML example is a flow, some of its top-level keys, or a list of steps")
 }
 
+// keyExampleFlow places a key table's example ("wait: 24h" for the key wait
+// of a step) where the key belongs in a minimal flow, written in YAML's flow
+// style, so that validation checks the example in its place.
+func keyExampleFlow(mapping, key, example string) string {
+	merge := func(base []string, exclusive ...string) string {
+		var out []string
+		for _, b := range base {
+			k, _, _ := strings.Cut(b, ":")
+			if k != key && !(slices.Contains(exclusive, key) && slices.Contains(exclusive, k)) {
+				out = append(out, b)
+			}
+		}
+		return "{" + strings.Join(append(out, example), ", ") + "}"
+	}
+	in := func(format, mapping string) string {
+		return fmt.Sprintf("{id: doc-key-example, category: lifecycle, "+format+"}", mapping)
+	}
+	steps := func(format, mapping string) string {
+		return in("trigger: {event: Doc Example}, steps: [{id: reminder, send: Hello}, "+format+"]", mapping)
+	}
+	lang := flow.DescribeLanguage()
+	switch mapping {
+	case "flow":
+		return merge([]string{"id: doc-key-example", "category: lifecycle", "trigger: {event: Doc Example}", "steps: [{send: Hello}]"})
+	case "trigger":
+		return in("trigger: %s, steps: [{send: Hello}]", merge([]string{"event: Doc Example"}, lang.TriggerKinds...))
+	case "inactivity":
+		return in("trigger: {inactivity: %s}, steps: [{send: Hello}]", merge([]string{"event: Order Completed", "for: 60d"}))
+	case "segment":
+		return in("trigger: {segment: %s}, steps: [{send: Hello}]", merge([]string{"where: 'true'", `at: "10:00"`, "local: true"}))
+	case "date":
+		return in("trigger: {date: %s}, steps: [{send: Hello}]", merge([]string{"property: contact.traits.birthday", `at: "10:00"`}))
+	case "entry":
+		return in("trigger: {event: Doc Example}, entry: %s, steps: [{send: Hello}]", merge(nil))
+	case "exit rule":
+		return in("trigger: {event: Doc Example}, exit: [%s], steps: [{send: Hello}]", merge([]string{"event: Order Completed"}))
+	case "goal":
+		return in("trigger: {event: Doc Example}, goal: %s, steps: [{send: Hello}]", merge([]string{"event: Order Completed", "within: 5d"}))
+	case "step":
+		var base []string
+		switch key {
+		case "id":
+			base = []string{"send: Hello"}
+		case "if":
+			base = []string{"then: [{send: Hello}]"}
+		case "then", "else":
+			base = []string{"if: 'true'", "then: [{send: Hello}]"}
+		}
+		return steps("%s", merge(base))
+	case "send":
+		return steps("{send: %s}", merge([]string{"template: Hello"}))
+	case "wait":
+		base := []string{"event: Doc Example", "timeout: 1d"}
+		switch key {
+		case "until", "until_local":
+			base = nil
+		case "reply":
+			base = base[1:]
+		}
+		return steps("{wait: %s}, {send: Hello}", merge(base))
+	case "switch case":
+		if key == "else" {
+			return steps("{switch: [{when: 'true', then: [{send: Hello}]}, %s]}", merge(nil))
+		}
+		return steps("{switch: [%s]}", merge([]string{"when: 'true'", "then: [{send: Hello}]"}))
+	case "split variant":
+		return steps("{split: [%s, {variant: other, weight: 1}]}", merge([]string{"variant: one", "weight: 1"}))
+	}
+	return ""
+}
+
+func TestFlowsDocKeyExamples(t *testing.T) {
+	doc := readFlowsDoc(t)
+	for _, tb := range doc.tables {
+		mapping, ok := strings.CutPrefix(tb.marker, "keys: ")
+		if !ok || len(tb.header) < 5 {
+			continue
+		}
+		for _, r := range tb.rows {
+			key, example := spans(r.cells[0]), spans(r.cells[len(r.cells)-1])
+			if len(key) == 0 || len(example) == 0 {
+				t.Errorf("%s:%d: give the key's example, in backticks, in the last column", flowsDocPath, r.line)
+				continue
+			}
+			if k, _, _ := strings.Cut(example[0], ":"); k != key[0] {
+				t.Errorf("%s:%d: the example of %s must be written %s: …, not %s", flowsDocPath, r.line, key[0], key[0], example[0])
+				continue
+			}
+			src := keyExampleFlow(mapping, key[0], example[0])
+			_, problems := flow.Parse("example.yaml", []byte(src), ValidateOptions())
+			for _, p := range problems {
+				t.Errorf("%s:%d: the example %s (of %s in %s) has a problem: %s\n\tchecked as: %s", flowsDocPath, r.line, example[0], key[0], mapping, p.Message, src)
+			}
+		}
+	}
+}
+
 func TestFlowsDocExamples(t *testing.T) {
 	doc := readFlowsDoc(t)
 	var whole []*flow.Flow
@@ -621,5 +717,4 @@ func TestFlowsDocExamples(t *testing.T) {
 	if yamlBlocks == 0 || len(whole) == 0 {
 		t.Fatalf("%s has %d YAML examples, %d of them whole flows", flowsDocPath, yamlBlocks, len(whole))
 	}
-	sort.Slice(whole, func(i, j int) bool { return whole[i].ID < whole[j].ID })
 }
