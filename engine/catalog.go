@@ -93,6 +93,11 @@ type Catalog struct {
 	mu       sync.RWMutex
 	gen      uint64          // bumped by every Load
 	names    map[string]bool // event names any stored flow version reacts to
+	// goals is, per goal event name, the longest attribution window of any
+	// stored version of a flow not archived (0: one looks back without
+	// limit): a run converts by its own version's goal, which an edit of
+	// the flow may have renamed.
+	goals map[string]time.Duration
 	heads    map[string]store.FlowHead
 	versions map[string]*Compiled // "id@version"
 	// own is what this catalog last loaded from files (LoadDir, LoadFS),
@@ -267,13 +272,13 @@ func (c *Catalog) Load(ctx context.Context) error {
 		}
 		next[h.ID] = h
 	}
-	names, err := c.eventNames(ctx)
+	names, goals, err := c.eventNames(ctx, next)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.heads, c.held, c.loadedBy, c.waiting = c.liveness(next, loads)
-	c.names = names
+	c.names, c.goals = names, goals
 	c.gen++
 	c.mu.Unlock()
 	return nil
@@ -354,13 +359,16 @@ func (c *Catalog) Waiting() []string {
 // eventNames collects every event name some stored version of some flow
 // reacts to (triggers, inactivity, exits, goals, event and reply waits), so
 // ingestion can skip engine work for events no flow cares about. Old versions
-// count too: their open runs still exit and wait on their own names.
-func (c *Catalog) eventNames(ctx context.Context) (map[string]bool, error) {
+// count too: their open runs still exit and wait on their own names. goals
+// are the goal event names of the versions of flows that are not archived
+// (heads), with their longest window.
+func (c *Catalog) eventNames(ctx context.Context, heads map[string]store.FlowHead) (map[string]bool, map[string]time.Duration, error) {
 	versions, err := c.db.FlowVersions(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	names := map[string]bool{}
+	goals := map[string]time.Duration{}
 	for _, v := range versions {
 		comp, err := c.Version(ctx, v.ID, v.Version)
 		if err != nil {
@@ -377,6 +385,11 @@ func (c *Catalog) eventNames(ctx context.Context) (map[string]bool, error) {
 		}
 		if f.Goal != nil {
 			names[f.Goal.Event] = true
+			if h, ok := heads[v.ID]; ok && h.Status != FlowArchived && h.Status != FlowDeleted {
+				if w, seen := goals[f.Goal.Event]; !seen || (w != 0 && (f.Goal.Within == 0 || f.Goal.Within > w)) {
+					goals[f.Goal.Event] = f.Goal.Within
+				}
+			}
 		}
 		for _, s := range f.AllSteps() {
 			if s.Kind == flow.StepWait {
@@ -390,7 +403,17 @@ func (c *Catalog) eventNames(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	delete(names, "")
-	return names, nil
+	return names, goals, nil
+}
+
+// GoalWindow reports whether some version of a flow that is not archived
+// has name as its goal, and the longest attribution window among them (0:
+// without limit).
+func (c *Catalog) GoalWindow(name string) (within time.Duration, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	within, ok = c.goals[name]
+	return within, ok
 }
 
 // Relevant reports whether a tracked event name matters to any flow; events

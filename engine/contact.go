@@ -310,14 +310,9 @@ func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.
 // goals records conversions: the first goal event strictly after entry and
 // within the window, once per run, for open and ended runs alike.
 func (cc *contactCtx) goals(ev *smsflow.Event) error {
-	var maxWithin time.Duration
-	relevant := false
-	for _, c := range cc.e.cat.Current() {
-		if c.Goal != nil && c.Goal.Event == ev.Name {
-			relevant = true
-			maxWithin = max(maxWithin, c.Goal.Within)
-		}
-	}
+	// Any version's goal: a run converts by its own version's goal, which
+	// may not be the current version's.
+	maxWithin, relevant := cc.e.cat.GoalWindow(ev.Name)
 	if !relevant {
 		return nil
 	}
