@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"reflect"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/osteele/liquid/filters"
 	"github.com/osteele/liquid/render"
@@ -150,6 +153,9 @@ func newEngine() *engine {
 
 	standard := filterSet{}
 	filters.AddStandardFilters(standard)
+	for name, fn := range corrected {
+		standard[name] = fn
+	}
 	for name, fn := range standard {
 		ft := reflect.TypeOf(fn)
 		if name == "date" {
@@ -168,6 +174,59 @@ func newEngine() *engine {
 	e.cfg.AddFilter(varFilter, missingFilter)
 	e.cfg.AddFilter(outFilter, outputFilter)
 	return e
+}
+
+// corrected replace standard filters whose library versions are wrong on
+// text a recipient sees: capitalize upper-cased the first byte (so "élodie"
+// came out broken), truncate counted its ellipsis in bytes ("…" as 3), and
+// divided_by cut a decimal dividend to a whole number before dividing by a
+// whole number (49.5 / 2 gave 24; Liquid gives 24.75). Same signatures, so
+// arguments are converted as for the originals.
+var corrected = map[string]any{
+	"capitalize": func(s, suffix string) string {
+		r, n := utf8.DecodeRuneInString(s)
+		if n == 0 || r == utf8.RuneError {
+			return s
+		}
+		return string(unicode.ToTitle(r)) + s[n:]
+	},
+	"truncate": func(s string, length func(int) int, ellipsis func(string) string) string {
+		n, el := length(50), ellipsis("...")
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		keep := max(n-utf8.RuneCountInString(el), 0)
+		i := 0
+		for j := range s {
+			if keep == 0 {
+				i = j
+				break
+			}
+			keep--
+		}
+		return s[:i] + el
+	},
+	"divided_by": func(a float64, b any) (any, error) {
+		switch d := b.(type) {
+		case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+			n := reflect.ValueOf(d).Convert(reflect.TypeFor[int64]()).Int()
+			if n == 0 {
+				return nil, fmt.Errorf("division by zero")
+			}
+			if a == math.Trunc(a) && math.Abs(a) < 1<<53 {
+				return int64(a) / n, nil // both whole numbers: whole-number division, as in Liquid
+			}
+			return a / float64(n), nil
+		}
+		f, err := values.Convert(b, reflect.TypeFor[float64]())
+		if err != nil {
+			return nil, fmt.Errorf("divided_by: %v is not a number", b)
+		}
+		if f.(float64) == 0 {
+			return nil, fmt.Errorf("division by zero")
+		}
+		return a / f.(float64), nil
+	},
 }
 
 // tick runs as the first thing of every loop iteration; it writes nothing, so
@@ -282,6 +341,14 @@ var preChecks = map[string]func([]reflect.Value) error{
 // time zone when known); a nil or empty input gives nil, so
 // `| date: "%b %d" | default: "soon"` works; a format that is not a string
 // (a missing variable) is an error instead of the text "<nil>".
+// zoneOr is loc, or UTC when the render has no zone.
+func zoneOr(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
+}
+
 func dateFilter(orig reflect.Value) any {
 	return func(v any, state any, format any) (out any, err error) {
 		st, err := stateOf(state)
@@ -315,6 +382,10 @@ func dateFilter(orig reflect.Value) any {
 			case "now", "today":
 				t = st.now
 			default:
+				if d, derr := time.ParseInLocation("2006-01-02", strings.TrimSpace(v), zoneOr(st.loc)); derr == nil {
+					t = d // a calendar date: that day where the text is read, not midnight UTC moved into the zone
+					break
+				}
 				if t, err = values.ParseDate(strings.TrimSpace(v)); err != nil {
 					return nil, fmt.Errorf("date: %q is not a date", v)
 				}
