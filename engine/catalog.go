@@ -97,7 +97,7 @@ type Catalog struct {
 	// stored version of a flow not archived (0: one looks back without
 	// limit): a run converts by its own version's goal, which an edit of
 	// the flow may have renamed.
-	goals map[string]time.Duration
+	goals    map[string]time.Duration
 	heads    map[string]store.FlowHead
 	versions map[string]*Compiled // "id@version"
 	// own is what this catalog last loaded from files (LoadDir, LoadFS),
