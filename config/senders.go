@@ -196,7 +196,7 @@ func (c Config) sendersOf(name string) ([]Sender, error) {
 	)
 	def := Default()
 	given := func(key string, set bool) {
-		if set || c.given[name+"."+key] {
+		if set || c.written(name+"."+key) {
 			legacy = append(legacy, name+"."+key)
 		}
 	}
