@@ -7,7 +7,6 @@ import (
 	"io"
 	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -81,10 +80,7 @@ func decode(file string, b []byte, cfg *Config) error {
 	w := &walker{file: file, keys: src.keys}
 	w.value(doc.Content[0], reflect.TypeOf(Config{}), "")
 	if len(w.problems) > 0 {
-		sort.SliceStable(w.problems, func(i, j int) bool {
-			a, b := w.problems[i], w.problems[j]
-			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-		})
+		w.problems.Sort()
 		return w.problems
 	}
 	if err := doc.Decode(cfg); err != nil {
@@ -216,47 +212,61 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, key string) {
 }
 
 // mapping calls fn for each key and value of mapping n, reporting keys that
-// are not plain words or appear twice, and following YAML merge keys (<<).
+// are not plain words or appear twice, and following YAML merge keys (<<):
+// a merged key counts unless the mapping has its own.
 func (w *walker) mapping(n *yaml.Node, key string, fn func(k, v *yaml.Node)) {
 	seen := map[string]*yaml.Node{}
-	var walk func(n *yaml.Node, depth int)
-	walk = func(n *yaml.Node, depth int) {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.ShortTag() == "!!merge") && depth < 8 {
-				for v.Kind == yaml.AliasNode && v.Alias != nil {
-					v = v.Alias
-				}
-				merged := []*yaml.Node{v}
-				if v.Kind == yaml.SequenceNode {
-					merged = v.Content
-				}
-				for _, m := range merged {
-					for m.Kind == yaml.AliasNode && m.Alias != nil {
-						m = m.Alias
-					}
-					if m.Kind == yaml.MappingNode {
-						walk(m, depth+1)
-					}
-				}
-				continue
-			}
-			if k.Kind != yaml.ScalarNode {
-				w.report(k, key, "a key in %s must be a plain word, not %s", orTop(key), describe(k))
-				continue
-			}
-			if prev, dup := seen[k.Value]; dup && depth == 0 {
-				w.report(k, join(key, k.Value), "`%s` appears twice in %s (first at line %d); keep one", k.Value, orTop(key), prev.Line)
-				continue
-			}
-			if _, dup := seen[k.Value]; dup {
-				continue // a merged key the mapping itself overrides
-			}
-			seen[k.Value] = k
-			fn(k, v)
+	var merged []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.ShortTag() == "!!merge") {
+			merged = append(merged, v)
+			continue
 		}
+		if k.Kind != yaml.ScalarNode {
+			w.report(k, key, "a key in %s must be a plain word, not %s", orTop(key), describe(k))
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup {
+			w.report(k, join(key, k.Value), "`%s` appears twice in %s (first at line %d); keep one", k.Value, orTop(key), prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		fn(k, v)
 	}
-	walk(n, 0)
+	// Merged mappings, as yaml.v3 reads them: the first one given wins.
+	for depth := 0; len(merged) > 0 && depth < 8; depth++ {
+		var next []*yaml.Node
+		for _, v := range merged {
+			for v.Kind == yaml.AliasNode && v.Alias != nil {
+				v = v.Alias
+			}
+			list := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				list = v.Content
+			}
+			for _, m := range list {
+				for m.Kind == yaml.AliasNode && m.Alias != nil {
+					m = m.Alias
+				}
+				if m.Kind != yaml.MappingNode {
+					continue
+				}
+				for i := 0; i+1 < len(m.Content); i += 2 {
+					k, v := m.Content[i], m.Content[i+1]
+					switch {
+					case k.Kind == yaml.ScalarNode && k.Value == "<<":
+						next = append(next, v)
+					case k.Kind != yaml.ScalarNode || seen[k.Value] != nil:
+					default:
+						seen[k.Value] = k
+						fn(k, v)
+					}
+				}
+			}
+		}
+		merged = next
+	}
 }
 
 // unknownKey reports key k, not one of struct t's, in section key.

@@ -45,7 +45,9 @@ func (c Config) Check() error {
 		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, "engine_workers", "%v", err))
 	}
 	errs = append(errs, c.checkService()...)
-	return c.Locate(errors.Join(errs...)).OrNil()
+	ps := c.Locate(errors.Join(errs...))
+	ps.Sort()
+	return ps.OrNil()
 }
 
 // Providers are the values of the provider key.
@@ -60,7 +62,7 @@ func (c Config) checkService() []error {
 		if s := flow.Suggest(name, Providers); s != "" {
 			hint = fmt.Sprintf(" (did you mean `%s`?)", s)
 		}
-		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, "provider", "provider `%s` is not one of %s%s", name, strings.Join(Providers, ", "), hint))
+		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, "provider", "provider `%s` is not one of %s or %s%s", name, strings.Join(Providers[:len(Providers)-1], ", "), Providers[len(Providers)-1], hint))
 	}
 	if d, err := flow.ParseDuration(c.TriggerMaxAge); err != nil {
 		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, "trigger_max_age", "trigger_max_age: %s", smsflow.ErrorMessage(err)))
@@ -84,33 +86,40 @@ func (c Config) KeywordConfig() policy.KeywordConfig {
 
 // Policy turns the governance keys (quiet_hours, caps, on_cap,
 // smart_sending, max_deferral) into the policy every send is checked
-// against, with an error naming the key when one is wrong.
+// against, with an error naming the key for each one that is wrong.
 func (c Config) Policy() (policy.Policy, error) {
 	p := policy.Default()
+	var errs []error
+	bad := func(key string, err error) {
+		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, key, "%s: %s", key, smsflow.ErrorMessage(err)))
+	}
 	w, err := policy.ParseWindow(c.QuietHours.Allowed)
 	if err != nil {
-		return p, smsflow.FieldErrorf(smsflow.EINVALID, "quiet_hours.allowed", "%s", smsflow.ErrorMessage(err))
+		bad("quiet_hours.allowed", err)
 	}
 	p.Quiet = policy.QuietHours{Allowed: w, StateRules: c.QuietHours.StateRules, Exempt: c.QuietHours.Exempt, OnQuiet: c.QuietHours.OnQuiet}
 	for i, cp := range c.Caps {
 		per, err := flow.ParseDuration(cp.Per)
 		if err != nil {
-			return p, smsflow.FieldErrorf(smsflow.EINVALID, fmt.Sprintf("caps[%d].per", i), "%v", err)
+			bad(fmt.Sprintf("caps[%d].per", i), err)
 		}
 		p.Caps = append(p.Caps, policy.Cap{Name: cp.Name, Max: cp.Max, Per: per, Categories: cp.Categories})
 	}
 	p.OnCap = c.OnCap
 	if p.SmartSending, err = parseHours(c.SmartSending); err != nil {
-		return p, smsflow.FieldErrorf(smsflow.EINVALID, "smart_sending", "%v", err)
+		bad("smart_sending", err)
 	}
 	if p.MaxDeferral, err = flow.ParseDuration(c.MaxDeferral); err != nil {
-		return p, smsflow.FieldErrorf(smsflow.EINVALID, "max_deferral", "%v", err)
+		bad("max_deferral", err)
 	}
 	p.ServicePerNumber = policy.ServiceLimit{Max: c.Limits.ServicePerNumber.Max}
 	if p.ServicePerNumber.Max > 0 {
 		if p.ServicePerNumber.Per, err = flow.ParseDuration(c.Limits.ServicePerNumber.Per); err != nil {
-			return p, smsflow.FieldErrorf(smsflow.EINVALID, "limits.service_per_number.per", "limits.service_per_number.per: %v", err)
+			bad("limits.service_per_number.per", err)
 		}
+	}
+	if len(errs) > 0 {
+		return p, errors.Join(errs...)
 	}
 	return p, p.Validate()
 }
