@@ -37,6 +37,15 @@ func (c Config) written(key string) bool {
 	return inFile || inEnv
 }
 
+// named is key for messages, with the variable that set it when it came
+// from the environment: "twilio.from (SMSFLOW_TWILIO_FROM)".
+func (c Config) named(key string) string {
+	if c.src != nil && c.src.env[key] != "" {
+		return key + " (" + c.src.env[key] + ")"
+	}
+	return key
+}
+
 // source returns c's origin, creating it.
 func (c *Config) source() *origin {
 	if c.src == nil {
