@@ -202,7 +202,7 @@ func TestLooksLikeConfig(t *testing.T) {
 		want bool
 	}{
 		{"provider: twilio\ntwilio: {from: x}\n", true},
-		{"brand: {name: Glow}\nprovder: twilio\n", true},  // a typo does not count against
+		{"brand: {name: Glow}\nprovder: twilio\n", true},    // a typo does not count against
 		{"name: Glow\nprovider: twilio\nbrand: {}\n", true}, // nor one flow-like key among more
 		{"id: welcome\ncategory: lifecycle\ntrigger: {consent: subscribed}\nsteps:\n  - send: hi\n", false},
 		{"id: welcome\nbrand: x\nsteps: []\n", false},
