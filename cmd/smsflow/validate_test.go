@@ -164,3 +164,38 @@ func TestServeRefusesABadConfigurationBeforeTheDatabase(t *testing.T) {
 		})
 	}
 }
+
+// validate catches the names a flow cannot read (issue 17), in CEL and in
+// templates, at file:line:col; free-form event properties and traits stay
+// free.
+func TestValidateFlowNames(t *testing.T) {
+	clearProviderEnv(t)
+	dir := t.TempDir()
+	put(t, dir, map[string]string{"flows/names.yaml": `id: names
+category: lifecycle
+trigger:
+  event: Checkout Started
+  where: 'contact.trait.vip == true && event.properties.anything != ""'
+steps:
+  - wait: {reply: true, timeout: 1d}
+  - if: 'reply.txt == "YES"'
+    then:
+      - send: >-
+          Hi {{ contact.traits.first_name | default: "there" }},
+          see {{ contct.id }} {{ event.properties.url | track }}
+`})
+	code, out := validateIn(t, dir, "flows")
+	p := filepath.Join("flows", "names.yaml")
+	for _, want := range []string{
+		p + ":5:19: trigger where: unknown field `trait` of contact (did you mean `traits`?)",
+		p + ":8:16: if: unknown field `txt` of reply (did you mean `text`?)",
+		p + ":12:18: unknown variable `contct` (did you mean `contact`?)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code != 1 || strings.Count(out, "unknown") != 3 {
+		t.Errorf("exit %d, want 1 and exactly three unknown names:\n%s", code, out)
+	}
+}
