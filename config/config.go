@@ -243,7 +243,11 @@ func Load(path string, environ []string) (Config, error) {
 		}
 	case errors.Is(err, os.ErrNotExist) && !explicit:
 	default:
-		return cfg, Problems{{File: path, Message: fmt.Sprintf("cannot read the configuration file: %v", errors.Unwrap(err))}}
+		why := err
+		if pe, ok := err.(*os.PathError); ok {
+			why = pe.Err // the path is the problem's file
+		}
+		return cfg, Problems{{File: path, Message: fmt.Sprintf("cannot read the configuration file: %v", why)}}
 	}
 	if err := applyEnv(&cfg, environ); err != nil {
 		return cfg, err
