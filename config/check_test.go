@@ -38,7 +38,7 @@ func TestCheck(t *testing.T) {
 
 func TestFooterAndKeywordsFromYAML(t *testing.T) {
 	c := Default()
-	if err := decode([]byte("brand: {name: Glow, footer: \"Txt STOP to end\"}\nkeywords: {opt_out: [ALTO], revocation: false}\n"), &c); err != nil {
+	if err := decode("smsflow.yaml", []byte("brand: {name: Glow, footer: \"Txt STOP to end\"}\nkeywords: {opt_out: [ALTO], revocation: false}\n"), &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.Brand.Footer != "Txt STOP to end" || c.Brand.Name != "Glow" {

@@ -7,10 +7,8 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"reflect"
 	"strconv"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
-	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole configuration. Keys follow spec §6.
@@ -62,9 +59,10 @@ type Config struct {
 	// where transactions run in parallel; 1 on SQLite, which has one writer).
 	EngineWorkers int `yaml:"engine_workers"`
 
-	// given holds the keys ("twilio.rate") the file or the environment set,
-	// to tell a key left at its default from one written (Senders).
-	given map[string]bool
+	// src is where the keys were set (file positions, environment
+	// variables): to tell a key left at its default from one written
+	// (Senders) and to place problems (Locate).
+	src *origin
 }
 
 // Workers is the number of engine loops for the configured database.
@@ -226,7 +224,11 @@ const DefaultFile = "smsflow.yaml"
 const DefaultFlows = "./flows"
 
 // Load builds the configuration from defaults, the file at path (if path is
-// "" the default file, when present) and the environment.
+// "" the default file, when present) and the environment. A file that does
+// not fit Config — an unknown key, a list where a section belongs — and a
+// variable that does not parse are Problems, each at its file, line and
+// column or naming its variable. Load checks the shape only; Check checks
+// the values.
 func Load(path string, environ []string) (Config, error) {
 	cfg := Default()
 	explicit := path != ""
@@ -236,48 +238,21 @@ func Load(path string, environ []string) (Config, error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := decode(b, &cfg); err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
+		if err := decode(path, b, &cfg); err != nil {
+			return cfg, err
 		}
 	case errors.Is(err, os.ErrNotExist) && !explicit:
 	default:
-		return cfg, fmt.Errorf("config: %w", err)
+		why := err
+		if pe, ok := err.(*os.PathError); ok {
+			why = pe.Err // the path is the problem's file
+		}
+		return cfg, Problems{{File: path, Message: fmt.Sprintf("cannot read the configuration file: %v", why)}}
 	}
 	if err := applyEnv(&cfg, environ); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-func decode(b []byte, cfg *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	// Which sections' keys the file wrote (the decode above checked them).
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil
-	}
-	top := doc.Content[0].Content
-	for i := 0; i+1 < len(top); i += 2 {
-		cfg.mark(top[i].Value)
-		if sec := top[i+1]; sec.Kind == yaml.MappingNode {
-			for j := 0; j+1 < len(sec.Content); j += 2 {
-				cfg.mark(top[i].Value + "." + sec.Content[j].Value)
-			}
-		}
-	}
-	return nil
-}
-
-// mark records that the file or the environment set key.
-func (c *Config) mark(key string) {
-	if c.given == nil {
-		c.given = map[string]bool{}
-	}
-	c.given[key] = true
 }
 
 // applyEnv sets fields from SMSFLOW_* variables. Lists take comma-separated
@@ -294,20 +269,23 @@ func applyEnv(cfg *Config, environ []string) error {
 		if !ok {
 			return nil
 		}
-		cfg.mark(key)
+		cfg.source().env[key] = name
+		bad := func(format string, args ...any) error {
+			return Problems{{Env: name, Key: key, Message: fmt.Sprintf(format, args...)}}
+		}
 		switch f.Kind() {
 		case reflect.String:
 			f.SetString(v)
 		case reflect.Bool:
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return fmt.Errorf("%s=%q: want true or false", name, v)
+				return bad("%s is %q: write true or false", key, v)
 			}
 			f.SetBool(b)
 		case reflect.Int:
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return fmt.Errorf("%s=%q: want a whole number", name, v)
+				return bad("%s is %q: write a whole number", key, v)
 			}
 			f.SetInt(int64(n))
 		case reflect.Slice:
@@ -318,8 +296,8 @@ func applyEnv(cfg *Config, environ []string) error {
 				}
 				f.Set(reflect.ValueOf(parts))
 			} else if key == "twilio.senders" || key == "smpp.senders" || key == "http.senders" || key == "console.senders" {
-				return fmt.Errorf("%s: a list of senders is written in the configuration file (%s: [{…}, …]); the environment sets the single-sender keys (%s_FROM, %s_RATE, …)",
-					name, key, strings.TrimSuffix(name, "_SENDERS"), strings.TrimSuffix(name, "_SENDERS"))
+				return bad("a list of senders is written in the configuration file (%s: [{…}, …]); the environment sets the single-sender keys (%s_FROM, %s_RATE, …)",
+					key, strings.TrimSuffix(name, "_SENDERS"), strings.TrimSuffix(name, "_SENDERS"))
 			}
 		}
 		return nil

@@ -13,7 +13,7 @@ func TestLimitsAndKeysFromFileAndEnvironment(t *testing.T) {
 		t.Fatalf("default limits %+v", c.Limits)
 	}
 	yaml := "server_key: sk_file\nlimits: {service_per_number: {max: 3, per: 12h}, ingest_per_ip: 50/s}\nlinks: {allowed_domains: [Track.Carrier.example., .shop.example]}\npublic_url: https://sms.glow.example\n"
-	if err := decode([]byte(yaml), &c); err != nil {
+	if err := decode("smsflow.yaml", []byte(yaml), &c); err != nil {
 		t.Fatal(err)
 	}
 	if err := applyEnv(&c, []string{"SMSFLOW_SERVER_KEY=sk_env", "SMSFLOW_LIMITS_INGEST_PER_KEY=1000/m", "SMSFLOW_LIMITS_SERVICE_PER_NUMBER_MAX=5"}); err != nil {

@@ -49,7 +49,7 @@ func TestPacingOfTheConfiguredProvider(t *testing.T) {
 		t.Errorf("console by default: %+v, %v; want no pacing", p, err)
 	}
 	b := []byte("provider: twilio\ntwilio: {from: \"+15005550006\", rate: 3/s, daily_cap: 5000}\n")
-	if err := decode(b, &c); err != nil {
+	if err := decode("smsflow.yaml", b, &c); err != nil {
 		t.Fatal(err)
 	}
 	p, err := c.Pacing()

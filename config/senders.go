@@ -196,8 +196,8 @@ func (c Config) sendersOf(name string) ([]Sender, error) {
 	)
 	def := Default()
 	given := func(key string, set bool) {
-		if set || c.given[name+"."+key] {
-			legacy = append(legacy, name+"."+key)
+		if set || c.written(name+"."+key) {
+			legacy = append(legacy, c.named(name+"."+key))
 		}
 	}
 	switch name {

@@ -136,13 +136,35 @@ func NewCatalogWith(db *store.DB, opts CatalogOptions) *Catalog {
 	return &Catalog{db: db, opts: opts, heads: map[string]store.FlowHead{}, versions: map[string]*Compiled{}}
 }
 
-// ValidateOptions are the options flows are validated with: templates are
-// compiled as Liquid.
+// ValidateOptions are the options new flow definitions are validated with
+// (files, the API, smsflow validate): templates are compiled as Liquid, and
+// the names expressions and templates read are checked against their scope.
 func ValidateOptions() flow.Options {
-	return flow.Options{CheckTemplate: CheckTemplate}
+	return flow.Options{CheckTemplate: CheckTemplate, CheckNames: true}
 }
 
-// CheckTemplate reports Liquid syntax errors of a send template, positioned
+// storedOptions are the options a stored version compiles with: it was
+// validated when it was stored, and a check added since (names, senders)
+// must not stop it from loading while runs are on it. Its templates are
+// compiled by compile.
+func storedOptions() flow.Options { return flow.Options{} }
+
+// TemplateScope is what a send's template can read (contactCtx.scopeWith):
+// a variable or field outside it renders nothing (or the fallback) for every
+// contact, so the validator refuses it. contact.traits and the properties
+// and context of events are free-form.
+var TemplateScope = flow.Shape{
+	"contact": {"id": nil, "phone": nil, "timezone": nil, "traits": nil},
+	"event":   flow.EventShape,
+	"reply":   {"text": nil},
+	"waited":  {"event": flow.EventShape},
+	"brand":   {"name": nil, "help": nil},
+	"flow":    {"id": nil, "name": nil},
+	"now":     nil,
+}
+
+// CheckTemplate reports Liquid syntax errors of a send template and the
+// variables and fields it reads that are not in TemplateScope, positioned
 // inside the template, for the flow validator, and warns about what makes a
 // text cost more or fail: a variable without a fallback, more than 3
 // segments with sample data, a single character forcing UCS-2.
@@ -156,11 +178,18 @@ func CheckTemplate(src string) []flow.TemplateProblem {
 		return []flow.TemplateProblem{p}
 	}
 	var out []flow.TemplateProblem
+	unknown := map[[2]int]bool{} // where a reference with an unknown name starts
+	for _, r := range t.References() {
+		if bad, msg := TemplateScope.Check(r.Names); bad >= 0 {
+			out = append(out, flow.TemplateProblem{Line: r.Lines[bad], Col: r.Cols[bad], Severity: flow.SeverityError, Message: msg})
+			unknown[[2]int{r.Lines[0], r.Cols[0]}] = true
+		}
+	}
 	warn := func(line, col int, format string, args ...any) {
 		out = append(out, flow.TemplateProblem{Line: line, Col: col, Severity: flow.SeverityWarning, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, v := range t.Variables() {
-		if !v.HasFallback && !alwaysPresent(v.Path) {
+		if !v.HasFallback && !alwaysPresent(v.Path) && !unknown[[2]int{v.Line, v.Col}] {
 			warn(v.Line, v.Col, "%s has no fallback: a contact without it would not get this text; add | default: \"…\"", v.Path)
 		}
 	}
@@ -221,7 +250,7 @@ func (sampleLinks) Track(string) (string, error) { return "https://sms.example/l
 
 // compile parses and compiles one flow version.
 func compile(file string, src []byte, version int) (*Compiled, error) {
-	f, problems := flow.Parse(file, src, ValidateOptions())
+	f, problems := flow.Parse(file, src, storedOptions())
 	if f == nil {
 		return nil, flow.ProblemsError(problems)
 	}

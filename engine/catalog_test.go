@@ -3,8 +3,11 @@ package engine_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/store/storetest"
 )
 
 func TestCheckTemplateWarnings(t *testing.T) {
@@ -39,4 +42,71 @@ func TestCheckTemplateWarnings(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A template that reads a variable or field its scope cannot have is an
+// error at that name (issue 17): it would render nothing, or its fallback,
+// for every contact. The free-form parts stay free.
+func TestCheckTemplateNames(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want []string // "line:col: message", errors only
+	}{
+		{`Hi {{ contact.trait.first_name | default: "there" }}`, []string{"1:15: unknown field `trait` of contact (did you mean `traits`?)"}},
+		{`{{ contct.id | default: "x" }}`, []string{"1:4: unknown variable `contct` (did you mean `contact`?)"}},
+		{`You said {{ reply.txt | default: "?" }}`, []string{"1:19: unknown field `txt` of reply (did you mean `text`?)"}},
+		{`{% if waited.evnt.name == "Link Clicked" %}thanks{% endif %}`, []string{"1:14: unknown field `evnt` of waited (did you mean `event`?)"}},
+		{"{{ brand.name }}:\n{{ 'x' | append: brand.nmae }}", []string{"2:24: unknown field `nmae` of brand (did you mean `name`?)"}},
+		{`{{ contact.consent | default: "" }}`, []string{"1:12: unknown field `consent` of contact; the fields of contact are id, phone, timezone and traits"}},
+		{`{{ timed_out }}`, []string{"1:4: unknown variable `timed_out`; the variables are brand, contact, event, flow, now, reply and waited"}},
+		{`{{ event.propertes.url | track }}`, []string{"1:10: unknown field `propertes` of event (did you mean `properties`?)"}},
+		// Free-form parts, every known name, the template's own names.
+		{`{{ contact.traits.a.b | default: "" }} {{ event.properties["x y"] | default: "" }} {{ event.context.ip | default: "" }} {{ waited.event.properties.u | default: "" }}`, nil},
+		{`{{ contact.id }} {{ contact.phone }} {{ contact.timezone }} {{ event.name }} {{ event.timestamp | date: "%b" }} {{ reply.text | default: "" }} {{ flow.id }} {{ flow.name }} {{ brand.help }} {{ now | date: "%H" }}`, nil},
+		{`{% assign n = contact.traits.name | default: "you" %}{% for p in event.properties.items %}{{ p.title }}{{ forloop.index }}{% endfor %}{{ n }}`, nil},
+	} {
+		var got []string
+		for _, p := range engine.CheckTemplate(c.src) {
+			if p.Severity == "error" {
+				got = append(got, itoa(p.Line)+":"+itoa(p.Col)+": "+p.Message)
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("%q:\n got %q\nwant %q", c.src, got, c.want)
+		}
+	}
+}
+
+// The name checks apply to new definitions (the API, files, validate); a
+// version stored before them still loads, so its runs finish (issue 17).
+func TestStoredVersionsLoadDespiteTheNameChecks(t *testing.T) {
+	src := "id: old\ncategory: service\ntrigger: {event: E, where: 'contact.trait.vip == true'}\nsteps:\n  - send: \"Hi {{ contact.trait.first_name | default: 'you' }}, you said {{ reply.txt | default: '' }}\"\n"
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+		if _, _, err := db.SaveFlow(ctx, "old", "h-old", src, "old.yaml", engine.OriginAPI, engine.FlowActive, now); err != nil {
+			t.Fatal(err)
+		}
+		cat := engine.NewCatalog(db)
+		if err := cat.Load(ctx); err != nil {
+			t.Fatalf("a stored version with names the validator now refuses does not load: %v", err)
+		}
+		if comp, err := cat.Version(ctx, "old", 1); err != nil || comp.Templates["step-1"] == nil {
+			t.Fatalf("version 1: %v", err)
+		}
+		_, problems, err := cat.Save(ctx, "old", []byte(strings.Replace(src, "service", "lifecycle", 1)), now)
+		var got []string
+		for _, p := range problems {
+			if p.Severity == "error" {
+				got = append(got, p.String())
+			}
+		}
+		want := []string{
+			"old.yaml:3:37: trigger where: unknown field `trait` of contact (did you mean `traits`?)",
+			"old.yaml:5:26: unknown field `trait` of contact (did you mean `traits`?)",
+			"old.yaml:5:82: unknown field `txt` of reply (did you mean `text`?)",
+		}
+		if err == nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("a new version through the API: %v\n%s\nwant\n%s", err, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }

@@ -25,8 +25,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(head + nestedIfs(18)))
 	f.Add([]byte("id: b\ncategory: lifecycle\ntrigger:\n  date: {property: contact.traits.birthday, offset: -3d, at: '10:00', every: year}\n  where: 'event.properties.date != \"\"'\nsteps:\n  - send: hi\n"))
 	f.Add([]byte("id: b\ncategory: lifecycle\ntrigger:\n  date: {property: traits.x, offset: -36h, at: '25:00', every: yearly}\nsteps:\n  - send: hi\n"))
+	// Names a variable cannot have (Options.CheckNames).
+	f.Add([]byte(head + "  - wait: {reply: true, timeout: 1d}\n  - if: 'reply.txt == \"Y\" || has(contact.trait) || contact[\"trait\"].x == 1 || waited.evnt.name == \"\"'\n    then: [exit: done]\n"))
+	f.Add([]byte(head + "  - if: |\n      contact.traits.kids.exists(contact, contact.age > 3) &&\n        event.propertes.x == 1\n    then: [exit: done]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		fl, problems := Parse("f.yaml", src, Options{CheckTemplate: fakeTemplates})
+		fl, problems := Parse("f.yaml", src, Options{CheckTemplate: fakeTemplates, CheckNames: true})
 		lines := strings.Count(string(src), "\n") + 2
 		for _, p := range problems {
 			if p.File != "f.yaml" || p.Line < 0 || p.Line > lines || p.Col < 0 || p.Message == "" {
@@ -61,7 +64,7 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
-		again, _ := Parse("f.yaml", src, Options{CheckTemplate: fakeTemplates})
+		again, _ := Parse("f.yaml", src, Options{CheckTemplate: fakeTemplates, CheckNames: true})
 		if again == nil || again.Hash != fl.Hash {
 			t.Fatalf("parsing twice differs")
 		}

@@ -1111,6 +1111,9 @@ func (p *parser) expr(n *yaml.Node, what string, w want, inRun bool) *Expr {
 		return nil
 	}
 	p.checkCalls(e, n, what, inRun)
+	if p.opts.CheckNames {
+		p.checkNames(e, n, what)
+	}
 	return e
 }
 

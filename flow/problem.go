@@ -61,6 +61,12 @@ type Options struct {
 	// CheckFrom checks a send step's from: against the configured senders
 	// and says why it is refused ("" when it names one); nil accepts any.
 	CheckFrom func(from string) string
+	// CheckNames refuses a CEL expression that reads a variable's field
+	// that cannot exist (contact.trait, reply.txt; see CELScope); the
+	// free-form parts (contact.traits, event.properties, event.context)
+	// stay free. Off for stored versions, which compile as they were
+	// accepted.
+	CheckNames bool
 }
 
 // HasErrors reports whether any problem is an error (not a warning).
@@ -174,3 +180,8 @@ func quoteList[T ~string](xs []T) string {
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
 }
+
+// Suggest returns the option closest to word when it is close enough to be
+// a likely typo ("nam" → "name"), else "": the one "did you mean" rule of
+// flow files and the configuration.
+func Suggest(word string, options []string) string { return suggest(word, options) }

@@ -56,8 +56,9 @@ func commands() []command {
 		{name: "validate", args: "PATH... [flags]",
 			summary: "check flows and configuration (file:line:col)",
 			about: "Checks flow files (or every flow file of a directory) the way serve loads them, and the configuration " +
-				"the way serve starts with it. Prints one file:line:col: message line per problem; warnings do not fail. " +
-				"Exit 0 when valid, 1 otherwise.",
+				"the way serve starts with it, provider keys and SMSFLOW_* variables included. A file is configuration when " +
+				"it is named smsflow.yaml, is given with --config, or its top-level keys are configuration keys. Prints one " +
+				"file:line:col: message line per problem; warnings do not fail. Exit 0 when valid, 1 otherwise.",
 			example: "smsflow validate --config smsflow.yaml flows",
 			run:     cmdValidate},
 		{name: "simulate", args: "--flows DIR --events FILE [flags]",

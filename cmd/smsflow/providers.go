@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,10 +28,20 @@ var providerNames = []string{"console", "twilio", "smpp", "http"}
 // to fix. client is the HTTP client of the HTTP providers (nil: their
 // default).
 func newProvider(cfg config.Config, client *http.Client, log *slog.Logger) (provider.Provider, error) {
-	var (
-		p   provider.Provider
-		err error
-	)
+	p, err := buildProvider(cfg, client, log)
+	if err != nil {
+		if smsflow.ErrorField(err) == "provider" {
+			return nil, errors.New(plainMessage(err))
+		}
+		return nil, fmt.Errorf("provider %s is not configured correctly:\n  %s", cfg.Provider, indentErrors(err))
+	}
+	return p, nil
+}
+
+// buildProvider is newProvider with the provider's own errors as they are
+// (joined *smsflow.Error, each with the key it is about). It connects
+// nothing: the SMPP bind is Connect's.
+func buildProvider(cfg config.Config, client *http.Client, log *slog.Logger) (provider.Provider, error) {
 	switch name := strings.TrimSpace(cfg.Provider); name {
 	case "", "console":
 		return console.New(log), nil
@@ -41,14 +52,14 @@ func newProvider(cfg config.Config, client *http.Client, log *slog.Logger) (prov
 		if ss := cfg.Twilio.Senders; len(ss) > 0 {
 			from, service = ss[0].From, ss[0].MessagingServiceSID
 		}
-		p, err = twilio.New(twilio.Config{
+		return nilIfError(twilio.New(twilio.Config{
 			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: from,
 			MessagingServiceSID: service, APIBase: cfg.Twilio.APIBase,
 			PublicURL: cfg.PublicURL, OptOutReplies: cfg.Twilio.OptOutReplies,
-		}, client, log.With("provider", "twilio"))
+		}, client, log.With("provider", "twilio")))
 	case "http":
-		p, err = httpgw.New(httpgw.Config{URL: cfg.HTTP.URL, Secret: cfg.HTTP.Secret, PublicURL: cfg.PublicURL},
-			client, log.With("provider", "http"))
+		return nilIfError(httpgw.New(httpgw.Config{URL: cfg.HTTP.URL, Secret: cfg.HTTP.Secret, PublicURL: cfg.PublicURL},
+			client, log.With("provider", "http")))
 	case "smpp":
 		sc := smpp.Config{Addr: cfg.SMPP.Addr, SystemID: cfg.SMPP.SystemID, Password: cfg.SMPP.Password, SourceAddr: cfg.SMPP.SourceAddr}
 		if len(cfg.SMPP.Senders) > 0 {
@@ -62,15 +73,48 @@ func newProvider(cfg config.Config, client *http.Client, log *slog.Logger) (prov
 			}
 			sc.SourceAddr = sc.Senders[0]
 		}
-		p, err = smpp.New(sc, log)
+		return nilIfError(smpp.New(sc, log))
 	default:
-		return nil, fmt.Errorf("provider %q is not one of %s: set provider (or SMSFLOW_PROVIDER) to one of them",
+		return nil, smsflow.FieldErrorf(smsflow.EINVALID, "provider", "provider %q is not one of %s: set provider (or SMSFLOW_PROVIDER) to one of them",
 			name, strings.Join(providerNames, ", "))
 	}
+}
+
+// nilIfError returns a constructor's provider as the interface, a nil one
+// (not a typed nil) with an error.
+func nilIfError[P provider.Provider](p P, err error) (provider.Provider, error) {
 	if err != nil {
-		return nil, fmt.Errorf("provider %s is not configured correctly:\n  %s", cfg.Provider, indentErrors(err))
+		return nil, err
 	}
 	return p, nil
+}
+
+// checkConfig checks a configuration exactly as serve runs it: its values
+// (config.Check) and the configured provider's own settings — credentials,
+// URLs, what the provider's constructor refuses — by building the provider,
+// which connects nothing. It returns every problem (config.Problems), each
+// at its file:line:col or naming its environment variable. serve calls it
+// before it touches the database, validate for each configuration file.
+func checkConfig(cfg config.Config) error {
+	var problems config.Problems
+	if err := cfg.Check(); err != nil {
+		problems = cfg.Locate(err)
+	}
+	reported := func(key string) bool {
+		return slices.ContainsFunc(problems, func(p config.Problem) bool { return p.Key == key })
+	}
+	if reported("provider") {
+		return problems // an unknown provider has no settings to check
+	}
+	if _, err := buildProvider(cfg, nil, slog.New(slog.DiscardHandler)); err != nil {
+		for _, p := range cfg.Locate(err) {
+			if p.Key == "" || !reported(p.Key) { // the senders check may have said it already
+				problems = append(problems, p)
+			}
+		}
+	}
+	problems.Sort()
+	return problems.OrNil()
 }
 
 // indentErrors puts each of a joined error's lines on its own indented line.

@@ -212,6 +212,17 @@ func TestValidateChecksSendersAgainstTheConfiguration(t *testing.T) {
 	if err := os.WriteFile(flowPath, []byte(good), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The configuration itself is checked as serve checks it (issue 17):
+	// its credentials (here from the environment), and no single-sender key
+	// beside the senders list.
+	if code, out := validate("--config", cfgPath, flowPath); code != 1 || !strings.Contains(out, "twilio.account_sid is empty") ||
+		!strings.Contains(out, "twilio.senders and twilio.from (SMSFLOW_TWILIO_FROM) are both set") {
+		t.Errorf("validate with a configuration serve would refuse: exit %d\n%s", code, out)
+	}
+	os.Unsetenv("SMSFLOW_TWILIO_FROM") // restored by t.Setenv's cleanup
+	t.Setenv("SMSFLOW_TWILIO_ACCOUNT_SID", fakeSID)
+	t.Setenv("SMSFLOW_TWILIO_AUTH_TOKEN", fakeToken)
+	t.Setenv("SMSFLOW_PUBLIC_URL", fakePublic)
 	if code, out := validate("--config", cfgPath, flowPath); code != 0 {
 		t.Errorf("validate with every from: configured: exit %d\n%s", code, out)
 	}

@@ -85,6 +85,10 @@ func startApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, e
 // startAppWith is startApp with parts replaced (tests).
 func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
 	a := &app{cfg: cfg, log: log, served: make(chan error, 1), opts: opts}
+	// A bad configuration is refused before anything is opened or created.
+	if err := checkConfig(cfg); err != nil {
+		return nil, err
+	}
 	if _, err := flowsDir(cfg); err != nil {
 		return nil, err
 	}
@@ -337,16 +341,14 @@ func (a *app) leave() {
 // startEngine loads the flows and starts the engine and the sender.
 func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) {
 	cfg := a.cfg
+	// startAppWith checked the configuration (checkConfig): these read it.
 	maxAge, err := flow.ParseDuration(cfg.TriggerMaxAge)
 	if err != nil {
-		return fmt.Errorf("trigger_max_age: %w", err)
-	}
-	if err := cfg.Check(); err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+		return cfg.Locate(err)
 	}
 	pol, err := cfg.Policy()
 	if err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+		return cfg.Locate(err)
 	}
 	prov, err := newProvider(cfg, a.opts.HTTPClient, a.log)
 	if err != nil {
@@ -358,7 +360,7 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	}
 	senders, err := cfg.Senders()
 	if err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+		return cfg.Locate(err)
 	}
 	if err := a.loadFlows(ctx, clock, senders.Check); err != nil {
 		return err
@@ -370,11 +372,11 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	}()
 	workers, err := cfg.Workers()
 	if err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+		return cfg.Locate(err)
 	}
 	allowed, err := cfg.AllowedLinkHosts()
 	if err != nil {
-		return fmt.Errorf("smsflow.yaml: %w", err)
+		return cfg.Locate(err)
 	}
 	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),

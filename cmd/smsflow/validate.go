@@ -1,64 +1,72 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/flow"
 )
 
-// cmdValidate checks flow files (and configuration files, recognised by
-// their name smsflow.yaml or by --config) and prints one line per problem.
+// cmdValidate checks flow files and configuration files and prints one
+// line per problem (file:line:col: message). A file named on the command
+// line is configuration when it is named smsflow.yaml or its content says so
+// (config.LooksLikeConfig: more configuration keys than flow keys at its top
+// level), and --config FILE is configuration whatever its name; a directory
+// is read as serve reads a flows directory. Configuration is checked exactly
+// as serve checks it (checkConfig, the SMSFLOW_* environment over the file),
+// flows against the configuration they will run under.
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "also check this configuration `FILE`")
+	cfgPath := fs.String("config", "", "check this configuration `FILE` (any name) as serve would, and the flows against it")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 && *cfgPath == "" {
-		fmt.Fprintln(stderr, "usage: smsflow validate PATH... (flow files or directories; smsflow.yaml is checked as configuration)")
+		fmt.Fprintln(stderr, "usage: smsflow validate [--config FILE] PATH... (flow files, directories of flows, configuration files)")
 		return errUsage
 	}
-	var paths []string
-	var cfgFiles []string
+	var paths, cfgFiles []string
 	if *cfgPath != "" {
 		cfgFiles = append(cfgFiles, *cfgPath)
 	}
 	for _, p := range fs.Args() {
-		if filepath.Base(p) == config.DefaultFile {
+		switch {
+		case !isConfigFile(p):
+			paths = append(paths, p)
+		case !slices.ContainsFunc(cfgFiles, func(c string) bool { return filepath.Clean(c) == filepath.Clean(p) }):
 			cfgFiles = append(cfgFiles, p)
-			continue
 		}
-		paths = append(paths, p)
 	}
 	var problems []string
 	errors := 0
 	for _, c := range cfgFiles {
-		cfg, err := config.Load(c, nil)
+		cfg, err := config.Load(c, os.Environ())
 		if err == nil {
-			if err = cfg.Check(); err != nil {
-				err = fmt.Errorf("%s: %w", c, err)
-			}
+			err = checkConfig(cfg)
 		}
-		if err != nil {
-			problems = append(problems, strings.TrimPrefix(err.Error(), "config "))
+		for _, line := range problemLines(err) {
+			problems = append(problems, line)
 			errors++
 		}
 	}
 	opts, err := flowOptions(*cfgPath, cfgFiles)
-	if err != nil {
-		problems = append(problems, strings.TrimPrefix(err.Error(), "config "))
+	for _, line := range problemLines(err) {
+		problems = append(problems, line)
 		errors++
 	}
-	flows, ps := flow.ValidateFiles(skipConfig(paths), opts)
+	files, misplaced := flowFiles(paths)
+	for _, m := range misplaced {
+		problems = append(problems, m+": this is a configuration file, but serve reads every .yaml file of a flows directory as a flow (all but smsflow.yaml): move it out of the directory, or name it smsflow.yaml")
+		errors++
+	}
+	flows, ps := flow.ValidateFiles(files, opts)
 	for _, p := range ps {
 		problems = append(problems, p.String())
 		if p.Severity != flow.SeverityWarning {
@@ -71,8 +79,38 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if errors > 0 {
 		return fmt.Errorf("%d error(s); fix them and run validate again", errors)
 	}
-	fmt.Fprintf(stderr, "%d flow(s) valid\n", len(flows))
+	for _, c := range cfgFiles {
+		fmt.Fprintf(stderr, "%s: configuration valid\n", c)
+	}
+	if len(paths) > 0 || len(cfgFiles) == 0 {
+		fmt.Fprintf(stderr, "%d flow(s) valid\n", len(flows))
+	}
 	return nil
+}
+
+// problemLines are a configuration error's problems, one line each.
+func problemLines(err error) []string {
+	var lines []string
+	for _, p := range (config.Config{}).Locate(err) {
+		lines = append(lines, p.String())
+	}
+	return lines
+}
+
+// isConfigFile says whether a path named on validate's command line is a
+// configuration file: named smsflow.yaml, or a file whose content is
+// configuration (config.LooksLikeConfig). A directory, or a file that
+// cannot be read, is not (flow validation reports what is wrong with it).
+func isConfigFile(path string) bool {
+	if filepath.Base(path) == config.DefaultFile {
+		return true
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.IsDir() || st.Size() > flow.MaxFileSize {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && config.LooksLikeConfig(b)
 }
 
 // flowOptions are the options flows are validated with, for the
@@ -93,7 +131,7 @@ func flowOptions(cfgPath string, cfgFiles []string) (flow.Options, error) {
 			opts.CheckFrom = senders.Check
 			return opts, nil
 		}
-		err = fmt.Errorf("%s: %w", cmp.Or(cfgPath, config.DefaultFile), err)
+		err = cfg.Locate(err)
 	}
 	if cfgPath != "" {
 		return opts, nil // checked as a configuration file
@@ -101,13 +139,15 @@ func flowOptions(cfgPath string, cfgFiles []string) (flow.Options, error) {
 	return opts, err
 }
 
-// skipConfig leaves smsflow.yaml out of directory walks: it is not a flow.
-func skipConfig(paths []string) []string {
-	var out []string
+// flowFiles lists the flow files of paths: files as given, and each
+// directory's .yaml and .yml files as serve loads a flows directory — all but
+// smsflow.yaml. misplaced are the files of a directory whose content is
+// configuration: serve would fail on them as flows.
+func flowFiles(paths []string) (files, misplaced []string) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil || !st.IsDir() {
-			out = append(out, p)
+			files = append(files, p)
 			continue
 		}
 		entries, _ := os.ReadDir(p)
@@ -116,8 +156,13 @@ func skipConfig(paths []string) []string {
 			if e.IsDir() || (ext != ".yaml" && ext != ".yml") || e.Name() == config.DefaultFile {
 				continue
 			}
-			out = append(out, filepath.Join(p, e.Name()))
+			path := filepath.Join(p, e.Name())
+			if isConfigFile(path) {
+				misplaced = append(misplaced, path)
+				continue
+			}
+			files = append(files, path)
 		}
 	}
-	return out
+	return files, misplaced
 }

@@ -10,6 +10,7 @@ import (
 
 var fuzzSeeds = []string{
 	"",
+	"{{ contact[\"trait\"][\"a b\"] | default: contct.id }}{% assign x = reply.txt %}{{ x }}{% for i in waited.evnt reversed %}{{ i }}{% endfor %}",
 	"Hi {{ contact.traits.first_name | default: \"there\" }}! {{ event.properties.checkout_url | track }}",
 	"{{ brand.name }}: {{ now | date: \"%b %d\" }} {{ \"now\" | date }}",
 	"{% if contact.traits.vip %}VIP{% elsif reply.text == 'YES' %}yes{% else %}no{% endif %}",
@@ -59,6 +60,16 @@ func FuzzCompile(f *testing.F) {
 		for _, v := range tpl.Variables() {
 			if v.Line < 1 || v.Line > len(lines) || v.Col < 1 || v.Col > utf8.RuneCountInString(lines[v.Line-1]) {
 				t.Fatalf("variable %+v points outside %q", v, src)
+			}
+		}
+		for _, r := range tpl.References() {
+			if len(r.Names) == 0 || len(r.Lines) != len(r.Names) || len(r.Cols) != len(r.Names) {
+				t.Fatalf("reference %+v is malformed in %q", r, src)
+			}
+			for i := range r.Names {
+				if r.Lines[i] < 1 || r.Lines[i] > len(lines) || r.Cols[i] < 1 || r.Cols[i] > utf8.RuneCountInString(lines[r.Lines[i]-1]) {
+					t.Fatalf("reference %+v points outside %q", r, src)
+				}
 			}
 		}
 	})

@@ -73,6 +73,7 @@ type compilation struct {
 	locals       map[string]bool
 	issue        *issue // the earliest one
 	vars         []Variable
+	refs         []Reference
 	checked      []string
 	instrumented [][2]string
 	out          strings.Builder
@@ -257,6 +258,7 @@ func (c *compilation) rewriteOutput(s *segment) string {
 	base := s.off + s.argsOff
 	e := analyze(args)
 	edits := c.checkExpression(e, base)
+	c.collectReferences(e.lexemes, base, "")
 	if e.headOK && !c.locals[e.headRoot] {
 		fallback := slices.ContainsFunc(e.filters, func(f filterUse) bool { return f.name == "default" })
 		line, col := c.position(base + e.headStart)
@@ -277,7 +279,9 @@ func (c *compilation) rewriteTag(s *segment) string {
 	src := s.tok.Source
 	if expressionTags[s.tok.Name] && s.argsOff >= 0 {
 		args := s.tok.Args
-		edits := c.checkExpression(analyze(args), s.off+s.argsOff)
+		e := analyze(args)
+		edits := c.checkExpression(e, s.off+s.argsOff)
+		c.collectReferences(e.lexemes, s.off+s.argsOff, s.tok.Name)
 		src = src[:s.argsOff] + applyEdits(args, edits) + src[s.argsOff+len(args):]
 	}
 	if s.tok.Name == "for" {

@@ -56,6 +56,7 @@ type Template struct {
 	src  string
 	root render.Node // the instrumented copy, see instrument.go
 	vars []Variable
+	refs []Reference
 	// checked maps the index passed to varFilter to the variable's Path.
 	checked []string
 	// instrumented holds the rendered source of each {{ }} / {% %} with
@@ -91,6 +92,7 @@ func Compile(src string) (*Template, error) {
 		src:          src,
 		root:         root,
 		vars:         c.vars,
+		refs:         c.refs,
 		checked:      c.checked,
 		instrumented: c.instrumented,
 	}, nil
