@@ -47,7 +47,6 @@ func SampleScope() Scope {
 				"name":       "Link Clicked",
 				"properties": map[string]any{"url": "https://glow.example/checkouts/c1a2b3"},
 			},
-			"timed_out": false,
 		},
 		Brand: map[string]any{
 			"name": "Glow",

@@ -52,7 +52,7 @@ func TestRenderEveryScopeKey(t *testing.T) {
 		{"{{ event.properties.products[1].name }}", "Daily Moisturizer"},
 		{"{{ event.timestamp | date: '%H:%M' }}", "09:30"},
 		{"You said {{ reply.text }}", "You said YES"},
-		{"{{ waited.event.name }} / timed out: {{ waited.timed_out }}", "Link Clicked / timed out: false"},
+		{"{{ waited.event.name }} / {{ waited.event.properties.url }}", "Link Clicked / https://glow.example/checkouts/c1a2b3"},
 		{"{{ brand.name }}", "Glow"},
 		{"{{ flow.id }} is {{ flow.name }}", "cart-recovery is Cart recovery"},
 		{`{{ now | date: "%b %d" }}`, "Mar 14"},
