@@ -298,7 +298,11 @@ func applyEnv(cfg *Config, environ []string) error {
 			} else if key == "twilio.senders" || key == "smpp.senders" || key == "http.senders" || key == "console.senders" {
 				return bad("a list of senders is written in the configuration file (%s: [{…}, …]); the environment sets the single-sender keys (%s_FROM, %s_RATE, …)",
 					key, strings.TrimSuffix(name, "_SENDERS"), strings.TrimSuffix(name, "_SENDERS"))
+			} else {
+				return bad("%s is a list of settings, written in the configuration file (%s: [{…}, …]); the environment cannot set it", key, key)
 			}
+		case reflect.Map:
+			return bad("%s holds several settings, written in the configuration file (%s: {…}); the environment cannot set it", key, key)
 		}
 		return nil
 	})

@@ -171,6 +171,13 @@ func TestSenderErrorsNameTheKey(t *testing.T) {
 	if _, err := load(t, "provider: twilio\n", "SMSFLOW_TWILIO_SENDERS=+15005550006"); err == nil || !strings.Contains(err.Error(), "SMSFLOW_TWILIO_SENDERS") {
 		t.Errorf("a senders list from the environment: %v; want an error saying it belongs in the file", err)
 	}
+	// Lists and maps the environment cannot set are refused, not ignored.
+	for _, env := range []string{"SMSFLOW_CAPS=promo:1/24h", "SMSFLOW_LINKS_UTM=source=sms"} {
+		name, _, _ := strings.Cut(env, "=")
+		if _, err := load(t, "provider: console\n", env); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "configuration file") {
+			t.Errorf("%s: %v; want an error saying it belongs in the file", env, err)
+		}
+	}
 }
 
 func TestConsoleSenders(t *testing.T) {

@@ -16,12 +16,13 @@ import (
 func cmdSegments(_ context.Context, args []string, stdout, stderr io.Writer, stdin io.Reader) error {
 	fs := flag.NewFlagSet("segments", flag.ContinueOnError)
 	smart := fs.Bool("smart", false, "apply smart encoding first (look-alike characters replaced when the whole text can then be GSM-7)")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	words, err := parseArgs(fs, args, stderr) // --smart before or after the text; "--" ends the flags
+	if err != nil {
 		return err
 	}
 	var body string
-	if fs.NArg() > 0 {
-		body = strings.Join(fs.Args(), " ")
+	if len(words) > 0 {
+		body = strings.Join(words, " ")
 	} else {
 		b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
 		if err != nil {

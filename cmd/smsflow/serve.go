@@ -239,7 +239,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintf(stdout, "  %-12s%s…   (every other /v1 route; `smsflow keys` prints it)\n", "admin key:", a.keys.Admin[:min(6, len(a.keys.Admin))])
 	}
-	fmt.Fprintf(stdout, "  try: curl -u %s: %s/v1/identify -d '{\"userId\":\"ana\",\"traits\":{\"phone\":\"(415) 555-0100\"}}'\n", a.keys.Write, a.URL())
+	// A back end identifies customers with their numbers: with the server
+	// key (in full only when this start generated it).
+	sk, hint := a.keys.Server, ""
+	if !slices.Contains(a.newKeys, "server_key") {
+		sk, hint = "$SK", "   (SK: the server key; `smsflow keys` prints it)"
+	}
+	fmt.Fprintf(stdout, "  try: curl -u %s: %s/v1/identify -d '{\"userId\":\"ana\",\"traits\":{\"phone\":\"(415) 555-0100\"}}'%s\n", sk, a.URL(), hint)
 	log.Info("serving", "addr", a.ln.Addr().String(), "db", store.Scheme(cfg.DB))
 	select {
 	case <-ctx.Done():

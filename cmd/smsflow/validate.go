@@ -25,18 +25,18 @@ import (
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "check this configuration `FILE` (any name) as serve would, and the flows against it")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	args, err := parseArgs(fs, args, stderr) // flags before or after the paths
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 && *cfgPath == "" {
-		fmt.Fprintln(stderr, "usage: smsflow validate [--config FILE] PATH... (flow files, directories of flows, configuration files)")
-		return errUsage
+	if len(args) == 0 && *cfgPath == "" {
+		return usageError(fs, stderr, "give the flow files, directories of flows or configuration files to check")
 	}
 	var paths, cfgFiles []string
 	if *cfgPath != "" {
 		cfgFiles = append(cfgFiles, *cfgPath)
 	}
-	for _, p := range fs.Args() {
+	for _, p := range args {
 		switch {
 		case !isConfigFile(p):
 			paths = append(paths, p)
