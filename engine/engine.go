@@ -41,7 +41,7 @@ type Config struct {
 	// fits GSM-7 (config smart_encoding).
 	SmartEncoding bool
 	// ScheduleUntil, when set, is the last day (its UTC date) daily
-	// schedules — local segments at HH:MM, date triggers — scan for:
+	// schedules — local audiences at HH:MM, date triggers — scan for:
 	// simulate's period ends with its input. Zero: no end (serve).
 	ScheduleUntil time.Time
 	// SenderOf resolves a send step's from: to the sender its message is
@@ -95,7 +95,7 @@ type Engine struct {
 	// wake the sender.
 	OnQueued func()
 
-	catalogGen uint64 // the catalog generation segment jobs were made for
+	catalogGen uint64 // the catalog generation audience jobs were made for
 
 	// timersBehind: the last batch of due timers was full, so more are due
 	// (TimersBehind).
@@ -183,7 +183,7 @@ func (e *Engine) Stop() {
 // no live node loads its file any more, takes effect here.
 const CatalogRefresh = 5 * time.Second
 
-// loop is one worker; worker 0 also keeps the catalog and segment jobs
+// loop is one worker; worker 0 also keeps the catalog and audience jobs
 // current, and the node's heartbeat (Catalog.Heartbeat) going.
 func (e *Engine) loop(worker int) {
 	ctx := context.Background()
@@ -235,11 +235,11 @@ func (e *Engine) loop(worker int) {
 // returns how many items it handled.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) { return e.runOnce(ctx, true) }
 
-// runOnce is RunOnce; only one worker (jobs) makes the segment jobs.
+// runOnce is RunOnce; only one worker (jobs) makes the audience jobs.
 func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	var errSeg error
 	if g := e.cat.Generation(); jobs && g != e.catalogGen {
-		if errSeg = e.ensureSegmentJobs(ctx); errSeg == nil {
+		if errSeg = e.ensureAudienceJobs(ctx); errSeg == nil {
 			e.catalogGen = g
 		}
 	}
@@ -251,7 +251,7 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	n2, err2 := e.ProcessDue(ctx, due)
 	n5, err5 := e.ProcessEntries(ctx, DueBatch)
 	n3, err3 := e.ProcessInactivity(ctx, DueBatch)
-	n4, err4 := e.ProcessSegments(ctx, SegmentBatch)
+	n4, err4 := e.ProcessAudiences(ctx, AudienceBatch)
 	return n1 + n2 + n3 + n4 + n5, errors.Join(errSeg, err1, err2, err5, err3, err4)
 }
 
