@@ -1,4 +1,4 @@
-package ingest
+package shopify
 
 import (
 	"bytes"
@@ -13,18 +13,19 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
 )
 
 // Shopify webhook topics smsflow maps (compliance.md §6). Every other topic
 // is acknowledged and ignored, so Shopify does not retry it.
 const (
-	ShopifyOrdersCreate    = "orders/create"
-	ShopifyOrdersPaid      = "orders/paid"
-	ShopifyCheckoutsCreate = "checkouts/create"
-	ShopifyCheckoutsUpdate = "checkouts/update"
-	ShopifyCustomersCreate = "customers/create"
-	ShopifyCustomersUpdate = "customers/update"
+	OrdersCreate    = "orders/create"
+	OrdersPaid      = "orders/paid"
+	CheckoutsCreate = "checkouts/create"
+	CheckoutsUpdate = "checkouts/update"
+	CustomersCreate = "customers/create"
+	CustomersUpdate = "customers/update"
 )
 
 // EventCheckoutCompleted records a Shopify checkout that became an order
@@ -33,31 +34,23 @@ const (
 const EventCheckoutCompleted = "Checkout Completed"
 
 const (
-	shopifyContactPrefix    = "shopify:"
 	shopifyMessageIDPrefix  = "shopify-"
 	maxShopifyLineItems     = 500
 	maxShopifyStringPayload = 2048
 )
 
-// ShopifyContactID is the id of the contact smsflow creates for a Shopify
-// customer it cannot match to an existing contact (by alias or phone). Like
-// phone:+… contacts it is smsflow's own: a storefront identify that carries
-// the same number merges it into the storefront's userId, and the Shopify id
-// then stays an alias of that contact.
-func ShopifyContactID(customerID string) string { return shopifyContactPrefix + customerID }
-
-// ShopifyDelivery is one webhook request as Shopify sent it: the headers
+// Delivery is one webhook request as Shopify sent it: the headers
 // smsflow reads and the raw (already verified) body.
-type ShopifyDelivery struct {
+type Delivery struct {
 	Topic     string // X-Shopify-Topic
 	WebhookID string // X-Shopify-Webhook-Id, the dedupe key ("" when absent)
 	Shop      string // X-Shopify-Shop-Domain
 	Body      []byte
 }
 
-// ShopifyConsent is a customer's sms_marketing_consent, for the number in
+// Consent is a customer's sms_marketing_consent, for the number in
 // Phone (the customer's own phone: Shopify's SMS consent belongs to it).
-type ShopifyConsent struct {
+type Consent struct {
 	State         string // subscribed, unsubscribed, not_subscribed, pending, redacted, invalid
 	OptInLevel    string // single_opt_in, confirmed_opt_in, unknown
 	UpdatedAt     time.Time
@@ -65,17 +58,17 @@ type ShopifyConsent struct {
 	Phone         string // E.164
 }
 
-// ShopifyMapping is what a delivery means to smsflow: the items to apply
+// Mapping is what a delivery means to smsflow: the items to apply
 // (their UserID is left empty: the contact is resolved in the write
 // transaction from CustomerID and Phone) and, for customers/*, a consent
 // change to weigh against the ledger.
-type ShopifyMapping struct {
+type Mapping struct {
 	Topic      string
 	Ignored    string // why the delivery maps to nothing ("" when it maps to items)
 	CustomerID string
 	Phone      *phone.Number
-	Items      []*Item
-	Consent    *ShopifyConsent
+	Items      []*ingest.Item
+	Consent    *Consent
 }
 
 // shopifyString is a scalar Shopify field read as text: strings as they
@@ -249,7 +242,7 @@ func kindOf(goType string) string {
 	}
 }
 
-// MapShopify turns a verified webhook delivery into what smsflow stores. It
+// Map turns a verified webhook delivery into what smsflow stores. It
 // is pure: the same delivery, region and now give the same mapping. An
 // *smsflow.Error (EINVALID, for a 400) says what is malformed; a topic
 // smsflow does not use maps to Ignored.
@@ -264,10 +257,10 @@ func kindOf(goType string) string {
 //
 // Orders and checkouts also identify the customer (phone and names), so a
 // cart-recovery text can greet them.
-func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMapping, error) {
-	m := &ShopifyMapping{Topic: d.Topic}
+func Map(d Delivery, region string, now time.Time) (*Mapping, error) {
+	m := &Mapping{Topic: d.Topic}
 	switch d.Topic {
-	case ShopifyOrdersCreate, ShopifyOrdersPaid, ShopifyCheckoutsCreate, ShopifyCheckoutsUpdate:
+	case OrdersCreate, OrdersPaid, CheckoutsCreate, CheckoutsUpdate:
 		var o shopifyOrder
 		if err := decodeShopify(d.Topic, d.Body, &o); err != nil {
 			return nil, err
@@ -275,7 +268,7 @@ func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMappin
 		if err := mapShopifyOrder(m, d, &o, region, now); err != nil {
 			return nil, err
 		}
-	case ShopifyCustomersCreate, ShopifyCustomersUpdate:
+	case CustomersCreate, CustomersUpdate:
 		var c shopifyCustomer
 		if err := decodeShopify(d.Topic, d.Body, &c); err != nil {
 			return nil, err
@@ -297,8 +290,8 @@ func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMappin
 	return m, nil
 }
 
-func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, region string, now time.Time) error {
-	checkout := d.Topic == ShopifyCheckoutsCreate || d.Topic == ShopifyCheckoutsUpdate
+func mapShopifyOrder(m *Mapping, d Delivery, o *shopifyOrder, region string, now time.Time) error {
+	checkout := d.Topic == CheckoutsCreate || d.Topic == CheckoutsUpdate
 	if o.Customer != nil {
 		m.CustomerID = o.Customer.ID.String()
 		if err := smsflow.CheckID("customer.id", m.CustomerID, smsflow.MaxIDLength); err != nil {
@@ -308,7 +301,7 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 	m.Phone = firstPhone(region, o.phoneCandidates()...)
 
 	if traits := o.traits(); len(traits) > 0 || m.Phone != nil {
-		m.Items = append(m.Items, &Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
+		m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
 			Traits: traits, Phone: m.Phone, Timestamp: eventTime(now, o.UpdatedAt, o.CreatedAt), ReceivedAt: now})
 	}
 
@@ -342,13 +335,13 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 			return nil
 		}
 		props := o.checkoutProperties(token)
-		m.Items = append(m.Items, &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-completed-" + token,
+		m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-completed-" + token,
 			Name: EventCheckoutCompleted, Properties: props, Timestamp: eventTime(now, o.CompletedAt, o.UpdatedAt), ReceivedAt: now})
 		return nil
 	}
 	// One Checkout Started per checkout: the many checkouts/update calls of
 	// one checkout (address, shipping, payment steps) are the same start.
-	m.Items = append(m.Items, &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-" + token,
+	m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-" + token,
 		Name: smsflow.EventCheckoutStarted, Properties: o.checkoutProperties(token),
 		Timestamp: eventTime(now, o.UpdatedAt, o.CreatedAt), ReceivedAt: now})
 	return nil
@@ -356,7 +349,7 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 
 // orderCompleted is the Segment Order Completed of an order (or of a
 // completed checkout that names its order).
-func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *Item {
+func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *ingest.Item {
 	props := map[string]any{"order_id": orderID, "source": "shopify", "products": o.products()}
 	if v := o.Name.String(); v != "" {
 		props["order_name"] = v
@@ -387,7 +380,7 @@ func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *Item {
 	if len(o.DiscountCodes) > 0 && o.DiscountCodes[0].Code.String() != "" {
 		props["coupon"] = o.DiscountCodes[0].Code.String()
 	}
-	return &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "order-" + orderID, Name: smsflow.EventOrderCompleted,
+	return &ingest.Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "order-" + orderID, Name: smsflow.EventOrderCompleted,
 		Properties: props, Timestamp: eventTime(now, o.ProcessedAt, o.CreatedAt, o.CompletedAt), ReceivedAt: now}
 }
 
@@ -505,7 +498,7 @@ func (c *shopifyCustomer) traits() map[string]any {
 	return t
 }
 
-func mapShopifyCustomer(m *ShopifyMapping, d ShopifyDelivery, c *shopifyCustomer, region string, now time.Time) error {
+func mapShopifyCustomer(m *Mapping, d Delivery, c *shopifyCustomer, region string, now time.Time) error {
 	m.CustomerID = c.ID.String()
 	if m.CustomerID == "" {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "id", "the %s payload has no id: a customer needs one", d.Topic)
@@ -519,10 +512,10 @@ func mapShopifyCustomer(m *ShopifyMapping, d ShopifyDelivery, c *shopifyCustomer
 		m.Phone = firstPhone(region, phoneCandidate{raw: c.DefaultAddress.Phone, region: c.DefaultAddress.CountryCode.String()})
 	}
 	ts := eventTime(now, c.UpdatedAt, c.CreatedAt)
-	m.Items = append(m.Items, &Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
+	m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
 		Traits: c.traits(), Phone: m.Phone, Timestamp: ts, ReceivedAt: now})
 	if sc := c.SMSMarketingConsent; sc != nil && own != nil && sc.State.String() != "" {
-		m.Consent = &ShopifyConsent{State: strings.ToLower(sc.State.String()), OptInLevel: sc.OptInLevel.String(),
+		m.Consent = &Consent{State: strings.ToLower(sc.State.String()), OptInLevel: sc.OptInLevel.String(),
 			UpdatedAt: sc.ConsentUpdatedAt.time(), CollectedFrom: sc.ConsentCollectedFrom.String(), Phone: own.E164}
 	}
 	return nil
@@ -576,7 +569,7 @@ func money(props map[string]any, key string, v shopifyString) {
 // secondaryMessageID is the messageId of an item that has no natural key of
 // its own (the identify a webhook carries): the webhook id when Shopify sent
 // one, else a digest of the body, so a resent body is still one event.
-func secondaryMessageID(d ShopifyDelivery, what string) string {
+func secondaryMessageID(d Delivery, what string) string {
 	key := d.WebhookID
 	if key == "" || len(key) > 64 {
 		sum := sha256.Sum256(append([]byte(d.Topic+"\n"), d.Body...))
@@ -585,7 +578,7 @@ func secondaryMessageID(d ShopifyDelivery, what string) string {
 	return shopifyMessageIDPrefix + key + "-" + what
 }
 
-// DecideShopifyConsent weighs a customer's Shopify SMS consent against the
+// DecideConsent weighs a customer's Shopify SMS consent against the
 // number's ledger (before: its status; latest: its entry recorded last, nil
 // when none) and returns the status to record, or "" and why nothing is
 // recorded. Shopify never resubscribes: a number unsubscribed in smsflow —
@@ -595,7 +588,7 @@ func secondaryMessageID(d ShopifyDelivery, what string) string {
 // A "subscribed" dated no later than the ledger's latest entry claims is
 // stale (the ledger already knows something newer), and a state equal to
 // the current status adds nothing.
-func DecideShopifyConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentEntry, c ShopifyConsent, at time.Time) (smsflow.ConsentStatus, string) {
+func DecideConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentEntry, c Consent, at time.Time) (smsflow.ConsentStatus, string) {
 	var want smsflow.ConsentStatus
 	switch c.State {
 	case "subscribed":
