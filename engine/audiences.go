@@ -145,7 +145,7 @@ func dailyJob(comp *Compiled, day, now, until time.Time) (store.SegmentJob, bool
 
 // jobDay is the local day a scheduled scan's contacts enter on, read from
 // its (unsharded) key: "daily:2026-04-01" or "local:2026-04-01T10:00".
-func jobDay(job string) (flow.Date, bool) {
+func jobDay(job string) (smsflow.Date, bool) {
 	var day string
 	switch {
 	case strings.HasPrefix(job, "daily:"):
@@ -153,13 +153,13 @@ func jobDay(job string) (flow.Date, bool) {
 	case strings.HasPrefix(job, "local:"):
 		day, _, _ = strings.Cut(strings.TrimPrefix(job, "local:"), "T")
 	default:
-		return flow.Date{}, false
+		return smsflow.Date{}, false
 	}
 	t, err := time.Parse("2006-01-02", day)
 	if err != nil {
-		return flow.Date{}, false
+		return smsflow.Date{}, false
 	}
-	return flow.DateOf(t), true
+	return smsflow.DateOf(t), true
 }
 
 // ensureAudienceJobs creates the scans of every active audience and date
@@ -331,7 +331,7 @@ func (cc *contactCtx) localZone() *time.Location {
 
 // localInstant is the moment of clock on day in loc; a time that falls in
 // a DST gap moves forward to the first valid instant.
-func localInstant(day flow.Date, clock flow.Clock, loc *time.Location) time.Time {
+func localInstant(day smsflow.Date, clock flow.Clock, loc *time.Location) time.Time {
 	midnight := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, loc).Add(-time.Second)
 	return policy.NextLocal(midnight, clock.String(), loc)
 }
@@ -340,7 +340,7 @@ func localInstant(day flow.Date, clock flow.Clock, loc *time.Location) time.Time
 // "Segment Entered" with the flow and the scan, or "Date Reached" also
 // with the property and the occurrence of the date the entry is about
 // (event.properties.date, YYYY-MM-DD).
-func (cc *contactCtx) scheduledEvent(comp *Compiled, job string, at time.Time, occurrence flow.Date) *smsflow.Event {
+func (cc *contactCtx) scheduledEvent(comp *Compiled, job string, at time.Time, occurrence smsflow.Date) *smsflow.Event {
 	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
 		Properties: map[string]any{"flow": comp.ID, "job": job}, Timestamp: at, ReceivedAt: cc.now}
 	if d := comp.Trigger.Date; d != nil {
@@ -373,7 +373,7 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 	}
 	loc := cc.localZone()
 	where, label := comp.Trigger.Where, "trigger"
-	var occurrence flow.Date
+	var occurrence smsflow.Date
 	if d := comp.Trigger.Date; d != nil {
 		date, reason, detail := cc.contactDate(d, loc)
 		if reason != "" {
@@ -411,7 +411,7 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 
 // contactDate reads a date trigger's date from the contact, or the
 // decision that keeps it out with its detail.
-func (cc *contactCtx) contactDate(d *flow.DateTrigger, loc *time.Location) (date flow.Date, reason, detail string) {
+func (cc *contactCtx) contactDate(d *flow.DateTrigger, loc *time.Location) (date smsflow.Date, reason, detail string) {
 	date, err := d.ContactDate(cc.contactVars(), loc)
 	switch {
 	case errors.Is(err, flow.ErrNoDate):
@@ -537,7 +537,7 @@ func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
 	if !comp.Trigger.Scheduled() || !ok {
 		return nil
 	}
-	var occurrence flow.Date
+	var occurrence smsflow.Date
 	if d := comp.Trigger.Date; d != nil {
 		date, reason, detail := cc.contactDate(d, cc.localZone())
 		if reason != "" {

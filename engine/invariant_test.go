@@ -1518,7 +1518,7 @@ func invQuietAllows(at time.Time, c *invContact) (bool, string) {
 			return false, where + " is a Sunday"
 		}
 		if strict && rule.noHolidays {
-			if name, hol := policy.IsHoliday(c.state, policy.DateOf(l)); hol {
+			if name, hol := policy.IsHoliday(c.state, smsflow.DateOf(l)); hol {
 				return false, where + " is " + name
 			}
 		}

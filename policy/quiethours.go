@@ -279,7 +279,7 @@ func (r zoneRule) allows(u time.Time) bool {
 		return false
 	}
 	if r.state.NoHolidays {
-		d := DateOf(local)
+		d := smsflow.DateOf(local)
 		if _, holiday := IsHoliday(r.state.State, d); holiday || !HolidaysCover(r.state.State, d.Year) {
 			return false
 		}
