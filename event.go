@@ -23,7 +23,7 @@ const (
 	EventInbound = "inbound"
 )
 
-// Built-in event names (spec §4 triggers) and the e-commerce names the engine
+// Built-in event names (the triggers of docs/flows.md) and the e-commerce names the engine
 // treats specially.
 const (
 	EventOrderCompleted   = "Order Completed"

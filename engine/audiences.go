@@ -320,7 +320,7 @@ func (cc *contactCtx) audienceEntry(comp *Compiled, j *store.SegmentJob) (bool, 
 }
 
 // localZone is the zone a contact's wall-clock times are read in: the
-// explicit zone, else the latest candidate (spec §4); UTC when none loads.
+// explicit zone, else the latest candidate (policy.LocalZoneFor); UTC when none loads.
 func (cc *contactCtx) localZone() *time.Location {
 	loc, err := policy.LoadZone(policy.LocalZoneFor(explicitZone(cc.contact), cc.contact.Timezones, cc.now))
 	if err != nil {
@@ -500,7 +500,8 @@ func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
 }
 
 // entriesByPriority orders one contact's entries due together as sends due
-// together are decided (spec §6): flow priority, then moment, then flow id.
+// together are decided in a fixed order, so the same sends win on every
+// node and every run: flow priority, then moment, then flow id.
 func (e *Engine) entriesByPriority(entries []store.ScheduledEntry) {
 	prio := func(en store.ScheduledEntry) int {
 		if c, ok := e.cat.Peek(en.FlowID, en.FlowVersion); ok {

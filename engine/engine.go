@@ -147,8 +147,7 @@ const (
 	DueBatch   = 256
 	// CatchUpBatch is the due-timer batch while the engine is behind on
 	// timers (TimersBehind): fewer, larger transactions fire more timers
-	// per second (measured on SQLite, 300,000 timers over 18 s with a send
-	// each: 14,700/s in batches of 256, 15,400–16,200/s in batches of 1,024).
+	// per second (docs/benchmarks.md, Figures behind constants).
 	CatchUpBatch = 1024
 	// PollInterval bounds how late a timer fires when nothing wakes the loop
 	// earlier (timers due sooner are waited for exactly).
@@ -256,7 +255,8 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 }
 
 // byPriority orders runs for deciding their sends: flow priority (highest
-// first), then entry time, then flow id (spec §6 collisions).
+// first), then entry time, then flow id: a fixed order, so caps pick the
+// same winners on every node and every run.
 func (e *Engine) byPriority(runs []*smsflow.Run) {
 	prio := func(r *smsflow.Run) int {
 		if c, ok := e.cat.Peek(r.FlowID, r.FlowVersion); ok {

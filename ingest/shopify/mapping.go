@@ -17,7 +17,7 @@ import (
 	"github.com/smsflow/smsflow/phone"
 )
 
-// Shopify webhook topics smsflow maps (compliance.md §6). Every other topic
+// Shopify webhook topics smsflow maps (docs/shopify.md). Every other topic
 // is acknowledged and ignored, so Shopify does not retry it.
 const (
 	OrdersCreate    = "orders/create"

@@ -17,7 +17,7 @@ import (
 	"github.com/smsflow/smsflow/ingest"
 )
 
-// Shopify webhook request headers (compliance.md §6).
+// Shopify webhook request headers smsflow reads.
 const (
 	HmacHeader      = "X-Shopify-Hmac-Sha256"
 	TopicHeader     = "X-Shopify-Topic"
