@@ -19,7 +19,8 @@ const (
 // ConsentSource says where a consent change came from.
 type ConsentSource string
 
-// Consent sources (spec §2).
+// Consent sources: where a consent change came from, kept in the ledger as
+// part of its evidence.
 const (
 	SourceKeyword  ConsentSource = "keyword"
 	SourceCheckout ConsentSource = "checkout"

@@ -48,3 +48,14 @@ func ContactIDForPhone(e164 string) string { return "phone:" + e164 }
 // AnonymousContactID is the id of the placeholder contact that holds an
 // anonymousId's history until identify or alias merges it into a known one.
 func AnonymousContactID(anonymousID string) string { return "anon:" + anonymousID }
+
+// ShopifyContactID is the id of the contact smsflow creates for a Shopify
+// customer it cannot match to an existing contact (by alias or phone). Like
+// phone:+… contacts it is smsflow's own: a storefront identify that carries
+// the same number merges it into the storefront's userId, and the Shopify id
+// then stays an alias of that contact.
+func ShopifyContactID(customerID string) string { return ShopifyContactPrefix + customerID }
+
+// ShopifyContactPrefix starts the ids ShopifyContactID makes; ingest keeps
+// the public write key from naming them.
+const ShopifyContactPrefix = "shopify:"

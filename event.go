@@ -3,7 +3,6 @@ package smsflow
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -24,7 +23,7 @@ const (
 	EventInbound = "inbound"
 )
 
-// Built-in event names (spec §4 triggers) and the e-commerce names the engine
+// Built-in event names (the triggers of docs/flows.md) and the e-commerce names the engine
 // treats specially.
 const (
 	EventOrderCompleted   = "Order Completed"
@@ -84,8 +83,8 @@ func CheckOrderID(name string, properties map[string]any) *Error {
 
 // orderID is an Order Completed event's properties.order_id as text: a
 // string as sent, a number by its decimal spelling — every digit of a
-// json.Number integer (ids above 2^53 do not collide), other numbers as
-// formatNumber writes them ("1e3" is "1000", as a float64 1000 is).
+// json.Number integer (ids above 2^53 do not collide), other numbers by
+// their shortest decimal (NumberID).
 func orderID(name string, properties map[string]any) string {
 	if name != EventOrderCompleted {
 		return ""
@@ -94,31 +93,14 @@ func orderID(name string, properties map[string]any) string {
 	case string:
 		return v
 	case json.Number:
-		if isInteger(string(v)) {
-			return string(v)
-		}
-		if f, err := v.Float64(); err == nil {
-			return formatNumber(f)
+		if id, ok := NumberID(string(v)); ok {
+			return id
 		}
 		return string(v)
 	case float64:
-		return formatNumber(v)
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	}
 	return ""
-}
-
-// isInteger reports whether s is an optional minus and decimal digits.
-func isInteger(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

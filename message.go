@@ -2,7 +2,7 @@ package smsflow
 
 import "time"
 
-// Message statuses (spec §2).
+// Message statuses, from queued to what the provider's receipt reports.
 const (
 	MessageQueued      = "queued"
 	MessageSending     = "sending"
@@ -40,7 +40,8 @@ type Message struct {
 }
 
 // Decision is the answer of the policy check for one send attempt, with the
-// reason in the exact form of spec §2 ("sent", "skipped:no_consent", …).
+// reason in the exact form reports and the API show ("sent",
+// "skipped:no_consent", …).
 type Decision struct {
 	ID        int64     `json:"id"`
 	RunID     int64     `json:"run_id"`
@@ -52,8 +53,8 @@ type Decision struct {
 	At        time.Time `json:"at"`
 }
 
-// Decision reasons the flow engine issue decides; the governance issue adds
-// the rest of spec §2 through the same policy hook.
+// Decision reasons: the engine's own and policy.Decide's, in the form
+// stored and shown.
 const (
 	DecisionSent           = "sent"
 	DecisionNoConsent      = "skipped:no_consent"

@@ -1,6 +1,7 @@
 package smsflow
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -20,6 +21,35 @@ import (
 // UTF-8, which leaves room for smsflow's prefixes ("anon:", "order:") and
 // composite keys under PostgreSQL's index row limit.
 const MaxIDLength = 255
+
+// NumberID spells a JSON number used as an identifier (an order_id or a
+// userId sent as a number): an integer keeps every digit, so ids above 2^53
+// do not collide; any other number is its shortest decimal ("1e3" is
+// "1000", as a float64 1000 is). ok is false when lit is not a number.
+func NumberID(lit string) (id string, ok bool) {
+	if isInteger(lit) {
+		return lit, true
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		return "", false
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), true
+}
+
+// isInteger reports whether s is an optional minus and decimal digits.
+func isInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // CheckID returns an invalid *Error naming field when s cannot be an
 // identifier: invalid UTF-8, any control character (C0, DEL and C1,

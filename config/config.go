@@ -18,7 +18,7 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// Config is the whole configuration. Keys follow spec §6.
+// Config is the whole configuration; docs/configuration.md lists every key.
 type Config struct {
 	Addr          string `yaml:"addr"`           // listen address of serve
 	DB            string `yaml:"db"`             // sqlite:PATH or postgres://…

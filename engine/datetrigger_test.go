@@ -202,7 +202,7 @@ steps:
 // day (the scan runs the day before in UTC terms), an order placed after
 // the scan suppresses the entry, and leaving the segment after the scan
 // keeps the contact out.
-func TestDailySegmentDecidesAtEntry(t *testing.T) {
+func TestDailyAudienceDecidesAtEntry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db, mondayFlow)
 		for i, id := range []string{"stays", "orders", "leaves"} {
@@ -249,7 +249,7 @@ steps:
 // reentry: 1d on a daily 10:00 segment enters every day — also across the
 // 23-hour day of the DST change (8 March 2026) — and the daily scans go on
 // by themselves (no catalog reload in this world).
-func TestDailySegmentReentryOneDayEntersEveryDay(t *testing.T) {
+func TestDailyAudienceReentryOneDayEntersEveryDay(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db, dailyFlow)
 		w.identify("la", "+1 415 555 0100")

@@ -41,7 +41,7 @@ type Config struct {
 	// fits GSM-7 (config smart_encoding).
 	SmartEncoding bool
 	// ScheduleUntil, when set, is the last day (its UTC date) daily
-	// schedules — local segments at HH:MM, date triggers — scan for:
+	// schedules — local audiences at HH:MM, date triggers — scan for:
 	// simulate's period ends with its input. Zero: no end (serve).
 	ScheduleUntil time.Time
 	// SenderOf resolves a send step's from: to the sender its message is
@@ -95,7 +95,7 @@ type Engine struct {
 	// wake the sender.
 	OnQueued func()
 
-	catalogGen uint64 // the catalog generation segment jobs were made for
+	catalogGen uint64 // the catalog generation audience jobs were made for
 
 	// timersBehind: the last batch of due timers was full, so more are due
 	// (TimersBehind).
@@ -147,8 +147,7 @@ const (
 	DueBatch   = 256
 	// CatchUpBatch is the due-timer batch while the engine is behind on
 	// timers (TimersBehind): fewer, larger transactions fire more timers
-	// per second (measured on SQLite, 300,000 timers over 18 s with a send
-	// each: 14,700/s in batches of 256, 15,400–16,200/s in batches of 1,024).
+	// per second (docs/benchmarks.md, Figures behind constants).
 	CatchUpBatch = 1024
 	// PollInterval bounds how late a timer fires when nothing wakes the loop
 	// earlier (timers due sooner are waited for exactly).
@@ -183,7 +182,7 @@ func (e *Engine) Stop() {
 // no live node loads its file any more, takes effect here.
 const CatalogRefresh = 5 * time.Second
 
-// loop is one worker; worker 0 also keeps the catalog and segment jobs
+// loop is one worker; worker 0 also keeps the catalog and audience jobs
 // current, and the node's heartbeat (Catalog.Heartbeat) going.
 func (e *Engine) loop(worker int) {
 	ctx := context.Background()
@@ -235,11 +234,11 @@ func (e *Engine) loop(worker int) {
 // returns how many items it handled.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) { return e.runOnce(ctx, true) }
 
-// runOnce is RunOnce; only one worker (jobs) makes the segment jobs.
+// runOnce is RunOnce; only one worker (jobs) makes the audience jobs.
 func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	var errSeg error
 	if g := e.cat.Generation(); jobs && g != e.catalogGen {
-		if errSeg = e.ensureSegmentJobs(ctx); errSeg == nil {
+		if errSeg = e.ensureAudienceJobs(ctx); errSeg == nil {
 			e.catalogGen = g
 		}
 	}
@@ -251,12 +250,13 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	n2, err2 := e.ProcessDue(ctx, due)
 	n5, err5 := e.ProcessEntries(ctx, DueBatch)
 	n3, err3 := e.ProcessInactivity(ctx, DueBatch)
-	n4, err4 := e.ProcessSegments(ctx, SegmentBatch)
+	n4, err4 := e.ProcessAudiences(ctx, AudienceBatch)
 	return n1 + n2 + n3 + n4 + n5, errors.Join(errSeg, err1, err2, err5, err3, err4)
 }
 
 // byPriority orders runs for deciding their sends: flow priority (highest
-// first), then entry time, then flow id (spec §6 collisions).
+// first), then entry time, then flow id: a fixed order, so caps pick the
+// same winners on every node and every run.
 func (e *Engine) byPriority(runs []*smsflow.Run) {
 	prio := func(r *smsflow.Run) int {
 		if c, ok := e.cat.Peek(r.FlowID, r.FlowVersion); ok {

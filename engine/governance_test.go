@@ -17,7 +17,7 @@ import (
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
-// Governance scenarios (spec §5 outbox, §6 governance, §7 guarantees), on
+// Governance scenarios (the outbox, governance and the product's guarantees), on
 // every database. The contact is +1 415 555 0100: America/Los_Angeles,
 // California (no state rule); the world's clock starts Monday 2026-03-02
 // 10:00 PST.

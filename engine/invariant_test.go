@@ -1,7 +1,6 @@
 package engine_test
 
-// The randomized proof of the governance guarantees (spec §7, issue 5
-// "Proof"): thousands of contacts across many zones and states, several
+// The randomized proof of the governance guarantees (issue 5, "Proof"): thousands of contacts across many zones and states, several
 // competing flows, random events and replies (STOP/START/HELP/JOIN and
 // ordinary text), random clock steps and downtime jumps across the March and
 // November DST changes, driven through the real ingest writer, inbound
@@ -11,7 +10,7 @@ package engine_test
 // from ground truth: the messages the provider actually received (with the
 // virtual instant of each call), the consent ledger rows, and the test's own
 // model of each contact (zones from libphonenumber or the explicit trait,
-// state from the area code, windows from compliance.md §2):
+// state from the area code, windows from the state law):
 //
 //   - no flow message to a number that was not allowed it at the instant it
 //     went out (unsubscribed: nothing but the STOP/HELP replies; marketing:
@@ -100,7 +99,7 @@ var invVariants = []invVariant{
 }
 
 // invCap is a frequency cap as the oracle counts it (mirrors the config the
-// engine gets, plus the statutory state cap of compliance.md §2).
+// engine gets, plus the statutory state cap).
 type invCap struct {
 	name       string
 	max        int
@@ -115,11 +114,11 @@ var invCaps = []invCap{
 	{name: "behavior-hourly", max: 1, per: time.Hour, categories: []string{"behavior"}},
 }
 
-// invStateCap is compliance.md §2: FL, OK and MD allow at most 3 marketing
+// invStateCap is the statutory state cap: FL, OK and MD allow at most 3 marketing
 // texts per 24 h.
 var invStateCap = invCap{name: "state", max: 3, per: 24 * time.Hour, categories: []string{"lifecycle", "behavior", "promo"}, states: []string{"FL", "OK", "MD"}}
 
-// invStateRule is a state's stricter window (compliance.md §2), written out
+// invStateRule is a state's stricter window, written out
 // here rather than read from policy's table, so a wrong table fails the test.
 type invStateRule struct {
 	start, end int // minutes after local midnight, [start, end)
@@ -295,7 +294,7 @@ steps:
 `},
 }
 
-// Reply bodies by what they mean (compliance.md §1).
+// Reply bodies by what they mean (the carrier and CTIA keywords).
 var (
 	invStopBodies   = []string{"STOP", "stop", "Stop.", " STOP ", "UNSUBSCRIBE", "Cancel", "end", "QUIT", "revoke", "opt out", "OPTOUT", "STOPALL", "Arret"}
 	invRevocations  = []string{"please stop texting me", "unsubscribe me", "remove me from this list"}
@@ -471,7 +470,7 @@ type invContact struct {
 type invInbound struct {
 	phone, body string
 	at          time.Time
-	optOut      bool   // what the body means, by compliance.md §1
+	optOut      bool   // what the body means, by the keyword lists
 	keyword     string // what Inbound classified it as
 }
 
@@ -1496,7 +1495,7 @@ func (s *invSim) check() {
 
 // invQuietAllows is the quiet-hours law at one instant, in every zone of the
 // contact: the federal 08:00–21:00 narrowed by the state's window, Sundays
-// and holidays (compliance.md §2).
+// and holidays.
 func invQuietAllows(at time.Time, c *invContact) (bool, string) {
 	start, end := 8*60, 21*60
 	rule, strict := invStateRules[c.state]
@@ -1518,7 +1517,7 @@ func invQuietAllows(at time.Time, c *invContact) (bool, string) {
 			return false, where + " is a Sunday"
 		}
 		if strict && rule.noHolidays {
-			if name, hol := policy.IsHoliday(c.state, policy.DateOf(l)); hol {
+			if name, hol := policy.IsHoliday(c.state, smsflow.DateOf(l)); hol {
 				return false, where + " is " + name
 			}
 		}

@@ -6,8 +6,8 @@ import (
 )
 
 // Every contact belongs to exactly one shard, and the shards are about even.
-func TestSegmentShardsPartitionContacts(t *testing.T) {
-	const n, contacts = SegmentShards, 20000
+func TestAudienceShardsPartitionContacts(t *testing.T) {
+	const n, contacts = AudienceShards, 20000
 	counts := make([]int, n)
 	for c := range contacts {
 		id := fmt.Sprintf("contact-%d", c)

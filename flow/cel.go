@@ -63,7 +63,7 @@ type Facts interface {
 	Replied() bool
 }
 
-// Vars are the variables of one evaluation (spec §4 CEL scope). Nil maps
+// Vars are the variables of one evaluation (docs/flows.md, Variables). Nil maps
 // are passed as empty maps, so a missing key is a CEL "no such key" error,
 // which the interpreter treats as fail closed.
 type Vars struct {
@@ -159,7 +159,7 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 		cel.Function("hours", cel.Overload("flow_hours_int", []*cel.Type{cel.IntType}, dur,
 			cel.UnaryBinding(func(v ref.Val) ref.Val { return durationOf(v, time.Hour) }))),
 		ext.Strings(),
-		// double(event.properties.value) > 0 (spec §4) compares a double with an int.
+		// double(event.properties.value) > 0, as flows write it, compares a double with an int.
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserExpressionSizeLimit(maxExprSize),
 		cel.ParserRecursionLimit(100),

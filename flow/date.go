@@ -35,47 +35,6 @@ type DateTrigger struct {
 	Every  DateEvery // EveryYear when not written
 }
 
-// Date is a calendar day with no time of day and no zone. Year is 0 for a
-// date written without one ("MM-DD").
-type Date struct {
-	Year  int
-	Month time.Month
-	Day   int
-}
-
-// DateOf is t's calendar date in t's own location.
-func DateOf(t time.Time) Date {
-	y, m, d := t.Date()
-	return Date{y, m, d}
-}
-
-// String returns "YYYY-MM-DD", or "MM-DD" without a year.
-func (d Date) String() string {
-	if d.Year == 0 {
-		return fmt.Sprintf("%02d-%02d", int(d.Month), d.Day)
-	}
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
-}
-
-// AddDays returns the date n calendar days later (earlier for n < 0). The
-// date must have a year.
-func (d Date) AddDays(n int) Date {
-	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 0, 0, 0, 0, time.UTC))
-}
-
-// Compare returns -1, 0 or +1 as d is before, equal to or after o.
-func (d Date) Compare(o Date) int {
-	a := d.Year*10000 + int(d.Month)*100 + d.Day
-	b := o.Year*10000 + int(o.Month)*100 + o.Day
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // daysIn is the number of days of month m of year y.
 func daysIn(y int, m time.Month) int {
 	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
@@ -87,7 +46,7 @@ func daysIn(y int, m time.Month) int {
 // years; a month's day 31 (or 29, 30) on the last day of shorter months. A
 // full date comes round from the date itself on, never before it; `every:
 // once` needs a full date and enters only for the date itself.
-func (t *DateTrigger) EntersOn(date, day Date) (occurrence Date, ok bool) {
+func (t *DateTrigger) EntersOn(date, day smsflow.Date) (occurrence smsflow.Date, ok bool) {
 	o := day.AddDays(-t.Offset)
 	if date.Year != 0 && o.Compare(date) < 0 {
 		return o, false
@@ -112,20 +71,20 @@ var ErrNoDate = smsflow.Errorf(smsflow.ENOTFOUND, "the contact has no date")
 // calendar date. It returns ErrNoDate when the property is not set, and an
 // *smsflow.Error saying what is wrong with a value that is not a date (or,
 // for `every: once`, not a full date), naming the property.
-func (t *DateTrigger) ContactDate(contact map[string]any, loc *time.Location) (Date, error) {
+func (t *DateTrigger) ContactDate(contact map[string]any, loc *time.Location) (smsflow.Date, error) {
 	v, ok := lookupPath(contact, strings.Split(strings.TrimPrefix(t.Property, "contact."), "."))
 	if !ok || v == nil {
-		return Date{}, ErrNoDate
+		return smsflow.Date{}, ErrNoDate
 	}
 	if s, isText := v.(string); isText && strings.TrimSpace(s) == "" {
-		return Date{}, ErrNoDate
+		return smsflow.Date{}, ErrNoDate
 	}
 	d, err := ParseDateValue(v, loc)
 	if err != nil {
-		return Date{}, smsflow.Errorf(smsflow.EINVALID, "%s: %s", t.Property, smsflow.ErrorMessage(err))
+		return smsflow.Date{}, smsflow.Errorf(smsflow.EINVALID, "%s: %s", t.Property, smsflow.ErrorMessage(err))
 	}
 	if t.Every == EveryOnce && d.Year == 0 {
-		return Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is %s: every: once needs a full date (YYYY-MM-DD)", t.Property, strconv.Quote(d.String()))
+		return smsflow.Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is %s: every: once needs a full date (YYYY-MM-DD)", t.Property, strconv.Quote(d.String()))
 	}
 	return d, nil
 }
@@ -155,13 +114,13 @@ var (
 // which means its calendar date in loc; or a time.Time (contact.created_at),
 // likewise. Anything else is an *smsflow.Error whose message quotes the
 // value (cut short) and says how to write it.
-func ParseDateValue(v any, loc *time.Location) (Date, error) {
+func ParseDateValue(v any, loc *time.Location) (smsflow.Date, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	switch x := v.(type) {
 	case time.Time:
-		return DateOf(x.In(loc)), nil
+		return smsflow.DateOf(x.In(loc)), nil
 	case string:
 		s := strings.TrimSpace(x)
 		switch {
@@ -169,20 +128,20 @@ func ParseDateValue(v any, loc *time.Location) (Date, error) {
 			m, _ := strconv.Atoi(s[:2])
 			d, _ := strconv.Atoi(s[3:])
 			if m >= 1 && m <= 12 && d >= 1 && d <= daysIn(2000, time.Month(m)) { // 2000: a leap year
-				return Date{Month: time.Month(m), Day: d}, nil
+				return smsflow.Date{Month: time.Month(m), Day: d}, nil
 			}
 		case fullDatePattern.MatchString(s):
 			if t, err := time.Parse("2006-01-02", s); err == nil && t.Year() > 0 {
-				return DateOf(t), nil
+				return smsflow.DateOf(t), nil
 			}
 		case len(s) > 10:
 			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-				return DateOf(t.In(loc)), nil
+				return smsflow.DateOf(t.In(loc)), nil
 			}
 		}
-		return Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time", quoteValue(s))
+		return smsflow.Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time", quoteValue(s))
 	}
-	return Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time", quoteValue(fmt.Sprint(v)))
+	return smsflow.Date{}, smsflow.Errorf(smsflow.EINVALID, "%s is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time", quoteValue(fmt.Sprint(v)))
 }
 
 // quoteValue quotes a value from outside for a message, cut to 40 runes.

@@ -114,7 +114,7 @@ func TestParseDateTriggerInvalid(t *testing.T) {
 	}
 }
 
-func d(y int, m time.Month, day int) Date { return Date{y, m, day} }
+func d(y int, m time.Month, day int) smsflow.Date { return smsflow.Date{Year: y, Month: m, Day: day} }
 
 // TestDateEntersOn is the date arithmetic: on which local days a contact
 // with a given date enters.
@@ -123,8 +123,8 @@ func TestDateEntersOn(t *testing.T) {
 		name   string
 		every  DateEvery
 		offset int
-		date   Date
-		day    Date
+		date   smsflow.Date
+		day    smsflow.Date
 		want   bool
 	}{
 		// every: year
@@ -180,7 +180,7 @@ func TestParseDateValue(t *testing.T) {
 		name  string
 		value any
 		loc   *time.Location
-		want  Date
+		want  smsflow.Date
 		err   string // "" no error
 	}{
 		{"full date", "1990-04-01", la, d(1990, 4, 1), ""},
@@ -191,14 +191,14 @@ func TestParseDateValue(t *testing.T) {
 		{"RFC 3339 in Tokyo: the day after", "1990-03-31T20:00:00Z", tokyo, d(1990, 4, 1), ""},
 		{"RFC 3339 with offset and fraction", "2026-01-31T23:30:00.5-05:00", time.UTC, d(2026, 2, 1), ""},
 		{"time value (created_at) in its zone", time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC), la, d(2025, 5, 31), ""},
-		{"no such month", "1990-13-01", la, Date{}, `"1990-13-01" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"29 Feb of a common year", "2023-02-29", la, Date{}, `"2023-02-29" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"30 Feb", "02-30", la, Date{}, `"02-30" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"US order", "04/01/1990", la, Date{}, `"04/01/1990" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"year zero", "0000-04-01", la, Date{}, `"0000-04-01" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"a number", 19900401.0, la, Date{}, `"1.9900401e+07" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"a map", map[string]any{"y": 1}, la, Date{}, `"map[y:1]" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
-		{"long text is cut", strings.Repeat("x", 100), la, Date{}, `"` + strings.Repeat("x", 40) + `…" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"no such month", "1990-13-01", la, smsflow.Date{}, `"1990-13-01" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"29 Feb of a common year", "2023-02-29", la, smsflow.Date{}, `"2023-02-29" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"30 Feb", "02-30", la, smsflow.Date{}, `"02-30" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"US order", "04/01/1990", la, smsflow.Date{}, `"04/01/1990" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"year zero", "0000-04-01", la, smsflow.Date{}, `"0000-04-01" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"a number", 19900401.0, la, smsflow.Date{}, `"1.9900401e+07" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"a map", map[string]any{"y": 1}, la, smsflow.Date{}, `"map[y:1]" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
+		{"long text is cut", strings.Repeat("x", 100), la, smsflow.Date{}, `"` + strings.Repeat("x", 40) + `…" is not a date: write YYYY-MM-DD, MM-DD or an RFC 3339 time`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,7 +272,7 @@ func FuzzDateValue(f *testing.F) {
 		offset %= 4000
 		for _, every := range dateEveries {
 			tr := &DateTrigger{Offset: offset, Every: every}
-			_, _ = tr.EntersOn(date, Date{2026, 2, 28})
+			_, _ = tr.EntersOn(date, d(2026, 2, 28))
 		}
 	})
 }

@@ -1,5 +1,5 @@
 // Package flow is the definition side of the flow engine: it reads a flow
-// file (spec §4), checks it the way `smsflow validate` and `PUT /v1/flows/{id}`
+// file (docs/flows.md), checks it the way `smsflow validate` and `PUT /v1/flows/{id}`
 // promise — every problem with its file:line:col and a message a marketer can
 // act on — and compiles it into a [Flow] the interpreter can run.
 //
@@ -8,7 +8,7 @@
 //     parsed from a yaml.v3 node tree so every key and value keeps its position;
 //   - durations (s m h d w, d = 24h and w = 168h exactly) and the other small
 //     value syntaxes (holdout percentages, wall-clock times);
-//   - CEL: one environment with the scope of §4, every expression compiled and
+//   - CEL: one environment with the variables of docs/flows.md, every expression compiled and
 //     type-checked at load time, and evaluation against per-run [Vars] and
 //     per-contact [Facts] bound at evaluation time, so one compiled program is
 //     safe to evaluate concurrently for many contacts;

@@ -11,7 +11,8 @@ import (
 // policy layer, which consent and quiet-hour rules apply.
 type Category string
 
-// Flow categories (spec §4).
+// Flow categories: what a flow's messages are, which decides the consent
+// they need and whether quiet hours and caps apply.
 const (
 	CategoryService   Category = "service"
 	CategoryLifecycle Category = "lifecycle"
@@ -174,8 +175,9 @@ type Clock struct {
 // String returns "HH:MM".
 func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", c.Hour, c.Minute) }
 
-// Entry holds the rules checked before a contact enters (spec §4, in the
-// order trigger where, consent class, Unless, Reentry, Holdout).
+// Entry holds the rules checked before a contact enters, in the order
+// trigger where, consent class, Unless, Reentry, Holdout: the cheap and
+// certain checks first, the random holdout draw last.
 type Entry struct {
 	Reentry Reentry
 	// Unless suppresses entry when true (nil: never); on a run-time error it

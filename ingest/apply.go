@@ -30,12 +30,12 @@ type Result struct {
 // not yet matched to the caller's userId) and so may be merged into a known
 // contact.
 func placeholder(id string) bool {
-	return mergeablePlaceholder(id) || strings.HasPrefix(id, shopifyContactPrefix)
+	return MergeablePlaceholder(id) || strings.HasPrefix(id, smsflow.ShopifyContactPrefix)
 }
 
-// mergeablePlaceholder reports whether a contact is one smsflow made up
+// MergeablePlaceholder reports whether a contact is one smsflow made up
 // before knowing who it was (an anonymous visitor, a number seen first).
-func mergeablePlaceholder(id string) bool {
+func MergeablePlaceholder(id string) bool {
 	return strings.HasPrefix(id, "anon:") || strings.HasPrefix(id, "phone:")
 }
 
@@ -53,7 +53,7 @@ func resolve(tx *store.Tx, id string, anonymous bool) (string, error) {
 // reservedIDPrefixes start the ids of contacts smsflow makes itself; the
 // public write key may not name them as a userId (a number that texted in
 // would otherwise be one guess away: userId "phone:+1…").
-var reservedIDPrefixes = []string{"anon:", "phone:", shopifyContactPrefix}
+var reservedIDPrefixes = []string{"anon:", "phone:", smsflow.ShopifyContactPrefix}
 
 // checkIDs refuses ids an item may not carry for its trust level.
 func checkIDs(it *Item) error {

@@ -98,7 +98,7 @@ type ConfirmationRequest struct {
 // Double opt-in: with opt.DoubleOptIn, an opt-in ("subscribed", whatever its
 // source) for a number that is not subscribed yet is recorded as pending, and
 // so is an explicit "pending" in any case; a pending entry queues one
-// confirmation request (requestConfirmation), and only the number's Y/YES
+// confirmation request (RequestConfirmation), and only the number's Y/YES
 // subscribes it (source double_opt_in). No Subscribed event — so no welcome
 // flow — until then. An opt-in for a number already subscribed is recorded
 // as it is (fresh evidence), with no request.
@@ -158,7 +158,7 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 			return err
 		}
 		if status == smsflow.ConsentPending {
-			if out.Confirmation, err = requestConfirmation(tx, c, before, now, opt); err != nil {
+			if out.Confirmation, err = RequestConfirmation(tx, c, before, now, opt); err != nil {
 				return err
 			}
 		}
@@ -171,13 +171,13 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 	return &out, nil
 }
 
-// requestConfirmation queues the double opt-in confirmation request to a
+// RequestConfirmation queues the double opt-in confirmation request to a
 // number an opt-in just left pending — the JOIN's "Reply Y to confirm…"
 // text (brand, recurring messages, frequency, "Msg & data rates may
 // apply", HELP and STOP) — through the automatic-reply path, so the
 // per-number reply limits hold; a number that was already pending and was
 // asked within policy.ConfirmationRequestEvery is not asked again.
-func requestConfirmation(tx *store.Tx, c *smsflow.Contact, before smsflow.ConsentStatus, now time.Time, opt OptInOptions) (*ConfirmationRequest, error) {
+func RequestConfirmation(tx *store.Tx, c *smsflow.Contact, before smsflow.ConsentStatus, now time.Time, opt OptInOptions) (*ConfirmationRequest, error) {
 	text := policy.AutoReplyText(policy.KeywordJoin, true, opt.BrandName, "")
 	id, why, err := queueAutoReply(tx, c, policy.DoubleOptInRequestStep, text, now, func(recent []policy.AutoReplySent) string {
 		return policy.AllowConfirmationRequest(before == smsflow.ConsentPending, recent, now)

@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -211,48 +210,6 @@ func TestExplicitPendingAsksForConfirmation(t *testing.T) {
 	})
 }
 
-// TestDoubleOptInShopify: a Shopify SMS consent goes pending with one
-// request; the customers/update that repeats it asks nothing more; Y
-// subscribes.
-func TestDoubleOptInShopify(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		s := newShopifyServerWith(t, db, shopifySecret, doubleOptIn)
-		const cid, bea = "shopify:7012345678955", "+12085550177"
-		r := s.ok("customers/create", "wh-1", fixture(t, "customers_create_subscribed"))
-		if r.Consent != smsflow.ConsentPending || r.Confirmation == nil || !r.Confirmation.Queued {
-			t.Fatalf("customers/create with double opt-in: %+v (confirmation %+v)", r, r.Confirmation)
-		}
-		checkConfirmationRequest(t, db, cid, 1)
-		if got := events(t, db, cid, smsflow.EventSubscribed); len(got) != 0 {
-			t.Fatalf("Subscribed before Y: %+v", got)
-		}
-		var m map[string]any
-		json.Unmarshal(fixture(t, "customers_create_subscribed"), &m)
-		m["sms_marketing_consent"].(map[string]any)["consent_updated_at"] = "2026-11-28T09:45:00-05:00"
-		again, _ := json.Marshal(m)
-		if r := s.ok("customers/update", "wh-2", again); r.Consent != "" || !strings.Contains(r.ConsentNote, "already pending") {
-			t.Errorf("repeated consent while pending: %+v", r)
-		}
-		checkConfirmationRequest(t, db, cid, 1)
-		if l := ledger(t, db, bea); l.Status != smsflow.ConsentPending || len(l.Ledger) != 1 || l.Ledger[0].Source != smsflow.SourceShopify {
-			t.Fatalf("ledger %+v", l)
-		}
-		opt := inboundOpts()
-		opt.DoubleOptIn = true
-		in := text(t, db, &movingClock{t: now.Add(time.Minute)}, bea, "yes", opt)
-		if in.Consent != smsflow.ConsentSubscribed {
-			t.Fatalf("YES: %+v", in)
-		}
-		l := ledger(t, db, bea)
-		if last := l.Ledger[len(l.Ledger)-1]; last.Source != smsflow.SourceDoubleOptIn || last.Evidence["opt_in"].(map[string]any)["source"] != "shopify" {
-			t.Errorf("confirmation entry %+v", last)
-		}
-		if got := events(t, db, cid, smsflow.EventSubscribed); len(got) != 1 {
-			t.Errorf("%d Subscribed events after YES, want 1", len(got))
-		}
-	})
-}
-
 // TestImportKeepsConsentStatus: an import of consented numbers keeps their
 // status (the import row is the evidence) and sends nothing — double opt-in
 // is for opt-ins smsflow receives, not for a list moved from another system.
@@ -276,4 +233,20 @@ func TestImportKeepsConsentStatus(t *testing.T) {
 			}
 		}
 	})
+}
+
+// events returns a contact's events of one name.
+func events(t *testing.T, db *store.DB, contact, name string) []smsflow.Event {
+	t.Helper()
+	all, err := db.EventsByContact(ctx, contact, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []smsflow.Event
+	for _, e := range all {
+		if e.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -68,7 +68,7 @@ type InboundResult struct {
 // Inbound stores an inbound SMS from a provider: the contact (created as
 // phone:+… when the number is unknown) and the message (its body cleaned by
 // smsflow.CleanText), then, in the same
-// transaction, what it means (compliance.md §1, policy.Classify):
+// transaction, what it means (policy.Classify):
 //   - STOP set or a clear revocation: unsubscribe (ledger source keyword,
 //     evidence the message), which the engine sees as an Unsubscribed
 //     consent event (it ends runs, cancels queued sends), and one

@@ -9,7 +9,7 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-// Policy is the configured governance of spec §6: quiet hours, frequency
+// Policy is the configured governance (docs/governance.md): quiet hours, frequency
 // caps, smart sending and deferral limits. The zero value is not useful:
 // start from Default.
 type Policy struct {
@@ -55,7 +55,7 @@ type Cap struct {
 }
 
 // StateMarketingCap is the statutory limit some states put on marketing
-// texts (compliance.md §2: FL, OK and MD allow at most 3 per 24 h), applied
+// texts (FL, OK and MD allow at most 3 per 24 h), applied
 // when quiet_hours.state_rules is on.
 var StateMarketingCap = struct {
 	States []string
@@ -167,7 +167,7 @@ type Send struct {
 
 // Outcome is the policy's answer for one send.
 type Outcome struct {
-	// Reason is the Decision string of spec §2.
+	// Reason is the Decision string (smsflow.Decision*), as stored and shown.
 	Reason string
 	// Until is when a deferred send is tried again (zero otherwise).
 	Until time.Time
@@ -188,7 +188,7 @@ func (o Outcome) Deferred() bool { return !o.Until.IsZero() }
 func Marketing(category string) bool { return category != "service" }
 
 // Decide is the one policy check every send goes through: a pure function
-// of the facts and the clock, in the order of spec §2 — number, consent,
+// of the facts and the clock, in a fixed order — number, consent,
 // source, holdout, template, links, deferral age, quiet hours, smart
 // sending, caps and the service limit.
 func (p Policy) Decide(s Send) Outcome {

@@ -386,7 +386,7 @@ func TestDecideCollision(t *testing.T) {
 		{name: "on_cap defer turns a collision into deferred:cap", pol: deferP, send: recent(ago(noon, 0, "behavior", "cart")),
 			reason: deferredCap(noon.Now.Add(24 * time.Hour)), until: noon.Now.Add(24 * time.Hour)},
 		// The cap was already full before this instant: nobody won a race,
-		// the send simply meets the cap (spec §6).
+		// the send simply meets the cap (a cap of N allows N).
 		{name: "cap already full before the instant: cap, not collision", pol: skipP,
 			send: recent(ago(noon, 2*time.Hour, "promo", "sale"), ago(noon, 0, "behavior", "cart")), reason: "skipped:cap(rule=promo-daily)"},
 		{name: "smart sending already blocked before the instant", pol: pol(func(p *Policy) { p.SmartSending = 4 * time.Hour }),

@@ -3,35 +3,22 @@ package policy
 import (
 	"fmt"
 	"time"
+
+	"github.com/smsflow/smsflow"
 )
 
-// Date is a civil date with no time zone: a holiday is a whole local day,
-// read in each of the recipient's zones.
-type Date struct {
-	Year  int
-	Month time.Month
-	Day   int
-}
-
-// DateOf returns the calendar date of t in t's own location.
-func DateOf(t time.Time) Date {
-	y, m, d := t.Date()
-	return Date{y, m, d}
-}
-
-// String formats the date as YYYY-MM-DD.
-func (d Date) String() string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
-}
+// date is the civil date y-m-d: a holiday is a whole local day, read in
+// each of the recipient's zones.
+func date(y int, m time.Month, d int) smsflow.Date { return smsflow.Date{Year: y, Month: m, Day: d} }
 
 // Holiday is one dated day on which a state with NoHolidays forbids
 // marketing texts. State "US" rows are federal holidays and apply to every
 // such state.
 type Holiday struct {
-	State  string // "AL", "LA", or "US" for federal
-	Date   Date   // the local calendar day
-	Name   string // as the source names it
-	Source string // the statute or list the date comes from
+	State  string       // "AL", "LA", or "US" for federal
+	Date   smsflow.Date // the local calendar day
+	Name   string       // as the source names it
+	Source string       // the statute or list the date comes from
 }
 
 // Where the table comes from. It needs yearly upkeep: add the next year's
@@ -57,94 +44,94 @@ var holidays = []Holiday{
 	// Federal holidays, applied to AL and LA alike whether or not the
 	// state's own statute lists each one (the stricter reading).
 	// 2026
-	{"US", Date{2026, time.January, 1}, "New Year's Day", srcFederal},                       // Thu
-	{"US", Date{2026, time.January, 19}, "Birthday of Martin Luther King, Jr.", srcFederal}, // Mon
-	{"US", Date{2026, time.February, 16}, "Washington's Birthday", srcFederal},              // Mon
-	{"US", Date{2026, time.May, 25}, "Memorial Day", srcFederal},                            // Mon
-	{"US", Date{2026, time.June, 19}, "Juneteenth National Independence Day", srcFederal},   // Fri
-	{"US", Date{2026, time.July, 4}, "Independence Day", srcFederal},                        // Sat
-	{"US", Date{2026, time.July, 3}, "Independence Day (observed)", srcFederalObserved},     // Fri
-	{"US", Date{2026, time.September, 7}, "Labor Day", srcFederal},                          // Mon
-	{"US", Date{2026, time.October, 12}, "Columbus Day", srcFederal},                        // Mon
-	{"US", Date{2026, time.November, 11}, "Veterans Day", srcFederal},                       // Wed
-	{"US", Date{2026, time.November, 26}, "Thanksgiving Day", srcFederal},                   // Thu
-	{"US", Date{2026, time.December, 25}, "Christmas Day", srcFederal},                      // Fri
+	{"US", date(2026, time.January, 1), "New Year's Day", srcFederal},                       // Thu
+	{"US", date(2026, time.January, 19), "Birthday of Martin Luther King, Jr.", srcFederal}, // Mon
+	{"US", date(2026, time.February, 16), "Washington's Birthday", srcFederal},              // Mon
+	{"US", date(2026, time.May, 25), "Memorial Day", srcFederal},                            // Mon
+	{"US", date(2026, time.June, 19), "Juneteenth National Independence Day", srcFederal},   // Fri
+	{"US", date(2026, time.July, 4), "Independence Day", srcFederal},                        // Sat
+	{"US", date(2026, time.July, 3), "Independence Day (observed)", srcFederalObserved},     // Fri
+	{"US", date(2026, time.September, 7), "Labor Day", srcFederal},                          // Mon
+	{"US", date(2026, time.October, 12), "Columbus Day", srcFederal},                        // Mon
+	{"US", date(2026, time.November, 11), "Veterans Day", srcFederal},                       // Wed
+	{"US", date(2026, time.November, 26), "Thanksgiving Day", srcFederal},                   // Thu
+	{"US", date(2026, time.December, 25), "Christmas Day", srcFederal},                      // Fri
 	// 2027
-	{"US", Date{2027, time.January, 1}, "New Year's Day", srcFederal},                                        // Fri
-	{"US", Date{2027, time.January, 18}, "Birthday of Martin Luther King, Jr.", srcFederal},                  // Mon
-	{"US", Date{2027, time.February, 15}, "Washington's Birthday", srcFederal},                               // Mon
-	{"US", Date{2027, time.May, 31}, "Memorial Day", srcFederal},                                             // Mon
-	{"US", Date{2027, time.June, 19}, "Juneteenth National Independence Day", srcFederal},                    // Sat
-	{"US", Date{2027, time.June, 18}, "Juneteenth National Independence Day (observed)", srcFederalObserved}, // Fri
-	{"US", Date{2027, time.July, 4}, "Independence Day", srcFederal},                                         // Sun
-	{"US", Date{2027, time.July, 5}, "Independence Day (observed)", srcFederalObserved},                      // Mon
-	{"US", Date{2027, time.September, 6}, "Labor Day", srcFederal},                                           // Mon
-	{"US", Date{2027, time.October, 11}, "Columbus Day", srcFederal},                                         // Mon
-	{"US", Date{2027, time.November, 11}, "Veterans Day", srcFederal},                                        // Thu
-	{"US", Date{2027, time.November, 25}, "Thanksgiving Day", srcFederal},                                    // Thu
-	{"US", Date{2027, time.December, 25}, "Christmas Day", srcFederal},                                       // Sat
-	{"US", Date{2027, time.December, 24}, "Christmas Day (observed)", srcFederalObserved},                    // Fri
+	{"US", date(2027, time.January, 1), "New Year's Day", srcFederal},                                        // Fri
+	{"US", date(2027, time.January, 18), "Birthday of Martin Luther King, Jr.", srcFederal},                  // Mon
+	{"US", date(2027, time.February, 15), "Washington's Birthday", srcFederal},                               // Mon
+	{"US", date(2027, time.May, 31), "Memorial Day", srcFederal},                                             // Mon
+	{"US", date(2027, time.June, 19), "Juneteenth National Independence Day", srcFederal},                    // Sat
+	{"US", date(2027, time.June, 18), "Juneteenth National Independence Day (observed)", srcFederalObserved}, // Fri
+	{"US", date(2027, time.July, 4), "Independence Day", srcFederal},                                         // Sun
+	{"US", date(2027, time.July, 5), "Independence Day (observed)", srcFederalObserved},                      // Mon
+	{"US", date(2027, time.September, 6), "Labor Day", srcFederal},                                           // Mon
+	{"US", date(2027, time.October, 11), "Columbus Day", srcFederal},                                         // Mon
+	{"US", date(2027, time.November, 11), "Veterans Day", srcFederal},                                        // Thu
+	{"US", date(2027, time.November, 25), "Thanksgiving Day", srcFederal},                                    // Thu
+	{"US", date(2027, time.December, 25), "Christmas Day", srcFederal},                                       // Sat
+	{"US", date(2027, time.December, 24), "Christmas Day (observed)", srcFederalObserved},                    // Fri
 	// 2028
-	{"US", Date{2028, time.January, 1}, "New Year's Day", srcFederal},                       // Sat
-	{"US", Date{2027, time.December, 31}, "New Year's Day (observed)", srcFederalObserved},  // Fri
-	{"US", Date{2028, time.January, 17}, "Birthday of Martin Luther King, Jr.", srcFederal}, // Mon
-	{"US", Date{2028, time.February, 21}, "Washington's Birthday", srcFederal},              // Mon
-	{"US", Date{2028, time.May, 29}, "Memorial Day", srcFederal},                            // Mon
-	{"US", Date{2028, time.June, 19}, "Juneteenth National Independence Day", srcFederal},   // Mon
-	{"US", Date{2028, time.July, 4}, "Independence Day", srcFederal},                        // Tue
-	{"US", Date{2028, time.September, 4}, "Labor Day", srcFederal},                          // Mon
-	{"US", Date{2028, time.October, 9}, "Columbus Day", srcFederal},                         // Mon
-	{"US", Date{2028, time.November, 11}, "Veterans Day", srcFederal},                       // Sat
-	{"US", Date{2028, time.November, 10}, "Veterans Day (observed)", srcFederalObserved},    // Fri
-	{"US", Date{2028, time.November, 23}, "Thanksgiving Day", srcFederal},                   // Thu
-	{"US", Date{2028, time.December, 25}, "Christmas Day", srcFederal},                      // Mon
+	{"US", date(2028, time.January, 1), "New Year's Day", srcFederal},                       // Sat
+	{"US", date(2027, time.December, 31), "New Year's Day (observed)", srcFederalObserved},  // Fri
+	{"US", date(2028, time.January, 17), "Birthday of Martin Luther King, Jr.", srcFederal}, // Mon
+	{"US", date(2028, time.February, 21), "Washington's Birthday", srcFederal},              // Mon
+	{"US", date(2028, time.May, 29), "Memorial Day", srcFederal},                            // Mon
+	{"US", date(2028, time.June, 19), "Juneteenth National Independence Day", srcFederal},   // Mon
+	{"US", date(2028, time.July, 4), "Independence Day", srcFederal},                        // Tue
+	{"US", date(2028, time.September, 4), "Labor Day", srcFederal},                          // Mon
+	{"US", date(2028, time.October, 9), "Columbus Day", srcFederal},                         // Mon
+	{"US", date(2028, time.November, 11), "Veterans Day", srcFederal},                       // Sat
+	{"US", date(2028, time.November, 10), "Veterans Day (observed)", srcFederalObserved},    // Fri
+	{"US", date(2028, time.November, 23), "Thanksgiving Day", srcFederal},                   // Thu
+	{"US", date(2028, time.December, 25), "Christmas Day", srcFederal},                      // Mon
 
 	// Alabama
 	// 2026
-	{"AL", Date{2026, time.February, 17}, "Mardi Gras (Mobile and Baldwin counties; applied statewide)", srcAlabama}, // Tue
-	{"AL", Date{2026, time.April, 27}, "Confederate Memorial Day", srcAlabama},                                       // Mon
-	{"AL", Date{2026, time.June, 1}, "Jefferson Davis' Birthday", srcAlabama},                                        // Mon
+	{"AL", date(2026, time.February, 17), "Mardi Gras (Mobile and Baldwin counties; applied statewide)", srcAlabama}, // Tue
+	{"AL", date(2026, time.April, 27), "Confederate Memorial Day", srcAlabama},                                       // Mon
+	{"AL", date(2026, time.June, 1), "Jefferson Davis' Birthday", srcAlabama},                                        // Mon
 	// 2027
-	{"AL", Date{2027, time.February, 9}, "Mardi Gras (Mobile and Baldwin counties; applied statewide)", srcAlabama}, // Tue
-	{"AL", Date{2027, time.April, 26}, "Confederate Memorial Day", srcAlabama},                                      // Mon
-	{"AL", Date{2027, time.June, 7}, "Jefferson Davis' Birthday", srcAlabama},                                       // Mon
+	{"AL", date(2027, time.February, 9), "Mardi Gras (Mobile and Baldwin counties; applied statewide)", srcAlabama}, // Tue
+	{"AL", date(2027, time.April, 26), "Confederate Memorial Day", srcAlabama},                                      // Mon
+	{"AL", date(2027, time.June, 7), "Jefferson Davis' Birthday", srcAlabama},                                       // Mon
 	// 2028
-	{"AL", Date{2028, time.February, 29}, "Mardi Gras (Mobile and Baldwin counties; applied statewide)", srcAlabama}, // Tue
-	{"AL", Date{2028, time.April, 24}, "Confederate Memorial Day", srcAlabama},                                       // Mon
-	{"AL", Date{2028, time.June, 5}, "Jefferson Davis' Birthday", srcAlabama},                                        // Mon
+	{"AL", date(2028, time.February, 29), "Mardi Gras (Mobile and Baldwin counties; applied statewide)", srcAlabama}, // Tue
+	{"AL", date(2028, time.April, 24), "Confederate Memorial Day", srcAlabama},                                       // Mon
+	{"AL", date(2028, time.June, 5), "Jefferson Davis' Birthday", srcAlabama},                                        // Mon
 
 	// Louisiana (Sundays are days of public rest too; NoSunday covers them)
 	// 2026
-	{"LA", Date{2026, time.January, 8}, "Battle of New Orleans", srcLouisiana},         // Thu
-	{"LA", Date{2026, time.February, 17}, "Mardi Gras", srcLouisiana},                  // Tue
-	{"LA", Date{2026, time.April, 3}, "Good Friday", srcLouisiana},                     // Fri
-	{"LA", Date{2026, time.June, 20}, "Juneteenth Day", srcLouisianaJuneteenth},        // Sat
-	{"LA", Date{2026, time.August, 30}, "Huey P. Long Day", srcLouisiana},              // Sun
-	{"LA", Date{2026, time.November, 1}, "All Saints' Day", srcLouisiana},              // Sun
-	{"LA", Date{2026, time.November, 3}, "General election day", srcLouisianaElection}, // Tue
+	{"LA", date(2026, time.January, 8), "Battle of New Orleans", srcLouisiana},         // Thu
+	{"LA", date(2026, time.February, 17), "Mardi Gras", srcLouisiana},                  // Tue
+	{"LA", date(2026, time.April, 3), "Good Friday", srcLouisiana},                     // Fri
+	{"LA", date(2026, time.June, 20), "Juneteenth Day", srcLouisianaJuneteenth},        // Sat
+	{"LA", date(2026, time.August, 30), "Huey P. Long Day", srcLouisiana},              // Sun
+	{"LA", date(2026, time.November, 1), "All Saints' Day", srcLouisiana},              // Sun
+	{"LA", date(2026, time.November, 3), "General election day", srcLouisianaElection}, // Tue
 	// 2027
-	{"LA", Date{2027, time.January, 8}, "Battle of New Orleans", srcLouisiana},  // Fri
-	{"LA", Date{2027, time.February, 9}, "Mardi Gras", srcLouisiana},            // Tue
-	{"LA", Date{2027, time.March, 26}, "Good Friday", srcLouisiana},             // Fri
-	{"LA", Date{2027, time.June, 19}, "Juneteenth Day", srcLouisianaJuneteenth}, // Sat
-	{"LA", Date{2027, time.August, 30}, "Huey P. Long Day", srcLouisiana},       // Mon
-	{"LA", Date{2027, time.November, 1}, "All Saints' Day", srcLouisiana},       // Mon
+	{"LA", date(2027, time.January, 8), "Battle of New Orleans", srcLouisiana},  // Fri
+	{"LA", date(2027, time.February, 9), "Mardi Gras", srcLouisiana},            // Tue
+	{"LA", date(2027, time.March, 26), "Good Friday", srcLouisiana},             // Fri
+	{"LA", date(2027, time.June, 19), "Juneteenth Day", srcLouisianaJuneteenth}, // Sat
+	{"LA", date(2027, time.August, 30), "Huey P. Long Day", srcLouisiana},       // Mon
+	{"LA", date(2027, time.November, 1), "All Saints' Day", srcLouisiana},       // Mon
 	// 2028
-	{"LA", Date{2028, time.January, 8}, "Battle of New Orleans", srcLouisiana},         // Sat
-	{"LA", Date{2028, time.February, 29}, "Mardi Gras", srcLouisiana},                  // Tue
-	{"LA", Date{2028, time.April, 14}, "Good Friday", srcLouisiana},                    // Fri
-	{"LA", Date{2028, time.June, 17}, "Juneteenth Day", srcLouisianaJuneteenth},        // Sat
-	{"LA", Date{2028, time.August, 30}, "Huey P. Long Day", srcLouisiana},              // Wed
-	{"LA", Date{2028, time.November, 1}, "All Saints' Day", srcLouisiana},              // Wed
-	{"LA", Date{2028, time.November, 7}, "General election day", srcLouisianaElection}, // Tue
+	{"LA", date(2028, time.January, 8), "Battle of New Orleans", srcLouisiana},         // Sat
+	{"LA", date(2028, time.February, 29), "Mardi Gras", srcLouisiana},                  // Tue
+	{"LA", date(2028, time.April, 14), "Good Friday", srcLouisiana},                    // Fri
+	{"LA", date(2028, time.June, 17), "Juneteenth Day", srcLouisianaJuneteenth},        // Sat
+	{"LA", date(2028, time.August, 30), "Huey P. Long Day", srcLouisiana},              // Wed
+	{"LA", date(2028, time.November, 1), "All Saints' Day", srcLouisiana},              // Wed
+	{"LA", date(2028, time.November, 7), "General election day", srcLouisianaElection}, // Tue
 }
 
 // holidayIndex maps state ("US" for federal) → date → holiday name.
-var holidayIndex = func() map[string]map[Date]string {
-	idx := make(map[string]map[Date]string)
+var holidayIndex = func() map[string]map[smsflow.Date]string {
+	idx := make(map[string]map[smsflow.Date]string)
 	for _, h := range holidays {
 		if idx[h.State] == nil {
-			idx[h.State] = make(map[Date]string)
+			idx[h.State] = make(map[smsflow.Date]string)
 		}
 		idx[h.State][h.Date] = h.Name
 	}
@@ -180,7 +167,7 @@ func Holidays(state string) []Holiday {
 
 // IsHoliday reports whether d is a holiday in state (a federal one or the
 // state's own) and names it.
-func IsHoliday(state string, d Date) (name string, ok bool) {
+func IsHoliday(state string, d smsflow.Date) (name string, ok bool) {
 	if name, ok := holidayIndex[state][d]; ok && state != "US" {
 		return name, true
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smsflow/smsflow"
 )
 
 func TestCheckHolidayTable(t *testing.T) {
@@ -47,7 +49,7 @@ func TestHolidayTableCoversReviewYearAndNext(t *testing.T) {
 func TestHolidayTableMatchesRules(t *testing.T) {
 	want := map[Holiday]bool{}
 	add := func(state string, d time.Time, name, src string) {
-		want[Holiday{State: state, Date: DateOf(d), Name: name, Source: src}] = true
+		want[Holiday{State: state, Date: smsflow.DateOf(d), Name: name, Source: src}] = true
 	}
 	addFixed := func(y int, m time.Month, day int, name string) {
 		d := time.Date(y, m, day, 0, 0, 0, 0, time.UTC)
@@ -137,7 +139,7 @@ func easterSunday(y int) time.Time {
 
 func TestEasterSunday(t *testing.T) {
 	for y, want := range map[int]string{2024: "2024-03-31", 2025: "2025-04-20", 2026: "2026-04-05", 2027: "2027-03-28", 2028: "2028-04-16"} {
-		if got := DateOf(easterSunday(y)).String(); got != want {
+		if got := smsflow.DateOf(easterSunday(y)).String(); got != want {
 			t.Errorf("Easter %d = %s, want %s", y, got, want)
 		}
 	}
@@ -146,15 +148,15 @@ func TestEasterSunday(t *testing.T) {
 func TestIsHoliday(t *testing.T) {
 	for _, tc := range []struct {
 		state string
-		date  Date
+		date  smsflow.Date
 		want  string
 	}{
-		{"AL", Date{2026, time.April, 27}, "Confederate Memorial Day"},
-		{"LA", Date{2026, time.April, 27}, ""},
-		{"LA", Date{2026, time.April, 3}, "Good Friday"},
-		{"AL", Date{2026, time.July, 3}, "Independence Day (observed)"},
-		{"LA", Date{2028, time.February, 29}, "Mardi Gras"},
-		{"AL", Date{2026, time.June, 2}, ""},
+		{"AL", date(2026, time.April, 27), "Confederate Memorial Day"},
+		{"LA", date(2026, time.April, 27), ""},
+		{"LA", date(2026, time.April, 3), "Good Friday"},
+		{"AL", date(2026, time.July, 3), "Independence Day (observed)"},
+		{"LA", date(2028, time.February, 29), "Mardi Gras"},
+		{"AL", date(2026, time.June, 2), ""},
 	} {
 		name, ok := IsHoliday(tc.state, tc.date)
 		if name != tc.want || ok != (tc.want != "") {

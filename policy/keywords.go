@@ -34,10 +34,10 @@ const (
 type KeywordSet struct {
 	Kind   KeywordKind
 	Words  []string // upper case; a body matches when, normalized, it equals one
-	Source string   // compliance.md §1
+	Source string   // where the words come from (carrier rules, CTIA, FCC)
 }
 
-// keywordTable is compliance.md §1 as data. The standard sets are always on;
+// keywordTable is the carrier and CTIA keyword lists as data. The standard sets are always on;
 // JOIN words come from the configuration (KeywordConfig.Join) and extra
 // opt-out words for other markets from KeywordConfig.OptOut. Order matters
 // only for documentation: the sets are disjoint.
@@ -81,8 +81,8 @@ const revocationTexts = `(?:texts|text messages|txts|messages|msgs|sms|sms messa
 // revocationDeterminer may stand between a verb and revocationTexts.
 const revocationDeterminer = `(?:(?:the|these|those|all|your|all these|all the|all your|all of these|all of your|all of the|this|my|any|any more|anymore|any of these|any of your|any of the|these stupid|all these stupid) )?`
 
-// DefaultRevocations are the built-in revocations in words (compliance.md
-// §1: the FCC lets consumers revoke "by any reasonable means", FCC 24-24).
+// DefaultRevocations are the built-in revocations in words (the FCC lets
+// consumers revoke "by any reasonable means", FCC 24-24).
 // The text is split into clauses (at . ! ? ; , : line breaks and spaced
 // dashes) and revokes when the whole text or any one clause matches a
 // pattern. So an opt-out word standing as its own sentence or clause
@@ -199,8 +199,7 @@ type Match struct {
 // OptOut reports whether the match unsubscribes the number.
 func (m Match) OptOut() bool { return m.Kind == KeywordStop || m.Kind == KeywordRevocation }
 
-// Classify matches an inbound body against the keyword sets (compliance.md
-// §1): whitespace and trailing punctuation trimmed, runs of inner
+// Classify matches an inbound body against the keyword sets: whitespace and trailing punctuation trimmed, runs of inner
 // whitespace made one space, compared case-insensitively with the whole
 // body. Y/YES is a keyword only while the number's double opt-in is pending.
 // A body that is no keyword but clearly asks to stop ("please stop texting
@@ -450,7 +449,8 @@ const AutoReplyStepPrefix = "keyword:"
 const AutoRepliesPerHour = 5
 
 // OptOutConfirmationEvery is how often one number may get an opt-out
-// confirmation: one per opt-out, at most one per 24 h (compliance.md §1).
+// confirmation: one per opt-out, at most one per 24 h, so a STOP loop
+// cannot make smsflow text a number over and over.
 const OptOutConfirmationEvery = 24 * time.Hour
 
 // AutoReplyTTL is how long a queued automatic reply may wait for the
@@ -507,7 +507,8 @@ func AllowAutoReply(step string, recent []AutoReplySent, now time.Time) string {
 
 // AutoReplyText is what smsflow answers: brand is the brand name, help the
 // configured help text (used as is for HELP; a default is built when it is
-// empty). The texts carry no marketing content (compliance.md §1, CTIA).
+// empty). The texts carry no marketing content (CTIA: an answer to a
+// keyword is not a marketing message).
 // kind is the keyword kind; joinPending asks for the double opt-in "Reply Y".
 func AutoReplyText(kind KeywordKind, joinPending bool, brand, help string) string {
 	if strings.TrimSpace(brand) == "" {

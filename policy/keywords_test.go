@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The keyword lists of compliance.md §1, written out here independently of
+// The carrier and CTIA keyword lists, written out here independently of
 // the table in keywords.go.
 var (
 	complianceOptOut = []string{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "ARRET"}

@@ -1,7 +1,7 @@
 package policy
 
 // Quiet hours: when a message may reach a person, in their local wall-clock
-// time, in every zone their number may be in (compliance.md §2, spec §6).
+// time, in every zone their number may be in (docs/governance.md).
 // Everything here is pure: the caller passes the instant, the zones and the
 // state; nothing reads the clock.
 
@@ -154,10 +154,10 @@ const (
 // Check reports that no moment exists.
 const MaxQuietSearch = 14 * 24 * time.Hour
 
-// categories are the flow categories Exempt may name (spec §4).
+// categories are the flow categories Exempt may name.
 var categories = []string{"service", "lifecycle", "behavior", "promo"}
 
-// QuietHours is the quiet-hours policy of spec §6 (`quiet_hours` in
+// QuietHours is the quiet-hours policy (`quiet_hours` in
 // smsflow.yaml). Start from DefaultQuietHours: the zero value has an empty
 // window and allows nothing but exempt categories, of which it has none.
 type QuietHours struct {
@@ -279,7 +279,7 @@ func (r zoneRule) allows(u time.Time) bool {
 		return false
 	}
 	if r.state.NoHolidays {
-		d := DateOf(local)
+		d := smsflow.DateOf(local)
 		if _, holiday := IsHoliday(r.state.State, d); holiday || !HolidaysCover(r.state.State, d.Year) {
 			return false
 		}
@@ -420,7 +420,7 @@ func NextLocal(t time.Time, hhmm string, loc *time.Location) time.Time {
 }
 
 // LocalZoneFor picks the zone in which a contact's local wall-clock times
-// (`until_local`, local segment entries) are read, per spec §4: the explicit
+// (`until_local`, local audience entries) are read: the explicit
 // zone when it is set and known, otherwise the latest of the candidates —
 // the one whose offset from UTC at `at` is smallest, where a given wall-clock
 // time happens last — so the moment is not early in any of them. Ties go to

@@ -43,7 +43,7 @@ func oracle(u time.Time, q QuietHours, zones []*time.Location, state string) boo
 			return false
 		}
 		if rule.NoHolidays {
-			d := Date{l.Year(), l.Month(), l.Day()}
+			d := date(l.Year(), l.Month(), l.Day())
 			if _, ok := IsHoliday(rule.State, d); ok || !HolidaysCover(rule.State, d.Year) {
 				return false
 			}

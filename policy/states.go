@@ -9,7 +9,7 @@ import (
 )
 
 // StateRule is one US state's law on when marketing texts may reach its
-// residents, stricter than the federal 08:00–21:00 (compliance.md §2). Law
+// residents, stricter than the federal 08:00–21:00 (docs/governance.md). Law
 // changes: edit the table in this file, nowhere else.
 type StateRule struct {
 	// State is the two-letter USPS code ("FL").
@@ -26,13 +26,15 @@ type StateRule struct {
 	// person in any 24 hours (FL, OK, MD: 3); 0 means no state cap. The
 	// frequency-cap code enforces it, not Check.
 	MaxMarketingPer24h int
-	// Source is the row of compliance.md §2 the rule comes from, verbatim.
+	// Source is where the rule comes from (statute, window, cap), verbatim,
+	// so a reviewer can check the row against the law.
 	Source string
 	// Note records a judgement made on the source, if any.
 	Note string
 }
 
-// stateRules is compliance.md §2 as data, one row per state.
+// stateRules is the state quiet-hours and cap law as data, one row per
+// state.
 var stateRules = []StateRule{
 	{State: "FL", Window: hours(8, 20), MaxMarketingPer24h: 3,
 		Source: "Florida (FTSA §501.616) | 08:00–20:00 | ≤ 3 per 24 h on the same subject | FL Senate bill 1120 (2021)",

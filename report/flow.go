@@ -160,11 +160,19 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 		return nil, err
 	}
 
-	// Totals, lift and variants from the runs.
-	var treat, ctrl Group
-	variants := map[string]*Variant{}
+	treat, ctrl, variants := rep.addRuns(groups)
+	rep.addSteps(def, steps, opt.SegmentPrice)
+	rep.addVariants(def, variants)
+	rep.Lift = lift(treat, ctrl)
+	return rep, nil
+}
+
+// addRuns adds the run groups to the totals and returns the treatment and
+// control groups (for lift) and the variants' numbers by name.
+func (rep *FlowReport) addRuns(groups []runGroup) (treat, ctrl Group, variants map[string]*Variant) {
+	variants = map[string]*Variant{}
+	t := &rep.Totals
 	for _, g := range groups {
-		t := &rep.Totals
 		t.Entered += g.n
 		t.Conversions += g.conversions
 		t.Revenue += g.revenue
@@ -193,8 +201,12 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 			v.Revenue += g.revenue
 		}
 	}
+	return treat, ctrl, variants
+}
 
-	// Steps in flow order, then steps only older versions had.
+// addSteps lists the steps in flow order, then steps only older versions
+// had, and adds their messages to the totals, whose rates it then sets.
+func (rep *FlowReport) addSteps(def *flow.Flow, steps map[string]*stepFacts, price float64) {
 	order := sendSteps(def)
 	inFlow := map[string]bool{}
 	for _, id := range order {
@@ -207,15 +219,15 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 		}
 	}
 	sort.Strings(extra)
+	t := &rep.Totals
 	var allClicks []int64
 	for _, id := range append(order, extra...) {
 		s := steps[id]
 		if s == nil {
 			s = &stepFacts{}
 		}
-		c := s.counters(opt.SegmentPrice)
+		c := s.counters(price)
 		rep.Steps = append(rep.Steps, Step{StepID: id, Removed: !inFlow[id], Counters: c})
-		t := &rep.Totals
 		t.Sent += c.Sent
 		t.Delivered += c.Delivered
 		t.Failed += c.Failed
@@ -225,8 +237,7 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 		t.OptOuts += c.OptOuts
 		allClicks = append(allClicks, s.clickDelays...)
 	}
-	t := &rep.Totals
-	t.Cost = cost(t.Segments, opt.SegmentPrice)
+	t.Cost = cost(t.Segments, price)
 	t.Revenue = roundMoney(t.Revenue)
 	t.CTR = ratio(float64(t.ClicksUnique), float64(t.Sent))
 	t.OptOutRate = ratio(float64(t.OptOuts), float64(t.Sent))
@@ -235,8 +246,11 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 	t.AOV = ratio(t.Revenue, float64(t.Conversions))
 	t.MessagesPerConversion = ratio(float64(t.Sent), float64(t.Conversions))
 	t.MedianTimeToClickS = medianSeconds(allClicks)
+}
 
-	// Variants in the order the flow's splits list them, then any others.
+// addVariants lists the variants in the order the flow's splits list them,
+// then any others by name, each tested against the first.
+func (rep *FlowReport) addVariants(def *flow.Flow, variants map[string]*Variant) {
 	for _, name := range splitVariants(def) {
 		if v := variants[name]; v != nil {
 			rep.Variants = append(rep.Variants, *v)
@@ -264,9 +278,6 @@ func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, 
 		c := Compare(v.Conversions, v.Entered, first.Conversions, first.Entered)
 		v.PValue, v.Note = c.PValue, c.Note
 	}
-
-	rep.Lift = lift(treat, ctrl)
-	return rep, nil
 }
 
 func (g *Group) finish() {

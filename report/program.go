@@ -70,17 +70,34 @@ func Program(ctx context.Context, db *store.DB, from, to time.Time) (*ProgramRep
 	}
 	q := cohort{db: db, from: from.UnixMicro(), to: to.UnixMicro()}
 	rep := &ProgramReport{From: from.UTC(), To: to.UTC(), Days: []Day{}, Flows: []ProgramFlow{}}
+	if err := q.listGrowth(ctx, rep, first, last); err != nil {
+		return nil, err
+	}
+	if err := q.subscribers(ctx, rep); err != nil {
+		return nil, err
+	}
+	if err := q.deliveryByFlow(ctx, rep); err != nil {
+		return nil, err
+	}
+	if err := q.contactsMessaged(ctx, rep); err != nil {
+		return nil, err
+	}
+	rep.MessagesPerContact = ratio(float64(rep.Sent), float64(rep.ContactsMessaged))
+	return rep, nil
+}
+
+// listGrowth fills the report's days (one per calendar day of [first,
+// last]) with new subscribers and opt-outs, and their sums: ledger entries
+// that change a number's status into subscribed (a new subscriber) or
+// unsubscribed (an opt-out). A change is judged against the entry recorded
+// before it (the ledger's order, as the status is derived) and counted on
+// the day it claims, which is never later than its recording.
+func (q *cohort) listGrowth(ctx context.Context, rep *ProgramReport, first, last time.Time) error {
 	days := map[int64]*Day{}
 	for d := first; !d.After(last); d = d.Add(24 * time.Hour) {
 		day := &Day{Date: d.Format("2006-01-02")}
 		days[d.UnixMicro()/dayMicros] = day
 	}
-
-	// List growth: ledger entries that change a number's status into
-	// subscribed (a new subscriber) or unsubscribed (an opt-out). A change
-	// is judged against the entry recorded before it (the ledger's order,
-	// as the status is derived) and counted on the day it claims, which is
-	// never later than its recording.
 	err := q.each(ctx, "list growth", `SELECT x.occurred_at / ?, x.status, COUNT(*) FROM (
   SELECT occurred_at, status, LAG(status) OVER (PARTITION BY phone ORDER BY id) AS prev FROM consent_ledger
 ) x
@@ -103,7 +120,7 @@ GROUP BY 1, 2`, []any{dayMicros, q.from, q.to}, func(scan func(...any) error) er
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	keys := make([]int64, 0, len(days))
 	for k := range days {
@@ -118,19 +135,22 @@ GROUP BY 1, 2`, []any{dayMicros, q.from, q.to}, func(scan func(...any) error) er
 		rep.OptOuts += d.OptOuts
 	}
 	rep.Net = rep.NewSubscribers - rep.OptOuts
+	return nil
+}
 
-	// Subscribers at the end: each number's last recorded entry among those
-	// dated before it.
-	err = q.each(ctx, "subscribers", `SELECT COUNT(*) FROM (
+// subscribers counts the numbers subscribed at the end of the window: each
+// number's last recorded entry among those dated before it.
+func (q *cohort) subscribers(ctx context.Context, rep *ProgramReport) error {
+	return q.each(ctx, "subscribers", `SELECT COUNT(*) FROM (
   SELECT status, ROW_NUMBER() OVER (PARTITION BY phone ORDER BY id DESC) AS rn FROM consent_ledger WHERE occurred_at < ?
 ) x WHERE x.rn = 1 AND x.status = 'subscribed'`, []any{q.to}, func(scan func(...any) error) error {
 		return scan(&rep.Subscribers)
 	})
-	if err != nil {
-		return nil, err
-	}
+}
 
-	// Delivery per flow: outbound messages created in the window.
+// deliveryByFlow fills the per-flow delivery numbers (outbound messages
+// created in the window) and opt-outs, and their sums.
+func (q *cohort) deliveryByFlow(ctx context.Context, rep *ProgramReport) error {
 	flows := map[string]*ProgramFlow{}
 	getFlow := func(id string) *ProgramFlow {
 		f := flows[id]
@@ -140,7 +160,7 @@ GROUP BY 1, 2`, []any{dayMicros, q.from, q.to}, func(scan func(...any) error) er
 		}
 		return f
 	}
-	err = q.each(ctx, "delivery", `SELECT m.flow_id,
+	err := q.each(ctx, "delivery", `SELECT m.flow_id,
 CAST(SUM(CASE WHEN `+sentCond+` THEN 1 ELSE 0 END) AS BIGINT),
 CAST(SUM(CASE WHEN m.status = 'delivered' THEN 1 ELSE 0 END) AS BIGINT),
 CAST(SUM(CASE WHEN m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS BIGINT)
@@ -156,7 +176,7 @@ GROUP BY m.flow_id`, []any{q.from, q.to}, func(scan func(...any) error) error {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Opt-outs in the window, attributed to the last message the number
 	// received in the 24 hours before (as in the flow report).
@@ -180,7 +200,7 @@ GROUP BY m.flow_id`, []any{attributionWindowMicros, q.from, q.to}, func(scan fun
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ids := make([]string, 0, len(flows))
 	for id := range flows {
@@ -198,14 +218,14 @@ GROUP BY m.flow_id`, []any{attributionWindowMicros, q.from, q.to}, func(scan fun
 	}
 	rep.DeliveryRate = ratio(float64(rep.Delivered), float64(rep.Sent))
 	rep.OptOutRate = ratio(float64(attributed), float64(rep.Sent))
+	return nil
+}
 
-	err = q.each(ctx, "contacts messaged", `SELECT COUNT(DISTINCT m.contact_id) FROM messages m
+// contactsMessaged counts the distinct contacts the window's sent messages
+// went to.
+func (q *cohort) contactsMessaged(ctx context.Context, rep *ProgramReport) error {
+	return q.each(ctx, "contacts messaged", `SELECT COUNT(DISTINCT m.contact_id) FROM messages m
 WHERE m.direction = 'out' AND m.created_at >= ? AND m.created_at < ? AND `+sentCond, []any{q.from, q.to}, func(scan func(...any) error) error {
 		return scan(&rep.ContactsMessaged)
 	})
-	if err != nil {
-		return nil, err
-	}
-	rep.MessagesPerContact = ratio(float64(rep.Sent), float64(rep.ContactsMessaged))
-	return rep, nil
 }

@@ -161,7 +161,7 @@ func compareLines(t *testing.T, file string, want, got []byte) {
 
 // deterministicExamples are run twice by TestExamplesDeterministic: those
 // with the most to order — replies and a consent race (welcome), same-instant
-// sends, holdout and suppression (cart-recovery), a segment scan entering
+// sends, holdout and suppression (cart-recovery), an audience scan entering
 // contacts across zones (vip-early-access). Every other example is checked
 // against a timeline an earlier run wrote, which catches most nondeterminism
 // too.

@@ -67,7 +67,7 @@ func (w *crashWorld) get() (string, <-chan struct{}) {
 // TestCrashKill9NeverSendsTwice runs the real binary against a fake Twilio
 // on loopback, posts one event per contact while killing the process with
 // SIGKILL at random moments of sending (five times, restarting it each
-// time), lets it drain, and then checks spec §7 from the provider's log and
+// time), lets it drain, and then checks the guarantees from the provider's log and
 // the database: no contact was sent to twice, every message ended sent,
 // failed or unknown, the unknown ones are exactly those a kill caught in
 // "sending", and every acknowledged event produced its run.

@@ -13,6 +13,7 @@ import (
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/ingest/shopify"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/console"
 	"github.com/smsflow/smsflow/provider/httpgw"
@@ -162,12 +163,12 @@ func mountWebhooks(mux *http.ServeMux, p provider.Provider, ev provider.Events) 
 // shopify.secret the route answers 404 saying to set it, and no path is
 // returned for the banner.
 func mountShopify(mux *http.ServeMux, cfg config.Config, w *ingest.Writer, clock smsflow.Clock, log *slog.Logger) []string {
-	mux.Handle("POST "+ingest.ShopifyPath, &ingest.ShopifyWebhook{Secret: cfg.Shopify.Secret, Region: cfg.DefaultRegion,
+	mux.Handle("POST "+shopify.Path, &shopify.Webhook{Secret: cfg.Shopify.Secret, Region: cfg.DefaultRegion,
 		Writer: w, Clock: clock, Log: log.With("webhook", "shopify"), OptIn: ingest.OptInOptionsFromConfig(cfg)})
 	if cfg.Shopify.Secret == "" {
 		return nil
 	}
-	return []string{ingest.ShopifyPath}
+	return []string{shopify.Path}
 }
 
 // senderAddresses are the configured senders as the send pipeline takes

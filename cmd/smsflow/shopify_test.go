@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/ingest/shopify"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -26,22 +26,22 @@ func TestShopifyWebhookServed(t *testing.T) {
 			cfg := config.Default()
 			cfg.Shopify.Secret = secret
 			w := startProviderWorld(t, dsn, cfg)
-			if !slices.Contains(w.app.webhooks, ingest.ShopifyPath) {
-				t.Errorf("webhooks mounted: %v, want %s", w.app.webhooks, ingest.ShopifyPath)
+			if !slices.Contains(w.app.webhooks, shopify.Path) {
+				t.Errorf("webhooks mounted: %v, want %s", w.app.webhooks, shopify.Path)
 			}
 			w.order("ana", "+14155550142", "5912345678901") // the storefront's own Order Completed
 			hdr := func(id, sig string) []string {
-				return []string{ingest.ShopifyTopicHeader, "orders/create", ingest.ShopifyWebhookIDHeader, id, ingest.ShopifyHmacHeader, sig}
+				return []string{shopify.TopicHeader, "orders/create", shopify.WebhookIDHeader, id, shopify.HmacHeader, sig}
 			}
-			r := w.post(ingest.ShopifyPath, "application/json", string(order), hdr("e2e-1", ingest.SignShopify("not-the-secret", order))...)
+			r := w.post(shopify.Path, "application/json", string(order), hdr("e2e-1", shopify.Sign("not-the-secret", order))...)
 			if r.status != 401 {
 				t.Errorf("wrong signature: %d %s", r.status, r.raw)
 			}
-			r = w.post(ingest.ShopifyPath, "application/json", string(order), hdr("e2e-1", ingest.SignShopify(secret, order))...)
+			r = w.post(shopify.Path, "application/json", string(order), hdr("e2e-1", shopify.Sign(secret, order))...)
 			if r.status != 200 || r.body["contact_id"] != "ana" || !strings.Contains(r.raw, `"duplicates":["Order Completed"]`) {
 				t.Errorf("orders/create: %d %s", r.status, r.raw)
 			}
-			r = w.post(ingest.ShopifyPath, "application/json", string(order), hdr("e2e-1", ingest.SignShopify(secret, order))...)
+			r = w.post(shopify.Path, "application/json", string(order), hdr("e2e-1", shopify.Sign(secret, order))...)
 			if r.status != 200 || r.body["duplicate"] != true {
 				t.Errorf("retry: %d %s", r.status, r.raw)
 			}
@@ -71,10 +71,10 @@ func TestShopifyWebhookServed(t *testing.T) {
 
 func TestShopifyWebhookWithoutSecret(t *testing.T) {
 	w := startProviderWorld(t, storetest.DSNs(t)["sqlite"], config.Default())
-	if slices.Contains(w.app.webhooks, ingest.ShopifyPath) {
+	if slices.Contains(w.app.webhooks, shopify.Path) {
 		t.Errorf("webhooks listed without shopify.secret: %v", w.app.webhooks)
 	}
-	r := w.post(ingest.ShopifyPath, "application/json", `{}`, ingest.ShopifyTopicHeader, "orders/create")
+	r := w.post(shopify.Path, "application/json", `{}`, shopify.TopicHeader, "orders/create")
 	if r.status != 404 || !strings.Contains(r.raw, "shopify.secret") {
 		t.Errorf("no secret: %d %s", r.status, r.raw)
 	}

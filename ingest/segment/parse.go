@@ -500,11 +500,7 @@ func idField(obj object, key string, max int) (string, *smsflow.Error) {
 		found = json.Unmarshal(raw, &id) == nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		lit := string(bytes.TrimSpace(raw))
-		if isInteger(lit) {
-			id, found = lit, true
-		} else if f, err := strconv.ParseFloat(lit, 64); err == nil {
-			id, found = strconv.FormatFloat(f, 'f', -1, 64), true
-		}
+		id, found = smsflow.NumberID(lit)
 	}
 	if !found {
 		return "", smsflow.FieldErrorf(smsflow.EINVALID, key, "%s must be a string or a number", key)
@@ -614,19 +610,6 @@ func parseTime(s string) (time.Time, error) {
 
 func tooLarge(what string, n int) *smsflow.Error {
 	return smsflow.Errorf(smsflow.ETOOLARGE, "%s is %d bytes; the limit is %d bytes (32 KB) per message", what, n, MaxItemBytes)
-}
-
-func isInteger(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

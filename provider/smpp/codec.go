@@ -11,7 +11,7 @@ import (
 	"github.com/smsflow/smsflow/sms/segments"
 )
 
-// data_coding values we send and read (SMPP 3.4 §5.2.19).
+// data_coding values we send and read (SMPP 3.4, data_coding).
 const (
 	codingDefault = 0x00 // SMSC default alphabet: GSM 03.38, unpacked
 	codingIA5     = 0x01 // IA5 / ASCII

@@ -20,7 +20,7 @@ const (
 )
 
 // Type of number and numbering plan indicator values used for addresses
-// (SMPP 3.4 §5.2.5, §5.2.6).
+// (SMPP 3.4, addr_ton and addr_npi).
 const (
 	TONUnknown       uint8 = 0
 	TONInternational uint8 = 1

@@ -12,7 +12,7 @@ import (
 	"github.com/smsflow/smsflow/provider"
 )
 
-// esm_class message type bits of a deliver_sm (SMPP 3.4 §5.2.12).
+// esm_class message type bits of a deliver_sm (SMPP 3.4, esm_class).
 const (
 	esmTypeMask     = 0x3C
 	esmReceipt      = 0x04 // SMSC delivery receipt

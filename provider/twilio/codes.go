@@ -6,7 +6,8 @@ import (
 )
 
 // errorKinds maps the Twilio error codes that mean more than "permanent" to
-// what the pipeline must do (compliance §4). Any other code on a 4xx answer
+// what the pipeline must do (an unreachable or opted-out number, a sender
+// to pause). Any other code on a 4xx answer
 // is provider.Permanent; 429 and 5xx answers are provider.Transient whatever
 // their code.
 var errorKinds = map[string]provider.ErrorKind{

@@ -158,5 +158,6 @@ func (t *Twilio) Name() string { return "twilio" }
 
 // RepliesToOptOuts reports whether Twilio answers STOP, START and HELP
 // itself (opt_out_replies: twilio), in which case smsflow records the
-// consent change but sends no confirmation of its own (spec §6).
+// consent change but sends no confirmation of its own: the person would
+// get two.
 func (t *Twilio) RepliesToOptOuts() bool { return t.cfg.OptOutReplies == OptOutRepliesTwilio }

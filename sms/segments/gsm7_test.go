@@ -20,7 +20,7 @@ func TestGSM7Tables(t *testing.T) {
 			t.Errorf("%q is in both the basic set and the extension table", r)
 		}
 	}
-	// compliance.md §3: the basic set beyond ASCII.
+	// The basic set beyond ASCII.
 	for _, r := range "£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà@$_\n\r" {
 		if got, want := SeptetCost(r), 1; got != want {
 			t.Errorf("SeptetCost(%q) = %d, want %d", r, got, want)

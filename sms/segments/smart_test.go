@@ -65,7 +65,7 @@ func TestSmartReplacementsTable(t *testing.T) {
 			t.Errorf("SmartEncode(%+q) = %+q, %v; want %+q, true", body, out, changed, want)
 		}
 	}
-	// compliance.md §3 names these; all must be in the table.
+	// The look-alikes smart encoding promises to replace; all must be in the table.
 	for _, r := range "“”«»‘’´`–—…•\u00a0\u200b\ufeff" {
 		if _, ok := smartReplacements[r]; !ok {
 			t.Errorf("%U (%q) is missing from smartReplacements", r, r)

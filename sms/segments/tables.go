@@ -268,7 +268,7 @@ var smartReplacements = map[rune]string{
 	0x223C: "~",   // TILDE OPERATOR
 	0xFF5E: "~",   // FULLWIDTH TILDE
 	// [our rule] The reference replaces the spaces and C1 controls below with
-	// two spaces; compliance.md §3 says one space, so one it is.
+	// two spaces; one space reads as the sender meant, so one it is.
 	0x00A0: " ",       // NO-BREAK SPACE
 	0x2000: " ",       // EN QUAD
 	0x2002: " ",       // EN SPACE
@@ -315,5 +315,5 @@ var smartReplacements = map[rune]string{
 	0x3001: ",",       // IDEOGRAPHIC COMMA
 	0xFEFF: "",        // ZERO WIDTH NO-BREAK SPACE
 	0x2022: "-",       // BULLET
-	0x200D: "",        // ZERO WIDTH JOINER ([our rule]: compliance.md §3 removes zero-width characters; not in the reference)
+	0x200D: "",        // ZERO WIDTH JOINER ([our rule]: zero-width characters are removed, as they would force UCS-2; not in the reference)
 }

@@ -1,5 +1,5 @@
 // Package template compiles and renders the Liquid message templates of send
-// steps (spec §5 "Templates").
+// steps (docs/flows.md, Message templates).
 //
 // A template is compiled once, when its flow is loaded: Compile reports syntax
 // errors with the line and column inside the template, rejects what a message

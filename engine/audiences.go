@@ -14,21 +14,28 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// SegmentBatch is how many contacts one segment-scan transaction enters
-// (it looks at SegmentBatch × shards ids).
-const SegmentBatch = 500
+// An audience is the contacts a flow's scheduled trigger selects: the
+// condition of a `segment:` trigger (the flow syntax keeps that word), or
+// the contacts whose date comes round for a `date:` trigger. An audience
+// scan walks every contact, in batches, and enters or schedules the ones
+// that match; its jobs are rows (store.SegmentJob), so every node and
+// restart picks up where the last batch left off.
 
-// SegmentShards is how many jobs a segment is split into on PostgreSQL, so
+// AudienceBatch is how many contacts one audience-scan transaction enters
+// (it looks at AudienceBatch × shards ids).
+const AudienceBatch = 500
+
+// AudienceShards is how many jobs an audience scan is split into on PostgreSQL, so
 // that several engine loops (and nodes) enter its contacts at once: shard i
 // of n enters the contacts whose stable hash falls in its slice. It is fixed
 // by the database, not by a node's configuration, so that every node makes
 // the same jobs. SQLite, with one writer, keeps one job (D33).
-const SegmentShards = 4
+const AudienceShards = 4
 
-// segmentShards is the shard count for the engine's database.
-func (e *Engine) segmentShards() int {
+// audienceShards is the shard count for the engine's database.
+func (e *Engine) audienceShards() int {
 	if e.db.Dialect().Name() == "postgres" {
-		return SegmentShards
+		return AudienceShards
 	}
 	return 1
 }
@@ -56,86 +63,20 @@ func splitShard(key string) (base string, i, n int) {
 
 // inShard reports whether a contact belongs to shard i of n.
 func inShard(contactID string, i, n int) bool {
+	// The salt keeps its old name: renaming it would move contacts between
+	// shards, and nodes of two versions would then disagree.
 	return n <= 1 || int(stableHash("segment-shard", contactID)*float64(n)) == i
 }
 
 // earliestZone is where a local wall-clock time happens first (UTC+14), so a
-// local segment's scan starts before anyone's moment comes.
+// local audience's scan starts before anyone's moment comes.
 var earliestZone = time.FixedZone("UTC+14", 14*3600)
 
-// armInactivity pushes back the inactivity deadlines an event feeds.
-func (cc *contactCtx) armInactivity(ev *smsflow.Event) error {
-	for _, comp := range cc.e.cat.Active() {
-		in := comp.Trigger.Inactivity
-		if comp.Trigger.Kind != flow.TriggerInactivity || in == nil || in.Event != ev.Name {
-			continue
-		}
-		if err := cc.tx.SetInactivityTimer(comp.ID, cc.contact.ID, ev.Timestamp.Add(in.For), ev.Seq); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ProcessInactivity enters contacts whose inactivity deadline passed, with
-// the last qualifying event as `event`.
-func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) {
-	now := e.clock.Now()
-	handled := 0
-	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
-		handled = 0
-		due, err := tx.DueInactivity(now, limit)
-		if err != nil {
-			return err
-		}
-		sort.SliceStable(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
-		for _, it := range due {
-			if err := tx.LockContact(it.ContactID); err != nil {
-				return err
-			}
-			if ok, err := tx.TakeInactivity(it); err != nil || !ok {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			handled++
-			h, ok := e.cat.Head(it.FlowID)
-			if !ok || h.Status != FlowActive {
-				continue
-			}
-			comp, err := e.cat.Version(ctx, h.ID, h.Version)
-			if err != nil {
-				return err
-			}
-			if comp.Trigger.Kind != flow.TriggerInactivity {
-				continue
-			}
-			cc, err := e.newContactCtx(tx, w, it.ContactID)
-			if err != nil {
-				return err
-			}
-			if cc.contact == nil {
-				continue
-			}
-			last, err := tx.EventBySeq(it.EventSeq)
-			if err != nil {
-				return err
-			}
-			if _, err := cc.tryEnter(comp, last); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return handled, err
-}
-
-// segmentJobs returns the jobs a segment or date flow needs around now
+// audienceJobs returns the jobs an audience or date flow needs around now
 // (none for a daily day after until, when until is set).
-func segmentJobs(comp *Compiled, now, until time.Time, shards int) []store.SegmentJob {
+func audienceJobs(comp *Compiled, now, until time.Time, shards int) []store.SegmentJob {
 	var jobs []store.SegmentJob
-	for _, j := range segmentScans(comp, now, until) {
+	for _, j := range audienceScans(comp, now, until) {
 		jobs = append(jobs, shardJobs(j, shards)...)
 	}
 	return jobs
@@ -152,11 +93,11 @@ func shardJobs(j store.SegmentJob, shards int) []store.SegmentJob {
 	return jobs
 }
 
-// segmentScans are the scans of a segment or date flow around now,
+// audienceScans are the scans of an audience or date flow around now,
 // unsharded: a one-off instant, a dated local time, or, for a daily
-// schedule (a local segment at HH:MM, a date trigger), today's and
+// schedule (a local audience at HH:MM, a date trigger), today's and
 // tomorrow's (UTC dates) days.
-func segmentScans(comp *Compiled, now, until time.Time) []store.SegmentJob {
+func audienceScans(comp *Compiled, now, until time.Time) []store.SegmentJob {
 	tr := comp.Trigger
 	switch {
 	case tr.Daily():
@@ -204,7 +145,7 @@ func dailyJob(comp *Compiled, day, now, until time.Time) (store.SegmentJob, bool
 
 // jobDay is the local day a scheduled scan's contacts enter on, read from
 // its (unsharded) key: "daily:2026-04-01" or "local:2026-04-01T10:00".
-func jobDay(job string) (flow.Date, bool) {
+func jobDay(job string) (smsflow.Date, bool) {
 	var day string
 	switch {
 	case strings.HasPrefix(job, "daily:"):
@@ -212,21 +153,21 @@ func jobDay(job string) (flow.Date, bool) {
 	case strings.HasPrefix(job, "local:"):
 		day, _, _ = strings.Cut(strings.TrimPrefix(job, "local:"), "T")
 	default:
-		return flow.Date{}, false
+		return smsflow.Date{}, false
 	}
 	t, err := time.Parse("2006-01-02", day)
 	if err != nil {
-		return flow.Date{}, false
+		return smsflow.Date{}, false
 	}
-	return flow.DateOf(t), true
+	return smsflow.DateOf(t), true
 }
 
-// ensureSegmentJobs creates the scans of every active segment and date
+// ensureAudienceJobs creates the scans of every active audience and date
 // flow.
-func (e *Engine) ensureSegmentJobs(ctx context.Context) error {
+func (e *Engine) ensureAudienceJobs(ctx context.Context) error {
 	now := e.clock.Now()
 	for _, comp := range e.cat.Active() {
-		for _, j := range segmentJobs(comp, now, e.cfg.ScheduleUntil, e.segmentShards()) {
+		for _, j := range audienceJobs(comp, now, e.cfg.ScheduleUntil, e.audienceShards()) {
 			if err := e.db.EnsureSegmentJob(ctx, j); err != nil {
 				return err
 			}
@@ -236,7 +177,7 @@ func (e *Engine) ensureSegmentJobs(ctx context.Context) error {
 }
 
 // ensureNextDay makes, when a daily flow's scan of day D finished, its scan
-// of D+1 (and whatever ensureSegmentJobs makes). A daily schedule so keeps
+// of D+1 (and whatever ensureAudienceJobs makes). A daily schedule so keeps
 // itself going, whether or not anything refreshes the jobs: serve reloads
 // its flows every few seconds, but simulate's clock jumps from timer to
 // timer, and without this stopped after the second day.
@@ -250,22 +191,22 @@ func (e *Engine) ensureNextDay(ctx context.Context, done *store.SegmentJob) erro
 			return err
 		}
 		if j, ok := dailyJob(comp, day.AddDate(0, 0, 1), e.clock.Now(), e.cfg.ScheduleUntil); ok && comp.Trigger.Daily() {
-			for _, s := range shardJobs(j, e.segmentShards()) {
+			for _, s := range shardJobs(j, e.audienceShards()) {
 				if err := e.db.EnsureSegmentJob(ctx, s); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return e.ensureSegmentJobs(ctx)
+	return e.ensureAudienceJobs(ctx)
 }
 
-// ProcessSegments advances the earliest due segment scan by one batch of
-// contacts. A one-off segment at an instant enters each matching contact
-// now. A local segment or a date trigger schedules each contact's entry at
+// ProcessAudiences advances the earliest due audience scan by one batch of
+// contacts. A one-off audience at an instant enters each matching contact
+// now. A local audience or a date trigger schedules each contact's entry at
 // its wall-clock moment (scheduleEntry); the entry rules are checked when
 // that moment comes (ProcessEntries).
-func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
+func (e *Engine) ProcessAudiences(ctx context.Context, batch int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
 	daily := false
@@ -329,7 +270,7 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 					j.Entered++
 				}
 			} else {
-				entered, err := cc.segmentEntry(comp, j)
+				entered, err := cc.audienceEntry(comp, j)
 				if err != nil {
 					return err
 				}
@@ -355,7 +296,7 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 		return tx.UpdateSegmentJob(j)
 	})
 	if err == nil && done != nil {
-		e.log.Info("segment scan finished", "flow", done.FlowID, "job", done.Key, "entered_or_scheduled", done.Entered)
+		e.log.Info("audience scan finished", "flow", done.FlowID, "job", done.Key, "entered_or_scheduled", done.Entered)
 		if daily {
 			err = e.ensureNextDay(ctx, done)
 		}
@@ -363,9 +304,9 @@ func (e *Engine) ProcessSegments(ctx context.Context, batch int) (int, error) {
 	return handled, err
 }
 
-// segmentEntry enters one contact of a one-off segment at an instant, now,
+// audienceEntry enters one contact of a one-off audience at an instant, now,
 // if it matches.
-func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, error) {
+func (cc *contactCtx) audienceEntry(comp *Compiled, j *store.SegmentJob) (bool, error) {
 	seg := comp.Trigger.Segment
 	base, _, _ := splitShard(j.Key)
 	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
@@ -379,7 +320,7 @@ func (cc *contactCtx) segmentEntry(comp *Compiled, j *store.SegmentJob) (bool, e
 }
 
 // localZone is the zone a contact's wall-clock times are read in: the
-// explicit zone, else the latest candidate (spec §4); UTC when none loads.
+// explicit zone, else the latest candidate (policy.LocalZoneFor); UTC when none loads.
 func (cc *contactCtx) localZone() *time.Location {
 	loc, err := policy.LoadZone(policy.LocalZoneFor(explicitZone(cc.contact), cc.contact.Timezones, cc.now))
 	if err != nil {
@@ -390,7 +331,7 @@ func (cc *contactCtx) localZone() *time.Location {
 
 // localInstant is the moment of clock on day in loc; a time that falls in
 // a DST gap moves forward to the first valid instant.
-func localInstant(day flow.Date, clock flow.Clock, loc *time.Location) time.Time {
+func localInstant(day smsflow.Date, clock flow.Clock, loc *time.Location) time.Time {
 	midnight := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, loc).Add(-time.Second)
 	return policy.NextLocal(midnight, clock.String(), loc)
 }
@@ -399,7 +340,7 @@ func localInstant(day flow.Date, clock flow.Clock, loc *time.Location) time.Time
 // "Segment Entered" with the flow and the scan, or "Date Reached" also
 // with the property and the occurrence of the date the entry is about
 // (event.properties.date, YYYY-MM-DD).
-func (cc *contactCtx) scheduledEvent(comp *Compiled, job string, at time.Time, occurrence flow.Date) *smsflow.Event {
+func (cc *contactCtx) scheduledEvent(comp *Compiled, job string, at time.Time, occurrence smsflow.Date) *smsflow.Event {
 	ev := &smsflow.Event{Type: "segment", Name: smsflow.EventSegmentEntered, ContactID: cc.contact.ID,
 		Properties: map[string]any{"flow": comp.ID, "job": job}, Timestamp: at, ReceivedAt: cc.now}
 	if d := comp.Trigger.Date; d != nil {
@@ -432,7 +373,7 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 	}
 	loc := cc.localZone()
 	where, label := comp.Trigger.Where, "trigger"
-	var occurrence flow.Date
+	var occurrence smsflow.Date
 	if d := comp.Trigger.Date; d != nil {
 		date, reason, detail := cc.contactDate(d, loc)
 		if reason != "" {
@@ -470,7 +411,7 @@ func (cc *contactCtx) scheduleEntry(comp *Compiled, j *store.SegmentJob, lastNot
 
 // contactDate reads a date trigger's date from the contact, or the
 // decision that keeps it out with its detail.
-func (cc *contactCtx) contactDate(d *flow.DateTrigger, loc *time.Location) (date flow.Date, reason, detail string) {
+func (cc *contactCtx) contactDate(d *flow.DateTrigger, loc *time.Location) (date smsflow.Date, reason, detail string) {
 	date, err := d.ContactDate(cc.contactVars(), loc)
 	switch {
 	case errors.Is(err, flow.ErrNoDate):
@@ -512,9 +453,9 @@ func (cc *contactCtx) skipEntry(comp *Compiled, reason, detail string, shown boo
 
 // ProcessEntries makes up to limit scheduled entries whose moment has come.
 // Each is decided now, by the flow's current version, exactly as an entry
-// by an event: whether the contact still belongs (the segment's condition,
-// the date), then the entry rules in spec order — trigger where, consent,
-// unless, re-entry, holdout.
+// by an event: whether the contact still belongs (the audience's condition,
+// the date), then the entry rules in the order every entry is decided
+// (checkEntry) — trigger where, consent, unless, re-entry, holdout.
 func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
@@ -559,7 +500,8 @@ func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
 }
 
 // entriesByPriority orders one contact's entries due together as sends due
-// together are decided (spec §6): flow priority, then moment, then flow id.
+// together are decided in a fixed order, so the same sends win on every
+// node and every run: flow priority, then moment, then flow id.
 func (e *Engine) entriesByPriority(entries []store.ScheduledEntry) {
 	prio := func(en store.ScheduledEntry) int {
 		if c, ok := e.cat.Peek(en.FlowID, en.FlowVersion); ok {
@@ -596,7 +538,7 @@ func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
 	if !comp.Trigger.Scheduled() || !ok {
 		return nil
 	}
-	var occurrence flow.Date
+	var occurrence smsflow.Date
 	if d := comp.Trigger.Date; d != nil {
 		date, reason, detail := cc.contactDate(d, cc.localZone())
 		if reason != "" {

@@ -1,4 +1,4 @@
-package ingest_test
+package shopify_test
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/ingest/shopify"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -23,7 +24,7 @@ const shopifySecret = "shpss_test_0123456789abcdef"
 // fixture reads testdata/shopify/NAME.json.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "shopify", name+".json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "shopify", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +50,17 @@ func newShopifyServerWith(t *testing.T, db *store.DB, secret string, opt ingest.
 	t.Helper()
 	w := newWriter(t, db)
 	mux := http.NewServeMux()
-	mux.Handle("POST "+ingest.ShopifyPath, &ingest.ShopifyWebhook{Secret: secret, Region: "US", Writer: w, Clock: fixedClock{now},
+	mux.Handle("POST "+shopify.Path, &shopify.Webhook{Secret: secret, Region: "US", Writer: w, Clock: fixedClock{now},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), OptIn: opt})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &shopifyServer{t: t, db: db, url: srv.URL + ingest.ShopifyPath, w: w}
+	return &shopifyServer{t: t, db: db, url: srv.URL + shopify.Path, w: w}
 }
 
 type shopifyReply struct {
 	status int
 	raw    string
-	res    ingest.ShopifyResult
+	res    shopify.Result
 	err    struct{ Code, Message, Field string }
 }
 
@@ -69,16 +70,16 @@ func (s *shopifyServer) post(topic, id string, body []byte, sig string) shopifyR
 	s.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.url, strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ingest.ShopifyTopicHeader, topic)
-	req.Header.Set(ingest.ShopifyShopHeader, "glow.myshopify.com")
+	req.Header.Set(shopify.TopicHeader, topic)
+	req.Header.Set(shopify.ShopHeader, "glow.myshopify.com")
 	if id != "" {
-		req.Header.Set(ingest.ShopifyWebhookIDHeader, id)
+		req.Header.Set(shopify.WebhookIDHeader, id)
 	}
 	if sig == "sign" {
-		sig = ingest.SignShopify(shopifySecret, body)
+		sig = shopify.Sign(shopifySecret, body)
 	}
 	if sig != "" {
-		req.Header.Set(ingest.ShopifyHmacHeader, sig)
+		req.Header.Set(shopify.HmacHeader, sig)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -107,7 +108,7 @@ func (s *shopifyServer) post(topic, id string, body []byte, sig string) shopifyR
 }
 
 // ok posts a signed delivery and fails unless it is answered 200.
-func (s *shopifyServer) ok(topic, id string, body []byte) ingest.ShopifyResult {
+func (s *shopifyServer) ok(topic, id string, body []byte) shopify.Result {
 	s.t.Helper()
 	r := s.post(topic, id, body, "sign")
 	if r.status != 200 {
@@ -152,7 +153,7 @@ func ledger(t *testing.T, db *store.DB, phone string) smsflow.Consent {
 
 func TestShopifySignature(t *testing.T) {
 	body := []byte(`{"id":1}`)
-	sig := ingest.SignShopify(shopifySecret, body)
+	sig := shopify.Sign(shopifySecret, body)
 	for _, c := range []struct {
 		name, secret, header string
 		body                 []byte
@@ -165,9 +166,9 @@ func TestShopifySignature(t *testing.T) {
 		{"missing", shopifySecret, "", body, false},
 		{"not base64", shopifySecret, "%%%", body, false},
 		{"hex instead of base64", shopifySecret, "a1b2c3", body, false},
-		{"no secret configured", "", ingest.SignShopify("", body), body, false},
+		{"no secret configured", "", shopify.Sign("", body), body, false},
 	} {
-		if got := ingest.VerifyShopify(c.secret, c.body, c.header); got != c.want {
+		if got := shopify.Verify(c.secret, c.body, c.header); got != c.want {
 			t.Errorf("%s: verified %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -175,7 +176,7 @@ func TestShopifySignature(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		s := newShopifyServer(t, db, shopifySecret)
 		order := fixture(t, "orders_create")
-		if r := s.post("orders/create", "w-bad", order, ingest.SignShopify("wrong", order)); r.status != 401 || r.err.Code != "unauthorized" || !strings.Contains(r.err.Message, "shopify.secret") {
+		if r := s.post("orders/create", "w-bad", order, shopify.Sign("wrong", order)); r.status != 401 || r.err.Code != "unauthorized" || !strings.Contains(r.err.Message, "shopify.secret") {
 			t.Errorf("bad signature: %d %s", r.status, r.raw)
 		}
 		if r := s.post("orders/create", "w-bad", order, ""); r.status != 401 || !strings.Contains(r.err.Message, "missing") {
@@ -343,7 +344,7 @@ func TestShopifyCheckouts(t *testing.T) {
 		// Completed without naming the order: Checkout Completed, no revenue twice.
 		done := fixture(t, "checkouts_update_completed")
 		r = s.ok("checkouts/update", "wh-c3", done)
-		if strings.Join(r.Events, ",") != "identify,"+ingest.EventCheckoutCompleted {
+		if strings.Join(r.Events, ",") != "identify,"+shopify.EventCheckoutCompleted {
 			t.Errorf("completed checkout: %+v", r)
 		}
 		if got := events(t, db, cid, smsflow.EventOrderCompleted); len(got) != 0 {
@@ -504,7 +505,7 @@ func TestShopifyUnknownTopicAndMalformed(t *testing.T) {
 				t.Errorf("%s %q: %d %s, want 400 mentioning %q", c.topic, c.body, r.status, r.raw, c.want)
 			}
 		}
-		if r := s.post("", "", []byte(`{}`), "sign"); r.status != 400 || r.err.Field != ingest.ShopifyTopicHeader {
+		if r := s.post("", "", []byte(`{}`), "sign"); r.status != 400 || r.err.Field != shopify.TopicHeader {
 			t.Errorf("no topic: %d %s", r.status, r.raw)
 		}
 		if n := countEvents(t, db); n != 0 {
@@ -537,7 +538,7 @@ func TestDecideShopifyConsent(t *testing.T) {
 		{"pending changes nothing", smsflow.ConsentNone, nil, "pending", ""},
 		{"redacted changes nothing", smsflow.ConsentSubscribed, older, "redacted", ""},
 	} {
-		got, why := ingest.DecideShopifyConsent(c.before, c.latest, ingest.ShopifyConsent{State: c.state}, at)
+		got, why := shopify.DecideConsent(c.before, c.latest, shopify.Consent{State: c.state}, at)
 		if got != c.want || (got == "" && why == "") {
 			t.Errorf("%s: %q (%s), want %q", c.name, got, why, c.want)
 		}

@@ -1,4 +1,4 @@
-package ingest_test
+package shopify_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/ingest/shopify"
 )
 
 // FuzzMapShopify feeds arbitrary bodies to the Shopify payload mapper: it
@@ -28,7 +28,7 @@ func FuzzMapShopify(f *testing.F) {
 	f.Add("orders/create", []byte(`{"id": "o\u0000", "customer": {"id": "c\u0000", "phone": "+14155550100"}}`))
 	f.Add("orders/create", []byte(`{"id": "`+strings.Repeat("9", 2000)+`", "customer": {"id": "`+strings.Repeat("c", 300)+`"}}`))
 	f.Fuzz(func(t *testing.T, topic string, body []byte) {
-		m, err := ingest.MapShopify(ingest.ShopifyDelivery{Topic: topic, WebhookID: "wh", Body: body}, "US", now)
+		m, err := shopify.Map(shopify.Delivery{Topic: topic, WebhookID: "wh", Body: body}, "US", now)
 		if err != nil {
 			if smsflow.ErrorCode(err) != smsflow.EINVALID || smsflow.ErrorMessage(err) == "" {
 				t.Fatalf("refused with %v, want an EINVALID error with a message", err)

@@ -1,4 +1,4 @@
-package ingest
+package shopify
 
 import (
 	"crypto/hmac"
@@ -14,38 +14,39 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
 )
 
-// Shopify webhook request headers (compliance.md §6).
+// Shopify webhook request headers smsflow reads.
 const (
-	ShopifyHmacHeader      = "X-Shopify-Hmac-Sha256"
-	ShopifyTopicHeader     = "X-Shopify-Topic"
-	ShopifyWebhookIDHeader = "X-Shopify-Webhook-Id"
-	ShopifyShopHeader      = "X-Shopify-Shop-Domain"
+	HmacHeader      = "X-Shopify-Hmac-Sha256"
+	TopicHeader     = "X-Shopify-Topic"
+	WebhookIDHeader = "X-Shopify-Webhook-Id"
+	ShopHeader      = "X-Shopify-Shop-Domain"
 )
 
-// ShopifyPath is where serve mounts the Shopify webhook.
-const ShopifyPath = "/webhooks/shopify"
+// Path is where serve mounts the Shopify webhook.
+const Path = "/webhooks/shopify"
 
-// MaxShopifyBody bounds a webhook body; an order with hundreds of line
+// MaxBody bounds a webhook body; an order with hundreds of line
 // items is a few hundred kilobytes.
-const MaxShopifyBody = 4 << 20
+const MaxBody = 4 << 20
 
 // shopifyWebhookRetention is how long webhook ids are kept for dedupe:
 // Shopify stops retrying after 4 hours, so a week is ample.
 const shopifyWebhookRetention = 7 * 24 * time.Hour
 
-// SignShopify returns the X-Shopify-Hmac-Sha256 value of a body:
+// Sign returns the X-Shopify-Hmac-Sha256 value of a body:
 // base64(HMAC-SHA256(secret, raw body)).
-func SignShopify(secret string, body []byte) string {
+func Sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// VerifyShopify reports whether header is the body's signature under
+// Verify reports whether header is the body's signature under
 // secret, comparing in constant time. An empty secret verifies nothing.
-func VerifyShopify(secret string, body []byte, header string) bool {
+func Verify(secret string, body []byte, header string) bool {
 	if secret == "" || header == "" {
 		return false
 	}
@@ -58,27 +59,27 @@ func VerifyShopify(secret string, body []byte, header string) bool {
 	return hmac.Equal(got, mac.Sum(nil))
 }
 
-// ShopifyWebhook serves POST /webhooks/shopify. It verifies the signature
-// over the raw body (401 otherwise), maps the topic (MapShopify; 400 for a
+// Webhook serves POST /webhooks/shopify. It verifies the signature
+// over the raw body (401 otherwise), maps the topic (Map; 400 for a
 // malformed body), writes through the ingest writer in one transaction with
 // the webhook id, and answers 200 — also for a duplicate delivery and for a
 // topic smsflow does not use, so Shopify does not retry them. It calls no
 // provider: the engine picks the events up after the commit. Without a
 // secret it answers 404 saying to set shopify.secret.
-type ShopifyWebhook struct {
+type Webhook struct {
 	Secret string // shopify.secret: the app's client secret / the shop's webhook signing secret
 	Region string // default region of numbers written without +country
-	Writer *Writer
+	Writer *ingest.Writer
 	Clock  smsflow.Clock
 	Log    *slog.Logger
 	// OptIn is the double opt-in configuration SMS consent is recorded with.
-	OptIn OptInOptions
+	OptIn ingest.OptInOptions
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time
 }
 
-func (h *ShopifyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		shopifyError(w, http.StatusMethodNotAllowed, smsflow.Errorf(smsflow.EINVALID, "Shopify webhooks are POST requests"))
@@ -89,41 +90,41 @@ func (h *ShopifyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Shopify webhooks are off: set shopify.secret (or SMSFLOW_SHOPIFY_SECRET) to the secret Shopify signs webhooks with, then restart"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxShopifyBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			shopifyError(w, http.StatusRequestEntityTooLarge, smsflow.Errorf(smsflow.ETOOLARGE, "the body is larger than %d MB", MaxShopifyBody>>20))
+			shopifyError(w, http.StatusRequestEntityTooLarge, smsflow.Errorf(smsflow.ETOOLARGE, "the body is larger than %d MB", MaxBody>>20))
 			return
 		}
 		shopifyError(w, http.StatusBadRequest, smsflow.Errorf(smsflow.EINVALID, "could not read the request body: %v", err))
 		return
 	}
-	if !VerifyShopify(h.Secret, body, r.Header.Get(ShopifyHmacHeader)) {
-		h.Log.Warn("shopify webhook with a missing or wrong signature", "topic", r.Header.Get(ShopifyTopicHeader), "remote", r.RemoteAddr)
-		msg := "missing " + ShopifyHmacHeader + " header"
-		if r.Header.Get(ShopifyHmacHeader) != "" {
-			msg = "invalid " + ShopifyHmacHeader + ": check that shopify.secret is the secret this shop signs webhooks with"
+	if !Verify(h.Secret, body, r.Header.Get(HmacHeader)) {
+		h.Log.Warn("shopify webhook with a missing or wrong signature", "topic", r.Header.Get(TopicHeader), "remote", r.RemoteAddr)
+		msg := "missing " + HmacHeader + " header"
+		if r.Header.Get(HmacHeader) != "" {
+			msg = "invalid " + HmacHeader + ": check that shopify.secret is the secret this shop signs webhooks with"
 		}
-		shopifyError(w, http.StatusUnauthorized, smsflow.FieldErrorf(smsflow.EUNAUTHORIZED, ShopifyHmacHeader, "%s", msg))
+		shopifyError(w, http.StatusUnauthorized, smsflow.FieldErrorf(smsflow.EUNAUTHORIZED, HmacHeader, "%s", msg))
 		return
 	}
-	d := ShopifyDelivery{
-		Topic:     strings.ToLower(strings.TrimSpace(r.Header.Get(ShopifyTopicHeader))),
-		WebhookID: strings.TrimSpace(r.Header.Get(ShopifyWebhookIDHeader)),
-		Shop:      strings.TrimSpace(r.Header.Get(ShopifyShopHeader)),
+	d := Delivery{
+		Topic:     strings.ToLower(strings.TrimSpace(r.Header.Get(TopicHeader))),
+		WebhookID: strings.TrimSpace(r.Header.Get(WebhookIDHeader)),
+		Shop:      strings.TrimSpace(r.Header.Get(ShopHeader)),
 		Body:      body,
 	}
 	if d.Topic == "" {
-		shopifyError(w, http.StatusBadRequest, smsflow.FieldErrorf(smsflow.EINVALID, ShopifyTopicHeader, "the %s header is required (orders/create, checkouts/update, customers/update, …)", ShopifyTopicHeader))
+		shopifyError(w, http.StatusBadRequest, smsflow.FieldErrorf(smsflow.EINVALID, TopicHeader, "the %s header is required (orders/create, checkouts/update, customers/update, …)", TopicHeader))
 		return
 	}
 	if len(d.WebhookID) > 200 {
-		shopifyError(w, http.StatusBadRequest, smsflow.FieldErrorf(smsflow.EINVALID, ShopifyWebhookIDHeader, "the %s header is longer than 200 characters", ShopifyWebhookIDHeader))
+		shopifyError(w, http.StatusBadRequest, smsflow.FieldErrorf(smsflow.EINVALID, WebhookIDHeader, "the %s header is longer than 200 characters", WebhookIDHeader))
 		return
 	}
 	now := h.Clock.Now()
-	m, err := MapShopify(d, h.Region, now)
+	m, err := Map(d, h.Region, now)
 	if err != nil {
 		h.Log.Debug("shopify webhook refused", "topic", d.Topic, "webhook_id", d.WebhookID, "err", err)
 		shopifyError(w, http.StatusBadRequest, err)
@@ -131,10 +132,10 @@ func (h *ShopifyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if m.Ignored != "" {
 		h.Log.Debug("shopify webhook ignored", "topic", d.Topic, "webhook_id", d.WebhookID, "why", m.Ignored)
-		shopifyJSON(w, http.StatusOK, ShopifyResult{Topic: d.Topic, Ignored: m.Ignored})
+		shopifyJSON(w, http.StatusOK, Result{Topic: d.Topic, Ignored: m.Ignored})
 		return
 	}
-	res, err := h.Writer.SubmitShopify(r.Context(), d, m, h.pruneBefore(now), h.OptIn)
+	res, err := h.submit(r.Context(), d, m, h.pruneBefore(now))
 	if err != nil {
 		// The write failed and the webhook id was not kept: Shopify's retry
 		// will be processed.
@@ -152,7 +153,7 @@ func (h *ShopifyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // pruneBefore returns the cutoff for deleting old webhook ids at most once
 // an hour, zero otherwise.
-func (h *ShopifyWebhook) pruneBefore(now time.Time) time.Time {
+func (h *Webhook) pruneBefore(now time.Time) time.Time {
 	h.pruneMu.Lock()
 	defer h.pruneMu.Unlock()
 	if now.Sub(h.lastPrune) < time.Hour {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
 )
 
@@ -15,17 +16,17 @@ func TestLocalInstantOnDSTDays(t *testing.T) {
 	syd, _ := time.LoadLocation("Australia/Sydney")
 	tests := []struct {
 		name  string
-		day   flow.Date
+		day   smsflow.Date
 		clock flow.Clock
 		loc   *time.Location
 		want  string
 	}{
-		{"ordinary day", flow.Date{Year: 2026, Month: 3, Day: 7}, flow.Clock{Hour: 10}, ny, "2026-03-07T15:00:00Z"},
-		{"spring: 10:00 is EDT", flow.Date{Year: 2026, Month: 3, Day: 8}, flow.Clock{Hour: 10}, ny, "2026-03-08T14:00:00Z"},
-		{"spring: 02:30 does not exist, 03:00 EDT", flow.Date{Year: 2026, Month: 3, Day: 8}, flow.Clock{Hour: 2, Minute: 30}, ny, "2026-03-08T07:00:00Z"},
-		{"autumn: 01:30 twice, the first (EDT)", flow.Date{Year: 2026, Month: 11, Day: 1}, flow.Clock{Hour: 1, Minute: 30}, ny, "2026-11-01T05:30:00Z"},
-		{"southern autumn: 02:30 twice in Sydney, the first (AEDT)", flow.Date{Year: 2026, Month: 4, Day: 5}, flow.Clock{Hour: 2, Minute: 30}, syd, "2026-04-04T15:30:00Z"},
-		{"midnight", flow.Date{Year: 2026, Month: 12, Day: 31}, flow.Clock{}, ny, "2026-12-31T05:00:00Z"},
+		{"ordinary day", smsflow.Date{Year: 2026, Month: 3, Day: 7}, flow.Clock{Hour: 10}, ny, "2026-03-07T15:00:00Z"},
+		{"spring: 10:00 is EDT", smsflow.Date{Year: 2026, Month: 3, Day: 8}, flow.Clock{Hour: 10}, ny, "2026-03-08T14:00:00Z"},
+		{"spring: 02:30 does not exist, 03:00 EDT", smsflow.Date{Year: 2026, Month: 3, Day: 8}, flow.Clock{Hour: 2, Minute: 30}, ny, "2026-03-08T07:00:00Z"},
+		{"autumn: 01:30 twice, the first (EDT)", smsflow.Date{Year: 2026, Month: 11, Day: 1}, flow.Clock{Hour: 1, Minute: 30}, ny, "2026-11-01T05:30:00Z"},
+		{"southern autumn: 02:30 twice in Sydney, the first (AEDT)", smsflow.Date{Year: 2026, Month: 4, Day: 5}, flow.Clock{Hour: 2, Minute: 30}, syd, "2026-04-04T15:30:00Z"},
+		{"midnight", smsflow.Date{Year: 2026, Month: 12, Day: 31}, flow.Clock{}, ny, "2026-12-31T05:00:00Z"},
 	}
 	for _, tt := range tests {
 		if got := localInstant(tt.day, tt.clock, tt.loc).UTC().Format(time.RFC3339); got != tt.want {

@@ -97,7 +97,7 @@ func benchScheduledDay(b *testing.B, db *store.DB, n int, src string) {
 		clock.Set(day.AddDate(0, 0, i).Add(20 * time.Hour))
 		start := time.Now()
 		for {
-			m, err := eng.ProcessSegments(ctx, engine.SegmentBatch)
+			m, err := eng.ProcessAudiences(ctx, engine.AudienceBatch)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,30 +1,26 @@
-package ingest
+package shopify
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
 )
 
-// Shopify webhook topics smsflow maps (compliance.md §6). Every other topic
+// Shopify webhook topics smsflow maps (docs/shopify.md). Every other topic
 // is acknowledged and ignored, so Shopify does not retry it.
 const (
-	ShopifyOrdersCreate    = "orders/create"
-	ShopifyOrdersPaid      = "orders/paid"
-	ShopifyCheckoutsCreate = "checkouts/create"
-	ShopifyCheckoutsUpdate = "checkouts/update"
-	ShopifyCustomersCreate = "customers/create"
-	ShopifyCustomersUpdate = "customers/update"
+	OrdersCreate    = "orders/create"
+	OrdersPaid      = "orders/paid"
+	CheckoutsCreate = "checkouts/create"
+	CheckoutsUpdate = "checkouts/update"
+	CustomersCreate = "customers/create"
+	CustomersUpdate = "customers/update"
 )
 
 // EventCheckoutCompleted records a Shopify checkout that became an order
@@ -33,31 +29,23 @@ const (
 const EventCheckoutCompleted = "Checkout Completed"
 
 const (
-	shopifyContactPrefix    = "shopify:"
 	shopifyMessageIDPrefix  = "shopify-"
 	maxShopifyLineItems     = 500
 	maxShopifyStringPayload = 2048
 )
 
-// ShopifyContactID is the id of the contact smsflow creates for a Shopify
-// customer it cannot match to an existing contact (by alias or phone). Like
-// phone:+… contacts it is smsflow's own: a storefront identify that carries
-// the same number merges it into the storefront's userId, and the Shopify id
-// then stays an alias of that contact.
-func ShopifyContactID(customerID string) string { return shopifyContactPrefix + customerID }
-
-// ShopifyDelivery is one webhook request as Shopify sent it: the headers
+// Delivery is one webhook request as Shopify sent it: the headers
 // smsflow reads and the raw (already verified) body.
-type ShopifyDelivery struct {
+type Delivery struct {
 	Topic     string // X-Shopify-Topic
 	WebhookID string // X-Shopify-Webhook-Id, the dedupe key ("" when absent)
 	Shop      string // X-Shopify-Shop-Domain
 	Body      []byte
 }
 
-// ShopifyConsent is a customer's sms_marketing_consent, for the number in
+// Consent is a customer's sms_marketing_consent, for the number in
 // Phone (the customer's own phone: Shopify's SMS consent belongs to it).
-type ShopifyConsent struct {
+type Consent struct {
 	State         string // subscribed, unsubscribed, not_subscribed, pending, redacted, invalid
 	OptInLevel    string // single_opt_in, confirmed_opt_in, unknown
 	UpdatedAt     time.Time
@@ -65,191 +53,20 @@ type ShopifyConsent struct {
 	Phone         string // E.164
 }
 
-// ShopifyMapping is what a delivery means to smsflow: the items to apply
+// Mapping is what a delivery means to smsflow: the items to apply
 // (their UserID is left empty: the contact is resolved in the write
 // transaction from CustomerID and Phone) and, for customers/*, a consent
 // change to weigh against the ledger.
-type ShopifyMapping struct {
+type Mapping struct {
 	Topic      string
 	Ignored    string // why the delivery maps to nothing ("" when it maps to items)
 	CustomerID string
 	Phone      *phone.Number
-	Items      []*Item
-	Consent    *ShopifyConsent
+	Items      []*ingest.Item
+	Consent    *Consent
 }
 
-// shopifyString is a scalar Shopify field read as text: strings as they
-// are, numbers by their literal (ids exceed float64's precision), booleans
-// as "true"/"false", null as "". Objects and arrays where a scalar was
-// expected are ignored rather than refused: Shopify adds and reshapes
-// fields across API versions.
-type shopifyString string
-
-func (s *shopifyString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null" || b[0] == '{' || b[0] == '[':
-		*s = ""
-	case b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = shopifyString(clipText(v))
-	default:
-		*s = shopifyString(clipText(string(b)))
-	}
-	return nil
-}
-
-// clipText bounds a text field: a webhook is signed by the shop, but one
-// field must not turn into megabytes of properties.
-func clipText(s string) string {
-	if len(s) > maxShopifyStringPayload {
-		return s[:maxShopifyStringPayload]
-	}
-	return s
-}
-
-func (s shopifyString) String() string { return strings.TrimSpace(string(s)) }
-
-// number parses a money amount or quantity ("199.00", 2); ok=false when
-// the field is absent or not a number.
-func (s shopifyString) number() (float64, bool) {
-	f, err := strconv.ParseFloat(s.String(), 64)
-	if err != nil || f != f || f > 1e15 || f < -1e15 { // NaN, absurd values
-		return 0, false
-	}
-	return f, true
-}
-
-// time parses an ISO 8601 timestamp; zero when absent or unreadable.
-func (s shopifyString) time() time.Time {
-	v := s.String()
-	if v == "" {
-		return time.Time{}
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05 -0700"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
-}
-
-type shopifySMSConsent struct {
-	State                shopifyString `json:"state"`
-	OptInLevel           shopifyString `json:"opt_in_level"`
-	ConsentUpdatedAt     shopifyString `json:"consent_updated_at"`
-	ConsentCollectedFrom shopifyString `json:"consent_collected_from"`
-}
-
-type shopifyAddress struct {
-	FirstName   shopifyString `json:"first_name"`
-	LastName    shopifyString `json:"last_name"`
-	Phone       shopifyString `json:"phone"`
-	CountryCode shopifyString `json:"country_code"`
-}
-
-type shopifyCustomer struct {
-	ID                  shopifyString      `json:"id"`
-	Email               shopifyString      `json:"email"`
-	FirstName           shopifyString      `json:"first_name"`
-	LastName            shopifyString      `json:"last_name"`
-	Phone               shopifyString      `json:"phone"`
-	UpdatedAt           shopifyString      `json:"updated_at"`
-	CreatedAt           shopifyString      `json:"created_at"`
-	SMSMarketingConsent *shopifySMSConsent `json:"sms_marketing_consent"`
-	DefaultAddress      *shopifyAddress    `json:"default_address"`
-}
-
-type shopifyLineItem struct {
-	ID           shopifyString `json:"id"`
-	ProductID    shopifyString `json:"product_id"`
-	VariantID    shopifyString `json:"variant_id"`
-	SKU          shopifyString `json:"sku"`
-	Title        shopifyString `json:"title"`
-	Name         shopifyString `json:"name"`
-	VariantTitle shopifyString `json:"variant_title"`
-	Vendor       shopifyString `json:"vendor"`
-	Price        shopifyString `json:"price"`
-	Quantity     shopifyString `json:"quantity"`
-}
-
-// shopifyOrder is an order or a checkout: the two share most fields.
-type shopifyOrder struct {
-	ID                   shopifyString `json:"id"`
-	Name                 shopifyString `json:"name"`
-	OrderNumber          shopifyString `json:"order_number"`
-	Token                shopifyString `json:"token"`
-	CartToken            shopifyString `json:"cart_token"`
-	CheckoutToken        shopifyString `json:"checkout_token"`
-	CheckoutID           shopifyString `json:"checkout_id"`
-	Email                shopifyString `json:"email"`
-	Phone                shopifyString `json:"phone"`
-	SMSMarketingPhone    shopifyString `json:"sms_marketing_phone"`
-	Currency             shopifyString `json:"currency"`
-	TotalPrice           shopifyString `json:"total_price"`
-	SubtotalPrice        shopifyString `json:"subtotal_price"`
-	TotalTax             shopifyString `json:"total_tax"`
-	TotalDiscounts       shopifyString `json:"total_discounts"`
-	FinancialStatus      shopifyString `json:"financial_status"`
-	AbandonedCheckoutURL shopifyString `json:"abandoned_checkout_url"`
-	CompletedAt          shopifyString `json:"completed_at"`
-	CreatedAt            shopifyString `json:"created_at"`
-	UpdatedAt            shopifyString `json:"updated_at"`
-	ProcessedAt          shopifyString `json:"processed_at"`
-	OrderID              shopifyString `json:"order_id"`
-	Order                *struct {
-		ID shopifyString `json:"id"`
-	} `json:"order"`
-	Customer        *shopifyCustomer  `json:"customer"`
-	BillingAddress  *shopifyAddress   `json:"billing_address"`
-	ShippingAddress *shopifyAddress   `json:"shipping_address"`
-	LineItems       []shopifyLineItem `json:"line_items"`
-	DiscountCodes   []struct {
-		Code shopifyString `json:"code"`
-	} `json:"discount_codes"`
-}
-
-// decodeShopify reads a webhook body into v, answering what is wrong with it
-// in words a developer testing a webhook can act on.
-func decodeShopify(topic string, body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.Is(err, io.EOF):
-			return smsflow.Errorf(smsflow.EINVALID, "the %s body is empty; Shopify sends a JSON object", topic)
-		case errors.As(err, &syn):
-			return smsflow.Errorf(smsflow.EINVALID, "the %s body is not valid JSON (at byte %d): %v", topic, syn.Offset, err)
-		case errors.As(err, &typ):
-			field := typ.Field
-			if field == "" {
-				return smsflow.Errorf(smsflow.EINVALID, "the %s body must be a JSON object, not %s", topic, typ.Value)
-			}
-			return smsflow.FieldErrorf(smsflow.EINVALID, field, "the %s body has %s where %s expects %s", topic, typ.Value, field, kindOf(typ.Type.String()))
-		default:
-			return smsflow.Errorf(smsflow.EINVALID, "the %s body is not valid JSON: %v", topic, err)
-		}
-	}
-	if dec.More() {
-		return smsflow.Errorf(smsflow.EINVALID, "the %s body holds more than one JSON value", topic)
-	}
-	return nil
-}
-
-func kindOf(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	default:
-		return "an object"
-	}
-}
-
-// MapShopify turns a verified webhook delivery into what smsflow stores. It
+// Map turns a verified webhook delivery into what smsflow stores. It
 // is pure: the same delivery, region and now give the same mapping. An
 // *smsflow.Error (EINVALID, for a 400) says what is malformed; a topic
 // smsflow does not use maps to Ignored.
@@ -264,10 +81,10 @@ func kindOf(goType string) string {
 //
 // Orders and checkouts also identify the customer (phone and names), so a
 // cart-recovery text can greet them.
-func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMapping, error) {
-	m := &ShopifyMapping{Topic: d.Topic}
+func Map(d Delivery, region string, now time.Time) (*Mapping, error) {
+	m := &Mapping{Topic: d.Topic}
 	switch d.Topic {
-	case ShopifyOrdersCreate, ShopifyOrdersPaid, ShopifyCheckoutsCreate, ShopifyCheckoutsUpdate:
+	case OrdersCreate, OrdersPaid, CheckoutsCreate, CheckoutsUpdate:
 		var o shopifyOrder
 		if err := decodeShopify(d.Topic, d.Body, &o); err != nil {
 			return nil, err
@@ -275,7 +92,7 @@ func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMappin
 		if err := mapShopifyOrder(m, d, &o, region, now); err != nil {
 			return nil, err
 		}
-	case ShopifyCustomersCreate, ShopifyCustomersUpdate:
+	case CustomersCreate, CustomersUpdate:
 		var c shopifyCustomer
 		if err := decodeShopify(d.Topic, d.Body, &c); err != nil {
 			return nil, err
@@ -297,8 +114,8 @@ func MapShopify(d ShopifyDelivery, region string, now time.Time) (*ShopifyMappin
 	return m, nil
 }
 
-func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, region string, now time.Time) error {
-	checkout := d.Topic == ShopifyCheckoutsCreate || d.Topic == ShopifyCheckoutsUpdate
+func mapShopifyOrder(m *Mapping, d Delivery, o *shopifyOrder, region string, now time.Time) error {
+	checkout := d.Topic == CheckoutsCreate || d.Topic == CheckoutsUpdate
 	if o.Customer != nil {
 		m.CustomerID = o.Customer.ID.String()
 		if err := smsflow.CheckID("customer.id", m.CustomerID, smsflow.MaxIDLength); err != nil {
@@ -308,7 +125,7 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 	m.Phone = firstPhone(region, o.phoneCandidates()...)
 
 	if traits := o.traits(); len(traits) > 0 || m.Phone != nil {
-		m.Items = append(m.Items, &Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
+		m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
 			Traits: traits, Phone: m.Phone, Timestamp: eventTime(now, o.UpdatedAt, o.CreatedAt), ReceivedAt: now})
 	}
 
@@ -342,13 +159,13 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 			return nil
 		}
 		props := o.checkoutProperties(token)
-		m.Items = append(m.Items, &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-completed-" + token,
+		m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-completed-" + token,
 			Name: EventCheckoutCompleted, Properties: props, Timestamp: eventTime(now, o.CompletedAt, o.UpdatedAt), ReceivedAt: now})
 		return nil
 	}
 	// One Checkout Started per checkout: the many checkouts/update calls of
 	// one checkout (address, shipping, payment steps) are the same start.
-	m.Items = append(m.Items, &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-" + token,
+	m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "checkout-" + token,
 		Name: smsflow.EventCheckoutStarted, Properties: o.checkoutProperties(token),
 		Timestamp: eventTime(now, o.UpdatedAt, o.CreatedAt), ReceivedAt: now})
 	return nil
@@ -356,7 +173,7 @@ func mapShopifyOrder(m *ShopifyMapping, d ShopifyDelivery, o *shopifyOrder, regi
 
 // orderCompleted is the Segment Order Completed of an order (or of a
 // completed checkout that names its order).
-func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *Item {
+func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *ingest.Item {
 	props := map[string]any{"order_id": orderID, "source": "shopify", "products": o.products()}
 	if v := o.Name.String(); v != "" {
 		props["order_name"] = v
@@ -387,7 +204,7 @@ func (o *shopifyOrder) orderCompleted(orderID string, now time.Time) *Item {
 	if len(o.DiscountCodes) > 0 && o.DiscountCodes[0].Code.String() != "" {
 		props["coupon"] = o.DiscountCodes[0].Code.String()
 	}
-	return &Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "order-" + orderID, Name: smsflow.EventOrderCompleted,
+	return &ingest.Item{Type: smsflow.EventTrack, MessageID: shopifyMessageIDPrefix + "order-" + orderID, Name: smsflow.EventOrderCompleted,
 		Properties: props, Timestamp: eventTime(now, o.ProcessedAt, o.CreatedAt, o.CompletedAt), ReceivedAt: now}
 }
 
@@ -505,7 +322,7 @@ func (c *shopifyCustomer) traits() map[string]any {
 	return t
 }
 
-func mapShopifyCustomer(m *ShopifyMapping, d ShopifyDelivery, c *shopifyCustomer, region string, now time.Time) error {
+func mapShopifyCustomer(m *Mapping, d Delivery, c *shopifyCustomer, region string, now time.Time) error {
 	m.CustomerID = c.ID.String()
 	if m.CustomerID == "" {
 		return smsflow.FieldErrorf(smsflow.EINVALID, "id", "the %s payload has no id: a customer needs one", d.Topic)
@@ -519,10 +336,10 @@ func mapShopifyCustomer(m *ShopifyMapping, d ShopifyDelivery, c *shopifyCustomer
 		m.Phone = firstPhone(region, phoneCandidate{raw: c.DefaultAddress.Phone, region: c.DefaultAddress.CountryCode.String()})
 	}
 	ts := eventTime(now, c.UpdatedAt, c.CreatedAt)
-	m.Items = append(m.Items, &Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
+	m.Items = append(m.Items, &ingest.Item{Type: smsflow.EventIdentify, MessageID: secondaryMessageID(d, "identify"),
 		Traits: c.traits(), Phone: m.Phone, Timestamp: ts, ReceivedAt: now})
 	if sc := c.SMSMarketingConsent; sc != nil && own != nil && sc.State.String() != "" {
-		m.Consent = &ShopifyConsent{State: strings.ToLower(sc.State.String()), OptInLevel: sc.OptInLevel.String(),
+		m.Consent = &Consent{State: strings.ToLower(sc.State.String()), OptInLevel: sc.OptInLevel.String(),
 			UpdatedAt: sc.ConsentUpdatedAt.time(), CollectedFrom: sc.ConsentCollectedFrom.String(), Phone: own.E164}
 	}
 	return nil
@@ -576,7 +393,7 @@ func money(props map[string]any, key string, v shopifyString) {
 // secondaryMessageID is the messageId of an item that has no natural key of
 // its own (the identify a webhook carries): the webhook id when Shopify sent
 // one, else a digest of the body, so a resent body is still one event.
-func secondaryMessageID(d ShopifyDelivery, what string) string {
+func secondaryMessageID(d Delivery, what string) string {
 	key := d.WebhookID
 	if key == "" || len(key) > 64 {
 		sum := sha256.Sum256(append([]byte(d.Topic+"\n"), d.Body...))
@@ -585,7 +402,7 @@ func secondaryMessageID(d ShopifyDelivery, what string) string {
 	return shopifyMessageIDPrefix + key + "-" + what
 }
 
-// DecideShopifyConsent weighs a customer's Shopify SMS consent against the
+// DecideConsent weighs a customer's Shopify SMS consent against the
 // number's ledger (before: its status; latest: its entry recorded last, nil
 // when none) and returns the status to record, or "" and why nothing is
 // recorded. Shopify never resubscribes: a number unsubscribed in smsflow —
@@ -595,7 +412,7 @@ func secondaryMessageID(d ShopifyDelivery, what string) string {
 // A "subscribed" dated no later than the ledger's latest entry claims is
 // stale (the ledger already knows something newer), and a state equal to
 // the current status adds nothing.
-func DecideShopifyConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentEntry, c ShopifyConsent, at time.Time) (smsflow.ConsentStatus, string) {
+func DecideConsent(before smsflow.ConsentStatus, latest *smsflow.ConsentEntry, c Consent, at time.Time) (smsflow.ConsentStatus, string) {
 	var want smsflow.ConsentStatus
 	switch c.State {
 	case "subscribed":

@@ -1,16 +1,17 @@
-package ingest
+package shopify
 
 import (
 	"context"
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/store"
 )
 
-// ShopifyResult is what one delivery did; the webhook answers it as JSON.
-type ShopifyResult struct {
+// Result is what one delivery did; the webhook answers it as JSON.
+type Result struct {
 	Topic string `json:"topic"`
 	// Duplicate is true when the X-Shopify-Webhook-Id was seen before:
 	// nothing was stored again.
@@ -32,10 +33,10 @@ type ShopifyResult struct {
 	ConsentNote string                `json:"consent_note,omitempty"`
 	// Confirmation is set when the consent left the number pending (double
 	// opt-in): whether the confirmation request was queued.
-	Confirmation *ConfirmationRequest `json:"confirmation,omitempty"`
+	Confirmation *ingest.ConfirmationRequest `json:"confirmation,omitempty"`
 }
 
-// SubmitShopify writes a mapped delivery through the group-commit writer,
+// submit writes a mapped delivery through the group-commit writer,
 // in one transaction with its X-Shopify-Webhook-Id (so a retry, even after
 // a restart, stores nothing twice, and a failed write leaves the id free
 // for Shopify's retry) and with the consent change of a customers/* topic.
@@ -43,21 +44,22 @@ type ShopifyResult struct {
 // pruning). The contact is resolved in the transaction: the contact the
 // Shopify customer is an alias of, the shopify:<id> contact, the contact
 // that has the phone number, else a new shopify:<id> (or phone:+…) one.
-// With opt.DoubleOptIn a Shopify opt-in leaves the number pending and
+// With h.OptIn.DoubleOptIn a Shopify opt-in leaves the number pending and
 // queues the confirmation request, as every opt-in from outside the number.
-func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *ShopifyMapping, pruneBefore time.Time, opt OptInOptions) (ShopifyResult, error) {
-	out := ShopifyResult{Topic: m.Topic, Ignored: m.Ignored}
+func (h *Webhook) submit(ctx context.Context, d Delivery, m *Mapping, pruneBefore time.Time) (Result, error) {
+	w, opt := h.Writer, h.OptIn
+	out := Result{Topic: m.Topic, Ignored: m.Ignored}
 	if m.Ignored != "" || len(m.Items) == 0 {
 		return out, nil
 	}
-	now := w.clock.Now()
+	now := h.Clock.Now() // the writer's clock: serve gives both the same
 	var (
 		consent   smsflow.ConsentStatus
 		note      string
-		confirm   *ConfirmationRequest
+		confirm   *ingest.ConfirmationRequest
 		duplicate bool
 	)
-	hooks := TxHooks{
+	hooks := ingest.TxHooks{
 		Before: func(tx *store.Tx) (bool, error) {
 			consent, note, confirm, duplicate = "", "", nil, false // the group may be retried
 			if !pruneBefore.IsZero() {
@@ -84,7 +86,7 @@ func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *Shopif
 			}
 			return false, nil
 		},
-		After: func(tx *store.Tx, results []Result) error {
+		After: func(tx *store.Tx, results []ingest.Result) error {
 			if m.Consent == nil {
 				return nil
 			}
@@ -124,11 +126,11 @@ func (w *Writer) SubmitShopify(ctx context.Context, d ShopifyDelivery, m *Shopif
 }
 
 // resolveShopifyContact picks the contact a Shopify customer (and/or phone
-// number) is: see SubmitShopify.
+// number) is: see submit.
 func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (string, error) {
 	key := ""
 	if customerID != "" {
-		key = ShopifyContactID(customerID)
+		key = smsflow.ShopifyContactID(customerID)
 		if to, err := tx.AliasContact(key); err != nil || to != "" {
 			return to, err
 		}
@@ -147,7 +149,7 @@ func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (s
 		}
 		// A phone:/anon: placeholder is merged into the customer's contact by
 		// the apply; any other contact with the number is this person.
-		if c != nil && (key == "" || !mergeablePlaceholder(c.ID)) {
+		if c != nil && (key == "" || !ingest.MergeablePlaceholder(c.ID)) {
 			if key != "" {
 				if err := tx.SetAlias(key, c.ID); err != nil {
 					return "", err
@@ -163,11 +165,11 @@ func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (s
 }
 
 // applyShopifyConsent records a customers/* delivery's SMS consent for the
-// contact's number when DecideShopifyConsent allows it, in the items'
+// contact's number when DecideConsent allows it, in the items'
 // transaction. It returns the status recorded (pending instead of
 // subscribed with double opt-in, with the confirmation request), or why
 // none was.
-func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, results []Result, now time.Time, opt OptInOptions) (smsflow.ConsentStatus, string, *ConfirmationRequest, error) {
+func applyShopifyConsent(tx *store.Tx, d Delivery, m *Mapping, results []ingest.Result, now time.Time, opt ingest.OptInOptions) (smsflow.ConsentStatus, string, *ingest.ConfirmationRequest, error) {
 	var cid string
 	for _, r := range results {
 		if r.Err != nil {
@@ -199,7 +201,7 @@ func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, res
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
-	status, note := DecideShopifyConsent(before, latest, *m.Consent, at)
+	status, note := DecideConsent(before, latest, *m.Consent, at)
 	if status == smsflow.ConsentSubscribed && opt.DoubleOptIn {
 		if before == smsflow.ConsentPending {
 			// customers/update repeats the state on every change to the
@@ -229,12 +231,12 @@ func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, res
 		}
 		return "", "refused: " + smsflow.ErrorMessage(err), nil, nil
 	}
-	if err := ConsentEvent(tx, entry, before, true); err != nil {
+	if err := ingest.ConsentEvent(tx, entry, before, true); err != nil {
 		return "", "", nil, err
 	}
-	var confirm *ConfirmationRequest
+	var confirm *ingest.ConfirmationRequest
 	if status == smsflow.ConsentPending {
-		if confirm, err = requestConfirmation(tx, c, before, now, opt); err != nil {
+		if confirm, err = ingest.RequestConfirmation(tx, c, before, now, opt); err != nil {
 			return "", "", nil, err
 		}
 	}

@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"context"
+	"sort"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// armInactivity pushes back the inactivity deadlines an event feeds.
+func (cc *contactCtx) armInactivity(ev *smsflow.Event) error {
+	for _, comp := range cc.e.cat.Active() {
+		in := comp.Trigger.Inactivity
+		if comp.Trigger.Kind != flow.TriggerInactivity || in == nil || in.Event != ev.Name {
+			continue
+		}
+		if err := cc.tx.SetInactivityTimer(comp.ID, cc.contact.ID, ev.Timestamp.Add(in.For), ev.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessInactivity enters contacts whose inactivity deadline passed, with
+// the last qualifying event as `event`.
+func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) {
+	now := e.clock.Now()
+	handled := 0
+	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+		handled = 0
+		due, err := tx.DueInactivity(now, limit)
+		if err != nil {
+			return err
+		}
+		sort.SliceStable(due, func(i, j int) bool { return due[i].ContactID < due[j].ContactID })
+		for _, it := range due {
+			if err := tx.LockContact(it.ContactID); err != nil {
+				return err
+			}
+			if ok, err := tx.TakeInactivity(it); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			handled++
+			h, ok := e.cat.Head(it.FlowID)
+			if !ok || h.Status != FlowActive {
+				continue
+			}
+			comp, err := e.cat.Version(ctx, h.ID, h.Version)
+			if err != nil {
+				return err
+			}
+			if comp.Trigger.Kind != flow.TriggerInactivity {
+				continue
+			}
+			cc, err := e.newContactCtx(tx, w, it.ContactID)
+			if err != nil {
+				return err
+			}
+			if cc.contact == nil {
+				continue
+			}
+			last, err := tx.EventBySeq(it.EventSeq)
+			if err != nil {
+				return err
+			}
+			if _, err := cc.tryEnter(comp, last); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return handled, err
+}
