@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 )
@@ -553,9 +554,9 @@ func (e *Engine) TimersBehind() bool { return e.timersBehind.Load() }
 // Connect wires an engine and the sender of its node: the engine wakes the
 // sender when it queued messages, the sender wakes the engine when an
 // outcome made events, the sender's loop defers to a timer backlog
-// (Sender.Defer), and the sender leaves the messages of the flows the
-// catalog holds or pauses in the outbox (Sender.Waiting).
-func Connect(e *Engine, s *Sender) {
+// (delivery.Sender.Defer), and the sender leaves the messages of the flows the
+// catalog holds or pauses in the outbox (delivery.Sender.Waiting).
+func Connect(e *Engine, s *delivery.Sender) {
 	e.OnQueued = s.Notify
 	s.OnEvents = e.Notify
 	s.Defer = e.TimersBehind

@@ -229,7 +229,7 @@ func applyShopifyConsent(tx *store.Tx, d ShopifyDelivery, m *ShopifyMapping, res
 		}
 		return "", "refused: " + smsflow.ErrorMessage(err), nil, nil
 	}
-	if err := ConsentEvent(tx, entry, before, true); err != nil {
+	if err := store.ConsentEvent(tx, entry, before, true); err != nil {
 		return "", "", nil, err
 	}
 	var confirm *ConfirmationRequest

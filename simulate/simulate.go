@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/smsflow/smsflow"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -22,7 +21,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smsflow/smsflow"
+
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/flow"
 	"github.com/smsflow/smsflow/ingest"
@@ -175,7 +177,7 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 		ScheduleUntil: end,
 	})
 	eng.OnTrace = tl.trace
-	sender := engine.NewSender(db, console.New(log), clk, log)
+	sender := delivery.NewSender(db, console.New(log), clk, log)
 	sender.OnOutcome = tl.outcome
 	writer := ingest.NewWriter(db, clk, log)
 	writer.Start()
@@ -202,7 +204,7 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 			if err != nil {
 				return err
 			}
-			m, err := sender.SendOnce(ctx, engine.SendBatch)
+			m, err := sender.SendOnce(ctx, delivery.SendBatch)
 			if err != nil {
 				return err
 			}

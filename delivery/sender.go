@@ -1,4 +1,4 @@
-package engine
+package delivery
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/provider"
@@ -139,6 +138,11 @@ type Retry struct {
 // DefaultRetry waits 2 s, 4 s, 8 s … up to 10 minutes, 8 attempts in all
 // (about 4 minutes of trying before the longest waits).
 var DefaultRetry = Retry{Base: 2 * time.Second, Max: 10 * time.Minute, Attempts: 8}
+
+// PollInterval bounds how long an idle send loop waits before it looks at
+// the outbox again when nothing wakes it (Notify): a message queued by
+// another node, or whose back-off ended, waits at most this long.
+const PollInterval = 250 * time.Millisecond
 
 // MaxRetryAfter bounds how long a provider's Retry-After may hold a send.
 const MaxRetryAfter = time.Hour
@@ -281,7 +285,7 @@ func (l *lane) rounds(sweep bool) {
 	s := l.s
 	var swept, last time.Time
 	for {
-		if now := s.clock.Now(); sweep && now.Sub(swept) >= ingest.PendingSweepInterval {
+		if now := s.clock.Now(); sweep && now.Sub(swept) >= PendingSweepInterval {
 			swept = now
 			s.sweepReceipts()
 		}
@@ -296,7 +300,7 @@ func (l *lane) rounds(sweep bool) {
 		last = s.clock.Now()
 		n, err := l.sendOnce(context.Background(), SendBatch)
 		if err != nil {
-			s.log.Error("send round failed", "from", maskSender(l.from), "err", err)
+			s.log.Error("send round failed", "from", phone.MaskSender(l.from), "err", err)
 		}
 		if n > 0 && err == nil {
 			select {
@@ -336,9 +340,9 @@ func (l *lane) sleep(d time.Duration) bool {
 }
 
 // sweepReceipts applies receipts kept for messages whose provider id has
-// been recorded since (see ingest.SweepPendingReceipts).
+// been recorded since (see SweepPendingReceipts).
 func (s *Sender) sweepReceipts() {
-	n, emitted, err := ingest.SweepPendingReceipts(context.Background(), s.db, s.clock.Now())
+	n, emitted, err := SweepPendingReceipts(context.Background(), s.db, s.clock.Now())
 	if err != nil {
 		s.log.Error("apply pending receipts", "err", err)
 		return
@@ -498,7 +502,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		for _, o := range outs {
 			if o.accepted() {
 				sentIDs, sentPIDs = append(sentIDs, o.m.ID), append(sentPIDs, o.res.ProviderID)
-				sentStatus = append(sentStatus, ingest.Immediate(o.res.Status))
+				sentStatus = append(sentStatus, Immediate(o.res.Status))
 				if o.res.ProviderID != "" {
 					withPID = append(withPID, o.res.ProviderID)
 				}
@@ -560,7 +564,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			l.pausedUntil = pause
 		}
 		l.mu.Unlock()
-		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "from", maskSender(l.from), "until", pause, "code", throttled.Code, "err", throttled.Message)
+		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "from", phone.MaskSender(l.from), "until", pause, "code", throttled.Code, "err", throttled.Message)
 	}
 	if events && s.OnEvents != nil {
 		s.OnEvents()
@@ -758,18 +762,18 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 	case o.err == nil:
 		// The row was recorded sent with the whole round (Tx.MarkSent).
 		m.Provider, m.ProviderID, m.Status, m.ErrorCode, m.UpdatedAt = name, o.res.ProviderID, smsflow.MessageSent, "", now
-		if st := ingest.Immediate(o.res.Status); st != "" {
+		if st := Immediate(o.res.Status); st != "" {
 			// A provider that knows the outcome at once (console): recorded
 			// with the round too; its event is a receipt's.
 			m.Status = st
-			if emitted, err = ingest.DeliveryEvent(tx, m, now, now); err != nil {
+			if emitted, err = DeliveryEvent(tx, m, now, now); err != nil {
 				return false, time.Time{}, err
 			}
 		}
 		if !o.pending {
 			return emitted, time.Time{}, nil
 		}
-		more, err := ingest.ApplyPendingReceipts(tx, m, now)
+		more, err := ApplyPendingReceipts(tx, m, now)
 		return emitted || more, time.Time{}, err
 	}
 	pe := providerError(o.err)
@@ -796,7 +800,7 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 		s.log.Warn("send outcome unknown; not resent", "to", phone.Mask(m.Phone), "message", m.ID, "err", pe.Message)
 		return false, time.Time{}, tx.SetMessageStatus(m.ID, m.Status, name, "", code, now)
 	case provider.Unsubscribed:
-		if err := ingest.CarrierOptOut(tx, m, name, code, now); err != nil {
+		if err := CarrierOptOut(tx, m, name, code, now); err != nil {
 			return false, time.Time{}, err
 		}
 		s.log.Warn("the provider says the number opted out; recorded as a carrier opt-out", "to", phone.Mask(m.Phone), "message", m.ID, "code", code)
@@ -819,7 +823,7 @@ func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, 
 			return false, time.Time{}, err
 		}
 	}
-	emitted, err = ingest.DeliveryEvent(tx, m, now, now)
+	emitted, err = DeliveryEvent(tx, m, now, now)
 	return emitted, time.Time{}, err
 }
 
