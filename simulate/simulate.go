@@ -152,6 +152,8 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The one rule for what the engine must see, as serve installs it.
+	db.SetRelevant(cat.Relevant)
 	cfg := opt.Config
 	maxAge, err := flow.ParseDuration(cfg.TriggerMaxAge)
 	if err != nil {

@@ -108,11 +108,10 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	a.metrics = metrics.New(db, clock, log)
 	a.writer.OnApplied = a.metrics.OnApplied
 	// One rule for what the engine must see: tracked events some flow
-	// reacts to. Ingested events and the receipts and clicks smsflow writes
-	// itself follow it (nothing is ingested or sent before the flows load).
-	relevant := func(name string) bool { return a.cat != nil && a.cat.Relevant(name) }
-	a.writer.Relevant = relevant
-	db.SetRelevant(relevant)
+	// reacts to. Installed once, on the database: ingested events, the
+	// receipts and clicks smsflow writes itself, and the engine's inbox all
+	// follow it (nothing is ingested or sent before the flows load).
+	db.SetRelevant(func(name string) bool { return a.cat != nil && a.cat.Relevant(name) })
 	a.writer.OnCommit = func([]ingest.Result) {
 		if a.engine != nil {
 			a.engine.Notify()
