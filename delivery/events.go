@@ -95,8 +95,9 @@ const ReceiptCommitters = 4
 
 // drain commits the waiting receipts in groups until none is left. A
 // provider posts a status callback per message (Twilio: sent, then
-// delivered), as many as the sends: one transaction per callback was the
-// limit (781 callbacks/s on PostgreSQL in bench send --receipts).
+// delivered), as many as the sends: one transaction per callback made the
+// callbacks the limit of the send pipeline (docs/benchmarks.md, bench send
+// --receipts).
 func (p *ProviderEvents) drain() {
 	for {
 		p.mu.Lock()
