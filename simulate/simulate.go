@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
