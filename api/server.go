@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/provider/console"
@@ -40,7 +41,7 @@ type Deps struct {
 	Engine  *engine.Engine
 	// Sender, if set, is woken after a console reply that queued an
 	// automatic answer (a keyword reply goes to the outbox at once).
-	Sender  *engine.Sender
+	Sender  *delivery.Sender
 	Console *console.Console // nil unless the console provider is in use
 	// Metrics serves GET /metrics (Prometheus), behind the admin key; nil
 	// leaves the route out.

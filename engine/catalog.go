@@ -378,7 +378,7 @@ func (c *Catalog) LoadedBy(id string) []string {
 
 // Waiting lists the flows whose queued messages wait in the outbox on this
 // node — paused and held ones — sorted; the sender claims none of their
-// messages (Sender.Waiting). Cheap: computed by Load.
+// messages (delivery.Sender.Waiting). Cheap: computed by Load.
 func (c *Catalog) Waiting() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 )
@@ -348,7 +349,7 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 		var work []string
 		for _, id := range ids {
 			its := byContact[id]
-			if !e.needsContact(its, events) {
+			if !needsContact(tx, its, events) {
 				// Tracked events no flow reacts to (delivery receipts, most
 				// often) are history: no lock, no contact, just done.
 				done = append(done, inboxSeqs(its)...)
@@ -418,13 +419,13 @@ func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, it
 
 // needsContact reports whether any of a contact's claimed events can change
 // something: an identify, alias, group or consent event, or a tracked event
-// some flow reacts to (Catalog.Relevant — the same rule the ingest writer
-// uses to keep events out of the inbox). An event not in the batch's map
-// (nil map entry) is assumed to matter.
-func (e *Engine) needsContact(items []store.InboxItem, events map[int64]*smsflow.Event) bool {
+// some flow reacts to (Tx.Queues: the one rule, store.DB.SetRelevant, that
+// the ingest writer and the receipts also follow). An event not in the
+// batch's map (nil map entry) is assumed to matter.
+func needsContact(tx *store.Tx, items []store.InboxItem, events map[int64]*smsflow.Event) bool {
 	for _, it := range items {
 		ev := events[it.EventSeq]
-		if ev == nil || ev.Type != smsflow.EventTrack || e.cat.Relevant(ev.Name) {
+		if ev == nil || ev.Type != smsflow.EventTrack || tx.Queues(ev.Name) {
 			return true
 		}
 	}
@@ -553,9 +554,9 @@ func (e *Engine) TimersBehind() bool { return e.timersBehind.Load() }
 // Connect wires an engine and the sender of its node: the engine wakes the
 // sender when it queued messages, the sender wakes the engine when an
 // outcome made events, the sender's loop defers to a timer backlog
-// (Sender.Defer), and the sender leaves the messages of the flows the
-// catalog holds or pauses in the outbox (Sender.Waiting).
-func Connect(e *Engine, s *Sender) {
+// (delivery.Sender.Defer), and the sender leaves the messages of the flows the
+// catalog holds or pauses in the outbox (delivery.Sender.Waiting).
+func Connect(e *Engine, s *delivery.Sender) {
 	e.OnQueued = s.Notify
 	s.OnEvents = e.Notify
 	s.Defer = e.TimersBehind

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
@@ -30,13 +31,22 @@ func (c *virtualClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); 
 func (c *virtualClock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *virtualClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// advanceTo moves the clock to t, never back.
+func (c *virtualClock) advanceTo(t time.Time) {
+	c.mu.Lock()
+	if t.After(c.t) {
+		c.t = t
+	}
+	c.mu.Unlock()
+}
+
 // world is one engine over a real database with the console provider.
 type world struct {
 	t      *testing.T
 	db     *store.DB
 	clock  *virtualClock
 	eng    *engine.Engine
-	sender *engine.Sender
+	sender *delivery.Sender
 	cons   *console.Console
 	writer *ingest.Writer
 	traces []engine.Trace
@@ -79,7 +89,7 @@ func newWorldWith(t *testing.T, db *store.DB, cfg engine.Config, flows ...string
 	w.eng = engine.New(db, cat, w.clock, log, cfg)
 	w.eng.OnTrace = func(tr engine.Trace) { w.traces = append(w.traces, tr) }
 	w.cons = console.New(log)
-	w.sender = engine.NewSender(db, w.cons, w.clock, log)
+	w.sender = delivery.NewSender(db, w.cons, w.clock, log)
 	w.writer = ingest.NewWriter(db, w.clock, log)
 	w.writer.Start()
 	t.Cleanup(w.writer.Stop)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/policy"
@@ -49,7 +50,7 @@ func newGovWorld(t *testing.T, db *store.DB, p policy.Policy, flows ...string) *
 		Provider: "console", Policy: &p})
 	w.eng.OnTrace = func(tr engine.Trace) { w.traces = append(w.traces, tr) }
 	w.cons = console.New(log)
-	w.sender = engine.NewSender(db, w.cons, w.clock, log)
+	w.sender = delivery.NewSender(db, w.cons, w.clock, log)
 	w.writer = ingest.NewWriter(db, w.clock, log)
 	w.writer.Start()
 	t.Cleanup(w.writer.Stop)

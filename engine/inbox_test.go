@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -100,7 +100,7 @@ func TestReceiptsNoFlowReactsToStayOutOfTheInbox(t *testing.T) {
 				w.seq++
 				m := &smsflow.Message{ID: int64(1000 + w.seq), RunID: 1, StepID: "nudge", FlowID: "browse", ContactID: "ana",
 					Status: smsflow.MessageDelivered, Provider: "console"}
-				_, err := ingest.DeliveryEvent(tx, m, w.clock.Now(), w.clock.Now())
+				_, err := delivery.DeliveryEvent(tx, m, w.clock.Now(), w.clock.Now())
 				return err
 			})
 			if err != nil {

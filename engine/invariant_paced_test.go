@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -65,7 +65,7 @@ func (s *invSim) moreToSend(n int) bool {
 // to each slot, and on the way, now and then, the number of a claimed
 // message that is still waiting texts STOP.
 func (s *invSim) pace(p *invPacing) {
-	s.sender.Pacing = engine.Pacing{Sender: "console:+15005550006", Segments: p.rate, Per: time.Second}
+	s.sender.Pacing = delivery.Pacing{Sender: "console:+15005550006", Segments: p.rate, Per: time.Second}
 	s.sender.Concurrency = 1
 	s.sender.WaitUntil = func(_ context.Context, slot time.Time) error {
 		if now := s.clock.Now(); slot.Sub(now) > 2*time.Microsecond && s.rng.Float64() < p.stopRaces {

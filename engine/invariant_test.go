@@ -63,6 +63,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
@@ -489,7 +490,7 @@ type invSim struct {
 	rng    *rand.Rand
 	clock  *virtualClock
 	eng    *engine.Engine
-	sender *engine.Sender
+	sender *delivery.Sender
 	writer *ingest.Writer
 	rec    *invRecorder
 	opts   ingest.InboundOptions
@@ -551,7 +552,7 @@ func newInvSim(tb testing.TB, db *store.DB, v invVariant, seed uint64, n int) *i
 	s.eng = engine.New(db, cat, s.clock, log, engine.Config{Brand: map[string]any{"name": "Glow"}, PublicURL: "https://sms.glow.example", Provider: "console", Policy: &pol})
 	s.eng.OnQueued = func() { s.queued = true }
 	s.rec = &invRecorder{inner: console.New(log), clock: s.clock}
-	s.sender = engine.NewSender(db, s.rec, s.clock, log)
+	s.sender = delivery.NewSender(db, s.rec, s.clock, log)
 	if v.paced != nil {
 		s.pace(v.paced)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/examples"
 	"github.com/smsflow/smsflow/ingest"
@@ -208,7 +209,7 @@ func nodeWorld(t *testing.T, db *store.DB, dir string) *world {
 	w.eng = engine.New(db, cat, w.clock, log, engine.Config{Brand: map[string]any{"name": "Glow"}, PublicURL: "https://sms.glow.example", Provider: "console"})
 	w.eng.OnTrace = func(tr engine.Trace) { w.traces = append(w.traces, tr) }
 	w.cons = console.New(log)
-	w.sender = engine.NewSender(db, w.cons, w.clock, log)
+	w.sender = delivery.NewSender(db, w.cons, w.clock, log)
 	engine.Connect(w.eng, w.sender)
 	w.writer = ingest.NewWriter(db, w.clock, log)
 	w.writer.Start()

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"strings"
-
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
 	"github.com/smsflow/smsflow/phone"
@@ -27,16 +25,6 @@ func (e *Engine) senderFor(comp *Compiled, step *flow.Step, d *smsflow.Decision)
 		note = d.Detail + "; " + note
 	}
 	d.Detail = note
-	e.log.Warn("a send step names a sender that is not configured; its message goes from the default sender", "flow", comp.ID, "step", step.ID, "from", maskSender(from))
+	e.log.Warn("a send step names a sender that is not configured; its message goes from the default sender", "flow", comp.ID, "step", step.ID, "from", phone.MaskSender(from))
 	return ""
-}
-
-// maskSender is a sender's address for logs: a number masked like a
-// contact's (every phone-shaped value is), a short code, alphanumeric id or
-// Messaging Service SID as it is.
-func maskSender(addr string) string {
-	if addr = strings.TrimSpace(addr); strings.HasPrefix(addr, "+") {
-		return phone.Mask(addr)
-	}
-	return addr
 }

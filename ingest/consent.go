@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -154,7 +153,7 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 		if err := tx.AppendConsent(out.Entry); err != nil {
 			return err
 		}
-		if err := ConsentEvent(tx, out.Entry, before, true); err != nil {
+		if err := store.ConsentEvent(tx, out.Entry, before, true); err != nil {
 			return err
 		}
 		if status == smsflow.ConsentPending {
@@ -186,37 +185,4 @@ func RequestConfirmation(tx *store.Tx, c *smsflow.Contact, before smsflow.Consen
 		return nil, err
 	}
 	return &ConfirmationRequest{Queued: id != 0, MessageID: id, Skipped: why}, nil
-}
-
-// ConsentEvent records the built-in Subscribed / Unsubscribed event when a
-// ledger entry changes a number's status, so flows can trigger on it
-// (`consent: subscribed`, `event: Unsubscribed`). trigger=false stores it as
-// history only.
-func ConsentEvent(tx *store.Tx, e *smsflow.ConsentEntry, before smsflow.ConsentStatus, trigger bool) error {
-	after, err := tx.ContactConsent(e.Phone)
-	if err != nil || after == before {
-		return err
-	}
-	var name string
-	switch after {
-	case smsflow.ConsentSubscribed:
-		name = smsflow.EventSubscribed
-	case smsflow.ConsentUnsubscribed:
-		name = smsflow.EventUnsubscribed
-	default:
-		return nil
-	}
-	props := map[string]any{"source": string(e.Source), "previous": string(before)}
-	if optIn, ok := e.Evidence["opt_in"].(map[string]any); ok && e.Source == smsflow.SourceDoubleOptIn {
-		// A flow that tells web-form subscribers from checkout ones still
-		// can once they confirm: the source of the opt-in Y confirmed.
-		props["opt_in_source"] = optIn["source"]
-	}
-	ev := &smsflow.Event{MessageID: fmt.Sprintf("consent-%d", e.ID), Type: smsflow.EventConsent, Name: name, ContactID: e.ContactID,
-		Properties: props, Timestamp: e.OccurredAt, ReceivedAt: e.RecordedAt}
-	inserted, err := tx.InsertEvent(ev)
-	if err != nil || !inserted || !trigger {
-		return err
-	}
-	return tx.AddInbox(e.ContactID, ev.Seq)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
-	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -146,27 +145,6 @@ func TestInboundStopWithControlCharacters(t *testing.T) {
 			}
 		})
 	}
-}
-
-// Provider ids that are no ids: an inbound text is kept (it may be a STOP)
-// without its id; a receipt is dropped (no message has such an id). Neither
-// is an error, which would make the provider retry forever.
-func TestProviderIDsThatCannotBeStored(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newReceiptWorld(t, db)
-		if err := w.ev.Inbound(ctx, provider.Inbound{From: "+14155550100", Body: "STOP\x00", ProviderID: "SM\x00x"}); err != nil {
-			t.Fatalf("inbound: %v", err)
-		}
-		if c := consentOf(t, db, "+14155550100"); c.Status != smsflow.ConsentUnsubscribed {
-			t.Errorf("consent %s after STOP with a bad provider id", c.Status)
-		}
-		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: "SM\x00y", Status: smsflow.MessageDelivered}); err != nil {
-			t.Errorf("receipt: %v", err)
-		}
-		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: strings.Repeat("0123456789abcdef", 600), Status: smsflow.MessageDelivered}); err != nil {
-			t.Errorf("receipt with a 9,600-character id: %v", err)
-		}
-	})
 }
 
 // Automatic replies are cleaned like every outbound body (the help text

@@ -341,7 +341,7 @@ func importConsent(tx *store.Tx, e164, contactID string, ch *ConsentChange, now 
 		return "", err
 	}
 	// An import records history: its consent changes start no welcome flow.
-	return "", ConsentEvent(tx, e, latestStatus(latest), false)
+	return "", store.ConsentEvent(tx, e, latestStatus(latest), false)
 }
 
 // importMessageID makes re-running the same import idempotent: the same row

@@ -66,7 +66,7 @@ func (k *keywordTx) apply() error {
 }
 
 // consent appends a keyword entry to the number's ledger the way
-// RecordConsent does (AppendConsent, then ConsentEvent into the engine's
+// RecordConsent does (AppendConsent, then store.ConsentEvent into the engine's
 // inbox). false when the ledger's rule refused it: that is recorded in the
 // result, not an error. The text is the evidence; a Y/YES confirming a
 // double opt-in is recorded with source double_opt_in and the pending
@@ -97,7 +97,7 @@ func (k *keywordTx) consent(status smsflow.ConsentStatus) (bool, error) {
 		}
 		return false, err
 	}
-	if err := ConsentEvent(k.tx, e, k.before, true); err != nil {
+	if err := store.ConsentEvent(k.tx, e, k.before, true); err != nil {
 		return false, err
 	}
 	if status != k.before {

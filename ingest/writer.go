@@ -39,9 +39,6 @@ type Writer struct {
 	// request's items and their results, before that request's Submit
 	// returns (metrics count them). It must be quick.
 	OnApplied func(items []*Item, results []Result)
-	// Relevant, if set, says whether a tracked event name matters to any
-	// flow; other items are stored as history only, with no engine work.
-	Relevant func(name string) bool
 }
 
 type request struct {
@@ -211,6 +208,10 @@ func (w *Writer) commit(group []*request) {
 
 func (w *Writer) write(group []*request) error {
 	now := w.clock.Now()
+	// With the rule (store.DB.SetRelevant), items no flow reacts to — every
+	// item but a tracked event some flow reacts to — are stored as history
+	// only, with no engine work; without it every item goes to the engine.
+	relevant := w.db.Relevance()
 	return w.db.WriteTx(context.Background(), func(tx *store.Tx) error {
 		// The group's contacts in one query, not one per item (D33), and
 		// which of its events are stored already (one query; PostgreSQL
@@ -243,7 +244,7 @@ func (w *Writer) write(group []*request) error {
 				}
 			}
 			for i, it := range r.items {
-				if w.Relevant != nil && !it.History && (it.Type != smsflow.EventTrack || !w.Relevant(it.Name)) {
+				if relevant != nil && !it.History && (it.Type != smsflow.EventTrack || !relevant(it.Name)) {
 					it.History = true
 				}
 				res, err := apply(tx, it, now)

@@ -163,7 +163,7 @@ func (m *Metrics) OnTrace(next func(engine.Trace)) func(engine.Trace) {
 func (m *Metrics) Throttled(limit string) { m.throttled.WithLabelValues(limit).Inc() }
 
 // ObservePacingWait records how long one paced send waited for its slot
-// under its sender's rate (engine.Sender.OnPacingWait).
+// under its sender's rate (delivery.Sender.OnPacingWait).
 func (m *Metrics) ObservePacingWait(d time.Duration) { m.pacingWait.Observe(d.Seconds()) }
 
 // knownDecisions are reported at 0 before they first happen, so rates and

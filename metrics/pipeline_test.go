@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
@@ -52,7 +53,7 @@ func TestPipeline(t *testing.T) {
 		var traces []engine.Trace
 		eng.OnTrace = func(tr engine.Trace) { traces = append(traces, tr) }
 		eng.OnTrace = m.OnTrace(eng.OnTrace)
-		sender := engine.NewSender(db, Provider(console.New(log), m), clock, log)
+		sender := delivery.NewSender(db, Provider(console.New(log), m), clock, log)
 		writer := ingest.NewWriter(db, clock, log)
 		writer.OnApplied = m.OnApplied
 		writer.Start()

@@ -45,6 +45,17 @@ func Mask(e164 string) string {
 	return b.String()
 }
 
+// MaskSender is a sender's address for logs: a number masked like a
+// contact's (every phone-shaped value is), a short code, alphanumeric id or
+// Messaging Service SID as it is. The engine (queueing for a sender) and the
+// sender (sending as it) log the same addresses the same way.
+func MaskSender(addr string) string {
+	if addr = strings.TrimSpace(addr); strings.HasPrefix(addr, "+") {
+		return Mask(addr)
+	}
+	return addr
+}
+
 // countryCodeLen returns how many leading digits of an E.164 number (without
 // its +) are the country calling code. Calling codes are prefix-free, so the
 // first known one of 1, 2 or 3 digits is it; unknown codes count as 1 digit.

@@ -53,3 +53,20 @@ func FuzzMask(f *testing.F) {
 		}
 	})
 }
+
+// A sender's address is masked when it is a number, kept when it is a
+// short code, an alphanumeric sender id or a Messaging Service SID.
+func TestMaskSender(t *testing.T) {
+	for in, want := range map[string]string{
+		"+14155550100":                       "+1415***0100",
+		" +14155550100 ":                     "+1415***0100",
+		"55555":                              "55555",
+		"GLOW":                               "GLOW",
+		"MG0123456789abcdef0123456789abcdef": "MG0123456789abcdef0123456789abcdef",
+		"":                                   "",
+	} {
+		if got := MaskSender(in); got != want {
+			t.Errorf("MaskSender(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // Package provider is the outcome edge of the loop: the one small interface
 // every SMS gateway implements (console, twilio, smpp, http). Rate limiting,
-// retries and crash safety live once in the send pipeline (engine.Sender),
+// retries and crash safety live once in the send pipeline (delivery.Sender),
 // not in each adapter.
 package provider
 

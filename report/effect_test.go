@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
@@ -105,7 +106,7 @@ func TestReportFindsKnownEffect(t *testing.T) {
 		}
 		eng := engine.New(db, cat, clk, log, engine.Config{Brand: map[string]any{"name": "Glow"},
 			PublicURL: "https://sms.glow.example", Provider: "console"})
-		sender := engine.NewSender(db, console.New(log), clk, log)
+		sender := delivery.NewSender(db, console.New(log), clk, log)
 		writer := ingest.NewWriter(db, clk, log)
 		writer.Start()
 		defer writer.Stop()
@@ -116,7 +117,7 @@ func TestReportFindsKnownEffect(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err := sender.SendOnce(ctx, engine.SendBatch)
+				m, err := sender.SendOnce(ctx, delivery.SendBatch)
 				if err != nil {
 					t.Fatal(err)
 				}

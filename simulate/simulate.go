@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/smsflow/smsflow"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -22,7 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/flow"
 	"github.com/smsflow/smsflow/ingest"
@@ -150,6 +151,8 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The one rule for what the engine must see, as serve installs it.
+	db.SetRelevant(cat.Relevant)
 	cfg := opt.Config
 	maxAge, err := flow.ParseDuration(cfg.TriggerMaxAge)
 	if err != nil {
@@ -175,7 +178,7 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 		ScheduleUntil: end,
 	})
 	eng.OnTrace = tl.trace
-	sender := engine.NewSender(db, console.New(log), clk, log)
+	sender := delivery.NewSender(db, console.New(log), clk, log)
 	sender.OnOutcome = tl.outcome
 	writer := ingest.NewWriter(db, clk, log)
 	writer.Start()
@@ -202,7 +205,7 @@ func Run(ctx context.Context, opt Options) ([]Line, error) {
 			if err != nil {
 				return err
 			}
-			m, err := sender.SendOnce(ctx, engine.SendBatch)
+			m, err := sender.SendOnce(ctx, delivery.SendBatch)
 			if err != nil {
 				return err
 			}

@@ -33,11 +33,17 @@ type DB struct {
 	optOuts optOutListeners
 }
 
-// SetRelevant tells the database which tracked events the engine reacts to
-// (engine.Catalog.Relevant), so the writers of events smsflow makes itself —
-// delivery receipts, link clicks — store the others as history without
-// queueing them for the engine (Tx.Queues). Set it before use.
+// SetRelevant installs the one rule for "does any flow react to this
+// tracked event?" (engine.Catalog.Relevant), set once by the wiring (serve,
+// simulate) before use. Everything that decides whether the engine must see
+// an event reads it here: the ingest writer stores the others as history,
+// receipts and link clicks do not queue them (Tx.Queues), and the engine
+// settles their inbox items without loading the contact. Without a rule
+// every event matters.
 func (db *DB) SetRelevant(f func(name string) bool) { db.relevant = f }
+
+// Relevance is the rule SetRelevant installed, nil when none was.
+func (db *DB) Relevance() func(name string) bool { return db.relevant }
 
 // SetScanPool gives the reports' large read-only scans (ReadQuery,
 // ReadQueryRow) their own pool, closed with the database. SQLite uses it to

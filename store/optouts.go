@@ -6,7 +6,7 @@ import "sync"
 // numbers it unsubscribed: the sender checks its next provider calls against
 // them, so an opt-out committed on this node stops every call that starts
 // after the commit, whatever consent the sender last read from the database
-// (other nodes learn it from the database; see engine.RecheckWindow).
+// (other nodes learn it from the database; see delivery.RecheckWindow).
 type optOutListeners struct {
 	mu   sync.Mutex
 	next int

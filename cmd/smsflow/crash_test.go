@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/internal/faketwilio"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -419,9 +419,9 @@ func crashTest(t *testing.T, kind, dsn string) {
 	} else if reported == 0 && caught > 0 {
 		t.Logf("note: no restart log line %q found; the count is checked from the database only", crashUnknownLog)
 	}
-	if caught > kills*engine.SendBatch {
-		t.Logf("note: %d messages were caught in sending by %d kills, more than kills × engine.SendBatch (%d): the sender has several batches in flight",
-			caught, kills, kills*engine.SendBatch)
+	if caught > kills*delivery.SendBatch {
+		t.Logf("note: %d messages were caught in sending by %d kills, more than kills × delivery.SendBatch (%d): the sender has several batches in flight",
+			caught, kills, kills*delivery.SendBatch)
 	}
 	reached := 0
 	for _, m := range byContact {

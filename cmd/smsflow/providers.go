@@ -11,7 +11,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/ingest/shopify"
 	"github.com/smsflow/smsflow/provider"
@@ -173,11 +173,11 @@ func mountShopify(mux *http.ServeMux, cfg config.Config, w *ingest.Writer, clock
 
 // senderAddresses are the configured senders as the send pipeline takes
 // them: each address with its own pacing, the default first.
-func senderAddresses(s config.Senders) []engine.Address {
-	out := make([]engine.Address, 0, len(s.List))
+func senderAddresses(s config.Senders) []delivery.Address {
+	out := make([]delivery.Address, 0, len(s.List))
 	for _, x := range s.List {
 		p := x.Pacing
-		out = append(out, engine.Address{From: x.Address, Pacing: engine.Pacing{Sender: p.Sender, Segments: p.Rate.Segments, Per: p.Rate.Per, DailyCap: p.DailyCap}})
+		out = append(out, delivery.Address{From: x.Address, Pacing: delivery.Pacing{Sender: p.Sender, Segments: p.Rate.Segments, Per: p.Rate.Per, DailyCap: p.DailyCap}})
 	}
 	return out
 }

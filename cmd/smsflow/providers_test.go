@@ -20,7 +20,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider/httpgw"
 	"github.com/smsflow/smsflow/provider/twilio"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -72,7 +72,7 @@ func startProviderWorld(t *testing.T, dsn string, cfg config.Config) *providerWo
 	w := &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := startAppWith(context.Background(), cfg, log, appOptions{
-		Retry:     &engine.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 3},
+		Retry:     &delivery.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 3},
 		OnOutcome: func(m smsflow.Message) { w.outcomes <- m },
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider/httpgw"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -66,7 +66,7 @@ func startWithFlows(t *testing.T, dsn string, cfg config.Config, files map[strin
 	cfg.PublicURL = fakePublic
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := startAppWith(context.Background(), cfg, log, appOptions{
-		Retry:     &engine.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 3},
+		Retry:     &delivery.Retry{Base: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 3},
 		OnOutcome: func(m smsflow.Message) { outcomes <- m },
 	})
 	if err == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/api"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/examples"
 	"github.com/smsflow/smsflow/flow"
@@ -39,13 +40,13 @@ type app struct {
 	keys      api.Keys
 	cat       *engine.Catalog
 	engine    *engine.Engine
-	sender    *engine.Sender
+	sender    *delivery.Sender
 	metrics   *metrics.Metrics
 	cons      *console.Console
-	prov      provider.Provider      // the configured provider (console by default)
-	events    *ingest.ProviderEvents // where the provider's receipts and inbound texts go
-	conn      provider.Connector     // the provider's own connection (SMPP), nil for the others
-	webhooks  []string               // the provider's webhook paths, served next to the API
+	prov      provider.Provider        // the configured provider (console by default)
+	events    *delivery.ProviderEvents // where the provider's receipts and inbound texts go
+	conn      provider.Connector       // the provider's own connection (SMPP), nil for the others
+	webhooks  []string                 // the provider's webhook paths, served next to the API
 	opts      appOptions
 	node      string   // this node's id among the nodes sharing the database (nodeID)
 	flows     []string // ids of the flows loaded from files or examples
@@ -68,8 +69,8 @@ func (a *app) URL() string { return "http://" + a.ln.Addr().String() }
 type appOptions struct {
 	// HTTPClient is the client of the HTTP providers (nil: their default).
 	HTTPClient *http.Client
-	// Retry, when set, replaces the sender's back-off (engine.DefaultRetry).
-	Retry *engine.Retry
+	// Retry, when set, replaces the sender's back-off (delivery.DefaultRetry).
+	Retry *delivery.Retry
 	// OnOutcome, when set, sees each message the sender recorded.
 	OnOutcome func(smsflow.Message)
 	// FlowsPoll, when set, replaces how often the flows directory is
@@ -107,11 +108,10 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	a.metrics = metrics.New(db, clock, log)
 	a.writer.OnApplied = a.metrics.OnApplied
 	// One rule for what the engine must see: tracked events some flow
-	// reacts to. Ingested events and the receipts and clicks smsflow writes
-	// itself follow it (nothing is ingested or sent before the flows load).
-	relevant := func(name string) bool { return a.cat != nil && a.cat.Relevant(name) }
-	a.writer.Relevant = relevant
-	db.SetRelevant(relevant)
+	// reacts to. Installed once, on the database: ingested events, the
+	// receipts and clicks smsflow writes itself, and the engine's inbox all
+	// follow it (nothing is ingested or sent before the flows load).
+	db.SetRelevant(func(name string) bool { return a.cat != nil && a.cat.Relevant(name) })
 	a.writer.OnCommit = func([]ingest.Result) {
 		if a.engine != nil {
 			a.engine.Notify()
@@ -388,7 +388,7 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
 		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM, AllowedLinkHosts: allowed,
 		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers, SenderOf: senders.Resolve})
-	a.sender = engine.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
+	a.sender = delivery.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
 	a.sender.Addresses = senderAddresses(senders)
 	if !senders.Open {
 		// Messages queued for a sender no longer configured go from the
@@ -406,9 +406,13 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	a.sender.OnOutcome = a.opts.OnOutcome
 	engine.Connect(a.engine, a.sender)
 	a.engine.OnTrace = a.metrics.OnTrace(a.engine.OnTrace)
-	a.events = &ingest.ProviderEvents{DB: a.db, Clock: clock, Log: a.log, Provider: prov.Name(),
-		Options:  ingest.InboundOptionsFromConfig(cfg, prov.Name()),
-		OnEvents: func() { a.engine.Notify(); a.sender.Notify() }}
+	// Receipts are the sending side's; inbound texts go to ingest, which
+	// handles keywords and replies for every way a text arrives.
+	texts := &ingest.InboundTexts{DB: a.db, Clock: clock, Log: a.log, Provider: prov.Name(),
+		Options: ingest.InboundOptionsFromConfig(cfg, prov.Name())}
+	a.events = &delivery.ProviderEvents{DB: a.db, Clock: clock, Log: a.log, Provider: prov.Name(),
+		HandleInbound: texts.Receive,
+		OnEvents:      func() { a.engine.Notify(); a.sender.Notify() }}
 	if c, ok := prov.(provider.Connector); ok {
 		// Binds now (a refused login stops serve here) and keeps the
 		// connection up, reconnecting with back-off, until Stop.

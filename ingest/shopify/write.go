@@ -231,7 +231,7 @@ func applyShopifyConsent(tx *store.Tx, d Delivery, m *Mapping, results []ingest.
 		}
 		return "", "refused: " + smsflow.ErrorMessage(err), nil, nil
 	}
-	if err := ingest.ConsentEvent(tx, entry, before, true); err != nil {
+	if err := store.ConsentEvent(tx, entry, before, true); err != nil {
 		return "", "", nil, err
 	}
 	var confirm *ingest.ConfirmationRequest

@@ -1,4 +1,4 @@
-package engine_test
+package delivery_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/policy"
@@ -28,7 +28,7 @@ type stopRace struct {
 	db      *store.DB // the sender's node
 	stopDB  *store.DB // where STOPs are committed: db, or another node's handle
 	clock   *virtualClock
-	s       *engine.Sender
+	s       *delivery.Sender
 	logs    syncBuffer
 	opts    ingest.InboundOptions
 	numbers []string
@@ -118,8 +118,8 @@ func newStopRace(t *testing.T, db, stopDB *store.DB, numbers, messages int) *sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.s = engine.NewSender(db, r, r.clock, slog.New(slog.NewTextHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	r.s.Pacing = engine.Pacing{Sender: "race:+15005550006", Segments: 100, Per: time.Second}
+	r.s = delivery.NewSender(db, r, r.clock, slog.New(slog.NewTextHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	r.s.Pacing = delivery.Pacing{Sender: "race:+15005550006", Segments: 100, Per: time.Second}
 	r.s.Concurrency = 1
 	r.s.WaitUntil = func(_ context.Context, at time.Time) error {
 		// The world moves on while the round waits for a slot: every STOP
@@ -154,7 +154,7 @@ func (r *stopRace) stop(p string) {
 // drain sends until the outbox is empty.
 func (r *stopRace) drain() {
 	for range 1000 {
-		n, err := r.s.SendOnce(ctx, engine.SendBatch)
+		n, err := r.s.SendOnce(ctx, delivery.SendBatch)
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -269,9 +269,9 @@ func TestStopOnAnotherNodeStopsCallsAfterRecheckWindow(t *testing.T) {
 			late := 0
 			for _, st := range r.stops {
 				for _, c := range r.promoCallsAfter(st.phone, st.at) {
-					if c.at.Sub(st.at) >= engine.RecheckWindow {
+					if c.at.Sub(st.at) >= delivery.RecheckWindow {
 						t.Errorf("%s said STOP on another node at +%s; a promo call started at +%s, %s later (RecheckWindow %s)",
-							st.phone, st.at.Sub(t0), c.at.Sub(t0), c.at.Sub(st.at), engine.RecheckWindow)
+							st.phone, st.at.Sub(t0), c.at.Sub(t0), c.at.Sub(st.at), delivery.RecheckWindow)
 						continue
 					}
 					late++

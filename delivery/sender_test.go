@@ -1,4 +1,4 @@
-package engine_test
+package delivery_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -45,14 +45,14 @@ type senderWorld struct {
 	db    *store.DB
 	clock *virtualClock
 	prov  *scriptedProvider
-	s     *engine.Sender
+	s     *delivery.Sender
 }
 
 func newSenderWorld(t *testing.T, db *store.DB) *senderWorld {
 	w := &senderWorld{t: t, db: db, clock: &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)},
 		prov: &scriptedProvider{script: map[string][]error{}, calls: map[string]int{}}}
-	w.s = engine.NewSender(db, w.prov, w.clock, slog.New(slog.DiscardHandler))
-	w.s.Retry = engine.Retry{Base: time.Minute, Max: time.Hour, Attempts: 3}
+	w.s = delivery.NewSender(db, w.prov, w.clock, slog.New(slog.DiscardHandler))
+	w.s.Retry = delivery.Retry{Base: time.Minute, Max: time.Hour, Attempts: 3}
 	return w
 }
 
@@ -211,7 +211,7 @@ func TestSenderStopsSendingToAnInvalidNumber(t *testing.T) {
 }
 
 func TestRetryDelay(t *testing.T) {
-	r := engine.Retry{Base: time.Second, Max: 10 * time.Second, Attempts: 5}
+	r := delivery.Retry{Base: time.Second, Max: 10 * time.Second, Attempts: 5}
 	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 60: 10 * time.Second} {
 		for range 50 {
 			if d := r.Delay(n, 0); d < want/2 || d > want {
@@ -222,7 +222,7 @@ func TestRetryDelay(t *testing.T) {
 	if d := r.Delay(1, 30*time.Second); d != 30*time.Second {
 		t.Errorf("Retry-After 30s: %s", d)
 	}
-	if d := r.Delay(1, 24*time.Hour); d != engine.MaxRetryAfter {
-		t.Errorf("Retry-After 24h: %s, want capped at %s", d, engine.MaxRetryAfter)
+	if d := r.Delay(1, 24*time.Hour); d != delivery.MaxRetryAfter {
+		t.Errorf("Retry-After 24h: %s, want capped at %s", d, delivery.MaxRetryAfter)
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package delivery
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/policy"
+	"github.com/smsflow/smsflow/store"
 )
 
 // RecheckWindow bounds how old the consent read behind a provider call may
@@ -231,4 +232,91 @@ func (s *Sender) logInFlightOptOuts(ctx context.Context, calls []inFlightCall) {
 			break
 		}
 	}
+}
+
+// recheck is the claim's look at what changed since the messages were
+// queued: the numbers' consent (recheckConsent; read again right before the
+// calls, refuses), then the numbers — one a provider has since called
+// invalid is not tried again (decision skipped:invalid_number).
+func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+	claimed, err := s.recheckConsent(tx, claimed, g)
+	if err != nil || len(claimed) == 0 {
+		return claimed, err
+	}
+	phones := make([]string, len(claimed))
+	for i, m := range claimed {
+		phones[i] = m.Phone
+	}
+	bad, err := tx.UnreachablePhones(phones)
+	if err != nil || len(bad) == 0 {
+		return claimed, err
+	}
+	now := s.clock.Now()
+	kept := claimed[:0]
+	for _, m := range claimed {
+		typ, ok := bad[m.Phone]
+		if !ok {
+			kept = append(kept, m)
+			continue
+		}
+		if err := cancelClaimed(tx, m, "invalid_number", smsflow.DecisionInvalidNumber,
+			"the number is marked "+typ+" (a provider refused it) and cannot receive SMS", now); err != nil {
+			return nil, err
+		}
+		s.log.Warn("queued message canceled: the number cannot receive SMS", "to", phone.Mask(m.Phone), "message", m.ID, "phone_type", typ)
+	}
+	return kept, nil
+}
+
+// recheckConsent cancels the claimed messages whose numbers may no longer
+// receive them (consentAllows; a STOP the engine has not applied yet), in
+// the claim's transaction — so they take no slot and no daily cap — and
+// keeps the read in g: the consent of every claimed message as of the
+// claim, which the first calls of the round start on (refuses reads again
+// once it is older than RecheckWindow).
+func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+	var phones []string
+	for _, m := range claimed {
+		if restricted(m) {
+			phones = append(phones, m.Phone)
+		}
+	}
+	g.mark = s.optOuts.mark(g)
+	g.readAt = s.clock.Now()
+	if len(phones) == 0 {
+		return claimed, nil
+	}
+	consent, err := tx.LatestConsents(phones)
+	if err != nil {
+		return nil, err
+	}
+	g.status = consent
+	now := s.clock.Now()
+	kept := claimed[:0]
+	for _, m := range claimed {
+		if !restricted(m) || consentAllows(m, consent[m.Phone]) {
+			kept = append(kept, m)
+			continue
+		}
+		if err := cancelClaimed(tx, m, "opt_out", smsflow.DecisionCanceledOptOut, "consent changed after the message was queued", now); err != nil {
+			return nil, err
+		}
+		s.log.Warn("queued message canceled: the number is no longer subscribed", "to", phone.Mask(m.Phone), "message", m.ID)
+	}
+	return kept, nil
+}
+
+// optInReply reports whether a message is the automatic confirmation of an
+// opt-in keyword (START/UNSTOP, JOIN, YES) or a double opt-in confirmation
+// request, which must not reach a number that said STOP after it was queued.
+func optInReply(m *smsflow.Message) bool {
+	if m.RunID != 0 {
+		return false
+	}
+	switch m.StepID {
+	case policy.AutoReplyStep(policy.KeywordStart), policy.AutoReplyStep(policy.KeywordJoin), policy.AutoReplyStep(policy.KeywordConfirm),
+		policy.DoubleOptInRequestStep:
+		return true
+	}
+	return false
 }

@@ -1,4 +1,4 @@
-package engine_test
+package delivery_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -28,21 +28,21 @@ type pacedCall struct {
 // pacedSender is a sender on the world's clock whose waits move the clock
 // (never back) and are recorded, with a provider that records each call.
 type pacedSender struct {
-	s *engine.Sender
+	s *delivery.Sender
 
 	mu    sync.Mutex
 	slots []time.Time
 	calls []pacedCall
 }
 
-func (w *senderWorld) pacedSender(p engine.Pacing, concurrency int) *pacedSender {
+func (w *senderWorld) pacedSender(p delivery.Pacing, concurrency int) *pacedSender {
 	ps := &pacedSender{}
 	prov := &recordingProvider{clock: w.clock, onSend: func(m *smsflow.Message, at time.Time) {
 		ps.mu.Lock()
 		ps.calls = append(ps.calls, pacedCall{calledAt: at, id: m.ID, segments: m.Segments})
 		ps.mu.Unlock()
 	}}
-	ps.s = engine.NewSender(w.db, prov, w.clock, slog.New(slog.DiscardHandler))
+	ps.s = delivery.NewSender(w.db, prov, w.clock, slog.New(slog.DiscardHandler))
 	ps.s.Pacing, ps.s.Concurrency = p, concurrency
 	ps.s.WaitUntil = func(_ context.Context, t time.Time) error {
 		ps.mu.Lock()
@@ -59,7 +59,7 @@ func (w *senderWorld) pacedSender(p engine.Pacing, concurrency int) *pacedSender
 func (ps *pacedSender) drain(t *testing.T, w *senderWorld, done func() bool) {
 	t.Helper()
 	for !done() {
-		n, err := ps.s.SendOnce(ctx, engine.SendBatch)
+		n, err := ps.s.SendOnce(ctx, delivery.SendBatch)
 		if err != nil {
 			t.Error(err)
 			return
@@ -85,14 +85,6 @@ func (ps *pacedSender) paired(t *testing.T) []pacedCall {
 		out[i].slot = ps.slots[i]
 	}
 	return out
-}
-
-func (c *virtualClock) advanceTo(t time.Time) {
-	c.mu.Lock()
-	if t.After(c.t) {
-		c.t = t
-	}
-	c.mu.Unlock()
 }
 
 // recordingProvider accepts every message and reports it with the clock's
@@ -138,7 +130,7 @@ func TestPacerReservationsAreExact(t *testing.T) {
 		for i := range 25 {
 			w.queueSegments(i, 1)
 		}
-		ps := w.pacedSender(engine.Pacing{Sender: "recording:+15005550006", Segments: 10, Per: time.Second}, 1)
+		ps := w.pacedSender(delivery.Pacing{Sender: "recording:+15005550006", Segments: 10, Per: time.Second}, 1)
 		ps.drain(t, w, func() bool { ps.mu.Lock(); defer ps.mu.Unlock(); return len(ps.calls) == 25 })
 		calls := ps.paired(t)
 		for i, c := range calls {
@@ -185,7 +177,7 @@ func TestTwoSendersShareOneRate(t *testing.T) {
 			w.queueSegments(i, 1+i%3)
 		}
 		// Two senders with nothing in common in memory: only the database.
-		p := engine.Pacing{Sender: "recording:+15005550006", Segments: 20, Per: time.Second}
+		p := delivery.Pacing{Sender: "recording:+15005550006", Segments: 20, Per: time.Second}
 		a, b := w.pacedSender(p, 1), w.pacedSender(p, 1)
 		sent := func() bool {
 			a.mu.Lock()
@@ -243,9 +235,9 @@ func TestDailyCapHoldsUntilTheNextUTCDay(t *testing.T) {
 			ids = append(ids, w.queueSegments(i, n))
 		}
 		huge := w.queueSegments(9, 6) // more than the whole cap
-		ps := w.pacedSender(engine.Pacing{Sender: "recording:+15005550006", Segments: 100, Per: time.Second, DailyCap: 5}, 4)
+		ps := w.pacedSender(delivery.Pacing{Sender: "recording:+15005550006", Segments: 100, Per: time.Second, DailyCap: 5}, 4)
 		for range 3 {
-			if _, err := ps.s.SendOnce(ctx, engine.SendBatch); err != nil {
+			if _, err := ps.s.SendOnce(ctx, delivery.SendBatch); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -264,11 +256,11 @@ func TestDailyCapHoldsUntilTheNextUTCDay(t *testing.T) {
 		}
 		// A minute before midnight nothing moves; at midnight the rest goes.
 		w.clock.Set(nextDay.Add(-time.Minute))
-		if n, err := ps.s.SendOnce(ctx, engine.SendBatch); err != nil || n != 0 {
+		if n, err := ps.s.SendOnce(ctx, delivery.SendBatch); err != nil || n != 0 {
 			t.Fatalf("before midnight: %d sent, %v", n, err)
 		}
 		w.clock.Set(nextDay)
-		if _, err := ps.s.SendOnce(ctx, engine.SendBatch); err != nil {
+		if _, err := ps.s.SendOnce(ctx, delivery.SendBatch); err != nil {
 			t.Fatal(err)
 		}
 		for i, id := range ids {
@@ -298,7 +290,7 @@ func TestDailyCapRefundsWhatWasNotSent(t *testing.T) {
 		w.prov.script[a] = []error{&provider.Error{Kind: provider.Transient, Code: "429", Message: "slow down"}}
 		w.queue(1, a)
 		w.queue(2, b)
-		w.s.Pacing = engine.Pacing{Sender: "scripted", DailyCap: 10}
+		w.s.Pacing = delivery.Pacing{Sender: "scripted", DailyCap: 10}
 		w.round()
 		// Neither went out (a refused for now, b released untried): the
 		// day's count is back to zero.
@@ -322,11 +314,11 @@ func TestSenderCallsTheProviderConcurrently(t *testing.T) {
 		// The first call goes alone; the next n must all be in flight
 		// together before any of them answers.
 		bp := &barrierProvider{n: n, first: true, release: make(chan struct{})}
-		s := engine.NewSender(db, bp, w.clock, slog.New(slog.DiscardHandler))
+		s := delivery.NewSender(db, bp, w.clock, slog.New(slog.DiscardHandler))
 		s.Concurrency = n
 		done := make(chan error, 1)
 		go func() {
-			_, err := s.SendOnce(ctx, engine.SendBatch)
+			_, err := s.SendOnce(ctx, delivery.SendBatch)
 			done <- err
 		}()
 		select {
@@ -382,8 +374,8 @@ func TestStopInterruptsAPacingWait(t *testing.T) {
 		first, second := w.queueSegments(0, 1), w.queueSegments(1, 1)
 		called := make(chan int64, 2)
 		prov := &recordingProvider{clock: w.clock, onSend: func(m *smsflow.Message, _ time.Time) { called <- m.ID }}
-		s := engine.NewSender(db, prov, w.clock, slog.New(slog.DiscardHandler))
-		s.Pacing = engine.Pacing{Sender: "recording", Segments: 2, Per: time.Second}
+		s := delivery.NewSender(db, prov, w.clock, slog.New(slog.DiscardHandler))
+		s.Pacing = delivery.Pacing{Sender: "recording", Segments: 2, Per: time.Second}
 		if err := s.Start(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -1,16 +1,17 @@
-package ingest_test
+package delivery_test
 
 import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -22,15 +23,14 @@ type receiptWorld struct {
 	db      *store.DB
 	clk     *movingClock
 	contact string
-	ev      *ingest.ProviderEvents
+	ev      *delivery.ProviderEvents
 	woken   atomic.Int64 // OnEvents may be called from several goroutines
 }
 
 func newReceiptWorld(t *testing.T, db *store.DB) *receiptWorld {
 	w := &receiptWorld{t: t, db: db, clk: &movingClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}}
 	w.contact = subscribe(t, db, w.clk, "+14155550100")
-	w.ev = &ingest.ProviderEvents{DB: db, Clock: w.clk, Log: slog.New(slog.DiscardHandler), Provider: "twilio",
-		Options:  ingest.InboundOptions{Region: "US", Provider: "twilio", Keywords: inboundOpts().Keywords, BrandName: "Glow", HelpText: helpText},
+	w.ev = &delivery.ProviderEvents{DB: db, Clock: w.clk, Log: slog.New(slog.DiscardHandler), Provider: "twilio",
 		OnEvents: func() { w.woken.Add(1) }}
 	return w
 }
@@ -147,7 +147,7 @@ func TestReceiptBeforeTheSentRowIsKeptAndApplied(t *testing.T) {
 				return err
 			}
 			m.Status, m.ProviderID = smsflow.MessageSent, "SM9"
-			_, err := ingest.ApplyPendingReceipts(tx, m, now)
+			_, err := delivery.ApplyPendingReceipts(tx, m, now)
 			return err
 		})
 		if err != nil {
@@ -177,9 +177,9 @@ func TestReceiptForAnUnknownIDIsDroppedLater(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newReceiptWorld(t, db)
 		w.receipt("SM-not-ours", smsflow.MessageDelivered, "")
-		w.clk.advance(ingest.PendingReceiptTTL + time.Minute)
+		w.clk.advance(delivery.PendingReceiptTTL + time.Minute)
 		w.receipt("SM-other", smsflow.MessageDelivered, "")
-		if _, _, err := ingest.SweepPendingReceipts(ctx, db, w.clk.Now()); err != nil { // prunes the old one
+		if _, _, err := delivery.SweepPendingReceipts(ctx, db, w.clk.Now()); err != nil { // prunes the old one
 			t.Fatal(err)
 		}
 		err := db.WriteTx(ctx, func(tx *store.Tx) error {
@@ -206,48 +206,6 @@ func TestReceiptForAnUnknownIDIsDroppedLater(t *testing.T) {
 	})
 }
 
-func TestProviderInboundOnceAndWithoutTwilioConfirmation(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newReceiptWorld(t, db)
-		in := provider.Inbound{From: "+14155550100", To: "+15005550006", Body: "STOP", ProviderID: "SMin1"}
-		for range 2 { // Twilio sends the webhook again
-			if err := w.ev.Inbound(ctx, in); err != nil {
-				t.Fatal(err)
-			}
-		}
-		msgs, err := db.Messages(ctx, store.MessageFilter{ContactID: w.contact})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stops, replies int
-		for _, m := range msgs {
-			switch {
-			case m.Direction == "in" && m.Body == "STOP":
-				stops++
-				if m.Provider != "twilio" || m.ProviderID != "SMin1" {
-					t.Errorf("inbound stored as %s/%s", m.Provider, m.ProviderID)
-				}
-			case m.Direction == "out":
-				replies++
-			}
-		}
-		if stops != 1 || replies != 0 {
-			t.Errorf("stored %d STOP texts and queued %d replies; want 1 and 0 (Twilio confirms opt-outs itself)", stops, replies)
-		}
-		c, err := db.ConsentLedger(ctx, "+14155550100")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Status != smsflow.ConsentUnsubscribed {
-			t.Errorf("consent %s after STOP", c.Status)
-		}
-		// A sender that is not a phone number is dropped, not retried forever.
-		if err := w.ev.Inbound(ctx, provider.Inbound{From: "not a number", Body: "hi", ProviderID: "SMin2"}); err != nil {
-			t.Errorf("invalid sender: %v, want nil (dropped)", err)
-		}
-	})
-}
-
 func TestSweepAppliesReceiptsThatRacedTheSender(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newReceiptWorld(t, db)
@@ -261,14 +219,14 @@ func TestSweepAppliesReceiptsThatRacedTheSender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, emitted, err := ingest.SweepPendingReceipts(ctx, db, w.clk.Now())
+		n, emitted, err := delivery.SweepPendingReceipts(ctx, db, w.clk.Now())
 		if err != nil || n != 1 || !emitted {
 			t.Fatalf("sweep: %d applied, emitted %v, %v", n, emitted, err)
 		}
 		if st, _ := w.status(m.ID); st != smsflow.MessageDelivered {
 			t.Errorf("status %s after the sweep, want delivered", st)
 		}
-		if n, _, err := ingest.SweepPendingReceipts(ctx, db, w.clk.Now()); err != nil || n != 0 {
+		if n, _, err := delivery.SweepPendingReceipts(ctx, db, w.clk.Now()); err != nil || n != 0 {
 			t.Errorf("second sweep applied %d (%v), want 0", n, err)
 		}
 	})
@@ -325,6 +283,20 @@ func TestReceiptsArrivingTogetherAreEachApplied(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// A receipt whose provider id no message can have is dropped, not an error
+// (which would make the provider retry it forever).
+func TestReceiptIDsThatCannotBeStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: "SM\x00y", Status: smsflow.MessageDelivered}); err != nil {
+			t.Errorf("receipt: %v", err)
+		}
+		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: strings.Repeat("0123456789abcdef", 600), Status: smsflow.MessageDelivered}); err != nil {
+			t.Errorf("receipt with a 9,600-character id: %v", err)
 		}
 	})
 }

@@ -1,0 +1,327 @@
+package delivery
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/store"
+)
+
+// sendOnce is one round of one sender (see SendOnce).
+func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
+	s := l.s
+	now := s.clock.Now()
+	if until := l.paused(); !until.IsZero() && now.Before(until) {
+		return 0, nil
+	}
+	if until := l.paced(); !until.IsZero() && now.Before(until) {
+		return 0, nil
+	}
+	paced := l.pacing.On()
+	var (
+		claimed []*smsflow.Message
+		slots   []time.Time
+		plan    pacePlan
+		hold    time.Time
+		group   = &callGroup{} // the claim's consent read, the first of the calls'
+	)
+	defer s.optOuts.done(group)
+	err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
+		now := s.clock.Now()
+		claimed, slots, hold = nil, nil, time.Time{}
+		n := limit
+		if paced {
+			st, err := tx.LockPacing(l.pacing.Sender)
+			if err != nil {
+				return err
+			}
+			now = s.clock.Now() // the lock may have waited for another node's round
+			if plan, hold, n = l.pacing.plan(st, now, limit); !hold.IsZero() {
+				return nil
+			}
+		}
+		scope := l.scope
+		if s.Waiting != nil {
+			scope.Waiting = s.Waiting()
+		}
+		var err error
+		if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
+			return err
+		}
+		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
+			return err
+		}
+		var over, never []*smsflow.Message
+		claimed, over, never = plan.fit(claimed, l.pacing.DailyCap)
+		for _, m := range never {
+			s.log.Warn("queued message canceled: it has more segments than the daily cap allows in a day", "to", phone.Mask(m.Phone), "message", m.ID, "segments", m.Segments, "daily_cap", l.pacing.DailyCap)
+			if err := cancelClaimed(tx, m, "exceeds_daily_cap", "", "", now); err != nil {
+				return err
+			}
+		}
+		for _, m := range over {
+			// Past the daily cap: queued until the next UTC day.
+			if err := tx.RequeueMessage(m.ID, dayStart(plan.day+1), "", now); err != nil {
+				return err
+			}
+		}
+		if len(claimed) == 0 {
+			if len(over) > 0 {
+				hold = dayStart(plan.day + 1)
+			}
+			return nil
+		}
+		offsets, segs := l.pacing.offsets(claimed)
+		// The claim took a moment: a batch on an idle pacer starts now, not
+		// when the round began (its first slots would be past: a burst).
+		start, err := tx.ReservePacing(l.pacing.Sender, s.clock.Now(), l.pacing.offset(segs), plan.day, segs)
+		if err != nil || !l.pacing.rated() {
+			return err // a daily cap alone: no slots
+		}
+		slots = make([]time.Time, len(claimed))
+		for i, d := range offsets {
+			slots[i] = start.Add(d)
+		}
+		return nil
+	})
+	l.mu.Lock()
+	l.pacedUntil = hold
+	l.mu.Unlock()
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	for _, m := range claimed {
+		if m.Sender == "" {
+			m.Sender = l.from // queued for the default sender
+		}
+	}
+	group.from, group.to = 0, len(claimed) // what the claim kept, all read
+	outs := s.call(ctx, claimed, slots, group)
+	s.checkInFlight(ctx, outs)
+	throttled := s.throttledBy(outs)
+	var pause time.Time
+	events := false
+	err = s.db.WriteTx(ctx, func(tx *store.Tx) error {
+		now := s.clock.Now()
+		events, pause = false, time.Time{}
+		// Outcomes that change a number (carrier opt-out, invalid number)
+		// take the contact's lock, before any message row is touched and in
+		// one order, as the engine does.
+		var lock []string
+		for _, o := range outs {
+			if k := providerError(o.err).Kind; o.err != nil && (k == provider.Unsubscribed || k == provider.InvalidNumber) {
+				lock = append(lock, o.m.ContactID)
+			}
+		}
+		sort.Strings(lock)
+		for i, id := range lock {
+			if i == 0 || lock[i-1] != id {
+				if err := tx.LockContact(id); err != nil {
+					return err
+				}
+			}
+		}
+		// The accepted messages are recorded sent in one statement, and the
+		// receipts that beat their provider ids found with one query.
+		var sentIDs []int64
+		var sentPIDs, sentStatus, withPID []string
+		for _, o := range outs {
+			if o.accepted() {
+				sentIDs, sentPIDs = append(sentIDs, o.m.ID), append(sentPIDs, o.res.ProviderID)
+				sentStatus = append(sentStatus, Immediate(o.res.Status))
+				if o.res.ProviderID != "" {
+					withPID = append(withPID, o.res.ProviderID)
+				}
+			}
+		}
+		if err := tx.MarkSent(s.prov.Name(), l.from, sentIDs, sentPIDs, sentStatus, now); err != nil {
+			return err
+		}
+		pending, err := tx.PendingReceiptIDs(s.prov.Name(), withPID)
+		if err != nil {
+			return err
+		}
+		for i := range outs {
+			o := &outs[i]
+			o.pending = o.res.ProviderID != "" && pending[o.res.ProviderID]
+			emitted, until, err := s.record(tx, o, now)
+			if err != nil {
+				return err
+			}
+			events = events || emitted
+			if until.After(pause) {
+				pause = until
+			}
+		}
+		if throttled != nil && pause.IsZero() {
+			// The throttled message ran out of attempts: still back off.
+			pause = now.Add(s.Retry.Delay(1, throttled.Retry))
+		}
+		// The rest of a throttled batch waits as long as the throttled
+		// message; what a Stop cut short may go at once.
+		unsent := 0
+		for _, o := range outs {
+			if o.release || o.interrupted {
+				until := pause
+				if o.interrupted {
+					until = time.Time{}
+				}
+				if err := tx.RequeueMessage(o.m.ID, until, "", now); err != nil {
+					return err
+				}
+				o.m.Status = smsflow.MessageQueued
+			}
+			if o.release || o.interrupted || o.err == errExpired || o.err == errOptedOut || (o.err != nil && providerError(o.err).Kind == provider.Transient) {
+				unsent += segmentsOf(o.m)
+			}
+		}
+		if paced && l.pacing.DailyCap > 0 && unsent > 0 {
+			// The cap counts what went out: give back what certainly did not.
+			return tx.RefundPacing(l.pacing.Sender, plan.day, unsent)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if throttled != nil {
+		l.mu.Lock()
+		if pause.After(l.pausedUntil) {
+			l.pausedUntil = pause
+		}
+		l.mu.Unlock()
+		s.log.Warn("provider refused a send for now; sending paused", "provider", s.prov.Name(), "from", phone.MaskSender(l.from), "until", pause, "code", throttled.Code, "err", throttled.Message)
+	}
+	if events && s.OnEvents != nil {
+		s.OnEvents()
+	}
+	if s.OnOutcome != nil {
+		for _, o := range outs {
+			s.OnOutcome(*o.m)
+		}
+	}
+	return len(outs), nil
+}
+
+// call makes a round's provider calls, at most Concurrency at once, each
+// started no earlier than its slot (slots nil: at once); the first call is
+// answered before the others start. A message is not
+// started — and goes back untried — once a call was refused for now
+// (Transient) or Stop ended the wait for its slot; one whose send_before has
+// passed by its turn expires.
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time, group *callGroup) []outcome {
+	outs := make([]outcome, len(claimed))
+	conc := s.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	waitCtx, cancel := s.stopContext(ctx)
+	defer cancel()
+	var (
+		wg        sync.WaitGroup
+		throttled atomic.Bool
+		stopped   bool
+	)
+	sem := make(chan struct{}, conc)
+	group.began, group.conc = s.clock.Now(), conc
+	for i, m := range claimed {
+		o := &outs[i]
+		o.m = m
+		if stopped || throttled.Load() {
+			o.release, o.interrupted = !stopped, stopped
+			continue
+		}
+		if slots != nil {
+			wait := max(0, slots[i].Sub(s.clock.Now()))
+			if !s.waitUntil(waitCtx, slots[i]) {
+				stopped, o.interrupted = true, true
+				continue
+			}
+			if s.OnPacingWait != nil {
+				s.OnPacingWait(wait)
+			}
+		}
+		sem <- struct{}{}
+		switch {
+		case throttled.Load():
+			// The provider is refusing for now: the rest of the batch goes
+			// back untried (no attempt counted) and waits with the pause.
+			<-sem
+			o.release = true
+			continue
+		case !m.SendBefore.IsZero() && !s.clock.Now().Before(m.SendBefore): // send_before is the window's end, itself quiet (half-open window)
+			<-sem
+			o.err = errExpired
+			continue
+		}
+		// The number's consent, as late as the call allows: read for the
+		// group of calls due within RecheckWindow, and any opt-out this
+		// node committed since.
+		refused, err := s.refuses(waitCtx, group, claimed, slots, i)
+		switch {
+		case err != nil && waitCtx.Err() != nil:
+			<-sem
+			stopped, o.interrupted = true, true
+			continue
+		case err != nil:
+			// Unknown consent: this call and the rest of the round go
+			// back untried, as after a Stop.
+			<-sem
+			s.log.Error("read consent before the provider calls; the round's calls not started go back to the outbox", "err", err)
+			stopped, o.interrupted = true, true
+			continue
+		case refused:
+			<-sem
+			o.err = errOptedOut
+			continue
+		}
+		o.checked = group.readAt
+		mark, watched := group.mark, restricted(m)
+		wg.Add(1)
+		send := func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if watched && s.optOuts.heardSince(o.m.Phone, mark) {
+				// This node committed the number's opt-out after the
+				// read: the call must not start.
+				o.err = errOptedOut
+				return
+			}
+			o.started = s.clock.Now()
+			o.res, o.err = s.prov.Send(ctx, o.m)
+			o.ended = s.clock.Now()
+			if o.err != nil && providerError(o.err).Kind == provider.Transient {
+				throttled.Store(true)
+			}
+		}
+		if i == 0 || conc == 1 {
+			// The first call goes alone: a provider that is throttling says
+			// so before the rest of the batch is in flight. (One call at a
+			// time: each in turn, the next slot waited for after it.)
+			send()
+			continue
+		}
+		go send()
+	}
+	wg.Wait()
+	return outs
+}
+
+// throttledBy is the first transient refusal of a round, in outbox order
+// (nil when none).
+func (s *Sender) throttledBy(outs []outcome) *provider.Error {
+	for _, o := range outs {
+		if o.err != nil && o.err != errExpired && o.err != errOptedOut {
+			if pe := providerError(o.err); pe.Kind == provider.Transient {
+				return pe
+			}
+		}
+	}
+	return nil
+}
