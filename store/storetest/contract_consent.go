@@ -103,8 +103,8 @@ func consentCases() []contractCase {
 			equal(t, "ledger in recording order", must(db.ConsentLedger(bg, ph))(t), smsflow.Consent{Status: smsflow.ConsentUnsubscribed, Ledger: []smsflow.ConsentEntry{*a, *b}})
 		}},
 		{"DB.ContactConsentEntries", func(t *testing.T, db *store.DB) {
-			a := addConsent(t, db, ph, smsflow.ConsentSubscribed, t0)                // contact ana, its phone
-			b := addConsent(t, db, "+14155550101", smsflow.ConsentSubscribed, t0)    // contact ana, an old phone
+			a := addConsent(t, db, ph, smsflow.ConsentSubscribed, t0)             // contact ana, its phone
+			b := addConsent(t, db, "+14155550101", smsflow.ConsentSubscribed, t0) // contact ana, an old phone
 			c := &smsflow.ConsentEntry{Phone: ph, ContactID: "bob", Status: smsflow.ConsentUnsubscribed, Source: smsflow.SourceKeyword, OccurredAt: t0, RecordedAt: t0}
 			write(t, db, func(tx *store.Tx) error { return tx.AppendConsent(c) }) // another contact, ana's phone
 			addConsent(t, db, "+14155550102", smsflow.ConsentSubscribed, t0)

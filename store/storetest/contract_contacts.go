@@ -16,7 +16,9 @@ func contactCases() []contractCase {
 				PublicTraits: []string{"first_name"}, PhonePublic: true, CreatedAt: t0, UpdatedAt: t0.Add(time.Second)}
 			write(t, db, func(tx *store.Tx) error { return tx.InsertContact(c) })
 			equal(t, "stored contact", must(db.Contact(bg, "ana"))(t), c)
-			if err := db.WriteTx(bg, func(tx *store.Tx) error { return tx.InsertContact(&smsflow.Contact{ID: "ana", CreatedAt: t0, UpdatedAt: t0}) }); err == nil {
+			if err := db.WriteTx(bg, func(tx *store.Tx) error {
+				return tx.InsertContact(&smsflow.Contact{ID: "ana", CreatedAt: t0, UpdatedAt: t0})
+			}); err == nil {
 				t.Error("a second contact with the same id was stored")
 			}
 			if err := db.WriteTx(bg, func(tx *store.Tx) error {
@@ -141,7 +143,9 @@ func contactCases() []contractCase {
 		}},
 		{"Tx.MarkPhoneType", func(t *testing.T, db *store.DB) {
 			addContact(t, db, "ana", "+14155550100")
-			write(t, db, func(tx *store.Tx) error { return tx.MarkPhoneType("+14155550100", store.PhoneTypeInvalid, t0.Add(time.Hour)) })
+			write(t, db, func(tx *store.Tx) error {
+				return tx.MarkPhoneType("+14155550100", store.PhoneTypeInvalid, t0.Add(time.Hour))
+			})
 			got := must(db.Contact(bg, "ana"))(t)
 			equal(t, "phone type", got.PhoneType, store.PhoneTypeInvalid)
 			equal(t, "updated at", got.UpdatedAt, t0.Add(time.Hour))
