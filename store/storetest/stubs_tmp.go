@@ -1,9 +1,5 @@
 package storetest
 
-func runCases() []contractCase      { return nil }
-func messageCases() []contractCase  { return nil }
-func outboxCases() []contractCase   { return nil }
-func linkCases() []contractCase     { return nil }
 func receiptCases() []contractCase  { return nil }
 func timerCases() []contractCase    { return nil }
 func pacingCases() []contractCase   { return nil }
