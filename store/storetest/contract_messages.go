@@ -55,10 +55,10 @@ func messageCases() []contractCase {
 		{"Tx.AutoReplies", func(t *testing.T, db *store.DB) {
 			a := addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0})
 			addMessage(t, db, smsflow.Message{StepID: "keyword:help", ContactID: "ana", CreatedAt: t0.Add(time.Minute)})
-			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0.Add(-time.Hour)})          // before since
-			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0, Status: "canceled"})      // canceled
-			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0, Phone: "+14155550199"})   // another number
-			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0, Direction: "in"})         // inbound
+			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0.Add(-time.Hour)})        // before since
+			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0, Status: "canceled"})    // canceled
+			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0, Phone: "+14155550199"}) // another number
+			addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana", CreatedAt: t0, Direction: "in"})       // inbound
 			r := addRun(t, db, smsflow.Run{ContactID: "ana"})
 			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "keyword:x", ContactID: "ana", CreatedAt: t0}) // a run's
 			write(t, db, func(tx *store.Tx) error {
@@ -149,7 +149,9 @@ func messageCases() []contractCase {
 		}},
 		{"Tx.SetMessageStatus", func(t *testing.T, db *store.DB) {
 			m := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Provider: "twilio", ProviderID: "SM1", ErrorCode: "x"})
-			write(t, db, func(tx *store.Tx) error { return tx.SetMessageStatus(m.ID, "failed", "", "", "21610", t0.Add(time.Minute)) })
+			write(t, db, func(tx *store.Tx) error {
+				return tx.SetMessageStatus(m.ID, "failed", "", "", "21610", t0.Add(time.Minute))
+			})
 			got := messageByID(t, db, m.ID)
 			equal(t, "status", got.Status, "failed")
 			equal(t, "provider kept", got.Provider, "twilio")

@@ -79,7 +79,9 @@ func outboxCases() []contractCase {
 			equal(t, "b", []string{gb.Status, gb.Provider, gb.ProviderID, gb.Sender}, []string{"delivered", "twilio", "OLD", "+15550000002"})
 			equal(t, "updated", ga.UpdatedAt, t0.Add(time.Minute))
 			equal(t, "c untouched", messageByID(t, db, c.ID).Status, "sending")
-			write(t, db, func(tx *store.Tx) error { return tx.MarkSent("smpp", "", []int64{c.ID}, []string{""}, []string{""}, t0) })
+			write(t, db, func(tx *store.Tx) error {
+				return tx.MarkSent("smpp", "", []int64{c.ID}, []string{""}, []string{""}, t0)
+			})
 			equal(t, "no sender: left for the default", messageByID(t, db, c.ID).Sender, "")
 		}},
 		{"Tx.CancelQueued", func(t *testing.T, db *store.DB) {
@@ -138,7 +140,10 @@ func outboxCases() []contractCase {
 			rb := addRun(t, db, smsflow.Run{ContactID: "bob"})
 			b := addMessage(t, db, smsflow.Message{RunID: rb.ID, StepID: "a", ContactID: "bob"})
 			var got []store.CanceledMessage
-			write(t, db, func(tx *store.Tx) (err error) { got, err = tx.CancelContactQueued("ana", "opt_out", t0.Add(time.Minute)); return })
+			write(t, db, func(tx *store.Tx) (err error) {
+				got, err = tx.CancelContactQueued("ana", "opt_out", t0.Add(time.Minute))
+				return
+			})
 			equal(t, "canceled", got, []store.CanceledMessage{{ID: a.ID, RunID: r.ID, StepID: "a", FlowID: "welcome"}})
 			ga := messageByID(t, db, a.ID)
 			equal(t, "stored", ga.Status+"/"+ga.ErrorCode, "canceled/opt_out")
