@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -101,13 +102,35 @@ func count(t testing.TB, db *store.DB, query string, args ...any) int64 {
 	return n
 }
 
-// equal fails the test when got and want differ (compared as %#v, which
-// shows nested values and types).
+// equal fails the test when got and want differ (reflect.DeepEqual: times
+// read back are UTC without a monotonic reading, so they compare as t0's
+// do).
 func equal[T any](t testing.TB, what string, got, want T) {
 	t.Helper()
-	if g, w := fmt.Sprintf("%#v", got), fmt.Sprintf("%#v", want); g != w {
-		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %s\nwant %s", what, show(got), show(want))
 	}
+}
+
+// show prints v with the values its pointers point to.
+func show(v any) string {
+	rv := reflect.ValueOf(v)
+	switch {
+	case !rv.IsValid():
+		return "nil"
+	case rv.Kind() == reflect.Slice && !rv.IsNil():
+		out := "["
+		for i := range rv.Len() {
+			if i > 0 {
+				out += ", "
+			}
+			out += show(rv.Index(i).Interface())
+		}
+		return out + "]"
+	case rv.Kind() == reflect.Pointer && !rv.IsNil():
+		return "&" + show(rv.Elem().Interface())
+	}
+	return fmt.Sprintf("%+v", v)
 }
 
 // addContact stores a contact with the phone ("" for none).

@@ -1,3 +1,0 @@
-package storetest
-
-func databaseCases() []contractCase { return nil }
