@@ -13,5 +13,5 @@ func TestContract(t *testing.T) {
 	if os.Getenv(storetest.PostgresEnv) == "" {
 		t.Skipf("storage contract on PostgreSQL skipped: %s is not set (CI sets it)", storetest.PostgresEnv)
 	}
-	storetest.Exercise(t, storetest.OpenPostgres)
+	storetest.Exercise(t, storetest.PostgresDSN)
 }

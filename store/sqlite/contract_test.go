@@ -7,4 +7,4 @@ import (
 )
 
 // TestContract runs the storage contract on SQLite.
-func TestContract(t *testing.T) { storetest.Exercise(t, storetest.OpenSQLite) }
+func TestContract(t *testing.T) { storetest.Exercise(t, storetest.SQLiteDSN) }

@@ -2,9 +2,12 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +17,11 @@ import (
 
 // The contract suite (the model is River's riverdrivertest): one subtest per
 // exported method of store.DB and store.Tx that touches the database, named
-// "DB.Method" or "Tx.Method", asserting what the method's doc promises on a
-// fresh database. Both databases run the same cases: store/sqlite and
-// store/postgres call Exercise from their tests, and TestContractCoversEveryMethod
-// fails when a method has neither a case nor a reason to have none.
+// "DB.Method" or "Tx.Method", asserting what the method's doc promises on an
+// empty database. Both databases run the same cases: store/sqlite and
+// store/postgres call Exercise from their tests, and
+// TestContractCoversEveryMethod fails when a method has neither a case nor
+// a reason to have none.
 
 // A contractCase is the contract of one method.
 type contractCase struct {
@@ -38,11 +42,17 @@ func cases() []contractCase {
 	return all
 }
 
-// Exercise runs the contract against databases open returns: a fresh,
-// migrated one per case, closed when the case ends (OpenSQLite,
-// OpenPostgres). Cases run in parallel.
-func Exercise(t *testing.T, open func(testing.TB) *store.DB) {
+// Exercise runs the contract on the database kind dsn makes (SQLiteDSN,
+// PostgresDSN). The cases share one migrated database, emptied before each
+// case (every table but schema_migrations; PostgreSQL's sequences start
+// over), and run one at a time: migrating a database per case would cost
+// far more than the cases. A case that closes its database gets one of its
+// own.
+func Exercise(t *testing.T, dsn func(testing.TB) string) {
 	t.Helper()
+	shared := dsn(t)
+	db := OpenMigrated(t, shared)
+	empty := emptier(t, shared)
 	seen := map[string]bool{}
 	for _, c := range cases() {
 		if seen[c.method] {
@@ -50,9 +60,66 @@ func Exercise(t *testing.T, open func(testing.TB) *store.DB) {
 		}
 		seen[c.method] = true
 		t.Run(c.method, func(t *testing.T) {
-			t.Parallel()
-			c.test(t, open(t))
+			if closesTheDatabase[c.method] {
+				c.test(t, OpenMigrated(t, dsn(t)))
+				return
+			}
+			empty(t)
+			db.SetRelevant(nil)
+			c.test(t, db)
 		})
+	}
+}
+
+// SQLiteDSN returns the DSN of a new SQLite file in a temporary directory.
+func SQLiteDSN(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "smsflow.db")
+}
+
+// emptier returns a func that deletes every row of the database at dsn but
+// its migrations, through a connection of its own.
+func emptier(t testing.TB, dsn string) func(testing.TB) {
+	t.Helper()
+	driver, source, list := "pgx", dsn, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_migrations' ORDER BY 1`
+	if store.Scheme(dsn) == "sqlite" {
+		driver, source = "sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=busy_timeout(10000)"
+		list = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY 1`
+	}
+	raw, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetMaxOpenConns(1)
+	t.Cleanup(func() { raw.Close() })
+	var tables []string
+	rows, err := raw.Query(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) < 10 {
+		t.Fatalf("tables of the migrated database: %v", tables)
+	}
+	return func(t testing.TB) {
+		t.Helper()
+		// DELETE, not TRUNCATE: on tables this small PostgreSQL's
+		// TRUNCATE (new files for every table and index) costs more.
+		var err error
+		for _, table := range tables {
+			if _, err = raw.Exec(`DELETE FROM ` + table); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("empty the database: %v", err)
+		}
 	}
 }
 

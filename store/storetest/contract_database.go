@@ -10,6 +10,10 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
+// closesTheDatabase are the cases that close theirs: Exercise gives each a
+// database of its own.
+var closesTheDatabase = map[string]bool{"DB.Close": true, "DB.OnClose": true, "DB.Every": true}
+
 // databaseCases are the database's own: transactions, the prefetch,
 // migrations, settings and marks, the Shopify claims, the gauges and
 // timeline that read across tables, and the life of the handle.
