@@ -121,6 +121,19 @@ func timerCases() []contractCase {
 				equal(t, "the next", must(tx.DueSegmentJob(t0))(t).Key, "a")
 				return nil
 			})
+			if !concurrent(db) {
+				return
+			}
+			write(t, db, func(tx *store.Tx) error {
+				mine := must(tx.DueSegmentJob(t0))(t)
+				return alongside(db, func(tx2 *store.Tx) error {
+					theirs := must(tx2.DueSegmentJob(t0))(t)
+					if theirs != nil && theirs.Key == mine.Key {
+						t.Errorf("job %s claimed twice", mine.Key)
+					}
+					return nil
+				})
+			})
 		}},
 		{"Tx.UpdateSegmentJob", func(t *testing.T, db *store.DB) {
 			if err := db.EnsureSegmentJob(bg, store.SegmentJob{FlowID: "vip", Key: "k", Version: 1, DueAt: t0}); err != nil {
@@ -172,6 +185,21 @@ func timerCases() []contractCase {
 			})
 			equal(t, "earliest first, limited (a rolled-back take is due again)", who, []string{"cy", "bob"})
 			equal(t, "left", must(db.CountScheduledEntries(bg))(t), int64(2))
+			if !concurrent(db) {
+				return
+			}
+			write(t, db, func(tx *store.Tx) error {
+				mine := must(tx.TakeDueEntries(t0.Add(time.Hour), 1))(t)
+				return alongside(db, func(tx2 *store.Tx) error {
+					theirs := must(tx2.TakeDueEntries(t0.Add(time.Hour), 10))(t)
+					equal(t, "another transaction takes the others", len(theirs), 1)
+					if len(theirs) == 1 && theirs[0].ContactID == mine[0].ContactID {
+						t.Errorf("entry of %s taken twice", mine[0].ContactID)
+					}
+					return nil
+				})
+			})
+			equal(t, "all taken", must(db.CountScheduledEntries(bg))(t), int64(0))
 		}},
 		{"DB.CountScheduledEntries", func(t *testing.T, db *store.DB) {
 			equal(t, "none", must(db.CountScheduledEntries(bg))(t), int64(0))
