@@ -41,6 +41,16 @@ func runCases() []contractCase {
 				equal(t, "stored run", must(tx.RunByID(r.ID))(t), r)
 				return nil
 			})
+			// Times are stored to the microsecond, and read back in UTC.
+			paris := time.FixedZone("CET", 3600)
+			z := addRun(t, db, smsflow.Run{ContactID: "bob", EnteredAt: t0.In(paris).Add(789 * time.Nanosecond), WakeAt: t0.Add(999 * time.Nanosecond)})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.RunByID(z.ID))(t)
+				equal(t, "entered at, in UTC, to the microsecond", got.EnteredAt, t0)
+				equal(t, "wake at", got.WakeAt, t0)
+				equal(t, "a zero time stays zero", got.EndedAt, time.Time{})
+				return nil
+			})
 		}},
 		{"Tx.UpdateRun", func(t *testing.T, db *store.DB) {
 			r := addRun(t, db, smsflow.Run{ContactID: "ana", WakeAt: t0.Add(time.Hour)})
