@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/smsflow/smsflow"
 )
@@ -153,19 +154,102 @@ func (db *DB) ConsentRecordedAfter(ctx context.Context, afterID int64, limit int
 	return out, rows.Err()
 }
 
-// lockNumber locks the contact that holds a number until commit
-// (PostgreSQL), so that appends to the number's ledger, and the checks
-// before them, happen one at a time. Callers that already hold the lock
-// (Inbound, Shopify, carrier opt-outs) take it again at no cost; SQLite's
-// single writer needs none.
-func (t *Tx) lockNumber(phone string) error {
-	if t.db.dialect.LockRow() == "" {
-		return nil
+// ContactConsent returns a number's current status from its ledger.
+func (t *Tx) ContactConsent(phone string) (smsflow.ConsentStatus, error) {
+	if phone == "" {
+		return smsflow.ConsentNone, nil
 	}
-	var id string
-	err := t.queryRow(`SELECT id FROM contacts WHERE phone = ?`+t.db.dialect.LockRow(), phone).Scan(&id)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("lock the number's contact: %w", err)
+	e, err := t.LatestConsent(phone)
+	if err != nil || e == nil {
+		return smsflow.ConsentNone, err
 	}
-	return nil
+	return e.Status, nil
+}
+
+// LatestConsents returns the current ledger status of each number (that of
+// its entry recorded last; numbers with no entry are absent), in one
+// statement.
+func (t *Tx) LatestConsents(phones []string) (map[string]smsflow.ConsentStatus, error) {
+	if len(phones) == 0 {
+		return map[string]smsflow.ConsentStatus{}, nil
+	}
+	q, args := latestConsents(phones)
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanConsentStatuses(rows)
+}
+
+// LatestConsents is Tx.LatestConsents on the reader pool, outside any write
+// transaction: the sender's look right before its provider calls, which
+// must see every opt-out committed until then without waiting for the
+// writer.
+func (db *DB) LatestConsents(ctx context.Context, phones []string) (map[string]smsflow.ConsentStatus, error) {
+	if len(phones) == 0 {
+		return map[string]smsflow.ConsentStatus{}, nil
+	}
+	q, args := latestConsents(phones)
+	rows, err := db.queryReadCached(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("latest consents: %w", err)
+	}
+	return scanConsentStatuses(rows)
+}
+
+// latestConsents is the one query both LatestConsents run: each number's
+// newest ledger entry.
+func latestConsents(phones []string) (string, []any) {
+	args := make([]any, len(phones))
+	for i, p := range phones {
+		args[i] = p
+	}
+	in, args := inList(args)
+	return `SELECT c.phone, c.status FROM consent_ledger c WHERE c.phone IN (` + in + `)
+AND c.id = (SELECT MAX(c2.id) FROM consent_ledger c2 WHERE c2.phone = c.phone)`, args
+}
+
+func scanConsentStatuses(rows *sql.Rows) (map[string]smsflow.ConsentStatus, error) {
+	defer rows.Close()
+	out := map[string]smsflow.ConsentStatus{}
+	for rows.Next() {
+		var phone, status string
+		if err := rows.Scan(&phone, &status); err != nil {
+			return nil, err
+		}
+		out[phone] = smsflow.ConsentStatus(status)
+	}
+	return out, rows.Err()
+}
+
+// OptOutsSince returns, for each of phones, the instants at which opt-outs
+// of it were recorded at or after since (numbers with none are absent): the
+// sender asks after its calls whether a STOP was committed while a call to
+// the number was in flight.
+func (db *DB) OptOutsSince(ctx context.Context, phones []string, since time.Time) (map[string][]time.Time, error) {
+	out := map[string][]time.Time{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(phones)+1)
+	for _, p := range phones {
+		args = append(args, p)
+	}
+	in, args := inList(args)
+	args = append(args, micros(since))
+	rows, err := db.queryReadCached(ctx, `SELECT phone, recorded_at FROM consent_ledger WHERE phone IN (`+in+`)
+AND status = 'unsubscribed' AND recorded_at >= ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("opt-outs since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone string
+		var at int64
+		if err := rows.Scan(&phone, &at); err != nil {
+			return nil, err
+		}
+		out[phone] = append(out[phone], fromMicros(at))
+	}
+	return out, rows.Err()
 }

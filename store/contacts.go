@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/smsflow/smsflow"
 )
 
 const contactColumns = `id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at, phone_trust, public_traits`
-
-type scanner interface{ Scan(dest ...any) error }
 
 func scanContact(s scanner) (*smsflow.Contact, error) {
 	var (
@@ -46,17 +45,6 @@ func scanContact(s scanner) (*smsflow.Contact, error) {
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &c, nil
-}
-
-func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Values come from decoded JSON; a failure here is a programming error.
-		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
-	}
-	return string(b)
 }
 
 func contactArgs(c *smsflow.Contact) []any {
@@ -141,23 +129,6 @@ func (t *Tx) VerifyPhone(e164 string) error {
 	return nil
 }
 
-// AliasContact returns the contact an alias (an anonymousId or a former id)
-// points to, or "" when it points nowhere.
-func (t *Tx) AliasContact(alias string) (string, error) {
-	var id string
-	err := t.queryRow(`SELECT contact_id FROM aliases WHERE alias = ?`, alias).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return id, err
-}
-
-// SetAlias points an alias at a contact.
-func (t *Tx) SetAlias(alias, contactID string) error {
-	_, err := t.exec(`INSERT INTO aliases (alias, contact_id) VALUES (?, ?) ON CONFLICT (alias) DO UPDATE SET contact_id = excluded.contact_id`, alias, contactID)
-	return err
-}
-
 // MergeContact moves everything of contact from into contact into and deletes
 // from: its events, its aliases (and from's own id becomes an alias of into).
 // Traits and the phone are merged by the caller, which updates into.
@@ -213,4 +184,83 @@ func (db *DB) CountContacts(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&n)
 	return n, err
+}
+
+// ContactForUpdate locks the contact (PostgreSQL; SQLite has one writer) and
+// returns it with its number's current consent status, in one round trip —
+// the engine's first read of every contact it works on. A missing contact is
+// nil.
+func (t *Tx) ContactForUpdate(id string) (*smsflow.Contact, smsflow.ConsentStatus, error) {
+	c, ok := cachedContact{}, false
+	if t.cache != nil {
+		if c, ok = t.cache.contacts[id]; ok {
+			delete(t.cache.contacts, id) // handed out once: the caller changes it
+		}
+	}
+	if !ok {
+		contacts, err := t.contactsForUpdate([]string{id})
+		if err != nil {
+			return nil, smsflow.ConsentNone, err
+		}
+		c = contacts[id]
+	}
+	return c.c, c.consent, nil
+}
+
+// ContactIDsAfter returns up to limit contact ids after cursor, in order.
+func (t *Tx) ContactIDsAfter(cursor string, limit int) ([]string, error) {
+	rows, err := t.query(`SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?`, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// PhoneTypeInvalid is the phone type recorded for a number a provider
+// called invalid (Twilio 21211): like "fixed_line", it cannot receive SMS.
+const PhoneTypeInvalid = "invalid"
+
+// MarkPhoneType records what a provider learned about a number (it is not
+// valid, or not a mobile) on the contact that has it, so the policy stops
+// sending to it. The type stays until the contact's number changes.
+func (t *Tx) MarkPhoneType(phone, phoneType string, now time.Time) error {
+	_, err := t.exec(`UPDATE contacts SET phone_type = ?, updated_at = ? WHERE phone = ?`, phoneType, micros(now), phone)
+	return err
+}
+
+// UnreachablePhones returns, of the numbers given, those a provider called
+// unable to receive SMS (phone type PhoneTypeInvalid), with that type, in
+// one statement. Landlines by libphonenumber are the policy's business.
+func (t *Tx) UnreachablePhones(phones []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(phones))
+	for i, p := range phones {
+		args[i] = p
+	}
+	rows, err := t.query(`SELECT phone, phone_type FROM contacts WHERE phone IN (`+placeholders(len(phones))+`)
+AND phone_type = '`+PhoneTypeInvalid+`'`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("unreachable phones: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone, typ string
+		if err := rows.Scan(&phone, &typ); err != nil {
+			return nil, err
+		}
+		out[phone] = typ
+	}
+	return out, rows.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/smsflow/smsflow"
 )
@@ -215,4 +216,54 @@ func (db *DB) BulkInsertEvents(ctx context.Context, events []smsflow.Event) erro
 		_, err := t.tx.ExecContext(ctx, db.dialect.Rebind(sb.String()), args...)
 		return err
 	})
+}
+
+// EventBySeq returns a stored event.
+func (t *Tx) EventBySeq(seq int64) (*smsflow.Event, error) {
+	return scanEvent(t.queryRow(`SELECT `+eventColumns+` FROM events WHERE seq = ?`, seq))
+}
+
+// EventsBySeq returns stored events by sequence number, in one query.
+func (t *Tx) EventsBySeq(seqs []int64) (map[int64]*smsflow.Event, error) {
+	out := make(map[int64]*smsflow.Event, len(seqs))
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(seqs))
+	for i, s := range seqs {
+		args[i] = s
+	}
+	in, args := inList(args)
+	rows, err := t.query(`SELECT `+eventColumns+` FROM events WHERE seq IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[ev.Seq] = ev
+	}
+	return out, rows.Err()
+}
+
+// CountEventsSince counts a contact's events of a name at or after since and
+// at or before until.
+func (t *Tx) CountEventsSince(contactID, name string, since, until time.Time) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM events WHERE contact_id = ? AND name = ? AND ts >= ? AND ts <= ?`, contactID, name, micros(since), micros(until)).Scan(&n)
+	return n, err
+}
+
+// LastEventTime returns when the contact last had an event of that name, up
+// to until.
+func (t *Tx) LastEventTime(contactID, name string, until time.Time) (time.Time, bool, error) {
+	var v sql.NullInt64
+	err := t.queryRow(`SELECT MAX(ts) FROM events WHERE contact_id = ? AND name = ? AND ts <= ?`, contactID, name, micros(until)).Scan(&v)
+	if err != nil || !v.Valid {
+		return time.Time{}, false, err
+	}
+	return fromMicros(v.Int64), true, nil
 }

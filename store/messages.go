@@ -1,13 +1,10 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -103,129 +100,6 @@ type AutoReply struct {
 	At     time.Time
 }
 
-// OutboxScope says which queued messages a claim of the outbox may take.
-type OutboxScope struct {
-	// Sender is the sender whose messages are claimed: a configured
-	// sender's address, or "" for the messages queued for the default
-	// sender (see Message.Sender).
-	Sender string
-	// Waiting are flows whose queued messages stay queued (paused or held).
-	Waiting []string
-}
-
-// ClaimOutbox moves up to limit queued messages of scope that are due (a
-// retried send waits for its next_attempt_at) to "sending" and returns them,
-// oldest first, leaving those of the waiting flows queued. Claimed rows are
-// invisible to other senders.
-func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
-	// One statement picks and claims (PostgreSQL: the rows other senders
-	// hold are skipped, not waited for). No waiting flow: the statement of
-	// old, not a filter that matches nothing.
-	skip := ""
-	args := []any{micros(now), scope.Sender, micros(now)}
-	if len(scope.Waiting) > 0 {
-		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
-		for _, id := range scope.Waiting {
-			args = append(args, id)
-		}
-	}
-	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
-RETURNING `+messageColumns, append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	var out []*smsflow.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// RETURNING has no order.
-	slices.SortFunc(out, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
-}
-
-// RepointQueued hands the queued messages of senders no longer configured to
-// the default sender (Message.Sender ""), so none waits for a sender that
-// will never claim it: kept are the senders named (the configured ones other
-// than the default). It returns how many messages moved.
-func (db *DB) RepointQueued(ctx context.Context, kept []string) (int64, error) {
-	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND sender <> ''`, []any{}
-	if len(kept) > 0 {
-		q += ` AND sender NOT IN (` + placeholders(len(kept)) + `)`
-		for _, s := range kept {
-			args = append(args, s)
-		}
-	}
-	var n int64
-	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(q, args...)
-		if err != nil {
-			return fmt.Errorf("repoint queued messages: %w", err)
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
-}
-
-// MarkSent records a send round's accepted messages as sent by provider
-// from sender (the address the round sent from; it fills in the sender of
-// messages queued for the default, "" leaves them so), each with its provider
-// id ("" keeps the stored one) and status ("" is sent; a provider may report
-// delivery at once), in one statement instead of one per message (the
-// sender's hot path on PostgreSQL).
-func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuses []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	var q strings.Builder
-	args := make([]any, 0, 3+5*len(ids))
-	args = append(args, provider, micros(now))
-	q.WriteString(`UPDATE messages SET provider = ?, error_code = '', updated_at = ?`)
-	if sender != "" {
-		q.WriteString(`, sender = CASE WHEN sender = '' THEN ? ELSE sender END`)
-		args = append(args, sender)
-	}
-	// column = CASE id WHEN … THEN … ELSE otherwise END over the messages
-	// whose value is not "".
-	caseOf := func(column string, values []string, otherwise string) {
-		cases := 0
-		for i, id := range ids {
-			if values[i] != "" {
-				if cases == 0 {
-					q.WriteString(`, ` + column + ` = CASE id`)
-				}
-				q.WriteString(` WHEN ? THEN ?`)
-				args = append(args, id, values[i])
-				cases++
-			}
-		}
-		switch {
-		case cases > 0:
-			q.WriteString(` ELSE ` + otherwise + ` END`)
-		case column == "status":
-			q.WriteString(`, status = ` + otherwise)
-		}
-	}
-	caseOf("provider_id", providerIDs, "provider_id")
-	caseOf("status", statuses, "'sent'")
-	q.WriteString(` WHERE id IN (` + placeholders(len(ids)) + `)`)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	_, err := t.exec(q.String(), args...)
-	return err
-}
-
 // SetMessageStatus records a message's new status (and provider id / error
 // code when given).
 func (t *Tx) SetMessageStatus(id int64, status, provider, providerID, errorCode string, now time.Time) error {
@@ -233,36 +107,6 @@ func (t *Tx) SetMessageStatus(id int64, status, provider, providerID, errorCode 
 provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, error_code = ?, updated_at = ? WHERE id = ?`,
 		status, provider, provider, providerID, providerID, errorCode, micros(now), id)
 	return err
-}
-
-// CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
-// returns how many.
-func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
-	if t.cache != nil {
-		// Canceled messages no longer count; whose they are is not known here.
-		t.cache.recent, t.cache.marketing = nil, nil
-	}
-	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-// MarkInterrupted turns messages left "sending" by a crash into "unknown":
-// the provider may or may not have taken them, so they are surfaced, never
-// resent blindly. Called at start-up before the sender runs.
-func (db *DB) MarkInterrupted(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending'`, micros(now))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
 }
 
 // MessageFilter selects messages for the API.
@@ -303,79 +147,112 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	return out, rows.Err()
 }
 
-// InsertDecision records a policy decision. The write is buffered
-// (batch.go) and reaches the database before commit; d.ID stays 0.
-// Decisions are read only outside the transactions that write them.
-func (t *Tx) InsertDecision(d *smsflow.Decision) error {
-	t.decisions = append(t.decisions, []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)})
-	return nil
-}
-
-// Decisions returns a contact's decisions, oldest first.
-func (db *DB) Decisions(ctx context.Context, contactID string, limit int) ([]smsflow.Decision, error) {
-	rows, err := db.queryRead(ctx, `SELECT id, run_id, step_id, flow_id, contact_id, reason, detail, at FROM decisions WHERE contact_id = ? ORDER BY at, id LIMIT ?`, contactID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []smsflow.Decision
-	for rows.Next() {
-		var d smsflow.Decision
-		var at int64
-		if err := rows.Scan(&d.ID, &d.RunID, &d.StepID, &d.FlowID, &d.ContactID, &d.Reason, &d.Detail, &at); err != nil {
-			return nil, err
-		}
-		d.At = fromMicros(at)
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// Link is a tracked short link.
-type Link struct {
-	Code      string
-	URL       string
-	RunID     int64
-	StepID    string
-	FlowID    string
-	ContactID string
-	CreatedAt time.Time
-}
-
-// InsertLink stores a tracked link; false if the code is taken.
-func (t *Tx) InsertLink(l *Link) (bool, error) {
-	res, err := t.exec(`INSERT INTO links (code, url, run_id, step_id, flow_id, contact_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		l.Code, l.URL, l.RunID, l.StepID, l.FlowID, l.ContactID, micros(l.CreatedAt))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// LinkByCode returns a link, or ENOTFOUND.
-func (db *DB) LinkByCode(ctx context.Context, code string) (*Link, error) {
-	var l Link
-	var created int64
-	err := db.queryRowRead(ctx, `SELECT code, url, run_id, step_id, flow_id, contact_id, created_at FROM links WHERE code = ?`, code).
-		Scan(&l.Code, &l.URL, &l.RunID, &l.StepID, &l.FlowID, &l.ContactID, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no link %q", code)
-	}
-	l.CreatedAt = fromMicros(created)
-	return &l, err
-}
-
-// InsertClick records a click on a tracked link.
-func (t *Tx) InsertClick(l *Link, at time.Time) error {
-	_, err := t.exec(`INSERT INTO link_clicks (code, run_id, step_id, contact_id, at) VALUES (?, ?, ?, ?, ?)`, l.Code, l.RunID, l.StepID, l.ContactID, micros(at))
-	return err
-}
-
 // LastRunMessage returns the id of a run's latest outbound message (ids grow
 // with time), 0 if it sent none.
 func (t *Tx) LastRunMessage(runID int64) (int64, error) {
 	var v sql.NullInt64
 	err := t.queryRow(`SELECT MAX(id) FROM messages WHERE run_id = ?`, runID).Scan(&v)
 	return v.Int64, err
+}
+
+// StepMessageStatus returns the status of the message a run's send step
+// produced ("" if none).
+func (t *Tx) StepMessageStatus(runID int64, stepID string) (string, error) {
+	var s string
+	err := t.queryRow(`SELECT status FROM messages WHERE run_id = ? AND step_id = ?`, runID, stepID).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return s, err
+}
+
+// RunReplied reports whether the contact sent an inbound message after the
+// run was entered.
+func (t *Tx) RunReplied(contactID string, since time.Time) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE contact_id = ? AND direction = 'in' AND created_at >= ?`, contactID, micros(since)).Scan(&n)
+	return n > 0, err
+}
+
+// MessageByProviderID returns the outbound message a provider knows by its
+// own id, or nil when no recorded message has that id (yet).
+func (t *Tx) MessageByProviderID(provider, providerID string) (*smsflow.Message, error) {
+	if providerID == "" {
+		return nil, nil
+	}
+	m, err := scanMessage(t.queryRow(`SELECT `+messageColumns+` FROM messages
+WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND direction = 'out' ORDER BY id DESC LIMIT 1`, provider, providerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("message by provider id: %w", err)
+	}
+	return m, nil
+}
+
+// InboundSeen reports whether an inbound text with this provider id was
+// stored already (a webhook the provider sent again).
+func (db *DB) InboundSeen(ctx context.Context, provider, providerID string) (bool, error) {
+	if providerID == "" {
+		return false, nil
+	}
+	var one int
+	err := db.queryRowRead(ctx, `SELECT 1 FROM messages WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND direction = 'in' LIMIT 1`, provider, providerID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SetInboundProviderID records the provider's id of a stored inbound text,
+// the key InboundSeen dedupes on.
+func (t *Tx) SetInboundProviderID(messageID int64, providerID string) error {
+	_, err := t.exec(`UPDATE messages SET provider_id = ? WHERE id = ? AND direction = 'in'`, providerID, messageID)
+	return err
+}
+
+// SetDeliveryStatus records a status a delivery receipt reported.
+func (t *Tx) SetDeliveryStatus(id int64, status, errorCode string, now time.Time) error {
+	_, err := t.exec(`UPDATE messages SET status = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ? WHERE id = ?`,
+		status, errorCode, errorCode, micros(now), id)
+	return err
+}
+
+// SentRecord is one outbound message that frequency caps count.
+type SentRecord struct {
+	At       time.Time
+	Category string
+	FlowID   string
+}
+
+// countedStatuses are the statuses caps count: queued, sending,
+// sent or unknown — and delivered, which is a sent message that arrived.
+const countedStatuses = `('queued', 'sending', 'sent', 'delivered', 'unknown')`
+
+// RecentSends returns the contact's counted outbound messages created after
+// since, oldest first. Call it under the contact's lock so the check and the
+// reservation (the queued row) happen together.
+func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error) {
+	if t.cache != nil {
+		if rc, ok := t.cache.recent[contactID]; ok && !since.Before(rc.since) {
+			var out []SentRecord
+			for _, r := range rc.rows {
+				if r.At.After(since) {
+					out = append(out, r)
+				}
+			}
+			return out, nil
+		}
+	}
+	recent, err := t.recentSendsOf([]string{contactID}, since)
+	return recent[contactID], err
+}
+
+// HadMarketing reports whether the contact's phone has been sent (or has
+// queued) a marketing message since its latest subscription: the compliance
+// footer goes on the first marketing message of every subscription.
+func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
+	phones, err := oneOf(t.cached().marketing, contactID, false, t.marketingOf)
+	return phones[phone], err
 }

@@ -1,63 +1,9 @@
 package store
 
 import (
-	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/smsflow/smsflow"
 )
-
-// PhoneTypeInvalid is the phone type recorded for a number a provider
-// called invalid (Twilio 21211): like "fixed_line", it cannot receive SMS.
-const PhoneTypeInvalid = "invalid"
-
-// MessageByProviderID returns the outbound message a provider knows by its
-// own id, or nil when no recorded message has that id (yet).
-func (t *Tx) MessageByProviderID(provider, providerID string) (*smsflow.Message, error) {
-	if providerID == "" {
-		return nil, nil
-	}
-	m, err := scanMessage(t.queryRow(`SELECT `+messageColumns+` FROM messages
-WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND direction = 'out' ORDER BY id DESC LIMIT 1`, provider, providerID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("message by provider id: %w", err)
-	}
-	return m, nil
-}
-
-// InboundSeen reports whether an inbound text with this provider id was
-// stored already (a webhook the provider sent again).
-func (db *DB) InboundSeen(ctx context.Context, provider, providerID string) (bool, error) {
-	if providerID == "" {
-		return false, nil
-	}
-	var one int
-	err := db.queryRowRead(ctx, `SELECT 1 FROM messages WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND direction = 'in' LIMIT 1`, provider, providerID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// SetInboundProviderID records the provider's id of a stored inbound text,
-// the key InboundSeen dedupes on.
-func (t *Tx) SetInboundProviderID(messageID int64, providerID string) error {
-	_, err := t.exec(`UPDATE messages SET provider_id = ? WHERE id = ? AND direction = 'in'`, providerID, messageID)
-	return err
-}
-
-// SetDeliveryStatus records a status a delivery receipt reported.
-func (t *Tx) SetDeliveryStatus(id int64, status, errorCode string, now time.Time) error {
-	_, err := t.exec(`UPDATE messages SET status = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ? WHERE id = ?`,
-		status, errorCode, errorCode, micros(now), id)
-	return err
-}
 
 // PendingReceipt is a delivery receipt that arrived before the sender had
 // recorded the provider's id on its message: the provider answered the
@@ -185,59 +131,4 @@ func (t *Tx) PrunePendingReceipts(cutoff time.Time) (int64, error) {
 		return 0, fmt.Errorf("prune pending receipts: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// CountAttempt adds one to a message's count of provider attempts that
-// failed transiently and returns the new count.
-func (t *Tx) CountAttempt(id int64) (int, error) {
-	var n int
-	err := t.queryRow(`UPDATE messages SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`, id).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count send attempt: %w", err)
-	}
-	return n, nil
-}
-
-// RequeueMessage puts a claimed message back in the outbox, to be claimed
-// again from next on; errorCode says why it is waiting ("" keeps the last).
-func (t *Tx) RequeueMessage(id int64, next time.Time, errorCode string, now time.Time) error {
-	_, err := t.exec(`UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
-WHERE id = ? AND status = 'sending'`, micros(next), errorCode, errorCode, micros(now), id)
-	return err
-}
-
-// MarkPhoneType records what a provider learned about a number (it is not
-// valid, or not a mobile) on the contact that has it, so the policy stops
-// sending to it. The type stays until the contact's number changes.
-func (t *Tx) MarkPhoneType(phone, phoneType string, now time.Time) error {
-	_, err := t.exec(`UPDATE contacts SET phone_type = ?, updated_at = ? WHERE phone = ?`, phoneType, micros(now), phone)
-	return err
-}
-
-// UnreachablePhones returns, of the numbers given, those a provider called
-// unable to receive SMS (phone type PhoneTypeInvalid), with that type, in
-// one statement. Landlines by libphonenumber are the policy's business.
-func (t *Tx) UnreachablePhones(phones []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(phones) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(phones))
-	for i, p := range phones {
-		args[i] = p
-	}
-	rows, err := t.query(`SELECT phone, phone_type FROM contacts WHERE phone IN (`+placeholders(len(phones))+`)
-AND phone_type = '`+PhoneTypeInvalid+`'`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("unreachable phones: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var phone, typ string
-		if err := rows.Scan(&phone, &typ); err != nil {
-			return nil, err
-		}
-		out[phone] = typ
-	}
-	return out, rows.Err()
 }

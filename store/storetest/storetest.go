@@ -2,6 +2,10 @@
 // fresh SQLite file always, and PostgreSQL when SMSFLOW_TEST_POSTGRES holds a
 // URL (CI always sets it). Each PostgreSQL test gets its own schema, so tests
 // never see each other's rows.
+//
+// It also holds the storage contract (Exercise, contract_*.go): what every
+// exported method of store.DB and store.Tx promises, checked on each
+// database by the driver packages' TestContract.
 package storetest
 
 import (

@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+
+	"github.com/smsflow/smsflow"
+)
+
+// InsertDecision records a policy decision. The write is buffered
+// (batch.go) and reaches the database before commit; d.ID stays 0.
+// Decisions are read only outside the transactions that write them.
+func (t *Tx) InsertDecision(d *smsflow.Decision) error {
+	t.decisions = append(t.decisions, []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)})
+	return nil
+}
+
+// Decisions returns a contact's decisions, oldest first.
+func (db *DB) Decisions(ctx context.Context, contactID string, limit int) ([]smsflow.Decision, error) {
+	rows, err := db.queryRead(ctx, `SELECT id, run_id, step_id, flow_id, contact_id, reason, detail, at FROM decisions WHERE contact_id = ? ORDER BY at, id LIMIT ?`, contactID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []smsflow.Decision
+	for rows.Next() {
+		var d smsflow.Decision
+		var at int64
+		if err := rows.Scan(&d.ID, &d.RunID, &d.StepID, &d.FlowID, &d.ContactID, &d.Reason, &d.Detail, &at); err != nil {
+			return nil, err
+		}
+		d.At = fromMicros(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

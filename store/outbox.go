@@ -1,0 +1,228 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/smsflow/smsflow"
+)
+
+// OutboxScope says which queued messages a claim of the outbox may take.
+type OutboxScope struct {
+	// Sender is the sender whose messages are claimed: a configured
+	// sender's address, or "" for the messages queued for the default
+	// sender (see Message.Sender).
+	Sender string
+	// Waiting are flows whose queued messages stay queued (paused or held).
+	Waiting []string
+}
+
+// ClaimOutbox moves up to limit queued messages of scope that are due (a
+// retried send waits for its next_attempt_at) to "sending" and returns them,
+// oldest first, leaving those of the waiting flows queued. Claimed rows are
+// invisible to other senders.
+func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
+	// One statement picks and claims (PostgreSQL: the rows other senders
+	// hold are skipped, not waited for). No waiting flow: the statement of
+	// old, not a filter that matches nothing.
+	skip := ""
+	args := []any{micros(now), scope.Sender, micros(now)}
+	if len(scope.Waiting) > 0 {
+		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
+		for _, id := range scope.Waiting {
+			args = append(args, id)
+		}
+	}
+	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (
+SELECT id FROM messages WHERE status = 'queued' AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
+RETURNING `+messageColumns, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*smsflow.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING has no order.
+	slices.SortFunc(out, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// RepointQueued hands the queued messages of senders no longer configured to
+// the default sender (Message.Sender ""), so none waits for a sender that
+// will never claim it: kept are the senders named (the configured ones other
+// than the default). It returns how many messages moved.
+func (db *DB) RepointQueued(ctx context.Context, kept []string) (int64, error) {
+	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND sender <> ''`, []any{}
+	if len(kept) > 0 {
+		q += ` AND sender NOT IN (` + placeholders(len(kept)) + `)`
+		for _, s := range kept {
+			args = append(args, s)
+		}
+	}
+	var n int64
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		res, err := t.exec(q, args...)
+		if err != nil {
+			return fmt.Errorf("repoint queued messages: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// MarkSent records a send round's accepted messages as sent by provider
+// from sender (the address the round sent from; it fills in the sender of
+// messages queued for the default, "" leaves them so), each with its provider
+// id ("" keeps the stored one) and status ("" is sent; a provider may report
+// delivery at once), in one statement instead of one per message (the
+// sender's hot path on PostgreSQL).
+func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuses []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	args := make([]any, 0, 3+5*len(ids))
+	args = append(args, provider, micros(now))
+	q.WriteString(`UPDATE messages SET provider = ?, error_code = '', updated_at = ?`)
+	if sender != "" {
+		q.WriteString(`, sender = CASE WHEN sender = '' THEN ? ELSE sender END`)
+		args = append(args, sender)
+	}
+	// column = CASE id WHEN … THEN … ELSE otherwise END over the messages
+	// whose value is not "".
+	caseOf := func(column string, values []string, otherwise string) {
+		cases := 0
+		for i, id := range ids {
+			if values[i] != "" {
+				if cases == 0 {
+					q.WriteString(`, ` + column + ` = CASE id`)
+				}
+				q.WriteString(` WHEN ? THEN ?`)
+				args = append(args, id, values[i])
+				cases++
+			}
+		}
+		switch {
+		case cases > 0:
+			q.WriteString(` ELSE ` + otherwise + ` END`)
+		case column == "status":
+			q.WriteString(`, status = ` + otherwise)
+		}
+	}
+	caseOf("provider_id", providerIDs, "provider_id")
+	caseOf("status", statuses, "'sent'")
+	q.WriteString(` WHERE id IN (` + placeholders(len(ids)) + `)`)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := t.exec(q.String(), args...)
+	return err
+}
+
+// CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
+// returns how many.
+func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
+	if t.cache != nil {
+		// Canceled messages no longer count; whose they are is not known here.
+		t.cache.recent, t.cache.marketing = nil, nil
+	}
+	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// MarkInterrupted turns messages left "sending" by a crash into "unknown":
+// the provider may or may not have taken them, so they are surfaced, never
+// resent blindly. Called at start-up before the sender runs.
+func (db *DB) MarkInterrupted(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		res, err := t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending'`, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// CountAttempt adds one to a message's count of provider attempts that
+// failed transiently and returns the new count.
+func (t *Tx) CountAttempt(id int64) (int, error) {
+	var n int
+	err := t.queryRow(`UPDATE messages SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count send attempt: %w", err)
+	}
+	return n, nil
+}
+
+// RequeueMessage puts a claimed message back in the outbox, to be claimed
+// again from next on; errorCode says why it is waiting ("" keeps the last).
+func (t *Tx) RequeueMessage(id int64, next time.Time, errorCode string, now time.Time) error {
+	_, err := t.exec(`UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
+WHERE id = ? AND status = 'sending'`, micros(next), errorCode, errorCode, micros(now), id)
+	return err
+}
+
+// CanceledMessage is a queued message an opt-out canceled.
+type CanceledMessage struct {
+	ID     int64
+	RunID  int64
+	StepID string
+	FlowID string
+}
+
+// CancelContactQueued cancels every queued message a flow made for the
+// contact (runs ended or not), leaving automatic replies (no run) alone: the
+// STOP confirmation must still go out.
+func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
+	if t.cache != nil {
+		delete(t.cache.recent, contactID)
+		delete(t.cache.marketing, contactID)
+	}
+	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
+	if err != nil {
+		return nil, err
+	}
+	var out []CanceledMessage
+	for rows.Next() {
+		var m CanceledMessage
+		var step sql.NullString
+		if err := rows.Scan(&m.ID, &m.RunID, &step, &m.FlowID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.StepID = step.String
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, m := range out {
+		if _, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'queued'`, code, micros(now), m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

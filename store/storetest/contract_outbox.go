@@ -1,0 +1,154 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+func claim(t testing.TB, db *store.DB, now time.Time, limit int, scope store.OutboxScope) []*smsflow.Message {
+	t.Helper()
+	var got []*smsflow.Message
+	write(t, db, func(tx *store.Tx) (err error) { got, err = tx.ClaimOutbox(now, limit, scope); return })
+	return got
+}
+
+func outboxCases() []contractCase {
+	return []contractCase{
+		{"Tx.ClaimOutbox", func(t *testing.T, db *store.DB) {
+			r := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			a := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "a", ContactID: "ana"})
+			b := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "b", ContactID: "ana"})
+			c := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "c", ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "d", ContactID: "ana", Status: "sent"})
+			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "e", ContactID: "ana", Sender: "+15550001111"})
+			p := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "f", ContactID: "ana", FlowID: "paused"})
+			got := claim(t, db, t0, 2, store.OutboxScope{Waiting: []string{"paused"}})
+			equal(t, "oldest first, limited", messageIDs(got), []int64{a.ID, b.ID})
+			equal(t, "claimed status", got[0].Status, "sending")
+			equal(t, "claimed at", got[0].UpdatedAt, t0)
+			equal(t, "stored status", messageByID(t, db, a.ID).Status, "sending")
+			equal(t, "the rest", messageIDs(claim(t, db, t0, 10, store.OutboxScope{Waiting: []string{"paused"}})), []int64{c.ID})
+			equal(t, "a waiting flow's, once it is not", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{p.ID})
+			equal(t, "another sender's", len(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550001111"})), 1)
+			equal(t, "nothing left", len(claim(t, db, t0, 10, store.OutboxScope{})), 0)
+			if !concurrent(db) {
+				return
+			}
+			for _, s := range []string{"g", "h", "i"} {
+				addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: s, ContactID: "ana"})
+			}
+			write(t, db, func(tx *store.Tx) error {
+				mine := must(tx.ClaimOutbox(t0, 1, store.OutboxScope{}))(t)
+				return alongside(db, func(tx2 *store.Tx) error {
+					theirs := must(tx2.ClaimOutbox(t0, 10, store.OutboxScope{}))(t)
+					equal(t, "another sender skips the claimed row", len(theirs), 2)
+					for _, m := range theirs {
+						if m.ID == mine[0].ID {
+							t.Errorf("message %d claimed twice", m.ID)
+						}
+					}
+					return nil
+				})
+			})
+		}},
+		{"DB.RepointQueued", func(t *testing.T, db *store.DB) {
+			gone := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Sender: "+15550000001"})
+			kept := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana", Sender: "+15550000002"})
+			sent := addMessage(t, db, smsflow.Message{StepID: "keyword:c", ContactID: "ana", Sender: "+15550000001", Status: "sent"})
+			equal(t, "moved", must(db.RepointQueued(bg, []string{"+15550000002"}))(t), int64(1))
+			equal(t, "a removed sender's queued message", messageByID(t, db, gone.ID).Sender, "")
+			equal(t, "a kept sender's", messageByID(t, db, kept.ID).Sender, "+15550000002")
+			equal(t, "a sent one", messageByID(t, db, sent.ID).Sender, "+15550000001")
+			equal(t, "none kept", must(db.RepointQueued(bg, nil))(t), int64(1))
+		}},
+		{"Tx.MarkSent", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "sending", ErrorCode: "throttled"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana", Status: "sending", Sender: "+15550000002", ProviderID: "OLD"})
+			c := addMessage(t, db, smsflow.Message{StepID: "keyword:c", ContactID: "ana", Status: "sending"})
+			write(t, db, func(tx *store.Tx) error {
+				if err := tx.MarkSent("twilio", "", nil, nil, nil, t0); err != nil {
+					return err
+				}
+				return tx.MarkSent("twilio", "+15550000001", []int64{a.ID, b.ID}, []string{"SM1", ""}, []string{"", "delivered"}, t0.Add(time.Minute))
+			})
+			ga, gb := messageByID(t, db, a.ID), messageByID(t, db, b.ID)
+			equal(t, "a", []string{ga.Status, ga.Provider, ga.ProviderID, ga.Sender, ga.ErrorCode}, []string{"sent", "twilio", "SM1", "+15550000001", ""})
+			equal(t, "b", []string{gb.Status, gb.Provider, gb.ProviderID, gb.Sender}, []string{"delivered", "twilio", "OLD", "+15550000002"})
+			equal(t, "updated", ga.UpdatedAt, t0.Add(time.Minute))
+			equal(t, "c untouched", messageByID(t, db, c.ID).Status, "sending")
+			write(t, db, func(tx *store.Tx) error {
+				return tx.MarkSent("smpp", "", []int64{c.ID}, []string{""}, []string{""}, t0)
+			})
+			equal(t, "no sender: left for the default", messageByID(t, db, c.ID).Sender, "")
+		}},
+		{"Tx.CancelQueued", func(t *testing.T, db *store.DB) {
+			r := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			o := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			a := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "a", ContactID: "ana"})
+			s := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "s", ContactID: "ana", Status: "sent"})
+			x := addMessage(t, db, smsflow.Message{RunID: o.ID, StepID: "a", ContactID: "ana"})
+			var n int64
+			write(t, db, func(tx *store.Tx) (err error) { n, err = tx.CancelQueued(r.ID, t0.Add(time.Minute)); return })
+			equal(t, "canceled", n, int64(1))
+			equal(t, "the run's queued message", messageByID(t, db, a.ID).Status, "canceled")
+			equal(t, "canceled at", messageByID(t, db, a.ID).UpdatedAt, t0.Add(time.Minute))
+			equal(t, "its sent one", messageByID(t, db, s.ID).Status, "sent")
+			equal(t, "another run's", messageByID(t, db, x.ID).Status, "queued")
+		}},
+		{"DB.MarkInterrupted", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "sending"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana", Status: "queued"})
+			equal(t, "marked", must(db.MarkInterrupted(bg, t0))(t), int64(1))
+			got := messageByID(t, db, a.ID)
+			equal(t, "a sending message", got.Status+"/"+got.ErrorCode, "unknown/interrupted")
+			equal(t, "a queued one", messageByID(t, db, b.ID).Status, "queued")
+		}},
+		{"Tx.CountAttempt", func(t *testing.T, db *store.DB) {
+			m := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "first", must(tx.CountAttempt(m.ID))(t), 1)
+				equal(t, "second", must(tx.CountAttempt(m.ID))(t), 2)
+				if _, err := tx.CountAttempt(m.ID + 1000); err == nil {
+					t.Error("a missing message: no error")
+				}
+				return nil
+			})
+		}},
+		{"Tx.RequeueMessage", func(t *testing.T, db *store.DB) {
+			m := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", ErrorCode: "old"})
+			claim(t, db, t0, 10, store.OutboxScope{})
+			write(t, db, func(tx *store.Tx) error { return tx.RequeueMessage(m.ID, t0.Add(time.Minute), "", t0) })
+			got := messageByID(t, db, m.ID)
+			equal(t, "queued again", got.Status+"/"+got.ErrorCode, "queued/old")
+			equal(t, "not due before next", len(claim(t, db, t0.Add(time.Second), 10, store.OutboxScope{})), 0)
+			equal(t, "due at next", len(claim(t, db, t0.Add(time.Minute), 10, store.OutboxScope{})), 1)
+			write(t, db, func(tx *store.Tx) error { return tx.RequeueMessage(m.ID, t0, "throttled", t0) })
+			equal(t, "error code", messageByID(t, db, m.ID).ErrorCode, "throttled")
+			// Only a claimed (sending) message goes back.
+			write(t, db, func(tx *store.Tx) error { return tx.SetMessageStatus(m.ID, "sent", "", "", "", t0) })
+			write(t, db, func(tx *store.Tx) error { return tx.RequeueMessage(m.ID, t0, "", t0) })
+			equal(t, "a sent message stays sent", messageByID(t, db, m.ID).Status, "sent")
+		}},
+		{"Tx.CancelContactQueued", func(t *testing.T, db *store.DB) {
+			r := addRun(t, db, smsflow.Run{ContactID: "ana", Status: smsflow.RunCompleted})
+			a := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "a", ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "s", ContactID: "ana", Status: "sent"})
+			reply := addMessage(t, db, smsflow.Message{StepID: "keyword:stop", ContactID: "ana"})
+			rb := addRun(t, db, smsflow.Run{ContactID: "bob"})
+			b := addMessage(t, db, smsflow.Message{RunID: rb.ID, StepID: "a", ContactID: "bob"})
+			var got []store.CanceledMessage
+			write(t, db, func(tx *store.Tx) (err error) {
+				got, err = tx.CancelContactQueued("ana", "opt_out", t0.Add(time.Minute))
+				return
+			})
+			equal(t, "canceled", got, []store.CanceledMessage{{ID: a.ID, RunID: r.ID, StepID: "a", FlowID: "welcome"}})
+			ga := messageByID(t, db, a.ID)
+			equal(t, "stored", ga.Status+"/"+ga.ErrorCode, "canceled/opt_out")
+			equal(t, "the automatic reply still goes", messageByID(t, db, reply.ID).Status, "queued")
+			equal(t, "another contact's", messageByID(t, db, b.ID).Status, "queued")
+		}},
+	}
+}
