@@ -20,9 +20,9 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/internal/faketwilio"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/twilio"
+	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -214,14 +214,14 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	// has an address only once started.
 	var appURL atomic.Pointer[string]
 	appUp := make(chan struct{})
-	fcfg := faketwilio.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
+	fcfg := twiliotest.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
 	if o.Receipts {
 		fcfg.Callbacks = func(callback string) string {
 			<-appUp
 			return *appURL.Load() + twilio.StatusPath
 		}
 	}
-	fake, err := faketwilio.Start(fcfg)
+	fake, err := twiliotest.Start(fcfg)
 	if err != nil {
 		return res, err
 	}
@@ -353,7 +353,7 @@ func seedOutbox(ctx context.Context, sdb *sql.DB, dialect string, n int, progres
 // watchSend follows the drain until the sender recorded an outcome for
 // every message (and, with receipts, every receipt was applied), printing
 // progress. It returns why it stopped early, if it did.
-func watchSend(ctx context.Context, sdb *sql.DB, o sendOptions, fake *faketwilio.Server, done *atomic.Int64, clock *sendClock) (string, error) {
+func watchSend(ctx context.Context, sdb *sql.DB, o sendOptions, fake *twiliotest.Server, done *atomic.Int64, clock *sendClock) (string, error) {
 	deadline := time.Now().Add(o.Timeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -411,8 +411,8 @@ func sinceFirst(c *sendClock, now time.Time) time.Duration {
 // checkSend compares the database with the fake's log: each message reached
 // the provider exactly once, with its own number and body, and is recorded
 // sent (or delivered) with the sid the provider gave.
-func checkSend(ctx context.Context, sdb *sql.DB, fake *faketwilio.Server, res *sendResult) error {
-	bySID := map[string]faketwilio.Request{}
+func checkSend(ctx context.Context, sdb *sql.DB, fake *twiliotest.Server, res *sendResult) error {
+	bySID := map[string]twiliotest.Request{}
 	perNumber := map[string]int{}
 	reqs := fake.Requests()
 	res.AtProvider = int64(len(reqs))

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow/engine"
-	"github.com/smsflow/smsflow/internal/faketwilio"
+	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -93,7 +93,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 
 	// Each answer is held 1 ms, so a kill right after a request arrived
 	// lands while that provider call is in flight.
-	fake, err := faketwilio.Start(faketwilio.Config{AccountSID: fakeSID, AuthToken: fakeToken, Latency: time.Millisecond})
+	fake, err := twiliotest.Start(twiliotest.Config{AccountSID: fakeSID, AuthToken: fakeToken, Latency: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	srv.kill()
 
 	// The provider's side: what reached it, by the ref in the body.
-	atProvider := map[string][]faketwilio.Request{}
+	atProvider := map[string][]twiliotest.Request{}
 	for _, r := range fake.Requests() {
 		m := crashRefRe.FindStringSubmatch(r.Body)
 		if m == nil {
