@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsflow/smsflow/bench"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
+	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -132,7 +134,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	servers := []*server{srv}
 	world := &crashWorld{changed: make(chan struct{})}
 	world.set(srv.url)
-	sdb, err := openBroadcastSQL(dsn)
+	sdb, err := bench.OpenSQL(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,10 @@ func crashTest(t *testing.T, kind, dsn string) {
 	count := func(q string, args ...any) int64 {
 		t.Helper()
 		var n int64
-		if err := sdb.QueryRowContext(ctx, broadcastRebind(kind, q), args...).Scan(&n); err != nil {
+		if kind == "postgres" {
+			q = store.RebindDollar(q)
+		}
+		if err := sdb.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 		return n
@@ -151,7 +156,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	for from := 0; from < contacts; from += 100 {
 		var items []string
 		for i := from; i < min(from+100, contacts); i++ {
-			ph, _ := broadcastPhone(i)
+			ph, _ := bench.Phone(i)
 			items = append(items, fmt.Sprintf(`{"type":"identify","userId":%q,"traits":{"phone":%q},"messageId":"crash-id-%05d"}`, contactID(i), ph, i))
 		}
 		if r := call(t, "POST", srv.url+"/v1/batch", "basic:sk_crash", `{"batch":[`+strings.Join(items, ",")+`]}`); r.status != 200 || r.body["errors"] != nil {
