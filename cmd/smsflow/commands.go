@@ -14,6 +14,10 @@ import (
 	"github.com/smsflow/smsflow/bench"
 )
 
+// errUsage is what a command returns for a wrong use of it, after printing
+// why and its help on stderr: exit code 2.
+var errUsage = errors.New("usage")
+
 // command is one command or subcommand of smsflow: how `run` dispatches it
 // and the help it prints. Dispatch goes through this table only, so a
 // command cannot exist without its line in `smsflow --help` and its own
