@@ -3,11 +3,11 @@
 // (Basic auth, /2010-04-01/Accounts/{sid}/Messages.json), checks it as
 // Twilio does, records every request, and answers 201 with a unique message
 // sid — optionally posting a signed "delivered" status callback afterwards,
-// as Twilio does. A test can replace the answer (SetRespond) to play
-// Twilio's errors.
+// as Twilio does. A test can replace the answers (SetRespond, or Script per
+// number) to play Twilio's errors.
 //
 // It is the one Twilio fake of the repository: the twilio provider's tests,
-// the crash test (which counts, per contact, what reached the provider) and
+// the command's end-to-end tests, the crash test (which counts, per contact, what reached the provider) and
 // `smsflow bench send` (which needs a provider that keeps up with thousands
 // of sends per second) use it. It imports nothing of a test framework, so
 // the benchmarks can use it; only they bring it into the binary.
@@ -72,6 +72,7 @@ type Server struct {
 	problems []string
 	waiters  []waiter
 	respond  http.HandlerFunc // nil: accept
+	scripts  map[string][]http.HandlerFunc // by To: the next answers, in order
 
 	cbMu      sync.RWMutex // held to queue a callback; Close takes it to end the queue
 	cbClosed  bool
@@ -152,6 +153,18 @@ func (s *Server) SetRespond(h http.HandlerFunc) {
 	s.mu.Unlock()
 }
 
+// Script makes the next requests to the number to answer with answers, one
+// each, in order (their forms are recorded, in Forms, but they are not
+// accepted messages); then the server answers as before.
+func (s *Server) Script(to string, answers ...http.HandlerFunc) {
+	s.mu.Lock()
+	if s.scripts == nil {
+		s.scripts = map[string][]http.HandlerFunc{}
+	}
+	s.scripts[to] = append(s.scripts[to], answers...)
+	s.mu.Unlock()
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
 	if !ok || user != s.cfg.AccountSID || pass != s.cfg.AuthToken {
@@ -178,6 +191,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.forms = append(s.forms, f)
 	respond := s.respond
+	if next := s.scripts[f.Get("To")]; len(next) > 0 {
+		respond, s.scripts[f.Get("To")] = next[0], next[1:]
+	}
 	s.mu.Unlock()
 	if respond != nil {
 		respond(w, r)
