@@ -71,7 +71,7 @@ type Server struct {
 	requests []Request    // the accepted ones
 	problems []string
 	waiters  []waiter
-	respond  http.HandlerFunc // nil: accept
+	respond  http.HandlerFunc              // nil: accept
 	scripts  map[string][]http.HandlerFunc // by To: the next answers, in order
 
 	cbMu      sync.RWMutex // held to queue a callback; Close takes it to end the queue
