@@ -280,11 +280,11 @@ func runTimersBench(ctx context.Context, h Harness, o timersOptions, cpuProfile 
 		t.fired.Add(1)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	sender := engine.NewSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
+	sender := newSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
 	eng := engine.New(db, cat, t.clock, log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name}, PublicURL: "http://127.0.0.1", Provider: "console",
 		Workers: res.Engines})
 	eng.OnTrace = onTrace
-	engine.Connect(eng, sender)
+	connectSender(eng, sender)
 	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return res, err
