@@ -1,12 +1,7 @@
 package bench
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -133,34 +128,3 @@ func resetPeakRSS() bool {
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
-
-// benchPhone is the i-th benchmark number: valid US numbers +1 415 2xx xxxx
-// (libphonenumber classes them fixed_line_or_mobile, which may be texted).
-func benchPhone(i int) string { return fmt.Sprintf("+1415%07d", 2_000_000+i) }
-
-// postJSON posts a body with the write key and decodes the answer into out
-// (when not nil).
-func postJSON(ctx context.Context, hc *http.Client, url, key string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(key, "")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", url, resp.Status, bytes.TrimSpace(data))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}
