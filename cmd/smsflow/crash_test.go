@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsflow/smsflow/bench"
 	"github.com/smsflow/smsflow/delivery"
-	"github.com/smsflow/smsflow/internal/faketwilio"
+	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
+	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -93,7 +95,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 
 	// Each answer is held 1 ms, so a kill right after a request arrived
 	// lands while that provider call is in flight.
-	fake, err := faketwilio.Start(faketwilio.Config{AccountSID: fakeSID, AuthToken: fakeToken, Latency: time.Millisecond})
+	fake, err := twiliotest.Start(twiliotest.Config{AccountSID: fakeSID, AuthToken: fakeToken, Latency: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +134,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	servers := []*server{srv}
 	world := &crashWorld{changed: make(chan struct{})}
 	world.set(srv.url)
-	sdb, err := openBroadcastSQL(dsn)
+	sdb, err := bench.OpenSQL(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,10 @@ func crashTest(t *testing.T, kind, dsn string) {
 	count := func(q string, args ...any) int64 {
 		t.Helper()
 		var n int64
-		if err := sdb.QueryRowContext(ctx, broadcastRebind(kind, q), args...).Scan(&n); err != nil {
+		if kind == "postgres" {
+			q = store.RebindDollar(q)
+		}
+		if err := sdb.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 		return n
@@ -151,7 +156,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	for from := 0; from < contacts; from += 100 {
 		var items []string
 		for i := from; i < min(from+100, contacts); i++ {
-			ph, _ := broadcastPhone(i)
+			ph, _ := bench.Phone(i)
 			items = append(items, fmt.Sprintf(`{"type":"identify","userId":%q,"traits":{"phone":%q},"messageId":"crash-id-%05d"}`, contactID(i), ph, i))
 		}
 		if r := call(t, "POST", srv.url+"/v1/batch", "basic:sk_crash", `{"batch":[`+strings.Join(items, ",")+`]}`); r.status != 200 || r.body["errors"] != nil {
@@ -295,7 +300,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	srv.kill()
 
 	// The provider's side: what reached it, by the ref in the body.
-	atProvider := map[string][]faketwilio.Request{}
+	atProvider := map[string][]twiliotest.Request{}
 	for _, r := range fake.Requests() {
 		m := crashRefRe.FindStringSubmatch(r.Body)
 		if m == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/store"
 )
 
 // enteredWindow is the window of the entries `smsflow flows` counts.
@@ -39,7 +40,7 @@ type flowRow struct {
 // cmdFlows lists the flows of a database (`smsflow flows`).
 func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("flows", flag.ContinueOnError)
-	var cf commonFlags
+	var cf configFlags
 	cf.register(fs)
 	status := fs.String("status", "", "list only the flows with this `STATUS`: active, paused, held or archived (default: all)")
 	asJSON := fs.Bool("json", false, `print {"since": …, "flows": [{"id", "name", "version", "status", "held_reason", "origin", "file", "entered_7d", …}]}`)
@@ -100,9 +101,9 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(rows) == 0 {
 		if *status != "" {
-			fmt.Fprintf(stdout, "no %s flows in %s\n", *status, redactDSN(cfg.DB))
+			fmt.Fprintf(stdout, "no %s flows in %s\n", *status, store.RedactDSN(cfg.DB))
 		} else {
-			fmt.Fprintf(stdout, "no flows in %s (serve loads ./flows, --flows or the bundled examples; PUT /v1/flows/{id} adds one)\n", redactDSN(cfg.DB))
+			fmt.Fprintf(stdout, "no flows in %s (serve loads ./flows, --flows or the bundled examples; PUT /v1/flows/{id} adds one)\n", store.RedactDSN(cfg.DB))
 		}
 		return nil
 	}
@@ -128,7 +129,7 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // live nodes.
 func cmdFlowsArchive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("flows archive", flag.ContinueOnError)
-	var cf commonFlags
+	var cf configFlags
 	cf.register(fs)
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {

@@ -167,7 +167,7 @@ func TestExamplesNeverTextRealCustomers(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(mine, "my-welcome.yaml"), []byte(myWelcome), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			prod := startHeldWorld(t, dsn, heldWorldConfig("twilio", fake.URL, mine))
+			prod := startHeldWorld(t, dsn, heldWorldConfig("twilio", fake.URL(), mine))
 			flows = prod.flows("")
 			for _, id := range exampleIDs {
 				if f := flows[id]; f == nil || f["status"] != "held" || f["held_reason"] != "bundled example; the provider is twilio" {
@@ -188,7 +188,7 @@ func TestExamplesNeverTextRealCustomers(t *testing.T) {
 			if got := prod.openRuns("bo"); !slices.Equal(got, []string{"my-welcome"}) {
 				t.Errorf("bo's open runs %v, want my-welcome only (no example run)", got)
 			}
-			if n := len(fake.sentTo(ana)); n != 0 {
+			if n := len(sentTo(fake, ana)); n != 0 {
 				t.Errorf("Twilio got %d texts for ana (an example's), want none", n)
 			}
 			if got := prod.flowMessages("shipping-update"); !slices.Equal(got, []string{"queued"}) {
@@ -238,8 +238,8 @@ func TestExamplesNeverTextRealCustomers(t *testing.T) {
 				t.Errorf("archiving a live file flow from the command line: exit %d, %q", code, errOut.String())
 			}
 			prod.app.Stop()
-			if len(fake.problems) > 0 {
-				t.Errorf("Twilio refused requests: %v", fake.problems)
+			if p := fake.Problems(); len(p) > 0 {
+				t.Errorf("Twilio refused requests: %v", p)
 			}
 
 			// 3. The flows directory loses my-welcome: held, bo's run kept,
@@ -248,7 +248,7 @@ func TestExamplesNeverTextRealCustomers(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(other, "other-welcome.yaml"), []byte(otherWelcome), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			gone := startHeldWorld(t, dsn, heldWorldConfig("twilio", fake.URL, other))
+			gone := startHeldWorld(t, dsn, heldWorldConfig("twilio", fake.URL(), other))
 			if f := gone.flows("")["my-welcome"]; f == nil || f["status"] != "held" || f["held_reason"] != "no live node has loaded "+filepath.Join(mine, "my-welcome.yaml") {
 				t.Errorf("my-welcome without its file: %v, want held (no live node has loaded it)", f)
 			}
@@ -262,7 +262,7 @@ func TestExamplesNeverTextRealCustomers(t *testing.T) {
 			}
 			gone.app.Stop()
 
-			back := startHeldWorld(t, dsn, heldWorldConfig("twilio", fake.URL, mine))
+			back := startHeldWorld(t, dsn, heldWorldConfig("twilio", fake.URL(), mine))
 			if f := back.flows("")["my-welcome"]; f == nil || f["status"] != "active" || f["version"] != 1.0 {
 				t.Errorf("my-welcome with its file back: %v, want active, version 1", f)
 			}

@@ -168,7 +168,7 @@ func TestTwilioHostileInboundSameOnBothDatabases(t *testing.T) {
 			fake := newFakeTwilioAPI(t)
 			cfg := config.Default()
 			cfg.Provider = "twilio"
-			cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.From, cfg.Twilio.APIBase = fakeSID, fakeToken, fakeFrom, fake.URL
+			cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.From, cfg.Twilio.APIBase = fakeSID, fakeToken, fakeFrom, fake.URL()
 			w := startProviderWorld(t, dsn, cfg)
 			const ana = "+14155550100"
 			if r := call(t, "POST", w.app.URL()+"/v1/identify", "basic:wk_p", `{"userId":"ana","traits":{"phone":"`+ana+`"}}`); r.status != 200 {

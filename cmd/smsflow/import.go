@@ -18,7 +18,7 @@ import (
 // cmdImport runs `smsflow import contacts FILE`.
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import contacts", flag.ContinueOnError)
-	var cf commonFlags
+	var cf configFlags
 	cf.register(fs)
 	format := fs.String("format", "", "csv or ndjson (default: from the file extension: .csv, .ndjson, .jsonl, .json)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")

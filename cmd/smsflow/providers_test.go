@@ -23,6 +23,7 @@ import (
 	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider/httpgw"
 	"github.com/smsflow/smsflow/provider/twilio"
+	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -177,59 +178,22 @@ func (w *providerWorld) post(path, contentType, body string, hdr ...string) repl
 	return call(w.t, "POST", w.app.URL()+path, "", body, append([]string{"Content-Type", contentType}, hdr...)...)
 }
 
-// fakeTwilioAPI is a loopback Messages API: it records each request's form
-// and answers from a per-number script (then 201 with a sid).
-type fakeTwilioAPI struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests []url.Values
-	script   map[string][]func(w http.ResponseWriter) // by To, consumed in order
-	problems []string
-}
-
-func newFakeTwilioAPI(t *testing.T) *fakeTwilioAPI {
-	f := &fakeTwilioAPI{script: map[string][]func(http.ResponseWriter){}}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		user, pass, ok := r.BasicAuth()
-		if r.Method != "POST" || r.URL.Path != "/2010-04-01/Accounts/"+fakeSID+"/Messages.json" || !ok || user != fakeSID || pass != fakeToken {
-			f.problems = append(f.problems, fmt.Sprintf("%s %s auth %v", r.Method, r.URL.Path, ok))
-			w.WriteHeader(401)
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			f.problems = append(f.problems, err.Error())
-		}
-		f.requests = append(f.requests, r.PostForm)
-		to := r.PostForm.Get("To")
-		if s := f.script[to]; len(s) > 0 {
-			f.script[to] = s[1:]
-			s[0](w)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(201)
-		fmt.Fprintf(w, `{"sid":"SM%s%d","status":"queued","num_segments":"1"}`, strings.TrimPrefix(to, "+"), len(f.requests))
-	}))
+// newFakeTwilioAPI starts the fake Messages API (twiliotest) for the test
+// account; it closes when the test ends.
+func newFakeTwilioAPI(t *testing.T) *twiliotest.Server {
+	t.Helper()
+	f, err := twiliotest.Start(twiliotest.Config{AccountSID: fakeSID, AuthToken: fakeToken})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(f.Close)
 	return f
 }
 
-func twilioError(status, code int, msg string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"code":%d,"message":%q,"more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`, code, msg, code, status)
-	}
-}
-
-// sentTo returns the forms posted for one number.
-func (f *fakeTwilioAPI) sentTo(to string) []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// sentTo returns the forms posted to the fake for one number.
+func sentTo(f *twiliotest.Server, to string) []url.Values {
 	var out []url.Values
-	for _, v := range f.requests {
+	for _, v := range f.Forms() {
 		if v.Get("To") == to {
 			out = append(out, v)
 		}
@@ -253,12 +217,12 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			fake := newFakeTwilioAPI(t)
 			const bob, cy, dee = "+14155550101", "+14155550102", "+14155550103"
-			fake.script[bob] = []func(http.ResponseWriter){twilioError(429, 20429, "Too Many Requests")}
-			fake.script[cy] = []func(http.ResponseWriter){twilioError(400, 21610, "Attempt to send to unsubscribed recipient")}
-			fake.script[dee] = []func(http.ResponseWriter){twilioError(400, 21211, "The 'To' number is not a valid phone number.")}
+			fake.Script(bob, twiliotest.Error(429, 20429, "Too Many Requests"))
+			fake.Script(cy, twiliotest.Error(400, 21610, "Attempt to send to unsubscribed recipient"))
+			fake.Script(dee, twiliotest.Error(400, 21211, "The 'To' number is not a valid phone number."))
 			cfg := config.Default()
 			cfg.Provider = "twilio"
-			cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.From, cfg.Twilio.APIBase = fakeSID, fakeToken, fakeFrom, fake.URL
+			cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.From, cfg.Twilio.APIBase = fakeSID, fakeToken, fakeFrom, fake.URL()
 			w := startProviderWorld(t, dsn, cfg)
 			if !slices.Equal(w.app.webhooks, []string{twilio.InboundPath, twilio.StatusPath}) {
 				t.Errorf("webhooks mounted: %v", w.app.webhooks)
@@ -268,7 +232,7 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 			const ana = "+14155550100"
 			w.order("ana", ana, "1001")
 			sent := w.outcome("ana", "thanks", smsflow.MessageSent)
-			forms := fake.sentTo(ana)
+			forms := sentTo(fake, ana)
 			if len(forms) != 1 {
 				t.Fatalf("Twilio got %d requests for ana, want 1", len(forms))
 			}
@@ -276,7 +240,7 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 			if f.Get("From") != fakeFrom || f.Get("Body") != "Thanks for your order 1001!" || f.Get("StatusCallback") != fakePublic+twilio.StatusPath || f.Has("MessagingServiceSid") {
 				t.Errorf("form %v", f)
 			}
-			if sent.Provider != "twilio" || sent.ProviderID != "SM14155550100"+"1" {
+			if reqs := fake.Requests(); sent.Provider != "twilio" || len(reqs) != 1 || sent.ProviderID != reqs[0].SID || reqs[0].To != ana {
 				t.Errorf("sent as %s/%s", sent.Provider, sent.ProviderID)
 			}
 
@@ -316,7 +280,7 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 			w.order("bob", bob, "1002")
 			w.outcome("bob", "thanks", smsflow.MessageQueued)
 			bobSent := w.outcome("bob", "thanks", smsflow.MessageSent)
-			if n := len(fake.sentTo(bob)); n != 2 {
+			if n := len(sentTo(fake, bob)); n != 2 {
 				t.Errorf("Twilio got %d requests for bob, want 2 (429, then 201)", n)
 			}
 			if m := w.message("bob", bobSent.ID); m["status"] != smsflow.MessageSent || m["error_code"] != nil && m["error_code"] != "" {
@@ -346,7 +310,7 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 			if ds := w.timeline("dee", "decision"); !slices.Contains(ds, "failed:provider(code=21211)") {
 				t.Errorf("dee's decisions %v", ds)
 			}
-			if n := len(fake.sentTo(dee)); n != 1 {
+			if n := len(sentTo(fake, dee)); n != 1 {
 				t.Errorf("Twilio got %d requests for dee, want 1", n)
 			}
 
@@ -368,11 +332,9 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 					t.Errorf("smsflow queued a reply to STOP: %v", m)
 				}
 			}
-			fake.mu.Lock()
-			if len(fake.problems) > 0 {
-				t.Errorf("fake Twilio saw bad requests: %v", fake.problems)
+			if p := fake.Problems(); len(p) > 0 {
+				t.Errorf("fake Twilio saw bad requests: %v", p)
 			}
-			fake.mu.Unlock()
 		})
 	}
 }

@@ -18,7 +18,7 @@ import (
 // report) from the database, as a terminal table, CSV or JSON.
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	var cf commonFlags
+	var cf configFlags
 	cf.register(fs)
 	from := fs.String("from", "", "start of the window: runs entered from this `DATE` on (default: 30 days before --to)")
 	to := fs.String("to", "", "end of the window, exclusive; a `DATE` written as a day includes that day (default: now)")

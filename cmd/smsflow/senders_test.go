@@ -98,7 +98,7 @@ func TestTwilioSendsFromEachStepsSender(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			fake := newFakeTwilioAPI(t)
 			cfg := loadConfig(t, sendersYAML)
-			cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.APIBase = fakeSID, fakeToken, fake.URL
+			cfg.Twilio.AccountSID, cfg.Twilio.AuthToken, cfg.Twilio.APIBase = fakeSID, fakeToken, fake.URL()
 			w := &providerWorld{t: t, outcomes: make(chan smsflow.Message, 100)}
 			a, err := startWithFlows(t, dsn, cfg, map[string]string{"order-senders.yaml": sendersFlow}, w.outcomes)
 			if err != nil {
@@ -113,7 +113,7 @@ func TestTwilioSendsFromEachStepsSender(t *testing.T) {
 			for step := range want {
 				w.outcome("ana", step, smsflow.MessageSent)
 			}
-			forms := fake.sentTo(ana)
+			forms := sentTo(fake, ana)
 			if len(forms) != 3 {
 				t.Fatalf("Twilio got %d requests, want 3", len(forms))
 			}

@@ -177,7 +177,7 @@ func (a *app) Stop() {
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var cf commonFlags
+	var cf configFlags
 	cf.register(fs)
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	flows := fs.String("flows", "", "`DIR` of flow files, reloaded when edited; it must exist (default ./flows if present, else the bundled examples with the console provider)")
@@ -201,7 +201,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Stop()
 	fmt.Fprintf(stdout, "smsflow %s listening on %s\n", version, a.URL())
-	fmt.Fprintf(stdout, "  %-12s%s\n", "database:", redactDSN(cfg.DB))
+	fmt.Fprintf(stdout, "  %-12s%s\n", "database:", store.RedactDSN(cfg.DB))
 	fmt.Fprintf(stdout, "  %-12s%s\n", "provider:", cfg.Provider)
 	for _, p := range a.webhooks {
 		fmt.Fprintf(stdout, "  %-12s%s%s\n", "webhook:", strings.TrimRight(cfg.PublicURL, "/"), p)

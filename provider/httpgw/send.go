@@ -13,6 +13,7 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/provider/internal/httpx"
 )
 
 // maxAnswer bounds how much of the gateway's answer is read.
@@ -55,7 +56,7 @@ func (g *Gateway) Send(ctx context.Context, m *smsflow.Message) (provider.Result
 	req.Header.Set(TimestampHeader, strconv.FormatInt(ts, 10))
 	req.Header.Set(SignatureHeader, Sign(g.cfg.Secret, ts, body))
 
-	resp, perr := do(g.client, req)
+	resp, perr := httpx.Do(g.client, req, "the gateway")
 	if perr != nil {
 		g.log.Warn("gateway send failed", "to", phone.Mask(m.Phone), "message", m.ID, "kind", perr.Kind, "err", perr.Message)
 		return provider.Result{}, perr
@@ -89,7 +90,7 @@ func (g *Gateway) answer(resp *http.Response, body []byte, readErr error) (provi
 		}
 		return provider.Result{ProviderID: string(a.ID), Status: smsflow.MessageSent}, nil
 	case status == http.StatusTooManyRequests || status >= 500:
-		return provider.Result{}, &provider.Error{Kind: provider.Transient, Code: code, Message: errorText(body, status), Retry: retryAfter(resp.Header, g.now())}
+		return provider.Result{}, &provider.Error{Kind: provider.Transient, Code: code, Message: errorText(body, status), Retry: httpx.RetryAfter(resp.Header, g.now())}
 	case status >= 400:
 		return provider.Result{}, &provider.Error{Kind: provider.Permanent, Code: code, Message: errorText(body, status)}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/provider/internal/httpx"
 )
 
 // maxAnswer bounds how much of an API answer is read.
@@ -55,7 +56,7 @@ func (t *Twilio) Send(ctx context.Context, m *smsflow.Message) (provider.Result,
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "smsflow")
 
-	resp, perr := do(t.client, req)
+	resp, perr := httpx.Do(t.client, req, "Twilio")
 	if perr != nil {
 		t.log.Warn("twilio send failed", "to", phone.Mask(m.Phone), "message", m.ID, "kind", perr.Kind, "err", perr.Message)
 		return provider.Result{}, perr
@@ -101,7 +102,7 @@ func (t *Twilio) answer(resp *http.Response, body []byte, readErr error) (provid
 		return provider.Result{ProviderID: msg.SID, Status: smsflow.MessageSent}, nil
 	case status == http.StatusTooManyRequests || status >= 500:
 		code, text := parseError(body, status)
-		return provider.Result{}, &provider.Error{Kind: provider.Transient, Code: code, Message: text, Retry: retryAfter(resp.Header, t.now())}
+		return provider.Result{}, &provider.Error{Kind: provider.Transient, Code: code, Message: text, Retry: httpx.RetryAfter(resp.Header, t.now())}
 	case status >= 400:
 		code, text := parseError(body, status)
 		kind, ok := errorKinds[code]

@@ -1,4 +1,4 @@
-package twilio
+package twilio_test
 
 import (
 	"context"
@@ -12,7 +12,46 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/provider/twilio"
+	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
 )
+
+// The send tests are in package twilio_test so that they can use the one
+// Twilio fake, twiliotest, which imports package twilio.
+
+const (
+	testSID   = "AC0123456789abcdef0123456789abcdef"
+	testToken = "0123456789abcdef0123456789abcdef"
+	testFrom  = "+15005550006"
+	testMG    = "MG0123456789abcdef0123456789abcdef"
+	testTo    = "+14155550100"
+)
+
+// newFakeTwilio starts the fake Messages API for the test account; it
+// closes when the test ends.
+func newFakeTwilio(t *testing.T) *twiliotest.Server {
+	t.Helper()
+	f, err := twiliotest.Start(twiliotest.Config{AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// testConfig is a valid configuration pointing at apiBase.
+func testConfig(apiBase string) twilio.Config {
+	return twilio.Config{AccountSID: testSID, AuthToken: testToken, From: testFrom, APIBase: apiBase, PublicURL: "https://sms.example.com"}
+}
+
+func newTestTwilio(t *testing.T, cfg twilio.Config, client *http.Client) *twilio.Twilio {
+	t.Helper()
+	tw, err := twilio.New(cfg, client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tw
+}
 
 func msg(body string) *smsflow.Message {
 	return &smsflow.Message{ID: 42, Phone: testTo, Body: body, Encoding: "GSM-7", Segments: 1}
@@ -20,7 +59,7 @@ func msg(body string) *smsflow.Message {
 
 func TestSendPostsTheFormTwilioExpects(t *testing.T) {
 	f := newFakeTwilio(t)
-	tw := newTestTwilio(t, testConfig(f.URL), f.Client())
+	tw := newTestTwilio(t, testConfig(f.URL()), f.Client())
 	body := "Hi Ann & Bob: 50% off = deal+more? ✨ https://sms.example.com/l/x?a=1&b=2"
 	res, err := tw.Send(context.Background(), msg(body))
 	if err != nil {
@@ -29,7 +68,7 @@ func TestSendPostsTheFormTwilioExpects(t *testing.T) {
 	if res.Status != smsflow.MessageSent || !strings.HasPrefix(res.ProviderID, "SM") {
 		t.Errorf("result = %+v, want a sent message with the SM sid", res)
 	}
-	forms := f.received()
+	forms := f.Forms()
 	if len(forms) != 1 {
 		t.Fatalf("server got %d requests, want exactly 1", len(forms))
 	}
@@ -46,14 +85,14 @@ func TestSendPostsTheFormTwilioExpects(t *testing.T) {
 
 func TestSendWithMessagingService(t *testing.T) {
 	f := newFakeTwilio(t)
-	cfg := testConfig(f.URL)
+	cfg := testConfig(f.URL())
 	cfg.From, cfg.MessagingServiceSID = "", testMG
 	cfg.PublicURL = "https://sms.example.com/base/" // a path and a trailing slash
 	tw := newTestTwilio(t, cfg, f.Client())
 	if _, err := tw.Send(context.Background(), msg("hello")); err != nil {
 		t.Fatal(err)
 	}
-	got := f.received()[0]
+	got := f.Forms()[0]
 	if got.Get("MessagingServiceSid") != testMG || got.Has("From") {
 		t.Errorf("form = %v, want MessagingServiceSid and no From", got)
 	}
@@ -64,12 +103,12 @@ func TestSendWithMessagingService(t *testing.T) {
 
 func TestSendWrongTokenIsPermanentAuthError(t *testing.T) {
 	f := newFakeTwilio(t)
-	cfg := testConfig(f.URL)
+	cfg := testConfig(f.URL())
 	cfg.AuthToken = "wrong"
 	tw := newTestTwilio(t, cfg, f.Client())
 	_, err := tw.Send(context.Background(), msg("hi"))
 	assertKind(t, err, provider.Permanent, "20003")
-	if len(f.received()) != 0 {
+	if len(f.Forms()) != 0 {
 		t.Error("the fake accepted a request with a wrong password")
 	}
 }
@@ -124,9 +163,9 @@ func TestSendErrorMapping(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeTwilio(t)
-			f.setRespond(tc.respond)
-			tw := newTestTwilio(t, testConfig(f.URL), f.Client())
-			tw.now = func() time.Time { return retryAt }
+			f.SetRespond(tc.respond)
+			tw := newTestTwilio(t, testConfig(f.URL()), f.Client())
+			twilio.SetNow(tw, func() time.Time { return retryAt })
 			_, err := tw.Send(context.Background(), msg("hi"))
 			pe := assertKind(t, err, tc.kind, tc.code)
 			if pe.Retry != tc.retry {
@@ -135,15 +174,15 @@ func TestSendErrorMapping(t *testing.T) {
 			if !strings.Contains(pe.Message, tc.inMesage) {
 				t.Errorf("message %q does not contain %q", pe.Message, tc.inMesage)
 			}
-			if len(f.received()) != 1 {
-				t.Errorf("server got %d requests, want 1 (Send must not retry)", len(f.received()))
+			if len(f.Forms()) != 1 {
+				t.Errorf("server got %d requests, want 1 (Send must not retry)", len(f.Forms()))
 			}
 		})
 	}
 }
 
 func twilioAnswer(status, code int, message string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) { twilioError(w, status, code, message) }
+	return twiliotest.Error(status, code, message)
 }
 
 func assertKind(t *testing.T, err error, kind provider.ErrorKind, code string) *provider.Error {
@@ -184,23 +223,23 @@ func TestSendDNSFailureIsTransient(t *testing.T) {
 
 func TestSendCanceledBeforeSendingIsTransient(t *testing.T) {
 	f := newFakeTwilio(t)
-	tw := newTestTwilio(t, testConfig(f.URL), f.Client())
+	tw := newTestTwilio(t, testConfig(f.URL()), f.Client())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := tw.Send(ctx, msg("hi"))
 	assertKind(t, err, provider.Transient, "")
-	if len(f.received()) != 0 {
+	if len(f.Forms()) != 0 {
 		t.Error("a canceled send reached the server")
 	}
 }
 
 // stall makes the fake read the request, say so on got, and then answer
 // nothing until the test ends.
-func stall(t *testing.T, f *fakeTwilio) <-chan struct{} {
+func stall(t *testing.T, f *twiliotest.Server) <-chan struct{} {
 	got := make(chan struct{}, 1)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) }) // runs before the server's Close
-	f.setRespond(func(http.ResponseWriter, *http.Request) {
+	f.SetRespond(func(http.ResponseWriter, *http.Request) {
 		got <- struct{}{}
 		<-release
 	})
@@ -210,12 +249,12 @@ func stall(t *testing.T, f *fakeTwilio) <-chan struct{} {
 func TestSendCanceledAfterWritingIsUnknown(t *testing.T) {
 	f := newFakeTwilio(t)
 	got := stall(t, f)
-	tw := newTestTwilio(t, testConfig(f.URL), f.Client())
+	tw := newTestTwilio(t, testConfig(f.URL()), f.Client())
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-got; cancel() }()
 	_, err := tw.Send(ctx, msg("hi"))
 	assertKind(t, err, provider.Unknown, "")
-	if len(f.received()) != 1 {
+	if len(f.Forms()) != 1 {
 		t.Fatal("the server did not get the request")
 	}
 }
@@ -225,7 +264,7 @@ func TestSendClientTimeoutAfterWritingIsUnknown(t *testing.T) {
 	got := stall(t, f)
 	client := f.Client()
 	client.Timeout = 200 * time.Millisecond
-	tw := newTestTwilio(t, testConfig(f.URL), client)
+	tw := newTestTwilio(t, testConfig(f.URL()), client)
 	_, err := tw.Send(context.Background(), msg("hi"))
 	assertKind(t, err, provider.Unknown, "")
 	select {
@@ -237,7 +276,7 @@ func TestSendClientTimeoutAfterWritingIsUnknown(t *testing.T) {
 
 func TestSendConnectionResetAfterWritingIsUnknown(t *testing.T) {
 	f := newFakeTwilio(t)
-	f.setRespond(func(w http.ResponseWriter, _ *http.Request) {
+	f.SetRespond(func(w http.ResponseWriter, _ *http.Request) {
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -248,22 +287,22 @@ func TestSendConnectionResetAfterWritingIsUnknown(t *testing.T) {
 		}
 		conn.Close()
 	})
-	tw := newTestTwilio(t, testConfig(f.URL), f.Client())
+	tw := newTestTwilio(t, testConfig(f.URL()), f.Client())
 	_, err := tw.Send(context.Background(), msg("hi"))
 	assertKind(t, err, provider.Unknown, "")
-	if len(f.received()) != 1 {
+	if len(f.Forms()) != 1 {
 		t.Fatal("the server did not get the request")
 	}
 }
 
 func TestSendWithoutPhoneIsPermanent(t *testing.T) {
 	f := newFakeTwilio(t)
-	tw := newTestTwilio(t, testConfig(f.URL), f.Client())
+	tw := newTestTwilio(t, testConfig(f.URL()), f.Client())
 	for _, m := range []*smsflow.Message{nil, {ID: 1, Body: "x"}} {
 		_, err := tw.Send(context.Background(), m)
 		assertKind(t, err, provider.Permanent, "")
 	}
-	if len(f.received()) != 0 {
+	if len(f.Forms()) != 0 {
 		t.Error("a message without a phone reached Twilio")
 	}
 }

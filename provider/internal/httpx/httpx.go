@@ -1,4 +1,9 @@
-package httpgw
+// Package httpx is the HTTP transport the HTTP providers (twilio, httpgw)
+// share: one call classified by whether the message may have left, and the
+// Retry-After an API answers with. Both providers send one message per
+// request, so the same two rules decide whether a failed call may be
+// retried without sending a text twice.
+package httpx
 
 import (
 	"context"
@@ -15,15 +20,16 @@ import (
 	"github.com/smsflow/smsflow/provider"
 )
 
-// do sends req and, when it fails without a response, classifies the
+// Do sends req and, when it fails without a response, classifies the
 // failure: Transient when the request certainly never reached the server
 // (no connection was obtained: DNS, refused, TLS handshake, canceled while
 // dialing), Unknown otherwise (a timeout or reset after a connection was
-// given the request: the gateway may have accepted the message).
+// given the request: the provider may have accepted the message). peer
+// names the far end in the error's message ("Twilio", "the gateway").
 //
 // It relies on the GetConn/GotConn hooks of net/http/httptrace, which
 // http.Transport calls for every attempt.
-func do(client *http.Client, req *http.Request) (*http.Response, *provider.Error) {
+func Do(client *http.Client, req *http.Request, peer string) (*http.Response, *provider.Error) {
 	var connected atomic.Bool
 	trace := &httptrace.ClientTrace{
 		GetConn: func(string) { connected.Store(false) },
@@ -35,9 +41,9 @@ func do(client *http.Client, req *http.Request) (*http.Response, *provider.Error
 		return resp, nil
 	}
 	if !connected.Load() && beforeSending(err) {
-		return nil, &provider.Error{Kind: provider.Transient, Message: "the gateway was not reached, nothing was sent: " + err.Error()}
+		return nil, &provider.Error{Kind: provider.Transient, Message: peer + " was not reached, nothing was sent: " + err.Error()}
 	}
-	return nil, &provider.Error{Kind: provider.Unknown, Message: "the call to the gateway broke off after the request was handed to the connection; the message may have been sent: " + err.Error()}
+	return nil, &provider.Error{Kind: provider.Unknown, Message: "the call to " + peer + " broke off after the request was handed to the connection; the message may have been sent: " + err.Error()}
 }
 
 // beforeSending reports whether err is of a kind that happens before a
@@ -61,9 +67,10 @@ func beforeSending(err error) bool {
 	return false
 }
 
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-// It returns 0 when the header is absent, malformed or in the past.
-func retryAfter(h http.Header, now time.Time) time.Duration {
+// RetryAfter reads a Retry-After header: delay-seconds or an HTTP date,
+// capped at a day. It returns 0 when the header is absent, malformed or in
+// the past.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return 0

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -21,8 +19,8 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// `bench broadcast` measures spec §7's broadcast target: N contacts with
-// consent are written straight into the database, a promo flow with a
+// `bench broadcast` measures a broadcast's fan-out: N contacts with
+// consent are bulk-loaded into the database, a promo flow with a
 // segment trigger and one send step is loaded from a file, and the engine
 // enters every contact at the flow's `at` and fans the messages out to the
 // console provider (a loopback: it answers "delivered" at once).
@@ -52,53 +50,6 @@ steps:
 
 // yamlQuote writes s as a single-quoted YAML scalar.
 func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// broadcastArea is an area code the benchmark's numbers use, with the zone
-// libphonenumber gives its numbers.
-type broadcastArea struct {
-	code int
-	zone string
-}
-
-var broadcastAreas = []broadcastArea{
-	{415, "America/Los_Angeles"}, {206, "America/Los_Angeles"},
-	{212, "America/New_York"}, {617, "America/New_York"},
-	{312, "America/Chicago"}, {512, "America/Chicago"},
-	{303, "America/Denver"}, {602, "America/Phoenix"},
-}
-
-// broadcastExchanges are the central-office codes (the 3 digits after the
-// area code) the benchmark uses: 200–999 without N11 service codes and 555.
-var broadcastExchanges = func() []int {
-	var out []int
-	for x := 200; x <= 999; x++ {
-		if x%100 == 11 || x == 555 {
-			continue
-		}
-		out = append(out, x)
-	}
-	return out
-}()
-
-// broadcastCapacity is how many distinct numbers broadcastPhone can make.
-var broadcastCapacity = len(broadcastAreas) * len(broadcastExchanges) * 10_000
-
-// broadcastPhone is the i-th contact's number (E.164) and its zone: valid,
-// distinct US numbers spread round robin over a few area codes and zones.
-func broadcastPhone(i int) (string, string) {
-	a := broadcastAreas[i%len(broadcastAreas)]
-	k := i / len(broadcastAreas)
-	return fmt.Sprintf("+1%03d%03d%04d", a.code, broadcastExchanges[k/10_000], k%10_000), a.zone
-}
-
-// broadcastContactID is the i-th contact's id: fixed width, so the ids sort
-// in the order they were made (a segment scan walks contacts by id).
-func broadcastContactID(i, n int) string {
-	w := max(7, len(strconv.Itoa(n)))
-	return fmt.Sprintf("c%0*d", w, i+1)
-}
-
-var broadcastNames = []string{"Ana", "Bea", "Cal", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo"}
 
 // broadcastOptions configures one `bench broadcast`.
 type broadcastOptions struct {
@@ -154,20 +105,21 @@ func (r broadcastResult) SendsPerSec() float64 {
 	return float64(r.Sent) / r.SendTime.Seconds()
 }
 
-func benchBroadcast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Broadcast is `smsflow bench broadcast`.
+func Broadcast(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench broadcast", flag.ContinueOnError)
 	o := broadcastOptions{benchRun: benchRun{Progress: stderr, Log: stderr}}
 	o.flags(fs, "the broadcast (not the loading)", " past at")
 	fs.IntVar(&o.Contacts, "contacts", 1_000_000, "contacts in the segment")
 	fs.StringVar(&o.Where, "where", "contact.traits.vip == true", "the segment's CEL condition (every contact is a VIP)")
 	fs.DurationVar(&o.Lead, "lead", 3*time.Second, "time from the app's start to the segment's at")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if o.Contacts < 1 || o.Contacts > broadcastCapacity {
 		return fmt.Errorf("--contacts must be 1..%d", broadcastCapacity)
 	}
-	r, err := runBroadcastBench(ctx, o)
+	r, err := runBroadcastBench(ctx, h, o)
 	if err != nil {
 		return err // no table: a failed run has no figures (nor a check) to show
 	}
@@ -206,7 +158,7 @@ func printBroadcast(w io.Writer, r broadcastResult) {
 // runBroadcastBench loads the contacts, starts the app and measures the
 // broadcast. On a timeout or cancellation it still returns what was done,
 // with Incomplete saying why.
-func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult, error) {
+func runBroadcastBench(ctx context.Context, h Harness, o broadcastOptions) (broadcastResult, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -219,7 +171,7 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	if o.Where == "" {
 		o.Where = "true"
 	}
-	dsn, cleanup, err := benchDSN(ctx, o.DSN, o.Keep)
+	dsn, cleanup, err := freshDatabase(ctx, o.DSN, o.Keep)
 	if err != nil {
 		return broadcastResult{}, err
 	}
@@ -232,29 +184,27 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	// would hold the contacts whose evening it is (a real campaign's
 	// deferral is tested in the engine's governance tests).
 	cfg.QuietHours.Exempt = append(cfg.QuietHours.Exempt, "promo")
-	log := newLogger(o.Log, cfg)
-	sdb, err := openBroadcastSQL(dsn)
-	if err != nil {
-		return res, err
-	}
-	defer sdb.Close()
+	log := h.logger(o.Log, cfg)
 	// Migrate, and make sure the database holds no contacts of its own.
-	db, err := openDB(ctx, dsn, log)
+	db, err := openDB(ctx, dsn)
 	if err != nil {
 		return res, err
 	}
 	n, err := db.CountContacts(ctx)
-	db.Close()
 	if err != nil {
+		db.Close()
 		return res, err
 	}
 	if n > 0 {
-		return res, fmt.Errorf("%s already holds %d contacts: give an empty database (or none, for a fresh one)", redactDSN(dsn), n)
+		db.Close()
+		return res, fmt.Errorf("%s already holds %d contacts: give an empty database (or none, for a fresh one)", store.RedactDSN(dsn), n)
 	}
 
 	fmt.Fprintf(o.Progress, "bench broadcast: %d contacts on %s\n", o.Contacts, res.Database)
 	start := time.Now()
-	if err := loadBroadcastContacts(ctx, sdb, res.Database, o.Contacts, o.Progress); err != nil {
+	err = loadContacts(ctx, db, o.Contacts, o.Progress)
+	db.Close()
+	if err != nil {
 		return res, err
 	}
 	res.LoadTime = time.Since(start)
@@ -283,7 +233,7 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 		return res, err
 	}
 	defer stopProfile()
-	a, err := startApp(ctx, cfg, log)
+	a, err := h.Start(ctx, cfg, log, AppOptions{})
 	if err != nil {
 		return res, err
 	}
@@ -291,6 +241,11 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 	defer stopApp()
 	fmt.Fprintf(o.Progress, "  app started; segment entry at %s (in %s)\n", at.Format(time.TimeOnly), time.Until(at).Round(time.Millisecond))
 
+	sdb, err := OpenSQL(dsn)
+	if err != nil {
+		return res, err
+	}
+	defer sdb.Close()
 	res.Incomplete, err = watchBroadcast(ctx, sdb, a, o, at, &res)
 	if err != nil {
 		return res, err
@@ -307,9 +262,9 @@ func runBroadcastBench(ctx context.Context, o broadcastOptions) (broadcastResult
 // watchBroadcast follows the broadcast until every contact entered, every
 // message reached the provider and the engine applied every delivery
 // receipt, printing progress. It returns why it stopped early, if it did.
-func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions, at time.Time, res *broadcastResult) (string, error) {
+func watchBroadcast(ctx context.Context, sdb *sql.DB, a App, o broadcastOptions, at time.Time, res *broadcastResult) (string, error) {
 	// A segment is one job, or several shards (PostgreSQL): summed up.
-	q := broadcastRebind(res.Database, `SELECT COALESCE(SUM(entered), 0), COUNT(*), COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0),
+	q := rebind(res.Database, `SELECT COALESCE(SUM(entered), 0), COUNT(*), COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0),
  COALESCE(MIN(CASE WHEN status NOT IN ('pending', 'done') THEN status END), '') FROM segment_jobs WHERE flow_id = ?`)
 	qUnsettled := `SELECT COUNT(*) FROM messages WHERE status IN ('queued', 'sending')`
 	deadline := at.Add(o.Timeout)
@@ -344,7 +299,7 @@ func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions
 			}
 			return "", fmt.Errorf("read segment job: %w", err)
 		}
-		sent := a.cons.Sent()
+		sent := a.ConsoleSent()
 		if status != "pending" && status != "done" && status != "not created yet" {
 			return "", fmt.Errorf("segment job ended %q", status)
 		}
@@ -364,7 +319,7 @@ func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions
 		}
 		var inbox int64 = -1
 		if finished || now.Sub(lastLine) >= o.Every {
-			if inbox, err = a.db.InboxDepth(ctx); err != nil && ctx.Err() == nil {
+			if inbox, err = a.InboxDepth(ctx); err != nil && ctx.Err() == nil {
 				return "", err
 			}
 		}
@@ -393,7 +348,7 @@ func watchBroadcast(ctx context.Context, sdb *sql.DB, a *app, o broadcastOptions
 // got exactly one message.
 func measureBroadcast(ctx context.Context, sdb *sql.DB, at time.Time, res *broadcastResult) error {
 	row := func(q string, dest ...any) error {
-		if err := sdb.QueryRowContext(ctx, broadcastRebind(res.Database, q), broadcastFlowID).Scan(dest...); err != nil {
+		if err := sdb.QueryRowContext(ctx, rebind(res.Database, q), broadcastFlowID).Scan(dest...); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 		return nil
@@ -418,122 +373,4 @@ func measureBroadcast(ctx context.Context, sdb *sql.DB, at time.Time, res *broad
 	}
 	res.Missing = int64(res.Contacts) - with
 	return nil
-}
-
-// openBroadcastSQL opens a plain database/sql handle on the benchmark's
-// database, for the bulk load and for polling.
-func openBroadcastSQL(dsn string) (*sql.DB, error) {
-	if store.Scheme(dsn) == "postgres" {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", redactDSN(dsn), err)
-		}
-		db.SetMaxOpenConns(4)
-		return db, nil
-	}
-	path := strings.TrimPrefix(dsn, "sqlite:")
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1) // one writer while loading; polling is one query at a time
-	return db, nil
-}
-
-// broadcastBatch is how many rows one multi-row INSERT writes; a load
-// transaction writes broadcastBatch × broadcastPerTx contacts.
-const (
-	broadcastBatch = 1000
-	broadcastPerTx = 10
-)
-
-// loadBroadcastContacts writes n contacts (with phone, zone and traits) and
-// a "subscribed" consent entry for each, straight into the tables.
-func loadBroadcastContacts(ctx context.Context, sdb *sql.DB, dialect string, n int, progress io.Writer) error {
-	contactSQL := func(rows int) string {
-		return broadcastRebind(dialect, `INSERT INTO contacts (id, phone, phone_type, timezone, timezone_source, timezones, traits, created_at, updated_at) VALUES `+
-			rowPlaceholders(rows, 9))
-	}
-	consentSQL := func(rows int) string {
-		return broadcastRebind(dialect, `INSERT INTO consent_ledger (phone, contact_id, status, source, evidence, message_id, occurred_at, recorded_at) VALUES `+
-			rowPlaceholders(rows, 8))
-	}
-	created := time.Now().Add(-24 * time.Hour).UnixMicro()
-	cargs := make([]any, 0, broadcastBatch*9)
-	largs := make([]any, 0, broadcastBatch*8)
-	return seedRows(ctx, sdb, dialect, n, "contacts", progress, []string{"contacts", "consent_ledger"}, func(tx *sql.Tx, from, to int) error {
-		cargs, largs = cargs[:0], largs[:0]
-		for i := from; i < to; i++ {
-			id := broadcastContactID(i, n)
-			ph, zone := broadcastPhone(i)
-			ts := created + int64(i)
-			cargs = append(cargs, id, ph, "fixed_line_or_mobile", zone, "number", `["`+zone+`"]`,
-				`{"first_name":"`+broadcastNames[i%len(broadcastNames)]+`","vip":true}`, ts, ts)
-			largs = append(largs, ph, id, "subscribed", "import", `{"url":"https://bench.example/join"}`, "", ts, ts)
-		}
-		if _, err := tx.ExecContext(ctx, contactSQL(to-from), cargs...); err != nil {
-			return fmt.Errorf("insert contacts %d…: %w", from, err)
-		}
-		if _, err := tx.ExecContext(ctx, consentSQL(to-from), largs...); err != nil {
-			return fmt.Errorf("insert consent %d…: %w", from, err)
-		}
-		return nil
-	})
-}
-
-// seedRows writes n generated rows straight into the database, the way the
-// benchmarks load their data: write(tx, from, to) writes rows [from, to) in
-// multi-row statements of at most broadcastBatch rows, broadcastPerTx of
-// them per transaction, with a progress line every 2 s. On PostgreSQL the
-// tables are analyzed afterwards, so the planner knows they are big.
-func seedRows(ctx context.Context, sdb *sql.DB, dialect string, n int, what string, progress io.Writer, tables []string, write func(tx *sql.Tx, from, to int) error) error {
-	start, last := time.Now(), time.Now()
-	for from := 0; from < n; {
-		tx, err := sdb.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("load %s: %w", what, err)
-		}
-		for k := 0; k < broadcastPerTx && from < n; k++ {
-			to := min(from+broadcastBatch, n)
-			if err := write(tx, from, to); err != nil {
-				tx.Rollback()
-				return err
-			}
-			from = to
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("load %s: commit: %w", what, err)
-		}
-		if time.Since(last) >= 2*time.Second {
-			last = time.Now()
-			fmt.Fprintf(progress, "  loading: %d/%d %s (%.0f/s)\n", from, n, what, float64(from)/time.Since(start).Seconds())
-		}
-	}
-	if dialect == "postgres" {
-		for _, table := range tables {
-			if _, err := sdb.ExecContext(ctx, `ANALYZE `+table); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// rowPlaceholders is "(?, …), (?, …)" for a multi-row VALUES list.
-func rowPlaceholders(rows, cols int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
-}
-
-// broadcastRebind writes the shared SQL's ? placeholders the database's way.
-func broadcastRebind(dialect, q string) string {
-	if dialect == "postgres" {
-		return store.RebindDollar(q)
-	}
-	return q
 }

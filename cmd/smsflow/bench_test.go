@@ -3,59 +3,70 @@ package main
 import (
 	"bytes"
 	"context"
-	"slices"
-	"sort"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/bench"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
-// TestBroadcastPhones checks the benchmark's numbers over their whole range
-// (a sample) and the first 2,000 in full: each is a valid US number that
-// libphonenumber classes fixed_line_or_mobile in the zone the contact gets,
-// and no two are the same.
-func TestBroadcastPhones(t *testing.T) {
-	seen := map[string]int{}
-	check := func(i int) {
-		got, zone := broadcastPhone(i)
-		if j, dup := seen[got]; dup {
-			t.Fatalf("contacts %d and %d share %s", j, i, got)
-		}
-		seen[got] = i
-		n, err := phone.Parse(got, "")
-		if err != nil {
-			t.Fatalf("contact %d: %s: %v", i, got, err)
-		}
-		if n.E164 != got || n.Type != "fixed_line_or_mobile" || !slices.Contains(n.Timezones, zone) {
-			t.Fatalf("contact %d: %s parses as %+v, want E.164 %s, fixed_line_or_mobile, zone %s", i, got, n, got, zone)
-		}
+// The benchmarks that start the app run here, with the app of this
+// command (package bench cannot import it); bench's own tests cover the
+// rest.
+
+// TestBenchFlowsCounts runs both modes of `bench flows` briefly: every event
+// the API accepted must reach the provider exactly once.
+func TestBenchFlowsCounts(t *testing.T) {
+	for name, dsn := range storetest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			results, err := bench.RunFlows(context.Background(), benchHarness(), bench.FlowsOptions{DSN: dsn, Duration: 500 * time.Millisecond, Rate: 100,
+				Contacts: 20, Clients: 2, Batch: 10, Backlog: 50, Mode: "both", Progress: io.Discard, Log: testLog{t}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(results), 2; got != want {
+				t.Fatalf("%d results, want %d", got, want)
+			}
+			for _, r := range results {
+				if r.Events == 0 {
+					t.Errorf("%s: no events accepted", r.Mode)
+				}
+				if got, want := r.Messages, r.Events; got != want {
+					t.Errorf("%s: %d messages reached the provider, want one per accepted event (%d)", r.Mode, got, want)
+				}
+				if got, want := r.Errors, int64(0); got != want {
+					t.Errorf("%s: %d errors, want %d", r.Mode, got, want)
+				}
+			}
+		})
 	}
-	for i := range 2_000 {
-		check(i)
-	}
-	for i := 10_000; i < broadcastCapacity; i += 9973 {
-		check(i)
-	}
-	check(broadcastCapacity - 1)
 }
 
-// TestBroadcastContactIDs checks that contact ids sort in creation order
-// (the segment scan's cursor walks them by id).
-func TestBroadcastContactIDs(t *testing.T) {
-	for _, n := range []int{10, 1_000_000, 12_345_678} {
-		idx := []int{0, 1, 9, n / 2, n - 2, n - 1}
-		slices.Sort(idx)
-		idx = slices.Compact(idx)
-		ids := make([]string, len(idx))
-		for k, i := range idx {
-			ids[k] = broadcastContactID(i, n)
-		}
-		if !sort.StringsAreSorted(ids) {
-			t.Errorf("n=%d: ids %v do not sort in creation order", n, ids)
-		}
+// TestBenchSend drains a 400-message outbox through the command, with
+// status callbacks, on each database, and checks that every message reached
+// the fake Twilio exactly once and ended delivered with its sid.
+func TestBenchSend(t *testing.T) {
+	const messages = 400
+	for name, dsn := range storetest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := benchCommand(bench.Send)(context.Background(), []string{"--db", dsn, "--messages", "400", "--receipts", "--progress", "1s"}, &out, &errb)
+			if err != nil {
+				t.Fatalf("bench send: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+			}
+			if !strings.Contains(out.String(), "each of the 400 messages reached the provider exactly once") {
+				t.Errorf("output lacks the check line:\n%s", out.String())
+			}
+			wantCounts(t, dsn, []countCheck{
+				{"outbound messages", `SELECT COUNT(*) FROM messages WHERE direction = 'out'`, messages},
+				{"delivered messages with a sid", `SELECT COUNT(*) FROM messages WHERE status = 'delivered' AND provider = 'twilio' AND provider_id LIKE 'SM%'`, messages},
+				{"distinct sids", `SELECT COUNT(DISTINCT provider_id) FROM messages`, messages},
+				{"receipts left pending", `SELECT COUNT(*) FROM pending_receipts`, 0},
+			})
+		})
 	}
 }
 
@@ -67,7 +78,7 @@ func TestBenchBroadcast(t *testing.T) {
 	for name, dsn := range storetest.DSNs(t) {
 		t.Run(name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			err := benchBroadcast(context.Background(), []string{"--db", dsn, "--contacts", "2000", "--lead", "0s", "--progress", "1s"}, &out, &errb)
+			err := benchCommand(bench.Broadcast)(context.Background(), []string{"--db", dsn, "--contacts", "2000", "--lead", "0s", "--progress", "1s"}, &out, &errb)
 			if err != nil {
 				t.Fatalf("bench broadcast: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
 			}
@@ -96,10 +107,10 @@ func TestBenchBroadcastRefusesFullDatabase(t *testing.T) {
 	dsn := storetest.DSNs(t)["sqlite"]
 	var out, errb bytes.Buffer
 	args := []string{"--db", dsn, "--contacts", "10", "--lead", "0s"}
-	if err := benchBroadcast(context.Background(), args, &out, &errb); err != nil {
+	if err := benchCommand(bench.Broadcast)(context.Background(), args, &out, &errb); err != nil {
 		t.Fatalf("first run: %v\n%s", err, errb.String())
 	}
-	err := benchBroadcast(context.Background(), args, &out, &errb)
+	err := benchCommand(bench.Broadcast)(context.Background(), args, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "already holds 10 contacts") {
 		t.Errorf("second run on the same database: err = %v, want a refusal naming the 10 contacts", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -20,14 +20,14 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/internal/faketwilio"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/twilio"
+	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
 	"github.com/smsflow/smsflow/store"
 )
 
 // `bench send` measures the send pipeline alone: N queued messages are
-// written straight into the outbox, then the app is started with the twilio
+// bulk-loaded into the outbox, then the app is started with the twilio
 // provider pointed at a fake Messages API on loopback (real HTTP, in this
 // process) and pacing lifted, and the sender drains the outbox: claim,
 // provider call, outcome. With --receipts the fake posts a signed
@@ -40,7 +40,7 @@ const (
 	benchSendToken  = "bench-send-auth-token-0123456789"
 	benchSendFrom   = "+15005550006"
 	benchSendPublic = "https://sms.bench.invalid" // what the fake signs; it calls the app itself
-	benchSendFlow   = "bench-send"
+	sendFlow        = "bench-send"
 )
 
 // sendOptions configures one `bench send`.
@@ -80,7 +80,8 @@ func (r sendResult) SendsPerSec() float64 {
 	return float64(r.Sent) / r.SendTime.Seconds()
 }
 
-func benchSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Send is `smsflow bench send`.
+func Send(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench send", flag.ContinueOnError)
 	o := sendOptions{benchRun: benchRun{Progress: stderr, Log: stderr}}
 	o.flags(fs, "the sending (not the seeding)", "")
@@ -88,13 +89,13 @@ func benchSend(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.Receipts, "receipts", false, "the fake Twilio posts a signed delivered status callback for each message")
 	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
 	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, provider.MaxConnsPerHost)")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if o.Messages < 1 || o.Messages > broadcastCapacity {
 		return fmt.Errorf("--messages must be 1..%d", broadcastCapacity)
 	}
-	r, err := runSendBench(ctx, o)
+	r, err := runSendBench(ctx, h, o)
 	if r.Database != "" {
 		printSend(stdout, r, o)
 	}
@@ -158,7 +159,7 @@ func (c *sendClock) RoundTrip(req *http.Request) (*http.Response, error) {
 // runSendBench seeds the outbox, starts the app against the fake Twilio and
 // measures the drain. On a timeout or cancellation it returns what was done,
 // with Incomplete saying why.
-func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
+func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -168,7 +169,7 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	if o.Every <= 0 {
 		o.Every = 5 * time.Second
 	}
-	dsn, cleanup, err := benchDSN(ctx, o.DSN, o.Keep)
+	dsn, cleanup, err := freshDatabase(ctx, o.DSN, o.Keep)
 	if err != nil {
 		return sendResult{}, err
 	}
@@ -179,34 +180,36 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	cfg.DB, cfg.Addr, cfg.LogLevel = dsn, "127.0.0.1:0", "warn"
 	cfg.Flows = emptyDir() // the outbox is seeded: no flow runs
 	defer os.RemoveAll(cfg.Flows)
-	log := newLogger(o.Log, cfg)
-	db, err := openDB(ctx, dsn, log) // migrates
+	log := h.logger(o.Log, cfg)
+	db, err := openDB(ctx, dsn) // migrates
 	if err != nil {
 		return res, err
 	}
 	var existing int64
-	err = db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages`).Scan(&existing)
+	if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages`).Scan(&existing); err != nil {
+		db.Close()
+		return res, err
+	}
+	if existing > 0 {
+		db.Close()
+		return res, fmt.Errorf("%s already holds %d messages: give an empty database (or none, for a fresh one)", store.RedactDSN(dsn), existing)
+	}
+
+	fmt.Fprintf(o.Progress, "bench send: %d messages on %s\n", o.Messages, res.Database)
+	start := time.Now()
+	err = loadContacts(ctx, db, o.Messages, o.Progress)
+	if err == nil {
+		err = seedOutbox(ctx, db, o.Messages, o.Progress)
+	}
 	db.Close()
 	if err != nil {
 		return res, err
 	}
-	if existing > 0 {
-		return res, fmt.Errorf("%s already holds %d messages: give an empty database (or none, for a fresh one)", redactDSN(dsn), existing)
-	}
-	sdb, err := openBroadcastSQL(dsn)
+	sdb, err := OpenSQL(dsn)
 	if err != nil {
 		return res, err
 	}
 	defer sdb.Close()
-
-	fmt.Fprintf(o.Progress, "bench send: %d messages on %s\n", o.Messages, res.Database)
-	start := time.Now()
-	if err := loadBroadcastContacts(ctx, sdb, res.Database, o.Messages, o.Progress); err != nil {
-		return res, err
-	}
-	if err := seedOutbox(ctx, sdb, res.Database, o.Messages, o.Progress); err != nil {
-		return res, err
-	}
 	res.SeedTime = time.Since(start)
 	fmt.Fprintf(o.Progress, "  seeded %d contacts and queued messages in %s\n", o.Messages, res.SeedTime.Round(time.Millisecond))
 
@@ -214,14 +217,14 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	// has an address only once started.
 	var appURL atomic.Pointer[string]
 	appUp := make(chan struct{})
-	fcfg := faketwilio.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
+	fcfg := twiliotest.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
 	if o.Receipts {
 		fcfg.Callbacks = func(callback string) string {
 			<-appUp
 			return *appURL.Load() + twilio.StatusPath
 		}
 	}
-	fake, err := faketwilio.Start(fcfg)
+	fake, err := twiliotest.Start(fcfg)
 	if err != nil {
 		return res, err
 	}
@@ -273,7 +276,7 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 		return res, err
 	}
 	defer stopProfile()
-	a, err := startAppWith(ctx, cfg, log, appOptions{HTTPClient: hc, OnOutcome: onOutcome})
+	a, err := h.Start(ctx, cfg, log, AppOptions{HTTPClient: hc, OnOutcome: onOutcome})
 	if err != nil {
 		return res, err
 	}
@@ -325,35 +328,10 @@ func runSendBench(ctx context.Context, o sendOptions) (sendResult, error) {
 	return res, nil
 }
 
-// seedOutbox writes n queued messages, the i-th to the i-th benchmark
-// contact, as a flow's send step leaves them: one run each, category
-// service, one GSM-7 segment.
-func seedOutbox(ctx context.Context, sdb *sql.DB, dialect string, n int, progress io.Writer) error {
-	const cols = 14
-	q := func(rows int) string {
-		return broadcastRebind(dialect, `INSERT INTO messages (direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, created_at, updated_at, category) VALUES `+
-			rowPlaceholders(rows, cols))
-	}
-	now := time.Now().UnixMicro()
-	args := make([]any, 0, broadcastBatch*cols)
-	return seedRows(ctx, sdb, dialect, n, "messages", progress, []string{"messages"}, func(tx *sql.Tx, from, to int) error {
-		args = args[:0]
-		for i := from; i < to; i++ {
-			ph, _ := broadcastPhone(i)
-			body := fmt.Sprintf("smsflow: order %07d has shipped and arrives tomorrow. Reply HELP for help.", i+1)
-			args = append(args, "out", i+1, "notify", benchSendFlow, broadcastContactID(i, n), ph, body, "GSM-7", len(body), 1, "queued", now, now, "service")
-		}
-		if _, err := tx.ExecContext(ctx, q(to-from), args...); err != nil {
-			return fmt.Errorf("seed outbox %d…: %w", from, err)
-		}
-		return nil
-	})
-}
-
 // watchSend follows the drain until the sender recorded an outcome for
 // every message (and, with receipts, every receipt was applied), printing
 // progress. It returns why it stopped early, if it did.
-func watchSend(ctx context.Context, sdb *sql.DB, o sendOptions, fake *faketwilio.Server, done *atomic.Int64, clock *sendClock) (string, error) {
+func watchSend(ctx context.Context, sdb *sql.DB, o sendOptions, fake *twiliotest.Server, done *atomic.Int64, clock *sendClock) (string, error) {
 	deadline := time.Now().Add(o.Timeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -411,8 +389,8 @@ func sinceFirst(c *sendClock, now time.Time) time.Duration {
 // checkSend compares the database with the fake's log: each message reached
 // the provider exactly once, with its own number and body, and is recorded
 // sent (or delivered) with the sid the provider gave.
-func checkSend(ctx context.Context, sdb *sql.DB, fake *faketwilio.Server, res *sendResult) error {
-	bySID := map[string]faketwilio.Request{}
+func checkSend(ctx context.Context, sdb *sql.DB, fake *twiliotest.Server, res *sendResult) error {
+	bySID := map[string]twiliotest.Request{}
 	perNumber := map[string]int{}
 	reqs := fake.Requests()
 	res.AtProvider = int64(len(reqs))

@@ -1,17 +1,21 @@
-// Package faketwilio is a stand-in for Twilio's Messages API on loopback:
-// a real HTTP server that takes the form POST the twilio provider makes
-// (Basic auth, /2010-04-01/Accounts/{sid}/Messages.json), records every
-// request, and answers 201 with a unique message sid — optionally posting a
-// signed "delivered" status callback afterwards, as Twilio does.
+// Package twiliotest is a stand-in for Twilio's Messages API on loopback: a
+// real HTTP server that takes the form POST the twilio provider makes
+// (Basic auth, /2010-04-01/Accounts/{sid}/Messages.json), checks it as
+// Twilio does, records every request, and answers 201 with a unique message
+// sid — optionally posting a signed "delivered" status callback afterwards,
+// as Twilio does. A test can replace the answers (SetRespond, or Script per
+// number) to play Twilio's errors.
 //
-// It serves the crash test (which counts, per contact, what reached the
-// provider) and `smsflow bench send` (which needs a provider that keeps up
-// with thousands of sends per second), so it is ordinary code, not a test
-// file.
-package faketwilio
+// It is the one Twilio fake of the repository: the twilio provider's tests,
+// the command's end-to-end tests, the crash test (which counts, per contact, what reached the provider) and
+// `smsflow bench send` (which needs a provider that keeps up with thousands
+// of sends per second) use it. It imports nothing of a test framework, so
+// the benchmarks can use it; only they bring it into the binary.
+package twiliotest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -54,17 +58,21 @@ type Request struct {
 // Server is a running fake Messages API. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg  Config
-	ln   net.Listener
-	http *http.Server
-	path string // the Messages.json path of the account
+	cfg    Config
+	ln     net.Listener
+	http   *http.Server
+	path   string // the Messages.json path of the account
+	client *http.Client
 
 	seq atomic.Int64 // accepted messages, also the sids' serial numbers
 
 	mu       sync.Mutex
-	requests []Request
+	forms    []url.Values // every request that passed the checks
+	requests []Request    // the accepted ones
 	problems []string
 	waiters  []waiter
+	respond  http.HandlerFunc              // nil: accept
+	scripts  map[string][]http.HandlerFunc // by To: the next answers, in order
 
 	cbMu      sync.RWMutex // held to queue a callback; Close takes it to end the queue
 	cbClosed  bool
@@ -84,13 +92,14 @@ type waiter struct {
 // Start listens on 127.0.0.1 (a free port) and serves until Close.
 func Start(cfg Config) (*Server, error) {
 	if cfg.AccountSID == "" || cfg.AuthToken == "" {
-		return nil, errors.New("faketwilio: AccountSID and AuthToken are required")
+		return nil, errors.New("twiliotest: AccountSID and AuthToken are required")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("faketwilio: listen: %w", err)
+		return nil, fmt.Errorf("twiliotest: listen: %w", err)
 	}
-	s := &Server{cfg: cfg, ln: ln, path: "/2010-04-01/Accounts/" + cfg.AccountSID + "/Messages.json"}
+	s := &Server{cfg: cfg, ln: ln, path: "/2010-04-01/Accounts/" + cfg.AccountSID + "/Messages.json",
+		client: &http.Client{Transport: &http.Transport{}}}
 	s.http = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
 	if cfg.Callbacks != nil {
 		workers := cfg.CallbackWorkers
@@ -111,12 +120,17 @@ func Start(cfg Config) (*Server, error) {
 // URL is the API base to configure as twilio.api_base.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
+// Client is an HTTP client for the server, with connections of its own
+// that Close closes.
+func (s *Server) Client() *http.Client { return s.client }
+
 // Close stops serving at once, closing every connection (its clients are
 // done, or dead), and waits for the callbacks already queued. Safe to call
 // twice.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.http.Close()
+		s.client.CloseIdleConnections()
 		s.cbMu.Lock()
 		s.cbClosed = true
 		if s.callbacks != nil {
@@ -130,23 +144,65 @@ func (s *Server) Close() {
 	})
 }
 
+// SetRespond makes h answer every request that passes the checks (its form
+// is recorded first, in Forms, but it is not an accepted message); nil
+// accepts again.
+func (s *Server) SetRespond(h http.HandlerFunc) {
+	s.mu.Lock()
+	s.respond = h
+	s.mu.Unlock()
+}
+
+// Script makes the next requests to the number to answer with answers, one
+// each, in order (their forms are recorded, in Forms, but they are not
+// accepted messages); then the server answers as before.
+func (s *Server) Script(to string, answers ...http.HandlerFunc) {
+	s.mu.Lock()
+	if s.scripts == nil {
+		s.scripts = map[string][]http.HandlerFunc{}
+	}
+	s.scripts[to] = append(s.scripts[to], answers...)
+	s.mu.Unlock()
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
-	if r.Method != http.MethodPost || r.URL.Path != s.path || !ok || user != s.cfg.AccountSID || pass != s.cfg.AuthToken {
+	if !ok || user != s.cfg.AccountSID || pass != s.cfg.AuthToken {
 		s.problem(fmt.Sprintf("%s %s (basic auth %v, user %q)", r.Method, r.URL.Path, ok, user))
-		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
+		Error(http.StatusUnauthorized, 20003, "Authentication Error - invalid username")(w, r)
+		return
+	}
+	if r.Method != http.MethodPost || r.URL.Path != s.path {
+		s.problem(fmt.Sprintf("%s %s", r.Method, r.URL.Path))
+		Error(http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")(w, r)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		s.problem("Content-Type " + ct)
+		Error(http.StatusBadRequest, 21000, "unexpected Content-Type "+ct)(w, r)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
 		s.problem("form: " + err.Error())
-		writeError(w, http.StatusBadRequest, 21620, "Invalid form")
+		Error(http.StatusBadRequest, 21000, "Invalid form: "+err.Error())(w, r)
 		return
 	}
 	f := r.PostForm
+	s.mu.Lock()
+	s.forms = append(s.forms, f)
+	respond := s.respond
+	if next := s.scripts[f.Get("To")]; len(next) > 0 {
+		respond, s.scripts[f.Get("To")] = next[0], next[1:]
+	}
+	s.mu.Unlock()
+	if respond != nil {
+		respond(w, r)
+		return
+	}
 	req := Request{To: f.Get("To"), From: f.Get("From"), Body: f.Get("Body"), StatusCallback: f.Get("StatusCallback"), At: time.Now()}
 	if req.To == "" || req.Body == "" || (req.From == "" && f.Get("MessagingServiceSid") == "") {
 		s.problem(fmt.Sprintf("incomplete message: %q", f.Encode()))
-		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number, a 'From' number and a 'Body' are required.")
+		Error(http.StatusBadRequest, 21604, "A 'To' phone number, a 'From' number and a 'Body' are required.")(w, r)
 		return
 	}
 	s.mu.Lock()
@@ -169,8 +225,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	fmt.Fprintf(w, `{"sid":%q,"account_sid":%q,"to":%q,"from":%q,"status":"queued","num_segments":"1","direction":"outbound-api","api_version":"2010-04-01"}`,
-		req.SID, s.cfg.AccountSID, req.To, req.From)
+	fmt.Fprintf(w, `{"sid":%q,"account_sid":%q,"to":%q,"from":%q,"messaging_service_sid":%q,"status":"queued","num_segments":"1","direction":"outbound-api","api_version":"2010-04-01"}`,
+		req.SID, s.cfg.AccountSID, req.To, req.From, f.Get("MessagingServiceSid"))
 	if s.callbacks != nil && req.StatusCallback != "" {
 		s.cbMu.RLock()
 		if !s.cbClosed {
@@ -180,10 +236,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func writeError(w http.ResponseWriter, status, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"code":%d,"message":%q,"more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`, code, msg, code, status)
+// Error is an answer with Twilio's JSON error body: {"code": 21211,
+// "message": "…", "more_info": "https://www.twilio.com/docs/errors/21211",
+// "status": 400}.
+func Error(status, code int, message string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		msg, _ := json.Marshal(message)
+		fmt.Fprintf(w, `{"code":%d,"message":%s,"more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`, code, msg, code, status)
+	}
 }
 
 func (s *Server) problem(p string) {
@@ -236,6 +298,15 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// Forms returns the form of every request that passed the checks
+// (credentials, path, content type), accepted or answered by SetRespond's
+// handler, in arrival order.
+func (s *Server) Forms() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.forms...)
+}
+
 // Problems lists the requests the server refused (wrong path or
 // credentials, incomplete forms) and callbacks that failed.
 func (s *Server) Problems() []string {
@@ -262,6 +333,6 @@ func (s *Server) AwaitCount(ctx context.Context, n int64) error {
 		s.mu.Lock()
 		s.waiters = slices.DeleteFunc(s.waiters, func(w waiter) bool { return w.ch == ch })
 		s.mu.Unlock()
-		return fmt.Errorf("faketwilio: %d messages accepted, waiting for %d: %w", s.Count(), n, ctx.Err())
+		return fmt.Errorf("twiliotest: %d messages accepted, waiting for %d: %w", s.Count(), n, ctx.Err())
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,13 +17,12 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
-	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 )
 
-// `smsflow bench pace` measures spec §7's pacing target ("within 1% of a
-// configured rate over ≥ 60 s"): real delivery.Senders — each with its own
+// `smsflow bench pace` measures the pacing target (segments sent within 1%
+// of a configured rate over at least 60 s): real senders — each with its own
 // database handle, as separate `smsflow serve` processes would have — share
 // one sender's rate through the database, on the wall clock, against a
 // loopback provider that notes when each call starts. The outbox is seeded
@@ -54,22 +53,23 @@ type paceResult struct {
 	MaxWait   time.Duration
 }
 
-func benchPace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Pace is `smsflow bench pace`.
+func Pace(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench pace", flag.ContinueOnError)
 	o := paceOptions{}
 	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; for PostgreSQL a fresh schema inside the given database)")
 	rate := fs.String("rate", "100/s", "the sender's rate in segments (N/s, N/m, N/h)")
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "the measured window (the pacing target is within 1% over at least 60 s)")
 	fs.IntVar(&o.Senders, "senders", 2, "senders sharing the rate, each with its own database handle (as separate nodes)")
-	fs.IntVar(&o.Concurrency, "concurrency", delivery.DefaultConcurrency, "provider calls in flight per sender")
+	fs.IntVar(&o.Concurrency, "concurrency", defaultConcurrency, "provider calls in flight per sender")
 	fs.IntVar(&o.MaxSegments, "max-segments", 3, "seeded messages have 1 to this many segments")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "not measured: from the first provider call to the window's start")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	r, err := config.ParseRate("--rate", *rate)
 	if err != nil {
-		return errors.New(plainMessage(err))
+		return errors.New(plainMessage(err)) // as a command says a bad flag value
 	}
 	if r.IsZero() || o.Duration < time.Second || o.Warmup < 0 || o.Senders < 1 || o.Concurrency < 1 || o.MaxSegments < 1 {
 		return fmt.Errorf("--rate must be set, --duration at least 1s, --senders, --concurrency and --max-segments at least 1")
@@ -125,14 +125,14 @@ func (p paceProvider) Send(_ context.Context, m *smsflow.Message) (provider.Resu
 }
 
 func runPaceBench(ctx context.Context, o paceOptions, progress io.Writer) (paceResult, error) {
-	dsn, cleanup, err := benchDSN(ctx, o.DSN, false)
+	dsn, cleanup, err := freshDatabase(ctx, o.DSN, false)
 	if err != nil {
 		return paceResult{}, err
 	}
 	defer cleanup()
 	res := paceResult{Database: store.Scheme(dsn), PerSender: make([]int, o.Senders)}
 	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	seedDB, err := openDB(ctx, dsn, log)
+	seedDB, err := openDB(ctx, dsn)
 	if err != nil {
 		return res, err
 	}
@@ -152,8 +152,8 @@ func runPaceBench(ctx context.Context, o paceOptions, progress io.Writer) (paceR
 		calls []paceCall
 		wmu   sync.Mutex
 	)
-	pacing := delivery.Pacing{Sender: "loopback:bench", Segments: o.Rate.Segments, Per: o.Rate.Per}
-	var senders []*delivery.Sender
+	pacing := sendPacing{Sender: "loopback:bench", Segments: o.Rate.Segments, Per: o.Rate.Per}
+	var senders []*sendPipeline
 	stopAll := func() {
 		for _, s := range senders {
 			s.Stop()
@@ -167,12 +167,12 @@ func runPaceBench(ctx context.Context, o paceOptions, progress io.Writer) (paceR
 		}
 	}()
 	for i := range o.Senders {
-		db, err := openDB(ctx, dsn, log)
+		db, err := openDB(ctx, dsn)
 		if err != nil {
 			return res, err
 		}
 		dbs = append(dbs, db)
-		s := delivery.NewSender(db, paceProvider{sender: i, mu: &mu, calls: &calls}, smsflow.WallClock{}, log)
+		s := newSender(db, paceProvider{sender: i, mu: &mu, calls: &calls}, smsflow.WallClock{}, log)
 		s.Pacing, s.Concurrency = pacing, o.Concurrency
 		s.OnPacingWait = func(d time.Duration) {
 			wmu.Lock()
@@ -296,4 +296,13 @@ func seedPaceOutbox(ctx context.Context, db *store.DB, n, maxSegments int) error
 		done += k
 	}
 	return nil
+}
+
+// plainMessage is an error's words for people, without its code.
+func plainMessage(err error) string {
+	var e *smsflow.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
 }
