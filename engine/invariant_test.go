@@ -673,7 +673,7 @@ func invNumberZones(tb testing.TB, e164 string) []string {
 // --- driving the engine -----------------------------------------------------
 
 // bump moves the clock one microsecond, so that every action (an event
-// batch, an inbound text, a consent change) and every engine/sender round
+// batch, an inbound text, a consent change) and every engine or sender round
 // has an instant of its own and "the ledger at the send instant" is exact.
 func (s *invSim) bump() { s.clock.Add(time.Microsecond) }
 
