@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/smsflow/smsflow/store"
 )
 
 // The SQL below is shared by SQLite and PostgreSQL (? placeholders are
@@ -45,7 +43,7 @@ const attributionWindowMicros = int64(24 * 3600 * 1e6)
 // them, on random histories, against a reference computed in Go from every
 // row).
 type cohort struct {
-	db       *store.DB
+	db       Store
 	flowID   string
 	from, to int64
 	// n is the number of runs in the cohort, lo and hi their smallest and

@@ -10,7 +10,6 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
-	"github.com/smsflow/smsflow/store"
 )
 
 // Options tune a flow report.
@@ -119,7 +118,7 @@ type FlowReport struct {
 
 // Flow builds the report of flowID for the runs entered in [from, to).
 // Everything is attributed to that cohort of runs, whenever it happened.
-func Flow(ctx context.Context, db *store.DB, flowID string, from, to time.Time, opt Options) (*FlowReport, error) {
+func Flow(ctx context.Context, db Store, flowID string, from, to time.Time, opt Options) (*FlowReport, error) {
 	if !from.Before(to) {
 		return nil, smsflow.FieldErrorf(smsflow.EINVALID, "from", "from must be before to")
 	}
@@ -336,7 +335,7 @@ func splitVariants(f *flow.Flow) []string {
 }
 
 // loadFlow parses the current version of a flow from the database.
-func loadFlow(ctx context.Context, db *store.DB, id string) (*flow.Flow, error) {
+func loadFlow(ctx context.Context, db Store, id string) (*flow.Flow, error) {
 	heads, err := db.FlowHeads(ctx)
 	if err != nil {
 		return nil, err

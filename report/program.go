@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/store"
 )
 
 // MaxProgramDays bounds the program report's daily table.
@@ -60,7 +59,7 @@ type ProgramReport struct {
 const dayMicros = int64(24 * 3600 * 1e6)
 
 // Program builds the program-health report over [from, to).
-func Program(ctx context.Context, db *store.DB, from, to time.Time) (*ProgramReport, error) {
+func Program(ctx context.Context, db Store, from, to time.Time) (*ProgramReport, error) {
 	if !from.Before(to) {
 		return nil, smsflow.FieldErrorf(smsflow.EINVALID, "from", "from must be before to")
 	}
