@@ -51,8 +51,7 @@ func MaskText(s string) string {
 			i++
 			continue
 		}
-		end, digits, grouped := groupedRun(s, i)
-		if boundaryAfter(s, end) && phoneShaped(plus, grouped, digits) {
+		if end, digits, ok := phoneRun(s, i, plus); ok {
 			b.WriteString(maskRun(plus, digits))
 			changed = true
 			i = end
@@ -83,10 +82,29 @@ func MaskText(s string) string {
 	return b.String()
 }
 
+// phoneRun finds the phone-shaped run starting at i: the whole grouped run,
+// or else its longest phone-shaped prefix of whole groups ("200000000 0
+// 0100000000" is "200000000 0", then "0100000000"). Masking a prefix leaves
+// no phone-shaped run behind it, which keeps MaskText idempotent.
+func phoneRun(s string, i int, plus bool) (end int, digits string, ok bool) {
+	end, digits, grouped, groups := groupedRun(s, i)
+	if boundaryAfter(s, end) && phoneShaped(plus, grouped, digits) {
+		return end, digits, true
+	}
+	for g := len(groups) - 2; g >= 0; g-- {
+		e, n := groups[g][0], groups[g][1]
+		if boundaryAfter(s, e) && phoneShaped(plus, g > 0, digits[:n]) {
+			return e, digits[:n], true
+		}
+	}
+	return 0, "", false
+}
+
 // groupedRun reads the run of digits and separators starting at i (a digit,
-// "+" or "("): its end (without trailing separators), its digits, and
-// whether it has separators.
-func groupedRun(s string, i int) (end int, digits string, grouped bool) {
+// "+" or "("): its end (without trailing separators), its digits, whether
+// it has separators, and where each group ends (its end and the digits
+// read so far).
+func groupedRun(s string, i int) (end int, digits string, grouped bool, groups [][2]int) {
 	var d []byte
 	j := i
 	if s[j] == '+' {
@@ -110,15 +128,16 @@ func groupedRun(s string, i int) (end int, digits string, grouped bool) {
 				k++
 			}
 			if k >= len(s) || !isDigit(s[k]) {
-				return end, string(d), grouped
+				return end, string(d), grouped, append(groups, [2]int{end, len(d)})
 			}
+			groups = append(groups, [2]int{end, len(d)})
 			grouped = true
 			j = k
 		default:
-			return end, string(d), grouped
+			return end, string(d), grouped, append(groups, [2]int{end, len(d)})
 		}
 	}
-	return end, string(d), grouped
+	return end, string(d), grouped, append(groups, [2]int{end, len(d)})
 }
 
 // phoneShaped applies MaskText's rule to a run's digits; plus: the run

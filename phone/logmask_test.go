@@ -24,6 +24,9 @@ func TestMaskText(t *testing.T) {
 		{"电话+8613800138000", "电话+86138***8000"},
 		// National formats in bodies.
 		{"Text us at (415) 555-0100 or 415.555.0101!", "Text us at ***00 or ***01!"},
+		// A grouped run that is no number may begin with one.
+		{"200000000 0 0100000000", "***00 ***00"},
+		{"(415) 555-0100 22", "***00 22"},
 		{"call 415-555-0100", "call ***00"},
 		{"my number is 4155550100", "my number is ***00"},
 		{"1-415-555-0100", "***00"},
