@@ -16,7 +16,6 @@ import (
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/provider/console"
-	"github.com/smsflow/smsflow/store"
 )
 
 // Keys are the API keys. Write and Server open ingestion only: Write is
@@ -32,7 +31,7 @@ type Keys struct {
 // Deps are the parts the HTTP API talks to.
 type Deps struct {
 	Config  config.Config
-	DB      *store.DB
+	DB      Store
 	Writer  *ingest.Writer
 	Clock   smsflow.Clock
 	Log     *slog.Logger
@@ -55,7 +54,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	cfg    config.Config
-	db     *store.DB
+	db     Store
 	writer *ingest.Writer
 	clock  smsflow.Clock
 	log    *slog.Logger

@@ -14,7 +14,7 @@ import (
 // Unsubscribed event that makes the engine end the contact's runs and
 // cancel its queued sends. The caller holds the contact's lock. A number
 // already unsubscribed gets no second entry.
-func CarrierOptOut(tx *store.Tx, m *smsflow.Message, providerName, code string, now time.Time) error {
+func CarrierOptOut(tx WriteTx, m *smsflow.Message, providerName, code string, now time.Time) error {
 	before, err := tx.ContactConsent(m.Phone)
 	if err != nil {
 		return err

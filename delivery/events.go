@@ -15,7 +15,7 @@ import (
 // texts to (provider.Events): receipts update the message they name here,
 // inbound texts go to HandleInbound. Safe for concurrent use.
 type ProviderEvents struct {
-	DB       *store.DB
+	DB       Store
 	Clock    smsflow.Clock
 	Log      *slog.Logger
 	Provider string // the provider's name, as on the messages it sent
@@ -141,7 +141,7 @@ func (p *ProviderEvents) drain() {
 // applyReceipts applies a group of receipts in one transaction.
 func (p *ProviderEvents) applyReceipts(group []*receiptReq) (emitted bool, err error) {
 	now := p.Clock.Now()
-	err = p.DB.WriteTx(context.Background(), func(tx *store.Tx) error {
+	err = writeTx(context.Background(), p.DB, func(tx WriteTx) error {
 		emitted = false
 		for _, req := range group {
 			r := req.r

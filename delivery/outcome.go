@@ -32,7 +32,7 @@ func (o *outcome) accepted() bool { return o.err == nil && !o.release && !o.inte
 // unknown or back in the outbox), the decision for a failed send of a run,
 // and what a refusal taught about the number. until is when a transiently
 // refused message may be tried again (zero otherwise).
-func (s *Sender) record(tx *store.Tx, o *outcome, now time.Time) (emitted bool, until time.Time, err error) {
+func (s *Sender) record(tx WriteTx, o *outcome, now time.Time) (emitted bool, until time.Time, err error) {
 	m, name := o.m, s.prov.Name()
 	switch {
 	case o.release, o.interrupted:
@@ -131,7 +131,7 @@ var errExpired = fmt.Errorf("send_before passed")
 // cancelClaimed records that a claimed message will not go: canceled with
 // code and, for a flow's message, the decision saying why (reason "" records
 // none).
-func cancelClaimed(tx *store.Tx, m *smsflow.Message, code, reason, detail string, now time.Time) error {
+func cancelClaimed(tx WriteTx, m *smsflow.Message, code, reason, detail string, now time.Time) error {
 	m.Status, m.ErrorCode = smsflow.MessageCanceled, code
 	if err := tx.SetMessageStatus(m.ID, m.Status, "", "", code, now); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/store"
 )
 
 // PendingReceiptTTL is how long a receipt whose message has not recorded
@@ -48,7 +47,7 @@ func Immediate(status string) string {
 // flows can wait on them. It is the one path every receipt takes. A status
 // that would move the message backwards is ignored. emitted says an event
 // was queued for the engine.
-func RecordDelivery(tx *store.Tx, m *smsflow.Message, status, errorCode string, at, now time.Time) (emitted bool, err error) {
+func RecordDelivery(tx WriteTx, m *smsflow.Message, status, errorCode string, at, now time.Time) (emitted bool, err error) {
 	if m.Status == smsflow.MessageCanceled || m.Direction == "in" {
 		return false, nil
 	}
@@ -69,7 +68,7 @@ func RecordDelivery(tx *store.Tx, m *smsflow.Message, status, errorCode string, 
 // Delivered, or Message Failed for undelivered and failed — once per message
 // and status, when m belongs to a run, and queues it for the engine when a
 // flow reacts to it (Tx.Queues). emitted says an event was queued.
-func DeliveryEvent(tx *store.Tx, m *smsflow.Message, at, now time.Time) (emitted bool, err error) {
+func DeliveryEvent(tx WriteTx, m *smsflow.Message, at, now time.Time) (emitted bool, err error) {
 	status := m.Status
 	var name string
 	switch status {
@@ -105,7 +104,7 @@ func DeliveryEvent(tx *store.Tx, m *smsflow.Message, at, now time.Time) (emitted
 // ApplyPendingReceipts applies the receipts that arrived for m before its
 // provider id was recorded. The sender calls it in the transaction that
 // records the id.
-func ApplyPendingReceipts(tx *store.Tx, m *smsflow.Message, now time.Time) (emitted bool, err error) {
+func ApplyPendingReceipts(tx WriteTx, m *smsflow.Message, now time.Time) (emitted bool, err error) {
 	pending, err := tx.TakePendingReceipts(m.Provider, m.ProviderID)
 	if err != nil {
 		return false, err
@@ -126,8 +125,8 @@ func ApplyPendingReceipts(tx *store.Tx, m *smsflow.Message, now time.Time) (emit
 // the message — and drops those kept longer than PendingReceiptTTL. The
 // sender runs it every PendingSweepInterval. emitted says events were
 // queued for the engine.
-func SweepPendingReceipts(ctx context.Context, db *store.DB, now time.Time) (applied int, emitted bool, err error) {
-	err = db.WriteTx(ctx, func(tx *store.Tx) error {
+func SweepPendingReceipts(ctx context.Context, db Store, now time.Time) (applied int, emitted bool, err error) {
+	err = writeTx(ctx, db, func(tx WriteTx) error {
 		applied, emitted = 0, false
 		if _, err := tx.PrunePendingReceipts(now.Add(-PendingReceiptTTL)); err != nil {
 			return err

@@ -8,7 +8,6 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/policy"
-	"github.com/smsflow/smsflow/store"
 )
 
 // RecheckWindow bounds how old the consent read behind a provider call may
@@ -238,7 +237,7 @@ func (s *Sender) logInFlightOptOuts(ctx context.Context, calls []inFlightCall) {
 // queued: the numbers' consent (recheckConsent; read again right before the
 // calls, refuses), then the numbers — one a provider has since called
 // invalid is not tried again (decision skipped:invalid_number).
-func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+func (s *Sender) recheck(tx WriteTx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
 	claimed, err := s.recheckConsent(tx, claimed, g)
 	if err != nil || len(claimed) == 0 {
 		return claimed, err
@@ -274,7 +273,7 @@ func (s *Sender) recheck(tx *store.Tx, claimed []*smsflow.Message, g *callGroup)
 // keeps the read in g: the consent of every claimed message as of the
 // claim, which the first calls of the round start on (refuses reads again
 // once it is older than RecheckWindow).
-func (s *Sender) recheckConsent(tx *store.Tx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
+func (s *Sender) recheckConsent(tx WriteTx, claimed []*smsflow.Message, g *callGroup) ([]*smsflow.Message, error) {
 	var phones []string
 	for _, m := range claimed {
 		if restricted(m) {

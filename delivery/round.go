@@ -10,7 +10,6 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider"
-	"github.com/smsflow/smsflow/store"
 )
 
 // sendOnce is one round of one sender (see SendOnce).
@@ -32,7 +31,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		group   = &callGroup{} // the claim's consent read, the first of the calls'
 	)
 	defer s.optOuts.done(group)
-	err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
+	err := writeTx(ctx, s.db, func(tx WriteTx) error {
 		now := s.clock.Now()
 		claimed, slots, hold = nil, nil, time.Time{}
 		n := limit
@@ -107,7 +106,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	throttled := s.throttledBy(outs)
 	var pause time.Time
 	events := false
-	err = s.db.WriteTx(ctx, func(tx *store.Tx) error {
+	err = writeTx(ctx, s.db, func(tx WriteTx) error {
 		now := s.clock.Now()
 		events, pause = false, time.Time{}
 		// Outcomes that change a number (carrier opt-out, invalid number)

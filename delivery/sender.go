@@ -35,7 +35,7 @@ const DefaultConcurrency = 16
 // InvalidNumber fails and marks the number invalid; Unknown (the provider
 // may have taken it) becomes "unknown" and is never resent.
 type Sender struct {
-	db    *store.DB
+	db    Store
 	prov  provider.Provider
 	clock smsflow.Clock
 	log   *slog.Logger
@@ -175,7 +175,7 @@ func (r Retry) Delay(n int, hint time.Duration) time.Duration {
 
 // NewSender returns a sender for one provider. From then on it hears of the
 // opt-outs db commits (store DB.OnOptOut) until Stop.
-func NewSender(db *store.DB, prov provider.Provider, clock smsflow.Clock, log *slog.Logger) *Sender {
+func NewSender(db Store, prov provider.Provider, clock smsflow.Clock, log *slog.Logger) *Sender {
 	s := &Sender{db: db, prov: prov, clock: clock, log: log, Retry: DefaultRetry, optOuts: newOptOutWatch(), stop: make(chan struct{}), done: make(chan struct{})}
 	s.unwatch = db.OnOptOut(s.optOuts.hear)
 	return s

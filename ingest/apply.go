@@ -40,7 +40,7 @@ func MergeablePlaceholder(id string) bool {
 }
 
 // resolve finds the contact an id (userId, anonymousId or former id) refers to.
-func resolve(tx *store.Tx, id string, anonymous bool) (string, error) {
+func resolve(tx WriteTx, id string, anonymous bool) (string, error) {
 	if to, err := tx.AliasContact(id); err != nil || to != "" {
 		return to, err
 	}
@@ -92,7 +92,7 @@ func withheld(why string) (Result, error) { return Result{Withheld: why}, nil }
 // none, never to a number another contact holds, and may merge only
 // publicMergeable contacts; otherwise it is withheld, whatever the reason,
 // so that the answer is no oracle. The phone it gives is not verified.
-func apply(tx *store.Tx, it *Item, now time.Time) (Result, error) {
+func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 	if err := checkIDs(it); err != nil {
 		return Result{}, err
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/sms/segments"
-	"github.com/smsflow/smsflow/store"
 )
 
 // queueAutoReply is the one way smsflow queues an automatic message to a
@@ -18,7 +17,7 @@ import (
 // why none may go now ("" when one may: policy.AllowAutoReply and friends).
 // It returns the queued message's id, or 0 and why nothing was queued. The
 // caller holds the contact's lock, so the limits cannot be raced.
-func queueAutoReply(tx *store.Tx, c *smsflow.Contact, step, text string, now time.Time, allow func(recent []policy.AutoReplySent) string) (int64, string, error) {
+func queueAutoReply(tx WriteTx, c *smsflow.Contact, step, text string, now time.Time, allow func(recent []policy.AutoReplySent) string) (int64, string, error) {
 	since := now.Add(-max(policy.OptOutConfirmationEvery, policy.ConfirmationRequestEvery))
 	rows, err := tx.AutoReplies(c.ID, c.Phone, policy.AutoReplyStepPrefix, since)
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 // Click records a click on a tracked link: the click row that clicked(step)
 // reads, and a Link Clicked event (properties flow, step, url) for triggers
 // and the timeline.
-func Click(ctx context.Context, db *store.DB, clock smsflow.Clock, l *store.Link, userAgent string) error {
+func Click(ctx context.Context, db Store, clock smsflow.Clock, l *store.Link, userAgent string) error {
 	now := clock.Now()
-	return db.WriteTx(ctx, func(tx *store.Tx) error {
+	return writeTx(ctx, db, func(tx WriteTx) error {
 		if err := tx.InsertClick(l, now); err != nil {
 			return err
 		}

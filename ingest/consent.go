@@ -101,7 +101,7 @@ type ConfirmationRequest struct {
 // subscribes it (source double_opt_in). No Subscribed event — so no welcome
 // flow — until then. An opt-in for a number already subscribed is recorded
 // as it is (fresh evidence), with no request.
-func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, contactID string, ch ConsentChange, opt OptInOptions) (*ConsentResult, error) {
+func RecordConsent(ctx context.Context, db Store, clock smsflow.Clock, contactID string, ch ConsentChange, opt OptInOptions) (*ConsentResult, error) {
 	if err := ch.Validate(); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 		return nil, smsflow.FieldErrorf(smsflow.EINVALID, "timestamp", "timestamp %s is in the future", ch.Timestamp.Format(time.RFC3339))
 	}
 	var out ConsentResult
-	err := db.WriteTx(ctx, func(tx *store.Tx) error {
+	err := writeTx(ctx, db, func(tx WriteTx) error {
 		out = ConsentResult{}
 		c, err := tx.ContactByID(contactID)
 		if err != nil {
@@ -176,7 +176,7 @@ func RecordConsent(ctx context.Context, db *store.DB, clock smsflow.Clock, conta
 // apply", HELP and STOP) — through the automatic-reply path, so the
 // per-number reply limits hold; a number that was already pending and was
 // asked within policy.ConfirmationRequestEvery is not asked again.
-func RequestConfirmation(tx *store.Tx, c *smsflow.Contact, before smsflow.ConsentStatus, now time.Time, opt OptInOptions) (*ConfirmationRequest, error) {
+func RequestConfirmation(tx WriteTx, c *smsflow.Contact, before smsflow.ConsentStatus, now time.Time, opt OptInOptions) (*ConfirmationRequest, error) {
 	text := policy.AutoReplyText(policy.KeywordJoin, true, opt.BrandName, "")
 	id, why, err := queueAutoReply(tx, c, policy.DoubleOptInRequestStep, text, now, func(recent []policy.AutoReplySent) string {
 		return policy.AllowConfirmationRequest(before == smsflow.ConsentPending, recent, now)

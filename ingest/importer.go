@@ -80,7 +80,7 @@ const (
 
 // Importer reads contacts from CSV or NDJSON and writes them in batches.
 type Importer struct {
-	DB     *store.DB
+	DB     Store
 	Clock  smsflow.Clock
 	Region string
 	// Progress, if set, is called after each batch with the rows done so far
@@ -227,7 +227,7 @@ func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSum
 	var imported, updated, unchanged, taken int
 	var rejected, refused []Rejection
 	var start time.Time
-	err := im.DB.WriteTx(ctx, func(tx *store.Tx) error {
+	err := writeTx(ctx, im.DB, func(tx WriteTx) error {
 		imported, updated, unchanged, taken, rejected, refused = 0, 0, 0, 0, nil, nil
 		start = time.Now()
 		for _, row := range rows {
@@ -318,7 +318,7 @@ func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSum
 // importConsent appends an imported consent status unless the number's
 // ledger already says the same thing. An import never resubscribes a number
 // that is unsubscribed, whatever the source of its opt-out.
-func importConsent(tx *store.Tx, e164, contactID string, ch *ConsentChange, now time.Time) (refused string, err error) {
+func importConsent(tx WriteTx, e164, contactID string, ch *ConsentChange, now time.Time) (refused string, err error) {
 	latest, err := tx.LatestConsent(e164)
 	if err != nil {
 		return "", err

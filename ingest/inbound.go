@@ -11,7 +11,6 @@ import (
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/sms/segments"
-	"github.com/smsflow/smsflow/store"
 )
 
 // MaxInboundBody bounds an inbound text (Twilio's limit is 1,600 characters).
@@ -81,7 +80,7 @@ type InboundResult struct {
 // "revocation": true — becomes a Message Replied event for the contact's
 // waiting run. Automatic replies are queued in the outbox (no run, flow "",
 // step "keyword:<kind>"), at most policy.AutoRepliesPerHour per number.
-func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, from, body string, opt InboundOptions) (InboundResult, error) {
+func Inbound(ctx context.Context, db Store, clock smsflow.Clock, from, body string, opt InboundOptions) (InboundResult, error) {
 	n, err := phone.Parse(from, opt.Region)
 	if err != nil {
 		return InboundResult{}, smsflow.FieldErrorf(smsflow.EINVALID, "from", "%s", smsflow.ErrorMessage(err))
@@ -94,7 +93,7 @@ func Inbound(ctx context.Context, db *store.DB, clock smsflow.Clock, from, body 
 	}
 	now := clock.Now()
 	var out InboundResult
-	err = db.WriteTx(ctx, func(tx *store.Tx) error {
+	err = writeTx(ctx, db, func(tx WriteTx) error {
 		c, err := tx.ContactByPhone(n.E164)
 		if err != nil {
 			return err

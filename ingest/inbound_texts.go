@@ -7,7 +7,6 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider"
-	"github.com/smsflow/smsflow/store"
 )
 
 // InboundTexts receives the texts contacts send through one provider: its
@@ -15,7 +14,7 @@ import (
 // serve), so keywords, consent and replies are handled here only, whatever
 // the provider.
 type InboundTexts struct {
-	DB       *store.DB
+	DB       Store
 	Clock    smsflow.Clock
 	Log      *slog.Logger
 	Provider string         // the provider's name
@@ -54,7 +53,7 @@ func (t *InboundTexts) Receive(ctx context.Context, in provider.Inbound) (stored
 	}
 	if in.ProviderID != "" {
 		// A separate write: a crash between the two stores a resent webhook twice.
-		if err := t.DB.WriteTx(ctx, func(tx *store.Tx) error { return tx.SetInboundProviderID(res.MessageID, in.ProviderID) }); err != nil {
+		if err := writeTx(ctx, t.DB, func(tx WriteTx) error { return tx.SetInboundProviderID(res.MessageID, in.ProviderID) }); err != nil {
 			t.Log.Warn("record inbound provider id", "provider", t.Provider, "provider_id", in.ProviderID, "err", err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // keywordTx applies a classified inbound text inside Inbound's transaction:
 // the consent change and the automatic reply.
 type keywordTx struct {
-	tx     *store.Tx
+	tx     WriteTx
 	c      *smsflow.Contact
 	m      *smsflow.Message // the inbound message
 	match  policy.Match

@@ -22,7 +22,7 @@ var ErrStopped = errors.New("ingest: writer stopped")
 // Writer applies items to the database with group commit. Submit blocks until
 // the items are durable (or refused) and returns one Result per item.
 type Writer struct {
-	db    *store.DB
+	db    Store
 	clock smsflow.Clock
 	log   *slog.Logger
 
@@ -50,7 +50,7 @@ type request struct {
 }
 
 // NewWriter returns a writer; call Start before Submit.
-func NewWriter(db *store.DB, clock smsflow.Clock, log *slog.Logger) *Writer {
+func NewWriter(db Store, clock smsflow.Clock, log *slog.Logger) *Writer {
 	return &Writer{db: db, clock: clock, log: log, reqs: make(chan *request, 1024), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -212,7 +212,10 @@ func (w *Writer) write(group []*request) error {
 	// item but a tracked event some flow reacts to — are stored as history
 	// only, with no engine work; without it every item goes to the engine.
 	relevant := w.db.Relevance()
-	return w.db.WriteTx(context.Background(), func(tx *store.Tx) error {
+	return w.db.WriteTx(context.Background(), func(stx *store.Tx) error {
+		// Ingestion's own writes see only WriteTx; the hooks get the whole
+		// transaction, their owners declaring what they use of it.
+		var tx WriteTx = stx
 		// The group's contacts in one query, not one per item (D33), and
 		// which of its events are stored already (one query; PostgreSQL
 		// then writes the new ones in multi-row statements, D36).
@@ -232,7 +235,7 @@ func (w *Writer) write(group []*request) error {
 		for _, r := range group {
 			r.results = make([]Result, len(r.items))
 			if r.hooks.Before != nil {
-				skip, err := r.hooks.Before(tx)
+				skip, err := r.hooks.Before(stx)
 				if err != nil {
 					return err
 				}
@@ -260,7 +263,7 @@ func (w *Writer) write(group []*request) error {
 				r.results[i] = res
 			}
 			if r.hooks.After != nil {
-				if err := r.hooks.After(tx, r.results); err != nil {
+				if err := r.hooks.After(stx, r.results); err != nil {
 					return err
 				}
 			}

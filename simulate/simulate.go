@@ -377,7 +377,7 @@ func compactJSON(v any) string {
 // feed ingests one input exactly as serve would. An *smsflow.Error whose
 // code is not internal is the system refusing the line (the caller prints
 // it and goes on); any other error stops the run.
-func feed(ctx context.Context, db *store.DB, clk *clock, w *ingest.Writer, cfg config.Config, tl *timeline, in input) error {
+func feed(ctx context.Context, db ingest.Store, clk *clock, w *ingest.Writer, cfg config.Config, tl *timeline, in input) error {
 	if in.err != nil {
 		return in.err
 	}

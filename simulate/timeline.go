@@ -9,7 +9,6 @@ import (
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/policy"
-	"github.com/smsflow/smsflow/store"
 )
 
 // timeline collects the lines of a simulation in the order smsflow did
@@ -20,7 +19,7 @@ import (
 // the same input always gives the same timeline.
 type timeline struct {
 	ctx   context.Context
-	db    *store.DB
+	db    timelineStore
 	clock *clock
 	lines []Line
 	// ledger is the id of the last consent entry shown (or skipped: the

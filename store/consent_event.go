@@ -11,8 +11,10 @@ import (
 // (`consent: subscribed`, `event: Unsubscribed`). trigger=false stores it as
 // history only. Every writer of the ledger calls it after AppendConsent:
 // ingestion (API, imports, Shopify, keywords) and the sender (a carrier
-// opt-out), which is why it lives here and not with either.
-func ConsentEvent(tx *Tx, e *smsflow.ConsentEntry, before smsflow.ConsentStatus, trigger bool) error {
+// opt-out), which is why it lives here and not with either. It takes
+// ConsentEventTx rather than *Tx so that those callers can hand it the narrow
+// transaction interface they declare (D85).
+func ConsentEvent(tx ConsentEventTx, e *smsflow.ConsentEntry, before smsflow.ConsentStatus, trigger bool) error {
 	after, err := tx.ContactConsent(e.Phone)
 	if err != nil || after == before {
 		return err
@@ -40,3 +42,14 @@ func ConsentEvent(tx *Tx, e *smsflow.ConsentEntry, before smsflow.ConsentStatus,
 	}
 	return tx.AddInbox(e.ContactID, ev.Seq)
 }
+
+// ConsentEventTx is what ConsentEvent does in a transaction: read the
+// number's status after the entry, store the event, queue it for the engine.
+// *Tx implements it.
+type ConsentEventTx interface {
+	ContactConsent(phone string) (smsflow.ConsentStatus, error)
+	InsertEvent(e *smsflow.Event) (bool, error)
+	AddInbox(contactID string, eventSeq int64) error
+}
+
+var _ ConsentEventTx = (*Tx)(nil)

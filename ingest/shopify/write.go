@@ -60,7 +60,8 @@ func (h *Webhook) submit(ctx context.Context, d Delivery, m *Mapping, pruneBefor
 		duplicate bool
 	)
 	hooks := ingest.TxHooks{
-		Before: func(tx *store.Tx) (bool, error) {
+		Before: func(stx *store.Tx) (bool, error) {
+			var tx WriteTx = stx
 			consent, note, confirm, duplicate = "", "", nil, false // the group may be retried
 			if !pruneBefore.IsZero() {
 				if _, err := tx.PruneShopifyWebhooks(pruneBefore); err != nil {
@@ -86,7 +87,8 @@ func (h *Webhook) submit(ctx context.Context, d Delivery, m *Mapping, pruneBefor
 			}
 			return false, nil
 		},
-		After: func(tx *store.Tx, results []ingest.Result) error {
+		After: func(stx *store.Tx, results []ingest.Result) error {
+			var tx WriteTx = stx
 			if m.Consent == nil {
 				return nil
 			}
@@ -127,7 +129,7 @@ func (h *Webhook) submit(ctx context.Context, d Delivery, m *Mapping, pruneBefor
 
 // resolveShopifyContact picks the contact a Shopify customer (and/or phone
 // number) is: see submit.
-func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (string, error) {
+func resolveShopifyContact(tx WriteTx, customerID string, ph *phone.Number) (string, error) {
 	key := ""
 	if customerID != "" {
 		key = smsflow.ShopifyContactID(customerID)
@@ -169,7 +171,7 @@ func resolveShopifyContact(tx *store.Tx, customerID string, ph *phone.Number) (s
 // transaction. It returns the status recorded (pending instead of
 // subscribed with double opt-in, with the confirmation request), or why
 // none was.
-func applyShopifyConsent(tx *store.Tx, d Delivery, m *Mapping, results []ingest.Result, now time.Time, opt ingest.OptInOptions) (smsflow.ConsentStatus, string, *ingest.ConfirmationRequest, error) {
+func applyShopifyConsent(tx WriteTx, d Delivery, m *Mapping, results []ingest.Result, now time.Time, opt ingest.OptInOptions) (smsflow.ConsentStatus, string, *ingest.ConfirmationRequest, error) {
 	var cid string
 	for _, r := range results {
 		if r.Err != nil {

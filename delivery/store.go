@@ -1,0 +1,89 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// Store is what sending and its outcomes need of the database outside a
+// transaction. *store.DB implements it (D85: consumers declare the narrow
+// interfaces they need).
+type Store interface {
+	// WriteTx runs fn in one write transaction; delivery's code goes
+	// through writeTx, which hands fn a WriteTx.
+	WriteTx(ctx context.Context, fn func(*store.Tx) error) error
+
+	// messages: at start-up, a crash's "sending" rows become "unknown".
+	MarkInterrupted(ctx context.Context, now time.Time) (int64, error)
+
+	// consent: the sender's fresh look before calling the provider, and
+	// the opt-outs it hears of while a round is in flight.
+	LatestConsents(ctx context.Context, phones []string) (map[string]smsflow.ConsentStatus, error)
+	OptOutsSince(ctx context.Context, phones []string, since time.Time) (map[string][]time.Time, error)
+	OnOptOut(fn func(phones []string)) (cancel func())
+}
+
+// WriteTx is everything sending and its outcomes read and write inside a
+// transaction: the outbox and the pacing it is claimed under, the
+// messages' fate, delivery receipts (matched or pending), decisions, and
+// the events and consent entries outcomes produce. *store.Tx implements it.
+type WriteTx interface {
+	// outbox: claiming queued messages, under the sender's pacing
+	ClaimOutbox(now time.Time, limit int, scope store.OutboxScope) ([]*smsflow.Message, error)
+	LockPacing(sender string) (store.PacingState, error)
+	ReservePacing(sender string, now time.Time, span time.Duration, day int64, segments int) (time.Time, error)
+	RefundPacing(sender string, day int64, segments int) error
+
+	// messages: what became of each claimed one
+	MarkSent(provider, sender string, ids []int64, providerIDs, statuses []string, now time.Time) error
+	SetMessageStatus(id int64, status, provider, providerID, errorCode string, now time.Time) error
+	RequeueMessage(id int64, next time.Time, errorCode string, now time.Time) error
+	CountAttempt(id int64) (int, error)
+	SetDeliveryStatus(id int64, status, errorCode string, now time.Time) error
+	MessageByProviderID(provider, providerID string) (*smsflow.Message, error)
+
+	// pending_receipts: receipts that arrived before their message was
+	// recorded as sent
+	AddPendingReceipt(r store.PendingReceipt) error
+	PendingReceiptIDs(provider string, providerIDs []string) (map[string]bool, error)
+	TakePendingReceipts(provider, providerID string) ([]store.PendingReceipt, error)
+	MatchedPendingReceipts(limit int) ([]store.PendingReceipt, error)
+	DeletePendingReceipt(id int64) error
+	PrunePendingReceipts(cutoff time.Time) (int64, error)
+
+	// contacts: a number the provider says cannot take SMS, and the lock
+	// a contact's consent is read and written under
+	UnreachablePhones(phones []string) (map[string]string, error)
+	MarkPhoneType(phone, phoneType string, now time.Time) error
+	LockContact(id string) error
+
+	// consent: the recheck before sending, and carrier opt-outs
+	LatestConsents(phones []string) (map[string]smsflow.ConsentStatus, error)
+	ContactConsent(phone string) (smsflow.ConsentStatus, error)
+	AppendConsent(e *smsflow.ConsentEntry) error
+
+	// decisions: a send failed or canceled after it was decided
+	InsertDecision(d *smsflow.Decision) error
+
+	// events and the engine's inbox: delivery events, consent events
+	Queues(name string) bool
+	InsertEvent(e *smsflow.Event) (bool, error)
+	InsertHistoryEvent(e *smsflow.Event)
+	AddInbox(contactID string, eventSeq int64) error
+}
+
+var (
+	_ Store   = (*store.DB)(nil)
+	_ WriteTx = (*store.Tx)(nil)
+	// A carrier opt-out is followed by its event (store.ConsentEvent).
+	_ store.ConsentEventTx = WriteTx(nil)
+)
+
+// writeTx runs fn in one write transaction of db, seeing only WriteTx: the
+// compiler then keeps delivery to the methods declared above.
+func writeTx(ctx context.Context, db Store, fn func(WriteTx) error) error {
+	return db.WriteTx(ctx, func(tx *store.Tx) error { return fn(tx) })
+}
