@@ -20,6 +20,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/console"
@@ -280,11 +281,11 @@ func runTimersBench(ctx context.Context, h Harness, o timersOptions, cpuProfile 
 		t.fired.Add(1)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	sender := newSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
+	sender := delivery.NewSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
 	eng := engine.New(db, cat, t.clock, log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name}, PublicURL: "http://127.0.0.1", Provider: "console",
 		Workers: res.Engines})
 	eng.OnTrace = onTrace
-	connectSender(eng, sender)
+	engine.Connect(eng, sender)
 	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return res, err
