@@ -23,16 +23,21 @@ import (
 var myWelcomeV2 = strings.Replace(myWelcome, "Glow: welcome aboard!", "Glow: welcome, version two!", 1)
 
 // startReloadWorld starts the serve wiring in-process with the console
-// provider on the flows directory dir, looked at every 50 ms, logging at
-// INFO into the returned log (and the test's).
-func startReloadWorld(t *testing.T, dsn, dir string) (*providerWorld, *testkit.LogBuffer) {
+// provider on a new flows directory holding my-welcome.yaml (mine) and
+// other-welcome.yaml (other), looked at every 50 ms, logging at INFO into
+// the returned log (and the test's).
+func startReloadWorld(t *testing.T, dsn string) (w *providerWorld, logs *testkit.LogBuffer, mine, other string) {
 	t.Helper()
+	dir := t.TempDir()
+	mine, other = filepath.Join(dir, "my-welcome.yaml"), filepath.Join(dir, "other-welcome.yaml")
+	testkit.SaveAsEditor(t, mine, myWelcome)
+	testkit.SaveAsEditor(t, other, otherWelcome)
 	cfg := heldWorldConfig("console", "", dir)
 	cfg.DB, cfg.Addr = dsn, "127.0.0.1:0"
 	cfg.WriteKey, cfg.ServerKey, cfg.AdminKey = "wk_p", "sk_p", "ak_p"
 	cfg.PublicURL = fakePublic
-	logs := &testkit.LogBuffer{}
-	w := &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
+	logs = &testkit.LogBuffer{}
+	w = &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testLog{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := startAppWith(context.Background(), cfg, log, appOptions{OnOutcome: func(m smsflow.Message) { w.outcomes <- m }, FlowsPoll: 50 * time.Millisecond})
 	if err != nil {
@@ -40,23 +45,13 @@ func startReloadWorld(t *testing.T, dsn, dir string) (*providerWorld, *testkit.L
 	}
 	t.Cleanup(a.Stop)
 	w.app = a
-	return w, logs
+	return w, logs, mine, other
 }
 
 // runVersions are a contact's open runs as "flow@version", sorted.
 func (w *providerWorld) runVersions(user string) []string {
 	w.t.Helper()
-	r := call(w.t, "GET", w.app.URL()+"/v1/contacts/"+user, "bearer:ak_p", "")
-	if r.status != 200 {
-		w.t.Fatalf("GET contact %s: %d %s", user, r.status, r.raw)
-	}
-	var out []string
-	for _, x := range r.body["active_runs"].([]any) {
-		m := x.(map[string]any)
-		out = append(out, fmt.Sprintf("%s@%v", m["flow_id"], m["flow_version"]))
-	}
-	slices.Sort(out)
-	return out
+	return w.activeRuns(user, func(run map[string]any) string { return fmt.Sprintf("%s@%v", run["flow_id"], run["flow_version"]) })
 }
 
 // flowState is a flow's status and version through the API ("" when absent).
@@ -75,11 +70,7 @@ func (w *providerWorld) flowState(id string) string {
 func TestServeReloadsEditedFlows(t *testing.T) {
 	for kind, dsn := range storetest.DSNs(t) {
 		t.Run(kind, func(t *testing.T) {
-			dir := t.TempDir()
-			mine, other := filepath.Join(dir, "my-welcome.yaml"), filepath.Join(dir, "other-welcome.yaml")
-			testkit.SaveAsEditor(t, mine, myWelcome)
-			testkit.SaveAsEditor(t, other, otherWelcome)
-			w, logs := startReloadWorld(t, dsn, dir)
+			w, logs, mine, other := startReloadWorld(t, dsn)
 
 			w.subscribe("ana", "+14155550100")
 			if m := w.outcome("ana", "hi", smsflow.MessageSent); !strings.Contains(m.Body, "welcome aboard") {
@@ -143,11 +134,7 @@ func TestServeReloadsEditedFlows(t *testing.T) {
 func TestServeMissingFlowFileIsNoDeletion(t *testing.T) {
 	for kind, dsn := range storetest.DSNs(t) {
 		t.Run(kind, func(t *testing.T) {
-			dir := t.TempDir()
-			mine, other := filepath.Join(dir, "my-welcome.yaml"), filepath.Join(dir, "other-welcome.yaml")
-			testkit.SaveAsEditor(t, mine, myWelcome)
-			testkit.SaveAsEditor(t, other, otherWelcome)
-			w, logs := startReloadWorld(t, dsn, dir)
+			w, logs, mine, _ := startReloadWorld(t, dsn)
 			w.subscribe("ana", "+14155550100")
 			w.outcome("ana", "hi", smsflow.MessageSent)
 
