@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,10 @@ import (
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/ingest/segment"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
-
-// settableClock is a clock a test sets by hand.
-type settableClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *settableClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *settableClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // ingestHandler is the API with a running writer over db, keys wk/ak.
 func ingestHandler(t testing.TB, db *store.DB, clock smsflow.Clock) http.Handler {
@@ -197,7 +179,7 @@ func linkRequest(h http.Handler, code, remote string) *httptest.ResponseRecorder
 // code always redirects, even for a client past its limit.
 func TestUnknownLinkCodesLimitedPerClient(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clock := &settableClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+		clock := testkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 		err := db.WriteTx(context.Background(), func(tx *store.Tx) error {
 			_, err := tx.InsertLink(&store.Link{Code: "Ab3dEf7", URL: linkDest, RunID: 7, StepID: "reminder", FlowID: "cart",
 				ContactID: "ana", CreatedAt: clock.Now()})
@@ -242,7 +224,7 @@ func TestUnknownLinkCodesLimitedPerClient(t *testing.T) {
 			t.Errorf("another /64: %d, want 404", rec.Code)
 		}
 		// The budget refills: one more lookup every 3 s.
-		clock.advance(3 * time.Second)
+		clock.Add(3 * time.Second)
 		if rec := linkRequest(h, "Nope000", prober); rec.Code != 404 {
 			t.Errorf("after 3 s: %d, want 404", rec.Code)
 		}

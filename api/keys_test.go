@@ -16,6 +16,7 @@ import (
 	"github.com/smsflow/smsflow/api"
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -24,24 +25,11 @@ var ctx = context.Background()
 
 var testKeys = api.Keys{Write: "wk_public", Server: "sk_secret_of_the_back_end", Admin: "ak_admin"}
 
-// stepClock is a clock a test moves by hand.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *stepClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type ingestAPI struct {
 	t         *testing.T
 	url       string
 	db        *store.DB
-	clock     *stepClock
+	clock     *testkit.Clock
 	throttled map[string]int
 }
 
@@ -50,7 +38,7 @@ type ingestAPI struct {
 func newIngestAPI(t *testing.T, db *store.DB, limits config.Limits) *ingestAPI {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := &ingestAPI{t: t, db: db, clock: &stepClock{t: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)}, throttled: map[string]int{}}
+	a := &ingestAPI{t: t, db: db, clock: testkit.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)), throttled: map[string]int{}}
 	w := ingest.NewWriter(db, a.clock, log)
 	w.Start()
 	t.Cleanup(w.Stop)

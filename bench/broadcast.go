@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/store"
 )
 
@@ -59,28 +55,6 @@ type broadcastOptions struct {
 	Lead     time.Duration // from the app's start to the segment's `at`
 }
 
-// benchRun is what bench send and bench broadcast share: where they run,
-// how long they may, and what they report along the way.
-type benchRun struct {
-	DSN        string        // "" means a fresh SQLite file
-	Timeout    time.Duration // give up (and report what was done) after this long
-	Keep       bool          // keep the PostgreSQL schema / SQLite file
-	CPUProfile string        // write a CPU profile of the measured phase here
-	Progress   io.Writer     // progress lines (stderr)
-	Every      time.Duration // how often a progress line is written
-	Log        io.Writer     // the app's warnings and errors
-}
-
-// flags registers the shared flags; measured names the phase a CPU profile
-// covers, from the moment the timeout counts.
-func (o *benchRun) flags(fs *flag.FlagSet, measured, from string) {
-	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file in a temporary directory; a postgres:// URL gets a fresh schema, dropped afterwards, unless it sets search_path)")
-	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "stop and report after this long"+from)
-	fs.BoolVar(&o.Keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema) afterwards")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of "+measured+" to this `FILE`")
-	fs.DurationVar(&o.Every, "progress", 5*time.Second, "interval of the progress lines on stderr")
-}
-
 // broadcastResult is one measured broadcast.
 type broadcastResult struct {
 	Database  string
@@ -99,10 +73,7 @@ type broadcastResult struct {
 
 // SendsPerSec is the fan-out rate: messages delivered per second from `at`.
 func (r broadcastResult) SendsPerSec() float64 {
-	if r.SendTime <= 0 {
-		return 0
-	}
-	return float64(r.Sent) / r.SendTime.Seconds()
+	return perSecond(r.Sent, r.SendTime)
 }
 
 // Broadcast is `smsflow bench broadcast`.
@@ -159,15 +130,7 @@ func printBroadcast(w io.Writer, r broadcastResult) {
 // broadcast. On a timeout or cancellation it still returns what was done,
 // with Incomplete saying why.
 func runBroadcastBench(ctx context.Context, h Harness, o broadcastOptions) (broadcastResult, error) {
-	if o.Progress == nil {
-		o.Progress = io.Discard
-	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Every <= 0 {
-		o.Every = 5 * time.Second
-	}
+	o.defaults()
 	if o.Where == "" {
 		o.Where = "true"
 	}
@@ -178,26 +141,14 @@ func runBroadcastBench(ctx context.Context, h Harness, o broadcastOptions) (broa
 	defer cleanup()
 	res := broadcastResult{Database: store.Scheme(dsn), Contacts: o.Contacts}
 
-	cfg := config.Default()
-	cfg.DB, cfg.Addr, cfg.LogLevel = dsn, "127.0.0.1:0", "warn"
+	cfg := appConfig(dsn)
 	// The benchmark measures fan-out at any hour it is run: quiet hours
 	// would hold the contacts whose evening it is (a real campaign's
 	// deferral is tested in the engine's governance tests).
 	cfg.QuietHours.Exempt = append(cfg.QuietHours.Exempt, "promo")
-	log := h.logger(o.Log, cfg)
-	// Migrate, and make sure the database holds no contacts of its own.
-	db, err := openDB(ctx, dsn)
+	db, err := openEmpty(ctx, dsn, "contacts", func(db *store.DB) (int64, error) { return db.CountContacts(ctx) })
 	if err != nil {
 		return res, err
-	}
-	n, err := db.CountContacts(ctx)
-	if err != nil {
-		db.Close()
-		return res, err
-	}
-	if n > 0 {
-		db.Close()
-		return res, fmt.Errorf("%s already holds %d contacts: give an empty database (or none, for a fresh one)", store.RedactDSN(dsn), n)
 	}
 
 	fmt.Fprintf(o.Progress, "bench broadcast: %d contacts on %s\n", o.Contacts, res.Database)
@@ -210,34 +161,18 @@ func runBroadcastBench(ctx context.Context, h Harness, o broadcastOptions) (broa
 	res.LoadTime = time.Since(start)
 	fmt.Fprintf(o.Progress, "  loaded %d contacts in %s (%.0f/s)\n", o.Contacts, res.LoadTime.Round(time.Millisecond), float64(o.Contacts)/res.LoadTime.Seconds())
 
-	flows, err := os.MkdirTemp("", "smsflow-broadcast-flows-")
+	at := time.Now().Add(o.Lead + time.Second).Truncate(time.Second)
+	flows, err := flowDir("smsflow-broadcast-flows-", broadcastFlowID+".yaml", broadcastFlow(o.Where, at))
 	if err != nil {
 		return res, err
 	}
 	defer os.RemoveAll(flows)
-	at := time.Now().Add(o.Lead + time.Second).Truncate(time.Second)
-	if err := os.WriteFile(filepath.Join(flows, broadcastFlowID+".yaml"), []byte(broadcastFlow(o.Where, at)), 0o644); err != nil {
-		return res, err
-	}
 	cfg.Flows = flows
 
-	// Measure the app, not the loading: drop the loader's garbage and start
-	// the peak again from here.
-	runtime.GC()
-	debug.FreeOSMemory()
-	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
-		fmt.Fprintln(o.Progress, "  (cannot reset the peak RSS: it includes the loading)")
-	}
-	stopProfile, err := startCPUProfile(o.CPUProfile)
+	a, stopApp, err := o.startMeasured(ctx, h, cfg, AppOptions{}, "loading")
 	if err != nil {
 		return res, err
 	}
-	defer stopProfile()
-	a, err := h.Start(ctx, cfg, log, AppOptions{})
-	if err != nil {
-		return res, err
-	}
-	stopApp := sync.OnceFunc(a.Stop)
 	defer stopApp()
 	fmt.Fprintf(o.Progress, "  app started; segment entry at %s (in %s)\n", at.Format(time.TimeOnly), time.Until(at).Round(time.Millisecond))
 
@@ -251,7 +186,6 @@ func runBroadcastBench(ctx context.Context, h Harness, o broadcastOptions) (broa
 		return res, err
 	}
 	stopApp()
-	stopProfile()
 	res.PeakRSS = procStatus("VmHWM")
 	if err := measureBroadcast(context.WithoutCancel(ctx), sdb, at, &res); err != nil {
 		return res, err

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,7 +150,6 @@ func (h *providerTap) WithGroup(name string) slog.Handler {
 func Flows(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench flows", flag.ContinueOnError)
 	var o FlowsOptions
-	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; postgres:// runs in a fresh schema, dropped afterwards)")
 	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long each mode drives events")
 	fs.IntVar(&o.Rate, "rate", 500, "events per second of the latency mode")
 	fs.IntVar(&o.Contacts, "contacts", 10000, "contacts the events go to, round robin")
@@ -159,16 +157,11 @@ func Flows(ctx context.Context, h Harness, args []string, stdout, stderr io.Writ
 	fs.IntVar(&o.Batch, "batch", 100, "events per /v1/batch call in the throughput mode")
 	fs.IntVar(&o.Backlog, "backlog", 5000, "throughput mode: most events accepted but not yet at the provider")
 	fs.StringVar(&o.Mode, "mode", "both", "throughput, latency or both")
-	fs.IntVar(&o.Engines, "engines", 0, "engine loops, as config engine_workers (default: serve's, 2 on PostgreSQL and 1 on SQLite)")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this `FILE`")
-	if err := h.ParseFlags(fs, args, stderr); err != nil {
+	if err := parseEngineFlags(h, fs, args, stderr, &o.DSN, &o.Engines); err != nil {
 		return err
 	}
 	o.Progress, o.Log = stderr, stderr
-	var err error
-	if o.Engines, err = benchWorkers(o.DSN, o.Engines); err != nil {
-		return err
-	}
 	stop, err := startCPUProfile(*cpu)
 	if err != nil {
 		return err
@@ -201,14 +194,11 @@ func RunFlows(ctx context.Context, h Harness, o FlowsOptions) ([]FlowsResult, er
 		return nil, err
 	}
 	defer cleanup()
-	dir, err := os.MkdirTemp("", "smsflow-bench-flows-")
+	dir, err := flowDir("smsflow-bench-flows-", "bench.yaml", benchFlowSource)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "bench.yaml"), []byte(benchFlowSource), 0o644); err != nil {
-		return nil, err
-	}
 	cfg := config.Default()
 	cfg.DB, cfg.Addr, cfg.LogLevel, cfg.Flows, cfg.EngineWorkers = dsn, "127.0.0.1:0", "warn", dir, o.Engines
 	// Runs re-enter as fast as events come, far past a real number's day of
@@ -278,53 +268,27 @@ func (b *flowsRun) createContacts(ctx context.Context) error {
 	const per = 500
 	start := time.Now()
 	var done atomic.Int64
-	jobs := make(chan int)
-	errc := make(chan error, 4)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for from := range jobs {
-				items := make([]map[string]any, 0, per)
-				for i := from; i < min(from+per, b.o.Contacts); i++ {
-					items = append(items, map[string]any{"type": "identify", "userId": benchContactID(i),
-						"messageId": fmt.Sprintf("bench-id-%s-%d", b.run, i), "traits": map[string]any{"phone": benchPhone(i)}})
-				}
-				body, _ := json.Marshal(map[string]any{"batch": items})
-				var resp struct{ Errors []json.RawMessage }
-				if err := postJSON(ctx, b.hc, b.a.URL()+"/v1/batch", b.a.ServerKey(), body, &resp); err != nil {
-					errc <- err
-					return
-				}
-				if len(resp.Errors) > 0 {
-					errc <- fmt.Errorf("identify contacts: %s", resp.Errors[0])
-					return
-				}
-				if n := done.Add(int64(len(items))); n/per%20 == 0 || n == int64(b.o.Contacts) {
-					fmt.Fprintf(b.o.Progress, "  contacts: %d/%d\n", n, b.o.Contacts)
-				}
-			}
-		}()
-	}
-	var err error
-feed:
-	for from := 0; from < b.o.Contacts; from += per {
-		select {
-		case jobs <- from:
-		case err = <-errc:
-			break feed
+	err := inParallel(b.o.Contacts, per, 4, 0, nil, func(from int) error {
+		items := make([]map[string]any, 0, per)
+		for i := from; i < min(from+per, b.o.Contacts); i++ {
+			items = append(items, map[string]any{"type": "identify", "userId": benchContactID(i),
+				"messageId": fmt.Sprintf("bench-id-%s-%d", b.run, i), "traits": map[string]any{"phone": benchPhone(i)}})
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		body, _ := json.Marshal(map[string]any{"batch": items})
+		var resp struct{ Errors []json.RawMessage }
+		if err := postJSON(ctx, b.hc, b.a.URL()+"/v1/batch", b.a.ServerKey(), body, &resp); err != nil {
+			return err
+		}
+		if len(resp.Errors) > 0 {
+			return fmt.Errorf("identify contacts: %s", resp.Errors[0])
+		}
+		if n := done.Add(int64(len(items))); n/per%20 == 0 || n == int64(b.o.Contacts) {
+			fmt.Fprintf(b.o.Progress, "  contacts: %d/%d\n", n, b.o.Contacts)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	select {
-	case err := <-errc:
-		return err
-	default:
 	}
 	if err := b.waitInboxEmpty(ctx, 5*time.Minute); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 )
@@ -61,7 +62,7 @@ func Pace(ctx context.Context, h Harness, args []string, stdout, stderr io.Write
 	rate := fs.String("rate", "100/s", "the sender's rate in segments (N/s, N/m, N/h)")
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "the measured window (the pacing target is within 1% over at least 60 s)")
 	fs.IntVar(&o.Senders, "senders", 2, "senders sharing the rate, each with its own database handle (as separate nodes)")
-	fs.IntVar(&o.Concurrency, "concurrency", defaultConcurrency, "provider calls in flight per sender")
+	fs.IntVar(&o.Concurrency, "concurrency", delivery.DefaultConcurrency, "provider calls in flight per sender")
 	fs.IntVar(&o.MaxSegments, "max-segments", 3, "seeded messages have 1 to this many segments")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "not measured: from the first provider call to the window's start")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
@@ -152,8 +153,8 @@ func runPaceBench(ctx context.Context, o paceOptions, progress io.Writer) (paceR
 		calls []paceCall
 		wmu   sync.Mutex
 	)
-	pacing := sendPacing{Sender: "loopback:bench", Segments: o.Rate.Segments, Per: o.Rate.Per}
-	var senders []*sendPipeline
+	pacing := delivery.Pacing{Sender: "loopback:bench", Segments: o.Rate.Segments, Per: o.Rate.Per}
+	var senders []*delivery.Sender
 	stopAll := func() {
 		for _, s := range senders {
 			s.Stop()
@@ -172,7 +173,7 @@ func runPaceBench(ctx context.Context, o paceOptions, progress io.Writer) (paceR
 			return res, err
 		}
 		dbs = append(dbs, db)
-		s := newSender(db, paceProvider{sender: i, mu: &mu, calls: &calls}, smsflow.WallClock{}, log)
+		s := delivery.NewSender(db, paceProvider{sender: i, mu: &mu, calls: &calls}, smsflow.WallClock{}, log)
 		s.Pacing, s.Concurrency = pacing, o.Concurrency
 		s.OnPacingWait = func(d time.Duration) {
 			wmu.Lock()

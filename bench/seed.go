@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -86,4 +89,68 @@ func seedRows(ctx context.Context, db *store.DB, n int, what string, progress io
 		}
 	}
 	return db.RefreshStatistics(ctx, tables...)
+}
+
+// flowDir writes a flows directory holding one flow file, name with src,
+// in a new temporary directory (prefix names it); the caller removes it.
+func flowDir(prefix, name, src string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// inParallel calls write(from) for from = 0, per, 2·per, … below n on
+// workers goroutines, and returns the first error (feeding stops at it).
+// With every > 0, progress is called that often while rows are fed.
+func inParallel(n, per, workers int, every time.Duration, progress func(), write func(from int) error) error {
+	jobs := make(chan int)
+	errc := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for from := range jobs {
+				if err := write(from); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	var err error
+feed:
+	for from := 0; from < n; from += per {
+		select {
+		case jobs <- from:
+		case err = <-errc:
+			break feed
+		case <-tick:
+			progress()
+			from -= per // not sent: feed it again
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	return nil
 }

@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/twilio"
 	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
@@ -74,10 +71,7 @@ type sendResult struct {
 
 // SendsPerSec is the drain rate: sent messages per second of sending.
 func (r sendResult) SendsPerSec() float64 {
-	if r.SendTime <= 0 {
-		return 0
-	}
-	return float64(r.Sent) / r.SendTime.Seconds()
+	return perSecond(r.Sent, r.SendTime)
 }
 
 // Send is `smsflow bench send`.
@@ -160,15 +154,7 @@ func (c *sendClock) RoundTrip(req *http.Request) (*http.Response, error) {
 // measures the drain. On a timeout or cancellation it returns what was done,
 // with Incomplete saying why.
 func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, error) {
-	if o.Progress == nil {
-		o.Progress = io.Discard
-	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Every <= 0 {
-		o.Every = 5 * time.Second
-	}
+	o.defaults()
 	dsn, cleanup, err := freshDatabase(ctx, o.DSN, o.Keep)
 	if err != nil {
 		return sendResult{}, err
@@ -176,23 +162,16 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 	defer cleanup()
 	res := sendResult{Database: store.Scheme(dsn), Messages: o.Messages, Other: map[string]int64{}}
 
-	cfg := config.Default()
-	cfg.DB, cfg.Addr, cfg.LogLevel = dsn, "127.0.0.1:0", "warn"
+	cfg := appConfig(dsn)
 	cfg.Flows = emptyDir() // the outbox is seeded: no flow runs
 	defer os.RemoveAll(cfg.Flows)
-	log := h.logger(o.Log, cfg)
-	db, err := openDB(ctx, dsn) // migrates
+	db, err := openEmpty(ctx, dsn, "messages", func(db *store.DB) (int64, error) {
+		var n int64
+		err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages`).Scan(&n)
+		return n, err
+	})
 	if err != nil {
 		return res, err
-	}
-	var existing int64
-	if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages`).Scan(&existing); err != nil {
-		db.Close()
-		return res, err
-	}
-	if existing > 0 {
-		db.Close()
-		return res, fmt.Errorf("%s already holds %d messages: give an empty database (or none, for a fresh one)", store.RedactDSN(dsn), existing)
 	}
 
 	fmt.Fprintf(o.Progress, "bench send: %d messages on %s\n", o.Messages, res.Database)
@@ -266,21 +245,10 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 		}
 	}
 
-	runtime.GC()
-	debug.FreeOSMemory()
-	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
-		fmt.Fprintln(o.Progress, "  (cannot reset the peak RSS: it includes the seeding)")
-	}
-	stopProfile, err := startCPUProfile(o.CPUProfile)
+	a, stopApp, err := o.startMeasured(ctx, h, cfg, AppOptions{HTTPClient: hc, OnOutcome: onOutcome}, "seeding")
 	if err != nil {
 		return res, err
 	}
-	defer stopProfile()
-	a, err := h.Start(ctx, cfg, log, AppOptions{HTTPClient: hc, OnOutcome: onOutcome})
-	if err != nil {
-		return res, err
-	}
-	stopApp := sync.OnceFunc(a.Stop)
 	defer stopApp()
 	u := a.URL()
 	appURL.Store(&u)
@@ -293,7 +261,6 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 	}
 	fake.Close() // its callbacks first: the app's shutdown then has no connection to wait for
 	stopApp()
-	stopProfile()
 	res.PeakRSS = procStatus("VmHWM")
 
 	mu.Lock()

@@ -8,18 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/console"
@@ -158,23 +157,17 @@ func (t *timersRun) wake(i int) time.Time {
 func Timers(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench timers", flag.ContinueOnError)
 	var o timersOptions
-	fs.StringVar(&o.DSN, "db", "", "database `DSN` (default: a fresh SQLite file; postgres:// runs in a fresh schema, dropped afterwards)")
 	fs.IntVar(&o.Runs, "runs", 1_000_000, "waiting runs to insert")
 	fs.DurationVar(&o.Window, "window", 60*time.Second, "their timers are spread uniformly over this window")
 	fs.DurationVar(&o.Lead, "lead", 5*time.Second, "the engine starts this long before the first timer is due")
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "stop waiting for the last timers this long after the window ends")
 	fs.IntVar(&o.Inserters, "inserters", 0, "goroutines inserting runs (default 1 on SQLite, 3 on PostgreSQL)")
-	fs.IntVar(&o.Engines, "engines", 0, "engine loops, as config engine_workers (default: serve's, 2 on PostgreSQL and 1 on SQLite)")
 	fs.BoolVar(&o.NoSend, "no-send", false, "the flow only waits (no message): measures the timers alone")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile of the firing phase to this `FILE`")
-	if err := h.ParseFlags(fs, args, stderr); err != nil {
+	if err := parseEngineFlags(h, fs, args, stderr, &o.DSN, &o.Engines); err != nil {
 		return err
 	}
 	o.Progress, o.Log = stderr, stderr
-	var err error
-	if o.Engines, err = benchWorkers(o.DSN, o.Engines); err != nil {
-		return err
-	}
 	r, err := runTimersBench(ctx, h, o, *cpu)
 	if err != nil {
 		return err
@@ -214,18 +207,15 @@ func runTimersBench(ctx context.Context, h Harness, o timersOptions, cpuProfile 
 		return res, err
 	}
 	defer db.Close()
-	dir, err := os.MkdirTemp("", "smsflow-bench-timers-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
 	src := benchTimerSource
 	if o.NoSend {
 		src, _, _ = strings.Cut(src, "  - id: notify")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bench-timer.yaml"), []byte(src), 0o644); err != nil {
+	dir, err := flowDir("smsflow-bench-timers-", "bench-timer.yaml", src)
+	if err != nil {
 		return res, err
 	}
+	defer os.RemoveAll(dir)
 	cat := engine.NewCatalog(db)
 	if err := cat.Load(ctx); err != nil {
 		return res, err
@@ -280,11 +270,11 @@ func runTimersBench(ctx context.Context, h Harness, o timersOptions, cpuProfile 
 		t.fired.Add(1)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	sender := newSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
+	sender := delivery.NewSender(db, &timerProvider{inner: console.New(quiet), t: t}, t.clock, log)
 	eng := engine.New(db, cat, t.clock, log, engine.Config{Brand: map[string]any{"name": cfg.Brand.Name}, PublicURL: "http://127.0.0.1", Provider: "console",
 		Workers: res.Engines})
 	eng.OnTrace = onTrace
-	connectSender(eng, sender)
+	engine.Connect(eng, sender)
 	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return res, err
@@ -365,66 +355,38 @@ func (t *timersRun) insert(ctx context.Context, db *store.DB, comp *engine.Compi
 	}
 	waitStep := comp.Start()
 	var done atomic.Int64
-	jobs := make(chan int)
-	errc := make(chan error, workers)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for from := range jobs {
-				err := db.WriteTx(ctx, func(tx *store.Tx) error {
-					for i := from; i < min(from+per, t.o.Runs); i++ {
-						wake := t.wake(i)
-						entered := wake.Add(-time.Minute)
-						c := &smsflow.Contact{ID: timerContactID(i), Phone: benchPhone(i), PhoneType: "fixed_line_or_mobile",
-							Timezone: "America/Los_Angeles", TimezoneSource: "phone", Timezones: []string{"America/Los_Angeles"},
-							CreatedAt: entered, UpdatedAt: entered}
-						if err := tx.InsertContact(c); err != nil {
-							return err
-						}
-						r := &smsflow.Run{FlowID: comp.ID, FlowVersion: comp.Version, ContactID: c.ID, Status: smsflow.RunWaiting,
-							Step: waitStep, WakeAt: wake, State: smsflow.RunState{WaitStarted: entered, Steps: 1},
-							EnteredAt: entered, UpdatedAt: entered}
-						if err := tx.InsertRun(r); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					errc <- fmt.Errorf("insert runs %d…: %w", from, err)
-					return
+	err := inParallel(t.o.Runs, per, workers, 2*time.Second, func() {
+		n := done.Load()
+		fmt.Fprintf(t.o.Progress, "  inserted %d/%d runs (%.0f/s)\n", n, t.o.Runs, float64(n)/time.Since(start).Seconds())
+	}, func(from int) error {
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			for i := from; i < min(from+per, t.o.Runs); i++ {
+				wake := t.wake(i)
+				entered := wake.Add(-time.Minute)
+				c := &smsflow.Contact{ID: timerContactID(i), Phone: benchPhone(i), PhoneType: "fixed_line_or_mobile",
+					Timezone: "America/Los_Angeles", TimezoneSource: "phone", Timezones: []string{"America/Los_Angeles"},
+					CreatedAt: entered, UpdatedAt: entered}
+				if err := tx.InsertContact(c); err != nil {
+					return err
 				}
-				done.Add(int64(min(per, t.o.Runs-from)))
+				r := &smsflow.Run{FlowID: comp.ID, FlowVersion: comp.Version, ContactID: c.ID, Status: smsflow.RunWaiting,
+					Step: waitStep, WakeAt: wake, State: smsflow.RunState{WaitStarted: entered, Steps: 1},
+					EnteredAt: entered, UpdatedAt: entered}
+				if err := tx.InsertRun(r); err != nil {
+					return err
+				}
 			}
-		}()
-	}
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	var err error
-feed:
-	for from := 0; from < t.o.Runs; from += per {
-		select {
-		case jobs <- from:
-		case err = <-errc:
-			break feed
-		case <-tick.C:
-			n := done.Load()
-			fmt.Fprintf(t.o.Progress, "  inserted %d/%d runs (%.0f/s)\n", n, t.o.Runs, float64(n)/time.Since(start).Seconds())
-			from -= per // not sent: feed it again
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("insert runs %d…: %w", from, err)
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		done.Add(int64(min(per, t.o.Runs-from)))
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	select {
-	case err := <-errc:
-		return err
-	default:
 	}
 	fmt.Fprintf(t.o.Progress, "  inserted %d runs in %s\n", t.o.Runs, time.Since(start).Round(time.Millisecond))
 	return nil

@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -9,47 +8,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/examples"
 	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
-
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// count is how many lines contain s.
-func (b *logBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, line := range strings.Split(b.buf.String(), "\n") {
-		if strings.Contains(line, s) {
-			n++
-		}
-	}
-	return n
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // reloadNode is one serving node's catalog and flows directory, scanned by
 // the test on a virtual clock.
@@ -59,12 +27,12 @@ type reloadNode struct {
 	cat   *engine.Catalog
 	fd    *engine.FlowDir
 	dir   string
-	logs  *logBuffer
+	logs  *testkit.LogBuffer
 }
 
 func newReloadNode(t *testing.T, db *store.DB, files map[string]string) *reloadNode {
 	t.Helper()
-	n := &reloadNode{t: t, clock: &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}, dir: flowsDir(t, files), logs: &logBuffer{}}
+	n := &reloadNode{t: t, clock: &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}, dir: flowsDir(t, files), logs: &testkit.LogBuffer{}}
 	n.cat = engine.NewCatalogWith(db, engine.CatalogOptions{Node: "host-a/10.0.0.1:8080", Clock: n.clock, Provider: "console"})
 	n.fd = engine.NewFlowDir(n.cat, n.dir, slog.New(slog.NewTextHandler(n.logs, nil)))
 	if _, err := n.fd.Load(ctx, n.clock.Now()); err != nil {
@@ -75,16 +43,10 @@ func newReloadNode(t *testing.T, db *store.DB, files map[string]string) *reloadN
 
 func (n *reloadNode) path(name string) string { return filepath.Join(n.dir, name) }
 
-// save writes a file as editors save: a temporary file renamed over it.
+// save writes a file as editors save (testkit.SaveAsEditor).
 func (n *reloadNode) save(name, src string) {
 	n.t.Helper()
-	tmp := n.path("." + name + ".tmp")
-	if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
-		n.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, n.path(name)); err != nil {
-		n.t.Fatal(err)
-	}
+	testkit.SaveAsEditor(n.t, n.path(name), src)
 }
 
 func (n *reloadNode) remove(name string) {
@@ -155,7 +117,7 @@ func TestFlowDirReloadsAnEditedFile(t *testing.T) {
 		if h := n.head("ship"); h.Source != shipV2 {
 			t.Errorf("ship version 2 is %q, want the edited file", h.Source)
 		}
-		if got := n.logs.count(`msg="flow file reloaded" file=` + n.path("ship.yaml") + " flow=ship version=2"); got != 1 {
+		if got := n.logs.Count(`msg="flow file reloaded" file=` + n.path("ship.yaml") + " flow=ship version=2"); got != 1 {
 			t.Errorf("%d reload lines for ship version 2, want 1; log:\n%s", got, n.logs)
 		}
 		n.scan()
@@ -167,7 +129,7 @@ func TestFlowDirReloadsAnEditedFile(t *testing.T) {
 		n.scan()
 		n.scan()
 		n.expect("ship", engine.FlowActive, 2)
-		if got := n.logs.count("flow file reloaded"); got != 1 || strings.Contains(n.logs.String(), "level=WARN") {
+		if got := n.logs.Count("flow file reloaded"); got != 1 || strings.Contains(n.logs.String(), "level=WARN") {
 			t.Errorf("%d reload lines after a comment-only edit, want still 1, and no warning; log:\n%s", got, n.logs)
 		}
 		n.expect("extra", engine.FlowActive, 1)
@@ -247,10 +209,10 @@ func TestFlowDirBadEditKeepsTheOldVersion(t *testing.T) {
 		}
 		n.expect("ship", engine.FlowActive, 1)
 		n.expect("extra", engine.FlowActive, 2)
-		if got := n.logs.count(bad); got != 1 {
+		if got := n.logs.Count(bad); got != 1 {
 			t.Errorf("%d log lines name %s, want 1; log:\n%s", got, bad, n.logs)
 		}
-		if got := n.logs.count(`level=WARN msg="flow file not reloaded: the version loaded before stays live" file=` + n.path("ship.yaml") + " flow=ship"); got != 1 {
+		if got := n.logs.Count(`level=WARN msg="flow file not reloaded: the version loaded before stays live" file=` + n.path("ship.yaml") + " flow=ship"); got != 1 {
 			t.Errorf("%d not-reloaded warnings for ship, want 1; log:\n%s", got, n.logs)
 		}
 
@@ -264,10 +226,10 @@ func TestFlowDirBadEditKeepsTheOldVersion(t *testing.T) {
 		n.scan()
 		n.expect("ship", engine.FlowActive, 1)
 		n.expect("extra", engine.FlowActive, 3)
-		if got := n.logs.count(worse); got != 1 {
+		if got := n.logs.Count(worse); got != 1 {
 			t.Errorf("%d log lines name %s, want 1; log:\n%s", got, worse, n.logs)
 		}
-		if got := n.logs.count("flow file not reloaded"); got != 2 {
+		if got := n.logs.Count("flow file not reloaded"); got != 2 {
 			t.Errorf("%d not-reloaded warnings, want 2 (one per bad content)", got)
 		}
 
@@ -282,7 +244,7 @@ func TestFlowDirBadEditKeepsTheOldVersion(t *testing.T) {
 			n.scan()
 		}
 		n.expect("ship", engine.FlowActive, 2)
-		if got := n.logs.count(bad); got != 2 {
+		if got := n.logs.Count(bad); got != 2 {
 			t.Errorf("%d log lines name %s after it was saved a second time, want 2", got, bad)
 		}
 
@@ -296,8 +258,8 @@ func TestFlowDirBadEditKeepsTheOldVersion(t *testing.T) {
 		if h := n.head("fresh"); h.Status != "" {
 			t.Errorf("an invalid new file loaded: %+v", h)
 		}
-		if got := n.logs.count(`msg="flow file not loaded: nothing from it is live" file=` + n.path("fresh.yaml")); got != 1 || n.logs.count(at) != 1 {
-			t.Errorf("warnings for the new invalid file: %d, naming %s: %d; want 1 and 1; log:\n%s", got, at, n.logs.count(at), n.logs)
+		if got := n.logs.Count(`msg="flow file not loaded: nothing from it is live" file=` + n.path("fresh.yaml")); got != 1 || n.logs.Count(at) != 1 {
+			t.Errorf("warnings for the new invalid file: %d, naming %s: %d; want 1 and 1; log:\n%s", got, at, n.logs.Count(at), n.logs)
 		}
 	})
 }
@@ -337,7 +299,7 @@ func TestFlowDirChecksTheSet(t *testing.T) {
 			t.Fatalf("the set's problems: %v", ps)
 		}
 		enterAt := fmt.Sprintf("%s:%d:%d: enter", ps[0].File, ps[0].Line, ps[0].Col)
-		if got := n.logs.count(`file=` + n.path("z-later.yaml") + ` flow=later problems="` + enterAt); got != 1 {
+		if got := n.logs.Count(`file=` + n.path("z-later.yaml") + ` flow=later problems="` + enterAt); got != 1 {
 			t.Errorf("%d warnings for z-later.yaml naming %s, want 1; log:\n%s", got, enterAt, n.logs)
 		}
 		n.save("z-later.yaml", later)
@@ -353,10 +315,10 @@ func TestFlowDirChecksTheSet(t *testing.T) {
 		if h := n.head("ship"); h.Source != shipEnters {
 			t.Errorf("ship is %q, want the file's", h.Source)
 		}
-		if n.logs.count(`flow file not loaded: nothing from it is live" file=`+n.path("a-dup.yaml")) != 1 || n.logs.count(`flow id \"ship\" is already used`) != 1 {
+		if n.logs.Count(`flow file not loaded: nothing from it is live" file=`+n.path("a-dup.yaml")) != 1 || n.logs.Count(`flow id \"ship\" is already used`) != 1 {
 			t.Errorf("want one warning for a-dup.yaml (duplicate id); log:\n%s", n.logs)
 		}
-		if n.logs.count(`stays live" file=`+n.path("z-later.yaml")+` flow=later`) != 2 || n.logs.count("makes a loop of flows") != 1 {
+		if n.logs.Count(`stays live" file=`+n.path("z-later.yaml")+` flow=later`) != 2 || n.logs.Count("makes a loop of flows") != 1 {
 			t.Errorf("want a second warning for z-later.yaml, about its loop; log:\n%s", n.logs)
 		}
 	})
@@ -417,7 +379,7 @@ func TestFlowDirMissingFileHeldAfterGrace(t *testing.T) {
 			n.scan()
 			n.expect("ship", engine.FlowActive, 1)
 		}
-		if n.logs.count("level=WARN") != 0 {
+		if n.logs.Count("level=WARN") != 0 {
 			t.Errorf("warnings while files were saved and renamed:\n%s", n.logs)
 		}
 
@@ -438,12 +400,12 @@ func TestFlowDirMissingFileHeldAfterGrace(t *testing.T) {
 		}
 		expectStatus(t, other, "extra", engine.FlowHeld, held)
 		expectStatus(t, other, "ship", engine.FlowActive, "")
-		if got := n.logs.count(`msg="flow file gone: this node no longer loads its flow`); got != 1 {
+		if got := n.logs.Count(`msg="flow file gone: this node no longer loads its flow`); got != 1 {
 			t.Errorf("%d gone warnings, want 1; log:\n%s", got, n.logs)
 		}
 		n.scan()
 		n.scan()
-		if got := n.logs.count("flow file gone"); got != 1 {
+		if got := n.logs.Count("flow file gone"); got != 1 {
 			t.Errorf("%d gone warnings after more scans, want still 1", got)
 		}
 
@@ -480,7 +442,7 @@ func TestFlowDirGoneFileLeavesAnEnter(t *testing.T) {
 		}
 		n.expect("later", engine.FlowHeld, 1)
 		n.expect("ship", engine.FlowActive, 1)
-		if got := n.logs.count(`msg="flows loaded from files refer to flows no longer loaded"`); got != 1 || n.logs.count(`enter \"later\": no flow has this id`) != 1 {
+		if got := n.logs.Count(`msg="flows loaded from files refer to flows no longer loaded"`); got != 1 || n.logs.Count(`enter \"later\": no flow has this id`) != 1 {
 			t.Errorf("want one warning naming ship's enter of later; log:\n%s", n.logs)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -19,7 +20,7 @@ import (
 // opt-ins' claims are kept as evidence, clamped to their receipt.
 func TestFutureDatedOptInsLoseToStop(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		csv := "phone,id,consent,consent_timestamp\n" +
 			"415 555 0141,ana,subscribed,2099-12-31T23:59:59Z\n" +
 			"415 555 0142,bea,subscribed," + now.Add(10*time.Minute).Format(time.RFC3339) + "\n"
@@ -28,8 +29,8 @@ func TestFutureDatedOptInsLoseToStop(t *testing.T) {
 		if err != nil || sum.Imported != 2 || len(sum.Rejected)+len(sum.ConsentRefused) != 0 {
 			t.Fatalf("import: %+v %v", sum, err)
 		}
-		w := newWriter(t, db)
-		submit(t, w, identify("cy", "", num(t, "415 555 0143"), nil))
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("cy", "", testkit.Number(t, "415 555 0143"), nil))
 		res, err := ingest.RecordConsent(ctx, db, clk, "cy", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm,
 			Evidence: map[string]any{"url": "https://glow.example/join"}, Timestamp: now.Add(4 * time.Minute)}, ingest.OptInOptions{})
 		if err != nil || res.Status != smsflow.ConsentSubscribed {
@@ -40,25 +41,25 @@ func TestFutureDatedOptInsLoseToStop(t *testing.T) {
 			{"import 10 minutes ahead", "+14155550142", now.Add(10 * time.Minute).Format(time.RFC3339Nano)},
 			{"API 4 minutes ahead", "+14155550143", now.Add(4 * time.Minute).Format(time.RFC3339Nano)},
 		} {
-			l := consentOf(t, db, c.phone)
+			l := testkit.Consent(t, db, c.phone)
 			if e := l.Ledger[0]; !e.OccurredAt.Equal(now) || e.Evidence[smsflow.EvidenceClaimedTimestamp] != c.claim || e.Evidence[smsflow.EvidenceTimestampClamped] != true {
 				t.Errorf("%s: entry %+v, want dated %s with the claim %s as evidence", c.name, e, now, c.claim)
 			}
 		}
-		clk.advance(time.Minute)
+		clk.Add(time.Minute)
 		for _, c := range []struct{ name, phone, contact string }{
 			{"import dated 2099", "+14155550141", "ana"},
 			{"import 10 minutes ahead", "+14155550142", "bea"},
 			{"API 4 minutes ahead", "+14155550143", "cy"},
 		} {
-			res := text(t, db, clk, c.phone, "STOP", inboundOpts())
+			res := testkit.Text(t, db, clk, c.phone, "STOP", testkit.InboundOptions())
 			if res.Consent != smsflow.ConsentUnsubscribed {
 				t.Errorf("%s: STOP changed nothing: %+v", c.name, res)
 			}
-			if st := consentOf(t, db, c.phone).Status; st != smsflow.ConsentUnsubscribed {
+			if st := testkit.Consent(t, db, c.phone).Status; st != smsflow.ConsentUnsubscribed {
 				t.Errorf("%s: status after STOP %s, want unsubscribed", c.name, st)
 			}
-			if got := events(t, db, c.contact, smsflow.EventUnsubscribed); len(got) != 1 {
+			if got := testkit.Events(t, db, c.contact, smsflow.EventUnsubscribed); len(got) != 1 {
 				t.Errorf("%s: %d Unsubscribed events, want 1 (the engine ends runs and cancels sends on it)", c.name, len(got))
 			}
 		}
@@ -70,9 +71,9 @@ func TestFutureDatedOptInsLoseToStop(t *testing.T) {
 // needs evidence like any opt-in that smsflow did not receive itself.
 func TestRecordConsentSources(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, identify("ana", "", num(t, "4155550100"), nil))
-		clk := fixedClock{now}
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "4155550100"), nil))
+		clk := testkit.NewClock(now)
 		_, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: smsflow.SourceDoubleOptIn,
 			Evidence: map[string]any{"keyword": "Y"}}, ingest.OptInOptions{})
 		if smsflow.ErrorField(err) != "source" || !strings.Contains(smsflow.ErrorMessage(err), "replies Y") {
@@ -81,39 +82,17 @@ func TestRecordConsentSources(t *testing.T) {
 		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "unsubscribed", Source: "keyword", Evidence: map[string]any{"text": "STOP"}}, ingest.OptInOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		later := fixedClock{now.Add(time.Hour)}
+		later := testkit.NewClock(now.Add(time.Hour))
 		if _, err := ingest.RecordConsent(ctx, db, later, "ana", ingest.ConsentChange{Status: "subscribed", Source: "keyword"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			t.Errorf("keyword opt-in without evidence after STOP: %v, want conflict", err)
 		}
 		if _, err := ingest.RecordConsent(ctx, db, later, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			t.Errorf("API opt-in without evidence after an API-recorded opt-out: %v, want conflict", err)
 		}
-		if st := consentOf(t, db, "+14155550100").Status; st != smsflow.ConsentUnsubscribed {
+		if st := testkit.Consent(t, db, "+14155550100").Status; st != smsflow.ConsentUnsubscribed {
 			t.Errorf("status %s, want unsubscribed", st)
 		}
 	})
-}
-
-var doubleOptIn = ingest.OptInOptions{DoubleOptIn: true, BrandName: "Glow"}
-
-// checkConfirmationRequest checks that a number's outbound messages are
-// exactly n double opt-in confirmation requests with the CTIA content.
-func checkConfirmationRequest(t *testing.T, db *store.DB, contactID string, n int) {
-	t.Helper()
-	out := outbound(t, db, contactID)
-	if len(out) != n {
-		t.Fatalf("%d outbound messages %+v, want %d confirmation request(s)", len(out), out, n)
-	}
-	for _, m := range out {
-		if m.StepID != policy.DoubleOptInRequestStep || m.RunID != 0 || m.Category != "service" {
-			t.Errorf("request %+v, want a run-less service message with step %s", m, policy.DoubleOptInRequestStep)
-		}
-		for _, want := range []string{"Glow", "Reply Y", "recurring", "Msg frequency varies", "Msg & data rates may apply", "HELP", "STOP"} {
-			if !strings.Contains(m.Body, want) {
-				t.Errorf("request %q lacks %q", m.Body, want)
-			}
-		}
-	}
 }
 
 // TestDoubleOptInAPI: with double_opt_in, an opt-in through the API of any
@@ -122,13 +101,13 @@ func checkConfirmationRequest(t *testing.T, db *store.DB, contactID string, n in
 // evidence) and only then is Subscribed emitted.
 func TestDoubleOptInAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
+		w := testkit.NewWriter(t, db)
 		const ana = "+14155550160"
-		submit(t, w, identify("ana", "", num(t, ana), nil))
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, ana), nil))
 		inboxNames(t, db, "ana") // the identify
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		form := map[string]any{"url": "https://glow.example/join", "ip": "203.0.113.5"}
-		res, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm, Evidence: form}, doubleOptIn)
+		res, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm, Evidence: form}, testkit.DoubleOptIn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,31 +115,31 @@ func TestDoubleOptInAPI(t *testing.T) {
 			res.Confirmation == nil || !res.Confirmation.Queued || res.Confirmation.MessageID == 0 {
 			t.Fatalf("web form opt-in: %+v (confirmation %+v), want pending with a request queued", res, res.Confirmation)
 		}
-		checkConfirmationRequest(t, db, "ana", 1)
+		testkit.CheckConfirmationRequests(t, db, "ana", 1)
 		if got := inboxNames(t, db, "ana"); len(got) != 0 {
 			t.Fatalf("pending fed the engine %v: no welcome flow before Y", got)
 		}
 
 		// The same number opted in again (another checkout): recorded, not asked twice.
-		clk.advance(time.Hour)
+		clk.Add(time.Hour)
 		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceCheckout,
-			Evidence: map[string]any{"order": "1001"}}, doubleOptIn)
+			Evidence: map[string]any{"order": "1001"}}, testkit.DoubleOptIn)
 		if err != nil || res.Status != smsflow.ConsentPending || res.Confirmation == nil || res.Confirmation.Queued ||
 			res.Confirmation.Skipped != policy.ReplySkippedRecentlyRequested {
 			t.Fatalf("second opt-in while pending: %+v %v, want pending and no second request", res, err)
 		}
 		pendingID := res.Entry.ID
-		checkConfirmationRequest(t, db, "ana", 1)
+		testkit.CheckConfirmationRequests(t, db, "ana", 1)
 
 		// Y confirms.
-		clk.advance(time.Minute)
-		opt := inboundOpts()
+		clk.Add(time.Minute)
+		opt := testkit.InboundOptions()
 		opt.DoubleOptIn = true
-		in := text(t, db, clk, ana, "Y", opt)
+		in := testkit.Text(t, db, clk, ana, "Y", opt)
 		if in.Keyword != string(policy.KeywordConfirm) || in.Consent != smsflow.ConsentSubscribed || in.ReplyMessageID == 0 {
 			t.Fatalf("Y: %+v", in)
 		}
-		l := consentOf(t, db, ana)
+		l := testkit.Consent(t, db, ana)
 		last := l.Ledger[len(l.Ledger)-1]
 		optIn, _ := last.Evidence["opt_in"].(map[string]any)
 		if l.Status != smsflow.ConsentSubscribed || last.Source != smsflow.SourceDoubleOptIn || optIn == nil ||
@@ -168,26 +147,26 @@ func TestDoubleOptInAPI(t *testing.T) {
 			last.Evidence["keyword"] == nil {
 			t.Fatalf("ledger after Y: %s %+v, want double_opt_in naming entry %d", l.Status, last, pendingID)
 		}
-		if got := events(t, db, "ana", smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != string(smsflow.SourceDoubleOptIn) ||
+		if got := testkit.Events(t, db, "ana", smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != string(smsflow.SourceDoubleOptIn) ||
 			got[0].Properties["opt_in_source"] != string(smsflow.SourceCheckout) {
 			t.Fatalf("Subscribed events %+v", got)
 		}
 
 		// Already subscribed: recorded as is, nothing sent.
-		clk.advance(time.Minute)
-		n := len(outbound(t, db, "ana"))
-		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceAPI}, doubleOptIn)
-		if err != nil || res.Status != smsflow.ConsentSubscribed || res.Entry.Status != smsflow.ConsentSubscribed || res.Confirmation != nil || len(outbound(t, db, "ana")) != n {
+		clk.Add(time.Minute)
+		n := len(testkit.Outbound(t, db, "ana"))
+		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceAPI}, testkit.DoubleOptIn)
+		if err != nil || res.Status != smsflow.ConsentSubscribed || res.Entry.Status != smsflow.ConsentSubscribed || res.Confirmation != nil || len(testkit.Outbound(t, db, "ana")) != n {
 			t.Fatalf("opt-in of a subscribed number: %+v %v", res, err)
 		}
 
 		// After a STOP the rule applies first: evidence needed; then pending and asked again.
-		text(t, db, clk, ana, "STOP", opt)
-		clk.advance(2 * time.Hour)
-		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceAPI}, doubleOptIn); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
+		testkit.Text(t, db, clk, ana, "STOP", opt)
+		clk.Add(2 * time.Hour)
+		if _, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceAPI}, testkit.DoubleOptIn); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			t.Fatalf("API opt-in without evidence after STOP: %v, want conflict", err)
 		}
-		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm, Evidence: form}, doubleOptIn)
+		res, err = ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: smsflow.ConsentSubscribed, Source: smsflow.SourceWebForm, Evidence: form}, testkit.DoubleOptIn)
 		if err != nil || res.Status != smsflow.ConsentPending || res.Confirmation == nil || !res.Confirmation.Queued {
 			t.Fatalf("web form after STOP: %+v %v, want pending and a new request", res, err)
 		}
@@ -199,14 +178,14 @@ func TestDoubleOptInAPI(t *testing.T) {
 // without double_opt_in.
 func TestExplicitPendingAsksForConfirmation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, identify("bo", "", num(t, "+14155550161"), nil))
-		res, err := ingest.RecordConsent(ctx, db, fixedClock{now}, "bo", ingest.ConsentChange{Status: smsflow.ConsentPending, Source: smsflow.SourceWebForm,
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("bo", "", testkit.Number(t, "+14155550161"), nil))
+		res, err := ingest.RecordConsent(ctx, db, testkit.NewClock(now), "bo", ingest.ConsentChange{Status: smsflow.ConsentPending, Source: smsflow.SourceWebForm,
 			Evidence: map[string]any{"url": "https://glow.example/join"}}, ingest.OptInOptions{BrandName: "Glow"})
 		if err != nil || res.Status != smsflow.ConsentPending || res.Confirmation == nil || !res.Confirmation.Queued {
 			t.Fatalf("explicit pending: %+v %v", res, err)
 		}
-		checkConfirmationRequest(t, db, "bo", 1)
+		testkit.CheckConfirmationRequests(t, db, "bo", 1)
 	})
 }
 
@@ -218,35 +197,19 @@ func TestImportKeepsConsentStatus(t *testing.T) {
 		csv := "phone,id,consent,consent_source,evidence_url\n" +
 			"415 555 0171,ana,subscribed,web_form,https://glow.example/join\n" +
 			"415 555 0172,bo,pending,,\n"
-		im := &ingest.Importer{DB: db, Clock: fixedClock{now}, Region: "US"}
+		im := &ingest.Importer{DB: db, Clock: testkit.NewClock(now), Region: "US"}
 		if sum, err := im.Import(ctx, strings.NewReader(csv), "csv"); err != nil || sum.Imported != 2 {
 			t.Fatalf("import %+v %v", sum, err)
 		}
 		for ph, want := range map[string]smsflow.ConsentStatus{"+14155550171": smsflow.ConsentSubscribed, "+14155550172": smsflow.ConsentPending} {
-			if st := consentOf(t, db, ph).Status; st != want {
+			if st := testkit.Consent(t, db, ph).Status; st != want {
 				t.Errorf("%s: %s, want %s", ph, st, want)
 			}
 		}
 		for _, id := range []string{"ana", "bo"} {
-			if out := outbound(t, db, id); len(out) != 0 {
+			if out := testkit.Outbound(t, db, id); len(out) != 0 {
 				t.Errorf("%s: import sent %+v", id, out)
 			}
 		}
 	})
-}
-
-// events returns a contact's events of one name.
-func events(t *testing.T, db *store.DB, contact, name string) []smsflow.Event {
-	t.Helper()
-	all, err := db.EventsByContact(ctx, contact, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []smsflow.Event
-	for _, e := range all {
-		if e.Name == name {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -19,21 +20,21 @@ import (
 func TestWriterRefusesUnstorableItemsAlone(t *testing.T) {
 	long := strings.Repeat("0123456789abcdef", 600) // incompressible enough for an index row
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
+		w := testkit.NewWriter(t, db)
 		bad := []struct {
 			it    *ingest.Item
 			field string
 		}{
-			{track("ana\x00", "", "E", nil), "userId"},
-			{track("", "anon\x00", "E", nil), "anonymousId"},
-			{track("u1", "", "Order\x00Completed", nil), "event"},
-			{track("u1", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "o\x00"}), "properties.order_id"},
-			{track("u1", "", smsflow.EventOrderCompleted, map[string]any{"order_id": long}), "properties.order_id"},
-			{identify(long, "", nil, nil), "userId"},
+			{testkit.Track("ana\x00", "", "E", nil), "userId"},
+			{testkit.Track("", "anon\x00", "E", nil), "anonymousId"},
+			{testkit.Track("u1", "", "Order\x00Completed", nil), "event"},
+			{testkit.Track("u1", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "o\x00"}), "properties.order_id"},
+			{testkit.Track("u1", "", smsflow.EventOrderCompleted, map[string]any{"order_id": long}), "properties.order_id"},
+			{testkit.Identify(long, "", nil, nil), "userId"},
 		}
 		bad[0].it.MessageID = "m\x00"
 		bad[0].field = "messageId"
-		page := track("u1", "", "Home\x00", nil)
+		page := testkit.Track("u1", "", "Home\x00", nil)
 		page.Type = smsflow.EventPage
 		bad = append(bad, struct {
 			it    *ingest.Item
@@ -42,9 +43,9 @@ func TestWriterRefusesUnstorableItemsAlone(t *testing.T) {
 
 		var items []*ingest.Item
 		for i, b := range bad {
-			items = append(items, identify("good-"+string(rune('a'+i)), "", nil, map[string]any{"i": i}), b.it)
+			items = append(items, testkit.Identify("good-"+string(rune('a'+i)), "", nil, map[string]any{"i": i}), b.it)
 		}
-		res := submit(t, w, items...)
+		res := testkit.Submit(t, w, items...)
 		for i, b := range bad {
 			if err := res[2*i].Err; err != nil {
 				t.Errorf("good item %d refused: %v", i, err)
@@ -61,7 +62,7 @@ func TestWriterRefusesUnstorableItemsAlone(t *testing.T) {
 		}
 
 		// Free text is cleaned, not refused, and keeps its meaning.
-		res = submit(t, w, identify("clean", "", nil, map[string]any{"first\x00name": "A\x00na", "note": "a\tb\r\nc", "nested": []any{"x\x1b"}}))
+		res = testkit.Submit(t, w, testkit.Identify("clean", "", nil, map[string]any{"first\x00name": "A\x00na", "note": "a\tb\r\nc", "nested": []any{"x\x1b"}}))
 		if res[0].Err != nil {
 			t.Fatal(res[0].Err)
 		}
@@ -79,13 +80,13 @@ func TestWriterRefusesUnstorableItemsAlone(t *testing.T) {
 // store) does not rewrite the contact.
 func TestIdentifyWithSameNumberChangesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		w := ingest.NewWriter(db, clk, nil)
 		w.Start()
 		t.Cleanup(w.Stop)
-		submit(t, w, identify("ana", "", nil, map[string]any{"visits": json.Number("3"), "big": json.Number("12345678901234567890")}))
-		clk.advance(time.Hour)
-		submit(t, w, identify("ana", "", nil, map[string]any{"visits": json.Number("3")}))
+		testkit.Submit(t, w, testkit.Identify("ana", "", nil, map[string]any{"visits": json.Number("3"), "big": json.Number("12345678901234567890")}))
+		clk.Add(time.Hour)
+		testkit.Submit(t, w, testkit.Identify("ana", "", nil, map[string]any{"visits": json.Number("3")}))
 		c, err := db.Contact(ctx, "ana")
 		if err != nil {
 			t.Fatal(err)
@@ -93,8 +94,8 @@ func TestIdentifyWithSameNumberChangesNothing(t *testing.T) {
 		if !c.UpdatedAt.Equal(now) {
 			t.Errorf("an identify with the same visits rewrote the contact (updated_at %v)", c.UpdatedAt)
 		}
-		clk.advance(time.Hour)
-		submit(t, w, identify("ana", "", nil, map[string]any{"visits": json.Number("4")}))
+		clk.Add(time.Hour)
+		testkit.Submit(t, w, testkit.Identify("ana", "", nil, map[string]any{"visits": json.Number("4")}))
 		if c, _ = db.Contact(ctx, "ana"); c.Traits["visits"] != float64(4) {
 			t.Errorf("visits = %#v after a change, want 4", c.Traits["visits"])
 		}
@@ -105,11 +106,11 @@ func TestIdentifyWithSameNumberChangesNothing(t *testing.T) {
 // orders, stored with every digit.
 func TestOrderIDsAbove2To53AreDistinct(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		res := submit(t, w,
-			track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": json.Number("12345678901234567890")}),
-			track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": json.Number("12345678901234567891")}),
-			track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "12345678901234567891"}))
+		w := testkit.NewWriter(t, db)
+		res := testkit.Submit(t, w,
+			testkit.Track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": json.Number("12345678901234567890")}),
+			testkit.Track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": json.Number("12345678901234567891")}),
+			testkit.Track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "12345678901234567891"}))
 		if res[0].Duplicate || res[1].Duplicate || !res[2].Duplicate {
 			t.Errorf("results %+v: want two orders, and the third (the second's id as a string) a duplicate", res)
 		}
@@ -128,9 +129,9 @@ func TestOrderIDsAbove2To53AreDistinct(t *testing.T) {
 func TestInboundStopWithControlCharacters(t *testing.T) {
 	for _, body := range []string{"STOP\x00", "\x00STOP", "STOP\xff", "STOP\r\n", "S\x00TOP"} {
 		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			clk := &movingClock{t: now}
+			clk := testkit.NewClock(now)
 			id := subscribe(t, db, clk, "+14155550100")
-			res := text(t, db, clk, "+14155550100", body, inboundOpts())
+			res := testkit.Text(t, db, clk, "+14155550100", body, testkit.InboundOptions())
 			if res.Keyword != "stop" || res.Consent != smsflow.ConsentUnsubscribed {
 				t.Errorf("%q: keyword %q, consent %q; want stop, unsubscribed", body, res.Keyword, res.Consent)
 			}
@@ -151,11 +152,11 @@ func TestInboundStopWithControlCharacters(t *testing.T) {
 // comes from configuration).
 func TestKeywordReplyIsClean(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
-		opt := inboundOpts()
+		clk := testkit.NewClock(now)
+		opt := testkit.InboundOptions()
 		opt.HelpText = "Glow:\x00 help at glow.example\r\nReply STOP to opt out."
-		res := text(t, db, clk, "+14155550100", "HELP", opt)
-		out := outbound(t, db, res.ContactID)
+		res := testkit.Text(t, db, clk, "+14155550100", "HELP", opt)
+		out := testkit.Outbound(t, db, res.ContactID)
 		if len(out) != 1 || out[0].Body != "Glow: help at glow.example\nReply STOP to opt out." {
 			t.Errorf("help reply %+v", out)
 		}
@@ -166,9 +167,9 @@ func TestKeywordReplyIsClean(t *testing.T) {
 // cleaned. Imports: a row whose id is no id is rejected alone.
 func TestConsentAndImportHostileValues(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := fixedClock{now}
-		w := newWriter(t, db)
-		submit(t, w, identify("ana", "", num(t, "+14155550100"), nil))
+		clk := testkit.NewClock(now)
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "+14155550100"), nil))
 		_, err := ingest.RecordConsent(ctx, db, clk, "ana", ingest.ConsentChange{Status: "subscribed", Source: "api", MessageID: "m\x00"}, ingest.OptInOptions{})
 		if smsflow.ErrorField(err) != "message_id" {
 			t.Errorf("message_id with a NUL: %v", err)
@@ -178,7 +179,7 @@ func TestConsentAndImportHostileValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := consentOf(t, db, "+14155550100"); c.Ledger[len(c.Ledger)-1].Evidence["url"] != "https://glow.example/join" || e == nil {
+		if c := testkit.Consent(t, db, "+14155550100"); c.Ledger[len(c.Ledger)-1].Evidence["url"] != "https://glow.example/join" || e == nil {
 			t.Errorf("evidence stored as %v", c.Ledger)
 		}
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -61,7 +62,7 @@ func TestImportYieldsToARunningServer(t *testing.T) {
 			time.Sleep(2 * time.Millisecond) // the pace of arriving requests, not a synchronization
 		}
 	}()
-	im := &ingest.Importer{DB: db, Clock: fixedClock{now}, Region: "US"}
+	im := &ingest.Importer{DB: db, Clock: testkit.NewClock(now), Region: "US"}
 	sum, err := im.Import(context.Background(), strings.NewReader(csv.String()), "csv")
 	stop()
 	wg.Wait()
@@ -105,7 +106,7 @@ func TestImportRetriesWhenLocked(t *testing.T) {
 		<-waited
 		tx.Rollback()
 	}()
-	im := &ingest.Importer{DB: db, Clock: fixedClock{now}, Region: "US", Log: slog.New(&signalHandler{ch: waited})}
+	im := &ingest.Importer{DB: db, Clock: testkit.NewClock(now), Region: "US", Log: slog.New(&signalHandler{ch: waited})}
 	sum, err := im.Import(context.Background(), strings.NewReader("id,phone\nana,+14155550100\n"), "csv")
 	if err != nil {
 		t.Fatalf("import: %v", err)

@@ -9,70 +9,23 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
-// movingClock is a clock tests move forward by hand.
-type movingClock struct{ t time.Time }
-
-func (c *movingClock) Now() time.Time          { return c.t }
-func (c *movingClock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
-const helpText = "Glow Beauty: help at glow.example/help or 1-800-555-0100. Msg & data rates may apply. Reply STOP to opt out."
-
-func inboundOpts() ingest.InboundOptions {
-	return ingest.InboundOptions{Region: "US", Provider: "console", Keywords: policy.DefaultKeywordConfig(),
-		BrandName: "Glow", HelpText: helpText, SendConfirmations: true}
-}
-
-// text sends an inbound text and fails the test on error.
-func text(t *testing.T, db *store.DB, clk *movingClock, from, body string, opt ingest.InboundOptions) ingest.InboundResult {
-	t.Helper()
-	res, err := ingest.Inbound(ctx, db, clk, from, body, opt)
-	if err != nil {
-		t.Fatalf("Inbound(%q): %v", body, err)
-	}
-	return res
-}
-
 // subscribe creates the contact of a number (by an ordinary text) and
 // subscribes it through the API path.
-func subscribe(t *testing.T, db *store.DB, clk *movingClock, from string) string {
+func subscribe(t *testing.T, db *store.DB, clk *testkit.Clock, from string) string {
 	t.Helper()
-	res := text(t, db, clk, from, "hello", inboundOpts())
+	res := testkit.Text(t, db, clk, from, "hello", testkit.InboundOptions())
 	if _, err := ingest.RecordConsent(ctx, db, clk, res.ContactID, ingest.ConsentChange{Status: smsflow.ConsentSubscribed,
 		Source: smsflow.SourceWebForm, Evidence: map[string]any{"form": "https://glow.example/sms"}}, ingest.OptInOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(time.Second)
+	clk.Add(time.Second)
 	return res.ContactID
-}
-
-// outbound returns the contact's outbound messages, oldest first.
-func outbound(t *testing.T, db *store.DB, contactID string) []*smsflow.Message {
-	t.Helper()
-	msgs, err := db.Messages(ctx, store.MessageFilter{ContactID: contactID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*smsflow.Message
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Direction == "out" {
-			out = append(out, msgs[i])
-		}
-	}
-	return out
-}
-
-func consentOf(t *testing.T, db *store.DB, phone string) smsflow.Consent {
-	t.Helper()
-	c, err := db.ConsentLedger(ctx, phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // inboxNames takes the events waiting in the engine's inbox for a contact
@@ -112,17 +65,17 @@ func inboxNames(t *testing.T, db *store.DB, contactID string) []string {
 func TestInboundStopKeywords(t *testing.T) {
 	bodies := []string{"STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "opt out", "Arret", "Stop!"}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		for i, body := range bodies {
 			from := fmt.Sprintf("+1415555%04d", 1000+i)
 			id := subscribe(t, db, clk, from)
 			inboxNames(t, db, id) // drain what subscribing queued
 
-			res := text(t, db, clk, from, body, inboundOpts())
+			res := testkit.Text(t, db, clk, from, body, testkit.InboundOptions())
 			if res.Keyword != "stop" || res.Consent != smsflow.ConsentUnsubscribed || res.Event != "" || res.ReplyMessageID == 0 {
 				t.Fatalf("%q: result %+v", body, res)
 			}
-			cons := consentOf(t, db, from)
+			cons := testkit.Consent(t, db, from)
 			last := cons.Ledger[len(cons.Ledger)-1]
 			if cons.Status != smsflow.ConsentUnsubscribed || last.Source != smsflow.SourceKeyword || last.Evidence["body"] != body ||
 				last.Evidence["message_id"] != float64(res.MessageID) {
@@ -132,7 +85,7 @@ func TestInboundStopKeywords(t *testing.T) {
 			if got := inboxNames(t, db, id); len(got) != 1 || got[0] != smsflow.EventUnsubscribed {
 				t.Fatalf("%q: inbox %v, want only %s", body, got, smsflow.EventUnsubscribed)
 			}
-			out := outbound(t, db, id)
+			out := testkit.Outbound(t, db, id)
 			if len(out) != 1 {
 				t.Fatalf("%q: %d outbound messages, want 1 confirmation", body, len(out))
 			}
@@ -143,15 +96,15 @@ func TestInboundStopKeywords(t *testing.T) {
 			}
 
 			// A second STOP within 24 h: recorded, no second confirmation.
-			clk.advance(time.Hour)
-			res2 := text(t, db, clk, from, body, inboundOpts())
+			clk.Add(time.Hour)
+			res2 := testkit.Text(t, db, clk, from, body, testkit.InboundOptions())
 			if res2.Keyword != "stop" || res2.ReplyMessageID != 0 || res2.ReplySkipped != policy.ReplySkippedOptOutConfirmed {
 				t.Fatalf("%q again: %+v", body, res2)
 			}
-			if n := len(outbound(t, db, id)); n != 1 {
+			if n := len(testkit.Outbound(t, db, id)); n != 1 {
 				t.Fatalf("%q again: %d outbound messages, want still 1", body, n)
 			}
-			if n := len(consentOf(t, db, from).Ledger); n != 3 {
+			if n := len(testkit.Consent(t, db, from).Ledger); n != 3 {
 				t.Fatalf("%q again: ledger has %d entries, want 3 (subscribe, stop, stop)", body, n)
 			}
 		}
@@ -160,23 +113,23 @@ func TestInboundStopKeywords(t *testing.T) {
 
 func TestInboundStopConfirmationAfter24h(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		from := "+14155550100"
 		// A never-subscribed number gets the compliant reply too.
-		res := text(t, db, clk, from, "STOP", inboundOpts())
+		res := testkit.Text(t, db, clk, from, "STOP", testkit.InboundOptions())
 		if res.ReplyMessageID == 0 || res.Consent != smsflow.ConsentUnsubscribed {
 			t.Fatalf("first STOP: %+v", res)
 		}
-		clk.advance(23*time.Hour + 59*time.Minute)
-		if res := text(t, db, clk, from, "stop", inboundOpts()); res.ReplyMessageID != 0 {
+		clk.Add(23*time.Hour + 59*time.Minute)
+		if res := testkit.Text(t, db, clk, from, "stop", testkit.InboundOptions()); res.ReplyMessageID != 0 {
 			t.Fatalf("STOP at 23:59: %+v", res)
 		}
-		clk.advance(time.Minute)
-		res3 := text(t, db, clk, from, "stop", inboundOpts())
+		clk.Add(time.Minute)
+		res3 := testkit.Text(t, db, clk, from, "stop", testkit.InboundOptions())
 		if res3.ReplyMessageID == 0 {
 			t.Fatalf("STOP after 24 h: %+v", res3)
 		}
-		out := outbound(t, db, res.ContactID)
+		out := testkit.Outbound(t, db, res.ContactID)
 		if len(out) != 2 || out[0].StepID != out[1].StepID {
 			t.Fatalf("want two confirmations with the same step id (run-less rows never collide), got %d", len(out))
 		}
@@ -185,12 +138,12 @@ func TestInboundStopConfirmationAfter24h(t *testing.T) {
 
 func TestInboundRevocation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		for i, body := range []string{"stop it please", "Please stop texting me!", "unsubscribe me", "remove me from this list", "no more texts"} {
 			from := fmt.Sprintf("+1415555%04d", 2000+i)
 			id := subscribe(t, db, clk, from)
 			inboxNames(t, db, id)
-			res := text(t, db, clk, from, body, inboundOpts())
+			res := testkit.Text(t, db, clk, from, body, testkit.InboundOptions())
 			if res.Keyword != "revocation" || res.Consent != smsflow.ConsentUnsubscribed || res.Event != smsflow.EventMessageReplied || res.ReplyMessageID == 0 {
 				t.Fatalf("%q: %+v", body, res)
 			}
@@ -211,11 +164,11 @@ func TestInboundRevocation(t *testing.T) {
 			if !flagged {
 				t.Fatalf("%q: no Message Replied event flagged revocation: %+v", body, events)
 			}
-			cons := consentOf(t, db, from)
+			cons := testkit.Consent(t, db, from)
 			if last := cons.Ledger[len(cons.Ledger)-1]; last.Source != smsflow.SourceKeyword || last.Evidence["revocation"] != true {
 				t.Fatalf("%q: ledger entry %+v", body, last)
 			}
-			if out := outbound(t, db, id); len(out) != 1 || out[0].StepID != "keyword:stop" {
+			if out := testkit.Outbound(t, db, id); len(out) != 1 || out[0].StepID != "keyword:stop" {
 				t.Fatalf("%q: outbound %+v", body, out)
 			}
 		}
@@ -224,12 +177,12 @@ func TestInboundRevocation(t *testing.T) {
 
 func TestInboundOrdinaryReply(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		from := "+14155550101"
 		id := subscribe(t, db, clk, from)
 		inboxNames(t, db, id)
 		for _, body := range []string{"the bus stop is near", "yes", "1"} {
-			res := text(t, db, clk, from, body, inboundOpts())
+			res := testkit.Text(t, db, clk, from, body, testkit.InboundOptions())
 			if res.Keyword != "" || res.Consent != "" || res.Event != smsflow.EventMessageReplied || res.ReplyMessageID != 0 || res.ReplySkipped != "" {
 				t.Fatalf("%q: %+v", body, res)
 			}
@@ -237,10 +190,10 @@ func TestInboundOrdinaryReply(t *testing.T) {
 		if got := inboxNames(t, db, id); len(got) != 3 {
 			t.Fatalf("inbox %v, want three Message Replied", got)
 		}
-		if out := outbound(t, db, id); len(out) != 0 {
+		if out := testkit.Outbound(t, db, id); len(out) != 0 {
 			t.Fatalf("no automatic reply to ordinary texts, got %+v", out)
 		}
-		if st := consentOf(t, db, "+14155550101").Status; st != smsflow.ConsentSubscribed {
+		if st := testkit.Consent(t, db, "+14155550101").Status; st != smsflow.ConsentSubscribed {
 			t.Fatalf("consent %s", st)
 		}
 	})
@@ -248,36 +201,36 @@ func TestInboundOrdinaryReply(t *testing.T) {
 
 func TestInboundHelpAndStart(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		from := "+14155550102"
 		id := subscribe(t, db, clk, from)
 		inboxNames(t, db, id)
-		res := text(t, db, clk, from, "Help", inboundOpts())
+		res := testkit.Text(t, db, clk, from, "Help", testkit.InboundOptions())
 		if res.Keyword != "help" || res.Consent != "" || res.Event != "" || res.ReplyMessageID == 0 {
 			t.Fatalf("HELP: %+v", res)
 		}
-		if out := outbound(t, db, id); len(out) != 1 || out[0].Body != helpText || out[0].StepID != "keyword:help" {
+		if out := testkit.Outbound(t, db, id); len(out) != 1 || out[0].Body != testkit.HelpText || out[0].StepID != "keyword:help" {
 			t.Fatalf("HELP reply %+v", out)
 		}
 		if got := inboxNames(t, db, id); len(got) != 0 {
 			t.Fatalf("HELP fed the engine %v", got)
 		}
 
-		clk.advance(time.Minute)
-		text(t, db, clk, from, "STOP", inboundOpts())
-		clk.advance(time.Minute)
-		res = text(t, db, clk, from, "unstop", inboundOpts())
+		clk.Add(time.Minute)
+		testkit.Text(t, db, clk, from, "STOP", testkit.InboundOptions())
+		clk.Add(time.Minute)
+		res = testkit.Text(t, db, clk, from, "unstop", testkit.InboundOptions())
 		if res.Keyword != "start" || res.Consent != smsflow.ConsentSubscribed || res.ReplyMessageID == 0 {
 			t.Fatalf("UNSTOP: %+v", res)
 		}
-		cons := consentOf(t, db, "+14155550102")
+		cons := testkit.Consent(t, db, "+14155550102")
 		if last := cons.Ledger[len(cons.Ledger)-1]; cons.Status != smsflow.ConsentSubscribed || last.Source != smsflow.SourceKeyword {
 			t.Fatalf("after UNSTOP: %+v", cons)
 		}
 		if got := inboxNames(t, db, id); len(got) != 2 || got[0] != smsflow.EventUnsubscribed || got[1] != smsflow.EventSubscribed {
 			t.Fatalf("inbox %v", got)
 		}
-		out := outbound(t, db, id)
+		out := testkit.Outbound(t, db, id)
 		if last := out[len(out)-1]; last.StepID != "keyword:start" || !strings.Contains(last.Body, "Msg & data rates may apply") {
 			t.Fatalf("START confirmation %+v", last)
 		}
@@ -286,51 +239,51 @@ func TestInboundHelpAndStart(t *testing.T) {
 
 func TestInboundJoin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		// Single opt-in: JOIN subscribes at once.
-		res := text(t, db, clk, "+14155550103", "join", inboundOpts())
+		res := testkit.Text(t, db, clk, "+14155550103", "join", testkit.InboundOptions())
 		if res.Keyword != "join" || res.Consent != smsflow.ConsentSubscribed || res.ReplyMessageID == 0 {
 			t.Fatalf("JOIN: %+v", res)
 		}
-		if out := outbound(t, db, res.ContactID); len(out) != 1 || out[0].StepID != "keyword:join" || strings.Contains(out[0].Body, "Reply Y") {
+		if out := testkit.Outbound(t, db, res.ContactID); len(out) != 1 || out[0].StepID != "keyword:join" || strings.Contains(out[0].Body, "Reply Y") {
 			t.Fatalf("JOIN confirmation %+v", out)
 		}
 
 		// Double opt-in: pending until Y/YES.
-		opt := inboundOpts()
+		opt := testkit.InboundOptions()
 		opt.DoubleOptIn = true
 		from := "+14155550104"
-		res = text(t, db, clk, from, "yes", opt)
+		res = testkit.Text(t, db, clk, from, "yes", opt)
 		if res.Keyword != "" || res.Consent != "" || res.Event != smsflow.EventMessageReplied {
 			t.Fatalf("YES before JOIN is an ordinary reply: %+v", res)
 		}
 		inboxNames(t, db, res.ContactID)
-		clk.advance(time.Second)
-		res = text(t, db, clk, from, "JOIN", opt)
+		clk.Add(time.Second)
+		res = testkit.Text(t, db, clk, from, "JOIN", opt)
 		if res.Keyword != "join" || res.Consent != smsflow.ConsentPending || res.ReplyMessageID == 0 {
 			t.Fatalf("JOIN with double opt-in: %+v", res)
 		}
-		out := outbound(t, db, res.ContactID)
+		out := testkit.Outbound(t, db, res.ContactID)
 		if len(out) != 1 || !strings.Contains(out[0].Body, "Reply Y") {
 			t.Fatalf("pending prompt %+v", out)
 		}
 		if got := inboxNames(t, db, res.ContactID); len(got) != 0 {
 			t.Fatalf("pending is no Subscribed event, inbox %v", got)
 		}
-		clk.advance(time.Second)
-		res = text(t, db, clk, from, "Y", opt)
+		clk.Add(time.Second)
+		res = testkit.Text(t, db, clk, from, "Y", opt)
 		if res.Keyword != "confirm" || res.Consent != smsflow.ConsentSubscribed || res.Event != "" || res.ReplyMessageID == 0 {
 			t.Fatalf("Y while pending: %+v", res)
 		}
 		if got := inboxNames(t, db, res.ContactID); len(got) != 1 || got[0] != smsflow.EventSubscribed {
 			t.Fatalf("inbox after Y %v", got)
 		}
-		clk.advance(time.Second)
-		res = text(t, db, clk, from, "YES", opt)
+		clk.Add(time.Second)
+		res = testkit.Text(t, db, clk, from, "YES", opt)
 		if res.Keyword != "" || res.Event != smsflow.EventMessageReplied || res.ReplyMessageID != 0 {
 			t.Fatalf("YES once subscribed is an ordinary reply: %+v", res)
 		}
-		if st := consentOf(t, db, from).Status; st != smsflow.ConsentSubscribed {
+		if st := testkit.Consent(t, db, from).Status; st != smsflow.ConsentSubscribed {
 			t.Fatalf("consent %s", st)
 		}
 	})
@@ -338,11 +291,11 @@ func TestInboundJoin(t *testing.T) {
 
 func TestInboundAutoReplyRateLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		from := "+14155550105"
 		var id string
 		for i := range policy.AutoRepliesPerHour + 2 {
-			res := text(t, db, clk, from, "HELP", inboundOpts())
+			res := testkit.Text(t, db, clk, from, "HELP", testkit.InboundOptions())
 			id = res.ContactID
 			if i < policy.AutoRepliesPerHour && res.ReplyMessageID == 0 {
 				t.Fatalf("HELP %d not answered: %+v", i+1, res)
@@ -350,17 +303,17 @@ func TestInboundAutoReplyRateLimit(t *testing.T) {
 			if i >= policy.AutoRepliesPerHour && (res.ReplyMessageID != 0 || res.ReplySkipped != policy.ReplySkippedRateLimited) {
 				t.Fatalf("HELP %d answered past the limit: %+v", i+1, res)
 			}
-			clk.advance(time.Minute)
+			clk.Add(time.Minute)
 		}
 		// The opt-out confirmation is not held back by the hourly limit.
-		if res := text(t, db, clk, from, "STOP", inboundOpts()); res.ReplyMessageID == 0 {
+		if res := testkit.Text(t, db, clk, from, "STOP", testkit.InboundOptions()); res.ReplyMessageID == 0 {
 			t.Fatalf("STOP confirmation withheld: %+v", res)
 		}
-		if n := len(outbound(t, db, id)); n != policy.AutoRepliesPerHour+1 {
+		if n := len(testkit.Outbound(t, db, id)); n != policy.AutoRepliesPerHour+1 {
 			t.Fatalf("%d outbound, want %d", n, policy.AutoRepliesPerHour+1)
 		}
-		clk.advance(time.Hour)
-		if res := text(t, db, clk, from, "info", inboundOpts()); res.ReplyMessageID == 0 {
+		clk.Add(time.Hour)
+		if res := testkit.Text(t, db, clk, from, "info", testkit.InboundOptions()); res.ReplyMessageID == 0 {
 			t.Fatalf("HELP an hour later: %+v", res)
 		}
 	})
@@ -368,21 +321,21 @@ func TestInboundAutoReplyRateLimit(t *testing.T) {
 
 func TestInboundProviderAnswersKeywords(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
-		opt := inboundOpts()
+		clk := testkit.NewClock(now)
+		opt := testkit.InboundOptions()
 		opt.Provider, opt.SendConfirmations = "twilio", false
-		res := text(t, db, clk, "+14155550106", "STOP", opt)
+		res := testkit.Text(t, db, clk, "+14155550106", "STOP", opt)
 		if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID != 0 || res.ReplySkipped != policy.ReplySkippedProvider {
 			t.Fatalf("STOP with Twilio replying: %+v", res)
 		}
 		// Twilio knows nothing of a revocation in words: smsflow confirms it.
-		res = text(t, db, clk, "+14155550107", "please stop texting me", opt)
+		res = testkit.Text(t, db, clk, "+14155550107", "please stop texting me", opt)
 		if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID == 0 {
 			t.Fatalf("revocation with Twilio replying: %+v", res)
 		}
 		// Nor of a keyword in full-width letters or with accents.
 		for i, body := range []string{"ＳＴＯＰ", "Wrong number. STOP"} {
-			res = text(t, db, clk, fmt.Sprintf("+1415555012%d", i), body, opt)
+			res = testkit.Text(t, db, clk, fmt.Sprintf("+1415555012%d", i), body, opt)
 			if res.Consent != smsflow.ConsentUnsubscribed || res.ReplyMessageID == 0 {
 				t.Fatalf("%q with Twilio replying: %+v", body, res)
 			}
@@ -392,26 +345,26 @@ func TestInboundProviderAnswersKeywords(t *testing.T) {
 
 func TestInboundRefusedResubscribe(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := &movingClock{t: now}
+		clk := testkit.NewClock(now)
 		from := "+14155550108"
-		clk.advance(time.Second)
-		text(t, db, clk, from, "STOP", inboundOpts())
+		clk.Add(time.Second)
+		testkit.Text(t, db, clk, from, "STOP", testkit.InboundOptions())
 		// A START received (by this node's clock) before the STOP was
 		// recorded (by another node's, running ahead) is not newer than
 		// it: the ledger refuses, the text is still stored, nothing is
 		// confirmed.
-		clk.advance(-time.Second)
-		res := text(t, db, clk, from, "START", inboundOpts())
+		clk.Add(-time.Second)
+		res := testkit.Text(t, db, clk, from, "START", testkit.InboundOptions())
 		if res.Consent != "" || res.ConsentRefused == "" || res.ReplyMessageID != 0 || res.MessageID == 0 {
 			t.Fatalf("refused START: %+v", res)
 		}
-		if st := consentOf(t, db, from).Status; st != smsflow.ConsentUnsubscribed {
+		if st := testkit.Consent(t, db, from).Status; st != smsflow.ConsentUnsubscribed {
 			t.Fatalf("consent %s", st)
 		}
 		// A START in the same instant as the STOP but recorded after it is
 		// the later text: the ledger's order is the order of recording.
-		clk.advance(time.Second)
-		if res := text(t, db, clk, from, "START", inboundOpts()); res.Consent != smsflow.ConsentSubscribed {
+		clk.Add(time.Second)
+		if res := testkit.Text(t, db, clk, from, "START", testkit.InboundOptions()); res.Consent != smsflow.ConsentSubscribed {
 			t.Fatalf("START after STOP: %+v", res)
 		}
 	})

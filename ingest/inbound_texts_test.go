@@ -7,6 +7,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
@@ -16,10 +17,10 @@ import (
 // provider that confirms opt-outs itself (Twilio by default).
 func newInboundTexts(t *testing.T, db *store.DB) (*ingest.InboundTexts, string) {
 	t.Helper()
-	clk := &movingClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC))
 	contact := subscribe(t, db, clk, "+14155550100")
 	return &ingest.InboundTexts{DB: db, Clock: clk, Log: slog.New(slog.DiscardHandler), Provider: "twilio",
-		Options: ingest.InboundOptions{Region: "US", Provider: "twilio", Keywords: inboundOpts().Keywords, BrandName: "Glow", HelpText: helpText}}, contact
+		Options: ingest.InboundOptions{Region: "US", Provider: "twilio", Keywords: testkit.InboundOptions().Keywords, BrandName: "Glow", HelpText: testkit.HelpText}}, contact
 }
 
 func TestProviderInboundOnceAndWithoutTwilioConfirmation(t *testing.T) {
@@ -77,7 +78,7 @@ func TestInboundProviderIDThatCannotBeStored(t *testing.T) {
 		if stored, err := texts.Receive(ctx, provider.Inbound{From: "+14155550100", Body: "STOP\x00", ProviderID: "SM\x00x"}); err != nil || !stored {
 			t.Fatalf("inbound: stored %v, %v", stored, err)
 		}
-		if c := consentOf(t, db, "+14155550100"); c.Status != smsflow.ConsentUnsubscribed {
+		if c := testkit.Consent(t, db, "+14155550100"); c.Status != smsflow.ConsentUnsubscribed {
 			t.Errorf("consent %s after STOP with a bad provider id", c.Status)
 		}
 	})

@@ -3,8 +3,6 @@ package ingest_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -12,64 +10,20 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
-	"github.com/smsflow/smsflow/phone"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
 var ctx = context.Background()
 
-// fixedClock is a clock that stands still.
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
-
-var now = time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)
-
-func newWriter(t *testing.T, db *store.DB) *ingest.Writer {
-	t.Helper()
-	w := ingest.NewWriter(db, fixedClock{now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.Start()
-	t.Cleanup(w.Stop)
-	return w
-}
-
-func num(t *testing.T, raw string) *phone.Number {
-	t.Helper()
-	n, err := phone.Parse(raw, "US")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &n
-}
-
-var seq int
-
-func track(user, anon, name string, props map[string]any) *ingest.Item {
-	seq++
-	return &ingest.Item{Type: smsflow.EventTrack, MessageID: "m-" + strings.ReplaceAll(time.Duration(seq).String(), "ns", ""), UserID: user, AnonymousID: anon,
-		Name: name, Properties: props, Timestamp: now, ReceivedAt: now}
-}
-
-func identify(user, anon string, ph *phone.Number, traits map[string]any) *ingest.Item {
-	it := track(user, anon, "", nil)
-	it.Type, it.Traits, it.Phone = smsflow.EventIdentify, traits, ph
-	return it
-}
-
-func submit(t *testing.T, w *ingest.Writer, items ...*ingest.Item) []ingest.Result {
-	t.Helper()
-	res, err := w.Submit(ctx, items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
+// now is when the fixtures happen (testkit.Now).
+var now = testkit.Now
 
 func TestIdentifyCreatesContact(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		res := submit(t, w, identify("ana", "", num(t, "(208) 555-0100"), map[string]any{"first_name": "Ana"}))
+		w := testkit.NewWriter(t, db)
+		res := testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "(208) 555-0100"), map[string]any{"first_name": "Ana"}))
 		if res[0].Err != nil {
 			t.Fatal(res[0].Err)
 		}
@@ -84,12 +38,12 @@ func TestIdentifyCreatesContact(t *testing.T) {
 			t.Errorf("208 area code: timezone %q (%s) of %v, want the first of two candidates", c.Timezone, c.TimezoneSource, c.Timezones)
 		}
 		// An explicit zone wins; context never overrides a trait.
-		it := identify("ana", "", nil, map[string]any{"timezone": "America/Boise"})
+		it := testkit.Identify("ana", "", nil, map[string]any{"timezone": "America/Boise"})
 		it.Timezone, it.TimezoneSource = "America/Boise", "trait"
-		submit(t, w, it)
-		it2 := track("ana", "", "Page Viewed", nil)
+		testkit.Submit(t, w, it)
+		it2 := testkit.Track("ana", "", "Page Viewed", nil)
 		it2.Timezone, it2.TimezoneSource = "Europe/Paris", "context"
-		submit(t, w, it2)
+		testkit.Submit(t, w, it2)
 		c, _ = db.Contact(ctx, "ana")
 		if c.Timezone != "America/Boise" || c.TimezoneSource != "trait" {
 			t.Errorf("timezone %q from %s, want America/Boise from trait", c.Timezone, c.TimezoneSource)
@@ -99,13 +53,13 @@ func TestIdentifyCreatesContact(t *testing.T) {
 
 func TestDuplicatesStoredOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		a := track("ana", "", "Product Viewed", nil)
+		w := testkit.NewWriter(t, db)
+		a := testkit.Track("ana", "", "Product Viewed", nil)
 		b := *a
-		o1 := track("ana", "", "Order Completed", map[string]any{"order_id": "1001", "revenue": 42.5})
-		o2 := track("ana", "", "Order Completed", map[string]any{"order_id": "1001"}) // same order from Shopify
-		o3 := track("ana", "", "Order Completed", map[string]any{"order_id": 1002.0})
-		res := submit(t, w, a, &b, o1, o2, o3)
+		o1 := testkit.Track("ana", "", "Order Completed", map[string]any{"order_id": "1001", "revenue": 42.5})
+		o2 := testkit.Track("ana", "", "Order Completed", map[string]any{"order_id": "1001"}) // same order from Shopify
+		o3 := testkit.Track("ana", "", "Order Completed", map[string]any{"order_id": 1002.0})
+		res := testkit.Submit(t, w, a, &b, o1, o2, o3)
 		wantDup := []bool{false, true, false, true, false}
 		for i, r := range res {
 			if r.Err != nil || r.Duplicate != wantDup[i] {
@@ -113,7 +67,7 @@ func TestDuplicatesStoredOnce(t *testing.T) {
 			}
 		}
 		// And again in a later call.
-		res = submit(t, w, a)
+		res = testkit.Submit(t, w, a)
 		if !res[0].Duplicate {
 			t.Error("messageId resent later was stored again")
 		}
@@ -125,12 +79,12 @@ func TestDuplicatesStoredOnce(t *testing.T) {
 
 func TestAnonymousHistoryMergedOnIdentify(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, track("", "anon-1", "Product Viewed", nil), track("", "anon-1", "Product Added", nil))
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Track("", "anon-1", "Product Viewed", nil), testkit.Track("", "anon-1", "Product Added", nil))
 		if _, err := db.Contact(ctx, "anon:anon-1"); err != nil {
 			t.Fatalf("anonymous placeholder: %v", err)
 		}
-		submit(t, w, identify("ana", "anon-1", num(t, "+1 415 555 0100"), map[string]any{"email": "ana@example.com"}))
+		testkit.Submit(t, w, testkit.Identify("ana", "anon-1", testkit.Number(t, "+1 415 555 0100"), map[string]any{"email": "ana@example.com"}))
 		evs, _ := db.EventsByContact(ctx, "ana", 100)
 		if len(evs) != 3 {
 			t.Errorf("ana has %d events, want 3 (two anonymous + identify)", len(evs))
@@ -140,7 +94,7 @@ func TestAnonymousHistoryMergedOnIdentify(t *testing.T) {
 		if err != nil || c.ID != "ana" {
 			t.Errorf("placeholder resolves to %v, %v", c, err)
 		}
-		submit(t, w, track("", "anon-1", "Cart Viewed", nil))
+		testkit.Submit(t, w, testkit.Track("", "anon-1", "Cart Viewed", nil))
 		evs, _ = db.EventsByContact(ctx, "ana", 100)
 		if len(evs) != 4 {
 			t.Errorf("after identify, anonymous event not attributed to ana (%d events)", len(evs))
@@ -153,11 +107,11 @@ func TestAnonymousHistoryMergedOnIdentify(t *testing.T) {
 
 func TestAliasMergesPreviousID(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, track("", "visitor-9", "Product Viewed", nil))
-		al := track("ana", "", "", nil)
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Track("", "visitor-9", "Product Viewed", nil))
+		al := testkit.Track("ana", "", "", nil)
 		al.Type, al.PreviousID = smsflow.EventAlias, "visitor-9"
-		if r := submit(t, w, al); r[0].Err != nil {
+		if r := testkit.Submit(t, w, al); r[0].Err != nil {
 			t.Fatal(r[0].Err)
 		}
 		evs, _ := db.EventsByContact(ctx, "ana", 10)
@@ -169,9 +123,9 @@ func TestAliasMergesPreviousID(t *testing.T) {
 
 func TestOnePhoneOneContact(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, identify("ana", "", num(t, "415-555-0100"), nil))
-		res := submit(t, w, identify("bob", "", num(t, "+14155550100"), map[string]any{"first_name": "Bob"}))
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "415-555-0100"), nil))
+		res := testkit.Submit(t, w, testkit.Identify("bob", "", testkit.Number(t, "+14155550100"), map[string]any{"first_name": "Bob"}))
 		if smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT || smsflow.ErrorField(res[0].Err) != "traits.phone" {
 			t.Fatalf("second contact with ana's phone: %v", res[0].Err)
 		}
@@ -186,10 +140,10 @@ func TestOnePhoneOneContact(t *testing.T) {
 
 func TestPhonePlaceholderMergedIntoUser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		n := num(t, "415 555 0199")
-		submit(t, w, identify(smsflow.ContactIDForPhone(n.E164), "", n, map[string]any{"source": "inbound"}))
-		submit(t, w, identify("carla", "", n, map[string]any{"first_name": "Carla"}))
+		w := testkit.NewWriter(t, db)
+		n := testkit.Number(t, "415 555 0199")
+		testkit.Submit(t, w, testkit.Identify(smsflow.ContactIDForPhone(n.E164), "", n, map[string]any{"source": "inbound"}))
+		testkit.Submit(t, w, testkit.Identify("carla", "", n, map[string]any{"first_name": "Carla"}))
 		c, err := db.ContactByPhone(ctx, n.E164)
 		if err != nil || c.ID != "carla" || c.Traits["source"] != "inbound" || c.Traits["first_name"] != "Carla" {
 			t.Errorf("after identify, number belongs to %+v (%v), want carla with both traits", c, err)
@@ -199,9 +153,9 @@ func TestPhonePlaceholderMergedIntoUser(t *testing.T) {
 
 func TestRecordConsent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, identify("ana", "", num(t, "4155550100"), nil), identify("nophone", "", nil, nil))
-		clk := fixedClock{now}
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "4155550100"), nil), testkit.Identify("nophone", "", nil, nil))
+		clk := testkit.NewClock(now)
 		if _, err := ingest.RecordConsent(ctx, db, clk, "nophone", ingest.ConsentChange{Status: "subscribed", Source: "api"}, ingest.OptInOptions{}); smsflow.ErrorCode(err) != smsflow.ECONFLICT {
 			t.Errorf("consent without phone: %v, want conflict", err)
 		}
@@ -230,10 +184,10 @@ func TestRecordConsent(t *testing.T) {
 
 func TestImportContacts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := fixedClock{now}
+		clk := testkit.NewClock(now)
 		// A number that said STOP before the import.
-		w := newWriter(t, db)
-		submit(t, w, identify("dan", "", num(t, "+1 212 555 0142"), nil))
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("dan", "", testkit.Number(t, "+1 212 555 0142"), nil))
 		if _, err := ingest.RecordConsent(ctx, db, clk, "dan", ingest.ConsentChange{Status: "unsubscribed", Source: "keyword", Evidence: map[string]any{"text": "STOP"}, Timestamp: now.Add(-time.Hour)}, ingest.OptInOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +259,7 @@ func TestImportContacts(t *testing.T) {
 // the race to the other node fails at its write and is written again (D36).
 func TestSameEventsOnTwoNodesStoredOnce(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
-	nodes := []*ingest.Writer{newWriter(t, storetest.OpenMigrated(t, dsn)), newWriter(t, storetest.OpenMigrated(t, dsn))}
+	nodes := []*ingest.Writer{testkit.NewWriter(t, storetest.OpenMigrated(t, dsn)), testkit.NewWriter(t, storetest.OpenMigrated(t, dsn))}
 	const rounds, per = 20, 50
 	var items [][]*ingest.Item
 	for r := range rounds {
@@ -315,7 +269,7 @@ func TestSameEventsOnTwoNodesStoredOnce(t *testing.T) {
 			if i%10 == 0 {
 				props["order_id"] = fmt.Sprintf("o-%d-%d", r, i)
 			}
-			round = append(round, track(fmt.Sprintf("u%d", i%7), "", "Order Completed", props))
+			round = append(round, testkit.Track(fmt.Sprintf("u%d", i%7), "", "Order Completed", props))
 		}
 		items = append(items, round)
 	}

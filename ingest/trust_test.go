@@ -6,6 +6,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -29,11 +30,11 @@ func contact(t *testing.T, db *store.DB, id string) *smsflow.Contact {
 
 func TestWriteKeyCannotRePointOrMergeContacts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, identify("ana", "", num(t, "+1 415 555 0100"), nil))                   // server key
-		submit(t, w, public(identify("carla", "", nil, map[string]any{"plan": "gold"}))...) // no phone yet
-		submit(t, w, track("", "v-phone", "Product Viewed", nil))                           // anonymous…
-		submit(t, w, public(identify("", "v-phone", num(t, "+1 415 555 0177"), nil))...)    // …with a phone
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "+1 415 555 0100"), nil))                // server key
+		testkit.Submit(t, w, public(testkit.Identify("carla", "", nil, map[string]any{"plan": "gold"}))...)         // no phone yet
+		testkit.Submit(t, w, testkit.Track("", "v-phone", "Product Viewed", nil))                                   // anonymous…
+		testkit.Submit(t, w, public(testkit.Identify("", "v-phone", testkit.Number(t, "+1 415 555 0177"), nil))...) // …with a phone
 		if c := contact(t, db, "anon:v-phone"); c.Phone != "+14155550177" || c.PhoneVerified || !c.PhonePublic {
 			t.Fatalf("an anonymous visitor's first phone from the write key: %+v (want set, unverified)", c)
 		}
@@ -43,27 +44,27 @@ func TestWriteKeyCannotRePointOrMergeContacts(t *testing.T) {
 			what string
 			item *ingest.Item
 		}{
-			{"change a verified contact's phone", identify("ana", "", num(t, "+1 415 555 0199"), nil)},
-			{"give an existing identified contact its first phone", identify("carla", "", num(t, "+1 415 555 0198"), nil)},
-			{"take a number another contact holds", identify("mallory", "", num(t, "+1 415 555 0100"), nil)},
+			{"change a verified contact's phone", testkit.Identify("ana", "", testkit.Number(t, "+1 415 555 0199"), nil)},
+			{"give an existing identified contact its first phone", testkit.Identify("carla", "", testkit.Number(t, "+1 415 555 0198"), nil)},
+			{"take a number another contact holds", testkit.Identify("mallory", "", testkit.Number(t, "+1 415 555 0100"), nil)},
 			{"take it through context.traits of a track call", func() *ingest.Item {
-				it := track("mallory", "", "Page Viewed", nil)
-				it.Phone = num(t, "(415) 555-0100")
+				it := testkit.Track("mallory", "", "Page Viewed", nil)
+				it.Phone = testkit.Number(t, "(415) 555-0100")
 				return it
 			}()},
-			{"merge a contact with a phone", identify("mallory", "v-phone", nil, nil)},
+			{"merge a contact with a phone", testkit.Identify("mallory", "v-phone", nil, nil)},
 			{"alias an identified contact away", func() *ingest.Item {
-				it := track("mallory", "", "", nil)
+				it := testkit.Track("mallory", "", "", nil)
 				it.Type, it.PreviousID = smsflow.EventAlias, "ana"
 				return it
 			}()},
 			{"alias an identified contact into itself", func() *ingest.Item {
-				it := track("ana", "", "", nil)
+				it := testkit.Track("ana", "", "", nil)
 				it.Type, it.PreviousID = smsflow.EventAlias, "carla"
 				return it
 			}()},
 		} {
-			res := submit(t, w, public(tt.item)...)
+			res := testkit.Submit(t, w, public(tt.item)...)
 			if res[0].Err != nil || res[0].Withheld == "" || res[0].ContactID != "" {
 				t.Errorf("%s with the write key: %+v, want withheld (no error: the answer must not tell)", tt.what, res[0])
 			}
@@ -82,11 +83,11 @@ func TestWriteKeyCannotRePointOrMergeContacts(t *testing.T) {
 		}
 
 		// The server key may do all of it, with the detailed answers.
-		res := submit(t, w, identify("mallory", "", num(t, "+1 415 555 0100"), nil))
+		res := testkit.Submit(t, w, testkit.Identify("mallory", "", testkit.Number(t, "+1 415 555 0100"), nil))
 		if smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
 			t.Errorf("server key, a number ana holds: %v, want the conflict", res[0].Err)
 		}
-		submit(t, w, identify("ana", "", num(t, "+1 415 555 0199"), nil), identify("carla", "", num(t, "+1 415 555 0198"), nil))
+		testkit.Submit(t, w, testkit.Identify("ana", "", testkit.Number(t, "+1 415 555 0199"), nil), testkit.Identify("carla", "", testkit.Number(t, "+1 415 555 0198"), nil))
 		if c := contact(t, db, "ana"); c.Phone != "+14155550199" || !c.PhoneVerified {
 			t.Errorf("ana after the server key's change: %+v", c)
 		}
@@ -98,10 +99,10 @@ func TestWriteKeyCannotRePointOrMergeContacts(t *testing.T) {
 
 func TestWriteKeyStillMergesAnonymousBrowsing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
+		w := testkit.NewWriter(t, db)
 		// analytics.js: browse anonymously, then identify with a phone…
-		submit(t, w, public(track("", "v-1", "Product Viewed", nil), track("", "v-1", "Product Added", nil))...)
-		res := submit(t, w, public(identify("dana", "v-1", num(t, "+1 415 555 0111"), map[string]any{"first_name": "Dana"}))...)
+		testkit.Submit(t, w, public(testkit.Track("", "v-1", "Product Viewed", nil), testkit.Track("", "v-1", "Product Added", nil))...)
+		res := testkit.Submit(t, w, public(testkit.Identify("dana", "v-1", testkit.Number(t, "+1 415 555 0111"), map[string]any{"first_name": "Dana"}))...)
 		if res[0].Err != nil || res[0].Withheld != "" {
 			t.Fatalf("identify after browsing: %+v", res[0])
 		}
@@ -113,10 +114,10 @@ func TestWriteKeyStillMergesAnonymousBrowsing(t *testing.T) {
 			t.Errorf("dana's events: %+v", evs)
 		}
 		// …and alias after browsing on another device, into the known contact.
-		submit(t, w, public(track("", "v-2", "Product Viewed", nil))...)
-		al := track("dana", "", "", nil)
+		testkit.Submit(t, w, public(testkit.Track("", "v-2", "Product Viewed", nil))...)
+		al := testkit.Track("dana", "", "", nil)
 		al.Type, al.PreviousID = smsflow.EventAlias, "v-2"
-		if res := submit(t, w, public(al)...); res[0].Err != nil || res[0].Withheld != "" {
+		if res := testkit.Submit(t, w, public(al)...); res[0].Err != nil || res[0].Withheld != "" {
 			t.Fatalf("alias after browsing: %+v", res[0])
 		}
 		if evs, _ := db.EventsByContact(ctx, "dana", 10); len(evs) != 5 {
@@ -124,8 +125,8 @@ func TestWriteKeyStillMergesAnonymousBrowsing(t *testing.T) {
 		}
 		// Sending the same phone again changes nothing; the server key
 		// sending it verifies it and takes over the trait.
-		submit(t, w, public(identify("dana", "", num(t, "415-555-0111"), nil))...)
-		submit(t, w, identify("dana", "", num(t, "415-555-0111"), map[string]any{"first_name": "Dana"}))
+		testkit.Submit(t, w, public(testkit.Identify("dana", "", testkit.Number(t, "415-555-0111"), nil))...)
+		testkit.Submit(t, w, testkit.Identify("dana", "", testkit.Number(t, "415-555-0111"), map[string]any{"first_name": "Dana"}))
 		if c := contact(t, db, "dana"); !c.PhoneVerified || c.PhonePublic || len(c.PublicTraits) != 0 {
 			t.Errorf("dana after the server key: %+v", c)
 		}
@@ -134,21 +135,21 @@ func TestWriteKeyStillMergesAnonymousBrowsing(t *testing.T) {
 
 func TestWriteKeyCannotNameSmsflowsContacts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
+		w := testkit.NewWriter(t, db)
 		for _, id := range []string{"phone:+14155550100", "anon:v-1", "shopify:123"} {
-			res := submit(t, w, public(track(id, "", "Shipment Updated", nil))...)
+			res := testkit.Submit(t, w, public(testkit.Track(id, "", "Shipment Updated", nil))...)
 			if smsflow.ErrorCode(res[0].Err) != smsflow.EINVALID || smsflow.ErrorField(res[0].Err) != "userId" {
 				t.Errorf("userId %q with the write key: %v, want invalid userId", id, res[0].Err)
 			}
 		}
 		// The server key may address them, and cannot take the write key's
 		// namespace of message ids.
-		if res := submit(t, w, track("phone:+14155550100", "", "Shipment Updated", nil)); res[0].Err != nil {
+		if res := testkit.Submit(t, w, testkit.Track("phone:+14155550100", "", "Shipment Updated", nil)); res[0].Err != nil {
 			t.Errorf("server key, userId phone:…: %v", res[0].Err)
 		}
-		it := track("ana", "", "Page Viewed", nil)
+		it := testkit.Track("ana", "", "Page Viewed", nil)
 		it.MessageID = "public:abc"
-		if res := submit(t, w, it); smsflow.ErrorField(res[0].Err) != "messageId" {
+		if res := testkit.Submit(t, w, it); smsflow.ErrorField(res[0].Err) != "messageId" {
 			t.Errorf("server key, messageId public:…: %v", res[0].Err)
 		}
 	})
@@ -156,25 +157,25 @@ func TestWriteKeyCannotNameSmsflowsContacts(t *testing.T) {
 
 func TestWriteKeyCannotTakeTrustedKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
+		w := testkit.NewWriter(t, db)
 		// The write key sends first what a trusted source will send later:
 		// Shopify's message id for an order, its order_id, and the id of
 		// smsflow's own next consent event.
-		early := public(track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "1001"}),
-			track("ana", "", "Page Viewed", nil), track("ana", "", "Page Viewed", nil))
+		early := public(testkit.Track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "1001"}),
+			testkit.Track("ana", "", "Page Viewed", nil), testkit.Track("ana", "", "Page Viewed", nil))
 		early[1].MessageID, early[2].MessageID = "shopify-order-1001", "consent-1"
-		submit(t, w, early...)
-		later := []*ingest.Item{track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "1001"}), track("ana", "", "Page Viewed", nil)}
+		testkit.Submit(t, w, early...)
+		later := []*ingest.Item{testkit.Track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "1001"}), testkit.Track("ana", "", "Page Viewed", nil)}
 		later[1].MessageID = "shopify-order-1001"
-		for i, r := range submit(t, w, later...) {
+		for i, r := range testkit.Submit(t, w, later...) {
 			if r.Err != nil || r.Duplicate {
 				t.Errorf("trusted item %d after the write key's copy: %+v, want stored", i, r)
 			}
 		}
 		// Among themselves, public events dedupe as before.
-		again := public(track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "1001"}))
+		again := public(testkit.Track("ana", "", smsflow.EventOrderCompleted, map[string]any{"order_id": "1001"}))
 		again[0].MessageID = "shopify-order-1001"
-		if r := submit(t, w, again...); !r[0].Duplicate {
+		if r := testkit.Submit(t, w, again...); !r[0].Duplicate {
 			t.Errorf("the write key's repeat: %+v, want duplicate", r[0])
 		}
 		evs, _ := db.EventsByContact(ctx, "ana", 10)
@@ -191,18 +192,18 @@ func TestWriteKeyCannotTakeTrustedKeys(t *testing.T) {
 
 func TestInboundTextVerifiesTheNumber(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
-		submit(t, w, public(identify("erin", "", num(t, "+1 415 555 0122"), nil))...)
+		w := testkit.NewWriter(t, db)
+		testkit.Submit(t, w, public(testkit.Identify("erin", "", testkit.Number(t, "+1 415 555 0122"), nil))...)
 		if contact(t, db, "erin").PhoneVerified {
 			t.Fatal("a phone from the write key is verified")
 		}
-		if _, err := ingest.Inbound(ctx, db, fixedClock{now}, "+14155550122", "hello", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
+		if _, err := ingest.Inbound(ctx, db, testkit.NewClock(now), "+14155550122", "hello", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
 			t.Fatal(err)
 		}
 		if !contact(t, db, "erin").PhoneVerified {
 			t.Error("a number that texted in is not verified")
 		}
-		if _, err := ingest.Inbound(ctx, db, fixedClock{now}, "+14155550123", "hello", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
+		if _, err := ingest.Inbound(ctx, db, testkit.NewClock(now), "+14155550123", "hello", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
 			t.Fatal(err)
 		}
 		if !contact(t, db, "phone:+14155550123").PhoneVerified {
@@ -213,11 +214,11 @@ func TestInboundTextVerifiesTheNumber(t *testing.T) {
 
 func TestServerKeyTakesBackANumberTheWriteKeyClaimed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWriter(t, db)
+		w := testkit.NewWriter(t, db)
 		// Numbers claimed in bulk through the public key…
-		submit(t, w, public(identify("squatter", "", num(t, "+1 415 555 0144"), nil))...)
+		testkit.Submit(t, w, public(testkit.Identify("squatter", "", testkit.Number(t, "+1 415 555 0144"), nil))...)
 		// …do not lock the back end out: its claim wins.
-		if res := submit(t, w, identify("fay", "", num(t, "+1 415 555 0144"), nil)); res[0].Err != nil {
+		if res := testkit.Submit(t, w, testkit.Identify("fay", "", testkit.Number(t, "+1 415 555 0144"), nil)); res[0].Err != nil {
 			t.Fatalf("server key, a number only the write key gave: %v", res[0].Err)
 		}
 		if c := contact(t, db, "fay"); c.Phone != "+14155550144" || !c.PhoneVerified {
@@ -231,11 +232,11 @@ func TestServerKeyTakesBackANumberTheWriteKeyClaimed(t *testing.T) {
 		if err := db.WriteTx(ctx, func(tx *store.Tx) error { return tx.InsertContact(legacy) }); err != nil {
 			t.Fatal(err)
 		}
-		if res := submit(t, w, identify("hal", "", num(t, "+1 415 555 0145"), nil)); smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
+		if res := testkit.Submit(t, w, testkit.Identify("hal", "", testkit.Number(t, "+1 415 555 0145"), nil)); smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
 			t.Errorf("server key, a number stored before trust was recorded: %v, want conflict", res[0].Err)
 		}
 		// A verified number stays its owner's: the conflict as before.
-		if res := submit(t, w, identify("gus", "", num(t, "+1 415 555 0144"), nil)); smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
+		if res := testkit.Submit(t, w, testkit.Identify("gus", "", testkit.Number(t, "+1 415 555 0144"), nil)); smsflow.ErrorCode(res[0].Err) != smsflow.ECONFLICT {
 			t.Errorf("server key, a verified number of another contact: %v, want conflict", res[0].Err)
 		}
 	})

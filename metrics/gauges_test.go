@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
@@ -46,7 +47,7 @@ func (h *history) message(direction, provider, status string, count int) {
 
 func TestGaugesFromTheDatabase(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clock := &virtualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+		clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 		now := clock.Now()
 		err := db.WriteTx(ctx, func(tx *store.Tx) error {
 			h := &history{tx: tx, now: now}
@@ -142,7 +143,7 @@ func TestGaugesFromTheDatabase(t *testing.T) {
 
 func TestGaugesOfAnEmptyDatabase(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clock := &virtualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+		clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 		err := db.WriteTx(ctx, func(tx *store.Tx) error {
 			// A timer in the future is no lag.
 			return tx.SetInactivityTimer("winback", "ana", clock.Now().Add(time.Minute), 1)
@@ -168,7 +169,7 @@ func TestGaugesOfAnEmptyDatabase(t *testing.T) {
 
 func TestGaugesWhenTheDatabaseFails(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	m := New(db, &virtualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, nil)
+	m := New(db, testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), nil)
 	m.ObservePacingWait(0) // any counter, to see that the rest is still served
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

@@ -6,13 +6,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
 // TestNamesFollowPrometheusConventions lints every family smsflow serves
 // (with promtool's rules): _total on counters, base units, help texts.
 func TestNamesFollowPrometheusConventions(t *testing.T) {
-	m := New(storetest.OpenSQLite(t), &virtualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, nil)
+	m := New(storetest.OpenSQLite(t), testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), nil)
 	m.ObservePacingWait(time.Second)
 	fams, err := m.Registry().Gather()
 	if err != nil {

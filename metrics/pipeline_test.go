@@ -11,6 +11,7 @@ import (
 	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider/console"
 	"github.com/smsflow/smsflow/store"
@@ -36,7 +37,7 @@ steps:
 func TestPipeline(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		clock := &virtualClock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)}
+		clock := testkit.NewClock(time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC))
 		m := New(db, clock, log)
 
 		cat := engine.NewCatalog(db)

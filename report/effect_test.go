@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider/console"
 	"github.com/smsflow/smsflow/report"
@@ -71,15 +71,6 @@ const (
 	pAA            = 0.20
 )
 
-// simClock is the virtual clock the test moves.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *simClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // TestReportFindsKnownEffect runs the real engine (the one `smsflow
 // simulate` runs: catalog, entry rules with holdout and split, console
 // provider) on both databases, with conversions drawn from a seeded RNG after
@@ -90,7 +81,7 @@ func TestReportFindsKnownEffect(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		start := time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC)
-		clk := &simClock{t: start}
+		clk := testkit.NewClock(start)
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		cat := engine.NewCatalog(db)
 		for id, src := range map[string]string{"lift": liftFlow, "aa": aaFlow} {

@@ -132,42 +132,30 @@ func commands() []command {
 			about: "The benchmark harness: each benchmark starts smsflow on a fresh database (a temporary SQLite file, or a " +
 				"fresh schema of the PostgreSQL database given with --db) and a loopback provider, measures, and prints a " +
 				"table. `smsflow bench NAME --help` lists a benchmark's flags."},
-		{name: "bench flows", args: "[flags]", brief: true,
-			summary: "event → run → console send: runs/s and p99 latency",
-			about: "Throughput mode drives /v1/batch from several clients and counts runs that reached the provider per " +
+		benchmark("flows", "event → run → console send: runs/s and p99 latency",
+			"Throughput mode drives /v1/batch from several clients and counts runs that reached the provider per "+
 				"second; latency mode sends events at a fixed rate and reports p50/p99/max trigger-to-provider latency.",
-			example: "smsflow bench flows --duration 30s --rate 500",
-			run:     benchCommand(bench.Flows)},
-		{name: "bench timers", args: "[flags]", brief: true,
-			summary: "1,000,000 waiting runs due over 60 s: lag and memory",
-			about: "Inserts waiting runs whose timers are spread uniformly over --window, starts the engine and reports how " +
+			"smsflow bench flows --duration 30s --rate 500", bench.Flows),
+		benchmark("timers", "1,000,000 waiting runs due over 60 s: lag and memory",
+			"Inserts waiting runs whose timers are spread uniformly over --window, starts the engine and reports how "+
 				"late the timers fired (p50/p99/max), the sends that followed and the process's RSS while the runs wait.",
-			example: "smsflow bench timers --runs 1000000 --window 60s --no-send",
-			run:     benchCommand(bench.Timers)},
-		{name: "bench broadcast", args: "[flags]", brief: true,
-			summary: "segment broadcast to 1,000,000 contacts: sends/s, RSS",
-			about: "Loads the contacts, lets a segment flow enter all of them at one instant and fan out to a loopback " +
+			"smsflow bench timers --runs 1000000 --window 60s --no-send", bench.Timers),
+		benchmark("broadcast", "segment broadcast to 1,000,000 contacts: sends/s, RSS",
+			"Loads the contacts, lets a segment flow enter all of them at one instant and fan out to a loopback "+
 				"provider, and reports entries, sends per second and peak RSS, checking that each contact got exactly one message.",
-			example: "smsflow bench broadcast --contacts 100000",
-			run:     benchCommand(bench.Broadcast)},
-		{name: "bench send", args: "[flags]", brief: true,
-			summary: "queued messages through a loopback Twilio: sends/s",
-			about: "Queues messages and lets the sender drain them through a fake Twilio on loopback (optionally answering " +
+			"smsflow bench broadcast --contacts 100000", bench.Broadcast),
+		benchmark("send", "queued messages through a loopback Twilio: sends/s",
+			"Queues messages and lets the sender drain them through a fake Twilio on loopback (optionally answering "+
 				"slowly and posting signed delivery receipts), reporting sends per second, call latency and the exactly-once check.",
-			example: "smsflow bench send --messages 100000 --receipts",
-			run:     benchCommand(bench.Send)},
-		{name: "bench pace", args: "[flags]", brief: true,
-			summary: "pacing accuracy of a rate shared by senders (±1%)",
-			about: "Seeds messages of 1 to --max-segments segments and measures the segments per second the senders start " +
+			"smsflow bench send --messages 100000 --receipts", bench.Send),
+		benchmark("pace", "pacing accuracy of a rate shared by senders (±1%)",
+			"Seeds messages of 1 to --max-segments segments and measures the segments per second the senders start "+
 				"against the configured rate over the window, the busiest second and any duplicate call.",
-			example: "smsflow bench pace --rate 100/s --duration 60s --senders 2",
-			run:     benchCommand(bench.Pace)},
-		{name: "bench ingest", args: "[flags]", brief: true,
-			summary: "/v1/batch and /v1/track events/s vs the storage ceiling",
-			about: "Drives /v1/batch and single /v1/track calls with many clients (no flows) and compares the events per " +
+			"smsflow bench pace --rate 100/s --duration 60s --senders 2", bench.Pace),
+		benchmark("ingest", "/v1/batch and /v1/track events/s vs the storage ceiling",
+			"Drives /v1/batch and single /v1/track calls with many clients (no flows) and compares the events per "+
 				"second with the storage ceiling: the same rows and batch size written straight to the database.",
-			example: "smsflow bench ingest --duration 30s --mode batch",
-			run:     benchCommand(bench.Ingest)},
+			"smsflow bench ingest --duration 30s --mode batch", bench.Ingest),
 		{name: "version", args: "",
 			summary: "print the version",
 			about:   "Prints smsflow's version (also `smsflow --version`).",
@@ -179,6 +167,12 @@ func commands() []command {
 			example: "smsflow help flows archive",
 			run:     cmdHelp},
 	}
+}
+
+// benchmark is the entry of `smsflow bench NAME`: flags only, and brief
+// (the bench line of `smsflow --help` stands for it).
+func benchmark(name, summary, about, example string, run bench.Command) command {
+	return command{name: "bench " + name, args: "[flags]", brief: true, summary: summary, about: about, example: example, run: benchCommand(run)}
 }
 
 // lookup returns the command named name ("bench flows").

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"os"
 
 	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/store"
 )
 
 // configFlags are the flags every database-using command takes: where the
@@ -29,4 +31,16 @@ func (c *configFlags) load() (config.Config, error) {
 		cfg.DB = c.db
 	}
 	return cfg, nil
+}
+
+// openExisting loads the configuration and opens its database, which must
+// exist with an up-to-date schema: the commands that read or change a
+// running installation never create one.
+func (c *configFlags) openExisting(ctx context.Context) (config.Config, *store.DB, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return cfg, nil, err
+	}
+	db, err := openExisting(ctx, cfg.DB)
+	return cfg, db, err
 }

@@ -55,11 +55,7 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return usageError(fs, stderr, "--status must be active, paused, held or archived, not %q", *status)
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg.DB)
+	cfg, db, err := cf.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -139,12 +135,8 @@ func cmdFlowsArchive(ctx context.Context, args []string, stdout, stderr io.Write
 		return usageError(fs, stderr, "give one flow ID (`smsflow flows` lists them)")
 	}
 	id := pos[0]
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
 	// Archiving needs an existing smsflow database: it never creates one.
-	db, err := openExisting(ctx, cfg.DB)
+	cfg, db, err := cf.openExisting(ctx)
 	if err != nil {
 		return err
 	}

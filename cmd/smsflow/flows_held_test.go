@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -105,8 +103,15 @@ func (w *providerWorld) flows(query string) map[string]map[string]any {
 	return out
 }
 
-// openRuns are the flows of a contact's open runs (GET /v1/contacts/{id}).
+// openRuns are the flows of a contact's open runs, sorted.
 func (w *providerWorld) openRuns(user string) []string {
+	w.t.Helper()
+	return w.activeRuns(user, func(run map[string]any) string { return run["flow_id"].(string) })
+}
+
+// activeRuns are a contact's open runs (GET /v1/contacts/{id}), each as
+// name gives it, sorted.
+func (w *providerWorld) activeRuns(user string, name func(run map[string]any) string) []string {
 	w.t.Helper()
 	r := call(w.t, "GET", w.app.URL()+"/v1/contacts/"+user, "bearer:ak_p", "")
 	if r.status != 200 {
@@ -114,7 +119,7 @@ func (w *providerWorld) openRuns(user string) []string {
 	}
 	var out []string
 	for _, x := range r.body["active_runs"].([]any) {
-		out = append(out, x.(map[string]any)["flow_id"].(string))
+		out = append(out, name(x.(map[string]any)))
 	}
 	slices.Sort(out)
 	return out
@@ -364,39 +369,8 @@ func TestRollingDeployFlipsNothing(t *testing.T) {
 // and returns the server and the banner's lines.
 func serveBanner(t *testing.T, dir string, args []string, env ...string) (*server, []string) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
-	cmd.Stderr = &syncWriter{w: s.stderr}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(s.exited) }()
-	t.Cleanup(s.kill)
-	var lines []string
-	sc := bufio.NewScanner(stdout)
-	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		line := sc.Text()
-		lines = append(lines, line)
-		if m := urlRe.FindStringSubmatch(line); m != nil {
-			s.url = m[1]
-		}
-		if strings.Contains(line, "try: curl") {
-			break
-		}
-	}
-	if s.url == "" {
-		t.Fatalf("server did not start; stderr:\n%s", s.stoppedLog())
-	}
-	go io.Copy(io.Discard, stdout)
-	return s, lines
+	s := startServerIn(t, dir, args, env...)
+	return s, s.banner
 }
 
 // stop ends a server as an operator does (SIGTERM: a clean stop).

@@ -53,11 +53,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	db, err := openExisting(ctx, cfg.DB)
+	cfg, db, err := cf.openExisting(ctx)
 	if err != nil {
 		return err
 	}

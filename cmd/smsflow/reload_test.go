@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,49 +9,35 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
 // myWelcomeV2 is myWelcome with another first text.
 var myWelcomeV2 = strings.Replace(myWelcome, "Glow: welcome aboard!", "Glow: welcome, version two!", 1)
 
-// reloadLog keeps what an app logged, for counting lines.
-type reloadLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *reloadLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// count is how many logged lines contain s.
-func (l *reloadLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
-
 // startReloadWorld starts the serve wiring in-process with the console
-// provider on the flows directory dir, looked at every 50 ms, logging at
-// INFO into the returned log (and the test's).
-func startReloadWorld(t *testing.T, dsn, dir string) (*providerWorld, *reloadLog) {
+// provider on a new flows directory holding my-welcome.yaml (mine) and
+// other-welcome.yaml (other), looked at every 50 ms, logging at INFO into
+// the returned log (and the test's).
+func startReloadWorld(t *testing.T, dsn string) (w *providerWorld, logs *testkit.LogBuffer, mine, other string) {
 	t.Helper()
+	dir := t.TempDir()
+	mine, other = filepath.Join(dir, "my-welcome.yaml"), filepath.Join(dir, "other-welcome.yaml")
+	testkit.SaveAsEditor(t, mine, myWelcome)
+	testkit.SaveAsEditor(t, other, otherWelcome)
 	cfg := heldWorldConfig("console", "", dir)
 	cfg.DB, cfg.Addr = dsn, "127.0.0.1:0"
 	cfg.WriteKey, cfg.ServerKey, cfg.AdminKey = "wk_p", "sk_p", "ak_p"
 	cfg.PublicURL = fakePublic
-	logs := &reloadLog{}
-	w := &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
+	logs = &testkit.LogBuffer{}
+	w = &providerWorld{t: t, outcomes: make(chan smsflow.Message, 1000)}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testLog{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := startAppWith(context.Background(), cfg, log, appOptions{OnOutcome: func(m smsflow.Message) { w.outcomes <- m }, FlowsPoll: 50 * time.Millisecond})
 	if err != nil {
@@ -60,35 +45,13 @@ func startReloadWorld(t *testing.T, dsn, dir string) (*providerWorld, *reloadLog
 	}
 	t.Cleanup(a.Stop)
 	w.app = a
-	return w, logs
-}
-
-// editorSave writes a file as editors save: a temporary file renamed over it.
-func editorSave(t *testing.T, path, src string) {
-	t.Helper()
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".swp")
-	if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	return w, logs, mine, other
 }
 
 // runVersions are a contact's open runs as "flow@version", sorted.
 func (w *providerWorld) runVersions(user string) []string {
 	w.t.Helper()
-	r := call(w.t, "GET", w.app.URL()+"/v1/contacts/"+user, "bearer:ak_p", "")
-	if r.status != 200 {
-		w.t.Fatalf("GET contact %s: %d %s", user, r.status, r.raw)
-	}
-	var out []string
-	for _, x := range r.body["active_runs"].([]any) {
-		m := x.(map[string]any)
-		out = append(out, fmt.Sprintf("%s@%v", m["flow_id"], m["flow_version"]))
-	}
-	slices.Sort(out)
-	return out
+	return w.activeRuns(user, func(run map[string]any) string { return fmt.Sprintf("%s@%v", run["flow_id"], run["flow_version"]) })
 }
 
 // flowState is a flow's status and version through the API ("" when absent).
@@ -107,11 +70,7 @@ func (w *providerWorld) flowState(id string) string {
 func TestServeReloadsEditedFlows(t *testing.T) {
 	for kind, dsn := range storetest.DSNs(t) {
 		t.Run(kind, func(t *testing.T) {
-			dir := t.TempDir()
-			mine, other := filepath.Join(dir, "my-welcome.yaml"), filepath.Join(dir, "other-welcome.yaml")
-			editorSave(t, mine, myWelcome)
-			editorSave(t, other, otherWelcome)
-			w, logs := startReloadWorld(t, dsn, dir)
+			w, logs, mine, other := startReloadWorld(t, dsn)
 
 			w.subscribe("ana", "+14155550100")
 			if m := w.outcome("ana", "hi", smsflow.MessageSent); !strings.Contains(m.Body, "welcome aboard") {
@@ -119,7 +78,7 @@ func TestServeReloadsEditedFlows(t *testing.T) {
 			}
 
 			// An edit: the next entry uses the new version.
-			editorSave(t, mine, myWelcomeV2)
+			testkit.SaveAsEditor(t, mine, myWelcomeV2)
 			waitFor(t, "my-welcome version 2", func() bool { return w.flowState("my-welcome") == "active@2" })
 			w.subscribe("bo", "+14155550101")
 			if m := w.outcome("bo", "hi", smsflow.MessageSent); !strings.Contains(m.Body, "version two") {
@@ -139,18 +98,18 @@ func TestServeReloadsEditedFlows(t *testing.T) {
 				t.Fatalf("the bad edit is not a positioned error: %v", ps)
 			}
 			badAt := fmt.Sprintf("%s:%d:%d: ", mine, ps[0].Line, ps[0].Col)
-			editorSave(t, mine, bad)
-			editorSave(t, other, strings.Replace(otherWelcome, "hello from", "hi from", 1))
+			testkit.SaveAsEditor(t, mine, bad)
+			testkit.SaveAsEditor(t, other, strings.Replace(otherWelcome, "hello from", "hi from", 1))
 			waitFor(t, "other-welcome version 2", func() bool { return w.flowState("other-welcome") == "active@2" })
-			waitFor(t, "the warning naming "+badAt, func() bool { return logs.count(badAt) > 0 })
+			waitFor(t, "the warning naming "+badAt, func() bool { return logs.Count(badAt) > 0 })
 			// Another edit of the other file: the bad one is tried again
 			// with it, and not logged again.
-			editorSave(t, other, otherWelcome)
+			testkit.SaveAsEditor(t, other, otherWelcome)
 			waitFor(t, "other-welcome version 3", func() bool { return w.flowState("other-welcome") == "active@3" })
-			if got := logs.count(badAt); got != 1 {
+			if got := logs.Count(badAt); got != 1 {
 				t.Errorf("%d log lines name %s, want 1", got, badAt)
 			}
-			if got := logs.count(`level=WARN msg="flow file not reloaded: the version loaded before stays live" file=` + mine + " flow=my-welcome"); got != 1 {
+			if got := logs.Count(`level=WARN msg="flow file not reloaded: the version loaded before stays live" file=` + mine + " flow=my-welcome"); got != 1 {
 				t.Errorf("%d not-reloaded warnings for my-welcome, want 1", got)
 			}
 			if got := w.flowState("my-welcome"); got != "active@2" {
@@ -162,7 +121,7 @@ func TestServeReloadsEditedFlows(t *testing.T) {
 			}
 
 			// The fix loads.
-			editorSave(t, mine, myWelcome)
+			testkit.SaveAsEditor(t, mine, myWelcome)
 			waitFor(t, "my-welcome version 3", func() bool { return w.flowState("my-welcome") == "active@3" })
 		})
 	}
@@ -175,11 +134,7 @@ func TestServeReloadsEditedFlows(t *testing.T) {
 func TestServeMissingFlowFileIsNoDeletion(t *testing.T) {
 	for kind, dsn := range storetest.DSNs(t) {
 		t.Run(kind, func(t *testing.T) {
-			dir := t.TempDir()
-			mine, other := filepath.Join(dir, "my-welcome.yaml"), filepath.Join(dir, "other-welcome.yaml")
-			editorSave(t, mine, myWelcome)
-			editorSave(t, other, otherWelcome)
-			w, logs := startReloadWorld(t, dsn, dir)
+			w, logs, mine, _ := startReloadWorld(t, dsn)
 			w.subscribe("ana", "+14155550100")
 			w.outcome("ana", "hi", smsflow.MessageSent)
 
@@ -220,7 +175,7 @@ func TestServeMissingFlowFileIsNoDeletion(t *testing.T) {
 			if f := w.flows("")["my-welcome"]; f["held_reason"] != "no live node has loaded "+mine {
 				t.Errorf("held reason %v, want no live node has loaded %s", f["held_reason"], mine)
 			}
-			if got := logs.count(`msg="flow file gone: this node no longer loads its flow`); got != 1 {
+			if got := logs.Count(`msg="flow file gone: this node no longer loads its flow`); got != 1 {
 				t.Errorf("%d gone warnings, want 1", got)
 			}
 			// No entry; ana's run is kept.
@@ -234,7 +189,7 @@ func TestServeMissingFlowFileIsNoDeletion(t *testing.T) {
 			}
 
 			// Back: live on the same version, and entered again.
-			editorSave(t, mine, myWelcomeV2)
+			testkit.SaveAsEditor(t, mine, myWelcomeV2)
 			waitFor(t, "my-welcome live again", func() bool { return w.flowState("my-welcome") == "active@2" })
 			w.subscribe("cy", "+14155550102")
 			if m := w.outcome("cy", "hi", smsflow.MessageSent); !strings.Contains(m.Body, "version two") {
@@ -259,7 +214,7 @@ func TestServeBannerSaysWhatReloads(t *testing.T) {
 	if err := os.Mkdir(mine, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	editorSave(t, filepath.Join(mine, "my-welcome.yaml"), myWelcome)
+	testkit.SaveAsEditor(t, filepath.Join(mine, "my-welcome.yaml"), myWelcome)
 	s, lines = serveBanner(t, work, []string{"--db", dsn, "--flows", mine})
 	want := fmt.Sprintf("reload:     edits to the flow files in %s load while serving; a bad edit keeps the version loaded before (logged); a file missing for %s holds its flow", mine, engine.FlowFileGrace)
 	if !bannerHas(lines, want) {

@@ -1,6 +1,7 @@
 package shopify_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,9 +16,15 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/ingest/shopify"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
+
+var ctx = context.Background()
+
+// now is when the fixtures happen (testkit.Now).
+var now = testkit.Now
 
 const shopifySecret = "shpss_test_0123456789abcdef"
 
@@ -48,9 +55,9 @@ func newShopifyServer(t *testing.T, db *store.DB, secret string) *shopifyServer 
 // newShopifyServerWith is newShopifyServer with a double opt-in setting.
 func newShopifyServerWith(t *testing.T, db *store.DB, secret string, opt ingest.OptInOptions) *shopifyServer {
 	t.Helper()
-	w := newWriter(t, db)
+	w := testkit.NewWriter(t, db)
 	mux := http.NewServeMux()
-	mux.Handle("POST "+shopify.Path, &shopify.Webhook{Secret: secret, Region: "US", Writer: w, Clock: fixedClock{now},
+	mux.Handle("POST "+shopify.Path, &shopify.Webhook{Secret: secret, Region: "US", Writer: w, Clock: testkit.NewClock(now),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), OptIn: opt})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -117,22 +124,6 @@ func (s *shopifyServer) ok(topic, id string, body []byte) shopify.Result {
 	return r.res
 }
 
-// events returns a contact's events of one name.
-func events(t *testing.T, db *store.DB, contact, name string) []smsflow.Event {
-	t.Helper()
-	all, err := db.EventsByContact(ctx, contact, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []smsflow.Event
-	for _, e := range all {
-		if e.Name == name {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 func countEvents(t *testing.T, db *store.DB) int64 {
 	t.Helper()
 	n, err := db.CountEvents(ctx)
@@ -140,15 +131,6 @@ func countEvents(t *testing.T, db *store.DB) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func ledger(t *testing.T, db *store.DB, phone string) smsflow.Consent {
-	t.Helper()
-	c, err := db.ConsentLedger(ctx, phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func TestShopifySignature(t *testing.T) {
@@ -223,7 +205,7 @@ func TestShopifyDuplicateWebhookID(t *testing.T) {
 		if got := countEvents(t, db); got != n {
 			t.Errorf("%d events after retries, want %d", got, n)
 		}
-		if l := ledger(t, db, "+12085550177"); len(l.Ledger) != 1 {
+		if l := testkit.Consent(t, db, "+12085550177"); len(l.Ledger) != 1 {
 			t.Errorf("ledger has %d entries after retries, want 1", len(l.Ledger))
 		}
 	})
@@ -244,7 +226,7 @@ func TestShopifyOrderCreate(t *testing.T) {
 		if c.Phone != "+14155550142" || c.Traits["first_name"] != "Ana" || c.Traits["last_name"] != "Lima" || c.Traits["email"] != "ana.lima@example.com" {
 			t.Errorf("contact %+v", c)
 		}
-		orders := events(t, db, cid, smsflow.EventOrderCompleted)
+		orders := testkit.Events(t, db, cid, smsflow.EventOrderCompleted)
 		if len(orders) != 1 {
 			t.Fatalf("%d Order Completed events", len(orders))
 		}
@@ -271,7 +253,7 @@ func TestShopifyOrderCreate(t *testing.T) {
 		if len(paid.Duplicates) == 0 || paid.Duplicates[len(paid.Duplicates)-1] != smsflow.EventOrderCompleted {
 			t.Errorf("orders/paid: %+v, want the order deduplicated", paid)
 		}
-		if got := events(t, db, cid, smsflow.EventOrderCompleted); len(got) != 1 {
+		if got := testkit.Events(t, db, cid, smsflow.EventOrderCompleted); len(got) != 1 {
 			t.Errorf("%d Order Completed events after orders/paid", len(got))
 		}
 	})
@@ -282,8 +264,8 @@ func TestShopifyOrderCreate(t *testing.T) {
 func TestShopifyOrderDedupesWithStorefront(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		s := newShopifyServer(t, db, shopifySecret)
-		submit(t, s.w, identify("ana", "", num(t, "+1 415 555 0142"), nil))
-		res := submit(t, s.w, track("ana", "", "Order Completed", map[string]any{"order_id": "5912345678901", "revenue": 93.31}))
+		testkit.Submit(t, s.w, testkit.Identify("ana", "", testkit.Number(t, "+1 415 555 0142"), nil))
+		res := testkit.Submit(t, s.w, testkit.Track("ana", "", "Order Completed", map[string]any{"order_id": "5912345678901", "revenue": 93.31}))
 		if res[0].Err != nil || res[0].Duplicate {
 			t.Fatalf("storefront order: %+v", res[0])
 		}
@@ -294,7 +276,7 @@ func TestShopifyOrderDedupesWithStorefront(t *testing.T) {
 		if len(r.Duplicates) != 1 || r.Duplicates[0] != smsflow.EventOrderCompleted {
 			t.Errorf("result %+v, want the order deduplicated", r)
 		}
-		if got := events(t, db, "ana", smsflow.EventOrderCompleted); len(got) != 1 {
+		if got := testkit.Events(t, db, "ana", smsflow.EventOrderCompleted); len(got) != 1 {
 			t.Errorf("%d Order Completed events, want 1", len(got))
 		}
 		// The Shopify customer id now points at ana.
@@ -306,11 +288,11 @@ func TestShopifyOrderDedupesWithStorefront(t *testing.T) {
 		// Shopify first, storefront second: the storefront's is the duplicate.
 		body := strings.ReplaceAll(string(fixture(t, "orders_create")), "5912345678901", "5912345678902")
 		s.ok("orders/create", "wh-order-2", []byte(body))
-		res = submit(t, s.w, track("ana", "", "Order Completed", map[string]any{"order_id": "5912345678902"}))
+		res = testkit.Submit(t, s.w, testkit.Track("ana", "", "Order Completed", map[string]any{"order_id": "5912345678902"}))
 		if !res[0].Duplicate {
 			t.Errorf("storefront order after Shopify's: %+v, want a duplicate", res[0])
 		}
-		if got := events(t, db, "ana", smsflow.EventOrderCompleted); len(got) != 2 {
+		if got := testkit.Events(t, db, "ana", smsflow.EventOrderCompleted); len(got) != 2 {
 			t.Errorf("%d Order Completed events, want 2", len(got))
 		}
 	})
@@ -325,7 +307,7 @@ func TestShopifyCheckouts(t *testing.T) {
 		if r.ContactID != cid || strings.Join(r.Events, ",") != "identify,Checkout Started" {
 			t.Fatalf("checkouts/create: %+v", r)
 		}
-		started := events(t, db, cid, smsflow.EventCheckoutStarted)
+		started := testkit.Events(t, db, cid, smsflow.EventCheckoutStarted)
 		if len(started) != 1 {
 			t.Fatalf("%d Checkout Started", len(started))
 		}
@@ -347,7 +329,7 @@ func TestShopifyCheckouts(t *testing.T) {
 		if strings.Join(r.Events, ",") != "identify,"+shopify.EventCheckoutCompleted {
 			t.Errorf("completed checkout: %+v", r)
 		}
-		if got := events(t, db, cid, smsflow.EventOrderCompleted); len(got) != 0 {
+		if got := testkit.Events(t, db, cid, smsflow.EventOrderCompleted); len(got) != 0 {
 			t.Errorf("a checkout without its order id made %d Order Completed", len(got))
 		}
 
@@ -366,7 +348,7 @@ func TestShopifyCheckouts(t *testing.T) {
 		if len(r.Duplicates) != 1 {
 			t.Errorf("orders/create after the completed checkout: %+v, want the order deduplicated", r)
 		}
-		orders := events(t, db, cid, smsflow.EventOrderCompleted)
+		orders := testkit.Events(t, db, cid, smsflow.EventOrderCompleted)
 		if len(orders) != 1 || orders[0].Properties["order_id"] != "5912345678901" || orders[0].Properties["revenue"] != 93.31 {
 			t.Errorf("Order Completed events %+v", orders)
 		}
@@ -383,7 +365,7 @@ func TestShopifyGuestCheckout(t *testing.T) {
 		m["phone"], m["sms_marketing_phone"] = nil, nil
 		guest, _ := json.Marshal(m)
 		r := s.ok("checkouts/create", "wh-g", guest)
-		if r.ContactID != "phone:+14155550142" || len(events(t, db, r.ContactID, smsflow.EventCheckoutStarted)) != 1 {
+		if r.ContactID != "phone:+14155550142" || len(testkit.Events(t, db, r.ContactID, smsflow.EventCheckoutStarted)) != 1 {
 			t.Errorf("guest checkout: %+v", r)
 		}
 		// Nobody at all: acknowledged and ignored.
@@ -411,7 +393,7 @@ func TestShopifyCustomersConsent(t *testing.T) {
 		if c.Phone != bea || c.Traits["first_name"] != "Bea" || c.Traits["last_name"] != "Santos" || c.Traits["email"] != "bea.santos@example.com" {
 			t.Errorf("contact %+v", c)
 		}
-		l := ledger(t, db, bea)
+		l := testkit.Consent(t, db, bea)
 		if l.Status != smsflow.ConsentSubscribed || len(l.Ledger) != 1 {
 			t.Fatalf("ledger %+v", l)
 		}
@@ -420,7 +402,7 @@ func TestShopifyCustomersConsent(t *testing.T) {
 			e.Evidence["webhook_id"] != "wh-cc" || !e.OccurredAt.Equal(time.Date(2026, 11, 28, 14, 30, 1, 0, time.UTC)) {
 			t.Errorf("ledger entry %+v", e)
 		}
-		if got := events(t, db, cid, smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != "shopify" {
+		if got := testkit.Events(t, db, cid, smsflow.EventSubscribed); len(got) != 1 || got[0].Properties["source"] != "shopify" {
 			t.Errorf("Subscribed events %+v", got)
 		}
 
@@ -434,7 +416,7 @@ func TestShopifyCustomersConsent(t *testing.T) {
 		if r.Consent != smsflow.ConsentUnsubscribed {
 			t.Fatalf("customers/update: %+v", r)
 		}
-		l = ledger(t, db, bea)
+		l = testkit.Consent(t, db, bea)
 		if l.Status != smsflow.ConsentUnsubscribed || len(l.Ledger) != 2 || l.Ledger[1].Source != smsflow.SourceShopify {
 			t.Errorf("ledger %+v", l)
 		}
@@ -448,7 +430,7 @@ func TestShopifyCustomersConsent(t *testing.T) {
 		if r.Consent != "" || !strings.Contains(r.ConsentNote, "never resubscribes") {
 			t.Errorf("resubscribe through Shopify: %+v", r)
 		}
-		if l := ledger(t, db, bea); l.Status != smsflow.ConsentUnsubscribed || len(l.Ledger) != 2 {
+		if l := testkit.Consent(t, db, bea); l.Status != smsflow.ConsentUnsubscribed || len(l.Ledger) != 2 {
 			t.Errorf("ledger after a Shopify resubscribe %+v", l)
 		}
 	})
@@ -459,13 +441,13 @@ func TestShopifyNeverResubscribes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		s := newShopifyServer(t, db, shopifySecret)
 		const bea = "+12085550177"
-		submit(t, s.w, identify("bea", "", num(t, bea), nil))
+		testkit.Submit(t, s.w, testkit.Identify("bea", "", testkit.Number(t, bea), nil))
 		for _, st := range []smsflow.ConsentStatus{smsflow.ConsentSubscribed, smsflow.ConsentUnsubscribed} {
 			src := smsflow.SourceWebForm
 			if st == smsflow.ConsentUnsubscribed {
 				src = smsflow.SourceKeyword
 			}
-			if _, err := ingest.RecordConsent(ctx, db, fixedClock{now.Add(-time.Hour)}, "bea", ingest.ConsentChange{Status: st, Source: src,
+			if _, err := ingest.RecordConsent(ctx, db, testkit.NewClock(now.Add(-time.Hour)), "bea", ingest.ConsentChange{Status: st, Source: src,
 				Evidence: map[string]any{"form": "https://glow.example/sms"}, Timestamp: now.Add(-2*time.Hour + time.Duration(len(st))*time.Minute)}, ingest.OptInOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -474,10 +456,10 @@ func TestShopifyNeverResubscribes(t *testing.T) {
 		if r.ContactID != "bea" || r.Consent != "" || !strings.Contains(r.ConsentNote, "refused") {
 			t.Errorf("Shopify subscribed after STOP: %+v", r)
 		}
-		if l := ledger(t, db, bea); l.Status != smsflow.ConsentUnsubscribed || len(l.Ledger) != 2 {
+		if l := testkit.Consent(t, db, bea); l.Status != smsflow.ConsentUnsubscribed || len(l.Ledger) != 2 {
 			t.Errorf("ledger %+v", l)
 		}
-		if got := events(t, db, "bea", smsflow.EventSubscribed); len(got) != 1 {
+		if got := testkit.Events(t, db, "bea", smsflow.EventSubscribed); len(got) != 1 {
 			t.Errorf("%d Subscribed events, want the web form's only", len(got))
 		}
 	})
