@@ -10,8 +10,12 @@ import (
 // (batch.go) and reaches the database before commit; d.ID stays 0.
 // Decisions are read only outside the transactions that write them.
 func (t *Tx) InsertDecision(d *smsflow.Decision) error {
-	t.decisions = append(t.decisions, []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)})
+	t.decisions = append(t.decisions, decisionArgs(d))
 	return nil
+}
+
+func decisionArgs(d *smsflow.Decision) []any {
+	return []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)}
 }
 
 // Decisions returns a contact's decisions, oldest first.

@@ -32,17 +32,7 @@ func scanMessage(s scanner) (*smsflow.Message, error) {
 // step: a second one for the same step is not written and inserted is false
 // — the guarantee that a step never sends twice.
 func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
-	var runID sql.NullInt64
-	var stepID sql.NullString
-	if m.RunID != 0 {
-		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
-	} else if m.StepID != "" {
-		// A message without a run (an automatic keyword reply, "keyword:stop")
-		// keeps its step id; run_id NULL never collides in UNIQUE (run_id, step_id).
-		stepID = sql.NullString{String: m.StepID, Valid: true}
-	}
-	args := []any{m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
-		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category, m.Sender}
+	args := messageArgs(m)
 	if t.cache != nil {
 		delete(t.cache.recent, m.ContactID)
 		delete(t.cache.marketing, m.ContactID)
@@ -67,6 +57,21 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO 
 		return false, fmt.Errorf("insert message: %w", err)
 	}
 	return true, nil
+}
+
+// messageArgs are a message's columns for an insert (messageInsertColumns).
+func messageArgs(m *smsflow.Message) []any {
+	var runID sql.NullInt64
+	var stepID sql.NullString
+	if m.RunID != 0 {
+		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
+	} else if m.StepID != "" {
+		// A message without a run (an automatic keyword reply, "keyword:stop")
+		// keeps its step id; run_id NULL never collides in UNIQUE (run_id, step_id).
+		stepID = sql.NullString{String: m.StepID, Valid: true}
+	}
+	return []any{m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
+		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category, m.Sender}
 }
 
 const messageInsertColumns = `direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
