@@ -6,12 +6,10 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-// InsertDecision records a policy decision. The write is buffered
-// (batch.go) and reaches the database before commit; d.ID stays 0.
-// Decisions are read only outside the transactions that write them.
+// InsertDecision records a policy decision (one statement; a batch writes
+// many with InsertDecisions). d.ID stays 0.
 func (t *Tx) InsertDecision(d *smsflow.Decision) error {
-	t.decisions = append(t.decisions, decisionArgs(d))
-	return nil
+	return t.InsertDecisions([]*smsflow.Decision{d})
 }
 
 func decisionArgs(d *smsflow.Decision) []any {

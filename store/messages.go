@@ -33,21 +33,6 @@ func scanMessage(s scanner) (*smsflow.Message, error) {
 // — the guarantee that a step never sends twice.
 func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
 	args := messageArgs(m)
-	if t.cache != nil {
-		delete(t.cache.recent, m.ContactID)
-		delete(t.cache.marketing, m.ContactID)
-	}
-	if steps, known := t.msgSteps[m.RunID]; known && m.RunID != 0 {
-		// Every message of this run is known to the transaction: the run is
-		// new in it, or was prefetched under its lock (batch.go). The row is
-		// buffered, and "inserted" is exact. m.ID stays 0.
-		if steps[m.StepID] {
-			return false, nil
-		}
-		steps[m.StepID] = true
-		t.msgRows = append(t.msgRows, args)
-		return true, nil
-	}
 	err = t.queryRow(`INSERT INTO messages (`+messageInsertColumns+`)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, args...).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,17 +224,6 @@ const countedStatuses = `('queued', 'sending', 'sent', 'delivered', 'unknown')`
 // since, oldest first. Call it under the contact's lock so the check and the
 // reservation (the queued row) happen together.
 func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error) {
-	if t.cache != nil {
-		if rc, ok := t.cache.recent[contactID]; ok && !since.Before(rc.since) {
-			var out []SentRecord
-			for _, r := range rc.rows {
-				if r.At.After(since) {
-					out = append(out, r)
-				}
-			}
-			return out, nil
-		}
-	}
 	recent, err := t.recentSendsOf([]string{contactID}, since)
 	return recent[contactID], err
 }
@@ -258,6 +232,6 @@ func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error
 // queued) a marketing message since its latest subscription: the compliance
 // footer goes on the first marketing message of every subscription.
 func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
-	phones, err := oneOf(t.cached().marketing, contactID, false, t.marketingOf)
-	return phones[phone], err
+	all, err := t.marketingOf([]string{contactID})
+	return all[contactID][phone], err
 }

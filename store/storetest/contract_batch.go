@@ -188,5 +188,77 @@ func batchCases() []contractCase {
 			equal(t, "a step's second message is not written (never twice)", bodies, []string{"later", "first"})
 			write(t, db, func(tx *store.Tx) error { return tx.InsertMessages(nil) })
 		}},
+		{"Tx.ContactsByID", func(t *testing.T, db *store.DB) {
+			ana := addContact(t, db, "ana", ph)
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.ContactsByID([]string{"ana", "zed"}))(t)
+				equal(t, "read, a missing one nil", got, map[string]*smsflow.Contact{"ana": ana, "zed": nil})
+				return nil
+			})
+		}},
+		{"Tx.StoredEventKeys", func(t *testing.T, db *store.DB) {
+			addEvent(t, db, newEvent("m1", "Viewed"))
+			ordered := newEvent("m2", "Order Completed")
+			ordered.DedupeKey = "order:7"
+			addEvent(t, db, ordered)
+			again := newEvent("m3", "Order Completed")
+			again.DedupeKey = "order:7"
+			public := newEvent("m1", "Viewed")
+			public.Trust = smsflow.TrustPublic
+			events := []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.StoredEventKeys(events))(t)
+				want := map[string]bool{}
+				for _, e := range events {
+					for _, k := range store.EventKeys(e) {
+						want[k] = false
+					}
+				}
+				for _, k := range append(store.EventKeys(events[0]), store.EventKeys(again)[1]) {
+					want[k] = true
+				}
+				equal(t, "stored keys (a public event's own namespace)", got, want)
+				return nil
+			})
+		}},
+		{"Tx.ReserveEventSeq", func(t *testing.T, db *store.DB) {
+			old := addEvent(t, db, newEvent("m1", "Viewed"))
+			var seqs []int64
+			write(t, db, func(tx *store.Tx) error {
+				for range 3 {
+					seqs = append(seqs, must(tx.ReserveEventSeq())(t))
+				}
+				return nil
+			})
+			if seqs[0] <= old || seqs[1] <= seqs[0] || seqs[2] <= seqs[1] {
+				t.Errorf("reserved %v after event %d: want increasing numbers above it", seqs, old)
+			}
+		}},
+		{"Tx.InsertEvents", func(t *testing.T, db *store.DB) {
+			events := []*smsflow.Event{newEvent("m1", "Viewed"), newEvent("m2", "Clicked")}
+			write(t, db, func(tx *store.Tx) error {
+				for _, e := range events {
+					e.Seq = must(tx.ReserveEventSeq())(t)
+				}
+				return tx.InsertEvents(events)
+			})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.EventsBySeq([]int64{events[0].Seq, events[1].Seq}))(t)
+				equal(t, "stored with their numbers", []string{got[events[0].Seq].MessageID, got[events[1].Seq].MessageID}, []string{"m1", "m2"})
+				return tx.InsertEvents(nil)
+			})
+			equal(t, "the next event takes a new number", addEvent(t, db, newEvent("m3", "Viewed")) > events[1].Seq, true)
+		}},
+		{"Tx.AddInboxItems", func(t *testing.T, db *store.DB) {
+			a, b := addEvent(t, db, newEvent("m1", "Viewed")), addEvent(t, db, newEvent("m2", "Viewed"))
+			write(t, db, func(tx *store.Tx) error {
+				return tx.AddInboxItems([]store.InboxItem{{ContactID: "bob", EventSeq: b}, {ContactID: "ana", EventSeq: a}})
+			})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.ClaimInbox(10))(t)
+				equal(t, "in order", []any{len(got), got[0].EventSeq, got[0].ContactID, got[1].EventSeq}, []any{2, b, "bob", a})
+				return tx.AddInboxItems(nil)
+			})
+		}},
 	}
 }
