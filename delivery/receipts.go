@@ -88,8 +88,7 @@ func DeliveryEvent(tx WriteTx, m *smsflow.Message, at, now time.Time) (emitted b
 			"status": status, "provider": m.Provider},
 		Timestamp: at, ReceivedAt: now}
 	if !tx.Queues(name) {
-		tx.InsertHistoryEvent(ev) // no flow reacts to it: history only
-		return false, nil
+		return false, tx.InsertHistoryEvent(ev) // no flow reacts to it: history only
 	}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil || !inserted {

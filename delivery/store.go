@@ -71,7 +71,7 @@ type WriteTx interface {
 	// events and the engine's inbox: delivery events, consent events
 	Queues(name string) bool
 	InsertEvent(e *smsflow.Event) (bool, error)
-	InsertHistoryEvent(e *smsflow.Event)
+	InsertHistoryEvent(e *smsflow.Event) error
 	AddInbox(contactID string, eventSeq int64) error
 }
 

@@ -27,7 +27,7 @@ func (cc *contactCtx) advance(run *smsflow.Run, comp *Compiled) error {
 			}
 			if deferred {
 				run.UpdatedAt = cc.now
-				return cc.tx.UpdateRun(run)
+				return cc.b.updateRun(run)
 			}
 			run.Step = comp.Next(step.ID)
 		case flow.StepWait:
@@ -37,7 +37,7 @@ func (cc *contactCtx) advance(run *smsflow.Run, comp *Compiled) error {
 			}
 			if waiting {
 				run.UpdatedAt = cc.now
-				return cc.tx.UpdateRun(run)
+				return cc.b.updateRun(run)
 			}
 			run.Step = comp.Next(step.ID)
 		case flow.StepIf:
@@ -110,19 +110,19 @@ func (cc *contactCtx) advance(run *smsflow.Run, comp *Compiled) error {
 	}
 	run.Status, run.EndedAt, run.UpdatedAt, run.WakeAt = smsflow.RunCompleted, cc.now, cc.now, time.Time{}
 	cc.trace(Trace{FlowID: comp.ID, Kind: "exit", Reason: "completed", RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant})
-	return cc.tx.UpdateRun(run)
+	return cc.b.updateRun(run)
 }
 
 // exitRun ends a run early and cancels what it still had queued.
 func (cc *contactCtx) exitRun(run *smsflow.Run, reason string) error {
 	run.Status, run.ExitReason, run.EndedAt, run.UpdatedAt, run.WakeAt = smsflow.RunExited, reason, cc.now, cc.now, time.Time{}
-	if n, err := cc.tx.CancelQueued(run.ID, cc.now); err != nil {
+	if n, err := cc.b.cancelQueued(run, cc.now); err != nil {
 		return err
 	} else if n > 0 {
 		cc.trace(Trace{FlowID: run.FlowID, Kind: "cancel", Reason: reason, RunID: run.ID})
 	}
 	cc.trace(Trace{FlowID: run.FlowID, Kind: "exit", Reason: reason, RunID: run.ID, Holdout: run.Holdout, Variant: run.Variant})
-	return cc.tx.UpdateRun(run)
+	return cc.b.updateRun(run)
 }
 
 // set updates contact traits from a set step.

@@ -206,12 +206,13 @@ func (e *Engine) ensureNextDay(ctx context.Context, done *store.SegmentJob) erro
 // now. A local audience or a date trigger schedules each contact's entry at
 // its wall-clock moment (scheduleEntry); the entry rules are checked when
 // that moment comes (ProcessEntries).
-func (e *Engine) ProcessAudiences(ctx context.Context, batch int) (int, error) {
+func (e *Engine) ProcessAudiences(ctx context.Context, size int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
 	daily := false
 	var done *store.SegmentJob
-	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+	err := e.commitWork(ctx, func(b *batch) error {
+		tx := b.tx
 		handled, daily, done = 0, false, nil
 		j, err := tx.DueSegmentJob(now)
 		if err != nil || j == nil {
@@ -228,7 +229,7 @@ func (e *Engine) ProcessAudiences(ctx context.Context, batch int) (int, error) {
 		}
 		scheduled := comp.Trigger.Scheduled()
 		_, shard, shards := splitShard(j.Key)
-		ids, err := tx.ContactIDsAfter(j.Cursor, batch*shards)
+		ids, err := tx.ContactIDsAfter(j.Cursor, size*shards)
 		if err != nil {
 			return err
 		}
@@ -241,19 +242,19 @@ func (e *Engine) ProcessAudiences(ctx context.Context, batch int) (int, error) {
 		var skips map[string]string
 		if scheduled {
 			// Only the contacts: the entry rules are checked at each moment.
-			err = tx.Prefetch(store.Prefetch{Contacts: mine})
+			err = b.loadContacts(mine, store.Load{})
 			if err == nil && comp.Trigger.Kind == flow.TriggerDate {
 				skips, err = tx.DateSkips(comp.ID, mine)
 			}
 		} else {
-			err = tx.Prefetch(e.prefetch(mine, nil, true))
+			err = b.loadContacts(mine, e.load(true))
 		}
 		if err != nil {
 			return err
 		}
 		var entries []store.ScheduledEntry
 		for _, id := range mine {
-			cc, err := e.newContactCtx(tx, w, id) // locks the contact
+			cc, err := e.newContactCtx(b, id) // locked by loadContacts
 			if err != nil {
 				return err
 			}
@@ -287,7 +288,7 @@ func (e *Engine) ProcessAudiences(ctx context.Context, batch int) (int, error) {
 			j.Cursor = ids[len(ids)-1]
 			handled += len(ids) - len(mine) // other shards' contacts: scanned, progress too
 		}
-		if len(ids) < batch*shards {
+		if len(ids) < size*shards {
 			j.Status = "done"
 			done = j
 			daily = comp.Trigger.Daily()
@@ -448,7 +449,7 @@ func (cc *contactCtx) skipEntry(comp *Compiled, reason, detail string, shown boo
 		}
 		cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: r})
 	}
-	return cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, Detail: detail, At: cc.now})
+	return cc.b.decide(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, Detail: detail, At: cc.now})
 }
 
 // ProcessEntries makes up to limit scheduled entries whose moment has come.
@@ -459,9 +460,9 @@ func (cc *contactCtx) skipEntry(comp *Compiled, reason, detail string, shown boo
 func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
-	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+	err := e.commitWork(ctx, func(b *batch) error {
 		handled = 0
-		due, err := tx.TakeDueEntries(now, limit)
+		due, err := b.tx.TakeDueEntries(now, limit)
 		if err != nil || len(due) == 0 {
 			return err
 		}
@@ -474,11 +475,11 @@ func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
 			byContact[en.ContactID] = append(byContact[en.ContactID], en)
 		}
 		sort.Strings(ids) // one lock order for every node
-		if err := tx.Prefetch(e.prefetch(ids, nil, true)); err != nil {
+		if err := b.loadContacts(ids, e.load(true)); err != nil {
 			return err
 		}
 		for _, id := range ids {
-			cc, err := e.newContactCtx(tx, w, id) // locks the contact
+			cc, err := e.newContactCtx(b, id) // locked by loadContacts
 			if err != nil {
 				return err
 			}
@@ -571,7 +572,7 @@ func (cc *contactCtx) enterScheduled(en store.ScheduledEntry) error {
 		return err
 	}
 	run.EnteredAt = en.At
-	if err := cc.tx.InsertRun(run); err != nil {
+	if err := cc.b.insertRun(run); err != nil {
 		return err
 	}
 	cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(ev)})

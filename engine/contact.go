@@ -19,7 +19,7 @@ const maxStepsPerRun = 500
 type contactCtx struct {
 	e       *Engine
 	tx      *store.Tx
-	w       *work
+	b       *batch
 	now     time.Time
 	contact *smsflow.Contact
 	consent smsflow.ConsentStatus
@@ -30,20 +30,20 @@ type contactCtx struct {
 	stateKnown   bool
 }
 
-// newContactCtx locks the contact (on PostgreSQL) and loads it with its
-// consent status.
-func (e *Engine) newContactCtx(tx *store.Tx, w *work, contactID string) (*contactCtx, error) {
-	c, consent, err := tx.ContactForUpdate(contactID)
+// newContactCtx is the engine's view of a contact of the batch, locked
+// and loaded (on PostgreSQL the lock is taken when the batch loads it).
+func (e *Engine) newContactCtx(b *batch, contactID string) (*contactCtx, error) {
+	s, err := b.contact(contactID)
 	if err != nil {
 		return nil, err
 	}
-	return &contactCtx{e: e, tx: tx, w: w, now: e.clock.Now(), contact: c, consent: consent}, nil
+	return &contactCtx{e: e, tx: b.tx, b: b, now: e.clock.Now(), contact: s.Contact, consent: s.Consent}, nil
 }
 
 func (cc *contactCtx) trace(t Trace) {
 	t.Time, t.ContactID = cc.now, cc.contact.ID
 	t.Timezone = cc.contact.Timezone
-	cc.w.traces = append(cc.w.traces, t)
+	cc.b.traces = append(cc.b.traces, t)
 }
 
 func (cc *contactCtx) contactVars() map[string]any { return flow.ContactVars(*cc.contact, cc.consent) }
@@ -92,6 +92,6 @@ func (cc *contactCtx) conditionError(run *smsflow.Run, flowID, where string, e *
 	if run != nil {
 		runID = run.ID
 	}
-	return cc.tx.InsertDecision(&smsflow.Decision{RunID: runID, StepID: where, FlowID: flowID, ContactID: cc.contact.ID,
+	return cc.b.decide(&smsflow.Decision{RunID: runID, StepID: where, FlowID: flowID, ContactID: cc.contact.ID,
 		Reason: "error:condition", Detail: fmt.Sprintf("%s: %v", e.String(), err), At: cc.now})
 }

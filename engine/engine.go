@@ -277,37 +277,36 @@ func (e *Engine) byPriority(runs []*smsflow.Run) {
 	})
 }
 
-// prefetch is what a batch of contacts reads ahead (store.Tx.Prefetch):
-// the contacts, locked, with their consent and recent sends; runs by id
-// (timers); and, for events and entries, their open runs and last entries.
-func (e *Engine) prefetch(contacts []string, runs []int64, entries bool) store.Prefetch {
-	return store.Prefetch{Contacts: contacts, Runs: runs, OpenRuns: entries, Entries: entries,
+// load is what a batch reads with its contacts, in one query per kind: the
+// contacts, locked, with their consent, recent sends (caps) and, with a
+// footer, their marketing; for events and entries, their open runs and
+// last entries too.
+func (e *Engine) load(entries bool) store.Load {
+	return store.Load{OpenRuns: entries, Entries: entries,
 		RecentSince: e.clock.Now().Add(-e.cfg.Policy.Lookback()), Marketing: e.cfg.Footer != ""}
 }
 
-// work is one transaction's worth of per-contact work with its traces.
-type work struct {
-	traces []Trace
-	queued int
-}
-
-// commitWork runs fn in a write transaction and, after the commit, delivers
-// traces and wakes the sender.
-func (e *Engine) commitWork(ctx context.Context, fn func(tx *store.Tx, w *work) error) error {
-	var w work
+// commitWork runs fn on a batch in a write transaction, writes the batch's
+// effects before the commit and, after it, delivers traces and wakes the
+// sender.
+func (e *Engine) commitWork(ctx context.Context, fn func(b *batch) error) error {
+	var b *batch
 	err := e.db.WriteTx(ctx, func(tx *store.Tx) error {
-		w = work{}
-		return fn(tx, &w)
+		b = newBatch(tx)
+		if err := fn(b); err != nil {
+			return err
+		}
+		return b.write()
 	})
 	if err != nil {
 		return err
 	}
 	if e.OnTrace != nil {
-		for _, t := range w.traces {
+		for _, t := range b.traces {
 			e.OnTrace(t)
 		}
 	}
-	if w.queued > 0 && e.OnQueued != nil {
+	if b.queued > 0 && e.OnQueued != nil {
 		e.OnQueued()
 	}
 	return nil
@@ -318,7 +317,8 @@ func (e *Engine) commitWork(ctx context.Context, fn func(tx *store.Tx, w *work) 
 // retried alone, so one contact's failure cannot stall the others.
 func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 	var handled int
-	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+	err := e.commitWork(ctx, func(b *batch) error {
+		tx := b.tx
 		handled = 0
 		items, err := tx.ClaimInbox(limit)
 		if err != nil {
@@ -361,12 +361,12 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 			}
 			work = append(work, id)
 		}
-		if err := tx.Prefetch(e.prefetch(work, nil, true)); err != nil {
+		if err := b.loadContacts(work, e.load(true)); err != nil {
 			return err
 		}
 		for _, id := range work {
 			its := byContact[id]
-			n, err := e.processContactInbox(tx, w, id, its, events, false)
+			n, err := e.processContactInbox(b, id, its, events, false)
 			if err != nil {
 				return err
 			}
@@ -390,8 +390,9 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 // number (nil: read each one); the caller deletes handled inbox items.
 // checkOlder asks for the older-event check here (the batch path made it
 // for all its contacts in one query).
-func (e *Engine) processContactInbox(tx *store.Tx, w *work, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event, checkOlder bool) (int, error) {
-	cc, err := e.newContactCtx(tx, w, contactID) // locks the contact
+func (e *Engine) processContactInbox(b *batch, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event, checkOlder bool) (int, error) {
+	tx := b.tx
+	cc, err := e.newContactCtx(b, contactID) // locks the contact
 	if err != nil {
 		return 0, err
 	}
@@ -463,13 +464,13 @@ func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
 	}
 	handled := 0
 	for _, id := range order {
-		err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
-			n, err := e.processContactInbox(tx, w, id, byContact[id], nil, true)
+		err := e.commitWork(ctx, func(b *batch) error {
+			n, err := e.processContactInbox(b, id, byContact[id], nil, true)
 			if err != nil || n == 0 {
 				return err
 			}
 			handled += n
-			return tx.DeleteInboxItems(inboxSeqs(byContact[id]))
+			return b.tx.DeleteInboxItems(inboxSeqs(byContact[id]))
 		})
 		if err != nil {
 			e.log.Error("contact's events could not be applied; dropping them from the engine's inbox", "contact", id, "events", len(byContact[id]), "err", err)
@@ -489,9 +490,9 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	var handled int
 	full := false
-	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+	err := e.commitWork(ctx, func(b *batch) error {
 		handled = 0
-		due, err := tx.DueRuns(now, limit)
+		due, err := b.tx.DueRuns(now, limit)
 		if err != nil {
 			return err
 		}
@@ -511,20 +512,20 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 		for i, d := range due {
 			runIDs[i] = d.RunID
 		}
-		if err := tx.Prefetch(e.prefetch(ids, runIDs, false)); err != nil {
+		if err := b.loadContacts(ids, e.load(false)); err != nil {
+			return err
+		}
+		if err := b.loadRuns(runIDs); err != nil {
 			return err
 		}
 		for _, id := range ids {
-			cc, err := e.newContactCtx(tx, w, id) // locks the contact
+			cc, err := e.newContactCtx(b, id) // locked by loadContacts
 			if err != nil {
 				return err
 			}
 			var runs []*smsflow.Run
 			for _, runID := range byContact[id] {
-				run, err := tx.RunByID(runID)
-				if err != nil {
-					return err
-				}
+				run := b.run(runID)
 				// Re-check under the contact's lock: another node may have moved it.
 				if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
 					continue

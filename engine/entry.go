@@ -15,7 +15,7 @@ func (cc *contactCtx) tryEnter(comp *Compiled, trigger *smsflow.Event) (*smsflow
 	if err != nil || run == nil {
 		return nil, err
 	}
-	if err := cc.tx.InsertRun(run); err != nil {
+	if err := cc.b.insertRun(run); err != nil {
 		return nil, err
 	}
 	cc.trace(Trace{FlowID: comp.ID, Kind: "enter", RunID: run.ID, Holdout: run.Holdout, Reason: triggerReason(trigger)})
@@ -35,7 +35,7 @@ func (cc *contactCtx) checkEntry(comp *Compiled, trigger *smsflow.Event) (*smsfl
 	}
 	skip := func(reason string) (*smsflow.Run, error) {
 		cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: reason})
-		return nil, cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now})
+		return nil, cc.b.decide(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now})
 	}
 	if !policy.CanEnter(string(comp.Category), cc.consent) {
 		return skip(smsflow.DecisionNoConsent)
@@ -47,7 +47,7 @@ func (cc *contactCtx) checkEntry(comp *Compiled, trigger *smsflow.Event) (*smsfl
 	if comp.Entry.Unless != nil && suppressed {
 		return skip(smsflow.DecisionSuppressed + "(rule=unless)")
 	}
-	last, open, err := cc.tx.LastEntry(comp.ID, cc.contact.ID)
+	last, open, err := cc.b.lastEntry(comp.ID, cc.contact.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +108,8 @@ func pickVariant(flowID, stepID, contactID string, variants []flow.Variant) int 
 // started, and removes it.
 func (cc *contactCtx) refuseEntry(run *smsflow.Run, comp *Compiled, reason string) error {
 	cc.trace(Trace{FlowID: comp.ID, Step: "entry", Kind: "skip", Reason: reason})
-	if err := cc.tx.InsertDecision(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}); err != nil {
+	if err := cc.b.decide(&smsflow.Decision{StepID: "entry", FlowID: comp.ID, ContactID: cc.contact.ID, Reason: reason, At: cc.now}); err != nil {
 		return err
 	}
-	return cc.tx.DeleteRun(run.ID)
+	return cc.b.deleteRun(run)
 }

@@ -54,7 +54,7 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 	if err := cc.armInactivity(ev); err != nil {
 		return err
 	}
-	runs, err := cc.tx.OpenRuns(cc.contact.ID)
+	runs, err := cc.b.openRuns(cc.contact.ID)
 	if err != nil {
 		return err
 	}
@@ -89,18 +89,18 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 // contact is canceled (canceled:opt_out) and every open run ends. Automatic
 // replies (the STOP confirmation) are left to go out.
 func (cc *contactCtx) optOut() error {
-	canceled, err := cc.tx.CancelContactQueued(cc.contact.ID, "opt_out", cc.now)
+	canceled, err := cc.b.cancelContactQueued(cc.contact.ID, "opt_out", cc.now)
 	if err != nil {
 		return err
 	}
 	for _, m := range canceled {
 		cc.trace(Trace{FlowID: m.FlowID, Step: m.StepID, Kind: "cancel", Reason: smsflow.DecisionCanceledOptOut, RunID: m.RunID})
-		if err := cc.tx.InsertDecision(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: cc.contact.ID,
+		if err := cc.b.decide(&smsflow.Decision{RunID: m.RunID, StepID: m.StepID, FlowID: m.FlowID, ContactID: cc.contact.ID,
 			Reason: smsflow.DecisionCanceledOptOut, At: cc.now}); err != nil {
 			return err
 		}
 	}
-	runs, err := cc.tx.OpenRuns(cc.contact.ID)
+	runs, err := cc.b.openRuns(cc.contact.ID)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (cc *contactCtx) optOut() error {
 			if run.Status == smsflow.RunWaiting && !run.State.DeferredSince.IsZero() {
 				// A send parked by a deferral will never go: say why, as for a queued one.
 				cc.trace(Trace{FlowID: run.FlowID, Step: run.Step, Kind: "cancel", Reason: smsflow.DecisionCanceledOptOut, RunID: run.ID})
-				if err := cc.tx.InsertDecision(&smsflow.Decision{RunID: run.ID, StepID: run.Step, FlowID: run.FlowID, ContactID: cc.contact.ID,
+				if err := cc.b.decide(&smsflow.Decision{RunID: run.ID, StepID: run.Step, FlowID: run.FlowID, ContactID: cc.contact.ID,
 					Reason: smsflow.DecisionCanceledOptOut, Detail: "deferred send canceled", At: cc.now}); err != nil {
 					return err
 				}
@@ -142,7 +142,7 @@ func (cc *contactCtx) replyRun(runs []*smsflow.Run, ev *smsflow.Event) (int64, e
 		if step == nil || step.Kind != flow.StepWait || step.Wait.Kind != flow.WaitReply {
 			continue
 		}
-		last, err := cc.tx.LastRunMessage(run.ID)
+		last, err := cc.b.lastRunMessage(run.ID)
 		if err != nil {
 			return 0, err
 		}

@@ -20,7 +20,7 @@ func (cc *contactCtx) goals(ev *smsflow.Event) error {
 	if maxWithin == 0 {
 		since = time.Time{}
 	}
-	runs, err := cc.tx.RunsAwaitingGoal(cc.contact.ID, since)
+	runs, err := cc.b.runsAwaitingGoal(cc.contact.ID, since)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (cc *contactCtx) goals(ev *smsflow.Event) error {
 			}
 			continue
 		}
-		if err := cc.tx.UpdateRun(run); err != nil {
+		if err := cc.b.updateRun(run); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
-	"github.com/smsflow/smsflow/store"
 )
 
 // armInactivity pushes back the inactivity deadlines an event feeds.
@@ -28,7 +27,8 @@ func (cc *contactCtx) armInactivity(ev *smsflow.Event) error {
 func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
-	err := e.commitWork(ctx, func(tx *store.Tx, w *work) error {
+	err := e.commitWork(ctx, func(b *batch) error {
+		tx := b.tx
 		handled = 0
 		due, err := tx.DueInactivity(now, limit)
 		if err != nil {
@@ -57,7 +57,7 @@ func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) 
 			if comp.Trigger.Kind != flow.TriggerInactivity {
 				continue
 			}
-			cc, err := e.newContactCtx(tx, w, it.ContactID)
+			cc, err := e.newContactCtx(b, it.ContactID)
 			if err != nil {
 				return err
 			}

@@ -59,7 +59,7 @@ func (cc *contactCtx) holdSend(run *smsflow.Run, comp *Compiled, step *flow.Step
 		return true, nil
 	}
 	cc.trace(tr)
-	return true, cc.tx.InsertDecision(&smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID,
+	return true, cc.b.decide(&smsflow.Decision{RunID: run.ID, StepID: step.ID, FlowID: comp.ID, ContactID: cc.contact.ID,
 		Reason: reason, Detail: detail, At: cc.now})
 }
 
@@ -114,13 +114,13 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 		run.Status, run.WakeAt = smsflow.RunWaiting, out.Until
 		tr.Kind = "defer"
 		cc.trace(tr)
-		return true, cc.tx.InsertDecision(d)
+		return true, cc.b.decide(d)
 	}
 	run.State.DeferredSince = time.Time{}
 	if !out.Sent() {
 		tr.Kind, tr.Body = "skip", bodyIf(reason, body)
 		cc.trace(tr)
-		return false, cc.tx.InsertDecision(d)
+		return false, cc.b.decide(d)
 	}
 	body, d.Detail, err = cc.finish(comp, body)
 	if err != nil {
@@ -131,7 +131,7 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 	m := &smsflow.Message{Direction: "out", RunID: run.ID, StepID: step.ID, FlowID: comp.ID, Category: string(comp.Category), ContactID: cc.contact.ID,
 		Phone: cc.contact.Phone, Body: body, Encoding: info.Encoding, Characters: info.Characters, Segments: info.Segments,
 		Status: smsflow.MessageQueued, Provider: cc.e.cfg.Provider, Sender: sender, SendBefore: out.SendBefore, CreatedAt: cc.now, UpdatedAt: cc.now}
-	inserted, err := cc.tx.InsertMessage(m)
+	inserted, err := cc.b.queueMessage(m)
 	if err != nil {
 		return false, err
 	}
@@ -142,11 +142,11 @@ func (cc *contactCtx) send(run *smsflow.Run, comp *Compiled, step *flow.Step) (d
 	if err := links.flush(); err != nil {
 		return false, err
 	}
-	cc.w.queued++
+	cc.b.queued++
 	tr.Kind, tr.Body = "send", body
 	tr.Holdout = false
 	cc.trace(tr)
-	return false, cc.tx.InsertDecision(d)
+	return false, cc.b.decide(d)
 }
 
 // finish applies what a body needs on its way out, after the policy said
@@ -159,7 +159,7 @@ func (cc *contactCtx) finish(comp *Compiled, body string) (out, detail string, e
 	var notes []string
 	if cc.e.cfg.Footer != "" && policy.Marketing(string(comp.Category)) {
 		if withFooter, added := policy.ApplyFooter(body, cc.e.cfg.brandName(), cc.e.cfg.Footer); len(added) > 0 {
-			had, err := cc.tx.HadMarketing(cc.contact.ID, cc.contact.Phone)
+			had, err := cc.b.hadMarketing(cc.contact.ID, cc.contact.Phone)
 			if err != nil {
 				return "", "", err
 			}
@@ -185,14 +185,11 @@ func (cc *contactCtx) recentSends() ([]policy.Recent, error) {
 	if cc.recentLoaded {
 		return cc.recent, nil
 	}
-	rows, err := cc.tx.RecentSends(cc.contact.ID, cc.now.Add(-cc.e.cfg.Policy.Lookback()))
+	recent, err := cc.b.recentSends(cc.contact.ID, cc.now.Add(-cc.e.cfg.Policy.Lookback()))
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rows {
-		cc.recent = append(cc.recent, policy.Recent{At: r.At, Category: r.Category, FlowID: r.FlowID})
-	}
-	cc.recentLoaded = true
+	cc.recent, cc.recentLoaded = append(cc.recent, recent...), true
 	return cc.recent, nil
 }
 

@@ -86,7 +86,7 @@ func (cc *contactCtx) resumeTimer(run *smsflow.Run) error {
 	if run.Step == "" {
 		// A pending entry made before scheduled entries had their own
 		// table (a run at no step yet): decided now like one of them.
-		if err := cc.tx.DeleteRun(run.ID); err != nil {
+		if err := cc.b.deleteRun(run); err != nil {
 			return err
 		}
 		job := ""

@@ -92,7 +92,7 @@ func withheld(why string) (Result, error) { return Result{Withheld: why}, nil }
 // none, never to a number another contact holds, and may merge only
 // publicMergeable contacts; otherwise it is withheld, whatever the reason,
 // so that the answer is no oracle. The phone it gives is not verified.
-func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
+func apply(tx WriteTx, b *eventBatch, it *Item, now time.Time) (Result, error) {
 	if err := checkIDs(it); err != nil {
 		return Result{}, err
 	}
@@ -104,7 +104,7 @@ func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 	} else if cid, err = resolve(tx, it.AnonymousID, true); err != nil {
 		return Result{}, err
 	}
-	c, err := tx.ContactByID(cid)
+	c, err := b.contact(tx, cid)
 	if err != nil {
 		return Result{}, err
 	}
@@ -116,7 +116,7 @@ func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 		if id == "" || id == cid || slices.ContainsFunc(merge, func(m *smsflow.Contact) bool { return m.ID == id }) {
 			return nil
 		}
-		m, err := tx.ContactByID(id)
+		m, err := b.contact(tx, id)
 		if err != nil || m == nil {
 			return err
 		}
@@ -204,7 +204,7 @@ func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 		AnonymousID: it.AnonymousID, Properties: it.Properties, Traits: it.Traits, Context: it.Context,
 		DedupeKey: it.dedupeKey(), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt, Trust: it.Trust,
 	}
-	inserted, err := tx.InsertEvent(ev)
+	inserted, err := b.insertEvent(tx, ev)
 	if err != nil {
 		return Result{}, err
 	}
@@ -220,9 +220,10 @@ func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 		if err := tx.UpdateContact(release); err != nil {
 			return Result{}, err
 		}
+		b.forget(release.ID)
 	}
 	if !it.History {
-		if err := tx.AddInbox(cid, ev.Seq); err != nil {
+		if err := b.addInbox(tx, cid, ev.Seq); err != nil {
 			return Result{}, err
 		}
 	}
@@ -253,9 +254,15 @@ func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 		if m.CreatedAt.Before(c.CreatedAt) {
 			c.CreatedAt = m.CreatedAt
 		}
+		// The merge moves stored events: the group's new ones are
+		// written first (their inbox items stay pending, in order).
+		if err := b.writeEvents(tx); err != nil {
+			return Result{}, err
+		}
 		if err := tx.MergeContact(m.ID, cid); err != nil {
 			return Result{}, err
 		}
+		b.forgetAll()
 		changed = true
 	}
 	if it.UserID != "" && it.AnonymousID != "" {
@@ -314,6 +321,7 @@ func apply(tx WriteTx, it *Item, now time.Time) (Result, error) {
 	} else {
 		err = tx.UpdateContact(c)
 	}
+	b.forget(c.ID)
 	return Result{ContactID: cid}, err
 }
 

@@ -278,7 +278,7 @@ func (im *Importer) write(ctx context.Context, rows []*ImportRow, sum *ImportSum
 			if row.Timezone != "" {
 				it.Timezone, it.TimezoneSource = row.Timezone, "trait"
 			}
-			res, err := apply(tx, it, now)
+			res, err := apply(tx, nil, it, now)
 			if err != nil && smsflow.ErrorCode(err) == smsflow.EINTERNAL {
 				return err
 			}

@@ -26,6 +26,9 @@ type Store interface {
 	// SingleWriter says the database takes one writer at a time (SQLite):
 	// the importer then yields between batches to the server's writes.
 	SingleWriter() bool
+	// Dialect says whether a statement is a network round trip
+	// (PostgreSQL): the writer then reads ahead which events are stored.
+	Dialect() store.Dialect
 	// Relevance is the rule "does any flow react to this event?"; Writer
 	// stores the events none reacts to as history only.
 	Relevance() func(name string) bool
@@ -41,6 +44,7 @@ type Store interface {
 type WriteTx interface {
 	// contacts
 	ContactByID(id string) (*smsflow.Contact, error)
+	ContactsByID(ids []string) (map[string]*smsflow.Contact, error)
 	ContactByPhone(e164 string) (*smsflow.Contact, error)
 	InsertContact(c *smsflow.Contact) error
 	UpdateContact(c *smsflow.Contact) error
@@ -58,11 +62,16 @@ type WriteTx interface {
 	LatestConsent(phone string) (*smsflow.ConsentEntry, error)
 	AppendConsent(e *smsflow.ConsentEntry) error
 
-	// events and the engine's inbox
-	Prefetch(p store.Prefetch) error
+	// events and the engine's inbox: a group's events are read ahead
+	// (which keys are stored), numbered, and written set-based with their
+	// inbox items (ingest/events.go)
+	StoredEventKeys(events []*smsflow.Event) (map[string]bool, error)
+	ReserveEventSeq() (int64, error)
 	InsertEvent(e *smsflow.Event) (bool, error)
+	InsertEvents(events []*smsflow.Event) error
 	Queues(name string) bool
 	AddInbox(contactID string, eventSeq int64) error
+	AddInboxItems(items []store.InboxItem) error
 
 	// messages: inbound texts and the automatic replies queued to them
 	InsertMessage(m *smsflow.Message) (inserted bool, err error)

@@ -229,13 +229,27 @@ func (w *Writer) write(group []*request) error {
 				events = append(events, &smsflow.Event{MessageID: it.MessageID, DedupeKey: it.dedupeKey(), Trust: it.Trust})
 			}
 		}
-		if err := tx.Prefetch(store.Prefetch{Read: ids, Events: events}); err != nil {
+		b, err := loadEventBatch(tx, ids, events, w.db.Dialect().RoundTrips())
+		if err != nil {
 			return err
+		}
+		// A hook reads and writes on its own (events, contacts): what the
+		// batch holds is written before it, and forgotten after.
+		hook := func(fn func() error) error {
+			if err := b.write(tx); err != nil {
+				return err
+			}
+			defer b.forgetAll()
+			return fn()
 		}
 		for _, r := range group {
 			r.results = make([]Result, len(r.items))
 			if r.hooks.Before != nil {
-				skip, err := r.hooks.Before(stx)
+				var skip bool
+				err := hook(func() (err error) {
+					skip, err = r.hooks.Before(stx)
+					return err
+				})
 				if err != nil {
 					return err
 				}
@@ -250,7 +264,7 @@ func (w *Writer) write(group []*request) error {
 				if relevant != nil && !it.History && (it.Type != smsflow.EventTrack || !relevant(it.Name)) {
 					it.History = true
 				}
-				res, err := apply(tx, it, now)
+				res, err := apply(tx, b, it, now)
 				if err != nil {
 					if smsflow.ErrorCode(err) == smsflow.EINTERNAL {
 						return err
@@ -263,11 +277,11 @@ func (w *Writer) write(group []*request) error {
 				r.results[i] = res
 			}
 			if r.hooks.After != nil {
-				if err := r.hooks.After(stx, r.results); err != nil {
+				if err := hook(func() error { return r.hooks.After(stx, r.results) }); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		return b.write(tx)
 	})
 }

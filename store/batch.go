@@ -2,63 +2,23 @@ package store
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
 )
 
-// Set-based engine transactions (D33). The engine works on a batch of
-// contacts in one transaction, and each contact used to cost its own
-// statements: lock and read the contact, read its open runs, its last entry
-// per flow and its recent sends, then write a decision and update its run
-// for every step. On PostgreSQL every statement is a network round trip, and
-// on both databases a statement has a fixed cost, so a batch of 256 contacts
-// ran about 2,500 statements.
-//
-// Two mechanisms, both inside Tx so the engine's per-contact logic does not
-// change:
-//
-//   - Prefetch reads what a batch is about to need in one query per kind
-//     (contacts with their consent, locked in id order; runs by id, locked;
-//     open runs; last entries; recent sends). A Tx read method answers from
-//     the prefetched rows once, and any write that could change them (a run,
-//     message, contact or consent write of that contact) drops them, so the
-//     next read goes to the database. What a read returns is the same as
-//     without the prefetch.
-//   - Write-behind: decisions (only read outside engine transactions) and run
-//     updates are buffered and written in multi-row statements before any
-//     read of the runs table in the transaction and before commit, so the
-//     transaction sees its own writes and commits them atomically, as before.
-
-// Prefetch names what a batch is about to read.
-type Prefetch struct {
-	// Contacts are locked (PostgreSQL, in id order) and read with their consent.
-	Contacts []string
-	// Read are contacts read without a lock (ContactByID; ingestion).
-	Read []string
-	// Runs are locked and read by id (timers due).
-	Runs []int64
-	// OpenRuns and Entries read the Contacts' open runs and last entry per
-	// flow (events, segment entries).
-	OpenRuns, Entries bool
-	// RecentSince, when set, reads the Contacts' counted sends since then
-	// (caps).
-	RecentSince time.Time
-	// Marketing reads which Contacts had a marketing message since their
-	// number last subscribed (HadMarketing: the compliance footer).
-	Marketing bool
-	// Events are events about to be inserted (ingestion). On PostgreSQL,
-	// which of their message ids and dedupe keys are stored already is read
-	// in one query, so InsertEvent knows for them whether an event is new
-	// without a statement of its own and buffers the row (SQLite, in
-	// process, inserts at once: there is no round trip to save).
-	Events []*smsflow.Event
-}
+// Set-based batch reads and writes (D33, D84). The engine and the ingest
+// writer work on a batch of contacts in one transaction, and one statement
+// per contact for every read and write would cost a round trip each on
+// PostgreSQL and a fixed cost on both databases. So a batch reads what it
+// needs up front, one query per kind of row for all its contacts (or runs,
+// or events), and writes what it decided at the end, each kind in
+// multi-row statements. The batch itself lives with its caller (the
+// engine's engine/batch.go, the ingest writer's ingest/events.go): store.Tx
+// holds no cache and no buffered write; it reads and writes when asked.
 
 type cachedContact struct {
 	c       *smsflow.Contact
@@ -68,135 +28,6 @@ type cachedContact struct {
 type entryInfo struct {
 	last time.Time
 	open bool
-}
-
-type recentCache struct {
-	since time.Time
-	rows  []SentRecord
-}
-
-// batchCache holds prefetched rows until they are read once or invalidated.
-type batchCache struct {
-	contacts map[string]cachedContact    // a nil contact: known missing
-	read     map[string]*smsflow.Contact // nil: known missing
-	runs     map[int64]*smsflow.Run
-	openRuns map[string][]*smsflow.Run
-	entries  map[string]map[string]entryInfo // contact → flow
-	recent   map[string]recentCache
-	// marketing holds, per prefetched contact, the numbers that had a
-	// marketing message since they last subscribed (HadMarketing).
-	marketing map[string]map[string]bool
-	// events says, per event key (eventKeys) read ahead, whether an event
-	// with it is stored or buffered.
-	events map[string]bool
-}
-
-// cached is the prefetched rows, or none when the transaction prefetched
-// nothing (its maps are the transaction's: deleting from them takes rows
-// out of the cache).
-func (t *Tx) cached() batchCache {
-	if t.cache == nil {
-		return batchCache{}
-	}
-	return *t.cache
-}
-
-// oneOf answers a single-key read from the prefetched rows m, taking the
-// entry out when take (the caller changes what it gets), or else from the
-// batch read fetch with that one key: a prefetched answer and a direct one
-// come from the same query.
-func oneOf[K comparable, V any](m map[K]V, key K, take bool, fetch func([]K) (map[K]V, error)) (V, error) {
-	if v, ok := m[key]; ok {
-		if take {
-			delete(m, key)
-		}
-		return v, nil
-	}
-	all, err := fetch([]K{key})
-	return all[key], err
-}
-
-// dropContact forgets what was prefetched about a contact.
-func (b *batchCache) dropContact(id string) {
-	if b == nil {
-		return
-	}
-	delete(b.contacts, id)
-	delete(b.read, id)
-}
-
-// dropRuns forgets what was prefetched about a contact's runs.
-func (b *batchCache) dropRuns(contactID string) {
-	if b == nil {
-		return
-	}
-	delete(b.openRuns, contactID)
-	delete(b.entries, contactID)
-}
-
-// Prefetch loads what p names into the transaction (see the comment above).
-// Calling it again replaces the earlier prefetch.
-func (t *Tx) Prefetch(p Prefetch) error {
-	if err := t.flush(); err != nil {
-		return err
-	}
-	ids := append([]string(nil), p.Contacts...)
-	sort.Strings(ids) // one lock order for every node
-	b := &batchCache{}
-	t.cache = b
-	var err error
-	if len(ids) > 0 {
-		if b.contacts, err = t.contactsForUpdate(ids); err != nil {
-			return err
-		}
-	}
-	if len(p.Read) > 0 {
-		if b.read, err = t.contactsByID(slices.Compact(slices.Sorted(slices.Values(p.Read)))); err != nil {
-			return err
-		}
-	}
-	if len(p.Events) > 0 && t.db.dialect.RoundTrips() {
-		if b.events, err = t.storedEventKeys(p.Events); err != nil {
-			return err
-		}
-	}
-	if len(p.Runs) > 0 {
-		if b.runs, err = t.runsByID(p.Runs); err != nil {
-			return err
-		}
-		if err := t.knowMessages(p.Runs); err != nil {
-			return err
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	if p.OpenRuns {
-		if b.openRuns, err = t.openRunsOf(ids); err != nil {
-			return err
-		}
-	}
-	if p.Entries {
-		if b.entries, err = t.entriesOf(ids); err != nil {
-			return err
-		}
-	}
-	if p.Marketing {
-		if b.marketing, err = t.marketingOf(ids); err != nil {
-			return err
-		}
-	}
-	if !p.RecentSince.IsZero() {
-		recent, err := t.recentSendsOf(ids, p.RecentSince)
-		if err != nil {
-			return err
-		}
-		b.recent = make(map[string]recentCache, len(recent))
-		for id, rows := range recent {
-			b.recent[id] = recentCache{since: p.RecentSince, rows: rows}
-		}
-	}
-	return nil
 }
 
 // --- batch reads ---------------------------------------------------------------
@@ -246,18 +77,19 @@ func (t *Tx) contactsByID(ids []string) (map[string]*smsflow.Contact, error) {
 	})
 }
 
-// eventKeys are the keys an event is unique by: its message id and, when
-// it has one, its dedupe key (an order's id).
-func eventKeys(e *smsflow.Event) []string {
+// EventKeys are the keys an event is unique by: its stored message id and,
+// when it has one, its stored dedupe key (an order's id).
+func EventKeys(e *smsflow.Event) []string {
 	if e.DedupeKey == "" {
 		return []string{"m:" + storedMessageID(e)}
 	}
 	return []string{"m:" + storedMessageID(e), "d:" + storedDedupeKey(e)}
 }
 
-// storedEventKeys reads which of the events' keys are stored: an entry for
-// every key, true when an event has it.
-func (t *Tx) storedEventKeys(events []*smsflow.Event) (map[string]bool, error) {
+// StoredEventKeys reads which of the events' keys (EventKeys) are stored,
+// in one query per kind of key: an entry for every key, true when a stored
+// event has it.
+func (t *Tx) StoredEventKeys(events []*smsflow.Event) (map[string]bool, error) {
 	out := map[string]bool{}
 	var ids, dedupe []any
 	ask := func(key string, value any, list *[]any) {
@@ -293,9 +125,6 @@ func (t *Tx) storedEventKeys(events []*smsflow.Event) (map[string]bool, error) {
 
 // runsByID locks and reads runs; a missing one is absent.
 func (t *Tx) runsByID(ids []int64) (map[int64]*smsflow.Run, error) {
-	if err := t.flushRuns(); err != nil {
-		return nil, err
-	}
 	out := make(map[int64]*smsflow.Run, len(ids))
 	return out, t.eachRow(`SELECT `+runColumns+` FROM runs WHERE id IN (%s) ORDER BY id`+t.db.dialect.LockRow(), anyArgs(ids), nil, func(rows *sql.Rows) error {
 		r, err := scanRun(rows)
@@ -309,9 +138,6 @@ func (t *Tx) runsByID(ids []int64) (map[int64]*smsflow.Run, error) {
 // openRunsOf reads the contacts' runs that have not ended, oldest entry
 // first.
 func (t *Tx) openRunsOf(ids []string) (map[string][]*smsflow.Run, error) {
-	if err := t.flushRuns(); err != nil {
-		return nil, err
-	}
 	out := make(map[string][]*smsflow.Run, len(ids))
 	for _, id := range ids {
 		out[id] = nil
@@ -328,9 +154,6 @@ func (t *Tx) openRunsOf(ids []string) (map[string][]*smsflow.Run, error) {
 // entriesOf reads, per contact and flow, the last entry (any version,
 // holdout included) and whether a run of it is still open.
 func (t *Tx) entriesOf(ids []string) (map[string]map[string]entryInfo, error) {
-	if err := t.flushRuns(); err != nil {
-		return nil, err
-	}
 	out := make(map[string]map[string]entryInfo, len(ids))
 	for _, id := range ids {
 		out[id] = map[string]entryInfo{}
@@ -395,32 +218,6 @@ WHERE contact_id IN (%s) AND created_at > ? ORDER BY contact_id, created_at`, an
 	})
 }
 
-// knowMessages reads which steps of the runs (locked by this transaction)
-// have a message, so that InsertMessage can buffer their next message and
-// still say exactly whether it is new (PostgreSQL, where that saves a round
-// trip per send). Only the engine writes a run's messages, and it does so
-// under the run's and its contact's locks.
-func (t *Tx) knowMessages(ids []int64) error {
-	if !t.db.dialect.RoundTrips() {
-		return nil
-	}
-	if t.msgSteps == nil {
-		t.msgSteps = map[int64]map[string]bool{}
-	}
-	for _, id := range ids {
-		t.msgSteps[id] = map[string]bool{}
-	}
-	return t.eachRow(`SELECT run_id, step_id FROM messages WHERE run_id IN (%s)`, anyArgs(ids), nil, func(rows *sql.Rows) error {
-		var run int64
-		var step sql.NullString
-		if err := rows.Scan(&run, &step); err != nil {
-			return err
-		}
-		t.msgSteps[run][step.String] = true
-		return nil
-	})
-}
-
 // maxParams bounds the parameters of one statement (SQLite's default limit
 // is 32,766; PostgreSQL's 65,535).
 const maxParams = 8000
@@ -459,93 +256,17 @@ func (t *Tx) eachRow(query string, ids, extra []any, fn func(*sql.Rows) error) e
 	return nil
 }
 
-// --- write-behind -------------------------------------------------------------
-
-// runUpdateColumns are the columns UpdateRun writes, id first.
-const runUpdateColumns = 11
+// --- batch writes ---------------------------------------------------------------
 
 func runUpdateArgs(r *smsflow.Run) []any {
 	return []any{r.ID, r.Status, r.ExitReason, r.Step, wakeArg(r.WakeAt), r.Variant, mustJSON(r.State), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue}
 }
 
-// flush writes the buffered run updates, decisions, history events and
-// inbox items.
-func (t *Tx) flush() error {
-	return errors.Join(t.flushRuns(), t.flushMessages(), t.flushDecisions(), t.flushEvents(), t.flushHistory(), t.flushInbox())
-}
-
-// flushEvents writes the buffered events (InsertEvent on PostgreSQL), in
-// call order, with the sequence numbers InsertEvent gave them. There is no
-// ON CONFLICT: InsertEvent said they were new, so an event another node
-// stored meanwhile fails the transaction (store.DB.IsConflict: the ingest
-// writer runs it again, and finds the duplicate) instead of being counted
-// new.
-func (t *Tx) flushEvents() error {
-	if len(t.eventRows) == 0 {
-		return nil
-	}
-	rows := t.eventRows
-	t.eventRows = nil
-	return t.execRows(`INSERT INTO events (seq, `+eventInsertColumns+`)
-OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
-}
-
-// flushMessages writes the buffered messages, in call order.
-func (t *Tx) flushMessages() error {
-	if len(t.msgRows) == 0 {
-		return nil
-	}
-	rows := t.msgRows
-	t.msgRows = nil
-	return t.execRows(`INSERT INTO messages (`+messageInsertColumns+`) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
-}
-
-// flushHistory writes the buffered history events, in call order.
-func (t *Tx) flushHistory() error {
-	if len(t.history) == 0 {
-		return nil
-	}
-	rows := t.history
-	t.history = nil
-	return t.execRows(`INSERT INTO events (`+eventInsertColumns+`) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
-}
-
-// flushInbox writes the buffered inbox items, in call order.
-func (t *Tx) flushInbox() error {
-	if len(t.inbox) == 0 {
-		return nil
-	}
-	rows := t.inbox
-	t.inbox = nil
-	return t.execRows(`INSERT INTO inbox (contact_id, event_seq) VALUES `, `(?, ?)`, ``, rows)
-}
-
-// flushRuns writes the buffered new runs, then the buffered run updates,
-// in multi-row statements.
-func (t *Tx) flushRuns() error {
-	if len(t.runInsertRows) > 0 {
-		rows := t.runInsertRows
-		t.runInsertRows, t.runInserts = nil, nil
-		err := t.execRows(`INSERT INTO runs (id, flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value)
-OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
-		if err != nil {
-			return err
-		}
-	}
-	if len(t.runOrder) == 0 {
-		return nil
-	}
-	rows := make([][]any, 0, len(t.runOrder))
-	for _, id := range t.runOrder {
-		rows = append(rows, t.runUpdates[id])
-	}
-	t.runOrder, t.runUpdates = t.runOrder[:0], nil
+// updateRunRows writes run updates (runUpdateArgs rows).
+func (t *Tx) updateRunRows(rows [][]any) error {
 	if !t.db.dialect.RoundTrips() {
 		// In process (SQLite): no round trip to save, and its UPDATE … FROM
-		// (VALUES …) costs four times the plain updates (measured: 43 µs
-		// against 9 µs a run in bench timers).
+		// (VALUES …) costs several times the plain updates.
 		for _, r := range rows {
 			if _, err := t.exec(`UPDATE runs SET status = ?, exit_reason = ?, step = ?, wake_at = ?, variant = ?, state = ?, updated_at = ?, ended_at = ?, goal_at = ?, goal_value = ? WHERE id = ?`,
 				append(r[1:len(r):len(r)], r[0])...); err != nil {
@@ -559,16 +280,6 @@ OVERRIDING SYSTEM VALUE VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 	row := `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION))`
 	return t.execRows(`UPDATE runs SET status = v.column2, exit_reason = v.column3, step = v.column4, wake_at = v.column5, variant = v.column6,
  state = v.column7, updated_at = v.column8, ended_at = v.column9, goal_at = v.column10, goal_value = v.column11 FROM (VALUES `, row, `) AS v WHERE runs.id = v.column1`, rows)
-}
-
-// flushDecisions writes the buffered decisions in multi-row inserts.
-func (t *Tx) flushDecisions() error {
-	if len(t.decisions) == 0 {
-		return nil
-	}
-	rows := t.decisions
-	t.decisions = nil
-	return t.execRows(`INSERT INTO decisions (run_id, step_id, flow_id, contact_id, reason, detail, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, ``, rows)
 }
 
 // execRows runs prefix + row, row, … + suffix for the rows, in as few
@@ -610,4 +321,243 @@ func bitsLen(n int) int {
 		n >>= 1
 	}
 	return l
+}
+
+// --- explicit batch reads and writes (D84) -----------------------------------
+
+// Load names what LoadContacts reads with the contacts.
+type Load struct {
+	// OpenRuns reads each contact's runs that have not ended, and Entries
+	// its last entry per flow.
+	OpenRuns, Entries bool
+	// RecentSince, when set, reads the counted sends since then (caps).
+	RecentSince time.Time
+	// Marketing reads which numbers had a marketing message since they
+	// last subscribed (the compliance footer).
+	Marketing bool
+}
+
+// ContactState is a contact as a batch loaded it: what the engine decides
+// from, read in one query per kind for the whole batch.
+type ContactState struct {
+	Contact *smsflow.Contact // nil: no such contact
+	Consent smsflow.ConsentStatus
+	// OpenRuns are the runs that have not ended, oldest entry first (with
+	// Load.OpenRuns).
+	OpenRuns []*smsflow.Run
+	// Entries are, per flow, the last entry and whether a run of it is open
+	// (with Load.Entries).
+	Entries map[string]Entry
+	// Recent are the counted sends since Load.RecentSince, oldest first.
+	Recent []SentRecord
+	// Marketing holds the numbers that had a marketing message since they
+	// last subscribed (with Load.Marketing).
+	Marketing map[string]bool
+}
+
+// Entry is a contact's last entry into a flow (any version, holdout
+// included) and whether a run of it is still open.
+type Entry struct {
+	Last time.Time
+	Open bool
+}
+
+// LoadContacts locks the contacts (PostgreSQL, in id order) and reads them
+// with their consent and what l names, in one query per kind. Every id asked
+// for has a state; a missing contact's Contact is nil.
+func (t *Tx) LoadContacts(ids []string, l Load) (map[string]*ContactState, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids))) // one lock order for every node
+	out := make(map[string]*ContactState, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	contacts, err := t.contactsForUpdate(ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range contacts {
+		out[id] = &ContactState{Contact: c.c, Consent: c.consent}
+	}
+	if l.OpenRuns {
+		open, err := t.OpenRunsOf(ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, runs := range open {
+			out[id].OpenRuns = runs
+		}
+	}
+	if l.Entries {
+		entries, err := t.EntriesOf(ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, e := range entries {
+			out[id].Entries = e
+		}
+	}
+	if l.Marketing {
+		m, err := t.MarketingOf(ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, phones := range m {
+			out[id].Marketing = phones
+		}
+	}
+	if !l.RecentSince.IsZero() {
+		recent, err := t.recentSendsOf(ids, l.RecentSince)
+		if err != nil {
+			return nil, err
+		}
+		for id, rows := range recent {
+			out[id].Recent = rows
+		}
+	}
+	return out, nil
+}
+
+// OpenRunsOf reads the contacts' runs that have not ended, oldest entry
+// first, with an entry for every id.
+func (t *Tx) OpenRunsOf(ids []string) (map[string][]*smsflow.Run, error) { return t.openRunsOf(ids) }
+
+// EntriesOf reads, per contact and flow, the last entry and whether a run
+// of it is open, with an entry for every id.
+func (t *Tx) EntriesOf(ids []string) (map[string]map[string]Entry, error) {
+	in, err := t.entriesOf(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]Entry, len(in))
+	for id, flows := range in {
+		m := make(map[string]Entry, len(flows))
+		for f, e := range flows {
+			m[f] = Entry{Last: e.last, Open: e.open}
+		}
+		out[id] = m
+	}
+	return out, nil
+}
+
+// MarketingOf reads, per contact, the numbers that had a counted marketing
+// message since they last subscribed.
+func (t *Tx) MarketingOf(ids []string) (map[string]map[string]bool, error) { return t.marketingOf(ids) }
+
+// RecentSendsOf reads the contacts' counted outbound messages created after
+// since, oldest first, with an entry for every id.
+func (t *Tx) RecentSendsOf(ids []string, since time.Time) (map[string][]SentRecord, error) {
+	return t.recentSendsOf(ids, since)
+}
+
+// RunsByID locks and reads runs by id; a missing one is absent.
+func (t *Tx) RunsByID(ids []int64) (map[int64]*smsflow.Run, error) { return t.runsByID(ids) }
+
+// MessageSteps reads which steps of the runs have a message, with an entry
+// for every run: what "never twice" is decided from for runs a batch may
+// advance. Call it under the runs' contacts' locks: only the engine writes
+// a run's messages, under those locks.
+func (t *Tx) MessageSteps(runIDs []int64) (map[int64]map[string]bool, error) {
+	out := make(map[int64]map[string]bool, len(runIDs))
+	for _, id := range runIDs {
+		out[id] = map[string]bool{}
+	}
+	return out, t.eachRow(`SELECT run_id, step_id FROM messages WHERE run_id IN (%s)`, anyArgs(runIDs), nil, func(rows *sql.Rows) error {
+		var run int64
+		var step sql.NullString
+		if err := rows.Scan(&run, &step); err != nil {
+			return err
+		}
+		out[run][step.String] = true
+		return nil
+	})
+}
+
+// ReserveRunID returns an id for a run the transaction will write with
+// InsertRuns, so what refers to the run (decisions, messages, links) can
+// name it first. PostgreSQL takes ids from the table's sequence in blocks;
+// SQLite, whose one writer holds the database for the transaction, counts
+// up from the largest id, as its own rowid allocation does.
+func (t *Tx) ReserveRunID() (int64, error) { return t.reserve(&t.runIDs, "runs", "id") }
+
+// reserve takes the next id of table's column for a row written later in
+// the transaction.
+func (t *Tx) reserve(b *idBlock, table, column string) (int64, error) {
+	if t.db.dialect.RoundTrips() {
+		return t.nextID(b, table, column)
+	}
+	if b.taken == 0 {
+		var top sql.NullInt64
+		if err := t.queryRow(`SELECT MAX(` + column + `) FROM ` + table).Scan(&top); err != nil {
+			return 0, fmt.Errorf("reserve %s %s: %w", table, column, err)
+		}
+		b.next = top.Int64
+	}
+	b.taken++
+	b.next++
+	return b.next, nil
+}
+
+// InsertRuns writes new runs whose ids were reserved (ReserveRunID), in
+// multi-row statements.
+func (t *Tx) InsertRuns(runs []*smsflow.Run) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(runs))
+	for i, r := range runs {
+		rows[i] = runInsertArgs(r)
+	}
+	return t.execRows(`INSERT INTO runs (id, flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value)
+`+t.overriding()+`VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
+}
+
+// overriding lets an insert give an identity column its reserved value
+// (PostgreSQL's GENERATED ALWAYS columns).
+func (t *Tx) overriding() string {
+	if t.db.dialect.RoundTrips() {
+		return "OVERRIDING SYSTEM VALUE "
+	}
+	return ""
+}
+
+// UpdateRuns writes runs' mutable fields: one UPDATE … FROM (VALUES …) per
+// chunk on PostgreSQL, a prepared UPDATE per run on SQLite, where there is
+// no round trip to save and the plain update is the faster one.
+func (t *Tx) UpdateRuns(runs []*smsflow.Run) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(runs))
+	for i, r := range runs {
+		rows[i] = runUpdateArgs(r)
+	}
+	return t.updateRunRows(rows)
+}
+
+// InsertDecisions writes decisions in multi-row statements; their ids stay 0.
+func (t *Tx) InsertDecisions(ds []*smsflow.Decision) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(ds))
+	for i, d := range ds {
+		rows[i] = decisionArgs(d)
+	}
+	return t.execRows(`INSERT INTO decisions (run_id, step_id, flow_id, contact_id, reason, detail, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, ``, rows)
+}
+
+// InsertMessages writes messages in multi-row statements; their ids stay 0.
+// A message for a (run, step) that has one is not written (the database's
+// guarantee behind "never twice"; the engine knows it before, from
+// MessageSteps).
+func (t *Tx) InsertMessages(ms []*smsflow.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(ms))
+	for i, m := range ms {
+		rows[i] = messageArgs(m)
+	}
+	return t.execRows(`INSERT INTO messages (`+messageInsertColumns+`) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -44,128 +45,87 @@ func seedBatch(t *testing.T, db *store.DB, n int, now time.Time) []*smsflow.Run 
 	return runs
 }
 
-// What a prefetched read returns is what the plain read returns, and a
-// write of the transaction is seen by the reads after it.
-func TestPrefetchReadsAsTheDatabase(t *testing.T) {
+// What a batch read (LoadContacts) returns for many contacts is what the
+// single reads return for each.
+func TestLoadContactsReadsAsTheSingleReads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 		runs := seedBatch(t, db, 5, now)
 		err := db.WriteTx(ctx, func(tx *store.Tx) error {
-			err := tx.Prefetch(store.Prefetch{Contacts: []string{"c0001", "c0000", "ghost"}, Runs: []int64{runs[0].ID},
-				OpenRuns: true, Entries: true, RecentSince: now.Add(-time.Hour), Marketing: true})
+			since := now.Add(-time.Hour)
+			all, err := tx.LoadContacts([]string{"c0001", "c0000", "ghost"}, store.Load{OpenRuns: true, Entries: true, RecentSince: since, Marketing: true})
 			if err != nil {
 				return err
 			}
-			c, _, err := tx.ContactForUpdate("c0000")
-			if err != nil || c == nil || c.Phone != "+14155550000" {
-				t.Errorf("prefetched contact = %+v, %v", c, err)
-			}
-			if c, _, err := tx.ContactForUpdate("ghost"); err != nil || c != nil {
-				t.Errorf("a missing contact must read as nil, got %+v, %v", c, err)
-			}
-			r, err := tx.RunByID(runs[0].ID)
-			if err != nil || r == nil || r.Status != smsflow.RunWaiting || r.Step != "s" {
-				t.Fatalf("prefetched run = %+v, %v", r, err)
-			}
-			open, err := tx.OpenRuns("c0000")
-			if err != nil || len(open) != 1 || open[0].ID != runs[0].ID {
-				t.Errorf("prefetched open runs = %+v, %v", open, err)
-			}
-			last, isOpen, err := tx.LastEntry("f", "c0000")
-			if err != nil || !last.Equal(now) || !isOpen {
-				t.Errorf("prefetched last entry = %v %v %v", last, isOpen, err)
-			}
-			if last, isOpen, _ := tx.LastEntry("other", "c0000"); !last.IsZero() || isOpen {
-				t.Errorf("a flow never entered: %v %v", last, isOpen)
-			}
-			recent, err := tx.RecentSends("c0000", now.Add(-time.Minute))
-			if err != nil || len(recent) != 1 || recent[0].FlowID != "f" {
-				t.Errorf("prefetched recent sends = %+v, %v", recent, err)
-			}
-
-			for _, q := range []struct {
-				contact, phone string
-				want           bool
-			}{{"c0000", "+14155550000", true}, {"c0000", "+14155559999", false}, {"ghost", "+14155550000", false}} {
-				if had, err := tx.HadMarketing(q.contact, q.phone); err != nil || had != q.want {
-					t.Errorf("prefetched HadMarketing(%s, %s) = %v, %v; want %v", q.contact, q.phone, had, err, q.want)
+			for _, id := range []string{"c0000", "c0001", "ghost"} {
+				s := all[id]
+				c, consent, err := tx.ContactForUpdate(id)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(s.Contact, c) || s.Consent != consent {
+					t.Errorf("%s: loaded %+v %s, read %+v %s", id, s.Contact, s.Consent, c, consent)
+				}
+				open, _ := tx.OpenRuns(id)
+				if !reflect.DeepEqual(s.OpenRuns, open) {
+					t.Errorf("%s: loaded open runs %v, read %v", id, s.OpenRuns, open)
+				}
+				for _, f := range []string{"f", "other"} {
+					last, isOpen, _ := tx.LastEntry(f, id)
+					if e := s.Entries[f]; !e.Last.Equal(last) || e.Open != isOpen {
+						t.Errorf("%s/%s: loaded entry %+v, read %v %v", id, f, e, last, isOpen)
+					}
+				}
+				recent, _ := tx.RecentSends(id, since)
+				if !reflect.DeepEqual(s.Recent, recent) {
+					t.Errorf("%s: loaded recent %v, read %v", id, s.Recent, recent)
+				}
+				for _, phone := range []string{"+14155550000", "+14155550001"} {
+					had, _ := tx.HadMarketing(id, phone)
+					if s.Marketing[phone] != had {
+						t.Errorf("%s/%s: loaded marketing %v, read %v", id, phone, s.Marketing[phone], had)
+					}
 				}
 			}
-
-			// The run ends (a buffered update): reads after it see it.
-			r.Status, r.EndedAt, r.WakeAt = smsflow.RunCompleted, now, time.Time{}
-			if err := tx.UpdateRun(r); err != nil {
-				return err
+			if all["c0000"].Contact == nil || len(all["c0000"].OpenRuns) != 1 || all["c0000"].OpenRuns[0].ID != runs[0].ID || !all["c0000"].Marketing["+14155550000"] {
+				t.Errorf("c0000 loaded as %+v", all["c0000"])
 			}
-			if open, err := tx.OpenRuns("c0000"); err != nil || len(open) != 0 {
-				t.Errorf("open runs after the run ended = %+v, %v; want none", open, err)
-			}
-			if _, isOpen, err := tx.LastEntry("f", "c0000"); err != nil || isOpen {
-				t.Errorf("last entry after the run ended: open %v, %v", isOpen, err)
-			}
-			if again, err := tx.RunByID(r.ID); err != nil || again.Status != smsflow.RunCompleted {
-				t.Errorf("run re-read after its update = %+v, %v", again, err)
-			}
-			// A new run and message of c0001 are seen by its next reads.
-			r2 := &smsflow.Run{FlowID: "g", FlowVersion: 1, ContactID: "c0001", Status: smsflow.RunActive, EnteredAt: now.Add(time.Minute), UpdatedAt: now}
-			if err := tx.InsertRun(r2); err != nil {
-				return err
-			}
-			if last, isOpen, err := tx.LastEntry("g", "c0001"); err != nil || !last.Equal(now.Add(time.Minute)) || !isOpen {
-				t.Errorf("last entry after a new run = %v %v %v", last, isOpen, err)
-			}
-			m := &smsflow.Message{Direction: "out", RunID: r2.ID, StepID: "x", FlowID: "g", Category: "promo", ContactID: "c0001", Phone: "+14155550001",
-				Body: "yo", Status: smsflow.MessageQueued, Provider: "console", CreatedAt: now.Add(time.Minute), UpdatedAt: now}
-			if _, err := tx.InsertMessage(m); err != nil {
-				return err
-			}
-			dup := *m
-			if inserted, err := tx.InsertMessage(&dup); err != nil || inserted {
-				t.Errorf("a second message for the same run and step: inserted %v, %v; want not inserted", inserted, err)
-			}
-			if recent, err := tx.RecentSends("c0001", now.Add(-time.Minute)); err != nil || len(recent) != 2 {
-				t.Errorf("recent sends after a new message = %+v, %v; want 2", recent, err)
-			}
-			// A contact changed in the transaction is read as changed.
-			c1, _, err := tx.ContactForUpdate("c0001")
+			byID, err := tx.RunsByID([]int64{runs[0].ID, runs[1].ID})
 			if err != nil {
 				return err
 			}
-			c1.Timezone = "America/Chicago"
-			if err := tx.UpdateContact(c1); err != nil {
-				return err
-			}
-			if again, _, err := tx.ContactForUpdate("c0001"); err != nil || again.Timezone != "America/Chicago" {
-				t.Errorf("contact re-read after its update = %+v, %v", again, err)
+			for _, r := range runs[:2] {
+				one, _ := tx.RunByID(r.ID)
+				if !reflect.DeepEqual(byID[r.ID], one) {
+					t.Errorf("run %d: batch read %+v, single read %+v", r.ID, byID[r.ID], one)
+				}
 			}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.RunsByContact(ctx, "c0000", false)
-		if err != nil || len(got) != 1 || got[0].Status != smsflow.RunCompleted {
-			t.Errorf("after commit, c0000's run = %+v, %v; want completed", got, err)
-		}
 	})
 }
 
-// Buffered writes commit with the transaction and vanish with its
-// rollback; many of them are written in several statements.
-func TestWriteBehindCommitsAndRollsBack(t *testing.T) {
+// Batch writes commit with the transaction and vanish with its rollback;
+// many rows are written in several statements.
+func TestBatchWritesCommitAndRollBack(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 		runs := seedBatch(t, db, 1500, now)
 		write := func(status string, fail bool) error {
 			return db.WriteTx(ctx, func(tx *store.Tx) error {
+				var ds []*smsflow.Decision
 				for _, r := range runs {
 					r.Status, r.Variant = status, "v-"+status
-					if err := tx.UpdateRun(r); err != nil {
-						return err
-					}
-					if err := tx.InsertDecision(&smsflow.Decision{RunID: r.ID, StepID: "s", FlowID: "f", ContactID: r.ContactID, Reason: "sent:" + status, At: now}); err != nil {
-						return err
-					}
+					ds = append(ds, &smsflow.Decision{RunID: r.ID, StepID: "s", FlowID: "f", ContactID: r.ContactID, Reason: "sent:" + status, At: now})
+				}
+				if err := tx.UpdateRuns(runs); err != nil {
+					return err
+				}
+				if err := tx.InsertDecisions(ds); err != nil {
+					return err
 				}
 				if fail {
 					return errors.New("rolled back")
@@ -233,100 +193,6 @@ func TestSegmentShardsDoNotDoubleAnOldJob(t *testing.T) {
 		sort.Strings(keys)
 		if want := []string{"at:new#0/2", "at:new#1/2", "at:old"}; fmt.Sprint(keys) != fmt.Sprint(want) {
 			t.Errorf("jobs = %v, want %v", keys, want)
-		}
-	})
-}
-
-// Events read ahead (ingestion) are new or duplicates exactly as a plain
-// insert says: by message id and by dedupe key, against stored events and
-// the transaction's own; their seqs follow the call order, also around an
-// event that was not read ahead; a read of events sees them.
-func TestPrefetchedEventsInsertAsThePlainInsert(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-		ev := func(id, dedupe string) *smsflow.Event {
-			return &smsflow.Event{MessageID: id, DedupeKey: dedupe, Type: smsflow.EventTrack, Name: "Order Completed", ContactID: "ana", Timestamp: now, ReceivedAt: now}
-		}
-		err := db.WriteTx(ctx, func(tx *store.Tx) error {
-			for _, e := range []*smsflow.Event{ev("old-1", ""), ev("old-2", "order:7")} {
-				if _, err := tx.InsertEvent(e); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		type step struct {
-			e     *smsflow.Event
-			fresh bool
-		}
-		steps := []step{
-			{ev("old-1", ""), false},          // stored message id
-			{ev("fresh-1", "order:7"), false}, // stored dedupe key
-			{ev("fresh-2", "order:8"), true},
-			{ev("fresh-2", ""), false},        // the transaction's own message id
-			{ev("fresh-3", "order:8"), false}, // the transaction's own dedupe key
-			{ev("fresh-4", ""), true},
-			{ev("unasked", ""), true}, // not read ahead: inserted at once
-			{ev("fresh-5", ""), true},
-		}
-		var seqs []int64
-		err = db.WriteTx(ctx, func(tx *store.Tx) error {
-			var ahead []*smsflow.Event
-			for _, s := range steps {
-				if s.e.MessageID != "unasked" {
-					ahead = append(ahead, s.e)
-				}
-			}
-			if err := tx.Prefetch(store.Prefetch{Events: ahead}); err != nil {
-				return err
-			}
-			for i, s := range steps {
-				inserted, err := tx.InsertEvent(s.e)
-				if err != nil {
-					return err
-				}
-				if inserted != s.fresh {
-					t.Errorf("step %d (%s): inserted %v, want %v", i, s.e.MessageID, inserted, s.fresh)
-				}
-				if inserted {
-					seqs = append(seqs, s.e.Seq)
-				}
-			}
-			got, err := tx.CountEventsSince("ana", "Order Completed", now, now)
-			if err != nil {
-				return err
-			}
-			if want := 2 + len(seqs); got != want {
-				t.Errorf("a read inside the transaction sees %d events, want %d", got, want)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 1; i < len(seqs); i++ {
-			if seqs[i] <= seqs[i-1] {
-				t.Errorf("seqs %v do not follow the call order", seqs)
-			}
-		}
-		stored, err := db.EventsByContact(ctx, "ana", 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bySeq := map[int64]string{}
-		for _, e := range stored {
-			bySeq[e.Seq] = e.MessageID
-		}
-		if len(stored) != 2+len(seqs) {
-			t.Fatalf("%d events stored, want %d", len(stored), 2+len(seqs))
-		}
-		for i, want := range []string{"fresh-2", "fresh-4", "unasked", "fresh-5"} {
-			if bySeq[seqs[i]] != want {
-				t.Errorf("seq %d holds %q, want %q", seqs[i], bySeq[seqs[i]], want)
-			}
 		}
 	})
 }

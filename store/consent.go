@@ -59,9 +59,6 @@ func (t *Tx) AppendConsent(e *smsflow.ConsentEntry) error {
 	if e.RecordedAt.IsZero() {
 		return fmt.Errorf("append consent for %s: no recording time", e.ContactID)
 	}
-	if t.cache != nil {
-		t.cache.contacts, t.cache.marketing = nil, nil // prefetched consent may be stale now
-	}
 	if err := t.lockNumber(e.Phone); err != nil {
 		return err
 	}

@@ -87,7 +87,8 @@ func TestConsentLedgerOrderedByRecording(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := tx.Prefetch(store.Prefetch{Contacts: []string{"c0", "c1", "c2"}}); err != nil {
+			loaded, err := tx.LoadContacts([]string{"c0", "c1", "c2"}, store.Load{})
+			if err != nil {
 				return err
 			}
 			for i, c := range cases {
@@ -99,11 +100,12 @@ func TestConsentLedgerOrderedByRecording(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				_, prefetched, err := tx.ContactForUpdate(fmt.Sprintf("c%d", i))
+				_, single, err := tx.ContactForUpdate(fmt.Sprintf("c%d", i))
 				if err != nil {
 					return err
 				}
-				for what, st := range map[string]smsflow.ConsentStatus{"ContactConsent": one, "LatestConsent": latest.Status, "LatestConsents": batch[c.phone], "ContactForUpdate": prefetched} {
+				for what, st := range map[string]smsflow.ConsentStatus{"ContactConsent": one, "LatestConsent": latest.Status, "LatestConsents": batch[c.phone],
+					"ContactForUpdate": single, "LoadContacts": loaded[fmt.Sprintf("c%d", i)].Consent} {
 					if st != smsflow.ConsentUnsubscribed {
 						t.Errorf("%s: %s says %s, want unsubscribed", c.name, what, st)
 					}

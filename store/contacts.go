@@ -81,7 +81,14 @@ const (
 
 // ContactByID returns the contact with the id, or nil when there is none.
 func (t *Tx) ContactByID(id string) (*smsflow.Contact, error) {
-	return oneOf(t.cached().read, id, true, t.contactsByID)
+	all, err := t.contactsByID([]string{id})
+	return all[id], err
+}
+
+// ContactsByID reads contacts without a lock, in one query per chunk of
+// ids; a missing one is nil.
+func (t *Tx) ContactsByID(ids []string) (map[string]*smsflow.Contact, error) {
+	return t.contactsByID(ids)
 }
 
 // ContactByPhone returns the contact using an E.164 number, or nil.
@@ -95,7 +102,6 @@ func (t *Tx) ContactByPhone(e164 string) (*smsflow.Contact, error) {
 
 // InsertContact creates a contact.
 func (t *Tx) InsertContact(c *smsflow.Contact) error {
-	t.cache.dropContact(c.ID)
 	_, err := t.exec(`INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, contactArgs(c)...)
 	if err != nil {
 		return fmt.Errorf("insert contact %s: %w", c.ID, err)
@@ -105,7 +111,6 @@ func (t *Tx) InsertContact(c *smsflow.Contact) error {
 
 // UpdateContact overwrites a contact's mutable fields.
 func (t *Tx) UpdateContact(c *smsflow.Contact) error {
-	t.cache.dropContact(c.ID)
 	a := contactArgs(c)
 	_, err := t.exec(`UPDATE contacts SET phone = ?, phone_type = ?, timezone = ?, timezone_source = ?, timezones = ?, traits = ?, updated_at = ?, phone_trust = ?, public_traits = ? WHERE id = ?`,
 		a[1], a[2], a[3], a[4], a[5], a[6], a[8], a[9], a[10], c.ID)
@@ -118,10 +123,6 @@ func (t *Tx) UpdateContact(c *smsflow.Contact) error {
 // VerifyPhone marks the number as verified on the contact that uses it (the
 // number texted in).
 func (t *Tx) VerifyPhone(e164 string) error {
-	if t.cache != nil {
-		// A prefetched copy of that contact would write the old flag back.
-		t.cache.read, t.cache.contacts = nil, nil
-	}
 	_, err := t.exec(`UPDATE contacts SET phone_trust = ? WHERE phone = ? AND phone_trust <> ?`, phoneTrusted, e164, phoneTrusted)
 	if err != nil {
 		return fmt.Errorf("verify phone: %w", err)
@@ -133,9 +134,6 @@ func (t *Tx) VerifyPhone(e164 string) error {
 // from: its events, its aliases (and from's own id becomes an alias of into).
 // Traits and the phone are merged by the caller, which updates into.
 func (t *Tx) MergeContact(from, into string) error {
-	if t.cache != nil {
-		t.cache = nil // runs, messages and consent move: forget the prefetch
-	}
 	if _, err := t.exec(`UPDATE events SET contact_id = ? WHERE contact_id = ?`, into, from); err != nil {
 		return fmt.Errorf("merge %s into %s: events: %w", from, into, err)
 	}
@@ -191,19 +189,11 @@ func (db *DB) CountContacts(ctx context.Context) (int64, error) {
 // the engine's first read of every contact it works on. A missing contact is
 // nil.
 func (t *Tx) ContactForUpdate(id string) (*smsflow.Contact, smsflow.ConsentStatus, error) {
-	c, ok := cachedContact{}, false
-	if t.cache != nil {
-		if c, ok = t.cache.contacts[id]; ok {
-			delete(t.cache.contacts, id) // handed out once: the caller changes it
-		}
+	contacts, err := t.contactsForUpdate([]string{id})
+	if err != nil {
+		return nil, smsflow.ConsentNone, err
 	}
-	if !ok {
-		contacts, err := t.contactsForUpdate([]string{id})
-		if err != nil {
-			return nil, smsflow.ConsentNone, err
-		}
-		c = contacts[id]
-	}
+	c := contacts[id]
 	return c.c, c.consent, nil
 }
 

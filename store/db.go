@@ -121,20 +121,9 @@ type Tx struct {
 	stmts  map[string]*sql.Stmt // this transaction's statements, by query
 	missed []string             // queries it prepared itself (not in db.stmts)
 
-	cache         *batchCache               // rows read ahead by Prefetch (batch.go)
-	runUpdates    map[int64][]any           // buffered UpdateRun arguments by run id
-	runInserts    map[int64]int             // buffered InsertRun rows by run id (PostgreSQL)
-	runInsertRows [][]any                   // their arguments, in call order
-	runIDs        idBlock                   // ids reserved from the runs sequence (PostgreSQL)
-	eventSeqs     idBlock                   // sequence numbers reserved from the events sequence (PostgreSQL)
-	eventRows     [][]any                   // buffered InsertEvent rows, seq first (PostgreSQL)
-	msgRows       [][]any                   // buffered InsertMessage rows (messages of buffered runs)
-	msgSteps      map[int64]map[string]bool // runs whose messages are all known: their steps with a message (PostgreSQL)
-	runOrder      []int64                   // run ids in the order of their first buffered update
-	decisions     [][]any                   // buffered InsertDecision arguments
-	inbox         [][]any                   // buffered AddInbox arguments
-	history       [][]any                   // buffered InsertHistoryEvent arguments
-	optedOut      []string                  // numbers this transaction unsubscribed (OnOptOut)
+	runIDs    idBlock  // run ids reserved (ReserveRunID)
+	eventSeqs idBlock  // event sequence numbers reserved (ReserveEventSeq, PostgreSQL)
+	optedOut  []string // numbers this transaction unsubscribed (OnOptOut)
 }
 
 // WriteTx runs fn in a write transaction, committing when fn returns nil.
@@ -145,10 +134,6 @@ func (db *DB) WriteTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	t := &Tx{db: db, tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}}
 	if err := fn(t); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := t.flush(); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -187,24 +172,7 @@ func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
-// before writes the buffered messages and events before a statement that
-// names their table, so every statement sees the transaction's own writes.
-func (t *Tx) before(query string) error {
-	if len(t.msgRows) > 0 && strings.Contains(query, "messages") {
-		if err := t.flushMessages(); err != nil {
-			return err
-		}
-	}
-	if len(t.eventRows) > 0 && strings.Contains(query, "events") {
-		return t.flushEvents()
-	}
-	return nil
-}
-
 func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
-	if err := t.before(query); err != nil {
-		return nil, err
-	}
 	s, err := t.stmt(query)
 	if err != nil {
 		return nil, err
@@ -214,9 +182,6 @@ func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
 
 func (t *Tx) queryRow(query string, args ...any) *sql.Row {
 	s, err := t.stmt(query)
-	if err == nil {
-		err = t.before(query)
-	}
 	if err != nil {
 		// Surface the prepare error through the row.
 		return t.tx.QueryRowContext(t.ctx, t.db.dialect.Rebind(query), args...)
@@ -253,9 +218,6 @@ func (db *DB) QueryRowForTest(ctx context.Context, query string, args ...any) *s
 }
 
 func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	if err := t.before(query); err != nil {
-		return nil, err
-	}
 	s, err := t.stmt(query)
 	if err != nil {
 		return nil, err

@@ -6,12 +6,14 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-// InsertDecision records a policy decision. The write is buffered
-// (batch.go) and reaches the database before commit; d.ID stays 0.
-// Decisions are read only outside the transactions that write them.
+// InsertDecision records a policy decision (one statement; a batch writes
+// many with InsertDecisions). d.ID stays 0.
 func (t *Tx) InsertDecision(d *smsflow.Decision) error {
-	t.decisions = append(t.decisions, []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)})
-	return nil
+	return t.InsertDecisions([]*smsflow.Decision{d})
+}
+
+func decisionArgs(d *smsflow.Decision) []any {
+	return []any{d.RunID, d.StepID, d.FlowID, d.ContactID, d.Reason, d.Detail, micros(d.At)}
 }
 
 // Decisions returns a contact's decisions, oldest first.

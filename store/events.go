@@ -16,29 +16,8 @@ import (
 // an Order Completed's order_id) was seen before. It reports whether the event
 // is new; a duplicate is not an error.
 func (t *Tx) InsertEvent(e *smsflow.Event) (bool, error) {
-	if fresh, known := t.knownEvent(e); known {
-		// Its keys were read ahead (PostgreSQL ingestion): the row is
-		// buffered with a reserved seq.
-		if !fresh {
-			return false, nil
-		}
-		seq, err := t.nextID(&t.eventSeqs, "events", "seq")
-		if err != nil {
-			return false, fmt.Errorf("insert event %s: %w", e.MessageID, err)
-		}
-		for _, k := range eventKeys(e) {
-			t.cache.events[k] = true
-		}
-		e.Seq = seq
-		t.eventRows = append(t.eventRows, append([]any{seq}, eventArgs(e)...))
-		return true, nil
-	}
-	if len(t.eventRows) > 0 {
-		// Inserted at once, after the buffered events (the statement
-		// flushes them): later buffered ones take new seqs, so seqs keep
-		// the call order.
-		t.eventSeqs.ids = nil
-	}
+	// Later reserved seqs come after this one, so seqs keep the call order.
+	t.eventSeqs.ids = nil
 	err := t.queryRow(`INSERT INTO events (`+eventInsertColumns+`)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`, eventArgs(e)...).Scan(&e.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -64,28 +43,33 @@ func (t *Tx) TrustedEventWithKey(dedupeKey string) (bool, error) {
 
 // InsertHistoryEvent stores an event no flow reacts to (a delivery receipt,
 // most often), with InsertEvent's deduplication, when nothing needs its
-// sequence number or whether it was new. The write is buffered (batch.go)
-// and reaches the database, in call order, before commit.
-func (t *Tx) InsertHistoryEvent(e *smsflow.Event) {
-	t.history = append(t.history, eventArgs(e))
+// sequence number or whether it was new.
+func (t *Tx) InsertHistoryEvent(e *smsflow.Event) error {
+	_, err := t.exec(`INSERT INTO events (`+eventInsertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, eventArgs(e)...)
+	return err
 }
 
-// knownEvent says whether every key of e was read ahead (Prefetch.Events),
-// and if so whether e is fresh: no stored or buffered event has its keys.
-func (t *Tx) knownEvent(e *smsflow.Event) (fresh, known bool) {
-	stored := t.cached().events
-	if stored == nil {
-		return false, false
+// ReserveEventSeq returns a sequence number for an event the transaction
+// will write with InsertEvents, so what refers to the event (its inbox
+// item) can name it first. Numbers follow the call order.
+func (t *Tx) ReserveEventSeq() (int64, error) { return t.reserve(&t.eventSeqs, "events", "seq") }
+
+// InsertEvents writes events whose sequence numbers were reserved
+// (ReserveEventSeq) and that the caller knows are new (StoredEventKeys), in
+// multi-row statements, in order. There is no ON CONFLICT: an event another
+// node stored meanwhile fails the transaction (DB.IsConflict: the ingest
+// writer runs it again and finds the duplicate) instead of being counted
+// new.
+func (t *Tx) InsertEvents(events []*smsflow.Event) error {
+	if len(events) == 0 {
+		return nil
 	}
-	fresh = true
-	for _, k := range eventKeys(e) {
-		has, asked := stored[k]
-		if !asked {
-			return false, false
-		}
-		fresh = fresh && !has
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		rows[i] = append([]any{e.Seq}, eventArgs(e)...)
 	}
-	return fresh, true
+	return t.execRows(`INSERT INTO events (seq, `+eventInsertColumns+`)
+`+t.overriding()+`VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
 }
 
 func eventArgs(e *smsflow.Event) []any {

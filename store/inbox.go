@@ -14,11 +14,21 @@ type InboxItem struct {
 func (t *Tx) Queues(name string) bool { return t.db.relevant == nil || t.db.relevant(name) }
 
 // AddInbox queues an event for the engine (same transaction as the event).
-// The write is buffered (batch.go) and reaches the database, in call order,
-// before commit: only engine transactions read the inbox.
 func (t *Tx) AddInbox(contactID string, eventSeq int64) error {
-	t.inbox = append(t.inbox, []any{contactID, eventSeq})
-	return nil
+	return t.AddInboxItems([]InboxItem{{ContactID: contactID, EventSeq: eventSeq}})
+}
+
+// AddInboxItems queues events for the engine in multi-row statements, in
+// order (their Seq is given by the database).
+func (t *Tx) AddInboxItems(items []InboxItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(items))
+	for i, it := range items {
+		rows[i] = []any{it.ContactID, it.EventSeq}
+	}
+	return t.execRows(`INSERT INTO inbox (contact_id, event_seq) VALUES `, `(?, ?)`, ``, rows)
 }
 
 // ClaimInbox returns up to limit waiting events in arrival order. On

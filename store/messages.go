@@ -32,32 +32,7 @@ func scanMessage(s scanner) (*smsflow.Message, error) {
 // step: a second one for the same step is not written and inserted is false
 // — the guarantee that a step never sends twice.
 func (t *Tx) InsertMessage(m *smsflow.Message) (inserted bool, err error) {
-	var runID sql.NullInt64
-	var stepID sql.NullString
-	if m.RunID != 0 {
-		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
-	} else if m.StepID != "" {
-		// A message without a run (an automatic keyword reply, "keyword:stop")
-		// keeps its step id; run_id NULL never collides in UNIQUE (run_id, step_id).
-		stepID = sql.NullString{String: m.StepID, Valid: true}
-	}
-	args := []any{m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
-		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category, m.Sender}
-	if t.cache != nil {
-		delete(t.cache.recent, m.ContactID)
-		delete(t.cache.marketing, m.ContactID)
-	}
-	if steps, known := t.msgSteps[m.RunID]; known && m.RunID != 0 {
-		// Every message of this run is known to the transaction: the run is
-		// new in it, or was prefetched under its lock (batch.go). The row is
-		// buffered, and "inserted" is exact. m.ID stays 0.
-		if steps[m.StepID] {
-			return false, nil
-		}
-		steps[m.StepID] = true
-		t.msgRows = append(t.msgRows, args)
-		return true, nil
-	}
+	args := messageArgs(m)
 	err = t.queryRow(`INSERT INTO messages (`+messageInsertColumns+`)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, args...).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -67,6 +42,21 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO 
 		return false, fmt.Errorf("insert message: %w", err)
 	}
 	return true, nil
+}
+
+// messageArgs are a message's columns for an insert (messageInsertColumns).
+func messageArgs(m *smsflow.Message) []any {
+	var runID sql.NullInt64
+	var stepID sql.NullString
+	if m.RunID != 0 {
+		runID, stepID = sql.NullInt64{Int64: m.RunID, Valid: true}, sql.NullString{String: m.StepID, Valid: true}
+	} else if m.StepID != "" {
+		// A message without a run (an automatic keyword reply, "keyword:stop")
+		// keeps its step id; run_id NULL never collides in UNIQUE (run_id, step_id).
+		stepID = sql.NullString{String: m.StepID, Valid: true}
+	}
+	return []any{m.Direction, runID, stepID, m.FlowID, m.ContactID, m.Phone, m.Body, m.Encoding, m.Characters, m.Segments, m.Status, m.Provider, m.ProviderID, m.ErrorCode,
+		micros(m.SendBefore), micros(m.CreatedAt), micros(m.UpdatedAt), m.Category, m.Sender}
 }
 
 const messageInsertColumns = `direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
@@ -234,17 +224,6 @@ const countedStatuses = `('queued', 'sending', 'sent', 'delivered', 'unknown')`
 // since, oldest first. Call it under the contact's lock so the check and the
 // reservation (the queued row) happen together.
 func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error) {
-	if t.cache != nil {
-		if rc, ok := t.cache.recent[contactID]; ok && !since.Before(rc.since) {
-			var out []SentRecord
-			for _, r := range rc.rows {
-				if r.At.After(since) {
-					out = append(out, r)
-				}
-			}
-			return out, nil
-		}
-	}
 	recent, err := t.recentSendsOf([]string{contactID}, since)
 	return recent[contactID], err
 }
@@ -253,6 +232,6 @@ func (t *Tx) RecentSends(contactID string, since time.Time) ([]SentRecord, error
 // queued) a marketing message since its latest subscription: the compliance
 // footer goes on the first marketing message of every subscription.
 func (t *Tx) HadMarketing(contactID, phone string) (bool, error) {
-	phones, err := oneOf(t.cached().marketing, contactID, false, t.marketingOf)
-	return phones[phone], err
+	all, err := t.marketingOf([]string{contactID})
+	return all[contactID][phone], err
 }

@@ -138,10 +138,6 @@ func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuse
 // CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
 // returns how many.
 func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
-	if t.cache != nil {
-		// Canceled messages no longer count; whose they are is not known here.
-		t.cache.recent, t.cache.marketing = nil, nil
-	}
 	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
 	if err != nil {
 		return 0, err
@@ -196,10 +192,6 @@ type CanceledMessage struct {
 // contact (runs ended or not), leaving automatic replies (no run) alone: the
 // STOP confirmation must still go out.
 func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
-	if t.cache != nil {
-		delete(t.cache.recent, contactID)
-		delete(t.cache.marketing, contactID)
-	}
 	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
 	if err != nil {
 		return nil, err

@@ -38,27 +38,17 @@ func wakeArg(t time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: micros(t), Valid: !t.IsZero()}
 }
 
-// InsertRun stores a new run and sets its ID. On PostgreSQL the row is
-// buffered (batch.go) with an id taken from the table's sequence, and a
-// later UpdateRun of it in the same transaction rewrites the buffered row.
+// InsertRun stores a new run and sets its ID (one statement; a batch
+// reserves ids and writes many with InsertRuns).
 func (t *Tx) InsertRun(r *smsflow.Run) error {
-	t.cache.dropRuns(r.ContactID)
-	if t.db.dialect.RoundTrips() {
-		id, err := t.nextID(&t.runIDs, "runs", "id")
+	if t.runIDs.taken > 0 {
+		// Ids are being counted out in this transaction: take the next.
+		id, err := t.ReserveRunID()
 		if err != nil {
-			return fmt.Errorf("insert run: %w", err)
+			return err
 		}
 		r.ID = id
-		if t.runInserts == nil {
-			t.runInserts = map[int64]int{}
-		}
-		if t.msgSteps == nil {
-			t.msgSteps = map[int64]map[string]bool{}
-		}
-		t.msgSteps[id] = map[string]bool{} // a new run has no message yet
-		t.runInserts[id] = len(t.runInsertRows)
-		t.runInsertRows = append(t.runInsertRows, runInsertArgs(r))
-		return nil
+		return t.InsertRuns([]*smsflow.Run{r})
 	}
 	err := t.queryRow(`INSERT INTO runs (flow_id, flow_version, contact_id, status, exit_reason, step, wake_at, holdout, variant, state, entered_at, updated_at, ended_at, goal_at, goal_value)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, runInsertArgs(r)[1:]...).Scan(&r.ID)
@@ -74,35 +64,9 @@ func runInsertArgs(r *smsflow.Run) []any {
 		mustJSON(r.State), micros(r.EnteredAt), micros(r.UpdatedAt), micros(r.EndedAt), micros(r.GoalAt), r.GoalValue}
 }
 
-// UpdateRun writes a run's mutable fields. The write is buffered (batch.go):
-// it reaches the database before the transaction next reads runs, and
-// before commit.
-func (t *Tx) UpdateRun(r *smsflow.Run) error {
-	if t.cache != nil {
-		t.cache.dropRuns(r.ContactID)
-		delete(t.cache.runs, r.ID)
-	}
-	if i, ok := t.runInserts[r.ID]; ok {
-		t.runInsertRows[i] = runInsertArgs(r) // not written yet: write it as it is now
-		return nil
-	}
-	if t.runUpdates == nil {
-		t.runUpdates = map[int64][]any{}
-	}
-	if _, ok := t.runUpdates[r.ID]; !ok {
-		t.runOrder = append(t.runOrder, r.ID)
-	}
-	t.runUpdates[r.ID] = runUpdateArgs(r)
-	return nil
-}
-
-// runs reads runs, after writing the buffered updates.
-func (t *Tx) runs(query string, args ...any) ([]*smsflow.Run, error) {
-	if err := t.flushRuns(); err != nil {
-		return nil, err
-	}
-	return collectRuns(t.query(query, args...))
-}
+// UpdateRun writes a run's mutable fields (one statement; a batch writes
+// many with UpdateRuns).
+func (t *Tx) UpdateRun(r *smsflow.Run) error { return t.UpdateRuns([]*smsflow.Run{r}) }
 
 // collectRuns scans every row of a runs query and closes the rows.
 func collectRuns(rows *sql.Rows, err error) ([]*smsflow.Run, error) {
@@ -121,21 +85,25 @@ func collectRuns(rows *sql.Rows, err error) ([]*smsflow.Run, error) {
 	return out, rows.Err()
 }
 
-// OpenRuns returns a contact's runs that have not ended, oldest entry first.
+// OpenRuns returns a contact's runs that have not ended, oldest entry first
+// (OpenRunsOf for one contact).
 func (t *Tx) OpenRuns(contactID string) ([]*smsflow.Run, error) {
-	return oneOf(t.cached().openRuns, contactID, true, t.openRunsOf)
+	all, err := t.openRunsOf([]string{contactID})
+	return all[contactID], err
 }
 
-// RunByID returns a run, or nil.
+// RunByID returns a run, or nil (RunsByID for one run).
 func (t *Tx) RunByID(id int64) (*smsflow.Run, error) {
-	return oneOf(t.cached().runs, id, true, t.runsByID)
+	all, err := t.runsByID([]int64{id})
+	return all[id], err
 }
 
 // LastEntry returns when the contact last entered the flow (any version,
-// holdout included) and whether a run of it is still open.
+// holdout included) and whether a run of it is still open (EntriesOf for
+// one contact).
 func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err error) {
-	flows, err := oneOf(t.cached().entries, contactID, false, t.entriesOf)
-	e := flows[flowID]
+	all, err := t.entriesOf([]string{contactID})
+	e := all[contactID][flowID]
 	return e.last, e.open, err
 }
 
@@ -143,9 +111,6 @@ func (t *Tx) LastEntry(flowID, contactID string) (last time.Time, open bool, err
 // first, with their contact. On PostgreSQL the rows stay locked for this
 // transaction and other nodes skip them.
 func (t *Tx) DueRuns(now time.Time, limit int) ([]DueRun, error) {
-	if err := t.flushRuns(); err != nil {
-		return nil, err
-	}
 	rows, err := t.query(`SELECT id, contact_id FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?`+t.db.dialect.SkipLocked(), micros(now), limit)
 	if err != nil {
 		return nil, err
@@ -191,19 +156,12 @@ func (db *DB) CountRuns(ctx context.Context, status string) (int64, error) {
 // RunsAwaitingGoal returns a contact's runs (open or ended) entered at or
 // after since that have not converted yet.
 func (t *Tx) RunsAwaitingGoal(contactID string, since time.Time) ([]*smsflow.Run, error) {
-	return t.runs(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND goal_at = 0 AND entered_at >= ? ORDER BY entered_at, id`, contactID, micros(since))
+	return collectRuns(t.query(`SELECT `+runColumns+` FROM runs WHERE contact_id = ? AND goal_at = 0 AND entered_at >= ? ORDER BY entered_at, id`, contactID, micros(since)))
 }
 
 // DeleteRun removes a run that never entered (a pending segment entry whose
 // contact no longer matches).
 func (t *Tx) DeleteRun(id int64) error {
-	if err := t.flushRuns(); err != nil {
-		return err
-	}
-	if t.cache != nil { // whose run it was is not known here: forget them all
-		t.cache.openRuns, t.cache.entries = nil, nil
-		delete(t.cache.runs, id)
-	}
 	_, err := t.exec(`DELETE FROM runs WHERE id = ?`, id)
 	return err
 }

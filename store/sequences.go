@@ -6,6 +6,8 @@ import "fmt"
 type idBlock struct {
 	ids   []int64
 	taken int // how many were reserved in this transaction
+	// next is the last id counted out (SQLite's ReserveRunID).
+	next int64
 }
 
 // nextID takes an id from b, reserving more from the sequence of table's

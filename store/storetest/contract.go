@@ -35,7 +35,7 @@ func cases() []contractCase {
 	for _, group := range [][]contractCase{
 		contactCases(), consentCases(), eventCases(), inboxCases(), runCases(),
 		messageCases(), outboxCases(), linkCases(), receiptCases(), timerCases(),
-		pacingCases(), flowCases(), nodeCases(), databaseCases(), bulkCases(),
+		pacingCases(), flowCases(), nodeCases(), databaseCases(), bulkCases(), batchCases(),
 	} {
 		all = append(all, group...)
 	}

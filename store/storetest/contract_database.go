@@ -14,8 +14,8 @@ import (
 // database of its own.
 var closesTheDatabase = map[string]bool{"DB.Close": true, "DB.OnClose": true, "DB.Every": true}
 
-// databaseCases are the database's own: transactions, the prefetch,
-// migrations, settings and marks, the Shopify claims, the gauges and
+// databaseCases are the database's own: transactions (a failed one,
+// batch writes included, writes nothing), migrations, settings and marks, the Shopify claims, the gauges and
 // timeline that read across tables, and the life of the handle.
 func databaseCases() []contractCase {
 	return []contractCase{
@@ -39,90 +39,45 @@ func databaseCases() []contractCase {
 				equal(t, "rolled back", must(tx.AliasContact("b"))(t), "")
 				return nil
 			})
-			equal(t, "a buffered write rolled back too", must(db.CountRuns(bg, ""))(t), int64(0))
-		}},
-		{"Tx.Prefetch", func(t *testing.T, db *store.DB) {
-			addContact(t, db, "ana", ph)
-			addContact(t, db, "bob", "")
-			addConsent(t, db, ph, smsflow.ConsentSubscribed, t0)
-			ra := addRun(t, db, smsflow.Run{ContactID: "ana", WakeAt: t0})
-			addRun(t, db, smsflow.Run{ContactID: "ana", FlowID: "promo", Status: smsflow.RunCompleted})
-			addMessage(t, db, smsflow.Message{RunID: ra.ID, StepID: "hi", ContactID: "ana", Category: "promo", CreatedAt: t0.Add(time.Minute)})
-			// What each read answers without a prefetch…
-			type answers struct {
-				contact    *smsflow.Contact
-				consent    smsflow.ConsentStatus
-				read       *smsflow.Contact
-				run        *smsflow.Run
-				open       []*smsflow.Run
-				last       time.Time
-				isOpen     bool
-				recent     []store.SentRecord
-				marketing  bool
-				missingRun *smsflow.Run
+			equal(t, "a run rolled back too", must(db.CountRuns(bg, ""))(t), int64(0))
+			// Nothing of a failed batch is written: its set-based writes
+			// roll back with it, whichever failed.
+			ana := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			err = db.WriteTx(bg, func(tx *store.Tx) error {
+				id := must(tx.ReserveRunID())(t)
+				n := &smsflow.Run{ID: id, FlowID: "welcome", FlowVersion: 1, ContactID: "bob", Status: smsflow.RunActive, EnteredAt: t0, UpdatedAt: t0}
+				if err := tx.InsertRuns([]*smsflow.Run{n}); err != nil {
+					return err
+				}
+				ended := *ana
+				ended.Status = smsflow.RunCompleted
+				if err := tx.UpdateRuns([]*smsflow.Run{&ended}); err != nil {
+					return err
+				}
+				if err := tx.InsertMessages([]*smsflow.Message{newMessage(smsflow.Message{RunID: id, StepID: "hi", ContactID: "bob"})}); err != nil {
+					return err
+				}
+				if err := tx.InsertDecisions([]*smsflow.Decision{{RunID: id, StepID: "hi", FlowID: "welcome", ContactID: "bob", Reason: "sent", At: t0}}); err != nil {
+					return err
+				}
+				seq := must(tx.ReserveEventSeq())(t)
+				if err := tx.InsertEvents([]*smsflow.Event{{Seq: seq, MessageID: "m-batch", Type: "track", Name: "Viewed", ContactID: "bob", Timestamp: t0, ReceivedAt: t0}}); err != nil {
+					return err
+				}
+				if err := tx.AddInboxItems([]store.InboxItem{{ContactID: "bob", EventSeq: seq}}); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Errorf("WriteTx returned %v, want fn's error", err)
 			}
-			read := func(tx *store.Tx) answers {
-				var a answers
-				a.contact, a.consent = must2(tx.ContactForUpdate("ana"))(t)
-				a.read = must(tx.ContactByID("bob"))(t)
-				a.run = must(tx.RunByID(ra.ID))(t)
-				a.open = must(tx.OpenRuns("ana"))(t)
-				a.last, a.isOpen = must2(tx.LastEntry("promo", "ana"))(t)
-				a.recent = must(tx.RecentSends("ana", t0))(t)
-				a.marketing = must(tx.HadMarketing("ana", ph))(t)
-				a.missingRun = must(tx.RunByID(ra.ID + 1000))(t)
-				return a
-			}
-			var plain, fetched answers
-			write(t, db, func(tx *store.Tx) error { plain = read(tx); return nil })
-			// …is what it answers after one.
-			write(t, db, func(tx *store.Tx) error {
-				err := tx.Prefetch(store.Prefetch{Contacts: []string{"bob", "ana"}, Read: []string{"bob"}, Runs: []int64{ra.ID, ra.ID + 1000},
-					OpenRuns: true, Entries: true, RecentSince: t0, Marketing: true})
-				fetched = read(tx)
-				return err
-			})
-			equal(t, "answers after a prefetch", fetched, plain)
-			// A write drops what it changes.
-			write(t, db, func(tx *store.Tx) error {
-				if err := tx.Prefetch(store.Prefetch{Contacts: []string{"ana"}, Runs: []int64{ra.ID}, OpenRuns: true, Entries: true, RecentSince: t0, Marketing: true}); err != nil {
-					return err
-				}
-				n := &smsflow.Run{FlowID: "promo", FlowVersion: 1, ContactID: "ana", Status: smsflow.RunActive, EnteredAt: t0.Add(time.Hour), UpdatedAt: t0}
-				if err := tx.InsertRun(n); err != nil {
-					return err
-				}
-				last, open := must2(tx.LastEntry("promo", "ana"))(t)
-				equal(t, "last entry after an insert", []any{last, open}, []any{t0.Add(time.Hour), true})
-				equal(t, "open runs after an insert", len(must(tx.OpenRuns("ana"))(t)), 2)
-				if _, err := tx.InsertMessage(newMessage(smsflow.Message{RunID: n.ID, StepID: "p", ContactID: "ana", Category: "promo", CreatedAt: t0.Add(2 * time.Minute)})); err != nil {
-					return err
-				}
-				equal(t, "recent sends after an insert", len(must(tx.RecentSends("ana", t0))(t)), 2)
-				if err := tx.AppendConsent(&smsflow.ConsentEntry{Phone: ph, ContactID: "ana", Status: smsflow.ConsentUnsubscribed, Source: smsflow.SourceKeyword, OccurredAt: t0, RecordedAt: t0}); err != nil {
-					return err
-				}
-				_, consent := must2(tx.ContactForUpdate("ana"))(t)
-				equal(t, "consent after an opt-out", consent, smsflow.ConsentUnsubscribed)
-				return nil
-			})
-			// Events read ahead: InsertEvent still tells new from
-			// duplicate, within the batch too.
-			addEvent(t, db, newEvent("m1", "Viewed"))
-			batch := []*smsflow.Event{newEvent("m1", "Viewed"), newEvent("m2", "Viewed"), newEvent("m2", "Viewed"), newEvent("m3", "Viewed")}
-			var fresh []bool
-			write(t, db, func(tx *store.Tx) error {
-				if err := tx.Prefetch(store.Prefetch{Events: batch}); err != nil {
-					return err
-				}
-				for _, e := range batch {
-					fresh = append(fresh, must(tx.InsertEvent(e))(t))
-				}
-				equal(t, "read back in the transaction", must(tx.EventBySeq(batch[3].Seq))(t).MessageID, "m3")
-				return nil
-			})
-			equal(t, "new events", fresh, []bool{false, true, false, true})
-			equal(t, "stored", must(db.CountEvents(bg))(t), int64(3))
+			equal(t, "runs", must(db.CountRuns(bg, ""))(t), int64(1))
+			equal(t, "the stored run unchanged", must(db.CountRuns(bg, smsflow.RunWaiting))(t), int64(1))
+			equal(t, "messages", len(must(db.Messages(bg, store.MessageFilter{}))(t)), 0)
+			equal(t, "decisions", len(must(db.Decisions(bg, "bob", 10))(t)), 0)
+			equal(t, "events", must(db.CountEvents(bg))(t), int64(0))
+			equal(t, "inbox", must(db.InboxDepth(bg))(t), int64(0))
 		}},
 		{"DB.Migrate", func(t *testing.T, db *store.DB) {
 			equal(t, "already migrated", must(db.Migrate(bg))(t), 0)

@@ -1,0 +1,264 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+// batchCases cover the engine's explicit batch reads (one query per kind
+// for many contacts or runs) and its set-based writers (D84).
+func batchCases() []contractCase {
+	return []contractCase{
+		{"Tx.LoadContacts", func(t *testing.T, db *store.DB) {
+			addContact(t, db, "ana", ph)
+			addContact(t, db, "bob", "")
+			addConsent(t, db, ph, smsflow.ConsentSubscribed, t0)
+			ra := addRun(t, db, smsflow.Run{ContactID: "ana", WakeAt: t0})
+			addRun(t, db, smsflow.Run{ContactID: "ana", FlowID: "promo", Status: smsflow.RunCompleted, EnteredAt: t0.Add(time.Minute)})
+			addMessage(t, db, smsflow.Message{RunID: ra.ID, StepID: "hi", ContactID: "ana", Category: "promo", CreatedAt: t0.Add(time.Minute)})
+			write(t, db, func(tx *store.Tx) error {
+				all := must(tx.LoadContacts([]string{"bob", "ana", "zed", "ana"}, store.Load{OpenRuns: true, Entries: true, RecentSince: t0, Marketing: true}))(t)
+				equal(t, "a state per id", len(all), 3)
+				ana := all["ana"]
+				equal(t, "contact", ana.Contact.ID, "ana")
+				equal(t, "consent", ana.Consent, smsflow.ConsentSubscribed)
+				equal(t, "open runs", runIDs(ana.OpenRuns), []int64{ra.ID})
+				equal(t, "entries", ana.Entries, map[string]store.Entry{"welcome": {Last: t0, Open: true}, "promo": {Last: t0.Add(time.Minute)}})
+				equal(t, "recent", len(ana.Recent), 1)
+				equal(t, "marketing", ana.Marketing, map[string]bool{ph: true})
+				equal(t, "no phone: no consent", all["bob"].Consent, smsflow.ConsentNone)
+				equal(t, "missing contact", all["zed"].Contact, (*smsflow.Contact)(nil))
+				bare := must(tx.LoadContacts([]string{"ana"}, store.Load{}))(t)["ana"]
+				equal(t, "only what was asked", []any{bare.OpenRuns, bare.Entries, bare.Recent, bare.Marketing},
+					[]any{[]*smsflow.Run(nil), map[string]store.Entry(nil), []store.SentRecord(nil), map[string]bool(nil)})
+				return nil
+			})
+		}},
+		{"Tx.OpenRunsOf", func(t *testing.T, db *store.DB) {
+			late := addRun(t, db, smsflow.Run{ContactID: "ana", EnteredAt: t0.Add(time.Hour)})
+			early := addRun(t, db, smsflow.Run{ContactID: "ana", FlowID: "promo", Status: smsflow.RunActive})
+			addRun(t, db, smsflow.Run{ContactID: "ana", Status: smsflow.RunExited})
+			write(t, db, func(tx *store.Tx) error {
+				open := must(tx.OpenRunsOf([]string{"ana", "bob"}))(t)
+				equal(t, "oldest entry first, ended left out", runIDs(open["ana"]), []int64{early.ID, late.ID})
+				equal(t, "an entry for every id", runIDs(open["bob"]), []int64{})
+				return nil
+			})
+		}},
+		{"Tx.EntriesOf", func(t *testing.T, db *store.DB) {
+			addRun(t, db, smsflow.Run{ContactID: "ana", Status: smsflow.RunCompleted})
+			addRun(t, db, smsflow.Run{ContactID: "ana", Status: smsflow.RunCompleted, EnteredAt: t0.Add(time.Hour), FlowVersion: 2})
+			addRun(t, db, smsflow.Run{ContactID: "ana", FlowID: "promo", Status: smsflow.RunWaiting})
+			write(t, db, func(tx *store.Tx) error {
+				e := must(tx.EntriesOf([]string{"ana", "bob"}))(t)
+				equal(t, "last entry of any version; open", e["ana"], map[string]store.Entry{"welcome": {Last: t0.Add(time.Hour)}, "promo": {Last: t0, Open: true}})
+				equal(t, "an entry for every id", e["bob"], map[string]store.Entry{})
+				return nil
+			})
+		}},
+		{"Tx.MarketingOf", func(t *testing.T, db *store.DB) {
+			addConsent(t, db, ph, smsflow.ConsentSubscribed, t0)
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "a", ContactID: "ana", Category: "service", CreatedAt: t0.Add(time.Minute)})
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "b", ContactID: "ana", Category: "promo", Status: "canceled", CreatedAt: t0.Add(time.Minute)})
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "c", ContactID: "bob", Category: "lifecycle", Phone: ph, CreatedAt: t0.Add(time.Minute)})
+			write(t, db, func(tx *store.Tx) error {
+				m := must(tx.MarketingOf([]string{"ana", "bob"}))(t)
+				equal(t, "service and canceled messages do not count", m["ana"], map[string]bool{})
+				equal(t, "a counted marketing message", m["bob"], map[string]bool{ph: true})
+				return nil
+			})
+		}},
+		{"Tx.RecentSendsOf", func(t *testing.T, db *store.DB) {
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "old", ContactID: "ana", CreatedAt: t0})
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "b", ContactID: "ana", Category: "promo", CreatedAt: t0.Add(2 * time.Minute)})
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "a", ContactID: "ana", Category: "service", CreatedAt: t0.Add(time.Minute)})
+			addMessage(t, db, smsflow.Message{RunID: 1, StepID: "x", ContactID: "ana", Status: "failed", CreatedAt: t0.Add(time.Minute)})
+			write(t, db, func(tx *store.Tx) error {
+				r := must(tx.RecentSendsOf([]string{"ana", "bob"}, t0))(t)
+				equal(t, "counted sends after since, oldest first", r["ana"], []store.SentRecord{
+					{At: t0.Add(time.Minute), Category: "service", FlowID: "welcome"}, {At: t0.Add(2 * time.Minute), Category: "promo", FlowID: "welcome"}})
+				equal(t, "none", r["bob"], []store.SentRecord(nil))
+				return nil
+			})
+		}},
+		{"Tx.RunsByID", func(t *testing.T, db *store.DB) {
+			a := addRun(t, db, smsflow.Run{ContactID: "ana", WakeAt: t0})
+			b := addRun(t, db, smsflow.Run{ContactID: "bob", WakeAt: t0})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.RunsByID([]int64{b.ID, a.ID, b.ID + 100}))(t)
+				equal(t, "read", got, map[int64]*smsflow.Run{a.ID: a, b.ID: b})
+				return nil
+			})
+			if concurrent(db) {
+				// Locked: another node's claim of due timers skips it.
+				write(t, db, func(tx *store.Tx) error {
+					must(tx.RunsByID([]int64{a.ID}))(t)
+					return alongside(db, func(other *store.Tx) error {
+						equal(t, "the locked run is skipped", must(other.DueRuns(t0.Add(time.Hour), 10))(t), []store.DueRun{{RunID: b.ID, ContactID: "bob"}})
+						return nil
+					})
+				})
+			}
+		}},
+		{"Tx.MessageSteps", func(t *testing.T, db *store.DB) {
+			r := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "hi", ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "later", ContactID: "ana", Status: "canceled"})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.MessageSteps([]int64{r.ID, r.ID + 1}))(t)
+				equal(t, "steps with a message, canceled ones too", got, map[int64]map[string]bool{r.ID: {"hi": true, "later": true}, r.ID + 1: {}})
+				return nil
+			})
+		}},
+		{"Tx.ReserveRunID", func(t *testing.T, db *store.DB) {
+			old := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			var ids []int64
+			write(t, db, func(tx *store.Tx) error {
+				for range 3 {
+					ids = append(ids, must(tx.ReserveRunID())(t))
+				}
+				return nil
+			})
+			if ids[0] <= old.ID || ids[1] <= ids[0] || ids[2] <= ids[1] {
+				t.Errorf("reserved %v after run %d: want increasing ids above it", ids, old.ID)
+			}
+			after := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			if after.ID == old.ID {
+				t.Errorf("id %d given twice", after.ID)
+			}
+		}},
+		{"Tx.InsertRuns", func(t *testing.T, db *store.DB) {
+			a := &smsflow.Run{FlowID: "welcome", FlowVersion: 2, ContactID: "ana", Status: smsflow.RunWaiting, Step: "wait", WakeAt: t0.Add(time.Hour),
+				Holdout: true, Variant: "b", State: smsflow.RunState{Reply: "yes", Variants: map[string]string{"split": "b"}, WaitStarted: t0},
+				EnteredAt: t0, UpdatedAt: t0.Add(time.Second)}
+			b := &smsflow.Run{FlowID: "promo", FlowVersion: 1, ContactID: "bob", Status: smsflow.RunActive, EnteredAt: t0, UpdatedAt: t0}
+			write(t, db, func(tx *store.Tx) error {
+				for _, r := range []*smsflow.Run{a, b} {
+					r.ID = must(tx.ReserveRunID())(t)
+				}
+				return tx.InsertRuns([]*smsflow.Run{a, b})
+			})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "stored", must(tx.RunsByID([]int64{a.ID, b.ID}))(t), map[int64]*smsflow.Run{a.ID: a, b.ID: b})
+				return nil
+			})
+			equal(t, "the next run takes a new id", addRun(t, db, smsflow.Run{ContactID: "ana"}).ID > b.ID, true)
+			write(t, db, func(tx *store.Tx) error { return tx.InsertRuns(nil) })
+		}},
+		{"Tx.UpdateRuns", func(t *testing.T, db *store.DB) {
+			a := addRun(t, db, smsflow.Run{ContactID: "ana", WakeAt: t0.Add(time.Hour)})
+			b := addRun(t, db, smsflow.Run{ContactID: "bob"})
+			a.Status, a.ExitReason, a.WakeAt, a.EndedAt, a.GoalAt, a.GoalValue = smsflow.RunExited, "goal", time.Time{}, t0.Add(time.Minute), t0.Add(time.Minute), 12.5
+			b.Step, b.State.Reply, b.UpdatedAt = "later", "STOP", t0.Add(time.Minute)
+			write(t, db, func(tx *store.Tx) error { return tx.UpdateRuns([]*smsflow.Run{a, b}) })
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "stored", must(tx.RunsByID([]int64{a.ID, b.ID}))(t), map[int64]*smsflow.Run{a.ID: a, b.ID: b})
+				equal(t, "no longer due", must(tx.DueRuns(t0.Add(2*time.Hour), 10))(t), []store.DueRun(nil))
+				return tx.UpdateRuns(nil)
+			})
+		}},
+		{"Tx.InsertDecisions", func(t *testing.T, db *store.DB) {
+			ds := []*smsflow.Decision{
+				{RunID: 7, StepID: "hi", FlowID: "welcome", ContactID: "ana", Reason: "sent", At: t0},
+				{StepID: "entry", FlowID: "promo", ContactID: "ana", Reason: "skipped:reentry", Detail: "d", At: t0.Add(time.Second)},
+			}
+			write(t, db, func(tx *store.Tx) error { return tx.InsertDecisions(ds) })
+			got := must(db.Decisions(bg, "ana", 10))(t)
+			for i := range got {
+				got[i].ID = 0
+			}
+			equal(t, "stored in order", got, []smsflow.Decision{*ds[0], *ds[1]})
+			write(t, db, func(tx *store.Tx) error { return tx.InsertDecisions(nil) })
+		}},
+		{"Tx.InsertMessages", func(t *testing.T, db *store.DB) {
+			r := addRun(t, db, smsflow.Run{ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "hi", ContactID: "ana", Body: "first"})
+			ms := []*smsflow.Message{
+				newMessage(smsflow.Message{RunID: r.ID, StepID: "hi", ContactID: "ana", Body: "again"}),
+				newMessage(smsflow.Message{RunID: r.ID, StepID: "later", ContactID: "ana", Body: "later"}),
+			}
+			write(t, db, func(tx *store.Tx) error { return tx.InsertMessages(ms) })
+			var bodies []string
+			for _, m := range must(db.Messages(bg, store.MessageFilter{ContactID: "ana"}))(t) {
+				bodies = append(bodies, m.Body)
+			}
+			equal(t, "a step's second message is not written (never twice)", bodies, []string{"later", "first"})
+			write(t, db, func(tx *store.Tx) error { return tx.InsertMessages(nil) })
+		}},
+		{"Tx.ContactsByID", func(t *testing.T, db *store.DB) {
+			ana := addContact(t, db, "ana", ph)
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.ContactsByID([]string{"ana", "zed"}))(t)
+				equal(t, "read, a missing one nil", got, map[string]*smsflow.Contact{"ana": ana, "zed": nil})
+				return nil
+			})
+		}},
+		{"Tx.StoredEventKeys", func(t *testing.T, db *store.DB) {
+			addEvent(t, db, newEvent("m1", "Viewed"))
+			ordered := newEvent("m2", "Order Completed")
+			ordered.DedupeKey = "order:7"
+			addEvent(t, db, ordered)
+			again := newEvent("m3", "Order Completed")
+			again.DedupeKey = "order:7"
+			public := newEvent("m1", "Viewed")
+			public.Trust = smsflow.TrustPublic
+			events := []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.StoredEventKeys(events))(t)
+				want := map[string]bool{}
+				for _, e := range events {
+					for _, k := range store.EventKeys(e) {
+						want[k] = false
+					}
+				}
+				for _, k := range append(store.EventKeys(events[0]), store.EventKeys(again)[1]) {
+					want[k] = true
+				}
+				equal(t, "stored keys (a public event's own namespace)", got, want)
+				return nil
+			})
+		}},
+		{"Tx.ReserveEventSeq", func(t *testing.T, db *store.DB) {
+			old := addEvent(t, db, newEvent("m1", "Viewed"))
+			var seqs []int64
+			write(t, db, func(tx *store.Tx) error {
+				for range 3 {
+					seqs = append(seqs, must(tx.ReserveEventSeq())(t))
+				}
+				return nil
+			})
+			if seqs[0] <= old || seqs[1] <= seqs[0] || seqs[2] <= seqs[1] {
+				t.Errorf("reserved %v after event %d: want increasing numbers above it", seqs, old)
+			}
+		}},
+		{"Tx.InsertEvents", func(t *testing.T, db *store.DB) {
+			events := []*smsflow.Event{newEvent("m1", "Viewed"), newEvent("m2", "Clicked")}
+			write(t, db, func(tx *store.Tx) error {
+				for _, e := range events {
+					e.Seq = must(tx.ReserveEventSeq())(t)
+				}
+				return tx.InsertEvents(events)
+			})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.EventsBySeq([]int64{events[0].Seq, events[1].Seq}))(t)
+				equal(t, "stored with their numbers", []string{got[events[0].Seq].MessageID, got[events[1].Seq].MessageID}, []string{"m1", "m2"})
+				return tx.InsertEvents(nil)
+			})
+			equal(t, "the next event takes a new number", addEvent(t, db, newEvent("m3", "Viewed")) > events[1].Seq, true)
+		}},
+		{"Tx.AddInboxItems", func(t *testing.T, db *store.DB) {
+			a, b := addEvent(t, db, newEvent("m1", "Viewed")), addEvent(t, db, newEvent("m2", "Viewed"))
+			write(t, db, func(tx *store.Tx) error {
+				return tx.AddInboxItems([]store.InboxItem{{ContactID: "bob", EventSeq: b}, {ContactID: "ana", EventSeq: a}})
+			})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.ClaimInbox(10))(t)
+				equal(t, "in order", []any{len(got), got[0].EventSeq, got[0].ContactID, got[1].EventSeq}, []any{2, b, "bob", a})
+				return tx.AddInboxItems(nil)
+			})
+		}},
+	}
+}
