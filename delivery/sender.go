@@ -91,6 +91,18 @@ type Sender struct {
 	// heartbeat's), recorded on the messages it claims; "" for a lone
 	// sender. Set before Start.
 	Node string
+	// Reconciler, if set, is asked about the messages a crash left
+	// "unknown" (ReconcileUnknown): the provider itself when it can be
+	// asked (Twilio). Set before Start.
+	Reconciler provider.Reconciler
+	// ReconcileAfter is how long an interrupted message the Reconciler has
+	// no record of waits before it is queued again (DefaultReconcileAfter
+	// when 0). Set before Start.
+	ReconcileAfter time.Duration
+	// ResendInterrupted queues the messages a crash left "unknown" again
+	// when there is no Reconciler: the provider dedupes (http.idempotent)
+	// or the operator chose so (smpp.on_unknown: resend). Set before Start.
+	ResendInterrupted bool
 	// Lease is how long after another node's last heartbeat its claims are
 	// taken back by this one (engine.NodeTTL); 0 never takes them. Set
 	// before Start.
@@ -290,7 +302,7 @@ func (s *Sender) deferFor(last time.Time) time.Duration {
 // receipts from time to time (one loop of the sender does).
 func (l *lane) rounds(sweep bool) {
 	s := l.s
-	var swept, leased, last time.Time
+	var swept, leased, reconciled, last time.Time
 	for {
 		if now := s.clock.Now(); sweep && now.Sub(swept) >= PendingSweepInterval {
 			swept = now
@@ -299,6 +311,10 @@ func (l *lane) rounds(sweep bool) {
 		if now := s.clock.Now(); sweep && now.Sub(leased) >= LeaseCheckInterval {
 			leased = now
 			s.recoverStale()
+		}
+		if now := s.clock.Now(); sweep && now.Sub(reconciled) >= ReconcileInterval {
+			reconciled = now
+			s.ReconcileUnknown(context.Background())
 		}
 		if d := s.deferFor(last); d > 0 {
 			// Woken when the engine catches up (or queues more); the loop's

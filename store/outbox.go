@@ -295,3 +295,70 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 	}
 	return out, nil
 }
+
+// Interrupted is an "unknown" message whose provider call a crash
+// interrupted, with when the call was marked started (zero when not known).
+type Interrupted struct {
+	*smsflow.Message
+	CalledAt time.Time
+}
+
+// InterruptedMessages returns up to limit outbound messages a crash left
+// "unknown" (error_code interrupted) that provider may have taken (their
+// provider is it or not recorded), oldest first: those reconciliation asks
+// the provider about.
+func (db *DB) InterruptedMessages(ctx context.Context, provider string, limit int) ([]Interrupted, error) {
+	rows, err := db.ReadQuery(ctx, `SELECT `+messageColumns+`, called_at FROM messages
+WHERE direction = 'out' AND provider IN ('', ?) AND status = 'unknown' AND error_code = 'interrupted' ORDER BY id LIMIT ?`, provider, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Interrupted
+	for rows.Next() {
+		var called int64
+		m, err := scanMessage(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &called)...) }))
+		if err != nil {
+			return nil, err
+		}
+		it := Interrupted{Message: m}
+		if called > 0 {
+			it.CalledAt = fromMicros(called)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// scanFunc adapts a scan with extra columns to scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// SettleUnknown records an "unknown" message as received by provider under
+// providerID with status (sent, delivered …): reconciliation found it, or
+// a status callback named it. It reports false when the message was no
+// longer unknown.
+func (t *Tx) SettleUnknown(id int64, provider, providerID, status string, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET status = ?, provider = ?, provider_id = ?, error_code = '', updated_at = ? WHERE id = ? AND status = 'unknown'`,
+		status, provider, providerID, micros(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// RequeueUnknown puts an "unknown" message back in the outbox, due at
+// once, recording why (errorCode): the provider certainly did not receive
+// it, or an operator asked to send it again. It reports false when the
+// message was no longer unknown.
+func (t *Tx) RequeueUnknown(id int64, errorCode string, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = ?, claimed_by = '', claim = 0, called_at = 0, updated_at = ? WHERE id = ? AND status = 'unknown'`,
+		micros(now), errorCode, micros(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
