@@ -362,3 +362,15 @@ func (t *Tx) RequeueUnknown(id int64, errorCode string, now time.Time) (bool, er
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
+
+// GiveUpUnknown records that an operator gave up on an "unknown" message:
+// canceled with errorCode, never resent. It reports false when the message
+// was not unknown (or not there).
+func (t *Tx) GiveUpUnknown(id int64, errorCode string, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'unknown'`, errorCode, micros(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
