@@ -162,3 +162,28 @@ func TestCallbackNamingTheMessageSettlesIt(t *testing.T) {
 		}
 	})
 }
+
+// Without a provider that can be asked, interrupted messages are queued
+// again only when the provider dedupes or the operator chose so
+// (ResendInterrupted: http.idempotent, smpp.on_unknown: resend); else they
+// are held unknown.
+func TestInterruptedMessagesHeldOrResent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		id := w.queue(1, "+14155550101")
+		w.interrupt()
+		w.s.ReconcileUnknown(ctx)
+		if m := w.message(id); m.Status != smsflow.MessageUnknown || m.ErrorCode != "interrupted" {
+			t.Errorf("held: %s/%s, want unknown/interrupted", m.Status, m.ErrorCode)
+		}
+		w.s.ResendInterrupted = true
+		w.s.ReconcileUnknown(ctx)
+		if m := w.message(id); m.Status != smsflow.MessageQueued || m.ErrorCode != "interrupted:resent" {
+			t.Errorf("resent: %s/%s, want queued/interrupted:resent", m.Status, m.ErrorCode)
+		}
+		w.round()
+		if m := w.message(id); m.Status != smsflow.MessageSent || w.prov.calls["+14155550101"] != 1 {
+			t.Errorf("after a round: %s, %d calls; want sent once", m.Status, w.prov.calls["+14155550101"])
+		}
+	})
+}

@@ -108,12 +108,13 @@ type Sender struct {
 	// before Start.
 	Lease time.Duration
 
-	lanesOnce sync.Once
-	built     atomic.Bool
-	inFlight  sync.WaitGroup // the rounds' in-flight opt-out checks (checkInFlight)
-	lanes     []*lane
-	optOuts   *optOutWatch // opt-outs committed on this node (RecheckWindow)
-	unwatch   func()
+	lanesOnce   sync.Once
+	built       atomic.Bool
+	inFlight    sync.WaitGroup // the rounds' in-flight opt-out checks (checkInFlight) and the reconciliation in progress
+	reconciling atomic.Bool    // a ReconcileUnknown pass runs
+	lanes       []*lane
+	optOuts     *optOutWatch // opt-outs committed on this node (RecheckWindow)
+	unwatch     func()
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -312,9 +313,18 @@ func (l *lane) rounds(sweep bool) {
 			leased = now
 			s.recoverStale()
 		}
-		if now := s.clock.Now(); sweep && now.Sub(reconciled) >= ReconcileInterval {
+		if now := s.clock.Now(); sweep && now.Sub(reconciled) >= ReconcileInterval && s.reconciling.CompareAndSwap(false, true) {
+			// Off the round loop: asking the provider about many messages
+			// must not hold the sends. Stop cancels it and waits for it.
 			reconciled = now
-			s.ReconcileUnknown(context.Background())
+			s.inFlight.Add(1)
+			go func() {
+				defer s.inFlight.Done()
+				defer s.reconciling.Store(false)
+				ctx, cancel := s.stopContext(context.Background())
+				defer cancel()
+				s.ReconcileUnknown(ctx)
+			}()
 		}
 		if d := s.deferFor(last); d > 0 {
 			// Woken when the engine catches up (or queues more); the loop's

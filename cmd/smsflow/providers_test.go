@@ -519,6 +519,11 @@ func TestProviderConfigErrors(t *testing.T) {
 		}, []string{"twilio.account_sid must be \"AC\""}},
 		{"http", func(c *config.Config) { c.Provider = "http"; c.PublicURL = fakePublic }, []string{"http.url", "http.secret is empty"}},
 		{"smpp", func(c *config.Config) { c.Provider = "smpp" }, []string{"smpp.addr"}},
+		{"twilio reconcile_after", func(c *config.Config) {
+			c.Provider, c.PublicURL = "twilio", fakePublic
+			c.Twilio.AccountSID, c.Twilio.AuthToken, c.Twilio.From, c.Twilio.ReconcileAfter = fakeSID, fakeToken, fakeFrom, "soon"
+		}, []string{`twilio.reconcile_after is "soon"`}},
+		{"smpp on_unknown", func(c *config.Config) { c.Provider, c.SMPP.OnUnknown = "smpp", "retry" }, []string{`smpp.on_unknown is "retry"`, "hold", "resend"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Default()
