@@ -29,7 +29,7 @@ const reconcileBatch = 50
 
 // Unknown-message error codes that reconciliation writes.
 const (
-	codeUnreconciled = "unreconciled"            // the provider's records cannot tell: left for an operator
+	codeUnreconciled = store.Unreconciled        // the provider's records cannot tell: left for an operator
 	codeNotReceived  = "reconciled:not_received" // queued again: the provider never received it
 	codeResent       = "interrupted:resent"      // queued again: the provider dedupes or the operator chose to resend
 )

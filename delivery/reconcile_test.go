@@ -187,3 +187,23 @@ func TestInterruptedMessagesHeldOrResent(t *testing.T) {
 		}
 	})
 }
+
+// A message whose provider answer was lost (a timeout: unknown with the
+// provider's code) is reconciled like an interrupted one.
+func TestReconcileSettlesALostAnswer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		id := w.queueBody(1, "+14155550101", "lost answer", time.Time{})
+		w.prov.script["+14155550101"] = []error{&provider.Error{Kind: provider.Unknown, Message: "timeout after the request was written"}}
+		w.round()
+		if m := w.message(id); m.Status != smsflow.MessageUnknown {
+			t.Fatalf("after a lost answer: %s, want unknown", m.Status)
+		}
+		w.s.Reconciler = &listReconciler{asked: map[int64]time.Time{}, by: map[string]provider.Reconciled{
+			"lost answer": {Candidates: []provider.Result{{ProviderID: "SM7"}}}}}
+		w.s.ReconcileUnknown(ctx)
+		if m := w.message(id); m.Status != smsflow.MessageSent || m.ProviderID != "SM7" {
+			t.Errorf("after reconciling: %s %q, want sent SM7", m.Status, m.ProviderID)
+		}
+	})
+}

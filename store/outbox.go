@@ -296,6 +296,10 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 	return out, nil
 }
 
+// Unreconciled is the error code of an "unknown" message the provider's
+// records could not settle: left for an operator, not asked about again.
+const Unreconciled = "unreconciled"
+
 // Interrupted is an "unknown" message whose provider call a crash
 // interrupted, with when the call was marked started (zero when not known).
 type Interrupted struct {
@@ -303,13 +307,15 @@ type Interrupted struct {
 	CalledAt time.Time
 }
 
-// InterruptedMessages returns up to limit outbound messages a crash left
-// "unknown" (error_code interrupted) that provider may have taken (their
-// provider is it or not recorded), oldest first: those reconciliation asks
-// the provider about.
+// InterruptedMessages returns up to limit outbound "unknown" messages
+// without a provider id that provider may have taken (their provider is it
+// or not recorded), oldest first: those a crash interrupted (error_code
+// interrupted) and those whose answer was lost (a timeout), which
+// reconciliation asks the provider about. Those it could not settle
+// (unreconciled) are left for an operator.
 func (db *DB) InterruptedMessages(ctx context.Context, provider string, limit int) ([]Interrupted, error) {
 	rows, err := db.ReadQuery(ctx, `SELECT `+messageColumns+`, called_at FROM messages
-WHERE direction = 'out' AND provider IN ('', ?) AND status = 'unknown' AND error_code = 'interrupted' ORDER BY id LIMIT ?`, provider, limit)
+WHERE direction = 'out' AND provider IN ('', ?) AND status = 'unknown' AND provider_id = '' AND error_code <> ? ORDER BY id LIMIT ?`, provider, Unreconciled, limit)
 	if err != nil {
 		return nil, err
 	}
