@@ -269,6 +269,11 @@ func (s *Server) postCallbacks() {
 			"MessageStatus": {"delivered"}, "SmsStatus": {"delivered"}, "To": {req.To}, "From": {req.From}, "ApiVersion": {"2010-04-01"},
 		}
 		target := s.cfg.Callbacks(req.StatusCallback)
+		if u, err := url.Parse(req.StatusCallback); err == nil && u.RawQuery != "" && !strings.Contains(target, "?") {
+			// The mapping names where the app listens; the query (the
+			// message id) is part of the URL Twilio posts to and signs.
+			target += "?" + u.RawQuery
+		}
 		hr, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 		if err == nil {
 			hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
