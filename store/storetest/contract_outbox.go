@@ -142,6 +142,57 @@ func outboxCases() []contractCase {
 			equal(t, "n2's called", status(ms[3]), "unknown/interrupted")
 			equal(t, "own claims are not stale", status(ms[0]), "sending/old")
 		}},
+		{"DB.InterruptedMessages", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{StepID: "keyword:c", ContactID: "ana"}) // queued
+			claim(t, db, t0, 2, store.OutboxScope{Node: "n1", Claim: 1})
+			must(db.MarkCalling(bg, []int64{a.ID, b.ID}, 1, t0.Add(time.Second)))(t)
+			must(db.RecoverClaims(bg, "n1", time.Time{}, t0.Add(time.Minute)))(t)
+			write(t, db, func(tx *store.Tx) error {
+				return tx.SetMessageStatus(b.ID, "unknown", "", "", store.Unreconciled, t0)
+			})
+			got := must(db.InterruptedMessages(bg, "twilio", 10))(t)
+			if len(got) != 1 || got[0].ID != a.ID || !got[0].CalledAt.Equal(t0.Add(time.Second)) {
+				t.Errorf("interrupted = %+v, want only %d, called at t0+1s", got, a.ID)
+			}
+			equal(t, "another provider's", len(must(db.InterruptedMessages(bg, "smpp", 10))(t)), 1) // no provider recorded yet
+		}},
+		{"Tx.SettleUnknown", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "unknown"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "unknown settled", must(tx.SettleUnknown(a.ID, "twilio", "SM1", "sent", t0))(t), true)
+				equal(t, "queued untouched", must(tx.SettleUnknown(q.ID, "twilio", "SM2", "sent", t0))(t), false)
+				equal(t, "settled once", must(tx.SettleUnknown(a.ID, "twilio", "SM3", "sent", t0))(t), false)
+				return nil
+			})
+			got := messageByID(t, db, a.ID)
+			equal(t, "settled", got.Status+"/"+got.Provider+"/"+got.ProviderID, "sent/twilio/SM1")
+		}},
+		{"Tx.RequeueUnknown", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "unknown"})
+			s := addMessage(t, db, smsflow.Message{StepID: "keyword:s", ContactID: "ana", Status: "sent"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "unknown requeued", must(tx.RequeueUnknown(a.ID, "resent:operator", t0))(t), true)
+				equal(t, "sent untouched", must(tx.RequeueUnknown(s.ID, "resent:operator", t0))(t), false)
+				return nil
+			})
+			got := messageByID(t, db, a.ID)
+			equal(t, "requeued", got.Status+"/"+got.ErrorCode, "queued/resent:operator")
+			equal(t, "due at once", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{a.ID})
+		}},
+		{"Tx.GiveUpUnknown", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "unknown"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "unknown given up", must(tx.GiveUpUnknown(a.ID, "given_up", t0))(t), true)
+				equal(t, "queued untouched", must(tx.GiveUpUnknown(q.ID, "given_up", t0))(t), false)
+				return nil
+			})
+			got := messageByID(t, db, a.ID)
+			equal(t, "given up", got.Status+"/"+got.ErrorCode, "canceled/given_up")
+		}},
 		{"Tx.CountAttempt", func(t *testing.T, db *store.DB) {
 			m := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
 			write(t, db, func(tx *store.Tx) error {
