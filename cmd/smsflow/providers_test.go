@@ -237,7 +237,7 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 				t.Fatalf("Twilio got %d requests for ana, want 1", len(forms))
 			}
 			f := forms[0]
-			if f.Get("From") != fakeFrom || f.Get("Body") != "Thanks for your order 1001!" || f.Get("StatusCallback") != fakePublic+twilio.StatusPath || f.Has("MessagingServiceSid") {
+			if f.Get("From") != fakeFrom || f.Get("Body") != "Thanks for your order 1001!" || f.Get("StatusCallback") != fakePublic+twilio.StatusPath+"?m="+strconv.FormatInt(sent.ID, 10) || f.Has("MessagingServiceSid") {
 				t.Errorf("form %v", f)
 			}
 			if reqs := fake.Requests(); sent.Provider != "twilio" || len(reqs) != 1 || sent.ProviderID != reqs[0].SID || reqs[0].To != ana {
