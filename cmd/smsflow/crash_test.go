@@ -312,7 +312,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 	for err := range loadErr {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		pending := count(`SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status IN ('queued', 'sending', 'unknown')`)
 		runs := count(`SELECT COUNT(*) FROM runs WHERE flow_id = 'crash'`)
@@ -322,7 +322,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not drained after 30 s: %d runs, %d messages (%d queued, sending or unknown), %d inbox items\nlast server log:\n%s",
+			t.Fatalf("not drained after 90 s (reconciliation included): %d runs, %d messages (%d queued, sending or unknown), %d inbox items\nlast server log:\n%s",
 				runs, msgs, pending, inbox, srv.stoppedLog())
 		}
 		time.Sleep(50 * time.Millisecond) // polling a condition, bounded by deadline
