@@ -122,6 +122,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/flows/{id}/report", s.requireAdmin(s.flowReport))
 	m.HandleFunc("GET /v1/reports/program", s.requireAdmin(s.programReport))
 	m.HandleFunc("GET /v1/messages", s.requireAdmin(s.listMessages))
+	m.HandleFunc("POST /v1/messages/resend", s.requireAdmin(s.resendUnknown))
+	m.HandleFunc("POST /v1/messages/give-up", s.requireAdmin(s.giveUpUnknown))
 	m.HandleFunc("POST /v1/console/inbound", s.requireAdmin(s.consoleInbound))
 	m.HandleFunc("GET /l/{code}", s.followLink)
 

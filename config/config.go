@@ -97,6 +97,9 @@ type Twilio struct {
 	Rate                string `yaml:"rate"`      // segments per second, minute or hour ("1/s"); see ParseRate
 	DailyCap            int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
 	OptOutReplies       string `yaml:"opt_out_replies"`
+	// ReconcileAfter is how long a message whose call a crash interrupted,
+	// and that Twilio has no record of, waits before it is sent again.
+	ReconcileAfter string `yaml:"reconcile_after"`
 	// Senders are the numbers and Messaging Services to send as, each
 	// with its pace, the first the default; instead of from,
 	// messaging_service_sid, rate and daily_cap (see Config.Senders).
@@ -111,6 +114,9 @@ type SMPP struct {
 	SourceAddr string `yaml:"source_addr"`
 	Rate       string `yaml:"rate"`      // segments per second, minute or hour ("30/s")
 	DailyCap   int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
+	// OnUnknown is what becomes of a message whose submit a crash
+	// interrupted (SMPP cannot be asked): "hold" or "resend".
+	OnUnknown string `yaml:"on_unknown"`
 	// Senders are the source addresses to send as, the first the default;
 	// instead of source_addr, rate and daily_cap.
 	Senders []SMPPSender `yaml:"senders"`
@@ -122,6 +128,9 @@ type HTTPGW struct {
 	Secret   string `yaml:"secret"`
 	Rate     string `yaml:"rate"`      // segments per second, minute or hour ("50/s")
 	DailyCap int    `yaml:"daily_cap"` // segments per UTC day, 0 = no cap
+	// Idempotent says the gateway dedupes on the message id: a message
+	// whose call a crash interrupted is sent again (same id), not held.
+	Idempotent bool `yaml:"idempotent"`
 	// Senders are the from addresses to send as (the gateway gets "from"),
 	// the first the default; instead of rate and daily_cap.
 	Senders []HTTPSender `yaml:"senders"`
@@ -210,7 +219,7 @@ func Default() Config {
 		Keywords:      Keywords{Join: []string{"JOIN"}, Revocation: true},
 		Limits: Limits{ServicePerNumber: ServiceLimit{Max: policy.DefaultServicePerNumber.Max, Per: "24h"},
 			IngestPerIP: "200/s", IngestPerKey: "20000/s"},
-		Twilio: Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio"},
+		Twilio: Twilio{APIBase: "https://api.twilio.com", Rate: "1/s", OptOutReplies: "twilio", ReconcileAfter: "10m"},
 	}
 }
 

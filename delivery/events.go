@@ -149,6 +149,19 @@ func (p *ProviderEvents) applyReceipts(group []*receiptReq) (emitted bool, err e
 			if err != nil {
 				return err
 			}
+			if m == nil && r.MessageID != 0 {
+				// The callback names our message: one a crash left unknown
+				// before its provider id was recorded is settled by it.
+				ok, err := tx.SettleUnknown(r.MessageID, p.Provider, r.ProviderID, smsflow.MessageSent, now)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if m, err = tx.MessageByProviderID(p.Provider, r.ProviderID); err != nil {
+						return err
+					}
+				}
+			}
 			if m == nil {
 				// Kept until its message records the id; the sender's periodic
 				// sweep (SweepPendingReceipts) drops the expired ones.

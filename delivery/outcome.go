@@ -18,6 +18,7 @@ type outcome struct {
 	err         error
 	release     bool // not tried: the provider was throttling
 	interrupted bool // not tried: Stop ended the wait for its slot
+	taken       bool // not tried: another node took the claim back (stale heartbeat)
 	pending     bool // a receipt for its provider id arrived before the id was recorded
 	// checked is when the consent that let the call start was read;
 	// started and ended bound the provider call (zero when not made).
@@ -26,7 +27,7 @@ type outcome struct {
 
 // accepted reports whether the provider took the message (it was tried and
 // not refused).
-func (o *outcome) accepted() bool { return o.err == nil && !o.release && !o.interrupted }
+func (o *outcome) accepted() bool { return o.err == nil && !o.release && !o.interrupted && !o.taken }
 
 // record writes one outcome: the message's status (sent, delivered, failed,
 // unknown or back in the outbox), the decision for a failed send of a run,
@@ -35,7 +36,7 @@ func (o *outcome) accepted() bool { return o.err == nil && !o.release && !o.inte
 func (s *Sender) record(tx WriteTx, o *outcome, now time.Time) (emitted bool, until time.Time, err error) {
 	m, name := o.m, s.prov.Name()
 	switch {
-	case o.release, o.interrupted:
+	case o.release, o.interrupted, o.taken:
 		return false, time.Time{}, nil
 	case o.err == errOptedOut:
 		s.log.Warn("queued message canceled: the number is no longer subscribed", "to", phone.Mask(m.Phone), "message", m.ID)

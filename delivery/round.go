@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,8 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		slots   []time.Time
 		plan    pacePlan
 		hold    time.Time
-		group   = &callGroup{} // the claim's consent read, the first of the calls'
+		group   = &callGroup{}     // the claim's consent read, the first of the calls'
+		claim   = rand.Int64() | 1 // this round's token on the rows it claims (never 0)
 	)
 	defer s.optOuts.done(group)
 	err := writeTx(ctx, s.db, func(tx WriteTx) error {
@@ -46,6 +48,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			}
 		}
 		scope := l.scope
+		scope.Node, scope.Claim = s.Node, claim
 		if s.Waiting != nil {
 			scope.Waiting = s.Waiting()
 		}
@@ -101,7 +104,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	group.from, group.to = 0, len(claimed) // what the claim kept, all read
-	outs := s.call(ctx, claimed, slots, group)
+	outs := s.call(ctx, claimed, slots, group, claim)
 	s.checkInFlight(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
@@ -166,6 +169,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		// message; what a Stop cut short may go at once.
 		unsent := 0
 		for _, o := range outs {
+			if o.taken {
+				continue // another node's now
+			}
 			if o.release || o.interrupted {
 				until := pause
 				if o.interrupted {
@@ -202,6 +208,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	}
 	if s.OnOutcome != nil {
 		for _, o := range outs {
+			if o.taken {
+				continue
+			}
 			s.OnOutcome(*o.m)
 		}
 	}
@@ -214,7 +223,13 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 // started — and goes back untried — once a call was refused for now
 // (Transient) or Stop ended the wait for its slot; one whose send_before has
 // passed by its turn expires.
-func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time, group *callGroup) []outcome {
+//
+// Before a call starts, it and the calls expected to start within
+// CallMarkWindow after it are marked called in one committed write
+// (markCalls): a crash strands as "unknown" only those, the rest of the
+// round goes back to the queue. A message whose claim another node took
+// back (this node's heartbeat went stale) is not called at all.
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time, group *callGroup, claim int64) []outcome {
 	outs := make([]outcome, len(claimed))
 	conc := s.Concurrency
 	if conc <= 0 {
@@ -229,6 +244,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 	)
 	sem := make(chan struct{}, conc)
 	group.began, group.conc = s.clock.Now(), conc
+	var marked markedCalls
 	for i, m := range claimed {
 		o := &outs[i]
 		o.m = m
@@ -257,6 +273,21 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 		case !m.SendBefore.IsZero() && !s.clock.Now().Before(m.SendBefore): // send_before is the window's end, itself quiet (half-open window)
 			<-sem
 			o.err = errExpired
+			continue
+		}
+		if i >= marked.to {
+			if err := s.markCalls(waitCtx, &marked, claimed, slots, i, claim, group); err != nil {
+				<-sem
+				if waitCtx.Err() == nil {
+					s.log.Error("mark the provider calls about to start; the round's calls not started go back to the outbox", "err", err)
+				}
+				stopped, o.interrupted = true, true
+				continue
+			}
+		}
+		if !marked.ids[m.ID] {
+			<-sem
+			o.taken = true
 			continue
 		}
 		// The number's consent, as late as the call allows: read for the
@@ -310,6 +341,58 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 	}
 	wg.Wait()
 	return outs
+}
+
+// CallMarkWindow is how far ahead of a provider call the sender marks the
+// calls expected to start as called (markCalls): at most one write per
+// window per round loop, and the calls a crash can leave "unknown" are
+// those in flight and those due within the window.
+const CallMarkWindow = 20 * time.Millisecond
+
+// markedCalls are the round's calls marked called so far: claimed[:to],
+// of which ids are the messages still held by the round's claim.
+type markedCalls struct {
+	to  int
+	ids map[int64]bool
+}
+
+// markCalls marks claimed[i] and the calls expected to start within
+// CallMarkWindow of it as called (store DB.MarkCalling): paced, those whose
+// slots fall in the window; unpaced, as many as the round has started per
+// window so far, at least its concurrency.
+func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsflow.Message, slots []time.Time, i int, claim int64, g *callGroup) error {
+	now := s.clock.Now()
+	to := i + 1
+	if slots != nil {
+		for to < len(claimed) && !slots[to].After(now.Add(CallMarkWindow)) {
+			to++
+		}
+	} else {
+		n := g.conc
+		if took := now.Sub(g.began); i > 0 && took > 0 {
+			n = max(n, int(int64(i)*int64(CallMarkWindow)/int64(took)))
+		}
+		to = min(len(claimed), i+max(1, n))
+	}
+	ids := make([]int64, 0, to-i)
+	for _, m := range claimed[i:to] {
+		ids = append(ids, m.ID)
+	}
+	got, err := s.db.MarkCalling(ctx, ids, claim, now)
+	if err != nil {
+		return err
+	}
+	if mc.ids == nil {
+		mc.ids = make(map[int64]bool, len(claimed))
+	}
+	for _, id := range got {
+		mc.ids[id] = true
+	}
+	if len(got) < len(ids) {
+		s.log.Warn("claimed messages were taken back by another node (this node's heartbeat was stale); not sent by this one", "count", len(ids)-len(got))
+	}
+	mc.to = to
+	return nil
 }
 
 // throttledBy is the first transient refusal of a round, in outbox order

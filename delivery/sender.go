@@ -23,9 +23,13 @@ const SendBatch = 100
 const DefaultConcurrency = 16
 
 // Sender consumes the outbox: it claims queued messages (marking them
-// "sending" in their own committed transaction), calls the provider, and
-// records the outcome. A crash between the two leaves "sending" rows, which
-// start-up turns into "unknown": surfaced, never resent blindly.
+// "sending", claimed by this node, in their own committed transaction),
+// marks each group of calls about to start as called (another committed
+// write, store DB.MarkCalling), calls the provider, and records the
+// outcome. A crash leaves "sending" rows: at start-up (or once this node's
+// heartbeat is stale, on another node) those never called go back to the
+// queue, and only those marked called become "unknown": surfaced, never
+// resent blindly.
 //
 // What a refusal means is decided here, once for every provider, from the
 // kind of provider.Error: Transient (429, 5xx, throttling, no connection)
@@ -83,13 +87,34 @@ type Sender struct {
 	// t (a virtual clock in tests moves itself there); it returns an error
 	// when ctx ends first. nil waits on real timers against the clock.
 	WaitUntil func(ctx context.Context, t time.Time) error
+	// Node is this node's id among the nodes sharing the database (its
+	// heartbeat's), recorded on the messages it claims; "" for a lone
+	// sender. Set before Start.
+	Node string
+	// Reconciler, if set, is asked about the messages a crash left
+	// "unknown" (ReconcileUnknown): the provider itself when it can be
+	// asked (Twilio). Set before Start.
+	Reconciler provider.Reconciler
+	// ReconcileAfter is how long an interrupted message the Reconciler has
+	// no record of waits before it is queued again (DefaultReconcileAfter
+	// when 0). Set before Start.
+	ReconcileAfter time.Duration
+	// ResendInterrupted queues the messages a crash left "unknown" again
+	// when there is no Reconciler: the provider dedupes (http.idempotent)
+	// or the operator chose so (smpp.on_unknown: resend). Set before Start.
+	ResendInterrupted bool
+	// Lease is how long after another node's last heartbeat its claims are
+	// taken back by this one (engine.NodeTTL); 0 never takes them. Set
+	// before Start.
+	Lease time.Duration
 
-	lanesOnce sync.Once
-	built     atomic.Bool
-	inFlight  sync.WaitGroup // the rounds' in-flight opt-out checks (checkInFlight)
-	lanes     []*lane
-	optOuts   *optOutWatch // opt-outs committed on this node (RecheckWindow)
-	unwatch   func()
+	lanesOnce   sync.Once
+	built       atomic.Bool
+	inFlight    sync.WaitGroup // the rounds' in-flight opt-out checks (checkInFlight) and the reconciliation in progress
+	reconciling atomic.Bool    // a ReconcileUnknown pass runs
+	lanes       []*lane
+	optOuts     *optOutWatch // opt-outs committed on this node (RecheckWindow)
+	unwatch     func()
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -216,13 +241,11 @@ func (s *Sender) Notify() {
 
 // Start recovers interrupted sends, then runs the send loops until Stop.
 func (s *Sender) Start(ctx context.Context) error {
-	n, err := s.db.MarkInterrupted(ctx, s.clock.Now())
+	r, err := s.db.RecoverClaims(ctx, s.Node, time.Time{}, s.clock.Now())
 	if err != nil {
 		return fmt.Errorf("recover interrupted sends: %w", err)
 	}
-	if n > 0 {
-		s.log.Warn("messages whose provider call was interrupted are marked unknown (not resent)", "count", n)
-	}
+	s.logRecovered(r, "")
 	s.lanesOf()
 	s.startOnce.Do(func() { go s.loop() })
 	return nil
@@ -280,11 +303,28 @@ func (s *Sender) deferFor(last time.Time) time.Duration {
 // receipts from time to time (one loop of the sender does).
 func (l *lane) rounds(sweep bool) {
 	s := l.s
-	var swept, last time.Time
+	var swept, leased, reconciled, last time.Time
 	for {
 		if now := s.clock.Now(); sweep && now.Sub(swept) >= PendingSweepInterval {
 			swept = now
 			s.sweepReceipts()
+		}
+		if now := s.clock.Now(); sweep && now.Sub(leased) >= LeaseCheckInterval {
+			leased = now
+			s.recoverStale()
+		}
+		if now := s.clock.Now(); sweep && now.Sub(reconciled) >= ReconcileInterval && s.reconciling.CompareAndSwap(false, true) {
+			// Off the round loop: asking the provider about many messages
+			// must not hold the sends. Stop cancels it and waits for it.
+			reconciled = now
+			s.inFlight.Add(1)
+			go func() {
+				defer s.inFlight.Done()
+				defer s.reconciling.Store(false)
+				ctx, cancel := s.stopContext(context.Background())
+				defer cancel()
+				s.ReconcileUnknown(ctx)
+			}()
 		}
 		if d := s.deferFor(last); d > 0 {
 			// Woken when the engine catches up (or queues more); the loop's
@@ -334,6 +374,39 @@ func (l *lane) sleep(d time.Duration) bool {
 	case <-t.C:
 	}
 	return true
+}
+
+// logRecovered says what a recovery of claims did; node names the dead node
+// whose claims were taken back ("" for this node's own, at start-up).
+func (s *Sender) logRecovered(r store.Recovered, node string) {
+	if r.Requeued > 0 {
+		s.log.Warn("claimed messages never handed to the provider are queued again", "count", r.Requeued, "of_stale_nodes", node != "")
+	}
+	if r.Unknown > 0 {
+		s.log.Warn("messages whose provider call was interrupted are marked unknown (not resent)", "count", r.Unknown, "of_stale_nodes", node != "")
+	}
+}
+
+// LeaseCheckInterval is how often a sender with a Lease looks for the
+// claims of nodes whose heartbeat is stale.
+const LeaseCheckInterval = 15 * time.Second
+
+// recoverStale takes back the claims of the nodes whose heartbeat is older
+// than Lease (none when Lease is 0).
+func (s *Sender) recoverStale() {
+	if s.Lease <= 0 {
+		return
+	}
+	now := s.clock.Now()
+	r, err := s.db.RecoverClaims(context.Background(), s.Node, now.Add(-s.Lease), now)
+	if err != nil {
+		s.log.Error("take back the claims of stale nodes", "err", err)
+		return
+	}
+	s.logRecovered(r, "stale")
+	if r.Requeued > 0 {
+		s.Notify()
+	}
 }
 
 // sweepReceipts applies receipts kept for messages whose provider id has

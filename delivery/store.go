@@ -16,8 +16,13 @@ type Store interface {
 	// through writeTx, which hands fn a WriteTx.
 	WriteTx(ctx context.Context, fn func(*store.Tx) error) error
 
-	// messages: at start-up, a crash's "sending" rows become "unknown".
-	MarkInterrupted(ctx context.Context, now time.Time) (int64, error)
+	// messages: a claimed round's calls are marked just before they start
+	// (only those can end "unknown" in a crash); a node takes back its own
+	// claims at start-up and those of nodes that stopped heartbeating; the
+	// interrupted ones are reconciled with the provider (D86).
+	MarkCalling(ctx context.Context, ids []int64, claim int64, now time.Time) ([]int64, error)
+	RecoverClaims(ctx context.Context, node string, staleBefore, now time.Time) (store.Recovered, error)
+	InterruptedMessages(ctx context.Context, provider string, limit int) ([]store.Interrupted, error)
 
 	// consent: the sender's fresh look before calling the provider, and
 	// the opt-outs it hears of while a round is in flight.
@@ -44,6 +49,11 @@ type WriteTx interface {
 	CountAttempt(id int64) (int, error)
 	SetDeliveryStatus(id int64, status, errorCode string, now time.Time) error
 	MessageByProviderID(provider, providerID string) (*smsflow.Message, error)
+	// an interrupted ("unknown") message: found at the provider, sent
+	// again, or given up (D86)
+	SettleUnknown(id int64, provider, providerID, status string, now time.Time) (bool, error)
+	RequeueUnknown(id int64, errorCode string, now time.Time) (bool, error)
+	GiveUpUnknown(id int64, errorCode string, now time.Time) (bool, error)
 
 	// pending_receipts: receipts that arrived before their message was
 	// recorded as sent

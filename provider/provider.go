@@ -82,10 +82,14 @@ func (e *Error) Error() string {
 
 // Receipt is a delivery report for a message sent earlier.
 type Receipt struct {
-	ProviderID string    // the id Send returned
-	Status     string    // smsflow.MessageSent, MessageDelivered, MessageUndelivered or MessageFailed
-	ErrorCode  string    // the provider's error code, "" when none
-	At         time.Time // when the provider reported it (zero: now)
+	ProviderID string // the id Send returned
+	// MessageID is smsflow's id of the message when the provider echoes it
+	// (Twilio: in the StatusCallback URL), 0 when not: it settles a message
+	// whose call was interrupted before its provider id was recorded.
+	MessageID int64
+	Status    string    // smsflow.MessageSent, MessageDelivered, MessageUndelivered or MessageFailed
+	ErrorCode string    // the provider's error code, "" when none
+	At        time.Time // when the provider reported it (zero: now)
 }
 
 // Inbound is a text a contact sent us (MO).
@@ -134,4 +138,25 @@ func HTTPClient(timeout time.Duration) *http.Client {
 	t.MaxIdleConns = 2 * MaxConnsPerHost
 	t.MaxIdleConnsPerHost = MaxConnsPerHost
 	return &http.Client{Timeout: timeout, Transport: t}
+}
+
+// Reconciler is implemented by providers that can be asked whether they
+// received a message whose call a crash interrupted (Twilio's list API).
+// The SMPP protocol and a plain HTTP gateway cannot be asked.
+type Reconciler interface {
+	// Reconcile lists what the provider holds that may be m, sent to its
+	// number no earlier than since: every candidate, or Unclear when the
+	// provider's record cannot be compared (a redacted body). An error
+	// means "ask again later".
+	Reconcile(ctx context.Context, m *smsflow.Message, since time.Time) (Reconciled, error)
+}
+
+// Reconciled is what a provider holds that may be one interrupted message.
+type Reconciled struct {
+	// Candidates are the provider's messages that match the interrupted
+	// one (number, body, time), newest first.
+	Candidates []Result
+	// Unclear says a message to the number in the time range could not be
+	// compared (its body is redacted): whether m was received is unknown.
+	Unclear bool
 }

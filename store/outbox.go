@@ -20,25 +20,33 @@ type OutboxScope struct {
 	Sender string
 	// Waiting are flows whose queued messages stay queued (paused or held).
 	Waiting []string
+	// Node is the claiming node's id, recorded on the claimed rows: at its
+	// restart, or once its heartbeat is stale on another node, what it
+	// claimed and never called goes back to the queue (RecoverClaims).
+	Node string
+	// Claim is the round's token (non-zero, unique per round), recorded on
+	// the claimed rows: MarkCalling marks only rows still held by it.
+	Claim int64
 }
 
 // ClaimOutbox moves up to limit queued messages of scope that are due (a
 // retried send waits for its next_attempt_at) to "sending" and returns them,
 // oldest first, leaving those of the waiting flows queued. Claimed rows are
-// invisible to other senders.
+// invisible to other senders. They record scope's Node and Claim and are not
+// yet called: none may go to the provider before MarkCalling marked it.
 func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
 	// One statement picks and claims (PostgreSQL: the rows other senders
 	// hold are skipped, not waited for). No waiting flow: the statement of
 	// old, not a filter that matches nothing.
 	skip := ""
-	args := []any{micros(now), scope.Sender, micros(now)}
+	args := []any{micros(now), scope.Node, scope.Claim, scope.Sender, micros(now)}
 	if len(scope.Waiting) > 0 {
 		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
 		for _, id := range scope.Waiting {
 			args = append(args, id)
 		}
 	}
-	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ? WHERE id IN (
+	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
 SELECT id FROM messages WHERE status = 'queued' AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
 RETURNING `+messageColumns, append(args, limit)...)
 	if err != nil {
@@ -145,20 +153,81 @@ func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-// MarkInterrupted turns messages left "sending" by a crash into "unknown":
-// the provider may or may not have taken them, so they are surfaced, never
-// resent blindly. Called at start-up before the sender runs.
-func (db *DB) MarkInterrupted(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
+// MarkCalling records, in its own committed write, that the provider calls
+// of ids may start from now: of those still claimed by claim (another node
+// may have taken back the claims of a node it thought dead), it marks them
+// called and returns their ids. Only a message marked here may be handed to
+// the provider; after a crash only those can end "unknown".
+func (db *DB) MarkCalling(ctx context.Context, ids []int64, claim int64, now time.Time) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, 2+len(ids))
+	args = append(args, micros(now), claim)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var marked []int64
 	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending'`, micros(now))
+		marked = marked[:0]
+		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'sending' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			marked = append(marked, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark provider calls started: %w", err)
+	}
+	return marked, nil
+}
+
+// Recovered counts what RecoverClaims did with the claims it took back.
+type Recovered struct {
+	// Requeued were claimed and never handed to the provider: queued again.
+	Requeued int64
+	// Unknown may have reached the provider: "unknown" (error_code
+	// interrupted), for reconciliation or an operator.
+	Unknown int64
+}
+
+// RecoverClaims takes back the claims a crash left "sending": those of node
+// (and of no node: claimed by an older binary or a sender without a node
+// id), called at its start-up before its sender runs; with staleBefore
+// non-zero, instead those of the other nodes whose heartbeat is older than
+// staleBefore or gone. A message never handed to the provider (MarkCalling)
+// is queued again, untried; one that may have been is "unknown", never resent
+// blindly.
+func (db *DB) RecoverClaims(ctx context.Context, node string, staleBefore, now time.Time) (Recovered, error) {
+	cond, args := `claimed_by IN (?, '')`, []any{node}
+	if !staleBefore.IsZero() {
+		cond, args = `claimed_by NOT IN (?, '') AND claimed_by NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?)`, []any{node, micros(staleBefore)}
+	}
+	var r Recovered
+	err := db.WriteTx(ctx, func(t *Tx) error {
+		res, err := t.exec(`UPDATE messages SET status = 'queued', claimed_by = '', claim = 0, updated_at = ? WHERE status = 'sending' AND called_at = 0 AND `+cond, append([]any{micros(now)}, args...)...)
+		if err != nil {
+			return err
+		}
+		if r.Requeued, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending' AND called_at <> 0 AND `+cond, append([]any{micros(now)}, args...)...)
+		if err != nil {
+			return err
+		}
+		r.Unknown, err = res.RowsAffected()
 		return err
 	})
-	return n, err
+	return r, err
 }
 
 // CountAttempt adds one to a message's count of provider attempts that
@@ -217,4 +286,89 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 		}
 	}
 	return out, nil
+}
+
+// Unreconciled is the error code of an "unknown" message the provider's
+// records could not settle: left for an operator, not asked about again.
+const Unreconciled = "unreconciled"
+
+// Interrupted is an "unknown" message whose provider call a crash
+// interrupted, with when the call was marked started (zero when not known).
+type Interrupted struct {
+	*smsflow.Message
+	CalledAt time.Time
+}
+
+// InterruptedMessages returns up to limit outbound "unknown" messages
+// without a provider id that provider may have taken (their provider is it
+// or not recorded), oldest first: those a crash interrupted (error_code
+// interrupted) and those whose answer was lost (a timeout), which
+// reconciliation asks the provider about. Those it could not settle
+// (unreconciled) are left for an operator.
+func (db *DB) InterruptedMessages(ctx context.Context, provider string, limit int) ([]Interrupted, error) {
+	rows, err := db.ReadQuery(ctx, `SELECT `+messageColumns+`, called_at FROM messages
+WHERE direction = 'out' AND provider IN ('', ?) AND status = 'unknown' AND provider_id = '' AND error_code <> ? ORDER BY id LIMIT ?`, provider, Unreconciled, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Interrupted
+	for rows.Next() {
+		var called int64
+		m, err := scanMessage(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &called)...) }))
+		if err != nil {
+			return nil, err
+		}
+		it := Interrupted{Message: m}
+		if called > 0 {
+			it.CalledAt = fromMicros(called)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// scanFunc adapts a scan with extra columns to scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// SettleUnknown records an "unknown" message as received by provider under
+// providerID with status (sent, delivered …): reconciliation found it, or
+// a status callback named it. It reports false when the message was no
+// longer unknown.
+func (t *Tx) SettleUnknown(id int64, provider, providerID, status string, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET status = ?, provider = ?, provider_id = ?, error_code = '', updated_at = ? WHERE id = ? AND status = 'unknown'`,
+		status, provider, providerID, micros(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// RequeueUnknown puts an "unknown" message back in the outbox, due at
+// once, recording why (errorCode): the provider certainly did not receive
+// it, or an operator asked to send it again. It reports false when the
+// message was no longer unknown.
+func (t *Tx) RequeueUnknown(id int64, errorCode string, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = ?, claimed_by = '', claim = 0, called_at = 0, updated_at = ? WHERE id = ? AND status = 'unknown'`,
+		micros(now), errorCode, micros(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// GiveUpUnknown records that an operator gave up on an "unknown" message:
+// canceled with errorCode, never resent. It reports false when the message
+// was not unknown (or not there).
+func (t *Tx) GiveUpUnknown(id int64, errorCode string, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'unknown'`, errorCode, micros(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/config"
@@ -53,6 +54,9 @@ func buildProvider(cfg config.Config, client *http.Client, log *slog.Logger) (pr
 		if ss := cfg.Twilio.Senders; len(ss) > 0 {
 			from, service = ss[0].From, ss[0].MessagingServiceSID
 		}
+		if _, err := reconcileAfter(cfg); err != nil {
+			return nil, err
+		}
 		return nilIfError(twilio.New(twilio.Config{
 			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, From: from,
 			MessagingServiceSID: service, APIBase: cfg.Twilio.APIBase,
@@ -62,6 +66,9 @@ func buildProvider(cfg config.Config, client *http.Client, log *slog.Logger) (pr
 		return nilIfError(httpgw.New(httpgw.Config{URL: cfg.HTTP.URL, Secret: cfg.HTTP.Secret, PublicURL: cfg.PublicURL},
 			client, log.With("provider", "http")))
 	case "smpp":
+		if u := strings.TrimSpace(cfg.SMPP.OnUnknown); u != "" && u != "hold" && u != "resend" {
+			return nil, smsflow.FieldErrorf(smsflow.EINVALID, "smpp.on_unknown", "smpp.on_unknown is %q: use hold (an interrupted submit stays unknown for an operator) or resend (sent again: the number may get it twice)", u)
+		}
 		sc := smpp.Config{Addr: cfg.SMPP.Addr, SystemID: cfg.SMPP.SystemID, Password: cfg.SMPP.Password, SourceAddr: cfg.SMPP.SourceAddr}
 		if len(cfg.SMPP.Senders) > 0 {
 			// As configured, normalized: the addresses messages name.
@@ -180,4 +187,41 @@ func senderAddresses(s config.Senders) []delivery.Address {
 		out = append(out, delivery.Address{From: x.Address, Pacing: delivery.Pacing{Sender: p.Sender, Segments: p.Rate.Segments, Per: p.Rate.Per, DailyCap: p.DailyCap}})
 	}
 	return out
+}
+
+// reconcileAfter is twilio.reconcile_after: how long a message whose call
+// a crash interrupted, and that Twilio has no record of, waits before it is
+// sent again.
+func reconcileAfter(cfg config.Config) (time.Duration, error) {
+	v := strings.TrimSpace(cfg.Twilio.ReconcileAfter)
+	if v == "" {
+		return delivery.DefaultReconcileAfter, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 7*24*time.Hour {
+		return 0, smsflow.FieldErrorf(smsflow.EINVALID, "twilio.reconcile_after", "twilio.reconcile_after is %q: write a duration between 1s and 168h, e.g. 10m (how long Twilio is given to show an interrupted message before it is sent again)", v)
+	}
+	return d, nil
+}
+
+// sendRecovery sets how the sender settles the messages a crash left
+// unknown: asked of the provider when it can be (Twilio), sent again when
+// the provider dedupes (http.idempotent) or the operator chose so
+// (smpp.on_unknown: resend), else held for an operator.
+func sendRecovery(s *delivery.Sender, cfg config.Config, prov provider.Provider) error {
+	if r, ok := prov.(provider.Reconciler); ok {
+		d, err := reconcileAfter(cfg)
+		if err != nil {
+			return err
+		}
+		s.Reconciler, s.ReconcileAfter = r, d
+		return nil
+	}
+	switch strings.TrimSpace(cfg.Provider) {
+	case "http":
+		s.ResendInterrupted = cfg.HTTP.Idempotent
+	case "smpp":
+		s.ResendInterrupted = strings.TrimSpace(cfg.SMPP.OnUnknown) == "resend"
+	}
+	return nil
 }

@@ -237,7 +237,7 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 				t.Fatalf("Twilio got %d requests for ana, want 1", len(forms))
 			}
 			f := forms[0]
-			if f.Get("From") != fakeFrom || f.Get("Body") != "Thanks for your order 1001!" || f.Get("StatusCallback") != fakePublic+twilio.StatusPath || f.Has("MessagingServiceSid") {
+			if f.Get("From") != fakeFrom || f.Get("Body") != "Thanks for your order 1001!" || f.Get("StatusCallback") != fakePublic+twilio.StatusPath+"?m="+strconv.FormatInt(sent.ID, 10) || f.Has("MessagingServiceSid") {
 				t.Errorf("form %v", f)
 			}
 			if reqs := fake.Requests(); sent.Provider != "twilio" || len(reqs) != 1 || sent.ProviderID != reqs[0].SID || reqs[0].To != ana {
@@ -519,6 +519,11 @@ func TestProviderConfigErrors(t *testing.T) {
 		}, []string{"twilio.account_sid must be \"AC\""}},
 		{"http", func(c *config.Config) { c.Provider = "http"; c.PublicURL = fakePublic }, []string{"http.url", "http.secret is empty"}},
 		{"smpp", func(c *config.Config) { c.Provider = "smpp" }, []string{"smpp.addr"}},
+		{"twilio reconcile_after", func(c *config.Config) {
+			c.Provider, c.PublicURL = "twilio", fakePublic
+			c.Twilio.AccountSID, c.Twilio.AuthToken, c.Twilio.From, c.Twilio.ReconcileAfter = fakeSID, fakeToken, fakeFrom, "soon"
+		}, []string{`twilio.reconcile_after is "soon"`}},
+		{"smpp on_unknown", func(c *config.Config) { c.Provider, c.SMPP.OnUnknown = "smpp", "retry" }, []string{`smpp.on_unknown is "retry"`, "hold", "resend"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Default()

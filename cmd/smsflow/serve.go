@@ -390,6 +390,12 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers, SenderOf: senders.Resolve})
 	a.sender = delivery.NewSender(a.db, metrics.Provider(prov, a.metrics), clock, a.log)
 	a.sender.Addresses = senderAddresses(senders)
+	// Claims carry the node id; a node whose heartbeat is stale for the
+	// liveness TTL has its uncalled claims queued again by the others.
+	a.sender.Node, a.sender.Lease = a.node, engine.NodeTTL
+	if err := sendRecovery(a.sender, cfg, prov); err != nil {
+		return cfg.Locate(err)
+	}
 	if !senders.Open {
 		// Messages queued for a sender no longer configured go from the
 		// default one rather than never.

@@ -45,7 +45,7 @@ func (t *Twilio) Send(ctx context.Context, m *smsflow.Message) (provider.Result,
 	default:
 		form.Set("From", from)
 	}
-	form.Set("StatusCallback", t.statusURL)
+	form.Set("StatusCallback", t.statusCallback(m.ID))
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -73,10 +73,12 @@ func TestSendPostsTheFormTwilioExpects(t *testing.T) {
 		t.Fatalf("server got %d requests, want exactly 1", len(forms))
 	}
 	want := url.Values{
-		"To":             {testTo},
-		"Body":           {body},
-		"From":           {testFrom},
-		"StatusCallback": {"https://sms.example.com/webhooks/twilio/status"},
+		"To":   {testTo},
+		"Body": {body},
+		"From": {testFrom},
+		// The message's id rides in the callback URL: any callback settles
+		// a message whose sid a crash lost.
+		"StatusCallback": {"https://sms.example.com/webhooks/twilio/status?m=42"},
 	}
 	if got := forms[0]; got.Encode() != want.Encode() {
 		t.Errorf("form = %v\nwant   %v", got, want)
@@ -96,7 +98,7 @@ func TestSendWithMessagingService(t *testing.T) {
 	if got.Get("MessagingServiceSid") != testMG || got.Has("From") {
 		t.Errorf("form = %v, want MessagingServiceSid and no From", got)
 	}
-	if cb := got.Get("StatusCallback"); cb != "https://sms.example.com/base/webhooks/twilio/status" {
+	if cb := got.Get("StatusCallback"); cb != "https://sms.example.com/base/webhooks/twilio/status?m=42" {
 		t.Errorf("StatusCallback = %q", cb)
 	}
 }

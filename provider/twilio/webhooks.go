@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider"
@@ -79,6 +80,15 @@ func (t *Twilio) status(w http.ResponseWriter, r *http.Request, ev provider.Even
 		return
 	}
 	rc := provider.Receipt{ProviderID: sid, Status: st, ErrorCode: clip(form.Get("ErrorCode"), 64)}
+	if v := r.URL.Query().Get(messageParam); v != "" {
+		// Signed with the URL: it is the id smsflow gave Twilio.
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			plain(w, http.StatusBadRequest, "the status callback's "+messageParam+" must be a message id (a positive whole number)")
+			return
+		}
+		rc.MessageID = id
+	}
 	if err := ev.Receipt(r.Context(), rc); err != nil {
 		t.log.Error("store twilio receipt", "sid", sid, "status", st, "err", err)
 		plain(w, http.StatusInternalServerError, "the receipt could not be stored; try again")

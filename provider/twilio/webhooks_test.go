@@ -268,3 +268,22 @@ func TestInboundStoreFailureIs500(t *testing.T) {
 		t.Errorf("status %d (%s), want 500", status, body)
 	}
 }
+
+// The message id in the StatusCallback URL (signed with it) reaches the
+// receipt; one that is not an id is refused.
+func TestStatusCallbackCarriesTheMessageID(t *testing.T) {
+	ev := &events{}
+	srv := webhookServer(t, ev)
+	if status, body, _ := signed(t, srv, StatusPath+"?m=42", statusForm("SM123", "sent", "")); status != http.StatusNoContent {
+		t.Fatalf("status %d (%s), want 204", status, body)
+	}
+	want := provider.Receipt{ProviderID: "SM123", Status: smsflow.MessageSent, MessageID: 42}
+	if got, _ := ev.snapshot(); len(got) != 1 || got[0] != want {
+		t.Errorf("receipts %+v, want [%+v]", got, want)
+	}
+	for _, bad := range []string{"0", "-1", "x", "99999999999999999999"} {
+		if status, _, _ := signed(t, srv, StatusPath+"?m="+bad, statusForm("SM124", "sent", "")); status != http.StatusBadRequest {
+			t.Errorf("m=%s: status %d, want 400", bad, status)
+		}
+	}
+}

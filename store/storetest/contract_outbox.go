@@ -98,13 +98,100 @@ func outboxCases() []contractCase {
 			equal(t, "its sent one", messageByID(t, db, s.ID).Status, "sent")
 			equal(t, "another run's", messageByID(t, db, x.ID).Status, "queued")
 		}},
-		{"DB.MarkInterrupted", func(t *testing.T, db *store.DB) {
-			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "sending"})
-			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana", Status: "queued"})
-			equal(t, "marked", must(db.MarkInterrupted(bg, t0))(t), int64(1))
+		{"DB.MarkCalling", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			claim(t, db, t0, 2, store.OutboxScope{Node: "n1", Claim: 7})
+			equal(t, "nothing to mark", len(must(db.MarkCalling(bg, nil, 7, t0))(t)), 0)
+			equal(t, "another claim's rows", len(must(db.MarkCalling(bg, []int64{a.ID, b.ID}, 8, t0))(t)), 0)
+			equal(t, "a queued row", len(must(db.MarkCalling(bg, []int64{q.ID}, 7, t0))(t)), 0)
+			equal(t, "the claim's row", must(db.MarkCalling(bg, []int64{a.ID, q.ID}, 7, t0))(t), []int64{a.ID})
+			// Taken back (the node was thought dead): no longer markable.
+			equal(t, "taken back", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
+			equal(t, "b after its claim was taken back", len(must(db.MarkCalling(bg, []int64{b.ID}, 7, t0))(t)), 0)
+		}},
+		{"DB.RecoverClaims", func(t *testing.T, db *store.DB) {
+			var ms []*smsflow.Message
+			for _, s := range []string{"a", "b", "c", "d", "e"} {
+				ms = append(ms, addMessage(t, db, smsflow.Message{StepID: "keyword:" + s, ContactID: "ana", ErrorCode: "old"}))
+			}
+			claim(t, db, t0, 2, store.OutboxScope{Node: "n1", Claim: 1}) // a, b
+			claim(t, db, t0, 2, store.OutboxScope{Node: "n2", Claim: 2}) // c, d
+			must(db.MarkCalling(bg, []int64{ms[1].ID}, 1, t0))(t)
+			must(db.MarkCalling(bg, []int64{ms[3].ID}, 2, t0))(t)
+			status := func(m *smsflow.Message) string {
+				got := messageByID(t, db, m.ID)
+				return got.Status + "/" + got.ErrorCode
+			}
+			equal(t, "n1 restarts", must(db.RecoverClaims(bg, "n1", time.Time{}, t0.Add(time.Minute)))(t), store.Recovered{Requeued: 1, Unknown: 1})
+			equal(t, "never called: queued again", status(ms[0]), "queued/old")
+			equal(t, "queued again at", messageByID(t, db, ms[0].ID).UpdatedAt, t0.Add(time.Minute))
+			equal(t, "called: unknown", status(ms[1]), "unknown/interrupted")
+			equal(t, "n2's untouched", status(ms[2])+" "+status(ms[3]), "sending/old sending/old")
+			equal(t, "queued untouched", status(ms[4]), "queued/old")
+			equal(t, "requeued claimable", messageIDs(claim(t, db, t0.Add(time.Minute), 1, store.OutboxScope{Node: "n1", Claim: 3})), []int64{ms[0].ID})
+			// n2 is alive while its heartbeat is younger than the lease.
+			must(db.HeartbeatNode(bg, "n2", t0))(t)
+			if err := db.RecordNodeFlows(bg, "n2", "", nil, t0, t0.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "n2 alive", must(db.RecoverClaims(bg, "n1", t0.Add(-time.Minute), t0))(t), store.Recovered{})
+			equal(t, "n2 stale", must(db.RecoverClaims(bg, "n1", t0.Add(time.Minute), t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
+			equal(t, "n2's never called", status(ms[2]), "queued/old")
+			equal(t, "n2's called", status(ms[3]), "unknown/interrupted")
+			equal(t, "own claims are not stale", status(ms[0]), "sending/old")
+		}},
+		{"DB.InterruptedMessages", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana"})
+			addMessage(t, db, smsflow.Message{StepID: "keyword:c", ContactID: "ana"}) // queued
+			claim(t, db, t0, 2, store.OutboxScope{Node: "n1", Claim: 1})
+			must(db.MarkCalling(bg, []int64{a.ID, b.ID}, 1, t0.Add(time.Second)))(t)
+			must(db.RecoverClaims(bg, "n1", time.Time{}, t0.Add(time.Minute)))(t)
+			write(t, db, func(tx *store.Tx) error {
+				return tx.SetMessageStatus(b.ID, "unknown", "", "", store.Unreconciled, t0)
+			})
+			got := must(db.InterruptedMessages(bg, "twilio", 10))(t)
+			if len(got) != 1 || got[0].ID != a.ID || !got[0].CalledAt.Equal(t0.Add(time.Second)) {
+				t.Errorf("interrupted = %+v, want only %d, called at t0+1s", got, a.ID)
+			}
+			equal(t, "another provider's", len(must(db.InterruptedMessages(bg, "smpp", 10))(t)), 1) // no provider recorded yet
+		}},
+		{"Tx.SettleUnknown", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "unknown"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "unknown settled", must(tx.SettleUnknown(a.ID, "twilio", "SM1", "sent", t0))(t), true)
+				equal(t, "queued untouched", must(tx.SettleUnknown(q.ID, "twilio", "SM2", "sent", t0))(t), false)
+				equal(t, "settled once", must(tx.SettleUnknown(a.ID, "twilio", "SM3", "sent", t0))(t), false)
+				return nil
+			})
 			got := messageByID(t, db, a.ID)
-			equal(t, "a sending message", got.Status+"/"+got.ErrorCode, "unknown/interrupted")
-			equal(t, "a queued one", messageByID(t, db, b.ID).Status, "queued")
+			equal(t, "settled", got.Status+"/"+got.Provider+"/"+got.ProviderID, "sent/twilio/SM1")
+		}},
+		{"Tx.RequeueUnknown", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "unknown"})
+			s := addMessage(t, db, smsflow.Message{StepID: "keyword:s", ContactID: "ana", Status: "sent"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "unknown requeued", must(tx.RequeueUnknown(a.ID, "resent:operator", t0))(t), true)
+				equal(t, "sent untouched", must(tx.RequeueUnknown(s.ID, "resent:operator", t0))(t), false)
+				return nil
+			})
+			got := messageByID(t, db, a.ID)
+			equal(t, "requeued", got.Status+"/"+got.ErrorCode, "queued/resent:operator")
+			equal(t, "due at once", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{a.ID})
+		}},
+		{"Tx.GiveUpUnknown", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Status: "unknown"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "unknown given up", must(tx.GiveUpUnknown(a.ID, "given_up", t0))(t), true)
+				equal(t, "queued untouched", must(tx.GiveUpUnknown(q.ID, "given_up", t0))(t), false)
+				return nil
+			})
+			got := messageByID(t, db, a.ID)
+			equal(t, "given up", got.Status+"/"+got.ErrorCode, "canceled/given_up")
 		}},
 		{"Tx.CountAttempt", func(t *testing.T, db *store.DB) {
 			m := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})

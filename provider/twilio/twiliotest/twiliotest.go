@@ -52,6 +52,7 @@ type Request struct {
 	SID            string
 	To, From, Body string
 	StatusCallback string
+	Service        string // MessagingServiceSid, "" when sent From a number
 	At             time.Time
 }
 
@@ -172,6 +173,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Error(http.StatusUnauthorized, 20003, "Authentication Error - invalid username")(w, r)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == s.path {
+		s.list(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != s.path {
 		s.problem(fmt.Sprintf("%s %s", r.Method, r.URL.Path))
 		Error(http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")(w, r)
@@ -199,7 +204,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		respond(w, r)
 		return
 	}
-	req := Request{To: f.Get("To"), From: f.Get("From"), Body: f.Get("Body"), StatusCallback: f.Get("StatusCallback"), At: time.Now()}
+	req := Request{To: f.Get("To"), From: f.Get("From"), Body: f.Get("Body"), StatusCallback: f.Get("StatusCallback"), Service: f.Get("MessagingServiceSid"), At: time.Now()}
 	if req.To == "" || req.Body == "" || (req.From == "" && f.Get("MessagingServiceSid") == "") {
 		s.problem(fmt.Sprintf("incomplete message: %q", f.Encode()))
 		Error(http.StatusBadRequest, 21604, "A 'To' phone number, a 'From' number and a 'Body' are required.")(w, r)
@@ -264,6 +269,11 @@ func (s *Server) postCallbacks() {
 			"MessageStatus": {"delivered"}, "SmsStatus": {"delivered"}, "To": {req.To}, "From": {req.From}, "ApiVersion": {"2010-04-01"},
 		}
 		target := s.cfg.Callbacks(req.StatusCallback)
+		if u, err := url.Parse(req.StatusCallback); err == nil && u.RawQuery != "" && !strings.Contains(target, "?") {
+			// The mapping names where the app listens; the query (the
+			// message id) is part of the URL Twilio posts to and signs.
+			target += "?" + u.RawQuery
+		}
 		hr, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 		if err == nil {
 			hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -335,4 +345,102 @@ func (s *Server) AwaitCount(ctx context.Context, n int64) error {
 		s.mu.Unlock()
 		return fmt.Errorf("twiliotest: %d messages accepted, waiting for %d: %w", s.Count(), n, ctx.Err())
 	}
+}
+
+// listed is one Message resource as Twilio's list API writes it.
+type listed struct {
+	SID                 string  `json:"sid"`
+	AccountSID          string  `json:"account_sid"`
+	To                  string  `json:"to"`
+	From                string  `json:"from"`
+	MessagingServiceSID *string `json:"messaging_service_sid"`
+	Body                string  `json:"body"`
+	Status              string  `json:"status"`
+	Direction           string  `json:"direction"`
+	DateCreated         string  `json:"date_created"`
+	DateSent            *string `json:"date_sent"`
+	URI                 string  `json:"uri"`
+}
+
+// list answers GET Messages.json as Twilio's list API does: the account's
+// messages newest first, filtered by To (and From), PageSize per page
+// (default 50, at most 1000), Page counting from 0, next_page_uri null on
+// the last page. A message is "sent" with its date_sent once the fake's
+// callbacks (if any) were queued for it; dates are RFC 2822 as Twilio
+// writes them.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	size, page := 50, 0
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			Error(http.StatusBadRequest, 20001, "Invalid PageSize")(w, r)
+			return
+		}
+		size = n
+	}
+	if v := q.Get("Page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			Error(http.StatusBadRequest, 20001, "Invalid Page")(w, r)
+			return
+		}
+		page = n
+	}
+	to, from := q.Get("To"), q.Get("From")
+	s.mu.Lock()
+	var match []Request
+	for i := len(s.requests) - 1; i >= 0; i-- {
+		req := s.requests[i]
+		if (to == "" || req.To == to) && (from == "" || req.From == from) {
+			match = append(match, req)
+		}
+	}
+	s.mu.Unlock()
+	out := struct {
+		Messages        []listed `json:"messages"`
+		Page            int      `json:"page"`
+		PageSize        int      `json:"page_size"`
+		URI             string   `json:"uri"`
+		FirstPageURI    string   `json:"first_page_uri"`
+		NextPageURI     *string  `json:"next_page_uri"`
+		PreviousPageURI *string  `json:"previous_page_uri"`
+	}{Messages: []listed{}, Page: page, PageSize: size}
+	pageURI := func(p int) string {
+		v := url.Values{"PageSize": {strconv.Itoa(size)}, "Page": {strconv.Itoa(p)}}
+		if to != "" {
+			v.Set("To", to)
+		}
+		if from != "" {
+			v.Set("From", from)
+		}
+		if p > 0 {
+			v.Set("PageToken", fmt.Sprintf("PA%d", p))
+		}
+		return s.path + "?" + v.Encode()
+	}
+	out.URI, out.FirstPageURI = pageURI(page), pageURI(0)
+	if page > 0 {
+		prev := pageURI(page - 1)
+		out.PreviousPageURI = &prev
+	}
+	start := min(page*size, len(match))
+	end := min(start+size, len(match))
+	for _, req := range match[start:end] {
+		created := req.At.UTC().Format(time.RFC1123Z)
+		m := listed{SID: req.SID, AccountSID: s.cfg.AccountSID, To: req.To, From: req.From, Body: req.Body, Status: "sent",
+			Direction: "outbound-api", DateCreated: created, DateSent: &created,
+			URI: strings.TrimSuffix(s.path, ".json") + "/" + req.SID + ".json"}
+		if req.Service != "" {
+			svc := req.Service
+			m.MessagingServiceSID = &svc
+		}
+		out.Messages = append(out.Messages, m)
+	}
+	if end < len(match) {
+		next := pageURI(page + 1)
+		out.NextPageURI = &next
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
 }
