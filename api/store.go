@@ -15,7 +15,8 @@ import (
 // it hands the database to need — ingestion (consent changes, console
 // replies, link clicks go through ingest) and the reports. *store.DB
 // implements it (D85: consumers declare the narrow interfaces they need).
-// The API opens no transaction of its own.
+// Its one transaction of its own is an operator's decision on messages a
+// crash left unknown (WriteTx).
 type Store interface {
 	ingest.Store
 	report.Store
@@ -44,4 +45,21 @@ type Store interface {
 	Dialect() store.Dialect
 }
 
-var _ Store = (*store.DB)(nil)
+// WriteTx is what the API writes in a transaction of its own: an
+// operator's decision on messages a crash left unknown (D86). *store.Tx
+// implements it.
+type WriteTx interface {
+	// messages: send an unknown message again, or give it up
+	RequeueUnknown(id int64, errorCode string, now time.Time) (bool, error)
+	GiveUpUnknown(id int64, errorCode string, now time.Time) (bool, error)
+}
+
+var (
+	_ Store   = (*store.DB)(nil)
+	_ WriteTx = (*store.Tx)(nil)
+)
+
+// writeTx runs fn in one write transaction that sees only WriteTx.
+func writeTx(ctx context.Context, db Store, fn func(WriteTx) error) error {
+	return db.WriteTx(ctx, func(tx *store.Tx) error { return fn(tx) })
+}

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/store"
 )
 
 // MaxUnknownIDs bounds the ids one resend or give-up call takes.
@@ -44,14 +43,14 @@ func unknownIDs(r *http.Request) ([]int64, error) {
 // decideUnknown applies an operator's decision to each unknown message of
 // ids in one transaction and answers which it applied to ("done") and which
 // were not unknown ("skipped", with their status, or "not_found").
-func (s *Server) decideUnknown(w http.ResponseWriter, r *http.Request, done string, apply func(tx *store.Tx, id int64) (bool, error)) {
+func (s *Server) decideUnknown(w http.ResponseWriter, r *http.Request, done string, apply func(tx WriteTx, id int64) (bool, error)) {
 	ids, err := unknownIDs(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	var applied, skipped []int64
-	err = s.db.WriteTx(r.Context(), func(tx *store.Tx) error {
+	err = writeTx(r.Context(), s.db, func(tx WriteTx) error {
 		applied, skipped = nil, nil
 		for _, id := range ids {
 			ok, err := apply(tx, id)
@@ -85,7 +84,7 @@ func (s *Server) decideUnknown(w http.ResponseWriter, r *http.Request, done stri
 // take them — if it did, the number gets the text twice.
 func (s *Server) resendUnknown(w http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
-	s.decideUnknown(w, r, "resent", func(tx *store.Tx, id int64) (bool, error) {
+	s.decideUnknown(w, r, "resent", func(tx WriteTx, id int64) (bool, error) {
 		return tx.RequeueUnknown(id, codeResentByOperator, now)
 	})
 	if s.Sender != nil {
@@ -97,7 +96,7 @@ func (s *Server) resendUnknown(w http.ResponseWriter, r *http.Request) {
 // (POST /v1/messages/give-up).
 func (s *Server) giveUpUnknown(w http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
-	s.decideUnknown(w, r, "given_up", func(tx *store.Tx, id int64) (bool, error) {
+	s.decideUnknown(w, r, "given_up", func(tx WriteTx, id int64) (bool, error) {
 		return tx.GiveUpUnknown(id, codeGivenUp, now)
 	})
 }

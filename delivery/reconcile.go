@@ -70,7 +70,7 @@ func (s *Sender) ReconcileUnknown(ctx context.Context) {
 			found, unclear = res.Candidates, res.Unclear
 		}
 		now := s.clock.Now()
-		err := s.db.WriteTx(ctx, func(tx *store.Tx) error {
+		err := writeTx(ctx, s.db, func(tx WriteTx) error {
 			// One to one: a provider message recorded for another of ours
 			// is not this one.
 			var mine []provider.Result
@@ -121,7 +121,7 @@ func (s *Sender) ReconcileUnknown(ctx context.Context) {
 // settleFound records an interrupted message the provider holds as sent
 // with its provider id, then what the provider's status and the receipts
 // kept for that id say.
-func (s *Sender) settleFound(tx *store.Tx, m *smsflow.Message, c provider.Result, now time.Time) error {
+func (s *Sender) settleFound(tx WriteTx, m *smsflow.Message, c provider.Result, now time.Time) error {
 	ok, err := tx.SettleUnknown(m.ID, s.prov.Name(), c.ProviderID, smsflow.MessageSent, now)
 	if err != nil || !ok {
 		return err
