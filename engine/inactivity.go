@@ -27,8 +27,7 @@ func (cc *contactCtx) armInactivity(ev *smsflow.Event) error {
 func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
-	err := e.commitWork(ctx, func(b *batch) error {
-		tx := b.tx
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
 		handled = 0
 		due, err := tx.DueInactivity(now, limit)
 		if err != nil {
