@@ -495,55 +495,63 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		full = len(due) >= limit
-		// Per contact (one lock order for every node), then in priority
-		// order: sends due in the same instant are decided highest first.
-		byContact := map[string][]int64{}
-		var ids []string
-		for _, d := range due {
-			if _, ok := byContact[d.ContactID]; !ok {
-				ids = append(ids, d.ContactID)
-			}
-			byContact[d.ContactID] = append(byContact[d.ContactID], d.RunID)
-		}
-		sort.Strings(ids)
-		runIDs := make([]int64, len(due))
-		for i, d := range due {
-			runIDs[i] = d.RunID
-		}
-		if err := b.loadContacts(ids, e.load(false)); err != nil {
-			return err
-		}
-		if err := b.loadRuns(runIDs); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			cc, err := e.newContactCtx(b, id) // locked by loadContacts
-			if err != nil {
-				return err
-			}
-			var runs []*smsflow.Run
-			for _, runID := range byContact[id] {
-				run := b.run(runID)
-				// Re-check under the contact's lock: another node may have moved it.
-				if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
-					continue
-				}
-				runs = append(runs, run)
-			}
-			e.byPriority(runs)
-			for _, run := range runs {
-				if err := cc.resumeTimer(run); err != nil {
-					return err
-				}
-				handled++
-			}
-		}
-		return nil
+		handled, err = e.resumeDue(b, due, now)
+		return err
 	})
 	if err == nil && e.timersBehind.Swap(full) && !full && e.OnQueued != nil {
 		e.OnQueued() // caught up: the sender, which deferred to the timers, goes on
 	}
 	return handled, err
+}
+
+// resumeDue resumes the runs whose timers are due in one batch and returns
+// how many it resumed.
+func (e *Engine) resumeDue(b *batch, due []store.DueRun, now time.Time) (int, error) {
+	handled := 0
+	// Per contact (one lock order for every node), then in priority
+	// order: sends due in the same instant are decided highest first.
+	byContact := map[string][]int64{}
+	var ids []string
+	for _, d := range due {
+		if _, ok := byContact[d.ContactID]; !ok {
+			ids = append(ids, d.ContactID)
+		}
+		byContact[d.ContactID] = append(byContact[d.ContactID], d.RunID)
+	}
+	sort.Strings(ids)
+	runIDs := make([]int64, len(due))
+	for i, d := range due {
+		runIDs[i] = d.RunID
+	}
+	if err := b.loadContacts(ids, e.load(false)); err != nil {
+		return handled, err
+	}
+	if err := b.loadRuns(runIDs); err != nil {
+		return handled, err
+	}
+	for _, id := range ids {
+		cc, err := e.newContactCtx(b, id) // locked by loadContacts
+		if err != nil {
+			return handled, err
+		}
+		var runs []*smsflow.Run
+		for _, runID := range byContact[id] {
+			run := b.run(runID)
+			// Re-check under the contact's lock: another node may have moved it.
+			if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
+				continue
+			}
+			runs = append(runs, run)
+		}
+		e.byPriority(runs)
+		for _, run := range runs {
+			if err := cc.resumeTimer(run); err != nil {
+				return handled, err
+			}
+			handled++
+		}
+	}
+	return handled, nil
 }
 
 // TimersBehind says whether more timers were due than the engine's last

@@ -1,0 +1,10 @@
+package engine
+
+// The governance helpers of governance_pure_test.go, for the
+// database-backed scenarios of governance_test.go.
+var (
+	GovFlow       = govFlow
+	DeferredUntil = deferredUntil
+)
+
+const GovPhone = govPhone
