@@ -93,6 +93,13 @@ func newPureWorld(t *testing.T, p policy.Policy, flows ...string) *pureWorld {
 	if err := p.Validate(); err != nil {
 		t.Fatalf("test policy: %v", err)
 	}
+	return newPureWorldWith(t, Config{Policy: &p}, flows...)
+}
+
+// newPureWorldWith is newPureWorld with engine settings; brand, public URL
+// and provider are filled in when empty, as the database-backed worlds do.
+func newPureWorldWith(t *testing.T, cfg Config, flows ...string) *pureWorld {
+	t.Helper()
 	w := &pureWorld{t: t, rows: newMemRows(), clock: &pureClock{t: pureStart},
 		flows: &memFlows{heads: map[string]store.FlowHead{}, sources: map[store.FlowVersion]string{}}}
 	cat := NewCatalog(w.flows)
@@ -102,8 +109,16 @@ func newPureWorld(t *testing.T, p policy.Policy, flows ...string) *pureWorld {
 	if err := cat.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	w.eng = New(w.flows, cat, w.clock, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{Brand: map[string]any{"name": "Glow"},
-		PublicURL: "https://sms.glow.example", Provider: "console", Policy: &p})
+	if cfg.Brand == nil {
+		cfg.Brand = map[string]any{"name": "Glow"}
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "https://sms.glow.example"
+	}
+	if cfg.Provider == "" {
+		cfg.Provider = "console"
+	}
+	w.eng = New(w.flows, cat, w.clock, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	return w
 }
 
@@ -132,9 +147,18 @@ func (w *pureWorld) setFlowStatus(id, status string) {
 	}
 }
 
-// contact adds a subscribed contact with a US phone number, its zones
-// those of the number (as an identify from a trusted source makes it).
+// contact adds a contact with a US phone number and subscribes it.
 func (w *pureWorld) contact(id, ph string) *smsflow.Contact {
+	w.t.Helper()
+	c := w.identify(id, ph)
+	w.subscribe(id)
+	return c
+}
+
+// identify adds a contact with a US phone number given by a trusted
+// source (verified), its zones those of the number, first name Ana, as an
+// identify from the server key makes it.
+func (w *pureWorld) identify(id, ph string) *smsflow.Contact {
 	w.t.Helper()
 	n, err := phone.Parse(ph, "US")
 	if err != nil {
@@ -147,8 +171,30 @@ func (w *pureWorld) contact(id, ph string) *smsflow.Contact {
 		c.Timezone, c.TimezoneSource = c.Timezones[0], "number"
 	}
 	w.rows.contacts[id] = c
-	w.rows.ledger = append(w.rows.ledger, memConsent{phone: c.Phone, status: smsflow.ConsentSubscribed, at: now})
 	return c
+}
+
+// subscribe records the contact's number as subscribed.
+func (w *pureWorld) subscribe(id string) { w.consent(id, smsflow.ConsentSubscribed, "web_form") }
+
+// consent appends an entry to the number's consent ledger and, when the
+// number's status changed, applies the consent event that makes (as
+// store.ConsentEvent does).
+func (w *pureWorld) consent(id string, status smsflow.ConsentStatus, source string) {
+	w.t.Helper()
+	c := w.rows.contacts[id]
+	before, _ := w.rows.ContactConsent(c.Phone)
+	now := w.clock.Now()
+	w.rows.ledger = append(w.rows.ledger, memConsent{phone: c.Phone, status: status, at: now})
+	if status == before {
+		return
+	}
+	name := smsflow.EventSubscribed
+	if status == smsflow.ConsentUnsubscribed {
+		name = smsflow.EventUnsubscribed
+	}
+	w.event(&smsflow.Event{Type: smsflow.EventConsent, Name: name, ContactID: id,
+		Properties: map[string]any{"source": source, "previous": string(before)}, Timestamp: now, ReceivedAt: now})
 }
 
 // batch runs fn on one batch over the rows and writes its effects, as
