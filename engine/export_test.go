@@ -8,3 +8,7 @@ var (
 )
 
 const GovPhone = govPhone
+
+// CartFlow is the cart recovery flow of flows_pure_test.go, which
+// engine_test.go runs end to end.
+const CartFlow = cartFlow
