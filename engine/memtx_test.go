@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -414,8 +415,12 @@ func (m *memRows) SetDateSkip(flowID, contactID, note string) error {
 	return nil
 }
 
+// SetInactivityTimer arms a deadline, or pushes it back (never forward).
 func (m *memRows) SetInactivityTimer(flowID, contactID string, due time.Time, eventSeq int64) error {
-	m.inactivity[[2]string{flowID, contactID}] = memInactivity{due: due, seq: eventSeq}
+	key := [2]string{flowID, contactID}
+	if cur, ok := m.inactivity[key]; !ok || due.After(cur.due) {
+		m.inactivity[key] = memInactivity{due: due, seq: eventSeq}
+	}
 	return nil
 }
 
@@ -443,13 +448,50 @@ func (m *memRows) dueRuns(now time.Time) []store.DueRun {
 	return out
 }
 
-// nextWake is the earliest timer (store's NextWake), zero if none.
+// takeDueInactivity removes and returns the inactivity deadlines due at
+// now, earliest first, then by contact (store's DueInactivity and
+// TakeInactivity).
+func (m *memRows) takeDueInactivity(now time.Time) []store.InactivityTimer {
+	var out []store.InactivityTimer
+	for key, it := range m.inactivity {
+		if !it.due.After(now) {
+			out = append(out, store.InactivityTimer{FlowID: key[0], ContactID: key[1], DueAt: it.due, EventSeq: it.seq})
+			delete(m.inactivity, key)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.InactivityTimer) int {
+		if n := a.DueAt.Compare(b.DueAt); n != 0 {
+			return n
+		}
+		return strings.Compare(a.ContactID, b.ContactID)
+	})
+	return out
+}
+
+// eventBySeq is a stored event by sequence number.
+func (m *memRows) eventBySeq(seq int64) (*smsflow.Event, error) {
+	for _, e := range m.events {
+		if e.Seq == seq {
+			return e, nil
+		}
+	}
+	return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no event %d", seq)
+}
+
+// nextWake is the earliest run timer or inactivity deadline (store's
+// NextWake, without the audience scans), zero if none.
 func (m *memRows) nextWake() time.Time {
 	var next time.Time
-	for _, r := range m.runs {
-		if !r.WakeAt.IsZero() && (next.IsZero() || r.WakeAt.Before(next)) {
-			next = r.WakeAt
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
 		}
+	}
+	for _, r := range m.runs {
+		earlier(r.WakeAt)
+	}
+	for _, it := range m.inactivity {
+		earlier(it.due)
 	}
 	return next
 }

@@ -241,19 +241,27 @@ func (w *pureWorld) track(contact, name string, props map[string]any) {
 	w.event(&smsflow.Event{Type: smsflow.EventTrack, Name: name, ContactID: contact, Properties: props, Timestamp: now, ReceivedAt: now})
 }
 
-// settle fires the timers due now, as the engine's timer batch does, until
-// none is.
+// settle fires the timers and inactivity deadlines due now, as the
+// engine's batches do, until none is.
 func (w *pureWorld) settle() {
 	w.t.Helper()
 	for range 100 {
 		due := w.rows.dueRuns(w.clock.Now())
-		if len(due) == 0 {
+		if len(due) > 0 {
+			w.batch(func(b *batch) error {
+				_, err := w.eng.resumeDue(b, due, w.clock.Now())
+				return err
+			})
+		}
+		inactive := w.rows.takeDueInactivity(w.clock.Now())
+		for _, it := range inactive {
+			w.batch(func(b *batch) error {
+				return w.eng.enterInactive(context.Background(), b, it, w.rows.eventBySeq)
+			})
+		}
+		if len(due) == 0 && len(inactive) == 0 {
 			return
 		}
-		w.batch(func(b *batch) error {
-			_, err := w.eng.resumeDue(b, due, w.clock.Now())
-			return err
-		})
 	}
 	w.t.Fatal("timers did not settle")
 }
