@@ -12,3 +12,7 @@ const GovPhone = govPhone
 // CartFlow is the cart recovery flow of flows_pure_test.go, which
 // engine_test.go runs end to end.
 const CartFlow = cartFlow
+
+// ShipFlow is the shipping flow of trust_pure_test.go, which trust_test.go
+// runs end to end.
+const ShipFlow = shipFlow

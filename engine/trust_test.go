@@ -10,25 +10,9 @@ import (
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
-	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
-
-// shipFlow is the bundled shipping-update flow cut to its first step: the
-// service flow of the write-key attack.
-const shipFlow = `id: ship
-name: Shipping
-category: service
-trigger:
-  event: Shipment Updated
-steps:
-  - id: shipped
-    send: >-
-      {{ brand.name }}: your order #{{ event.properties.order_id | default: "" }} is on its way
-      with {{ event.properties.carrier | default: "our carrier" }}. Track it:
-      {{ event.properties.tracking_url | default: "https://glow.example/account/orders" | track }}
-`
 
 // publicItem marks an item as sent with the write key.
 func publicItem(it *ingest.Item) *ingest.Item { it.Trust = smsflow.TrustPublic; return it }
@@ -70,7 +54,7 @@ var attack = map[string]any{"status": "shipped", "order_id": "1 - URGENT: your a
 
 func TestPublicEventNeverTextsAnUnverifiedNumber(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, shipFlow)
+		w := newWorld(t, db, engine.ShipFlow)
 		// The attack: a stranger's number, set with the write key, then
 		// the service event, six times.
 		w.identifyAs(smsflow.TrustPublic, "mallory-1", "+1 415 555 0101", nil)
@@ -115,7 +99,7 @@ func TestPublicEventNeverTextsAnUnverifiedNumber(t *testing.T) {
 
 func TestPublicValuesArePlainTextAndLinksMustBeAllowed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorldWith(t, db, engine.Config{AllowedLinkHosts: []string{".fedex.example"}}, shipFlow)
+		w := newWorldWith(t, db, engine.Config{AllowedLinkHosts: []string{".fedex.example"}}, engine.ShipFlow)
 		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", nil)
 
 		// A public tracking URL on a host nobody allowed: no text.
@@ -232,35 +216,6 @@ steps:
 		}
 		if !slices.Equal(orders, []string{"trusted:o-1", "public:o-1", "public:o-2", "trusted:o-2"}) {
 			t.Errorf("stored orders %v", orders)
-		}
-	})
-}
-
-func TestServicePerNumberLimit(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		pol := policy.Default()
-		pol.ServicePerNumber = policy.ServiceLimit{Max: 3, Per: 24 * time.Hour}
-		w := newWorldWith(t, db, engine.Config{Policy: &pol}, shipFlow)
-		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", nil)
-		// A keyword reply is service too, but is not counted.
-		if _, err := ingest.Inbound(ctx, db, w.clock, "+14155550102", "HELP", ingest.InboundOptions{Region: "US", Provider: "console", HelpText: "Glow: help at glow.example", SendConfirmations: true}); err != nil {
-			t.Fatal(err)
-		}
-		w.settle()
-		for i := range 5 {
-			w.clock.Add(time.Hour)
-			w.trackAs(smsflow.TrustTrusted, "ana", "Shipment Updated", map[string]any{"status": "shipped", "order_id": itoa(i)})
-		}
-		got := w.sendReasons("ana")
-		want := []string{"sent", "sent", "sent", smsflow.DecisionServiceLimit, smsflow.DecisionServiceLimit}
-		if !slices.Equal(got, want) {
-			t.Fatalf("decisions %v, want %v", got, want)
-		}
-		// The window rolls: 24 h after the first, one more may go.
-		w.clock.Add(20 * time.Hour)
-		w.trackAs(smsflow.TrustTrusted, "ana", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "x"})
-		if got := w.sendReasons("ana"); got[len(got)-1] != smsflow.DecisionSent {
-			t.Errorf("after the window: %v", got)
 		}
 	})
 }
