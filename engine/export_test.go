@@ -16,3 +16,6 @@ const CartFlow = cartFlow
 // ShipFlow is the shipping flow of trust_pure_test.go, which trust_test.go
 // runs end to end.
 const ShipFlow = shipFlow
+
+// Attack is the write-key attack's event properties (trust_pure_test.go).
+var Attack = attack
