@@ -70,7 +70,7 @@ func cloneContact(c *smsflow.Contact) *smsflow.Contact {
 	return &d
 }
 
-func open(r *smsflow.Run) bool {
+func runOpen(r *smsflow.Run) bool {
 	return r.Status == smsflow.RunActive || r.Status == smsflow.RunWaiting
 }
 
@@ -131,7 +131,7 @@ func (m *memRows) OpenRunsOf(ids []string) (map[string][]*smsflow.Run, error) {
 	for _, id := range ids {
 		out[id] = nil
 		for _, r := range m.runs {
-			if r.ContactID == id && open(r) {
+			if r.ContactID == id && runOpen(r) {
 				out[id] = append(out[id], cloneRun(r))
 			}
 		}
@@ -152,7 +152,7 @@ func (m *memRows) EntriesOf(ids []string) (map[string]map[string]store.Entry, er
 			if r.EnteredAt.After(e.Last) {
 				e.Last = r.EnteredAt
 			}
-			e.Open = e.Open || open(r)
+			e.Open = e.Open || runOpen(r)
 			out[id][r.FlowID] = e
 		}
 	}
