@@ -211,8 +211,7 @@ func (e *Engine) ProcessAudiences(ctx context.Context, size int) (int, error) {
 	handled := 0
 	daily := false
 	var done *store.SegmentJob
-	err := e.commitWork(ctx, func(b *batch) error {
-		tx := b.tx
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
 		handled, daily, done = 0, false, nil
 		j, err := tx.DueSegmentJob(now)
 		if err != nil || j == nil {
@@ -460,9 +459,9 @@ func (cc *contactCtx) skipEntry(comp *Compiled, reason, detail string, shown boo
 func (e *Engine) ProcessEntries(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
-	err := e.commitWork(ctx, func(b *batch) error {
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
 		handled = 0
-		due, err := b.tx.TakeDueEntries(now, limit)
+		due, err := tx.TakeDueEntries(now, limit)
 		if err != nil || len(due) == 0 {
 			return err
 		}

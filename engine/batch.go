@@ -18,9 +18,9 @@ import (
 // and is its flow's last entry, a queued message counts toward caps and
 // marks its step as sent, a canceled run's queued messages are canceled,
 // those queued earlier in the batch included. Nothing is buffered behind
-// the store's back: store.Tx only reads and writes when asked.
+// the store's back: the transaction only reads and writes when asked.
 type batch struct {
-	tx *store.Tx
+	tx StepTx
 
 	contacts map[string]*contactState
 	// runs are the runs loaded by id (timers due), then the latest version
@@ -53,7 +53,7 @@ type contactState struct {
 	runs []int64
 }
 
-func newBatch(tx *store.Tx) *batch {
+func newBatch(tx StepTx) *batch {
 	return &batch{tx: tx, contacts: map[string]*contactState{}, runs: map[int64]*smsflow.Run{},
 		msgSteps: map[int64]map[string]bool{}, deleted: map[int64]bool{}, isNew: map[int64]bool{}, isUpdated: map[int64]bool{}}
 }

@@ -65,7 +65,7 @@ type Compiled struct {
 // Heads carry the status this node acts on: held (with HeldReason) where the
 // flow's file is loaded by no live node, archived for archived and deleted.
 type Catalog struct {
-	db   *store.DB
+	db   Store
 	opts CatalogOptions
 
 	loadMu   sync.Mutex // serializes Load
@@ -108,11 +108,11 @@ func (c *Catalog) options() flow.Options {
 
 // NewCatalog returns an empty catalog over db that counts only its own
 // loads as live; call Load.
-func NewCatalog(db *store.DB) *Catalog { return NewCatalogWith(db, CatalogOptions{}) }
+func NewCatalog(db Store) *Catalog { return NewCatalogWith(db, CatalogOptions{}) }
 
 // NewCatalogWith returns an empty catalog over db; call Load (or LoadDir,
 // LoadFS).
-func NewCatalogWith(db *store.DB, opts CatalogOptions) *Catalog {
+func NewCatalogWith(db Store, opts CatalogOptions) *Catalog {
 	return &Catalog{db: db, opts: opts, heads: map[string]store.FlowHead{}, versions: map[string]*Compiled{}}
 }
 

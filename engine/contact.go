@@ -7,7 +7,6 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
 	"github.com/smsflow/smsflow/policy"
-	"github.com/smsflow/smsflow/store"
 )
 
 // maxStepsPerRun guards against a runaway run (flows have no loops, so only
@@ -18,7 +17,7 @@ const maxStepsPerRun = 500
 // everything it decides for the contact goes through here.
 type contactCtx struct {
 	e       *Engine
-	tx      *store.Tx
+	tx      StepTx
 	b       *batch
 	now     time.Time
 	contact *smsflow.Contact

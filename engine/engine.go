@@ -83,7 +83,7 @@ type Trace struct {
 // Engine runs flows. ProcessInbox and ProcessDue each do one batch in one
 // transaction; Start runs them in a loop.
 type Engine struct {
-	db    *store.DB
+	db    Store
 	cat   *Catalog
 	clock smsflow.Clock
 	log   *slog.Logger
@@ -110,7 +110,7 @@ type Engine struct {
 }
 
 // New returns an engine.
-func New(db *store.DB, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg Config) *Engine {
+func New(db Store, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg Config) *Engine {
 	if cfg.TriggerMaxAge == 0 {
 		cfg.TriggerMaxAge = 6 * time.Hour
 	}
@@ -289,11 +289,11 @@ func (e *Engine) load(entries bool) store.Load {
 // commitWork runs fn on a batch in a write transaction, writes the batch's
 // effects before the commit and, after it, delivers traces and wakes the
 // sender.
-func (e *Engine) commitWork(ctx context.Context, fn func(b *batch) error) error {
+func (e *Engine) commitWork(ctx context.Context, fn func(b *batch, tx WriteTx) error) error {
 	var b *batch
-	err := e.db.WriteTx(ctx, func(tx *store.Tx) error {
+	err := writeTx(ctx, e.db, func(tx WriteTx) error {
 		b = newBatch(tx)
-		if err := fn(b); err != nil {
+		if err := fn(b, tx); err != nil {
 			return err
 		}
 		return b.write()
@@ -317,8 +317,7 @@ func (e *Engine) commitWork(ctx context.Context, fn func(b *batch) error) error 
 // retried alone, so one contact's failure cannot stall the others.
 func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 	var handled int
-	err := e.commitWork(ctx, func(b *batch) error {
-		tx := b.tx
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
 		handled = 0
 		items, err := tx.ClaimInbox(limit)
 		if err != nil {
@@ -366,7 +365,7 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 		}
 		for _, id := range work {
 			its := byContact[id]
-			n, err := e.processContactInbox(b, id, its, events, false)
+			n, err := e.processContactInbox(b, tx, id, its, events, false)
 			if err != nil {
 				return err
 			}
@@ -390,8 +389,7 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 // number (nil: read each one); the caller deletes handled inbox items.
 // checkOlder asks for the older-event check here (the batch path made it
 // for all its contacts in one query).
-func (e *Engine) processContactInbox(b *batch, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event, checkOlder bool) (int, error) {
-	tx := b.tx
+func (e *Engine) processContactInbox(b *batch, tx WriteTx, contactID string, items []store.InboxItem, events map[int64]*smsflow.Event, checkOlder bool) (int, error) {
 	cc, err := e.newContactCtx(b, contactID) // locks the contact
 	if err != nil {
 		return 0, err
@@ -423,7 +421,7 @@ func (e *Engine) processContactInbox(b *batch, contactID string, items []store.I
 // some flow reacts to (Tx.Queues: the one rule, store.DB.SetRelevant, that
 // the ingest writer and the receipts also follow). An event not in the
 // batch's map (nil map entry) is assumed to matter.
-func needsContact(tx *store.Tx, items []store.InboxItem, events map[int64]*smsflow.Event) bool {
+func needsContact(tx WriteTx, items []store.InboxItem, events map[int64]*smsflow.Event) bool {
 	for _, it := range items {
 		ev := events[it.EventSeq]
 		if ev == nil || ev.Type != smsflow.EventTrack || tx.Queues(ev.Name) {
@@ -446,7 +444,7 @@ func inboxSeqs(items []store.InboxItem) []int64 {
 // (they stay in the event history) and the failure logged loudly.
 func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
 	var items []store.InboxItem
-	err := e.db.WriteTx(ctx, func(tx *store.Tx) error {
+	err := writeTx(ctx, e.db, func(tx WriteTx) error {
 		var err error
 		items, err = tx.ClaimInbox(limit)
 		return err
@@ -464,17 +462,17 @@ func (e *Engine) inboxOneByOne(ctx context.Context, limit int) (int, error) {
 	}
 	handled := 0
 	for _, id := range order {
-		err := e.commitWork(ctx, func(b *batch) error {
-			n, err := e.processContactInbox(b, id, byContact[id], nil, true)
+		err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
+			n, err := e.processContactInbox(b, tx, id, byContact[id], nil, true)
 			if err != nil || n == 0 {
 				return err
 			}
 			handled += n
-			return b.tx.DeleteInboxItems(inboxSeqs(byContact[id]))
+			return tx.DeleteInboxItems(inboxSeqs(byContact[id]))
 		})
 		if err != nil {
 			e.log.Error("contact's events could not be applied; dropping them from the engine's inbox", "contact", id, "events", len(byContact[id]), "err", err)
-			derr := e.db.WriteTx(ctx, func(tx *store.Tx) error {
+			derr := writeTx(ctx, e.db, func(tx WriteTx) error {
 				return tx.DeleteInboxItems(inboxSeqs(byContact[id]))
 			})
 			if derr != nil {
@@ -490,62 +488,70 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	var handled int
 	full := false
-	err := e.commitWork(ctx, func(b *batch) error {
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
 		handled = 0
-		due, err := b.tx.DueRuns(now, limit)
+		due, err := tx.DueRuns(now, limit)
 		if err != nil {
 			return err
 		}
 		full = len(due) >= limit
-		// Per contact (one lock order for every node), then in priority
-		// order: sends due in the same instant are decided highest first.
-		byContact := map[string][]int64{}
-		var ids []string
-		for _, d := range due {
-			if _, ok := byContact[d.ContactID]; !ok {
-				ids = append(ids, d.ContactID)
-			}
-			byContact[d.ContactID] = append(byContact[d.ContactID], d.RunID)
-		}
-		sort.Strings(ids)
-		runIDs := make([]int64, len(due))
-		for i, d := range due {
-			runIDs[i] = d.RunID
-		}
-		if err := b.loadContacts(ids, e.load(false)); err != nil {
-			return err
-		}
-		if err := b.loadRuns(runIDs); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			cc, err := e.newContactCtx(b, id) // locked by loadContacts
-			if err != nil {
-				return err
-			}
-			var runs []*smsflow.Run
-			for _, runID := range byContact[id] {
-				run := b.run(runID)
-				// Re-check under the contact's lock: another node may have moved it.
-				if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
-					continue
-				}
-				runs = append(runs, run)
-			}
-			e.byPriority(runs)
-			for _, run := range runs {
-				if err := cc.resumeTimer(run); err != nil {
-					return err
-				}
-				handled++
-			}
-		}
-		return nil
+		handled, err = e.resumeDue(b, due, now)
+		return err
 	})
 	if err == nil && e.timersBehind.Swap(full) && !full && e.OnQueued != nil {
 		e.OnQueued() // caught up: the sender, which deferred to the timers, goes on
 	}
 	return handled, err
+}
+
+// resumeDue resumes the runs whose timers are due in one batch and returns
+// how many it resumed.
+func (e *Engine) resumeDue(b *batch, due []store.DueRun, now time.Time) (int, error) {
+	handled := 0
+	// Per contact (one lock order for every node), then in priority
+	// order: sends due in the same instant are decided highest first.
+	byContact := map[string][]int64{}
+	var ids []string
+	for _, d := range due {
+		if _, ok := byContact[d.ContactID]; !ok {
+			ids = append(ids, d.ContactID)
+		}
+		byContact[d.ContactID] = append(byContact[d.ContactID], d.RunID)
+	}
+	sort.Strings(ids)
+	runIDs := make([]int64, len(due))
+	for i, d := range due {
+		runIDs[i] = d.RunID
+	}
+	if err := b.loadContacts(ids, e.load(false)); err != nil {
+		return handled, err
+	}
+	if err := b.loadRuns(runIDs); err != nil {
+		return handled, err
+	}
+	for _, id := range ids {
+		cc, err := e.newContactCtx(b, id) // locked by loadContacts
+		if err != nil {
+			return handled, err
+		}
+		var runs []*smsflow.Run
+		for _, runID := range byContact[id] {
+			run := b.run(runID)
+			// Re-check under the contact's lock: another node may have moved it.
+			if run == nil || run.Status != smsflow.RunWaiting || run.WakeAt.IsZero() || run.WakeAt.After(now) {
+				continue
+			}
+			runs = append(runs, run)
+		}
+		e.byPriority(runs)
+		for _, run := range runs {
+			if err := cc.resumeTimer(run); err != nil {
+				return handled, err
+			}
+			handled++
+		}
+	}
+	return handled, nil
 }
 
 // TimersBehind says whether more timers were due than the engine's last

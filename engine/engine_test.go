@@ -204,35 +204,9 @@ func (w *world) kinds(contact string) []string {
 	return out
 }
 
-const cartFlow = `id: cart
-name: Cart recovery
-category: behavior
-trigger:
-  event: Checkout Started
-  where: 'double(event.properties.value) > 0'
-entry:
-  reentry: 7d
-  unless: 'count("Order Completed", duration("24h")) > 0'
-exit:
-  - event: Order Completed
-goal:
-  event: Order Completed
-  within: 5d
-  value: 'double(event.properties.revenue)'
-steps:
-  - wait: 60m
-  - id: reminder
-    send: "{{ brand.name }}: still thinking it over, {{ contact.traits.first_name | default: \"friend\" }}? {{ event.properties.checkout_url | track }}"
-  - wait: 24h
-  - if: '!clicked("reminder")'
-    then:
-      - id: incentive
-        send: "Here's 10% off: {{ event.properties.checkout_url | track }}"
-`
-
 func TestCartRecoverySendsAfterWaitAndExitsOnOrder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, cartFlow)
+		w := newWorld(t, db, engine.CartFlow)
 		w.identify("ana", "+1 415 555 0100")
 		w.subscribe("ana")
 		w.track("ana", "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
@@ -270,135 +244,9 @@ func TestCartRecoverySendsAfterWaitAndExitsOnOrder(t *testing.T) {
 	})
 }
 
-func TestCartRecoveryIncentiveWhenNotClicked(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, cartFlow)
-		w.identify("ana", "+1 415 555 0100")
-		w.subscribe("ana")
-		w.track("ana", "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
-		w.advance(26 * time.Hour)
-		if got := w.cons.Sent(); got != 2 {
-			t.Fatalf("sent %d, want reminder and incentive", got)
-		}
-		want := []string{"enter(trigger:Checkout Started)", "wait:step-1", "wait:step-1", "send:reminder", "wait:step-3", "wait:step-3", "send:incentive", "exit(completed)"}
-		if got := w.kinds("ana"); strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("trace %v\nwant  %v", got, want)
-		}
-		// Re-entry within 7 days is refused and recorded.
-		w.track("ana", "Checkout Started", map[string]any{"value": 10.0})
-		ds, _ := db.Decisions(ctx, "ana", 100)
-		if last := ds[len(ds)-1]; last.Reason != smsflow.DecisionReentry {
-			t.Errorf("last decision %+v, want reentry", last)
-		}
-	})
-}
-
-func TestEntryRules(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, cartFlow)
-		w.identify("ana", "+1 415 555 0100")
-		// Not subscribed: a behavior flow does not take the contact.
-		w.track("ana", "Checkout Started", map[string]any{"value": 42.0})
-		w.subscribe("ana")
-		// where false: nothing.
-		w.track("ana", "Checkout Started", map[string]any{"value": 0.0})
-		// where fails (missing property): fail closed, error recorded.
-		w.track("ana", "Checkout Started", map[string]any{})
-		// Purchased in the last 24h: suppressed.
-		w.track("ana", "Order Completed", map[string]any{"order_id": "x"})
-		w.track("ana", "Checkout Started", map[string]any{"value": 5.0})
-		ds, _ := db.Decisions(ctx, "ana", 100)
-		var reasons []string
-		for _, d := range ds {
-			reasons = append(reasons, d.Reason)
-		}
-		want := []string{"skipped:no_consent", "error:condition", "skipped:suppressed(rule=unless)"}
-		if strings.Join(reasons, ",") != strings.Join(want, ",") {
-			t.Errorf("decisions %v, want %v", reasons, want)
-		}
-		if n, _ := db.CountRuns(ctx, ""); n != 0 {
-			t.Errorf("%d runs, want 0", n)
-		}
-	})
-}
-
-const welcomeFlow = `id: welcome
-category: lifecycle
-trigger:
-  consent: subscribed
-entry:
-  holdout: 50%
-steps:
-  - id: hello
-    send: "Welcome to {{ brand.name }}! Reply 1 for skincare, 2 for makeup."
-  - wait: {reply: true, timeout: 1d}
-  - switch:
-      - when: 'reply.text == "1"'
-        then:
-          - set: {interest: '"skincare"'}
-          - id: skin
-            send: "Skincare it is."
-      - when: 'timed_out'
-        then:
-          - exit: no_reply
-      - else:
-          - id: other
-            send: "Makeup it is."
-`
-
-func TestWelcomeReplyBranchAndHoldout(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, welcomeFlow)
-		treated, control := 0, 0
-		for i := 0; i < 12; i++ {
-			id := "c" + itoa(i)
-			w.identify(id, "+1 415 555 01"+pad2(i))
-			w.subscribe(id)
-			runs, _ := db.RunsByContact(ctx, id, false)
-			if len(runs) != 1 {
-				t.Fatalf("%s: %d runs", id, len(runs))
-			}
-			if runs[0].Holdout {
-				control++
-			} else {
-				treated++
-			}
-			// Reply "1" by text.
-			if _, err := ingest.Inbound(ctx, db, w.clock, "+1 415 555 01"+pad2(i), "1", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
-				t.Fatal(err)
-			}
-			w.settle()
-			c, _ := db.Contact(ctx, id)
-			if c.Traits["interest"] != "skincare" {
-				t.Errorf("%s: interest %v", id, c.Traits["interest"])
-			}
-		}
-		if treated == 0 || control == 0 {
-			t.Errorf("holdout 50%%: %d treated, %d control", treated, control)
-		}
-		// Control contacts walk the flow but receive nothing.
-		if got := int(w.cons.Sent()); got != 2*treated {
-			t.Errorf("sent %d, want %d (2 per treated contact)", got, 2*treated)
-		}
-		for _, m := range w.cons.Recent() {
-			runs, _ := db.RunsByContact(ctx, m.ContactID, false)
-			if runs[0].Holdout {
-				t.Errorf("holdout contact %s got %q", m.ContactID, m.Body)
-			}
-		}
-	})
-}
-
-func pad2(i int) string {
-	if i < 10 {
-		return "0" + fmtInt(i)
-	}
-	return fmtInt(i)
-}
-
 func TestRestartResumesWaitingRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, cartFlow)
+		w := newWorld(t, db, engine.CartFlow)
 		w.identify("ana", "+1 415 555 0100")
 		w.subscribe("ana")
 		w.track("ana", "Checkout Started", map[string]any{"value": 42.0, "checkout_url": "https://glow.example/c/1"})
@@ -427,7 +275,7 @@ func (w *world) submitTraits(user string, traits map[string]any) {
 // back full, and wakes the sender (which defers to it) once it has caught up.
 func TestTimersBehindUntilCaughtUp(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, cartFlow)
+		w := newWorld(t, db, engine.CartFlow)
 		for i, name := range []string{"ana", "ben", "cy"} {
 			w.identify(name, "+1 415 555 010"+itoa(i))
 			w.subscribe(name)

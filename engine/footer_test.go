@@ -1,4 +1,4 @@
-package engine_test
+package engine
 
 import (
 	"strings"
@@ -6,12 +6,11 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
-	"github.com/smsflow/smsflow/engine"
-	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/policy"
-	"github.com/smsflow/smsflow/store"
-	"github.com/smsflow/smsflow/store/storetest"
 )
+
+// The compliance footer and smart encoding, without a database
+// (pure_test.go).
 
 const saleFlow = `id: sale
 name: Sale
@@ -33,99 +32,80 @@ steps:
     send: "Your order is on its way."
 `
 
-// lastBody is the body of the contact's newest outbound message.
-func lastBody(t *testing.T, db *store.DB, contact string) (string, smsflow.Message) {
-	t.Helper()
-	msgs, err := db.Messages(ctx, store.MessageFilter{ContactID: contact})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs { // newest first
-		if m.Direction == "out" && m.RunID != 0 {
-			return m.Body, *m
+// lastBody is the body of the contact's newest flow message.
+func (w *pureWorld) lastBody(contact string) (string, smsflow.Message) {
+	w.t.Helper()
+	ms := w.outMessages(contact, "")
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].RunID != 0 {
+			return ms[i].Body, *ms[i]
 		}
 	}
-	t.Fatalf("%s has no flow message", contact)
+	w.t.Fatalf("%s has no flow message", contact)
 	return "", smsflow.Message{}
 }
 
-func lastSentDecision(t *testing.T, db *store.DB, contact string) smsflow.Decision {
-	t.Helper()
-	ds, err := db.Decisions(ctx, contact, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+func (w *pureWorld) lastSentDecision(contact string) smsflow.Decision {
+	w.t.Helper()
+	ds := w.decisionsOf(contact, "")
 	for i := len(ds) - 1; i >= 0; i-- {
 		if ds[i].Reason == smsflow.DecisionSent {
 			return ds[i]
 		}
 	}
-	t.Fatalf("%s has no sent decision", contact)
+	w.t.Fatalf("%s has no sent decision", contact)
 	return smsflow.Decision{}
 }
 
 func TestComplianceFooterOnFirstMarketingMessageOfASubscription(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorldWith(t, db, engine.Config{Footer: policy.DefaultFooter}, saleFlow, shippingFlow)
-		w.identify("ana", "+1 415 555 0100")
-		w.subscribe("ana")
+	w := newPureWorldWith(t, Config{Footer: policy.DefaultFooter}, saleFlow, shippingFlow)
+	w.contact("ana", "+1 415 555 0100")
 
-		// A service message first: no footer, and it does not use up the
-		// footer of the first marketing message.
-		w.track("ana", "Order Shipped", nil)
-		if body, _ := lastBody(t, db, "ana"); body != "Your order is on its way." {
-			t.Errorf("service message %q, want it unchanged", body)
-		}
+	// A service message first: no footer, and it does not use up the
+	// footer of the first marketing message.
+	w.track("ana", "Order Shipped", nil)
+	if body, _ := w.lastBody("ana"); body != "Your order is on its way." {
+		t.Errorf("service message %q, want it unchanged", body)
+	}
 
-		w.track("ana", "Sale", nil)
-		body, m := lastBody(t, db, "ana")
-		if want := "Glow: Big sale today, Ana: 20% off Reply STOP to opt out."; body != want {
-			t.Fatalf("first marketing message %q, want %q", body, want)
-		}
-		if info := m.Segments; info != 1 || m.Characters != len(body) {
-			t.Errorf("segments %d characters %d: must be counted after the footer (%d characters)", m.Segments, m.Characters, len(body))
-		}
-		if d := lastSentDecision(t, db, "ana"); !strings.Contains(d.Detail, "compliance footer: brand name, opt-out footer") {
-			t.Errorf("decision detail %q does not say the footer was applied", d.Detail)
-		}
+	w.track("ana", "Sale", nil)
+	body, m := w.lastBody("ana")
+	if want := "Glow: Big sale today, Ana: 20% off Reply STOP to opt out."; body != want {
+		t.Fatalf("first marketing message %q, want %q", body, want)
+	}
+	if info := m.Segments; info != 1 || m.Characters != len(body) {
+		t.Errorf("segments %d characters %d: must be counted after the footer (%d characters)", m.Segments, m.Characters, len(body))
+	}
+	if d := w.lastSentDecision("ana"); !strings.Contains(d.Detail, "compliance footer: brand name, opt-out footer") {
+		t.Errorf("decision detail %q does not say the footer was applied", d.Detail)
+	}
 
-		// The second marketing message goes as written.
-		w.track("ana", "Sale", nil)
-		if body, _ := lastBody(t, db, "ana"); body != "Big sale today, Ana: 20% off" {
-			t.Errorf("second marketing message %q, want it without footer", body)
-		}
+	// The second marketing message goes as written.
+	w.track("ana", "Sale", nil)
+	if body, _ := w.lastBody("ana"); body != "Big sale today, Ana: 20% off" {
+		t.Errorf("second marketing message %q, want it without footer", body)
+	}
 
-		// STOP, then START: a new subscription, whose first marketing
-		// message carries the footer again.
-		for _, text := range []string{"STOP", "START"} {
-			w.advance(time.Minute)
-			res, err := ingest.Inbound(ctx, db, w.clock, "+14155550100", text, ingest.InboundOptions{Region: "US", Provider: "console", BrandName: "Glow"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.ConsentRefused != "" {
-				t.Fatalf("%s refused: %s", text, res.ConsentRefused)
-			}
-			w.settle()
-		}
+	// STOP, then START: a new subscription, whose first marketing
+	// message carries the footer again.
+	for _, status := range []smsflow.ConsentStatus{smsflow.ConsentUnsubscribed, smsflow.ConsentSubscribed} {
 		w.advance(time.Minute)
-		w.track("ana", "Sale", map[string]any{"deal": "free shipping"})
-		if body, _ := lastBody(t, db, "ana"); body != "Glow: Big sale today, Ana: free shipping Reply STOP to opt out." {
-			t.Errorf("first marketing message after resubscribing %q, want the footer", body)
-		}
-	})
+		w.consent("ana", status, "keyword")
+	}
+	w.advance(time.Minute)
+	w.track("ana", "Sale", map[string]any{"deal": "free shipping"})
+	if body, _ := w.lastBody("ana"); body != "Glow: Big sale today, Ana: free shipping Reply STOP to opt out." {
+		t.Errorf("first marketing message after resubscribing %q, want the footer", body)
+	}
 }
 
 func TestNoFooterWhenTurnedOff(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorldWith(t, db, engine.Config{}, saleFlow)
-		w.identify("ana", "+1 415 555 0100")
-		w.subscribe("ana")
-		w.track("ana", "Sale", nil)
-		if body, _ := lastBody(t, db, "ana"); body != "Big sale today, Ana: 20% off" {
-			t.Errorf("body %q: brand.footer \"\" must leave bodies alone", body)
-		}
-	})
+	w := newPureWorldWith(t, Config{}, saleFlow)
+	w.contact("ana", "+1 415 555 0100")
+	w.track("ana", "Sale", nil)
+	if body, _ := w.lastBody("ana"); body != "Big sale today, Ana: 20% off" {
+		t.Errorf("body %q: brand.footer \"\" must leave bodies alone", body)
+	}
 }
 
 func TestSmartEncodingAppliedOnlyWhenConfigured(t *testing.T) {
@@ -137,26 +117,21 @@ func TestSmartEncodingAppliedOnlyWhenConfigured(t *testing.T) {
 }
 
 func testSmartEncoding(t *testing.T, flowSrc string, on bool) {
-	{
-		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			w := newWorldWith(t, db, engine.Config{SmartEncoding: on}, flowSrc)
-			w.identify("ana", "+1 415 555 0100")
-			w.subscribe("ana")
-			w.track("ana", "Sale", nil)
-			body, m := lastBody(t, db, "ana")
-			d := lastSentDecision(t, db, "ana")
-			if !on {
-				if m.Encoding != "UCS-2" || !strings.Contains(body, "’") || d.Detail != "" {
-					t.Errorf("smart_encoding off: %s %q detail %q, want the body untouched in UCS-2", m.Encoding, body, d.Detail)
-				}
-				return
-			}
-			if want := `Big sale today, Ana: it's "on" - 20% off...`; body != want || m.Encoding != "GSM-7" {
-				t.Errorf("smart_encoding on: %s %q, want GSM-7 %q", m.Encoding, body, want)
-			}
-			if !strings.Contains(d.Detail, "smart_encoding applied: UCS-2 → GSM-7") {
-				t.Errorf("decision detail %q does not show smart encoding", d.Detail)
-			}
-		})
+	w := newPureWorldWith(t, Config{SmartEncoding: on}, flowSrc)
+	w.contact("ana", "+1 415 555 0100")
+	w.track("ana", "Sale", nil)
+	body, m := w.lastBody("ana")
+	d := w.lastSentDecision("ana")
+	if !on {
+		if m.Encoding != "UCS-2" || !strings.Contains(body, "’") || d.Detail != "" {
+			t.Errorf("smart_encoding off: %s %q detail %q, want the body untouched in UCS-2", m.Encoding, body, d.Detail)
+		}
+		return
+	}
+	if want := `Big sale today, Ana: it's "on" - 20% off...`; body != want || m.Encoding != "GSM-7" {
+		t.Errorf("smart_encoding on: %s %q, want GSM-7 %q", m.Encoding, body, want)
+	}
+	if !strings.Contains(d.Detail, "smart_encoding applied: UCS-2 → GSM-7") {
+		t.Errorf("decision detail %q does not show smart encoding", d.Detail)
 	}
 }

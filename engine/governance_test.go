@@ -18,12 +18,12 @@ import (
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
-// Governance scenarios (the outbox, governance and the product's guarantees), on
-// every database. The contact is +1 415 555 0100: America/Los_Angeles,
-// California (no state rule); the world's clock starts Monday 2026-03-02
-// 10:00 PST.
-
-const govPhone = "+14155550100"
+// Governance scenarios end to end (ingestion, the engine, the sender, the
+// STOP keyword, two nodes), on every database. The decisions themselves —
+// quiet hours, caps, smart sending, collisions, priority, pauses, deferral
+// expiry — are tested without a database in governance_pure_test.go. The
+// contact is +1 415 555 0100: America/Los_Angeles, California (no state
+// rule); the world's clock starts Monday 2026-03-02 10:00 PST.
 
 // newGovWorld is newWorld with a governance policy.
 func newGovWorld(t *testing.T, db *store.DB, p policy.Policy, flows ...string) *world {
@@ -55,21 +55,6 @@ func newGovWorld(t *testing.T, db *store.DB, p policy.Policy, flows ...string) *
 	w.writer.Start()
 	t.Cleanup(w.writer.Stop)
 	return w
-}
-
-// govFlow is a one-send flow of a category and priority, triggered by an
-// event. The body names the brand (so no footer changes it) and the
-// contact's first name (so a re-render shows).
-func govFlow(id, category string, priority int, event string) string {
-	return `id: ` + id + `
-category: ` + category + `
-priority: ` + itoa(priority) + `
-trigger:
-  event: ` + event + `
-steps:
-  - id: offer
-    send: "Glow ` + id + ` for {{ contact.traits.first_name | default: \"you\" }}"
-`
 }
 
 // at moves the clock to a Pacific wall-clock time, settling every timer on
@@ -239,19 +224,15 @@ func (w *world) setFlowStatus(id, status string) {
 	}
 }
 
-func deferredUntil(t time.Time) string {
-	return smsflow.DecisionDeferredQuiet + "(until=" + t.UTC().Format(time.RFC3339) + ")"
-}
-
 func TestQuietHoursDeferThenReleaseAtEightLocal(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-		w.govContact("ana", govPhone)
+		w := newGovWorld(t, db, policy.Default(), engine.GovFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", engine.GovPhone)
 		w.atPacific("2026-03-02 23:00")
 		w.track("ana", "Sale", nil)
 
 		eight := pacific(t, "2026-03-03 08:00")
-		w.expectReasons("ana", "sale", deferredUntil(eight))
+		w.expectReasons("ana", "sale", engine.DeferredUntil(eight))
 		if got := w.outMessages("ana", "sale"); len(got) != 0 {
 			t.Fatalf("a deferred send wrote %d message rows", len(got))
 		}
@@ -278,7 +259,7 @@ func TestQuietHoursDeferThenReleaseAtEightLocal(t *testing.T) {
 		if len(ms) != 1 || !ms[0].CreatedAt.Equal(eight) || !ms[0].SendBefore.Equal(pacific(t, "2026-03-03 21:00")) {
 			t.Fatalf("message rows %+v, want one created at 08:00 with send_before 21:00", ms)
 		}
-		w.expectReasons("ana", "sale", deferredUntil(eight), smsflow.DecisionSent)
+		w.expectReasons("ana", "sale", engine.DeferredUntil(eight), smsflow.DecisionSent)
 		if d := w.decisionsOf("ana", "sale"); d[1].RunID != run.ID || d[1].StepID != "offer" || !d[1].At.Equal(eight) {
 			t.Errorf("sent decision %+v", d[1])
 		}
@@ -307,60 +288,23 @@ func TestQuietHoursDeferThenReleaseAtEightLocal(t *testing.T) {
 				onTimeline = append(onTimeline, it.Name)
 			}
 		}
-		if want := []string{deferredUntil(eight), "sent"}; !slices.Equal(onTimeline, want) {
+		if want := []string{engine.DeferredUntil(eight), "sent"}; !slices.Equal(onTimeline, want) {
 			t.Errorf("timeline decisions %q, want %q", onTimeline, want)
 		}
 	})
 }
 
-func TestQuietHoursReleaseAcrossDST(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		start      time.Time // 23:00 Saturday, Pacific
-		release    time.Time // 08:00 Sunday, Pacific, in the new offset
-		wantOffset int       // hours west of UTC at release
-	}{
-		{"spring forward", time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 15, 0, 0, 0, time.UTC), 7},
-		{"fall back", time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 16, 0, 0, 0, time.UTC), 8},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			storetest.Each(t, func(t *testing.T, db *store.DB) {
-				w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-				w.govContact("ana", govPhone)
-				w.clock.Set(tc.start)
-				w.track("ana", "Sale", nil)
-				w.expectReasons("ana", "sale", deferredUntil(tc.release))
-				w.advance(tc.release.Sub(tc.start) - time.Minute)
-				if got := w.flowSent("ana"); len(got) != 0 {
-					t.Fatalf("sent a minute before 08:00 local: %+v", got)
-				}
-				w.advance(time.Minute)
-				got := w.flowSent("ana")
-				if len(got) != 1 {
-					t.Fatalf("at 08:00 local: %d sent, want 1", len(got))
-				}
-				ms := w.outMessages("ana", "sale")
-				loc, _ := time.LoadLocation("America/Los_Angeles")
-				local := ms[0].CreatedAt.In(loc)
-				if _, off := local.Zone(); local.Hour() != 8 || local.Minute() != 0 || off != -tc.wantOffset*3600 {
-					t.Errorf("sent at %v, want 08:00 at UTC-%d", local, tc.wantOffset)
-				}
-			})
-		})
-	}
-}
-
 func TestDeferredSendThenStop(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-		w.govContact("ana", govPhone)
+		w := newGovWorld(t, db, policy.Default(), engine.GovFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", engine.GovPhone)
 		w.atPacific("2026-03-02 23:00")
 		w.track("ana", "Sale", nil)
 		eight := pacific(t, "2026-03-03 08:00")
-		w.expectReasons("ana", "sale", deferredUntil(eight))
+		w.expectReasons("ana", "sale", engine.DeferredUntil(eight))
 
 		w.atPacific("2026-03-03 02:00")
-		w.textStop(govPhone)
+		w.textStop(engine.GovPhone)
 		w.settle()
 		run := w.onlyRun("ana", "sale")
 		if run.Status != smsflow.RunExited || run.ExitReason != "opt_out" || !run.WakeAt.IsZero() {
@@ -378,230 +322,9 @@ func TestDeferredSendThenStop(t *testing.T) {
 			t.Errorf("provider got %+v, want only the STOP confirmation", w.cons.Recent())
 		}
 		// Why didn't she get it? The deferred send was canceled by the opt-out.
-		w.expectReasons("ana", "sale", deferredUntil(eight), smsflow.DecisionCanceledOptOut)
+		w.expectReasons("ana", "sale", engine.DeferredUntil(eight), smsflow.DecisionCanceledOptOut)
 		if d := w.decisionsOf("ana", "sale"); len(d) == 2 && (d[1].RunID != run.ID || d[1].StepID != "offer") {
 			t.Errorf("cancel decision %+v, want run %d step offer", d[1], run.ID)
-		}
-	})
-}
-
-func TestDeferredSendHeldWhileFlowPaused(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-		w.govContact("ana", govPhone)
-		w.atPacific("2026-03-02 23:00")
-		w.track("ana", "Sale", nil)
-		w.atPacific("2026-03-03 07:00")
-		w.setFlowStatus("sale", engine.FlowPaused)
-
-		w.atPacific("2026-03-03 08:30")
-		if got := w.flowSent("ana"); len(got) != 0 {
-			t.Fatalf("paused flow sent %+v", got)
-		}
-		run := w.onlyRun("ana", "sale")
-		if run.Status != smsflow.RunWaiting || run.Step != "offer" || !run.WakeAt.After(w.clock.Now()) {
-			t.Fatalf("held run: status %s step %q wake %v", run.Status, run.Step, run.WakeAt)
-		}
-		held := 0
-		for _, tr := range w.traces {
-			if tr.Reason == "held:flow_paused" {
-				held++
-			}
-		}
-		if held == 0 {
-			t.Error("no held:flow_paused trace")
-		}
-
-		w.setFlowStatus("sale", engine.FlowActive)
-		resumed := w.clock.Now()
-		w.advance(engine.PauseRecheck)
-		got := w.flowSent("ana")
-		if len(got) != 1 {
-			t.Fatalf("after resume: %d sent, want 1", len(got))
-		}
-		if ms := w.outMessages("ana", "sale"); len(ms) != 1 || ms[0].CreatedAt.Before(resumed) {
-			t.Errorf("message rows %+v, want one created after the resume at %v", ms, resumed)
-		}
-		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
-		w.advance(24 * time.Hour)
-		if got := w.flowSent("ana"); len(got) != 1 {
-			t.Errorf("%d sent a day later, want 1", len(got))
-		}
-	})
-}
-
-func TestPausedPastMaxDeferralExpires(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.MaxDeferral = 10 * time.Hour // deferred at 23:00: expires after 09:00
-		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"))
-		w.govContact("ana", govPhone)
-		w.atPacific("2026-03-02 23:00")
-		w.track("ana", "Sale", nil)
-		w.setFlowStatus("sale", engine.FlowPaused)
-		w.atPacific("2026-03-03 09:00")
-		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")))
-		w.atPacific("2026-03-03 09:05")
-		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionExpired)
-		w.setFlowStatus("sale", engine.FlowActive)
-		w.advance(24 * time.Hour)
-		if got := w.flowSent("ana"); len(got) != 0 {
-			t.Errorf("an expired send went out: %+v", got)
-		}
-	})
-}
-
-func TestMaxDeferralExpiry(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.MaxDeferral = 8 * time.Hour // 23:00 → 08:00 is 9 hours
-		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"))
-		w.govContact("ana", govPhone)
-		w.atPacific("2026-03-02 23:00")
-		w.track("ana", "Sale", nil)
-		w.atPacific("2026-03-03 12:00")
-		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionExpired)
-		if d := w.decisionsOf("ana", "sale"); !d[1].At.Equal(pacific(t, "2026-03-03 08:00")) {
-			t.Errorf("expired decided at %v, want at the release 08:00", d[1].At)
-		}
-		if got := w.flowSent("ana"); len(got) != 0 {
-			t.Errorf("an expired send went out: %+v", got)
-		}
-		if got := w.outMessages("ana", "sale"); len(got) != 0 {
-			t.Errorf("an expired send wrote messages: %+v", got)
-		}
-		if r := w.onlyRun("ana", "sale"); r.Status != smsflow.RunCompleted {
-			t.Errorf("run %s, want completed (the skipped step is passed)", r.Status)
-		}
-	})
-}
-
-func TestCollisionSameInstantHigherPriorityWins(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.SmartSending = 4 * time.Hour
-		// The winner has the higher priority but the later id: priority decides, not the name.
-		w := newGovWorld(t, db, p, govFlow("aa-promo", "promo", 10, "Sale"), govFlow("zz-vip", "promo", 90, "Sale"))
-		w.govContact("ana", govPhone)
-		w.track("ana", "Sale", nil)
-		got := w.flowSent("ana")
-		if len(got) != 1 || got[0].FlowID != "zz-vip" {
-			t.Fatalf("sent %+v, want only zz-vip's message", got)
-		}
-		w.expectReasons("ana", "zz-vip", smsflow.DecisionSent)
-		w.expectReasons("ana", "aa-promo", "skipped:collision(flow=zz-vip)")
-	})
-}
-
-func TestCollisionAtReleaseGoesByPriority(t *testing.T) {
-	caps := []policy.Cap{{Name: "one-a-day", Max: 1, Per: 24 * time.Hour, Categories: []string{"promo", "behavior"}}}
-	eight := time.Date(2026, 3, 3, 16, 0, 0, 0, time.UTC)
-	t.Run("skip", func(t *testing.T) {
-		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			p := policy.Default()
-			p.Caps = caps
-			w := newGovWorld(t, db, p, govFlow("aa-low", "promo", 10, "Browse"), govFlow("zz-high", "behavior", 60, "Cart"))
-			w.govContact("ana", govPhone)
-			// The low-priority flow is entered first; both wait for 08:00.
-			w.atPacific("2026-03-02 22:00")
-			w.track("ana", "Browse", nil)
-			w.atPacific("2026-03-02 23:00")
-			w.track("ana", "Cart", nil)
-			w.atPacific("2026-03-03 08:00")
-			got := w.flowSent("ana")
-			if len(got) != 1 || got[0].FlowID != "zz-high" {
-				t.Fatalf("sent %+v, want only zz-high's message", got)
-			}
-			w.expectReasons("ana", "zz-high", deferredUntil(eight), smsflow.DecisionSent)
-			w.expectReasons("ana", "aa-low", deferredUntil(eight), "skipped:collision(flow=zz-high)")
-			// A later send simply meets the cap.
-			w.atPacific("2026-03-03 10:00")
-			w.track("ana", "Browse", nil)
-			if got := w.reasonsOf("ana", "aa-low"); got[len(got)-1] != "skipped:cap(rule=one-a-day)" {
-				t.Errorf("later send: %q, want skipped:cap(rule=one-a-day)", got[len(got)-1])
-			}
-		})
-	})
-	t.Run("on_cap defer", func(t *testing.T) {
-		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			p := policy.Default()
-			p.Caps, p.OnCap, p.MaxDeferral = caps, policy.OnCapDefer, 48*time.Hour
-			w := newGovWorld(t, db, p, govFlow("aa-low", "promo", 10, "Browse"), govFlow("zz-high", "behavior", 60, "Cart"))
-			w.govContact("ana", govPhone)
-			w.atPacific("2026-03-02 22:00")
-			w.track("ana", "Browse", nil)
-			w.atPacific("2026-03-02 23:00")
-			w.track("ana", "Cart", nil)
-			w.atPacific("2026-03-03 08:00")
-			next := eight.Add(24 * time.Hour)
-			w.expectReasons("ana", "aa-low", deferredUntil(eight), "deferred:cap(until="+next.Format(time.RFC3339)+")")
-			if r := w.onlyRun("ana", "aa-low"); r.Status != smsflow.RunWaiting || !r.WakeAt.Equal(next) {
-				t.Fatalf("loser: status %s wake %v, want waiting until %v", r.Status, r.WakeAt, next)
-			}
-			w.atPacific("2026-03-04 07:59")
-			if got := w.flowSent("ana"); len(got) != 1 {
-				t.Fatalf("%d sent before the cap window frees, want 1", len(got))
-			}
-			w.atPacific("2026-03-04 08:00")
-			got := w.flowSent("ana")
-			if len(got) != 2 || got[1].FlowID != "aa-low" {
-				t.Fatalf("after the window frees: %+v", got)
-			}
-			w.expectReasons("ana", "aa-low", deferredUntil(eight), "deferred:cap(until="+next.Format(time.RFC3339)+")", smsflow.DecisionSent)
-		})
-	})
-}
-
-func TestCapOnALaterSend(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.Caps = []policy.Cap{{Name: "promo-daily", Max: 1, Per: 24 * time.Hour, Categories: []string{"promo"}}}
-		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"), govFlow("flash", "promo", 25, "Flash"),
-			govFlow("cart", "behavior", 50, "Cart"), govFlow("ship", "service", 100, "Shipped"))
-		w.govContact("ana", govPhone)
-		w.track("ana", "Sale", nil) // 10:00
-		w.atPacific("2026-03-02 12:00")
-		w.track("ana", "Flash", nil)
-		w.track("ana", "Cart", nil)    // another category: not capped
-		w.track("ana", "Shipped", nil) // service: not capped
-		w.expectReasons("ana", "flash", "skipped:cap(rule=promo-daily)")
-		w.expectReasons("ana", "cart", smsflow.DecisionSent)
-		w.expectReasons("ana", "ship", smsflow.DecisionSent)
-		// The window rolls 24 h after the first promo.
-		w.atPacific("2026-03-03 09:59")
-		w.track("ana", "Flash", nil)
-		w.atPacific("2026-03-03 10:00")
-		w.track("ana", "Flash", nil)
-		w.expectReasons("ana", "flash", "skipped:cap(rule=promo-daily)", "skipped:cap(rule=promo-daily)", smsflow.DecisionSent)
-		var flows []string
-		for _, m := range w.flowSent("ana") {
-			flows = append(flows, m.FlowID)
-		}
-		if want := []string{"sale", "cart", "ship", "flash"}; !slices.Equal(flows, want) {
-			t.Errorf("provider got %v, want %v", flows, want)
-		}
-	})
-}
-
-func TestSmartSending(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.SmartSending = 4 * time.Hour
-		w := newGovWorld(t, db, p, govFlow("ship", "service", 100, "Shipped"), govFlow("sale", "promo", 25, "Sale"),
-			govFlow("flash", "promo", 25, "Flash"), govFlow("receipt", "service", 100, "Paid"))
-		w.govContact("ana", govPhone)
-		w.track("ana", "Shipped", nil) // 10:00, a service message
-		w.atPacific("2026-03-02 13:59")
-		w.track("ana", "Sale", nil)
-		w.track("ana", "Paid", nil) // service messages are never held back by it
-		w.expectReasons("ana", "sale", smsflow.DecisionSmartSending)
-		w.expectReasons("ana", "receipt", smsflow.DecisionSent)
-		// Four hours after the receipt (13:59) a marketing text may go.
-		w.atPacific("2026-03-02 17:59")
-		w.track("ana", "Flash", nil)
-		w.expectReasons("ana", "flash", smsflow.DecisionSent)
-		if n := len(w.flowSent("ana")); n != 3 {
-			t.Errorf("%d sent, want 3 (ship, receipt, flash)", n)
 		}
 	})
 }
@@ -610,15 +333,15 @@ func TestQueuedMessageCanceledOnUnsubscribe(t *testing.T) {
 	// The engine applies the STOP before the sender runs.
 	t.Run("engine cancels", func(t *testing.T) {
 		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-			w.govContact("ana", govPhone)
+			w := newGovWorld(t, db, policy.Default(), engine.GovFlow("sale", "promo", 25, "Sale"))
+			w.govContact("ana", engine.GovPhone)
 			w.trackOnly("ana", "Sale")
 			w.engineOnly()
 			ms := w.outMessages("ana", "sale")
 			if len(ms) != 1 || ms[0].Status != smsflow.MessageQueued {
 				t.Fatalf("before STOP: %+v, want one queued", ms)
 			}
-			w.textStop(govPhone)
+			w.textStop(engine.GovPhone)
 			w.engineOnly()
 			ms = w.outMessages("ana", "sale")
 			if ms[0].Status != smsflow.MessageCanceled || ms[0].ErrorCode != "opt_out" {
@@ -641,11 +364,11 @@ func TestQueuedMessageCanceledOnUnsubscribe(t *testing.T) {
 	// sender's last look cancels the message.
 	t.Run("sender rechecks", func(t *testing.T) {
 		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-			w.govContact("ana", govPhone)
+			w := newGovWorld(t, db, policy.Default(), engine.GovFlow("sale", "promo", 25, "Sale"))
+			w.govContact("ana", engine.GovPhone)
 			w.trackOnly("ana", "Sale")
 			w.engineOnly()
-			w.textStop(govPhone)
+			w.textStop(engine.GovPhone)
 			if _, err := w.sender.SendOnce(ctx, 100); err != nil {
 				t.Fatal(err)
 			}
@@ -670,8 +393,8 @@ func TestQueuedMessageCanceledOnUnsubscribe(t *testing.T) {
 
 func TestSenderHonorsSendBefore(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"), govFlow("late", "promo", 25, "Late"))
-		w.govContact("ana", govPhone)
+		w := newGovWorld(t, db, policy.Default(), engine.GovFlow("sale", "promo", 25, "Sale"), engine.GovFlow("late", "promo", 25, "Late"))
+		w.govContact("ana", engine.GovPhone)
 		w.atPacific("2026-03-02 20:59")
 		w.trackOnly("ana", "Sale")
 		w.engineOnly()
@@ -697,27 +420,10 @@ func TestSenderHonorsSendBefore(t *testing.T) {
 	})
 }
 
-func TestReleaseOrderSamePriorityEarlierEntryWins(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.SmartSending = time.Hour
-		// Same priority: entry time decides, not the flow id.
-		w := newGovWorld(t, db, p, govFlow("bb-first", "promo", 25, "Browse"), govFlow("aa-second", "promo", 25, "Cart"))
-		w.govContact("ana", govPhone)
-		w.atPacific("2026-03-02 22:00")
-		w.track("ana", "Browse", nil)
-		w.atPacific("2026-03-02 23:00")
-		w.track("ana", "Cart", nil)
-		w.atPacific("2026-03-03 08:00")
-		w.expectReasons("ana", "bb-first", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
-		w.expectReasons("ana", "aa-second", deferredUntil(pacific(t, "2026-03-03 08:00")), "skipped:collision(flow=bb-first)")
-	})
-}
-
 func TestTwoNodesReleaseADeferredSendOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-		w.govContact("ana", govPhone)
+		w := newGovWorld(t, db, policy.Default(), engine.GovFlow("sale", "promo", 25, "Sale"))
+		w.govContact("ana", engine.GovPhone)
 		w.atPacific("2026-03-02 23:00")
 		w.track("ana", "Sale", nil)
 		w2 := newGovWorld(t, db, policy.Default()) // a second node on the same database
@@ -729,99 +435,6 @@ func TestTwoNodesReleaseADeferredSendOnce(t *testing.T) {
 		if n, m := len(w.flowSent("ana")), len(w2.flowSent("ana")); n+m != 1 {
 			t.Errorf("node 1 sent %d, node 2 sent %d; want one message in all", n, m)
 		}
-		w.expectReasons("ana", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
-	})
-}
-
-func TestQuietHoursZonesOfTheContact(t *testing.T) {
-	// +1 208 (Idaho) may be in Boise or Los Angeles: a send waits until it is
-	// allowed in both.
-	t.Run("number in two zones", func(t *testing.T) {
-		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-			w.govContact("ida", "+1 208 555 0100")
-			w.atPacific("2026-03-03 07:30") // 08:30 in Boise
-			w.track("ida", "Sale", nil)
-			w.expectReasons("ida", "sale", deferredUntil(pacific(t, "2026-03-03 08:00")))
-			w.atPacific("2026-03-03 08:00")
-			if n := len(w.flowSent("ida")); n != 1 {
-				t.Errorf("%d sent at 08:00 Pacific, want 1", n)
-			}
-		})
-	})
-	// An explicit time zone replaces the number's: 06:00 Pacific is 09:00 in New York.
-	t.Run("explicit zone", func(t *testing.T) {
-		storetest.Each(t, func(t *testing.T, db *store.DB) {
-			w := newGovWorld(t, db, policy.Default(), govFlow("sale", "promo", 25, "Sale"))
-			w.govContact("ana", govPhone)
-			w.seq++
-			w.submit(&ingest.Item{Type: smsflow.EventIdentify, MessageID: "tz" + itoa(w.seq), UserID: "ana", Timezone: "America/New_York", TimezoneSource: "trait",
-				Timestamp: w.clock.Now(), ReceivedAt: w.clock.Now()})
-			w.atPacific("2026-03-03 06:00")
-			w.track("ana", "Sale", nil)
-			w.expectReasons("ana", "sale", smsflow.DecisionSent)
-			if ms := w.outMessages("ana", "sale"); len(ms) != 1 || !ms[0].SendBefore.Equal(pacific(t, "2026-03-03 18:00")) {
-				t.Errorf("messages %+v, want send_before 21:00 in New York", ms)
-			}
-		})
-	})
-}
-
-func TestFloridaStateRules(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newGovWorld(t, db, policy.Default(), govFlow("a", "promo", 25, "A"), govFlow("b", "behavior", 50, "B"),
-			govFlow("c", "lifecycle", 75, "C"), govFlow("d", "promo", 25, "D"), govFlow("e", "promo", 25, "E"), govFlow("ship", "service", 100, "Shipped"))
-		w.govContact("flo", "+1 305 555 0100") // Miami: America/New_York, Florida
-		ny := func(s string) time.Time {
-			loc, _ := time.LoadLocation("America/New_York")
-			v, _ := time.ParseInLocation("2006-01-02 15:04", s, loc)
-			return v
-		}
-		step := func(at, event string) {
-			w.advance(ny(at).Sub(w.clock.Now()))
-			w.track("flo", event, nil)
-		}
-		// Three marketing texts in 24 h is Florida's limit; service ones do not count.
-		step("2026-03-02 13:00", "A")
-		step("2026-03-02 14:00", "B")
-		step("2026-03-02 15:00", "Shipped")
-		step("2026-03-02 16:00", "C")
-		step("2026-03-02 17:00", "D")
-		w.expectReasons("flo", "d", "skipped:cap(rule=state:FL)")
-		// Florida's window closes at 20:00: at 20:30 a send waits for 08:00.
-		step("2026-03-03 20:30", "E")
-		w.expectReasons("flo", "e", deferredUntil(ny("2026-03-04 08:00")))
-		// And the service message went out regardless.
-		w.expectReasons("flo", "ship", smsflow.DecisionSent)
-		w.advance(ny("2026-03-04 08:00").Sub(w.clock.Now()))
-		w.expectReasons("flo", "e", deferredUntil(ny("2026-03-04 08:00")), smsflow.DecisionSent)
-		if n := len(w.flowSent("flo")); n != 5 {
-			t.Errorf("%d sent, want 5 (a, b, ship, c, e)", n)
-		}
-	})
-}
-
-func TestQuietHoursSkipAndExemptService(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		p := policy.Default()
-		p.Quiet.OnQuiet = policy.OnQuietSkip
-		w := newGovWorld(t, db, p, govFlow("sale", "promo", 25, "Sale"), govFlow("ship", "service", 100, "Shipped"))
-		w.govContact("ana", govPhone)
-		w.atPacific("2026-03-02 23:00")
-		w.track("ana", "Sale", nil)
-		w.track("ana", "Shipped", nil)
-		w.expectReasons("ana", "sale", smsflow.DecisionQuietHours)
-		w.expectReasons("ana", "ship", smsflow.DecisionSent)
-		if r := w.onlyRun("ana", "sale"); r.Status != smsflow.RunCompleted {
-			t.Errorf("skipped send's run is %s, want completed", r.Status)
-		}
-		if ms := w.outMessages("ana", "ship"); len(ms) != 1 || !ms[0].SendBefore.IsZero() {
-			t.Errorf("service message %+v, want one with no send_before", ms)
-		}
-		w.atPacific("2026-03-03 12:00")
-		got := w.flowSent("ana")
-		if len(got) != 1 || got[0].FlowID != "ship" {
-			t.Errorf("provider got %+v, want only the service message", got)
-		}
+		w.expectReasons("ana", "sale", engine.DeferredUntil(pacific(t, "2026-03-03 08:00")), smsflow.DecisionSent)
 	})
 }

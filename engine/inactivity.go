@@ -6,6 +6,7 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/flow"
+	"github.com/smsflow/smsflow/store"
 )
 
 // armInactivity pushes back the inactivity deadlines an event feeds.
@@ -27,8 +28,7 @@ func (cc *contactCtx) armInactivity(ev *smsflow.Event) error {
 func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) {
 	now := e.clock.Now()
 	handled := 0
-	err := e.commitWork(ctx, func(b *batch) error {
-		tx := b.tx
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
 		handled = 0
 		due, err := tx.DueInactivity(now, limit)
 		if err != nil {
@@ -46,33 +46,38 @@ func (e *Engine) ProcessInactivity(ctx context.Context, limit int) (int, error) 
 				continue
 			}
 			handled++
-			h, ok := e.cat.Head(it.FlowID)
-			if !ok || h.Status != FlowActive {
-				continue
-			}
-			comp, err := e.cat.Version(ctx, h.ID, h.Version)
-			if err != nil {
-				return err
-			}
-			if comp.Trigger.Kind != flow.TriggerInactivity {
-				continue
-			}
-			cc, err := e.newContactCtx(b, it.ContactID)
-			if err != nil {
-				return err
-			}
-			if cc.contact == nil {
-				continue
-			}
-			last, err := tx.EventBySeq(it.EventSeq)
-			if err != nil {
-				return err
-			}
-			if _, err := cc.tryEnter(comp, last); err != nil {
+			if err := e.enterInactive(ctx, b, it, tx.EventBySeq); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return handled, err
+}
+
+// enterInactive enters the contact of a deadline it took into the flow,
+// if the flow is still an active inactivity flow, with the last qualifying
+// event (read by eventBySeq) as `event`.
+func (e *Engine) enterInactive(ctx context.Context, b *batch, it store.InactivityTimer, eventBySeq func(int64) (*smsflow.Event, error)) error {
+	h, ok := e.cat.Head(it.FlowID)
+	if !ok || h.Status != FlowActive {
+		return nil
+	}
+	comp, err := e.cat.Version(ctx, h.ID, h.Version)
+	if err != nil {
+		return err
+	}
+	if comp.Trigger.Kind != flow.TriggerInactivity {
+		return nil
+	}
+	cc, err := e.newContactCtx(b, it.ContactID)
+	if err != nil || cc.contact == nil {
+		return err
+	}
+	last, err := eventBySeq(it.EventSeq)
+	if err != nil {
+		return err
+	}
+	_, err = cc.tryEnter(comp, last)
+	return err
 }

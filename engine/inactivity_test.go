@@ -1,12 +1,11 @@
-package engine_test
+package engine
 
 import (
 	"testing"
 	"time"
-
-	"github.com/smsflow/smsflow/store"
-	"github.com/smsflow/smsflow/store/storetest"
 )
+
+// Inactivity triggers, without a database (pure_test.go).
 
 const winbackFlow = `id: winback
 category: promo
@@ -20,25 +19,22 @@ steps:
 `
 
 func TestInactivityFiresOncePerLapse(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, winbackFlow)
-		w.identify("ana", "+1 415 555 0100")
-		w.subscribe("ana")
-		w.advance(time.Hour) // a contact who never ordered is never "inactive"
-		w.track("ana", "Order Completed", map[string]any{"order_id": "1"})
-		w.advance(30 * 24 * time.Hour)
-		w.track("ana", "Order Completed", map[string]any{"order_id": "2"}) // pushes the deadline
-		w.advance(59*24*time.Hour + 23*time.Hour)
-		if got := w.cons.Sent(); got != 0 {
-			t.Fatalf("sent %d before 60 days since the last order", got)
-		}
-		w.advance(2 * time.Hour)
-		if got := w.cons.Sent(); got != 1 {
-			t.Fatalf("sent %d after 60 days, want 1", got)
-		}
-		w.advance(90 * 24 * time.Hour)
-		if got := w.cons.Sent(); got != 1 {
-			t.Errorf("sent %d: fired again without a new order", got)
-		}
-	})
+	w := newPureWorldWith(t, Config{}, winbackFlow)
+	w.contact("ana", "+1 415 555 0100")
+	w.advance(time.Hour) // a contact who never ordered is never "inactive"
+	w.track("ana", "Order Completed", map[string]any{"order_id": "1"})
+	w.advance(30 * 24 * time.Hour)
+	w.track("ana", "Order Completed", map[string]any{"order_id": "2"}) // pushes the deadline
+	w.advance(59*24*time.Hour + 23*time.Hour)
+	if got := len(w.queued("ana")); got != 0 {
+		t.Fatalf("queued %d before 60 days since the last order", got)
+	}
+	w.advance(2 * time.Hour)
+	if got := len(w.queued("ana")); got != 1 {
+		t.Fatalf("queued %d after 60 days, want 1", got)
+	}
+	w.advance(90 * 24 * time.Hour)
+	if got := len(w.outMessages("ana", "")); got != 1 {
+		t.Errorf("%d messages: fired again without a new order", got)
+	}
 }

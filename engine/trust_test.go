@@ -10,25 +10,9 @@ import (
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/phone"
-	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
-
-// shipFlow is the bundled shipping-update flow cut to its first step: the
-// service flow of the write-key attack.
-const shipFlow = `id: ship
-name: Shipping
-category: service
-trigger:
-  event: Shipment Updated
-steps:
-  - id: shipped
-    send: >-
-      {{ brand.name }}: your order #{{ event.properties.order_id | default: "" }} is on its way
-      with {{ event.properties.carrier | default: "our carrier" }}. Track it:
-      {{ event.properties.tracking_url | default: "https://glow.example/account/orders" | track }}
-`
 
 // publicItem marks an item as sent with the write key.
 func publicItem(it *ingest.Item) *ingest.Item { it.Trust = smsflow.TrustPublic; return it }
@@ -65,61 +49,13 @@ func (w *world) sendReasons(contact string) []string {
 	return out
 }
 
-var attack = map[string]any{"status": "shipped", "order_id": "1 - URGENT: your account is locked", "carrier": "FedEx.\nVerify your card",
-	"tracking_url": "https://evil.example/verify"}
-
-func TestPublicEventNeverTextsAnUnverifiedNumber(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, shipFlow)
-		// The attack: a stranger's number, set with the write key, then
-		// the service event, six times.
-		w.identifyAs(smsflow.TrustPublic, "mallory-1", "+1 415 555 0101", nil)
-		for range 6 {
-			w.trackAs(smsflow.TrustPublic, "mallory-1", "Shipment Updated", attack)
-		}
-		if n := w.cons.Sent(); n != 0 {
-			t.Fatalf("the write key texted a number nobody verified %d times: %+v", n, w.cons.Recent())
-		}
-		if got := w.sendReasons("mallory-1"); len(got) != 6 || slices.ContainsFunc(got, func(r string) bool { return r != smsflow.DecisionUntrustedSource }) {
-			t.Fatalf("decisions %v, want 6× %s", got, smsflow.DecisionUntrustedSource)
-		}
-
-		// The same number given by the server key is verified; so is one
-		// that texted in, or opted in.
-		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", nil)
-		w.trackAs(smsflow.TrustPublic, "ana", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "7"})
-		w.identifyAs(smsflow.TrustPublic, "bob", "+1 415 555 0103", nil)
-		if _, err := ingest.Inbound(ctx, db, w.clock, "+14155550103", "hi there", ingest.InboundOptions{Region: "US", Provider: "console"}); err != nil {
-			t.Fatal(err)
-		}
-		w.settle()
-		w.trackAs(smsflow.TrustPublic, "bob", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "8"})
-		w.identifyAs(smsflow.TrustPublic, "cy", "+1 415 555 0104", nil)
-		w.subscribe("cy")
-		w.trackAs(smsflow.TrustPublic, "cy", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "9"})
-		var to []string
-		for _, m := range w.cons.Recent() {
-			to = append(to, m.ContactID)
-		}
-		slices.Sort(to)
-		if !slices.Equal(to, []string{"ana", "bob", "cy"}) {
-			t.Errorf("sent to %v, want ana (server key), bob (texted in) and cy (opted in)", to)
-		}
-		// A trusted event texts an unverified number: the back end vouches.
-		w.trackAs(smsflow.TrustTrusted, "mallory-1", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "10"})
-		if got := w.sendReasons("mallory-1"); got[len(got)-1] != smsflow.DecisionSent {
-			t.Errorf("server-key event to an unverified number: %v", got)
-		}
-	})
-}
-
 func TestPublicValuesArePlainTextAndLinksMustBeAllowed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorldWith(t, db, engine.Config{AllowedLinkHosts: []string{".fedex.example"}}, shipFlow)
+		w := newWorldWith(t, db, engine.Config{AllowedLinkHosts: []string{".fedex.example"}}, engine.ShipFlow)
 		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", nil)
 
 		// A public tracking URL on a host nobody allowed: no text.
-		w.trackAs(smsflow.TrustPublic, "ana", "Shipment Updated", attack)
+		w.trackAs(smsflow.TrustPublic, "ana", "Shipment Updated", engine.Attack)
 		if n := w.cons.Sent(); n != 0 {
 			t.Fatalf("sent a link to an unallowed host: %+v", w.cons.Recent())
 		}
@@ -156,35 +92,6 @@ func TestPublicValuesArePlainTextAndLinksMustBeAllowed(t *testing.T) {
 		w.trackAs(smsflow.TrustTrusted, "ana", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "12", "tracking_url": "https://carrier.example/t/12"})
 		if got := w.sendReasons("ana"); got[len(got)-1] != smsflow.DecisionSent {
 			t.Errorf("a trusted link beside public traits: %v", got)
-		}
-	})
-}
-
-func TestPublicTraitsPrintPlainAndLinkChecked(t *testing.T) {
-	const flow = `id: hello
-name: Hello
-category: service
-trigger:
-  event: Hello
-steps:
-  - id: hi
-    send: "Hi {{ contact.traits.first_name }}, see {{ contact.traits.site | default: \"https://glow.example\" | track }}"
-`
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, flow)
-		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", nil)
-		w.identifyAs(smsflow.TrustPublic, "ana", "+1 415 555 0102", map[string]any{"first_name": "Ana\nURGENT", "site": "https://evil.example/x"})
-		w.trackAs(smsflow.TrustTrusted, "ana", "Hello", nil)
-		if got := w.sendReasons("ana"); len(got) != 1 || got[0] != smsflow.DecisionUntrustedLink {
-			t.Fatalf("a trait the write key set linked to an unallowed host: %v", got)
-		}
-		// The back end sets the trait: its value is trusted again.
-		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", map[string]any{"site": "https://partner.example/x"})
-		w.clock.Add(time.Minute)
-		w.trackAs(smsflow.TrustTrusted, "ana", "Hello", nil)
-		msgs := w.cons.Recent()
-		if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Body, "Hi Ana URGENT, see https://sms.glow.example/l/") {
-			t.Fatalf("messages %+v, decisions %v", msgs, w.sendReasons("ana"))
 		}
 	})
 }
@@ -232,35 +139,6 @@ steps:
 		}
 		if !slices.Equal(orders, []string{"trusted:o-1", "public:o-1", "public:o-2", "trusted:o-2"}) {
 			t.Errorf("stored orders %v", orders)
-		}
-	})
-}
-
-func TestServicePerNumberLimit(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		pol := policy.Default()
-		pol.ServicePerNumber = policy.ServiceLimit{Max: 3, Per: 24 * time.Hour}
-		w := newWorldWith(t, db, engine.Config{Policy: &pol}, shipFlow)
-		w.identifyAs(smsflow.TrustTrusted, "ana", "+1 415 555 0102", nil)
-		// A keyword reply is service too, but is not counted.
-		if _, err := ingest.Inbound(ctx, db, w.clock, "+14155550102", "HELP", ingest.InboundOptions{Region: "US", Provider: "console", HelpText: "Glow: help at glow.example", SendConfirmations: true}); err != nil {
-			t.Fatal(err)
-		}
-		w.settle()
-		for i := range 5 {
-			w.clock.Add(time.Hour)
-			w.trackAs(smsflow.TrustTrusted, "ana", "Shipment Updated", map[string]any{"status": "shipped", "order_id": itoa(i)})
-		}
-		got := w.sendReasons("ana")
-		want := []string{"sent", "sent", "sent", smsflow.DecisionServiceLimit, smsflow.DecisionServiceLimit}
-		if !slices.Equal(got, want) {
-			t.Fatalf("decisions %v, want %v", got, want)
-		}
-		// The window rolls: 24 h after the first, one more may go.
-		w.clock.Add(20 * time.Hour)
-		w.trackAs(smsflow.TrustTrusted, "ana", "Shipment Updated", map[string]any{"status": "shipped", "order_id": "x"})
-		if got := w.sendReasons("ana"); got[len(got)-1] != smsflow.DecisionSent {
-			t.Errorf("after the window: %v", got)
 		}
 	})
 }
