@@ -32,8 +32,10 @@ func (o *outcome) accepted() bool { return o.err == nil && !o.release && !o.inte
 // record writes one outcome: the message's status (sent, delivered, failed,
 // unknown or back in the outbox), the decision for a failed send of a run,
 // and what a refusal taught about the number. until is when a transiently
-// refused message may be tried again (zero otherwise).
-func (s *Sender) record(tx WriteTx, o *outcome, now time.Time) (emitted bool, until time.Time, err error) {
+// refused message may be tried again (zero otherwise). The receipt events
+// no flow reacts to are appended to history, which the round writes
+// set-based after its outcomes.
+func (s *Sender) record(tx WriteTx, o *outcome, history *[]*smsflow.Event, now time.Time) (emitted bool, until time.Time, err error) {
 	m, name := o.m, s.prov.Name()
 	switch {
 	case o.release, o.interrupted, o.taken:
@@ -53,7 +55,7 @@ func (s *Sender) record(tx WriteTx, o *outcome, now time.Time) (emitted bool, un
 			// A provider that knows the outcome at once (console): recorded
 			// with the round too; its event is a receipt's.
 			m.Status = st
-			if emitted, err = DeliveryEvent(tx, m, now, now); err != nil {
+			if emitted, err = deliveryEvent(tx, m, now, now, history); err != nil {
 				return false, time.Time{}, err
 			}
 		}
@@ -110,7 +112,7 @@ func (s *Sender) record(tx WriteTx, o *outcome, now time.Time) (emitted bool, un
 			return false, time.Time{}, err
 		}
 	}
-	emitted, err = DeliveryEvent(tx, m, now, now)
+	emitted, err = deliveryEvent(tx, m, now, now, history)
 	return emitted, time.Time{}, err
 }
 

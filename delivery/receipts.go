@@ -69,6 +69,13 @@ func RecordDelivery(tx WriteTx, m *smsflow.Message, status, errorCode string, at
 // and status, when m belongs to a run, and queues it for the engine when a
 // flow reacts to it (Tx.Queues). emitted says an event was queued.
 func DeliveryEvent(tx WriteTx, m *smsflow.Message, at, now time.Time) (emitted bool, err error) {
+	return deliveryEvent(tx, m, at, now, nil)
+}
+
+// deliveryEvent is DeliveryEvent; with history non-nil, an event no flow
+// reacts to is appended there for the caller to write with the rest of its
+// batch (Tx.InsertHistoryEvents) instead of at once.
+func deliveryEvent(tx WriteTx, m *smsflow.Message, at, now time.Time, history *[]*smsflow.Event) (emitted bool, err error) {
 	status := m.Status
 	var name string
 	switch status {
@@ -88,7 +95,12 @@ func DeliveryEvent(tx WriteTx, m *smsflow.Message, at, now time.Time) (emitted b
 			"status": status, "provider": m.Provider},
 		Timestamp: at, ReceivedAt: now}
 	if !tx.Queues(name) {
-		return false, tx.InsertHistoryEvent(ev) // no flow reacts to it: history only
+		// No flow reacts to it: history only.
+		if history != nil {
+			*history = append(*history, ev)
+			return false, nil
+		}
+		return false, tx.InsertHistoryEvent(ev)
 	}
 	inserted, err := tx.InsertEvent(ev)
 	if err != nil || !inserted {

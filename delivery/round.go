@@ -149,10 +149,11 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
+		var history []*smsflow.Event
 		for i := range outs {
 			o := &outs[i]
 			o.pending = o.res.ProviderID != "" && pending[o.res.ProviderID]
-			emitted, until, err := s.record(tx, o, now)
+			emitted, until, err := s.record(tx, o, &history, now)
 			if err != nil {
 				return err
 			}
@@ -160,6 +161,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			if until.After(pause) {
 				pause = until
 			}
+		}
+		if err := tx.InsertHistoryEvents(history); err != nil {
+			return err
 		}
 		if throttled != nil && pause.IsZero() {
 			// The throttled message ran out of attempts: still back off.

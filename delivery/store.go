@@ -82,6 +82,7 @@ type WriteTx interface {
 	Queues(name string) bool
 	InsertEvent(e *smsflow.Event) (bool, error)
 	InsertHistoryEvent(e *smsflow.Event) error
+	InsertHistoryEvents(events []*smsflow.Event) error
 	AddInbox(contactID string, eventSeq int64) error
 }
 

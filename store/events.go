@@ -49,6 +49,20 @@ func (t *Tx) InsertHistoryEvent(e *smsflow.Event) error {
 	return err
 }
 
+// InsertHistoryEvents is InsertHistoryEvent for many events, in order, in
+// multi-row statements (a sender's round records one receipt event per
+// message the provider answered at once).
+func (t *Tx) InsertHistoryEvents(events []*smsflow.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		rows[i] = eventArgs(e)
+	}
+	return t.execRows(`INSERT INTO events (`+eventInsertColumns+`) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT DO NOTHING`, rows)
+}
+
 // ReserveEventSeq returns a sequence number for an event the transaction
 // will write with InsertEvents, so what refers to the event (its inbox
 // item) can name it first. Numbers follow the call order.

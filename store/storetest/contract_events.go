@@ -83,6 +83,28 @@ func eventCases() []contractCase {
 			})
 			equal(t, "after a rollback", must(db.CountEvents(bg))(t), int64(3))
 		}},
+		{"Tx.InsertHistoryEvents", func(t *testing.T, db *store.DB) {
+			addEvent(t, db, newEvent("m1", "Viewed"))
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "none", tx.InsertHistoryEvents(nil), error(nil))
+				// A duplicate of a stored event and one within the call are skipped.
+				return tx.InsertHistoryEvents([]*smsflow.Event{newEvent("m1", "Viewed"), newEvent("r1", "Message Delivered"),
+					newEvent("r2", "Message Delivered"), newEvent("r1", "Message Delivered")})
+			})
+			got := must(db.EventsByContact(bg, "ana", 10))(t)
+			var ids []string
+			for _, e := range got {
+				ids = append(ids, e.MessageID)
+			}
+			equal(t, "stored events", ids, []string{"m1", "r1", "r2"})
+			_ = db.WriteTx(bg, func(tx *store.Tx) error {
+				if err := tx.InsertHistoryEvents([]*smsflow.Event{newEvent("r3", "Message Delivered")}); err != nil {
+					t.Error(err)
+				}
+				return smsflow.Errorf(smsflow.EINTERNAL, "roll back")
+			})
+			equal(t, "after a rollback", must(db.CountEvents(bg))(t), int64(3))
+		}},
 		{"Tx.EventBySeq", func(t *testing.T, db *store.DB) {
 			e := newEvent("m1", "Viewed")
 			e.AnonymousID, e.Traits, e.Context = "anon", map[string]any{"plan": "pro"}, map[string]any{"ip": "203.0.113.9"}
