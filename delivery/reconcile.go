@@ -24,8 +24,14 @@ const ReconcileInterval = 5 * time.Second
 // clocks' skew and the call's own time.
 const ReconcileLookBack = 5 * time.Minute
 
-// reconcileBatch bounds the interrupted messages one pass handles.
-const reconcileBatch = 50
+// reconcileBatch bounds the interrupted messages one pass handles, and
+// reconcilePasses the passes one ReconcileUnknown call runs while each
+// pass was full and settled some: a crash that left hundreds unknown is
+// worked off at once, not reconcileBatch per ReconcileInterval.
+const (
+	reconcileBatch  = 50
+	reconcilePasses = 20
+)
 
 // Unknown-message error codes that reconciliation writes.
 const (
@@ -41,18 +47,36 @@ const (
 // candidates or an unclear record leave it unknown (unreconciled). Without
 // one, ResendInterrupted queues every interrupted message again; otherwise
 // they stay unknown for an operator (POST /v1/messages/resend, give-up).
-// One pass over at most reconcileBatch messages; the send loop runs it
+// Passes of at most reconcileBatch messages, oldest first, until one is
+// not full or settles none (at most reconcilePasses); the send loop runs it
 // every ReconcileInterval.
 func (s *Sender) ReconcileUnknown(ctx context.Context) {
 	if s.Reconciler == nil && !s.ResendInterrupted {
 		return
 	}
+	for range reconcilePasses {
+		listed, settled := s.reconcilePass(ctx)
+		if listed < reconcileBatch || settled == 0 {
+			return
+		}
+	}
+}
+
+// reconcilePass is one pass of ReconcileUnknown: it returns how many
+// messages it listed and how many of them it settled (found, left for an
+// operator, queued again or canceled).
+func (s *Sender) reconcilePass(ctx context.Context) (listed, settled int) {
 	list, err := s.db.InterruptedMessages(ctx, s.prov.Name(), reconcileBatch)
 	if err != nil {
 		s.log.Error("list the messages a crash left unknown", "err", err)
-		return
+		return 0, 0
 	}
 	requeued := false
+	defer func() {
+		if requeued {
+			s.Notify()
+		}
+	}()
 	for _, it := range list {
 		m := it.Message
 		called := it.CalledAt
@@ -65,7 +89,7 @@ func (s *Sender) ReconcileUnknown(ctx context.Context) {
 			res, err := s.Reconciler.Reconcile(ctx, m, called.Add(-ReconcileLookBack))
 			if err != nil {
 				s.log.Warn("ask the provider about a message whose call was interrupted; asking again later", "message", m.ID, "err", err)
-				return
+				return len(list), 0 // the provider cannot be asked now: no more passes
 			}
 			found, unclear = res.Candidates, res.Unclear
 		}
@@ -85,13 +109,16 @@ func (s *Sender) ReconcileUnknown(ctx context.Context) {
 			}
 			switch {
 			case len(mine) == 1 && !unclear:
+				settled++
 				return s.settleFound(tx, m, mine[0], now)
 			case len(mine) > 1 || unclear:
+				settled++
 				s.log.Warn("the provider's records cannot tell whether an interrupted message was received; left unknown", "message", m.ID, "to", phone.Mask(m.Phone), "candidates", len(mine), "unclear", unclear)
 				return tx.SetMessageStatus(m.ID, smsflow.MessageUnknown, "", "", codeUnreconciled, now)
 			case s.Reconciler != nil && now.Sub(called) < s.reconcileAfter():
 				return nil // not (yet) in the provider's records: asked again later
 			}
+			settled++
 			code := codeNotReceived
 			if s.Reconciler == nil {
 				code = codeResent
@@ -110,12 +137,10 @@ func (s *Sender) ReconcileUnknown(ctx context.Context) {
 		})
 		if err != nil {
 			s.log.Error("record the reconciliation of an interrupted message", "message", m.ID, "err", err)
-			return
+			return len(list), 0
 		}
 	}
-	if requeued {
-		s.Notify()
-	}
+	return len(list), settled
 }
 
 // settleFound records an interrupted message the provider holds as sent

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -204,6 +205,29 @@ func TestReconcileSettlesALostAnswer(t *testing.T) {
 		w.s.ReconcileUnknown(ctx)
 		if m := w.message(id); m.Status != smsflow.MessageSent || m.ProviderID != "SM7" {
 			t.Errorf("after reconciling: %s %q, want sent SM7", m.Status, m.ProviderID)
+		}
+	})
+}
+
+// One ReconcileUnknown call works off more interrupted messages than one
+// pass takes (a crash under load leaves hundreds), not one pass's worth per
+// ReconcileInterval.
+func TestReconcileWorksOffABacklogAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		var ids []int64
+		for i := range 120 {
+			ids = append(ids, w.queueBody(int64(i+1), fmt.Sprintf("+1415555%04d", 1000+i), "backlog", time.Time{}))
+			if i == 59 || i == 119 {
+				w.interrupt() // claims at most 100 at once
+			}
+		}
+		w.s.ResendInterrupted = true
+		w.s.ReconcileUnknown(ctx)
+		for _, id := range ids {
+			if m := w.message(id); m.Status != smsflow.MessageQueued || m.ErrorCode != "interrupted:resent" {
+				t.Fatalf("message %d after one call: %s/%s, want queued/interrupted:resent", id, m.Status, m.ErrorCode)
+			}
 		}
 	})
 }
