@@ -152,6 +152,15 @@ func (b *batch) openRuns(contactID string) ([]*smsflow.Run, error) {
 			return nil, err
 		}
 	}
+	return b.asLeft(s, s.OpenRuns, func(r *smsflow.Run) bool {
+		return r.Status == smsflow.RunActive || r.Status == smsflow.RunWaiting
+	}), nil
+}
+
+// asLeft merges stored runs of a contact with the runs the batch started
+// for it, each as the batch left it (deleted ones dropped), keeps those
+// keep accepts, and orders them oldest entry first.
+func (b *batch) asLeft(s *contactState, stored []*smsflow.Run, keep func(*smsflow.Run) bool) []*smsflow.Run {
 	var out []*smsflow.Run
 	seen := map[int64]bool{}
 	add := func(r *smsflow.Run) {
@@ -162,18 +171,18 @@ func (b *batch) openRuns(contactID string) ([]*smsflow.Run, error) {
 		if latest, ok := b.runs[r.ID]; ok {
 			r = latest
 		}
-		if r.Status == smsflow.RunActive || r.Status == smsflow.RunWaiting {
+		if keep(r) {
 			out = append(out, r)
 		}
 	}
-	for _, r := range s.OpenRuns {
+	for _, r := range stored {
 		add(r)
 	}
 	for _, id := range s.runs {
 		add(b.runs[id])
 	}
 	sortRuns(out)
-	return out, nil
+	return out
 }
 
 // sortRuns orders runs oldest entry first, as the database reads them.
@@ -280,28 +289,9 @@ func (b *batch) runsAwaitingGoal(contactID string, since time.Time) ([]*smsflow.
 	if err != nil {
 		return nil, err
 	}
-	var out []*smsflow.Run
-	seen := map[int64]bool{}
-	add := func(r *smsflow.Run) {
-		if seen[r.ID] || b.deleted[r.ID] {
-			return
-		}
-		seen[r.ID] = true
-		if latest, ok := b.runs[r.ID]; ok {
-			r = latest
-		}
-		if r.GoalAt.IsZero() && !r.EnteredAt.Before(since) {
-			out = append(out, r)
-		}
-	}
-	for _, r := range stored {
-		add(r)
-	}
-	for _, id := range s.runs {
-		add(b.runs[id])
-	}
-	sortRuns(out)
-	return out, nil
+	return b.asLeft(s, stored, func(r *smsflow.Run) bool {
+		return r.GoalAt.IsZero() && !r.EnteredAt.Before(since)
+	}), nil
 }
 
 // lastRunMessage orders runs by their latest outbound message: a message

@@ -188,20 +188,7 @@ func fmtInt(n int) string {
 }
 
 func (w *world) kinds(contact string) []string {
-	var out []string
-	for _, tr := range w.traces {
-		if tr.ContactID == contact {
-			s := tr.Kind
-			if tr.Step != "" {
-				s += ":" + tr.Step
-			}
-			if tr.Reason != "" && tr.Kind != "wait" && tr.Kind != "send" {
-				s += "(" + tr.Reason + ")"
-			}
-			out = append(out, s)
-		}
-	}
-	return out
+	return engine.TraceKinds(w.traces, contact)
 }
 
 func TestCartRecoverySendsAfterWaitAndExitsOnOrder(t *testing.T) {

@@ -19,3 +19,22 @@ const ShipFlow = shipFlow
 
 // Attack is the write-key attack's event properties (trust_pure_test.go).
 var Attack = attack
+
+// TraceKinds are a contact's traces as kind:step(reason), the form the
+// engine's tests compare (reasons of waits and sends left out).
+func TraceKinds(traces []Trace, contact string) []string {
+	var out []string
+	for _, tr := range traces {
+		if tr.ContactID == contact {
+			s := tr.Kind
+			if tr.Step != "" {
+				s += ":" + tr.Step
+			}
+			if tr.Reason != "" && tr.Kind != "wait" && tr.Kind != "send" {
+				s += "(" + tr.Reason + ")"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -80,20 +80,7 @@ func (w *pureWorld) reply(contact, text string) {
 
 // kinds are the contact's traces as kind:step(reason).
 func (w *pureWorld) kinds(contact string) []string {
-	var out []string
-	for _, tr := range w.traces {
-		if tr.ContactID == contact {
-			s := tr.Kind
-			if tr.Step != "" {
-				s += ":" + tr.Step
-			}
-			if tr.Reason != "" && tr.Kind != "wait" && tr.Kind != "send" {
-				s += "(" + tr.Reason + ")"
-			}
-			out = append(out, s)
-		}
-	}
-	return out
+	return TraceKinds(w.traces, contact)
 }
 
 func TestCartRecoveryIncentiveWhenNotClicked(t *testing.T) {
