@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/smsflow/smsflow"
@@ -132,6 +133,28 @@ func decodeJSON(r *http.Request, limit int64, v any) error {
 	return nil
 }
 
+// jsonKind names what JSON value a Go type takes, in the words of the
+// body's author (never a Go type name).
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	default:
+		return "an object"
+	}
+}
+
 func jsonError(err error) error {
 	var (
 		syn *json.SyntaxError
@@ -141,7 +164,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return smsflow.Errorf(smsflow.EINVALID, "malformed JSON at byte %d: %v", syn.Offset, syn)
 	case errors.As(err, &typ):
-		return smsflow.FieldErrorf(smsflow.EINVALID, typ.Field, "%s must be %s, not %s", typ.Field, typ.Type.String(), typ.Value)
+		return smsflow.FieldErrorf(smsflow.EINVALID, typ.Field, "%s must be %s, not %s", typ.Field, jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return smsflow.FieldErrorf(smsflow.EINVALID, f, "unknown field %q", f)

@@ -109,8 +109,12 @@ func TestUnknownMessagesResendAndGiveUp(t *testing.T) {
 			for _, path := range []string{"/v1/messages/resend", "/v1/messages/give-up"} {
 				status, out := call("POST", path, "ak", bad)
 				e, _ := out["error"].(map[string]any)
-				if msg, _ := e["message"].(string); status != 400 || msg == "" {
+				msg, _ := e["message"].(string)
+				if status != 400 || msg == "" {
 					t.Errorf("%s %.60q: %d %v, want 400 with a message", path, bad, status, out)
+				}
+				if strings.Contains(msg, "int64") || strings.Contains(msg, "[]") {
+					t.Errorf("%s %.60q: %q names a Go type; say what JSON value it takes", path, bad, msg)
 				}
 			}
 		}
