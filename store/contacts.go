@@ -156,17 +156,28 @@ func (t *Tx) MergeContact(from, into string) error {
 
 // Contact returns a contact by id, or an ENOTFOUND error.
 func (db *DB) Contact(ctx context.Context, id string) (*smsflow.Contact, error) {
-	c, err := scanContact(db.queryRowRead(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		// A merged-away id keeps working through its alias.
-		var to string
-		if err2 := db.queryRowRead(ctx, `SELECT contact_id FROM aliases WHERE alias = ?`, id).Scan(&to); err2 == nil && to != id {
-			return db.Contact(ctx, to)
+	asked := id
+	seen := map[string]bool{}
+	for {
+		c, err := scanContact(db.queryRowRead(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return c, err
 		}
-		return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no contact with id %q", id)
+		// A merged-away id keeps working through its alias. Aliases that
+		// point at each other (a merge chain gone wrong) end the search
+		// rather than loop.
+		seen[id] = true
+		var to string
+		if err := db.queryRowRead(ctx, `SELECT contact_id FROM aliases WHERE alias = ?`, id).Scan(&to); err != nil || seen[to] || len(seen) > maxAliasHops {
+			return nil, smsflow.Errorf(smsflow.ENOTFOUND, "no contact with id %q", asked)
+		}
+		id = to
 	}
-	return c, err
 }
+
+// maxAliasHops bounds how many aliases Contact follows: each merge adds one
+// hop at most, and a chain this long means the aliases are corrupt.
+const maxAliasHops = 16
 
 // ContactByPhone returns the contact using an E.164 number, or ENOTFOUND.
 func (db *DB) ContactByPhone(ctx context.Context, e164 string) (*smsflow.Contact, error) {

@@ -192,6 +192,14 @@ func contactCases() []contractCase {
 			if _, err := db.Contact(bg, "nobody"); smsflow.ErrorCode(err) != smsflow.ENOTFOUND {
 				t.Errorf("a missing contact: %v, want not_found", err)
 			}
+			write(t, db, func(tx *store.Tx) error { return tx.SetAlias("older-id", "old-id") })
+			equal(t, "through a chain of aliases", must(db.Contact(bg, "older-id"))(t), c)
+			// Aliases pointing at each other end in not found, not a loop.
+			write(t, db, func(tx *store.Tx) error { return tx.SetAlias("loop-a", "loop-b") })
+			write(t, db, func(tx *store.Tx) error { return tx.SetAlias("loop-b", "loop-a") })
+			if _, err := db.Contact(bg, "loop-a"); smsflow.ErrorCode(err) != smsflow.ENOTFOUND {
+				t.Errorf("aliases in a loop: %v, want not_found", err)
+			}
 		}},
 		{"DB.ContactByPhone", func(t *testing.T, db *store.DB) {
 			c := addContact(t, db, "ana", "+14155550100")
