@@ -14,15 +14,22 @@ type flowRow struct {
 	Version, Priority          int
 	Origin                     string
 	CanPause, CanResume        bool
+	Figures                    *flowFigures // nil: not computed yet
 }
 
 type flowsData struct {
 	Flows []flowRow
+	// FiguresAt is when the figures were computed (zero: not yet).
+	FiguresAt string
 }
 
 // flows lists the flows that are not archived, as GET /v1/flows does.
 func (u *UI) flows(w http.ResponseWriter, r *http.Request) {
 	var d flowsData
+	figs, at := u.figures(r.Context())
+	if !at.IsZero() {
+		d.FiguresAt = at.UTC().Format("15:04:05 UTC")
+	}
 	for _, h := range u.Catalog.Heads() {
 		if h.Status == engine.FlowArchived {
 			continue
@@ -36,6 +43,9 @@ func (u *UI) flows(w http.ResponseWriter, r *http.Request) {
 		}
 		row.CanPause = h.Status == engine.FlowActive || h.Status == engine.FlowHeld
 		row.CanResume = h.Status == engine.FlowPaused
+		if f, ok := figs[h.ID]; ok {
+			row.Figures = &f
+		}
 		d.Flows = append(d.Flows, row)
 	}
 	u.render(w, r, http.StatusOK, "flows", page{Title: "Flows", Nav: "flows", Flash: flash(r), Data: d})

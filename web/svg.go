@@ -36,12 +36,13 @@ func sparkline(label string, values []float64) template.HTML {
 		w, h, template.HTMLEscapeString(label), strings.TrimSpace(pts.String())))
 }
 
-// pct formats a rate (0.0123) as a percentage ("1.2%"); "–" for none.
-func pct(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+// pct formats a rate (0.0123) as a percentage ("1.23%"); "–" when there
+// is none (its denominator was 0: the report's null).
+func pct(v *float64) string {
+	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f%%", v*100)
+	return fmt.Sprintf("%.2f%%", *v*100)
 }
 
 // num formats a count with thousands separators.

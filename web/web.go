@@ -18,6 +18,7 @@ import (
 	"github.com/smsflow/smsflow/engine"
 	"github.com/smsflow/smsflow/ingest"
 	"github.com/smsflow/smsflow/provider/console"
+	"github.com/smsflow/smsflow/report"
 )
 
 //go:embed templates/*.html
@@ -49,6 +50,9 @@ type UI struct {
 	sessions sessionKeys
 	logins   *loginLimiter
 	secure   bool // cookies get Secure: public_url is https
+	figs     figuresCache
+	// segmentPrice prices a segment in the reports, as the API's.
+	segmentPrice float64
 }
 
 // Paths are the URL patterns the UI answers; smsflow serve mounts the UI
@@ -72,6 +76,7 @@ func New(d Deps) *UI {
 	u := &UI{Deps: d, mux: http.NewServeMux(), pages: map[string]*template.Template{},
 		sessions: newSessionKeys(d.AdminKey), logins: newLoginLimiter()}
 	u.loadPages()
+	u.segmentPrice, _ = report.ParseSegmentPrice(d.Config.SegmentPrice) // config.Check read it already
 	if pu, err := url.Parse(d.Config.PublicURL); err == nil && pu.Scheme == "https" {
 		u.secure = true
 	}

@@ -233,6 +233,27 @@ func (s *Server) API(t testing.TB, method, path string, body any, out any) {
 	}
 }
 
+// PutFlow creates or edits a flow through PUT /v1/flows/{id} (a new API
+// flow starts paused).
+func (s *Server) PutFlow(t testing.TB, id, yaml string) {
+	t.Helper()
+	req, err := http.NewRequest("PUT", s.URL+"/v1/flows/"+id, strings.NewReader(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.AdminKey)
+	req.Header.Set("Content-Type", "application/yaml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("PUT /v1/flows/%s: %s\n%s", id, resp.Status, b)
+	}
+}
+
 // Each runs fn on a fresh server and browser per database: SQLite, and
 // PostgreSQL when SMSFLOW_TEST_POSTGRES is set. It skips without Chromium.
 func Each(t *testing.T, fn func(t *testing.T, ui *UI)) {
