@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -198,5 +201,34 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	u.ServeHTTP(rec, httptest.NewRequest("GET", assetURL("app.css"), nil))
 	if got := rec.Header().Get("Cache-Control"); rec.Code != 200 || !strings.Contains(got, "immutable") {
 		t.Errorf("a versioned static file: %d, Cache-Control %q, want 200 cached for long", rec.Code, got)
+	}
+}
+
+// TestJavaScriptIsSmall keeps the script every page may load under 300 KB
+// gzipped (issue 20): app.js and the vendored libraries together.
+func TestJavaScriptIsSmall(t *testing.T) {
+	const limit = 300 << 10
+	var total int
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".js") {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(b)
+		zw.Close()
+		t.Logf("%s: %d bytes, %d gzipped", p, len(b), buf.Len())
+		total += buf.Len()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total == 0 || total > limit {
+		t.Errorf("the UI's JavaScript is %d bytes gzipped, want some and at most %d", total, limit)
 	}
 }
