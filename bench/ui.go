@@ -56,9 +56,9 @@ var defaultUIPages = "/flows,/flows/welcome,/flows/welcome/edit,/contacts,/messa
 func UI(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench ui", flag.ContinueOnError)
 	o := UIOptions{benchRun: benchRun{Progress: stderr, Log: stderr}}
-	o.flags(fs, "the page requests (not the seeding)", " the seeding")
+	o.flags(fs, "the page requests (not the seeding)", " from the login")
 	fs.IntVar(&o.Runs, "runs", 1_000_000, "runs seeded over the last 30 days, with as many messages")
-	fs.IntVar(&o.Requests, "requests", 50, "timed GETs of each page (after one untimed first GET)")
+	fs.IntVar(&o.Requests, "requests", 50, "timed GETs of each page, after a first one reported apart (caches cold)")
 	pages := fs.String("pages", defaultUIPages, "comma-separated `PATHS` of the pages measured")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err

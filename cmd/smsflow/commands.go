@@ -158,7 +158,7 @@ func commands() []command {
 			"smsflow bench ingest --duration 30s --mode batch", bench.Ingest),
 		benchmark("ui", "web UI pages on 1,000,000 runs and messages: p50/p95",
 			"Seeds runs and messages of the bundled example flows over the last 30 days, logs in to the web UI once and "+
-				"times --requests GETs of each page (after one untimed first GET, which fills the caches), printing p50, p95 and max.",
+				"times --requests GETs of each page after a first one (caches cold, reported apart), printing p50, p95 and max.",
 			"smsflow bench ui --runs 1000000 --requests 50", bench.UI),
 		{name: "version", args: "",
 			summary: "print the version",
