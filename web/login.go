@@ -22,6 +22,7 @@ type loginData struct {
 
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	if u.readSession(r) != nil {
+		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}

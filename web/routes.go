@@ -41,6 +41,7 @@ func routes(u *UI) []route {
 }
 
 func (u *UI) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, "/flows", http.StatusSeeOther)
 }
 

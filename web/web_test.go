@@ -232,3 +232,20 @@ func TestJavaScriptIsSmall(t *testing.T) {
 		t.Errorf("the UI's JavaScript is %d bytes gzipped, want some and at most %d", total, limit)
 	}
 }
+
+func TestHomeGoesToTheFlows(t *testing.T) {
+	u, _ := newTestUI(t, "")
+	c := login(t, u)
+	for path, want := range map[string]int{"/": http.StatusSeeOther, "/flows": http.StatusOK, "/nowhere": http.StatusNotFound} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		u.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("GET %s: %d, want %d", path, rec.Code, want)
+		}
+		if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q, want no-store", path, got)
+		}
+	}
+}
