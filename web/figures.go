@@ -14,8 +14,8 @@ import (
 // A report reads every run and message of its window, which takes a good
 // part of a second per flow on a million messages, so the list keeps the
 // figures of all flows in memory for figuresTTL and refreshes them in the
-// background (D92): a page never waits for more than figuresColdWait, and
-// says how old its figures are.
+// background (D92): a page waits for them only after a start, at most
+// figuresColdWait, and says how old they are.
 
 const (
 	figuresTTL      = time.Minute
@@ -39,20 +39,19 @@ type figuresCache struct {
 	running chan struct{} // closed when the refresh under way ends
 }
 
-// get returns the figures and their time, refreshing them when older than
-// figuresTTL: it waits for the refresh only when there are none yet, and
-// then at most figuresColdWait.
+// figures returns the figures and their time, refreshing them when older
+// than figuresTTL. Only the request that starts the first refresh waits
+// for it, at most figuresColdWait; the others answer at once, with the old
+// figures or none.
 func (u *UI) figures(ctx context.Context) (map[string]flowFigures, time.Time) {
 	c := &u.figs
 	c.mu.Lock()
 	now := u.now()
-	if c.at.IsZero() || now.Sub(c.at) >= figuresTTL {
-		if c.running == nil {
-			c.running = make(chan struct{})
-			go u.refreshFigures(c.running)
-		}
+	if (c.at.IsZero() || now.Sub(c.at) >= figuresTTL) && c.running == nil {
+		done := make(chan struct{})
+		c.running = done
+		go u.refreshFigures(done)
 		if c.at.IsZero() {
-			done := c.running
 			c.mu.Unlock()
 			select {
 			case <-done:
