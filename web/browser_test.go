@@ -38,7 +38,8 @@ func TestBrowserLoginNavLogout(t *testing.T) {
 		ui.Axe(t)
 		ui.NoConsoleErrors(t)
 
-		ui.Do(t, chromedp.Click(chromedp.CSS(`nav button[type="submit"]`)), chromedp.WaitVisible(chromedp.ID("key")))
+		ui.Follow(t, chromedp.Click(chromedp.CSS(`nav button[type="submit"]`)))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("key")))
 		if got := ui.Location(t); got != "/login" {
 			t.Fatalf("after logging out the browser is at %s, want /login", got)
 		}

@@ -105,7 +105,8 @@
 //	browsertest.Each(t, func(t *testing.T, ui *browsertest.UI) {
 //		ui.Login(t)
 //		ui.Open(t, "/contacts")
-//		ui.Do(t, chromedp.SendKeys(chromedp.ID("q"), "(415) 555-0100"), chromedp.Submit(chromedp.ID("q")))
+//		ui.Do(t, chromedp.SendKeys(chromedp.ID("q"), "(415) 555-0100"))
+//		ui.Follow(t, chromedp.Submit(chromedp.ID("q")))                     // waits for the next page: use it for every click or submit that loads one
 //		got := ui.Text(t, "#timeline")                                        // visible text of a CSS selector
 //		n := browsertest.Eval[int](t, ui, `document.querySelectorAll("img").length`)
 //		ui.API(t, "GET", "/v1/flows", nil, &out)                              // the JSON API, admin key

@@ -20,7 +20,7 @@ import (
 const (
 	figuresTTL      = time.Minute
 	figuresColdWait = 2 * time.Second
-	figuresTimeout  = 2 * time.Minute
+	figuresTimeout  = 10 * time.Minute
 )
 
 // flowFigures are one flow's last 30 days.

@@ -119,8 +119,8 @@ func TestBrowserFlowsList(t *testing.T) {
 
 		// Resume the paused API flow, then pause it, with the buttons.
 		for _, step := range []struct{ button, want string }{{"Resume", "active"}, {"Pause", "paused"}} {
-			ui.Do(t, chromedp.Click(chromedp.CSS(`tr[data-flow="xss-flow"] button[aria-label^="`+step.button+`"]`)),
-				chromedp.WaitVisible(chromedp.CSS(`main p.notice`)))
+			ui.Follow(t, chromedp.Click(chromedp.CSS(`tr[data-flow="xss-flow"] button[aria-label^="`+step.button+`"]`)))
+			ui.Do(t, chromedp.WaitVisible(chromedp.CSS(`main p.notice`)))
 			if got := ui.Text(t, `tr[data-flow="xss-flow"] .status`); got != step.want {
 				t.Errorf("after %s the list shows %q, want %q", step.button, got, step.want)
 			}
@@ -141,7 +141,9 @@ func TestBrowserFlowsList(t *testing.T) {
 func TestBrowserRefusals(t *testing.T) {
 	browsertest.Each(t, func(t *testing.T, ui *browsertest.UI) {
 		ui.Open(t, "/login")
-		ui.Do(t, chromedp.SendKeys(chromedp.ID("key"), "ak_wrong"), chromedp.Submit(chromedp.ID("key")), chromedp.WaitVisible(chromedp.ID("login-error")))
+		ui.Do(t, chromedp.SendKeys(chromedp.ID("key"), "ak_wrong"))
+		ui.Follow(t, chromedp.Submit(chromedp.ID("key")))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("login-error")))
 		if got := ui.Text(t, "#login-error"); !strings.Contains(got, "not the admin key") {
 			t.Errorf("a wrong key says %q, want it to say it is not the admin key", got)
 		}

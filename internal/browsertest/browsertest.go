@@ -10,6 +10,7 @@
 //		browsertest.Each(t, func(t *testing.T, ui *browsertest.UI) {
 //			ui.Login(t)
 //			ui.Open(t, "/flows")
+//			ui.Follow(t, chromedp.Click(chromedp.CSS(`button[aria-label^="Pause"]`)))
 //			if got := ui.Text(t, "h1"); got != "Flows" { … }
 //			ui.Screenshot(t, "flows")
 //			ui.Axe(t)
@@ -336,6 +337,17 @@ func (ui *UI) Do(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// Follow runs steps that load another page — a click on a link or a
+// form's button, a submit — and returns once that page has loaded (a
+// redirect after a post included), so that what comes next queries the new
+// page and not the one going away.
+func (ui *UI) Follow(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if _, err := chromedp.RunResponse(ui.ctx, steps...); err != nil {
+		t.Fatalf("browser: %v\nserver log:\n%s", err, lastLines(ui.Log(), 30))
+	}
+}
+
 // Get runs one chromedp action that returns a value (chromedp.Run),
 // failing the test on error.
 func Get[T any](t testing.TB, ui *UI, a chromedp.Action[T]) T {
@@ -356,13 +368,9 @@ func (ui *UI) Open(t testing.TB, path string) {
 // Login logs in with the admin key through the form and waits for the nav.
 func (ui *UI) Login(t testing.TB) {
 	t.Helper()
-	ui.Do(t,
-		chromedp.Navigate(ui.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("key")),
-		chromedp.SendKeys(chromedp.ID("key"), ui.AdminKey),
-		chromedp.Submit(chromedp.ID("key")),
-		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"]`)),
-	)
+	ui.Do(t, chromedp.Navigate(ui.URL+"/login"), chromedp.WaitVisible(chromedp.ID("key")), chromedp.SendKeys(chromedp.ID("key"), ui.AdminKey))
+	ui.Follow(t, chromedp.Submit(chromedp.ID("key")))
+	ui.Do(t, chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"]`)))
 }
 
 // Text is the text of the first element matching a CSS selector.
