@@ -195,3 +195,7 @@ func clientAddress(r *http.Request) string {
 	}
 	return ip.String()
 }
+
+// ClientAddress is clientAddress for the web UI's login limit: one rule
+// for which address a request comes from.
+func ClientAddress(r *http.Request) string { return clientAddress(r) }

@@ -128,7 +128,7 @@ func commands() []command {
 				return cmdSegments(ctx, args, stdout, stderr, stdin)
 			}},
 		{name: "bench", args: "NAME [flags]",
-			summary: "benchmarks: flows, timers, broadcast, send, pace, ingest",
+			summary: "benchmarks: flows, timers, broadcast, send, pace, ingest, ui",
 			about: "The benchmark harness: each benchmark starts smsflow on a fresh database (a temporary SQLite file, or a " +
 				"fresh schema of the PostgreSQL database given with --db) and a loopback provider, measures, and prints a " +
 				"table. `smsflow bench NAME --help` lists a benchmark's flags."},
@@ -156,6 +156,10 @@ func commands() []command {
 			"Drives /v1/batch and single /v1/track calls with many clients (no flows) and compares the events per "+
 				"second with the storage ceiling: the same rows and batch size written straight to the database.",
 			"smsflow bench ingest --duration 30s --mode batch", bench.Ingest),
+		benchmark("ui", "web UI pages on 1,000,000 runs and messages: p50/p95",
+			"Seeds runs and messages of the bundled example flows over the last 30 days, logs in to the web UI once and "+
+				"times --requests GETs of each page after a first one (caches cold, reported apart), printing p50, p95 and max.",
+			"smsflow bench ui --runs 1000000 --requests 50", bench.UI),
 		{name: "version", args: "",
 			summary: "print the version",
 			about:   "Prints smsflow's version (also `smsflow --version`).",

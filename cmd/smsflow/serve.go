@@ -27,6 +27,7 @@ import (
 	"github.com/smsflow/smsflow/provider"
 	"github.com/smsflow/smsflow/provider/console"
 	"github.com/smsflow/smsflow/store"
+	"github.com/smsflow/smsflow/web"
 )
 
 // app is one running smsflow: database, ingest writer and HTTP server.
@@ -137,6 +138,9 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	root := http.NewServeMux()
 	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keys: a.keys,
 		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler(), OnThrottled: a.metrics.Throttled}))
+	// The web UI answers its own paths (web.Paths) on the same port.
+	web.Mount(root, web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
+		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin}))
 	a.webhooks = mountWebhooks(root, a.prov, a.events)
 	a.webhooks = append(a.webhooks, mountShopify(root, cfg, a.writer, clock, log)...)
 	a.http = &http.Server{

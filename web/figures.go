@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/smsflow/smsflow/engine"
+	"github.com/smsflow/smsflow/report"
+)
+
+// The flows list shows each flow's last 30 days as the flow report
+// (report.Flow, the code behind GET /v1/flows/{id}/report) counts them.
+// A report reads every run and message of its window, which takes a good
+// part of a second per flow on a million messages, so the list keeps the
+// figures of all flows in memory for figuresTTL and refreshes them in the
+// background (D92): a page waits for them only after a start, at most
+// figuresColdWait, and says how old they are.
+
+const (
+	figuresTTL      = time.Minute
+	figuresColdWait = 2 * time.Second
+	figuresTimeout  = 10 * time.Minute
+)
+
+// flowFigures are one flow's last 30 days.
+type flowFigures struct {
+	Entered, Sent, Conversions int64
+	CTR, OptOutRate            *float64
+	Revenue                    float64
+	Trend                      []float64 // runs entered per day, oldest first
+}
+
+// figuresCache holds the last computed figures of every flow.
+type figuresCache struct {
+	mu      sync.Mutex
+	flows   map[string]flowFigures
+	at      time.Time     // when they were computed (zero: never)
+	running chan struct{} // closed when the refresh under way ends
+}
+
+// figures returns the figures and their time, refreshing them when older
+// than figuresTTL. Only the request that starts the first refresh waits
+// for it, at most figuresColdWait; the others answer at once, with the old
+// figures or none.
+func (u *UI) figures(ctx context.Context) (map[string]flowFigures, time.Time) {
+	c := &u.figs
+	c.mu.Lock()
+	now := u.now()
+	if (c.at.IsZero() || now.Sub(c.at) >= figuresTTL) && c.running == nil {
+		done := make(chan struct{})
+		c.running = done
+		go u.refreshFigures(done)
+		if c.at.IsZero() {
+			c.mu.Unlock()
+			select {
+			case <-done:
+			case <-time.After(figuresColdWait):
+			case <-ctx.Done():
+			}
+			c.mu.Lock()
+		}
+	}
+	defer c.mu.Unlock()
+	return c.flows, c.at
+}
+
+// refreshFigures computes every flow's figures and stores them.
+func (u *UI) refreshFigures(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), figuresTimeout)
+	defer cancel()
+	now := u.now()
+	from, to, _ := report.ParsePeriod("", "", now)
+	out := map[string]flowFigures{}
+	for _, h := range u.Catalog.Heads() {
+		if h.Status == engine.FlowArchived {
+			continue
+		}
+		opt := report.Options{SegmentPrice: u.segmentPrice}
+		if comp, err := u.Catalog.Version(ctx, h.ID, h.Version); err == nil {
+			opt.Flow = comp.Flow
+		}
+		rep, err := report.Flow(ctx, u.DB, h.ID, from, to, opt)
+		if err != nil {
+			u.Log.Warn("web: flow figures", "flow", h.ID, "err", err)
+			continue
+		}
+		f := flowFigures{Entered: rep.Totals.Entered, Sent: rep.Totals.Sent, Conversions: rep.Totals.Conversions,
+			CTR: rep.Totals.CTR, OptOutRate: rep.Totals.OptOutRate, Revenue: rep.Totals.Revenue}
+		if days, err := report.EnteredPerDay(ctx, u.DB, h.ID, from, to); err == nil {
+			for _, d := range days {
+				f.Trend = append(f.Trend, float64(d))
+			}
+		} else {
+			u.Log.Warn("web: flow trend", "flow", h.ID, "err", err)
+		}
+		out[h.ID] = f
+	}
+	c := &u.figs
+	c.mu.Lock()
+	c.flows, c.at, c.running = out, now, nil
+	c.mu.Unlock()
+	close(done)
+}

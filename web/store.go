@@ -1,0 +1,20 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/smsflow/smsflow/report"
+)
+
+// Store is what the web UI needs of the database (D85: consumers declare
+// the storage they use; internal/storeuse checks it). *store.DB implements
+// it. Pages read through the same code as the API — the report package
+// (report.Store), the engine's catalog — and add here only the few
+// methods they call themselves.
+type Store interface {
+	report.Store
+
+	// flows: pausing and resuming a flow (its status), as the API does
+	SetFlowStatus(ctx context.Context, id, status string, now time.Time) error
+}
