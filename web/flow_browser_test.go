@@ -111,7 +111,7 @@ func TestBrowserFlowPage(t *testing.T) {
 			t.Errorf("the trigger node says %s entered; the report API says %d", trigger, rep.Totals.Entered)
 		}
 		// Branches are labelled with their condition.
-		if labels := browsertest.Eval[string](t, ui, `[...document.querySelectorAll('.edge-label text')].map(e => e.textContent).join('|')`); !strings.Contains(labels, `when event.properties.status`) || !strings.Contains(labels, "else") {
+		if labels := browsertest.Eval[string](t, ui, `[...document.querySelectorAll('.edge-label title')].map(e => e.textContent).join('|')`); !strings.Contains(labels, `when event.properties.status == "shipped"`) || !strings.Contains(labels, "else") {
 			t.Errorf("edge labels %q lack the switch's conditions", labels)
 		}
 		ui.Screenshot(t, "flow")
@@ -149,10 +149,18 @@ func TestBrowserFlowPage(t *testing.T) {
 		send(t, ui, ui.AdminKey, "PUT", "/v1/flows/diffme", "application/yaml", []byte(v1))
 		send(t, ui, ui.AdminKey, "PUT", "/v1/flows/diffme", "application/yaml", []byte(v2))
 		ui.Open(t, "/flows/diffme")
+		if got := ui.Text(t, "#diff-summary"); !strings.HasPrefix(got, "Version 1 → version 2") {
+			t.Errorf("the default diff is %q, want the previous version against the current one", got)
+		}
 		ui.Do(t, chromedp.SetValue(chromedp.ID("diff-a"), "2"), chromedp.SetValue(chromedp.ID("diff-b"), "1"),
-			chromedp.Click(chromedp.CSS(`.diff-form button`)), chromedp.WaitVisible(chromedp.ID("diff")))
+			chromedp.Click(chromedp.CSS(`.diff-form button`)),
+			// the form's GET loads a new page, whose summary names the pair
+			chromedp.WaitVisible(chromedp.CSS(`#diff-summary[data-pair="2-1"]`)))
 		if got := ui.Location(t); !strings.Contains(got, "a=2") || !strings.Contains(got, "b=1") {
 			t.Errorf("the diff form went to %s", got)
+		}
+		if got := ui.Text(t, "#diff-summary"); !strings.HasPrefix(got, "Version 2 → version 1") {
+			t.Errorf("after choosing 2 and 1 the diff is %q", got)
 		}
 		added := browsertest.Eval[string](t, ui, `[...document.querySelectorAll('#diff tr.diff-add code')].map(e => e.textContent).join('|')`)
 		removed := browsertest.Eval[string](t, ui, `[...document.querySelectorAll('#diff tr.diff-del code')].map(e => e.textContent).join('|')`)

@@ -68,11 +68,12 @@ const (
 	nodeW     = 232.0
 	lineH     = 16.0
 	nodePadY  = 10.0
-	layerGap  = 64.0 // room for edge labels between layers
+	layerGap  = 80.0 // room for edge labels between layers
 	nodeGap   = 36.0
 	dummyW    = 16.0
 	graphPad  = 16.0
 	maxDetail = 34 // characters of a step's detail that fit on its box
+	maxLabel  = 26 // characters of an edge's label (the full one is its title)
 )
 
 // buildFlowGraph turns a flow into its graph (not yet laid out): the
@@ -418,10 +419,12 @@ func (g *flowGraph) svg(label string) template.HTML {
 		if e.Label == "" || len(e.Points) < 2 {
 			continue
 		}
-		// The label sits on the first segment, just under the source.
-		a, c := e.Points[0], e.Points[1]
-		x, y := a[0]+(c[0]-a[0])*0.45, a[1]+(c[1]-a[1])*0.45
-		text := truncate(e.Label, 28)
+		// The label sits on the last segment, three quarters down: there
+		// the edges that fan out of one branching step are as far apart as
+		// their targets, so their labels do not overlap.
+		a, c := e.Points[len(e.Points)-2], e.Points[len(e.Points)-1]
+		x, y := a[0]+(c[0]-a[0])*0.72, a[1]+(c[1]-a[1])*0.72
+		text := truncateMiddle(e.Label, maxLabel)
 		w := 7.0*float64(len([]rune(text))) + 10
 		fmt.Fprintf(&b, `<g class="edge-label"><title>%s</title><rect x="%.1f" y="%.1f" width="%.1f" height="18" rx="4" fill="#ffffff" stroke="#c5ccd3"/><text x="%.1f" y="%.1f" text-anchor="middle" font-size="12" fill="#1f2933">%s</text></g>`,
 			esc(e.Label), x-w/2, y-9, w, x, y+4, esc(text))
@@ -488,6 +491,18 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// truncateMiddle shortens s to n characters by cutting its middle: a
+// branch's condition differs from its siblings' at the end
+// ("when …status == "shipped"").
+func truncateMiddle(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	head := min(5, n/3)
+	return string(r[:head]) + "…" + string(r[len(r)-(n-head-1):])
 }
 
 // oneLine folds a template's or condition's whitespace to single spaces.
