@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -160,21 +162,29 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 	}
 	d.CSVHref = fmt.Sprintf("/flows/%s/report.csv?days=%d", url.PathEscape(h.ID), days)
 
-	rep, def, err := u.flowReport(r, h.ID, h.Version, from, to)
-	if err != nil {
+	// The report, the decisions by reason and the days are independent
+	// reads of the reader pool: they run at the same time (D93).
+	var (
+		rep       *report.FlowReport
+		def       *flow.Flow
+		decisions map[string]map[string]int64
+		flowDays  []report.FlowDay
+		errs      [3]error
+		wg        sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		decisions, errs[1] = report.StepDecisions(r.Context(), u.DB, h.ID, from, to)
+	}()
+	go func() {
+		defer wg.Done()
+		flowDays, errs[2] = report.FlowDays(r.Context(), u.DB, h.ID, from, to)
+	}()
+	rep, def, errs[0] = u.flowReport(r, h.ID, h.Version, from, to)
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		u.Log.Error("web: flow report", "flow", h.ID, "err", err)
-		u.fail(w, r, http.StatusInternalServerError, "The flow's report could not be read; the log says why.")
-		return
-	}
-	decisions, err := report.StepDecisions(r.Context(), u.DB, h.ID, from, to)
-	if err != nil {
-		u.Log.Error("web: flow decisions", "flow", h.ID, "err", err)
-		u.fail(w, r, http.StatusInternalServerError, "The flow's decisions could not be read; the log says why.")
-		return
-	}
-	flowDays, err := report.FlowDays(r.Context(), u.DB, h.ID, from, to)
-	if err != nil {
-		u.Log.Error("web: flow days", "flow", h.ID, "err", err)
 		u.fail(w, r, http.StatusInternalServerError, "The flow's report could not be read; the log says why.")
 		return
 	}
