@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/store"
@@ -13,6 +14,20 @@ import (
 func TestStepDecisionsKnownHistory(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		history(t, db)
+		// A holdout run skipped for want of consent (checked before the
+		// holdout) and a treatment run entered after the window: neither counts.
+		err := db.WriteTx(context.Background(), func(tx *store.Tx) error {
+			b := &builder{tx: tx, n: 900}
+			b.contact("late")
+			h := b.run("cart", "late", histFrom.Add(time.Hour), true, "", smsflow.RunCompleted, "", time.Time{}, 0)
+			b.decision(h, "cart", "nudge", "late", smsflow.DecisionNoConsent, histFrom.Add(time.Hour))
+			l := b.run("cart", "late", histTo, false, "A", smsflow.RunCompleted, "", time.Time{}, 0)
+			b.decision(l, "cart", "nudge", "late", smsflow.DecisionNoConsent, histTo)
+			return b.err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := StepDecisions(context.Background(), db, "cart", histFrom, histTo)
 		if err != nil {
 			t.Fatal(err)
