@@ -27,6 +27,7 @@ func routes(u *UI) []route {
 		f("POST /flows/{id}/pause", u.pauseFlow),
 		f("POST /flows/{id}/resume", u.resumeFlow),
 		f("GET /flows/{id}", u.flow),
+		f("GET /flows/{id}/report.csv", u.flowCSV),
 		f("GET /flows/{id}/edit", u.editor),
 
 		f("GET /contacts", u.contacts),

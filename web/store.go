@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow/report"
+	"github.com/smsflow/smsflow/store"
 )
 
 // Store is what the web UI needs of the database (D85: consumers declare
@@ -17,4 +18,7 @@ type Store interface {
 
 	// flows: pausing and resuming a flow (its status), as the API does
 	SetFlowStatus(ctx context.Context, id, status string, now time.Time) error
+	// one flow's page: its version history and the sources to diff
+	FlowVersions(ctx context.Context) ([]store.FlowVersion, error)
+	FlowSource(ctx context.Context, id string, version int) (source, file string, err error)
 }
