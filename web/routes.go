@@ -28,6 +28,10 @@ func routes(u *UI) []route {
 		f("POST /flows/{id}/resume", u.resumeFlow),
 		f("GET /flows/{id}", u.flow),
 		f("GET /flows/{id}/edit", u.editor),
+		f("POST /flows/{id}/edit", u.saveFlow),
+		f("GET /flows/new", u.newFlow),
+		f("POST /flows/new", u.createFlow),
+		f("POST /flows/check", u.checkFlow),
 
 		f("GET /contacts", u.contacts),
 		f("GET /messages", u.messages),

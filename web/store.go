@@ -17,4 +17,7 @@ type Store interface {
 
 	// flows: pausing and resuming a flow (its status), as the API does
 	SetFlowStatus(ctx context.Context, id, status string, now time.Time) error
+
+	// the editor: a flow version's YAML as it was saved
+	FlowSource(ctx context.Context, id string, version int) (source, file string, err error)
 }
