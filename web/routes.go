@@ -38,6 +38,7 @@ func routes(u *UI) []route {
 		f("GET /inbox", u.inbox),
 		f("GET /program", u.program),
 		f("GET /settings", u.settings),
+		f("POST /settings/keys/{name}/rotate", u.rotateKey),
 
 		// anything else under the UI's paths
 		f("/", u.notFound),
