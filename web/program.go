@@ -173,8 +173,14 @@ func dateLabels(b *strings.Builder, days []report.Day, slot float64) {
 	if len(days) > 1 {
 		idx = append(idx, len(days)-1)
 	}
-	for _, i := range idx {
-		x := chartLeft + slot*(float64(i)+0.5)
-		fmt.Fprintf(b, `<text x="%.1f" y="%g" text-anchor="middle">%s</text>`, x, chartH-6, template.HTMLEscapeString(days[i].Date))
+	for n, i := range idx {
+		x, anchor := chartLeft+slot*(float64(i)+0.5), "middle"
+		switch {
+		case n == 0:
+			x, anchor = chartLeft, "start"
+		case i == len(days)-1:
+			x, anchor = chartW-chartRight, "end"
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%g" text-anchor="%s">%s</text>`, x, chartH-6, anchor, template.HTMLEscapeString(days[i].Date))
 	}
 }

@@ -43,7 +43,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
 	var cf configFlags
 	cf.register(fs)
-	rotate := fs.String("rotate", "", "replace the `KEY` (write, server or admin) with a new random one, as the web UI's settings page does; a key set in the configuration or environment cannot be")
+	rotate := fs.String("rotate", "", "replace the stored `KEY` (write, server or admin) with a new random one, as the web UI's settings page does (a key set in the configuration or environment is not stored)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@
       var shown = el.getAttribute("data-shown") === "1";
       el.textContent = shown ? el.getAttribute("data-masked") : el.getAttribute("data-key");
       el.setAttribute("data-shown", shown ? "0" : "1");
-      reveal.textContent = shown ? "Show" : "Hide";
+      reveal.querySelector(".verb").textContent = shown ? "Show" : "Hide";
       reveal.setAttribute("aria-pressed", shown ? "false" : "true");
       return;
     }
@@ -83,9 +83,9 @@
       var src = document.getElementById(copy.getAttribute("data-copy"));
       if (!src || !navigator.clipboard) return;
       navigator.clipboard.writeText(src.getAttribute("data-key") || src.textContent).then(function () {
-        copy.textContent = "Copied";
+        copy.querySelector(".verb").textContent = "Copied";
       }, function () {
-        copy.textContent = "Copy failed: select the key";
+        copy.querySelector(".verb").textContent = "Copy failed: select the key";
       });
     }
   });
