@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -230,13 +232,23 @@ func (u *UI) check(id, src string, traits []trait) checks {
 		line, col := idPosition(src)
 		c.add(line, col, string(flow.SeverityError), "the flow's id \""+f.ID+"\" does not match this flow's \""+id+"\"; a flow's id cannot change (create a new flow instead)")
 	}
+	slices.SortStableFunc(c.Problems, func(a, b problem) int { return cmp.Or(a.Line-b.Line, a.Col-b.Col) })
 	if f == nil {
 		c.NoPreview = "Fix the errors to see the messages."
 		return c
 	}
 	c.Previews = u.previews(f, traits)
-	if len(c.Previews) == 0 {
+	sends := 0
+	for _, s := range f.AllSteps() {
+		if s.Kind == flow.StepSend {
+			sends++
+		}
+	}
+	switch {
+	case sends == 0:
 		c.NoPreview = "This flow sends nothing: it has no send step."
+	case sends > len(c.Previews):
+		c.NoPreview = "The first " + strconv.Itoa(len(c.Previews)) + " of " + strconv.Itoa(sends) + " send steps are previewed."
 	}
 	return c
 }

@@ -51,6 +51,10 @@ type piece struct {
 // maxTraits bounds the sample traits a request may send.
 const maxTraits = 50
 
+// maxPreviews bounds the send steps previewed per check: a page of them
+// is what a person reads, and the check runs at every pause in typing.
+const maxPreviews = 50
+
 // sampleTraits are the editable traits the page starts with: the sample
 // contact's.
 func sampleTraits() []trait {
@@ -136,6 +140,9 @@ func (u *UI) previews(f *flow.Flow, traits []trait) []preview {
 	for _, s := range f.AllSteps() {
 		if s.Kind != flow.StepSend || s.Send == nil {
 			continue
+		}
+		if len(out) == maxPreviews {
+			break
 		}
 		p := preview{StepID: s.ID, Line: s.Line}
 		t, err := template.Compile(s.Send.Template)
