@@ -14,19 +14,9 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// loadKeys returns the API keys: from the configuration when given, else
-// the ones stored in the database (generated and stored on first use).
-// created names the settings generated just now.
-func loadKeys(ctx context.Context, db *store.DB, cfg config.Config) (keys api.Keys, created []string, err error) {
-	ring, created, err := openKeyring(ctx, db, cfg, nil)
-	if err != nil {
-		return keys, nil, err
-	}
-	return ring.Keys(), created, nil
-}
-
-// openKeyring is the keyring of the configuration's keys (fixed) and the
-// stored ones (rotatable), as serve and `smsflow keys` use it.
+// openKeyring returns the API keys: the configured ones (fixed), else the
+// ones stored in the database (generated and stored on first use;
+// rotatable). created names the settings generated just now.
 func openKeyring(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger) (*api.Keyring, []string, error) {
 	from := map[string]string{}
 	for name, key := range map[string]string{api.KeyWrite: "write_key", api.KeyServer: "server_key", api.KeyAdmin: "admin_key"} {
