@@ -26,6 +26,11 @@ type Keys struct {
 	Write  string
 	Server string
 	Admin  string
+	// PreviousWrite is the write key a rotation replaced; it opens
+	// ingestion as the write key does until PreviousWriteUntil
+	// (WriteKeyGrace after the rotation).
+	PreviousWrite      string
+	PreviousWriteUntil time.Time
 }
 
 // Deps are the parts the HTTP API talks to.
@@ -36,6 +41,7 @@ type Deps struct {
 	Clock   smsflow.Clock
 	Log     *slog.Logger
 	Keys    Keys
+	Keyring *Keyring // when set, the keys in force instead of Keys: rotations take effect at once (D94)
 	Catalog *engine.Catalog
 	Engine  *engine.Engine
 	// Sender, if set, is woken after a console reply that queued an
@@ -58,7 +64,7 @@ type Server struct {
 	writer *ingest.Writer
 	clock  smsflow.Clock
 	log    *slog.Logger
-	keys   Keys
+	keys   *Keyring
 	mux    *http.ServeMux
 	limits *ingestLimits
 	probes *linkProbes // unknown link codes looked up, per client
@@ -69,8 +75,11 @@ type Server struct {
 // New builds the server's routes. The configuration has been checked
 // (config.Check): a limit it cannot read is no limit here.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, cfg: d.Config, db: d.DB, writer: d.Writer, clock: d.Clock, log: d.Log, keys: d.Keys, mux: http.NewServeMux(),
+	s := &Server{Deps: d, cfg: d.Config, db: d.DB, writer: d.Writer, clock: d.Clock, log: d.Log, keys: d.Keyring, mux: http.NewServeMux(),
 		probes: newLinkProbes()}
+	if s.keys == nil {
+		s.keys = StaticKeyring(d.Keys)
+	}
 	perIP, perKey, err := d.Config.IngestLimits()
 	if err != nil {
 		s.log.Error("ingestion limits are off: the configuration is wrong", "err", err)

@@ -43,7 +43,7 @@ func (u *UI) checkCSRF(h http.Handler, public bool) http.Handler {
 			if tok == "" {
 				tok = r.PostFormValue(CSRFField)
 			}
-			if !u.sessions.csrfOK(s, tok) {
+			if !u.sessionKeys().csrfOK(s, tok) {
 				u.fail(w, r, http.StatusForbidden, "This form is out of date or was not sent from this site (its security token is missing or wrong). Reload the page and try again.")
 				return
 			}

@@ -407,12 +407,7 @@ func (u *UI) flowCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 // Rate writes a report rate ("12.5%"), "–" when it is undefined.
-func (flowData) Rate(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return pct(*v)
-}
+func (flowData) Rate(v *float64) string { return pct(v) }
 
 // Money writes an amount, "–" when it is undefined.
 func (flowData) Money(v *float64) string {

@@ -39,7 +39,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
-	if key == "" || len(u.sessions.sign) == 0 || subtle.ConstantTimeCompare([]byte(key), []byte(u.AdminKey)) != 1 {
+	if admin := u.adminKey(); key == "" || admin == "" || subtle.ConstantTimeCompare([]byte(key), []byte(admin)) != 1 {
 		if key != "" {
 			u.logins.failed(addr, now)
 		}

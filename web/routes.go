@@ -29,12 +29,17 @@ func routes(u *UI) []route {
 		f("GET /flows/{id}", u.flow),
 		f("GET /flows/{id}/report.csv", u.flowCSV),
 		f("GET /flows/{id}/edit", u.editor),
+		f("POST /flows/{id}/edit", u.saveFlow),
+		f("GET /flows/new", u.newFlow),
+		f("POST /flows/new", u.createFlow),
+		f("POST /flows/check", u.checkFlow),
 
 		f("GET /contacts", u.contacts),
 		f("GET /messages", u.messages),
 		f("GET /inbox", u.inbox),
 		f("GET /program", u.program),
 		f("GET /settings", u.settings),
+		f("POST /settings/keys/{name}/rotate", u.rotateKey),
 
 		// anything else under the UI's paths
 		f("/", u.notFound),

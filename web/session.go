@@ -135,13 +135,13 @@ func (u *UI) readSession(r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	return u.sessions.decode(c.Value, u.now())
+	return u.sessionKeys().decode(c.Value, u.now())
 }
 
 // setSession writes the session cookie: HttpOnly, SameSite=Lax, Secure
 // when public_url is https.
 func (u *UI) setSession(w http.ResponseWriter, s *session) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: u.sessions.encode(s), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: u.sessionKeys().encode(s), Path: "/",
 		Expires: s.Expires, HttpOnly: true, Secure: u.secure, SameSite: http.SameSiteLaxMode})
 }
 

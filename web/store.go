@@ -20,5 +20,7 @@ type Store interface {
 	SetFlowStatus(ctx context.Context, id, status string, now time.Time) error
 	// one flow's page: its version history and the sources to diff
 	FlowVersions(ctx context.Context) ([]store.FlowVersion, error)
+
+	// the editor: a flow version's YAML as it was saved
 	FlowSource(ctx context.Context, id string, version int) (source, file string, err error)
 }

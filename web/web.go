@@ -11,8 +11,10 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/api"
 	"github.com/smsflow/smsflow/config"
 	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/engine"
@@ -40,6 +42,13 @@ type Deps struct {
 	// AdminKey opens the UI at /login; sessions are signed with a key
 	// derived from it, so changing it ends every session.
 	AdminKey string
+	// Keys, when set, holds the API keys in force instead of AdminKey: the
+	// settings page rotates them, and a new admin key ends every session
+	// (D94).
+	Keys *api.Keyring
+	// Webhooks are the provider's webhook paths served next to the API,
+	// for the settings page (public_url in front).
+	Webhooks []string
 }
 
 // UI is the web UI's handler.
@@ -48,6 +57,7 @@ type UI struct {
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions sessionKeys
+	signed   atomic.Pointer[signedBy] // sessionKeys of the keyring's admin key
 	logins   *loginLimiter
 	secure   bool // cookies get Secure: public_url is https
 	figs     figuresCache
@@ -148,7 +158,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		return
 	}
 	if s := sessionFrom(r); s != nil && p.CSRF == "" {
-		p.CSRF = u.sessions.csrf(s)
+		p.CSRF = u.sessionKeys().csrf(s)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {

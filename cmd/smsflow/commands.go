@@ -111,7 +111,8 @@ func commands() []command {
 			summary: "print the API keys (write, server, admin)",
 			about: "Prints the write key (public: ingestion only), the server key (secret: trusted ingestion from back ends) " +
 				"and the admin key (every other /v1 route): the configured ones, else those stored in the database. Never " +
-				"creates a database.",
+				"creates a database. --rotate replaces a stored key: a rotated write key keeps working for 24 hours, the " +
+				"server and admin keys change at once (every running server picks it up within seconds).",
 			example: "smsflow keys --db sqlite:./smsflow.db",
 			run:     cmdKeys},
 		{name: "migrate", args: "[flags]",

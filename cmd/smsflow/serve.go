@@ -39,6 +39,7 @@ type app struct {
 	http      *http.Server
 	ln        net.Listener
 	keys      api.Keys
+	keyring   *api.Keyring // the keys in force: rotations (web UI, `smsflow keys --rotate`) reach every node
 	cat       *engine.Catalog
 	engine    *engine.Engine
 	sender    *delivery.Sender
@@ -99,11 +100,12 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 		return nil, err
 	}
 	a.db = db
-	a.keys, a.newKeys, err = loadKeys(ctx, db, cfg)
+	a.keyring, a.newKeys, err = openKeyring(ctx, db, cfg, log)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
+	a.keys = a.keyring.Keys()
 	clock := smsflow.WallClock{}
 	a.writer = ingest.NewWriter(db, clock, log)
 	a.metrics = metrics.New(db, clock, log)
@@ -136,13 +138,14 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	// The provider's webhooks (each checks its own signature) sit next to
 	// the API, which answers everything else.
 	root := http.NewServeMux()
-	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keys: a.keys,
+	a.webhooks = mountWebhooks(root, a.prov, a.events)
+	a.webhooks = append(a.webhooks, mountShopify(root, cfg, a.writer, clock, log)...)
+	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keyring: a.keyring,
 		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler(), OnThrottled: a.metrics.Throttled}))
 	// The web UI answers its own paths (web.Paths) on the same port.
 	web.Mount(root, web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
-		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin}))
-	a.webhooks = mountWebhooks(root, a.prov, a.events)
-	a.webhooks = append(a.webhooks, mountShopify(root, cfg, a.writer, clock, log)...)
+		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin, Keys: a.keyring, Webhooks: a.webhooks}))
+	a.keyring.Start()
 	a.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -165,6 +168,7 @@ func (a *app) Stop() {
 		if err := a.http.Shutdown(ctx); err != nil {
 			a.log.Warn("http shutdown", "err", err)
 		}
+		a.keyring.Stop()
 		a.writer.Stop()
 		a.stopEngine()
 		a.closeProvider()

@@ -109,6 +109,21 @@ func databaseCases() []contractCase {
 			v, created, err = db.SettingOrInit(bg, "write_key", func() string { t.Error("init called again"); return "second" })
 			equal(t, "second", []any{v, created, err}, []any{"first", false, error(nil)})
 		}},
+		{"DB.Settings", func(t *testing.T, db *store.DB) {
+			equal(t, "none asked", must(db.Settings(bg))(t), map[string]string{})
+			must2(db.SettingOrInit(bg, "write_key", func() string { return "k1" }))(t)
+			got := must(db.Settings(bg, "write_key", "admin_key"))(t)
+			equal(t, "one stored, one missing", got, map[string]string{"write_key": "k1"})
+		}},
+		{"DB.SetSettings", func(t *testing.T, db *store.DB) {
+			must2(db.SettingOrInit(bg, "write_key", func() string { return "k1" }))(t)
+			must(0, db.SetSettings(bg, map[string]string{"write_key": "k2", "write_key_previous": "k1"}))(t)
+			got := must(db.Settings(bg, "write_key", "write_key_previous"))(t)
+			equal(t, "replaced and added together", got, map[string]string{"write_key": "k2", "write_key_previous": "k1"})
+			must(0, db.SetSettings(bg, map[string]string{"write_key_previous": ""}))(t)
+			v, ok := must2(db.Setting(bg, "write_key_previous"))(t)
+			equal(t, "an empty value is stored as such", []any{v, ok}, []any{"", true})
+		}},
 		{"DB.ShutDownCleanly", func(t *testing.T, db *store.DB) {
 			equal(t, "a new database", db.ShutDownCleanly(bg), false)
 			must(0, db.MarkCleanShutdown(bg, t0))(t)
