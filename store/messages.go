@@ -99,10 +99,18 @@ provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, error_code = ?, upda
 	return err
 }
 
-// MessageFilter selects messages for the API.
+// MessageFilter selects messages for the API and the web UI's log.
 type MessageFilter struct {
 	ContactID, FlowID, Status string
-	Limit                     int
+	// Direction is "in" or "out"; "" for both.
+	Direction string
+	// Since and Until bound created_at (Since included, Until excluded);
+	// zero for no bound.
+	Since, Until time.Time
+	// Before keeps messages with an id below it: the keyset of the next
+	// page (ids grow with time, so pages stay newest first); 0 for none.
+	Before int64
+	Limit  int
 }
 
 // Messages lists messages, newest first.
@@ -117,6 +125,18 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	}
 	if f.Status != "" {
 		q, args = q+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Direction != "" {
+		q, args = q+` AND direction = ?`, append(args, f.Direction)
+	}
+	if !f.Since.IsZero() {
+		q, args = q+` AND created_at >= ?`, append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q, args = q+` AND created_at < ?`, append(args, micros(f.Until))
+	}
+	if f.Before > 0 {
+		q, args = q+` AND id < ?`, append(args, f.Before)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100

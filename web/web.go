@@ -48,7 +48,8 @@ type UI struct {
 	pages    map[string]*template.Template
 	sessions sessionKeys
 	logins   *loginLimiter
-	secure   bool // cookies get Secure: public_url is https
+	secure   bool        // cookies get Secure: public_url is https
+	live     liveStreams // the live console's event streams (inbox.go)
 }
 
 // Paths are the URL patterns the UI answers; smsflow serve mounts the UI
@@ -126,6 +127,7 @@ var funcs = template.FuncMap{
 	"pct":       pct,
 	"num":       num,
 	"money":     money,
+	"path":      url.PathEscape, // one path segment from data: /contacts/{{path .ID}}
 }
 
 // parsePage parses the layout with one page's template.

@@ -40,7 +40,7 @@ func login(t *testing.T, u *UI) *http.Cookie {
 
 func TestTemplatesParse(t *testing.T) {
 	u, _ := newTestUI(t, "")
-	for _, name := range []string{"layout", "login", "error", "flows", "contacts", "messages", "inbox", "program", "settings", "flow", "editor"} {
+	for _, name := range []string{"layout", "login", "error", "flows", "contacts", "contact", "messages", "inbox", "inbox-thread", "program", "settings", "flow", "editor"} {
 		if name == "layout" {
 			continue
 		}

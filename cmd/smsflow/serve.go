@@ -139,8 +139,9 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keys: a.keys,
 		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler(), OnThrottled: a.metrics.Throttled}))
 	// The web UI answers its own paths (web.Paths) on the same port.
-	web.Mount(root, web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
-		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin}))
+	ui := web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
+		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin})
+	web.Mount(root, ui)
 	a.webhooks = mountWebhooks(root, a.prov, a.events)
 	a.webhooks = append(a.webhooks, mountShopify(root, cfg, a.writer, clock, log)...)
 	a.http = &http.Server{
@@ -151,6 +152,7 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	a.http.RegisterOnShutdown(ui.Close) // the live console's streams end with the server
 	go func() { a.served <- a.http.Serve(a.ln) }()
 	return a, nil
 }

@@ -188,6 +188,13 @@ func messageCases() []contractCase {
 			equal(t, "by status", messageIDs(must(db.Messages(bg, store.MessageFilter{Status: "sent"}))(t)), []int64{b.ID})
 			equal(t, "limited", messageIDs(must(db.Messages(bg, store.MessageFilter{Limit: 1}))(t)), []int64{c.ID})
 			equal(t, "none", must(db.Messages(bg, store.MessageFilter{ContactID: "cy"}))(t), []*smsflow.Message{})
+			in := addMessage(t, db, smsflow.Message{ContactID: "bob", Direction: "in", Status: "received", CreatedAt: t0.Add(time.Hour)})
+			equal(t, "inbound", messageIDs(must(db.Messages(bg, store.MessageFilter{Direction: "in"}))(t)), []int64{in.ID})
+			equal(t, "outbound", messageIDs(must(db.Messages(bg, store.MessageFilter{Direction: "out"}))(t)), []int64{c.ID, b.ID, a.ID})
+			equal(t, "since (included)", messageIDs(must(db.Messages(bg, store.MessageFilter{Since: t0.Add(time.Hour)}))(t)), []int64{in.ID})
+			equal(t, "until (excluded)", messageIDs(must(db.Messages(bg, store.MessageFilter{Until: t0.Add(time.Hour)}))(t)), []int64{c.ID, b.ID, a.ID})
+			equal(t, "the next page (keyset)", messageIDs(must(db.Messages(bg, store.MessageFilter{Before: c.ID, Limit: 1}))(t)), []int64{b.ID})
+			equal(t, "filters combine", messageIDs(must(db.Messages(bg, store.MessageFilter{ContactID: "ana", Before: b.ID}))(t)), []int64{a.ID})
 		}},
 	}
 }
