@@ -40,15 +40,22 @@ func newPeopleUI(t *testing.T, db *store.DB) *peopleUI {
 	clock := testkit.NewClock(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC))
 	u := New(Deps{Config: config.Config{DefaultRegion: "US", Provider: "console"}, DB: db, Clock: clock, AdminKey: "ak_test",
 		Console: console.New(slog.New(slog.DiscardHandler))})
-	p := &peopleUI{UI: u, db: db, clock: clock, cookie: login(t, u)}
+	p := &peopleUI{UI: u, db: db, clock: clock}
+	p.relogin(t)
+	return p
+}
+
+// relogin logs in again (after the test clock passed the session's end).
+func (p *peopleUI) relogin(t *testing.T) {
+	t.Helper()
+	p.cookie = login(t, p.UI)
 	req := httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(p.cookie)
-	s := u.readSession(req)
+	s := p.readSession(req)
 	if s == nil {
 		t.Fatal("no session after login")
 	}
-	p.csrf = u.sessions.csrf(s)
-	return p
+	p.csrf = p.sessions.csrf(s)
 }
 
 func (p *peopleUI) get(t *testing.T, path string) (int, string, http.Header) {
