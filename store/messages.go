@@ -109,8 +109,11 @@ type MessageFilter struct {
 	Since, Until time.Time
 	// Before keeps messages with an id below it: the keyset of the next
 	// page (ids grow with time, so pages stay newest first); 0 for none.
-	Before int64
-	Limit  int
+	// MessageLog pages by (BeforeAt, Before): the created_at and id of the
+	// last message shown.
+	Before   int64
+	BeforeAt time.Time
+	Limit    int
 }
 
 // Messages lists messages, newest first.
@@ -155,6 +158,77 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// MessageLog lists messages newest first by created_at (then id), for the
+// web UI's log: the filters of Messages, the keyset (BeforeAt, Before).
+// Known statuses and directions are written into the statement, not bound,
+// so the partial indexes on them (messages_unknown, messages_inbound) are
+// used on both databases.
+func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Message, error) {
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE 1 = 1`
+	var args []any
+	if f.ContactID != "" {
+		q, args = q+` AND contact_id = ?`, append(args, f.ContactID)
+	}
+	if f.FlowID != "" {
+		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
+	}
+	if f.Status != "" {
+		if literalWord(f.Status) {
+			q += ` AND status = '` + f.Status + `'`
+		} else {
+			q, args = q+` AND status = ?`, append(args, f.Status)
+		}
+	}
+	switch f.Direction {
+	case "":
+	case "in", "out":
+		q += ` AND direction = '` + f.Direction + `'`
+	default:
+		q, args = q+` AND direction = ?`, append(args, f.Direction)
+	}
+	if !f.Since.IsZero() {
+		q, args = q+` AND created_at >= ?`, append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q, args = q+` AND created_at < ?`, append(args, micros(f.Until))
+	}
+	if !f.BeforeAt.IsZero() {
+		at := micros(f.BeforeAt)
+		q, args = q+` AND (created_at < ? OR (created_at = ? AND id < ?))`, append(args, at, at, f.Before)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := db.queryRead(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*smsflow.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// literalWord reports whether s is safe to write into a statement as a
+// quoted literal: lower-case letters and underscores, as statuses are.
+func literalWord(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // LastRunMessage returns the id of a run's latest outbound message (ids grow

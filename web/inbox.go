@@ -60,7 +60,7 @@ type consoleData struct {
 // inbox lists conversations: each contact whose texts came in lately, with
 // its latest text, newest first.
 func (u *UI) inbox(w http.ResponseWriter, r *http.Request) {
-	msgs, err := u.DB.Messages(r.Context(), store.MessageFilter{Direction: "in", Limit: inboxScan})
+	msgs, err := u.DB.MessageLog(r.Context(), store.MessageFilter{Direction: "in", Limit: inboxScan})
 	if err != nil {
 		u.Log.Error("web: inbox", "err", err)
 		u.fail(w, r, http.StatusInternalServerError, "The inbox could not be read; the log says why.")

@@ -46,7 +46,9 @@ type messagesData struct {
 
 // messages is the outbound and inbound log, newest first, with filters
 // (flow, status, direction, date range, contact) and keyset pagination
-// (?before= a message id), through DB.Messages as GET /v1/messages.
+// (?before= and ?at=: the id and time of the last message shown), through
+// DB.MessageLog: GET /v1/messages's filters, ordered by time on indexes
+// (D95).
 func (u *UI) messages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := messagesData{Statuses: messageStatuses, Newest: q.Get("before") == ""}
@@ -58,14 +60,14 @@ func (u *UI) messages(w http.ResponseWriter, r *http.Request) {
 	slices.Sort(d.Flows)
 	d.Filters = messageFilters{Flow: q.Get("flow"), Status: q.Get("status"), Direction: q.Get("direction"),
 		From: q.Get("from"), To: q.Get("to"), Contact: q.Get("contact")}
-	f, problem := d.Filters.parse(q.Get("before"))
+	f, problem := d.Filters.parse(q.Get("before"), q.Get("at"))
 	if problem != "" {
 		d.Problem = problem
 		u.render(w, r, http.StatusBadRequest, "messages", page{Title: "Messages", Nav: "messages", Data: d})
 		return
 	}
 	f.Limit = MessagesPage + 1
-	msgs, err := u.DB.Messages(r.Context(), f)
+	msgs, err := u.DB.MessageLog(r.Context(), f)
 	if err != nil {
 		u.Log.Error("web: messages", "err", err)
 		u.fail(w, r, http.StatusInternalServerError, "The messages could not be read; the log says why.")
@@ -80,7 +82,9 @@ func (u *UI) messages(w http.ResponseWriter, r *http.Request) {
 				next.Set(k, v)
 			}
 		}
-		next.Set("before", strconv.FormatInt(msgs[len(msgs)-1].ID, 10))
+		last := msgs[len(msgs)-1]
+		next.Set("before", strconv.FormatInt(last.ID, 10))
+		next.Set("at", strconv.FormatInt(last.CreatedAt.UnixMicro(), 10))
 		d.Older = "/messages?" + next.Encode()
 	}
 	d.Messages = msgs
@@ -94,7 +98,7 @@ func (u *UI) messages(w http.ResponseWriter, r *http.Request) {
 
 // parse checks the filters as a person typed them and turns them into the
 // store's filter, or says what to fix.
-func (mf messageFilters) parse(before string) (store.MessageFilter, string) {
+func (mf messageFilters) parse(before, at string) (store.MessageFilter, string) {
 	f := store.MessageFilter{FlowID: mf.Flow, ContactID: mf.Contact}
 	for _, v := range []string{mf.Flow, mf.Contact} {
 		if len(v) > maxQuery || !utf8.ValidString(v) {
@@ -133,12 +137,13 @@ func (mf messageFilters) parse(before string) (store.MessageFilter, string) {
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return f, "The \"from\" date is after the \"to\" date."
 	}
-	if before != "" {
+	if before != "" || at != "" {
 		n, err := strconv.ParseInt(before, 10, 64)
-		if err != nil || n <= 0 {
-			return f, "The page position ?before= is a message id from the \"Older\" link; open Messages again."
+		us, err2 := strconv.ParseInt(at, 10, 64)
+		if err != nil || err2 != nil || n <= 0 || us <= 0 {
+			return f, "The page position (?before= and ?at=) comes from the \"Older\" link; open Messages again."
 		}
-		f.Before = n
+		f.Before, f.BeforeAt = n, time.UnixMicro(us)
 	}
 	return f, ""
 }

@@ -36,6 +36,7 @@ type Store interface {
 	// messages (messages.go, inbox.go): the log with its filters and
 	// keyset, a contact's thread, the latest inbound texts
 	Messages(ctx context.Context, f store.MessageFilter) ([]*smsflow.Message, error)
+	MessageLog(ctx context.Context, f store.MessageFilter) ([]*smsflow.Message, error)
 }
 
 // WriteTx is what the UI's own writes read and write in their transaction:
