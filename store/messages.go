@@ -166,7 +166,11 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 // so the partial indexes on them (messages_unknown, messages_inbound) are
 // used on both databases.
 func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Message, error) {
-	q := `SELECT ` + messageColumns + ` FROM messages WHERE 1 = 1`
+	from := `messages`
+	if f.Direction == "in" && f.ContactID == "" && f.FlowID == "" && f.Status == "" {
+		from += db.indexedBy("messages_inbound") // the inbox: the latest texts in, in index order
+	}
+	q := `SELECT ` + messageColumns + ` FROM ` + from + ` WHERE 1 = 1`
 	var args []any
 	if f.ContactID != "" {
 		q, args = q+` AND contact_id = ?`, append(args, f.ContactID)
@@ -196,7 +200,8 @@ func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Messa
 	}
 	if !f.BeforeAt.IsZero() {
 		at := micros(f.BeforeAt)
-		q, args = q+` AND (created_at < ? OR (created_at = ? AND id < ?))`, append(args, at, at, f.Before)
+		// created_at <= ? alone bounds the index range (an OR does not).
+		q, args = q+` AND created_at <= ? AND (created_at < ? OR id < ?)`, append(args, at, at, f.Before)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
