@@ -40,6 +40,7 @@ type messagesData struct {
 	Messages []*smsflow.Message
 	Unknown  []int64 // ids of the unknown messages shown (resend / give up all)
 	Older    string  // the next page's link, "" on the last
+	First    string  // the first page with the same filters
 	Newest   bool
 	Problem  string
 }
@@ -73,15 +74,16 @@ func (u *UI) messages(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusInternalServerError, "The messages could not be read; the log says why.")
 		return
 	}
+	next := url.Values{}
+	for k, v := range map[string]string{"flow": d.Filters.Flow, "status": d.Filters.Status, "direction": d.Filters.Direction,
+		"from": d.Filters.From, "to": d.Filters.To, "contact": d.Filters.Contact} {
+		if v != "" {
+			next.Set(k, v)
+		}
+	}
+	d.First = "/messages?" + next.Encode()
 	if len(msgs) > MessagesPage {
 		msgs = msgs[:MessagesPage]
-		next := url.Values{}
-		for k, v := range map[string]string{"flow": d.Filters.Flow, "status": d.Filters.Status, "direction": d.Filters.Direction,
-			"from": d.Filters.From, "to": d.Filters.To, "contact": d.Filters.Contact} {
-			if v != "" {
-				next.Set(k, v)
-			}
-		}
 		last := msgs[len(msgs)-1]
 		next.Set("before", strconv.FormatInt(last.ID, 10))
 		next.Set("at", strconv.FormatInt(last.CreatedAt.UnixMicro(), 10))
