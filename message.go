@@ -15,6 +15,16 @@ const (
 	MessageReceived    = "received" // inbound
 )
 
+// A conversation message is a person's answer to a contact's text, typed
+// in the web UI's inbox (issue 20): no run, category CategoryConversation,
+// step ConversationStepPrefix + who sent it ("conversation:admin"). It goes
+// through the outbox like any message, and never to a number that opted
+// out (checked when queued and again when sent).
+const (
+	CategoryConversation   = "conversation"
+	ConversationStepPrefix = "conversation:"
+)
+
 // Message is one SMS, outbound or inbound.
 type Message struct {
 	ID         int64     `json:"id"`

@@ -33,9 +33,12 @@ type recheckError struct{ msg string }
 func (e *recheckError) Error() string { return e.msg }
 
 // restricted reports whether consent can refuse a message at the last
-// moment: a flow's message, or the confirmation of an opt-in keyword. Other
-// automatic replies (the STOP confirmation itself, HELP) always go.
-func restricted(m *smsflow.Message) bool { return m.RunID != 0 || optInReply(m) }
+// moment: a flow's message, the confirmation of an opt-in keyword, or a
+// person's conversation reply. Other automatic replies (the STOP
+// confirmation itself, HELP) always go.
+func restricted(m *smsflow.Message) bool {
+	return m.RunID != 0 || optInReply(m) || m.Category == smsflow.CategoryConversation
+}
 
 // consentAllows is the last-moment consent rule for a restricted message
 // given its number's current ledger status: a flow's message needs a number
@@ -44,7 +47,7 @@ func restricted(m *smsflow.Message) bool { return m.RunID != 0 || optInReply(m) 
 // queued.
 func consentAllows(m *smsflow.Message, st smsflow.ConsentStatus) bool {
 	if m.RunID == 0 {
-		return !(optInReply(m) && st == smsflow.ConsentUnsubscribed)
+		return !((optInReply(m) || m.Category == smsflow.CategoryConversation) && st == smsflow.ConsentUnsubscribed)
 	}
 	return st != smsflow.ConsentUnsubscribed && (!policy.Marketing(m.Category) || m.Category == "" || st == smsflow.ConsentSubscribed)
 }

@@ -43,6 +43,22 @@ type tableMissing interface {
 	MissingTable(err error) bool
 }
 
+// An indexHinter is a Dialect that can be told which index a statement's
+// table must use (SQLite's INDEXED BY); PostgreSQL's planner, with its
+// statistics, chooses by itself.
+type indexHinter interface {
+	IndexedBy(index string) string
+}
+
+// indexedBy is the clause that makes the table before it use index, where
+// the database takes such hints ("" elsewhere).
+func (db *DB) indexedBy(index string) string {
+	if h, ok := db.dialect.(indexHinter); ok {
+		return h.IndexedBy(index)
+	}
+	return ""
+}
+
 // A lockWaiter is a Dialect whose writers exclude each other across
 // processes (SQLite: one writer at a time for the whole file), so a long
 // batch job must leave gaps for the others, and can be told "locked".

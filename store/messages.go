@@ -99,10 +99,21 @@ provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, error_code = ?, upda
 	return err
 }
 
-// MessageFilter selects messages for the API.
+// MessageFilter selects messages for the API and the web UI's log.
 type MessageFilter struct {
 	ContactID, FlowID, Status string
-	Limit                     int
+	// Direction is "in" or "out"; "" for both.
+	Direction string
+	// Since and Until bound created_at (Since included, Until excluded);
+	// zero for no bound.
+	Since, Until time.Time
+	// Before keeps messages with an id below it: the keyset of the next
+	// page (ids grow with time, so pages stay newest first); 0 for none.
+	// MessageLog pages by (BeforeAt, Before): the created_at and id of the
+	// last message shown.
+	Before   int64
+	BeforeAt time.Time
+	Limit    int
 }
 
 // Messages lists messages, newest first.
@@ -117,6 +128,18 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	}
 	if f.Status != "" {
 		q, args = q+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Direction != "" {
+		q, args = q+` AND direction = ?`, append(args, f.Direction)
+	}
+	if !f.Since.IsZero() {
+		q, args = q+` AND created_at >= ?`, append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q, args = q+` AND created_at < ?`, append(args, micros(f.Until))
+	}
+	if f.Before > 0 {
+		q, args = q+` AND id < ?`, append(args, f.Before)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -135,6 +158,82 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// MessageLog lists messages newest first by created_at (then id), for the
+// web UI's log: the filters of Messages, the keyset (BeforeAt, Before).
+// Known statuses and directions are written into the statement, not bound,
+// so the partial indexes on them (messages_unknown, messages_inbound) are
+// used on both databases.
+func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Message, error) {
+	from := `messages`
+	if f.Direction == "in" && f.ContactID == "" && f.FlowID == "" && f.Status == "" {
+		from += db.indexedBy("messages_inbound") // the inbox: the latest texts in, in index order
+	}
+	q := `SELECT ` + messageColumns + ` FROM ` + from + ` WHERE 1 = 1`
+	var args []any
+	if f.ContactID != "" {
+		q, args = q+` AND contact_id = ?`, append(args, f.ContactID)
+	}
+	if f.FlowID != "" {
+		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
+	}
+	if f.Status != "" {
+		if literalWord(f.Status) {
+			q += ` AND status = '` + f.Status + `'`
+		} else {
+			q, args = q+` AND status = ?`, append(args, f.Status)
+		}
+	}
+	switch f.Direction {
+	case "":
+	case "in", "out":
+		q += ` AND direction = '` + f.Direction + `'`
+	default:
+		q, args = q+` AND direction = ?`, append(args, f.Direction)
+	}
+	if !f.Since.IsZero() {
+		q, args = q+` AND created_at >= ?`, append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q, args = q+` AND created_at < ?`, append(args, micros(f.Until))
+	}
+	if !f.BeforeAt.IsZero() {
+		at := micros(f.BeforeAt)
+		// created_at <= ? alone bounds the index range (an OR does not).
+		q, args = q+` AND created_at <= ? AND (created_at < ? OR id < ?)`, append(args, at, at, f.Before)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := db.queryRead(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*smsflow.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// literalWord reports whether s is safe to write into a statement as a
+// quoted literal: lower-case letters and underscores, as statuses are.
+func literalWord(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // LastRunMessage returns the id of a run's latest outbound message (ids grow

@@ -34,9 +34,17 @@ func routes(u *UI) []route {
 		f("POST /flows/new", u.createFlow),
 		f("POST /flows/check", u.checkFlow),
 
+		// contacts (contacts.go), messages (messages.go), inbox (inbox.go)
 		f("GET /contacts", u.contacts),
+		f("GET /contacts/{id}", u.contact),
 		f("GET /messages", u.messages),
+		f("POST /messages/resend", u.resendUnknown),
+		f("POST /messages/give-up", u.giveUpUnknown),
 		f("GET /inbox", u.inbox),
+		f("GET /inbox/events", u.consoleEvents),
+		f("GET /inbox/{contact}", u.thread),
+		f("POST /inbox/{contact}/reply", u.reply),
+		f("POST /inbox/{contact}/inbound", u.consoleInbound),
 		f("GET /program", u.program),
 		f("GET /settings", u.settings),
 		f("POST /settings/keys/{name}/rotate", u.rotateKey),

@@ -63,6 +63,7 @@ type UI struct {
 	figs     figuresCache
 	// segmentPrice prices a segment in the reports, as the API's.
 	segmentPrice float64
+	live         liveStreams // the live console's event streams (inbox.go)
 }
 
 // Paths are the URL patterns the UI answers; smsflow serve mounts the UI
@@ -141,6 +142,7 @@ var funcs = template.FuncMap{
 	"pct":       pct,
 	"num":       num,
 	"money":     money,
+	"path":      url.PathEscape, // one path segment from data: /contacts/{{path .ID}}
 }
 
 // parsePage parses the layout with one page's template.

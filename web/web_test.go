@@ -23,7 +23,7 @@ func newTestUI(t *testing.T, publicURL string) (*UI, *testkit.Clock) {
 	return New(Deps{Config: config.Config{PublicURL: publicURL}, Clock: clock, AdminKey: "ak_test"}), clock
 }
 
-func login(t *testing.T, u *UI) *http.Cookie {
+func login(t testing.TB, u *UI) *http.Cookie {
 	t.Helper()
 	req := httptest.NewRequest("POST", "/login", strings.NewReader("key=ak_test&next=%2Fcontacts"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -43,7 +43,7 @@ func login(t *testing.T, u *UI) *http.Cookie {
 
 func TestTemplatesParse(t *testing.T) {
 	u, _ := newTestUI(t, "")
-	for _, name := range []string{"layout", "login", "error", "flows", "contacts", "messages", "inbox", "program", "settings", "flow", "editor"} {
+	for _, name := range []string{"layout", "login", "error", "flows", "contacts", "contact", "messages", "inbox", "inbox-thread", "program", "settings", "flow", "editor"} {
 		if name == "layout" {
 			continue
 		}

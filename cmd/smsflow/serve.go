@@ -154,6 +154,7 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	a.http.RegisterOnShutdown(ui.Close) // the live console's streams end with the server
 	go func() { a.served <- a.http.Serve(a.ln) }()
 	return a, nil
 }

@@ -21,10 +21,16 @@ const Keep = 1000
 type Console struct {
 	log *slog.Logger
 
-	mu     sync.Mutex
-	recent []smsflow.Message
-	sent   int64
+	mu       sync.Mutex
+	recent   []smsflow.Message
+	sent     int64
+	watchers map[chan smsflow.Message]struct{}
 }
+
+// WatchBuffer is how many sent messages a watcher that falls behind may
+// have waiting; later ones are dropped for it (Send never waits on a
+// watcher).
+const WatchBuffer = 64
 
 // New returns a console provider logging to log.
 func New(log *slog.Logger) *Console { return &Console{log: log} }
@@ -41,6 +47,12 @@ func (c *Console) Send(_ context.Context, m *smsflow.Message) (provider.Result, 
 	if len(c.recent) > Keep {
 		c.recent = c.recent[len(c.recent)-Keep:]
 	}
+	for w := range c.watchers {
+		select {
+		case w <- *m:
+		default: // a slow watcher misses it rather than holding up sends
+		}
+	}
 	c.mu.Unlock()
 	// The body only at DEBUG: it may hold anything, numbers included
 	// (the handler masks those too). The API and UI show it in full.
@@ -54,6 +66,31 @@ func (c *Console) Recent() []smsflow.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]smsflow.Message(nil), c.recent...)
+}
+
+// Watch returns a channel that gets each message sent from now on (the web
+// UI's live console), and the func that ends the watch; call it exactly
+// once, when the watcher stops reading.
+func (c *Console) Watch() (<-chan smsflow.Message, func()) {
+	ch := make(chan smsflow.Message, WatchBuffer)
+	c.mu.Lock()
+	if c.watchers == nil {
+		c.watchers = map[chan smsflow.Message]struct{}{}
+	}
+	c.watchers[ch] = struct{}{}
+	c.mu.Unlock()
+	return ch, func() {
+		c.mu.Lock()
+		delete(c.watchers, ch)
+		c.mu.Unlock()
+	}
+}
+
+// Watchers returns how many watches are open.
+func (c *Console) Watchers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.watchers)
 }
 
 // Sent returns how many messages were sent.

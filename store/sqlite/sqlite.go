@@ -31,12 +31,18 @@ func init() {
 
 type dialect struct{}
 
-func (dialect) Name() string           { return "sqlite" }
-func (dialect) SkipLocked() string     { return "" }
-func (dialect) RoundTrips() bool       { return false }
-func (dialect) LockRow() string        { return "" }
-func (dialect) Rebind(q string) string { return q }
-func (dialect) Migrations() fs.FS      { m, _ := fs.Sub(migrations, "migrations"); return m }
+func (dialect) Name() string       { return "sqlite" }
+func (dialect) SkipLocked() string { return "" }
+func (dialect) RoundTrips() bool   { return false }
+func (dialect) LockRow() string    { return "" }
+
+// IndexedBy names the index a statement must use: without statistics
+// SQLite's planner prefers an equality on an index's first column over a
+// partial index that also gives the order (the message log's inbound
+// texts: messages_status and a sort, not messages_inbound in order).
+func (dialect) IndexedBy(index string) string { return " INDEXED BY " + index }
+func (dialect) Rebind(q string) string        { return q }
+func (dialect) Migrations() fs.FS             { m, _ := fs.Sub(migrations, "migrations"); return m }
 
 // uriPath escapes what SQLite's URI filenames give a meaning to: a path
 // holding "#" or "?" would otherwise open another file (the part before it).

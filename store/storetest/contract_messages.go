@@ -188,6 +188,33 @@ func messageCases() []contractCase {
 			equal(t, "by status", messageIDs(must(db.Messages(bg, store.MessageFilter{Status: "sent"}))(t)), []int64{b.ID})
 			equal(t, "limited", messageIDs(must(db.Messages(bg, store.MessageFilter{Limit: 1}))(t)), []int64{c.ID})
 			equal(t, "none", must(db.Messages(bg, store.MessageFilter{ContactID: "cy"}))(t), []*smsflow.Message{})
+			in := addMessage(t, db, smsflow.Message{ContactID: "bob", Direction: "in", Status: "received", CreatedAt: t0.Add(time.Hour)})
+			equal(t, "inbound", messageIDs(must(db.Messages(bg, store.MessageFilter{Direction: "in"}))(t)), []int64{in.ID})
+			equal(t, "outbound", messageIDs(must(db.Messages(bg, store.MessageFilter{Direction: "out"}))(t)), []int64{c.ID, b.ID, a.ID})
+			equal(t, "since (included)", messageIDs(must(db.Messages(bg, store.MessageFilter{Since: t0.Add(time.Hour)}))(t)), []int64{in.ID})
+			equal(t, "until (excluded)", messageIDs(must(db.Messages(bg, store.MessageFilter{Until: t0.Add(time.Hour)}))(t)), []int64{c.ID, b.ID, a.ID})
+			equal(t, "the next page (keyset)", messageIDs(must(db.Messages(bg, store.MessageFilter{Before: c.ID, Limit: 1}))(t)), []int64{b.ID})
+			equal(t, "filters combine", messageIDs(must(db.Messages(bg, store.MessageFilter{ContactID: "ana", Before: b.ID}))(t)), []int64{a.ID})
+		}},
+		{"DB.MessageLog", func(t *testing.T, db *store.DB) {
+			// Newest first by created_at, then id: a message recorded later
+			// with an older created_at (an import) sorts by its time.
+			a := addMessage(t, db, smsflow.Message{ContactID: "ana", FlowID: "welcome", Status: "delivered", CreatedAt: t0})
+			b := addMessage(t, db, smsflow.Message{ContactID: "ana", Status: "unknown", CreatedAt: t0.Add(time.Minute)})
+			c := addMessage(t, db, smsflow.Message{ContactID: "bob", FlowID: "welcome", Status: "delivered", CreatedAt: t0.Add(time.Minute)})
+			d := addMessage(t, db, smsflow.Message{ContactID: "bob", Direction: "in", Status: "received", CreatedAt: t0.Add(-time.Hour)})
+			log := func(f store.MessageFilter) []int64 { return messageIDs(must(db.MessageLog(bg, f))(t)) }
+			equal(t, "newest first", log(store.MessageFilter{}), []int64{c.ID, b.ID, a.ID, d.ID})
+			equal(t, "by flow", log(store.MessageFilter{FlowID: "welcome"}), []int64{c.ID, a.ID})
+			equal(t, "by contact", log(store.MessageFilter{ContactID: "bob"}), []int64{c.ID, d.ID})
+			equal(t, "unknown", log(store.MessageFilter{Status: "unknown"}), []int64{b.ID})
+			equal(t, "a status that is not a word", log(store.MessageFilter{Status: "x'y"}), []int64{})
+			equal(t, "inbound", log(store.MessageFilter{Direction: "in"}), []int64{d.ID})
+			equal(t, "outbound", log(store.MessageFilter{Direction: "out"}), []int64{c.ID, b.ID, a.ID})
+			equal(t, "dates", log(store.MessageFilter{Since: t0, Until: t0.Add(time.Minute)}), []int64{a.ID})
+			// The next page after c (same instant as b): b, then older.
+			equal(t, "keyset", log(store.MessageFilter{BeforeAt: c.CreatedAt, Before: c.ID, Limit: 2}), []int64{b.ID, a.ID})
+			equal(t, "keyset at the end", log(store.MessageFilter{BeforeAt: d.CreatedAt, Before: d.ID}), []int64{})
 		}},
 	}
 }
