@@ -143,8 +143,9 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	root.Handle("/", api.New(api.Deps{Config: cfg, DB: db, Writer: a.writer, Clock: clock, Log: log, Keyring: a.keyring,
 		Catalog: a.cat, Engine: a.engine, Sender: a.sender, Console: a.cons, Metrics: a.metrics.Handler(), OnThrottled: a.metrics.Throttled}))
 	// The web UI answers its own paths (web.Paths) on the same port.
-	web.Mount(root, web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
-		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin, Keys: a.keyring, Webhooks: a.webhooks}))
+	ui := web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
+		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin, Keys: a.keyring, Webhooks: a.webhooks})
+	web.Mount(root, ui)
 	a.keyring.Start()
 	a.http = &http.Server{
 		Handler:           root,
