@@ -71,7 +71,6 @@ func (u *UI) contacts(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/contacts/"+url.PathEscape(c.ID), http.StatusSeeOther)
 }
 
-
 type ledgerRow struct {
 	smsflow.ConsentEntry
 	Evidence []trait
