@@ -86,3 +86,22 @@ func TestEditorCheckPlacesProblemsAndPreviews(t *testing.T) {
 		t.Errorf("a changed id: %+v, want one error at line 1", c.Problems)
 	}
 }
+
+// TestEditorPreviewEscapesTraits: a trait typed on the page is text in the
+// preview, never markup.
+func TestEditorPreviewEscapesTraits(t *testing.T) {
+	u := New(Deps{Config: config.Default(), Catalog: engine.NewCatalog(nil)})
+	src := "id: x\ncategory: service\ntrigger:\n  event: A\nsteps:\n  - id: hi\n    send: \"Hi {{ contact.traits.first_name | default: \\\"you\\\" }}\"\n"
+	d := editorData{ID: "x", Checks: u.check("x", src, []trait{{Key: "first_name", Value: `<img src=x onerror=alert(1)>`}})}
+	tmpl, err := u.page("editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := tmpl.ExecuteTemplate(&buf, "checks", d); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "<img") || !strings.Contains(out, "Hi &lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("the preview of an HTML trait is not escaped text:\n%s", out)
+	}
+}
