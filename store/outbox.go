@@ -25,29 +25,41 @@ type OutboxScope struct {
 	// claimed and never called goes back to the queue (RecoverClaims).
 	Node string
 	// Claim is the round's token (non-zero, unique per round), recorded on
-	// the claimed rows: MarkCalling marks only rows still held by it.
+	// the claimed rows: MarkCalling marks only rows still held by it. A
+	// claim without a token (0) records -1, as a claimed row's token is what
+	// tells it from a queued one (D91).
 	Claim int64
 }
 
-// ClaimOutbox moves up to limit queued messages of scope that are due (a
-// retried send waits for its next_attempt_at) to "sending" and returns them,
-// oldest first, leaving those of the waiting flows queued. Claimed rows are
-// invisible to other senders. They record scope's Node and Claim and are not
-// yet called: none may go to the provider before MarkCalling marked it.
+// ClaimOutbox claims up to limit queued messages of scope that are due (a
+// retried send waits for its next_attempt_at) and returns them, oldest
+// first, as "sending", leaving those of the waiting flows queued. Claimed
+// rows are invisible to other senders. They record scope's Node and Claim and
+// are not yet called: none may go to the provider before MarkCalling marked
+// it.
+//
+// A claimed row keeps status 'queued' in storage, with claim <> 0 (D91): the
+// claim then changes no indexed column, so PostgreSQL writes it as a HOT
+// update (no index entries), and SQLite touches no index. Readers see it as
+// "sending" (statusRead, the Messages filter).
 func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
 	// One statement picks and claims (PostgreSQL: the rows other senders
 	// hold are skipped, not waited for). No waiting flow: the statement of
 	// old, not a filter that matches nothing.
 	skip := ""
-	args := []any{micros(now), scope.Node, scope.Claim, scope.Sender, micros(now)}
+	token := scope.Claim
+	if token == 0 {
+		token = -1
+	}
+	args := []any{micros(now), scope.Node, token, scope.Sender, micros(now)}
 	if len(scope.Waiting) > 0 {
 		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
 		for _, id := range scope.Waiting {
 			args = append(args, id)
 		}
 	}
-	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
+	rows, err := t.query(`UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
+SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
 RETURNING `+messageColumns, append(args, limit)...)
 	if err != nil {
 		return nil, err
@@ -75,7 +87,7 @@ RETURNING `+messageColumns, append(args, limit)...)
 // will never claim it: kept are the senders named (the configured ones other
 // than the default). It returns how many messages moved.
 func (db *DB) RepointQueued(ctx context.Context, kept []string) (int64, error) {
-	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND sender <> ''`, []any{}
+	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND claim = 0 AND sender <> ''`, []any{}
 	if len(kept) > 0 {
 		q += ` AND sender NOT IN (` + placeholders(len(kept)) + `)`
 		for _, s := range kept {
@@ -146,7 +158,7 @@ func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuse
 // CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
 // returns how many.
 func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
-	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
+	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued' AND claim = 0`, micros(now), runID)
 	if err != nil {
 		return 0, err
 	}
@@ -170,7 +182,7 @@ func (db *DB) MarkCalling(ctx context.Context, ids []int64, claim int64, now tim
 	var marked []int64
 	err := db.WriteTx(ctx, func(t *Tx) error {
 		marked = marked[:0]
-		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'sending' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
+		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'queued' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
 		if err != nil {
 			return err
 		}
@@ -213,14 +225,14 @@ func (db *DB) RecoverClaims(ctx context.Context, node string, staleBefore, now t
 	}
 	var r Recovered
 	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE messages SET status = 'queued', claimed_by = '', claim = 0, updated_at = ? WHERE status = 'sending' AND called_at = 0 AND `+cond, append([]any{micros(now)}, args...)...)
+		res, err := t.exec(`UPDATE messages SET claimed_by = '', claim = 0, updated_at = ? WHERE `+claimed+` AND called_at = 0 AND `+cond, append([]any{micros(now)}, args...)...)
 		if err != nil {
 			return err
 		}
 		if r.Requeued, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending' AND called_at <> 0 AND `+cond, append([]any{micros(now)}, args...)...)
+		res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE `+claimed+` AND called_at <> 0 AND `+cond, append([]any{micros(now)}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -244,8 +256,8 @@ func (t *Tx) CountAttempt(id int64) (int, error) {
 // RequeueMessage puts a claimed message back in the outbox, to be claimed
 // again from next on; errorCode says why it is waiting ("" keeps the last).
 func (t *Tx) RequeueMessage(id int64, next time.Time, errorCode string, now time.Time) error {
-	_, err := t.exec(`UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
-WHERE id = ? AND status = 'sending'`, micros(next), errorCode, errorCode, micros(now), id)
+	_, err := t.exec(`UPDATE messages SET claimed_by = '', claim = 0, called_at = 0, next_attempt_at = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
+WHERE id = ? AND `+claimed, micros(next), errorCode, errorCode, micros(now), id)
 	return err
 }
 
@@ -261,7 +273,7 @@ type CanceledMessage struct {
 // contact (runs ended or not), leaving automatic replies (no run) alone: the
 // STOP confirmation must still go out.
 func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
-	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
+	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND claim = 0 AND run_id IS NOT NULL`, contactID)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +293,7 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 		return nil, err
 	}
 	for _, m := range out {
-		if _, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'queued'`, code, micros(now), m.ID); err != nil {
+		if _, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'queued' AND claim = 0`, code, micros(now), m.ID); err != nil {
 			return nil, err
 		}
 	}
