@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ type OutboxScope struct {
 	Node string
 	// Claim is the round's token (non-zero, unique per round), recorded on
 	// the claimed rows: MarkCalling marks only rows still held by it. A
-	// claim without a token (0) records -1, as a claimed row's token is what
-	// tells it from a queued one (D91).
+	// claim without a token (0) records a negative one of its own, as a
+	// claimed row's token is what tells it from a queued one (D91); such a
+	// claim is only ever taken back by RecoverClaims.
 	Claim int64
 }
 
@@ -49,7 +51,7 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflo
 	skip := ""
 	token := scope.Claim
 	if token == 0 {
-		token = -1
+		token = -1 - rand.Int64N(1<<62)
 	}
 	args := []any{micros(now), scope.Node, token, scope.Sender, micros(now)}
 	if len(scope.Waiting) > 0 {
@@ -79,7 +81,26 @@ RETURNING `+messageColumns, append(args, limit)...)
 	}
 	// RETURNING has no order.
 	slices.SortFunc(out, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) > 0 {
+		// The round's range, for recovery (no index finds claimed rows).
+		if _, err := t.exec(`INSERT INTO send_claims (node, claim, first_id, last_id) VALUES (?, ?, ?, ?)
+ON CONFLICT (node, claim) DO UPDATE SET first_id = CASE WHEN excluded.first_id < send_claims.first_id THEN excluded.first_id ELSE send_claims.first_id END,
+last_id = CASE WHEN excluded.last_id > send_claims.last_id THEN excluded.last_id ELSE send_claims.last_id END`,
+			scope.Node, token, out[0].ID, out[len(out)-1].ID); err != nil {
+			return nil, fmt.Errorf("record send claim: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// ReleaseClaim forgets a round's claim once its outcome is recorded (every
+// claimed row sent, failed, canceled or queued again), in the outcome's
+// transaction: recovery then has nothing of it to take back.
+func (t *Tx) ReleaseClaim(node string, claim int64) error {
+	if _, err := t.exec(`DELETE FROM send_claims WHERE node = ? AND claim = ?`, node, claim); err != nil {
+		return fmt.Errorf("release send claim: %w", err)
+	}
+	return nil
 }
 
 // RepointQueued hands the queued messages of senders no longer configured to
@@ -219,25 +240,60 @@ type Recovered struct {
 // is queued again, untried; one that may have been is "unknown", never resent
 // blindly.
 func (db *DB) RecoverClaims(ctx context.Context, node string, staleBefore, now time.Time) (Recovered, error) {
-	cond, args := `claimed_by IN (?, '')`, []any{node}
+	cond, args := `node IN (?, '')`, []any{node}
 	if !staleBefore.IsZero() {
-		cond, args = `claimed_by NOT IN (?, '') AND claimed_by NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?)`, []any{node, micros(staleBefore)}
+		cond, args = `node NOT IN (?, '') AND node NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?)`, []any{node, micros(staleBefore)}
+	}
+	type round struct {
+		node        string
+		claim       int64
+		first, last int64
 	}
 	var r Recovered
 	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE messages SET claimed_by = '', claim = 0, updated_at = ? WHERE `+claimed+` AND called_at = 0 AND `+cond, append([]any{micros(now)}, args...)...)
+		r = Recovered{}
+		var rounds []round
+		rows, err := t.query(`SELECT node, claim, first_id, last_id FROM send_claims WHERE `+cond, args...)
 		if err != nil {
 			return err
 		}
-		if r.Requeued, err = res.RowsAffected(); err != nil {
+		for rows.Next() {
+			var c round
+			if err := rows.Scan(&c.node, &c.claim, &c.first, &c.last); err != nil {
+				rows.Close()
+				return err
+			}
+			rounds = append(rounds, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE `+claimed+` AND called_at <> 0 AND `+cond, append([]any{micros(now)}, args...)...)
-		if err != nil {
-			return err
+		// Each round's rows by its id range (the primary key), not by a
+		// scan of every queued row.
+		for _, c := range rounds {
+			held := ` WHERE id BETWEEN ? AND ? AND ` + claimed + ` AND claim = ? AND claimed_by = ?`
+			res, err := t.exec(`UPDATE messages SET claimed_by = '', claim = 0, updated_at = ?`+held+` AND called_at = 0`, micros(now), c.first, c.last, c.claim, c.node)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			r.Requeued += n
+			if res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ?`+held+` AND called_at <> 0`, micros(now), c.first, c.last, c.claim, c.node); err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			r.Unknown += n
+			if _, err := t.exec(`DELETE FROM send_claims WHERE node = ? AND claim = ?`, c.node, c.claim); err != nil {
+				return err
+			}
 		}
-		r.Unknown, err = res.RowsAffected()
-		return err
+		return nil
 	})
 	return r, err
 }

@@ -55,6 +55,26 @@ func outboxCases() []contractCase {
 				})
 			})
 		}},
+		{"Tx.ReleaseClaim", func(t *testing.T, db *store.DB) {
+			for _, s := range []string{"a", "b", "c"} {
+				addMessage(t, db, smsflow.Message{StepID: "keyword:" + s, ContactID: "ana"})
+			}
+			done := claim(t, db, t0, 2, store.OutboxScope{Node: "n1", Claim: 3})
+			open := claim(t, db, t0, 1, store.OutboxScope{Node: "n1", Claim: 5})
+			write(t, db, func(tx *store.Tx) error {
+				if err := tx.MarkSent("console", "", messageIDs(done), []string{"", ""}, []string{"", ""}, t0); err != nil {
+					return err
+				}
+				if err := tx.ReleaseClaim("n1", 3); err != nil {
+					return err
+				}
+				return tx.ReleaseClaim("n1", 77) // none: no error
+			})
+			equal(t, "only the open round is taken back", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1})
+			equal(t, "queued again", messageByID(t, db, open[0].ID).Status, "queued")
+			equal(t, "sent ones untouched", messageByID(t, db, done[0].ID).Status, "sent")
+			equal(t, "a round is taken back once", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{})
+		}},
 		{"DB.RepointQueued", func(t *testing.T, db *store.DB) {
 			gone := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Sender: "+15550000001"})
 			kept := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana", Sender: "+15550000002"})
