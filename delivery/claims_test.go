@@ -64,10 +64,11 @@ func TestRestartRequeuesClaimedMessagesNeverCalled(t *testing.T) {
 			}
 			return c
 		}
-		if got := count(`SELECT COUNT(*) FROM messages WHERE status = 'sending'`); got != n {
+		// A claimed row stays queued and carries its round's token (D91).
+		if got := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0`); got != n {
 			t.Fatalf("%d sending while the first call is held, want the whole round (%d)", got, n)
 		}
-		if got := count(`SELECT COUNT(*) FROM messages WHERE status = 'sending' AND called_at <> 0`); got != 1 {
+		if got := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND called_at <> 0`); got != 1 {
 			t.Errorf("%d marked called while one call is in flight (concurrency 1), want 1", got)
 		}
 

@@ -33,9 +33,10 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		claim   = rand.Int64() | 1 // this round's token on the rows it claims (never 0)
 	)
 	defer s.optOuts.done(group)
-	err := writeTx(ctx, s.db, func(tx WriteTx) error {
+	took := false // the claim took rows (and recorded its range)
+	claimTx := func(tx WriteTx) error {
 		now := s.clock.Now()
-		claimed, slots, hold = nil, nil, time.Time{}
+		claimed, slots, hold, took = nil, nil, time.Time{}, false
 		n := limit
 		if paced {
 			st, err := tx.LockPacing(l.pacing.Sender)
@@ -56,6 +57,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
 			return err
 		}
+		took = len(claimed) > 0
 		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
@@ -91,6 +93,14 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			slots[i] = start.Add(d)
 		}
 		return nil
+	}
+	err := writeTx(ctx, s.db, func(tx WriteTx) error {
+		err := claimTx(tx)
+		if err == nil && took && len(claimed) == 0 {
+			// Rechecked, capped or held: nothing of the claim is left.
+			err = tx.ReleaseClaim(s.Node, claim)
+		}
+		return err
 	})
 	l.mu.Lock()
 	l.pacedUntil = hold
@@ -109,7 +119,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	throttled := s.throttledBy(outs)
 	var pause time.Time
 	events := false
-	err = writeTx(ctx, s.db, func(tx WriteTx) error {
+	outcomeTx := func(tx WriteTx) error {
 		now := s.clock.Now()
 		events, pause = false, time.Time{}
 		// Outcomes that change a number (carrier opt-out, invalid number)
@@ -195,6 +205,13 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			return tx.RefundPacing(l.pacing.Sender, plan.day, unsent)
 		}
 		return nil
+	}
+	err = writeTx(ctx, s.db, func(tx WriteTx) error {
+		if err := outcomeTx(tx); err != nil {
+			return err
+		}
+		// Every claimed row has its outcome: recovery has nothing to take back.
+		return tx.ReleaseClaim(s.Node, claim)
 	})
 	if err != nil {
 		return 0, err

@@ -38,6 +38,7 @@ type Store interface {
 type WriteTx interface {
 	// outbox: claiming queued messages, under the sender's pacing
 	ClaimOutbox(now time.Time, limit int, scope store.OutboxScope) ([]*smsflow.Message, error)
+	ReleaseClaim(node string, claim int64) error
 	LockPacing(sender string) (store.PacingState, error)
 	ReservePacing(sender string, now time.Time, span time.Duration, day int64, segments int) (time.Time, error)
 	RefundPacing(sender string, day int64, segments int) error

@@ -79,7 +79,7 @@ func (s *invSim) pace(p *invPacing) {
 // race commits a STOP from the number of a claimed flow message not yet
 // called, at an instant strictly between now and the slot.
 func (s *invSim) race(now, slot time.Time) {
-	rows, err := s.db.ReadQuery(ctx, `SELECT id, phone FROM messages WHERE status = 'sending' AND run_id IS NOT NULL ORDER BY id`)
+	rows, err := s.db.ReadQuery(ctx, `SELECT id, phone FROM messages WHERE status = 'queued' AND claim <> 0 AND run_id IS NOT NULL ORDER BY id`)
 	if err != nil {
 		s.tb.Fatal(err)
 	}

@@ -175,7 +175,7 @@ func (db *DB) ArchiveFlow(ctx context.Context, id string, now time.Time) (Archiv
 		if n, _ := res.RowsAffected(); n == 0 {
 			return smsflow.Errorf(smsflow.ENOTFOUND, "no flow %q", id)
 		}
-		rows, err := t.query(`UPDATE messages SET status = 'canceled', error_code = 'flow_archived', updated_at = ? WHERE flow_id = ? AND status = 'queued'
+		rows, err := t.query(`UPDATE messages SET status = 'canceled', error_code = 'flow_archived', updated_at = ? WHERE flow_id = ? AND status = 'queued' AND claim = 0
 RETURNING run_id, step_id, contact_id`, micros(now), id)
 		if err != nil {
 			return err

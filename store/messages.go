@@ -10,7 +10,16 @@ import (
 	"github.com/smsflow/smsflow"
 )
 
-const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, status, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
+// claimed selects the rows a send round holds: they keep status 'queued'
+// in storage and carry the round's token (D91), so that claiming changes no
+// indexed column. Readers see them as "sending" (statusRead).
+const claimed = `status = 'queued' AND claim <> 0`
+
+// statusRead is a message's status as every reader knows it: a claimed row
+// reads "sending".
+const statusRead = `CASE WHEN status = 'queued' AND claim <> 0 THEN 'sending' ELSE status END`
+
+const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, ` + statusRead + `, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
 
 func scanMessage(s scanner) (*smsflow.Message, error) {
 	var (
@@ -126,7 +135,13 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	if f.FlowID != "" {
 		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case smsflow.MessageSending:
+		q += ` AND ` + claimed
+	case smsflow.MessageQueued:
+		q += ` AND status = 'queued' AND claim = 0`
+	default:
 		q, args = q+` AND status = ?`, append(args, f.Status)
 	}
 	if f.Direction != "" {
@@ -248,7 +263,7 @@ func (t *Tx) LastRunMessage(runID int64) (int64, error) {
 // produced ("" if none).
 func (t *Tx) StepMessageStatus(runID int64, stepID string) (string, error) {
 	var s string
-	err := t.queryRow(`SELECT status FROM messages WHERE run_id = ? AND step_id = ?`, runID, stepID).Scan(&s)
+	err := t.queryRow(`SELECT `+statusRead+` FROM messages WHERE run_id = ? AND step_id = ?`, runID, stepID).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

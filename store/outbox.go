@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -25,29 +26,42 @@ type OutboxScope struct {
 	// claimed and never called goes back to the queue (RecoverClaims).
 	Node string
 	// Claim is the round's token (non-zero, unique per round), recorded on
-	// the claimed rows: MarkCalling marks only rows still held by it.
+	// the claimed rows: MarkCalling marks only rows still held by it. A
+	// claim without a token (0) records a negative one of its own, as a
+	// claimed row's token is what tells it from a queued one (D91); such a
+	// claim is only ever taken back by RecoverClaims.
 	Claim int64
 }
 
-// ClaimOutbox moves up to limit queued messages of scope that are due (a
-// retried send waits for its next_attempt_at) to "sending" and returns them,
-// oldest first, leaving those of the waiting flows queued. Claimed rows are
-// invisible to other senders. They record scope's Node and Claim and are not
-// yet called: none may go to the provider before MarkCalling marked it.
+// ClaimOutbox claims up to limit queued messages of scope that are due (a
+// retried send waits for its next_attempt_at) and returns them, oldest
+// first, as "sending", leaving those of the waiting flows queued. Claimed
+// rows are invisible to other senders. They record scope's Node and Claim and
+// are not yet called: none may go to the provider before MarkCalling marked
+// it.
+//
+// A claimed row keeps status 'queued' in storage, with claim <> 0 (D91): the
+// claim then changes no indexed column, so PostgreSQL writes it as a HOT
+// update (no index entries), and SQLite touches no index. Readers see it as
+// "sending" (statusRead, the Messages filter).
 func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
 	// One statement picks and claims (PostgreSQL: the rows other senders
 	// hold are skipped, not waited for). No waiting flow: the statement of
 	// old, not a filter that matches nothing.
 	skip := ""
-	args := []any{micros(now), scope.Node, scope.Claim, scope.Sender, micros(now)}
+	token := scope.Claim
+	if token == 0 {
+		token = -1 - rand.Int64N(1<<62)
+	}
+	args := []any{micros(now), scope.Node, token, scope.Sender, micros(now)}
 	if len(scope.Waiting) > 0 {
 		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
 		for _, id := range scope.Waiting {
 			args = append(args, id)
 		}
 	}
-	rows, err := t.query(`UPDATE messages SET status = 'sending', updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
+	rows, err := t.query(`UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
+SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
 RETURNING `+messageColumns, append(args, limit)...)
 	if err != nil {
 		return nil, err
@@ -67,7 +81,26 @@ RETURNING `+messageColumns, append(args, limit)...)
 	}
 	// RETURNING has no order.
 	slices.SortFunc(out, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) > 0 {
+		// The round's range, for recovery (no index finds claimed rows).
+		if _, err := t.exec(`INSERT INTO send_claims (node, claim, first_id, last_id) VALUES (?, ?, ?, ?)
+ON CONFLICT (node, claim) DO UPDATE SET first_id = CASE WHEN excluded.first_id < send_claims.first_id THEN excluded.first_id ELSE send_claims.first_id END,
+last_id = CASE WHEN excluded.last_id > send_claims.last_id THEN excluded.last_id ELSE send_claims.last_id END`,
+			scope.Node, token, out[0].ID, out[len(out)-1].ID); err != nil {
+			return nil, fmt.Errorf("record send claim: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// ReleaseClaim forgets a round's claim once its outcome is recorded (every
+// claimed row sent, failed, canceled or queued again), in the outcome's
+// transaction: recovery then has nothing of it to take back.
+func (t *Tx) ReleaseClaim(node string, claim int64) error {
+	if _, err := t.exec(`DELETE FROM send_claims WHERE node = ? AND claim = ?`, node, claim); err != nil {
+		return fmt.Errorf("release send claim: %w", err)
+	}
+	return nil
 }
 
 // RepointQueued hands the queued messages of senders no longer configured to
@@ -75,7 +108,7 @@ RETURNING `+messageColumns, append(args, limit)...)
 // will never claim it: kept are the senders named (the configured ones other
 // than the default). It returns how many messages moved.
 func (db *DB) RepointQueued(ctx context.Context, kept []string) (int64, error) {
-	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND sender <> ''`, []any{}
+	q, args := `UPDATE messages SET sender = '' WHERE status = 'queued' AND claim = 0 AND sender <> ''`, []any{}
 	if len(kept) > 0 {
 		q += ` AND sender NOT IN (` + placeholders(len(kept)) + `)`
 		for _, s := range kept {
@@ -146,7 +179,7 @@ func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuse
 // CancelQueued cancels a run's queued messages (exit, goal, opt-out) and
 // returns how many.
 func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
-	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued'`, micros(now), runID)
+	res, err := t.exec(`UPDATE messages SET status = 'canceled', updated_at = ? WHERE run_id = ? AND status = 'queued' AND claim = 0`, micros(now), runID)
 	if err != nil {
 		return 0, err
 	}
@@ -170,7 +203,7 @@ func (db *DB) MarkCalling(ctx context.Context, ids []int64, claim int64, now tim
 	var marked []int64
 	err := db.WriteTx(ctx, func(t *Tx) error {
 		marked = marked[:0]
-		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'sending' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
+		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'queued' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
 		if err != nil {
 			return err
 		}
@@ -207,25 +240,60 @@ type Recovered struct {
 // is queued again, untried; one that may have been is "unknown", never resent
 // blindly.
 func (db *DB) RecoverClaims(ctx context.Context, node string, staleBefore, now time.Time) (Recovered, error) {
-	cond, args := `claimed_by IN (?, '')`, []any{node}
+	cond, args := `node IN (?, '')`, []any{node}
 	if !staleBefore.IsZero() {
-		cond, args = `claimed_by NOT IN (?, '') AND claimed_by NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?)`, []any{node, micros(staleBefore)}
+		cond, args = `node NOT IN (?, '') AND node NOT IN (SELECT id FROM nodes WHERE heartbeat_at >= ?)`, []any{node, micros(staleBefore)}
+	}
+	type round struct {
+		node        string
+		claim       int64
+		first, last int64
 	}
 	var r Recovered
 	err := db.WriteTx(ctx, func(t *Tx) error {
-		res, err := t.exec(`UPDATE messages SET status = 'queued', claimed_by = '', claim = 0, updated_at = ? WHERE status = 'sending' AND called_at = 0 AND `+cond, append([]any{micros(now)}, args...)...)
+		r = Recovered{}
+		var rounds []round
+		rows, err := t.query(`SELECT node, claim, first_id, last_id FROM send_claims WHERE `+cond, args...)
 		if err != nil {
 			return err
 		}
-		if r.Requeued, err = res.RowsAffected(); err != nil {
+		for rows.Next() {
+			var c round
+			if err := rows.Scan(&c.node, &c.claim, &c.first, &c.last); err != nil {
+				rows.Close()
+				return err
+			}
+			rounds = append(rounds, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ? WHERE status = 'sending' AND called_at <> 0 AND `+cond, append([]any{micros(now)}, args...)...)
-		if err != nil {
-			return err
+		// Each round's rows by its id range (the primary key), not by a
+		// scan of every queued row.
+		for _, c := range rounds {
+			held := ` WHERE id BETWEEN ? AND ? AND ` + claimed + ` AND claim = ? AND claimed_by = ?`
+			res, err := t.exec(`UPDATE messages SET claimed_by = '', claim = 0, updated_at = ?`+held+` AND called_at = 0`, micros(now), c.first, c.last, c.claim, c.node)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			r.Requeued += n
+			if res, err = t.exec(`UPDATE messages SET status = 'unknown', error_code = 'interrupted', updated_at = ?`+held+` AND called_at <> 0`, micros(now), c.first, c.last, c.claim, c.node); err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			r.Unknown += n
+			if _, err := t.exec(`DELETE FROM send_claims WHERE node = ? AND claim = ?`, c.node, c.claim); err != nil {
+				return err
+			}
 		}
-		r.Unknown, err = res.RowsAffected()
-		return err
+		return nil
 	})
 	return r, err
 }
@@ -244,8 +312,8 @@ func (t *Tx) CountAttempt(id int64) (int, error) {
 // RequeueMessage puts a claimed message back in the outbox, to be claimed
 // again from next on; errorCode says why it is waiting ("" keeps the last).
 func (t *Tx) RequeueMessage(id int64, next time.Time, errorCode string, now time.Time) error {
-	_, err := t.exec(`UPDATE messages SET status = 'queued', next_attempt_at = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
-WHERE id = ? AND status = 'sending'`, micros(next), errorCode, errorCode, micros(now), id)
+	_, err := t.exec(`UPDATE messages SET claimed_by = '', claim = 0, called_at = 0, next_attempt_at = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
+WHERE id = ? AND `+claimed, micros(next), errorCode, errorCode, micros(now), id)
 	return err
 }
 
@@ -261,7 +329,7 @@ type CanceledMessage struct {
 // contact (runs ended or not), leaving automatic replies (no run) alone: the
 // STOP confirmation must still go out.
 func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]CanceledMessage, error) {
-	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND run_id IS NOT NULL`, contactID)
+	rows, err := t.query(`SELECT id, run_id, step_id, flow_id FROM messages WHERE contact_id = ? AND status = 'queued' AND claim = 0 AND run_id IS NOT NULL`, contactID)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +349,7 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 		return nil, err
 	}
 	for _, m := range out {
-		if _, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'queued'`, code, micros(now), m.ID); err != nil {
+		if _, err := t.exec(`UPDATE messages SET status = 'canceled', error_code = ?, updated_at = ? WHERE id = ? AND status = 'queued' AND claim = 0`, code, micros(now), m.ID); err != nil {
 			return nil, err
 		}
 	}

@@ -288,8 +288,8 @@ func crashTest(t *testing.T, kind, dsn string) {
 		}
 		// Only the calls marked started can end unknown; the rest of the
 		// claimed rounds go back to the queue at the restart.
-		n := count(`SELECT COUNT(*) FROM messages WHERE status = 'sending' AND called_at <> 0`)
-		claimedAtKill += count(`SELECT COUNT(*) FROM messages WHERE status = 'sending'`)
+		n := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND called_at <> 0`)
+		claimedAtKill += count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0`)
 		sendingAtKill = append(sendingAtKill, n)
 		lost.Add(n)
 		t.Logf("kill %d at %s: provider has %d requests, %d messages in the database, %d sending, %d events acknowledged",

@@ -34,6 +34,7 @@ func outboxCases() []contractCase {
 			equal(t, "a waiting flow's, once it is not", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{p.ID})
 			equal(t, "another sender's", len(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550001111"})), 1)
 			equal(t, "nothing left", len(claim(t, db, t0, 10, store.OutboxScope{})), 0)
+			t.Run("claimed rows", func(t *testing.T) { claimedRows(t, db) })
 			if !concurrent(db) {
 				return
 			}
@@ -53,6 +54,26 @@ func outboxCases() []contractCase {
 					return nil
 				})
 			})
+		}},
+		{"Tx.ReleaseClaim", func(t *testing.T, db *store.DB) {
+			for _, s := range []string{"a", "b", "c"} {
+				addMessage(t, db, smsflow.Message{StepID: "keyword:" + s, ContactID: "ana"})
+			}
+			done := claim(t, db, t0, 2, store.OutboxScope{Node: "n1", Claim: 3})
+			open := claim(t, db, t0, 1, store.OutboxScope{Node: "n1", Claim: 5})
+			write(t, db, func(tx *store.Tx) error {
+				if err := tx.MarkSent("console", "", messageIDs(done), []string{"", ""}, []string{"", ""}, t0); err != nil {
+					return err
+				}
+				if err := tx.ReleaseClaim("n1", 3); err != nil {
+					return err
+				}
+				return tx.ReleaseClaim("n1", 77) // none: no error
+			})
+			equal(t, "only the open round is taken back", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1})
+			equal(t, "queued again", messageByID(t, db, open[0].ID).Status, "queued")
+			equal(t, "sent ones untouched", messageByID(t, db, done[0].ID).Status, "sent")
+			equal(t, "a round is taken back once", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{})
 		}},
 		{"DB.RepointQueued", func(t *testing.T, db *store.DB) {
 			gone := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana", Sender: "+15550000001"})
@@ -238,4 +259,38 @@ func outboxCases() []contractCase {
 			equal(t, "another contact's", messageByID(t, db, b.ID).Status, "queued")
 		}},
 	}
+}
+
+// claimedRows checks claimed rows (D91): stored queued with their round's
+// token, every reader sees them "sending", and what acts on queued messages
+// (cancels, repointing) leaves them to their round.
+func claimedRows(t *testing.T, db *store.DB) {
+	r := addRun(t, db, smsflow.Run{ContactID: "bo"})
+	a := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "a", ContactID: "bo", Sender: "+15550000001"})
+	b := addMessage(t, db, smsflow.Message{RunID: r.ID, StepID: "b", ContactID: "bo", Sender: "+15550000001"})
+	equal(t, "claimed", messageIDs(claim(t, db, t0, 1, store.OutboxScope{Sender: "+15550000001", Node: "n1", Claim: 7})), []int64{a.ID})
+	sending := must(db.Messages(bg, store.MessageFilter{ContactID: "bo", Status: "sending"}))(t)
+	equal(t, "listed sending", messageIDs(sending), []int64{a.ID})
+	equal(t, "listed queued", messageIDs(must(db.Messages(bg, store.MessageFilter{ContactID: "bo", Status: "queued"}))(t)), []int64{b.ID})
+	write(t, db, func(tx *store.Tx) error {
+		equal(t, "step status", must(tx.StepMessageStatus(r.ID, "a"))(t), "sending")
+		return nil
+	})
+	equal(t, "repointed: the queued one only", must(db.RepointQueued(bg, nil))(t), int64(1))
+	equal(t, "the claimed one keeps its sender", messageByID(t, db, a.ID).Sender, "+15550000001")
+	var canceled []store.CanceledMessage
+	write(t, db, func(tx *store.Tx) (err error) { canceled, err = tx.CancelContactQueued("bo", "opt_out", t0); return })
+	equal(t, "a contact's cancel: the queued one only", len(canceled), 1)
+	write(t, db, func(tx *store.Tx) error {
+		n, err := tx.CancelQueued(r.ID, t0)
+		equal(t, "a run's cancel: none left queued", n, int64(0))
+		return err
+	})
+	equal(t, "still sending", messageByID(t, db, a.ID).Status, "sending")
+	equal(t, "marked by its token only", must(db.MarkCalling(bg, []int64{a.ID}, 8, t0))(t), []int64(nil))
+	equal(t, "marked", must(db.MarkCalling(bg, []int64{a.ID}, 7, t0))(t), []int64{a.ID})
+	write(t, db, func(tx *store.Tx) error { return tx.RequeueMessage(a.ID, t0, "", t0) })
+	equal(t, "requeued", messageByID(t, db, a.ID).Status, "queued")
+	equal(t, "claimable again", messageIDs(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550000001", Node: "n2", Claim: 9})), []int64{a.ID})
+	equal(t, "no call mark left from the last round", must(db.RecoverClaims(bg, "n0", t0, t0))(t), store.Recovered{Requeued: 1})
 }
