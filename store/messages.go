@@ -193,12 +193,16 @@ func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Messa
 	if f.FlowID != "" {
 		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
 	}
-	if f.Status != "" {
-		if literalWord(f.Status) {
-			q += ` AND status = '` + f.Status + `'`
-		} else {
-			q, args = q+` AND status = ?`, append(args, f.Status)
-		}
+	switch {
+	case f.Status == "":
+	case f.Status == smsflow.MessageSending: // claimed rows stay queued (D91)
+		q += ` AND ` + claimed
+	case f.Status == smsflow.MessageQueued:
+		q += ` AND status = 'queued' AND claim = 0`
+	case literalWord(f.Status):
+		q += ` AND status = '` + f.Status + `'`
+	default:
+		q, args = q+` AND status = ?`, append(args, f.Status)
 	}
 	switch f.Direction {
 	case "":

@@ -215,6 +215,13 @@ func messageCases() []contractCase {
 			// The next page after c (same instant as b): b, then older.
 			equal(t, "keyset", log(store.MessageFilter{BeforeAt: c.CreatedAt, Before: c.ID, Limit: 2}), []int64{b.ID, a.ID})
 			equal(t, "keyset at the end", log(store.MessageFilter{BeforeAt: d.CreatedAt, Before: d.ID}), []int64{})
+			// A claimed message is stored queued with its round's token
+			// (D91): the log filters it as sending, not as queued.
+			e := addMessage(t, db, smsflow.Message{ContactID: "cy", CreatedAt: t0.Add(2 * time.Minute)})
+			equal(t, "claimed", messageIDs(claim(t, db, t0, 1, store.OutboxScope{})), []int64{e.ID})
+			f := addMessage(t, db, smsflow.Message{ContactID: "cy", CreatedAt: t0.Add(2 * time.Minute)})
+			equal(t, "sending", log(store.MessageFilter{Status: "sending"}), []int64{e.ID})
+			equal(t, "queued", log(store.MessageFilter{Status: "queued"}), []int64{f.ID})
 		}},
 	}
 }
