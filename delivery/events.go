@@ -30,6 +30,9 @@ type ProviderEvents struct {
 	// automatic reply in the outbox). It may be called from several
 	// goroutines at once.
 	OnEvents func()
+	// Batch is how many queued receipts one applier transaction takes
+	// (0: ReceiptBatch).
+	Batch int
 
 	mu       sync.Mutex
 	queue    []*receiptReq // receipts waiting for the next group commit

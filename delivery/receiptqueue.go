@@ -117,13 +117,20 @@ func (p *ProviderEvents) ApplyQueued(ctx context.Context) (int, error) {
 		if emitted && p.OnEvents != nil {
 			p.OnEvents()
 		}
-		if err != nil || n < ReceiptBatch {
+		if err != nil || n < p.batch() {
 			return total, err
 		}
 		if ctx.Err() != nil {
 			return total, ctx.Err()
 		}
 	}
+}
+
+func (p *ProviderEvents) batch() int {
+	if p.Batch > 0 {
+		return p.Batch
+	}
+	return ReceiptBatch
 }
 
 // applyTries is how many times a batch runs when its transaction collides
@@ -136,7 +143,7 @@ func (p *ProviderEvents) applyBatch(ctx context.Context) (n int, emitted bool, e
 	for try := 1; ; try++ {
 		now := p.Clock.Now()
 		err = writeTx(ctx, p.DB, func(tx WriteTx) error {
-			rs, err := tx.TakeReceipts(ReceiptBatch)
+			rs, err := tx.TakeReceipts(p.batch())
 			if err != nil {
 				return err
 			}
