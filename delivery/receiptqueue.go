@@ -30,8 +30,14 @@ const ReceiptBatch = 1000
 // or busy, and after a failed batch.
 const ReceiptPoll = 250 * time.Millisecond
 
+// ReceiptLinger is how long the applier, woken by a stored receipt, waits
+// for more before it takes a batch: a receipt is applied that much later,
+// and a busy queue is applied in batches of hundreds rather than of a few.
+const ReceiptLinger = 50 * time.Millisecond
+
 // applier is ProviderEvents' background loop over the receipt queue.
 type applier struct {
+	pass      sync.Mutex // held by a pass over the queue (ApplyQueued)
 	init      sync.Once
 	wake      chan struct{}
 	stop      chan struct{}
@@ -100,6 +106,16 @@ func (p *ProviderEvents) applyLoop(ctx context.Context) {
 		case <-p.applier.stop:
 			return
 		case <-p.applier.wake:
+			// Callbacks arrive a few at a time: a moment's wait lets a batch
+			// gather, instead of a transaction per few receipts on the
+			// database (SQLite's one writer) the sender needs.
+			linger := time.NewTimer(ReceiptLinger)
+			select {
+			case <-p.applier.stop:
+				linger.Stop()
+				return
+			case <-linger.C:
+			}
 		case <-tick.C:
 		}
 	}
@@ -110,6 +126,11 @@ func (p *ProviderEvents) applyLoop(ctx context.Context) {
 // how many it took. It wakes the engine and the sender (OnEvents) after a
 // batch that queued events for them.
 func (p *ProviderEvents) ApplyQueued(ctx context.Context) (int, error) {
+	// One pass at a time on a node: a pass that starts after another has
+	// ended sees what that one committed (on PostgreSQL, rows another
+	// transaction holds are skipped, not waited for).
+	p.applier.pass.Lock()
+	defer p.applier.pass.Unlock()
 	total := 0
 	for {
 		n, emitted, err := p.applyBatch(ctx)
@@ -131,6 +152,21 @@ func (p *ProviderEvents) batch() int {
 		return p.Batch
 	}
 	return ReceiptBatch
+}
+
+// Flush applies every receipt this node stored before the call: what is
+// queued, and the kept ones whose message has recorded its provider id
+// since (SweepPendingReceipts). Tests and tools call it to see a receipt's
+// effect without waiting for the applier.
+func (p *ProviderEvents) Flush(ctx context.Context) error {
+	if _, err := p.ApplyQueued(ctx); err != nil {
+		return err
+	}
+	_, emitted, err := SweepPendingReceipts(ctx, p.DB, p.Clock.Now())
+	if emitted && p.OnEvents != nil {
+		p.OnEvents()
+	}
+	return err
 }
 
 // applyTries is how many times a batch runs when its transaction collides
