@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -237,27 +235,40 @@ func enqueueStatement(rs []QueuedReceipt) (string, []any) {
 // transaction has taken are skipped, not waited for, so appliers on several
 // nodes share the queue and none applies a receipt another took.
 func (t *Tx) TakeReceipts(limit int) ([]QueuedReceipt, error) {
-	rows, err := t.query(`DELETE FROM receipt_queue WHERE id IN (SELECT id FROM receipt_queue ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
-RETURNING id, provider, provider_id, message_id, status, error_code, at, received_at`, limit)
+	// Two statements, each on the primary key: a DELETE … WHERE id IN
+	// (SELECT … LIMIT) is planned on PostgreSQL as a join over a scan of the
+	// whole table, which holds every row deleted since the last vacuum.
+	rows, err := t.query(`SELECT id, provider, provider_id, message_id, status, error_code, at, received_at FROM receipt_queue
+ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("take receipts: %w", err)
 	}
-	defer rows.Close()
 	var out []QueuedReceipt
 	for rows.Next() {
 		var r QueuedReceipt
 		var at, recv int64
 		if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.MessageID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
 		out = append(out, r)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// RETURNING has no order.
-	slices.SortFunc(out, func(a, b QueuedReceipt) int { return cmp.Compare(a.ID, b.ID) })
+	for i := 0; i < len(out); i += maxParams {
+		chunk := out[i:min(len(out), i+maxParams)]
+		ids := make([]any, len(chunk))
+		for j, r := range chunk {
+			ids[j] = r.ID
+		}
+		ph, args := inList(ids)
+		if _, err := t.exec(`DELETE FROM receipt_queue WHERE id IN (`+ph+`)`, args...); err != nil {
+			return nil, fmt.Errorf("take receipts: %w", err)
+		}
+	}
 	return out, nil
 }
 
