@@ -52,6 +52,9 @@ type sendOptions struct {
 	// with them, in the same run, and reports the ratio of their rates.
 	Baseline bool
 	Pairs    int // how many such pairs, alternating (the median ratio is reported)
+	// CallbackWorkers is how many callbacks the fake keeps in flight (0: its
+	// default, 8).
+	CallbackWorkers int
 }
 
 // sendResult is one measured drain of the outbox.
@@ -90,12 +93,16 @@ func Send(ctx context.Context, h Harness, args []string, stdout, stderr io.Write
 	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
 	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, provider.MaxConnsPerHost)")
 	fs.BoolVar(&o.Baseline, "baseline", true, "with --receipts, first send the same messages without receipts, in the same run, and print the ratio of the two rates")
+	fs.IntVar(&o.CallbackWorkers, "callback-workers", 0, "with --receipts, how many status callbacks the fake Twilio keeps in flight (0: 8)")
 	fs.IntVar(&o.Pairs, "pairs", 1, "with --receipts and --baseline, how many pairs of legs (without, with) to run, alternating; the median ratio is printed")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if o.Messages < 1 || o.Messages > broadcastCapacity {
 		return fmt.Errorf("--messages must be 1..%d", broadcastCapacity)
+	}
+	if o.CallbackWorkers < 0 || o.CallbackWorkers > 1024 {
+		return fmt.Errorf("--callback-workers must be 0..1024")
 	}
 	if o.Pairs < 1 || o.Pairs > 20 {
 		return fmt.Errorf("--pairs must be 1..20")
@@ -270,7 +277,7 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 	// has an address only once started.
 	var appURL atomic.Pointer[string]
 	appUp := make(chan struct{})
-	fcfg := twiliotest.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
+	fcfg := twiliotest.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency, CallbackWorkers: o.CallbackWorkers}
 	if o.Receipts {
 		fcfg.Callbacks = func(callback string) string {
 			<-appUp
