@@ -35,6 +35,12 @@ const ReceiptPoll = 250 * time.Millisecond
 // and a busy queue is applied in batches of hundreds rather than of a few.
 const ReceiptLinger = 50 * time.Millisecond
 
+// ReceiptWaitForSender is how long a receipt naming a message whose call
+// is in flight (Twilio's ?m=, the message still "sending") stays in the
+// queue for the sender to record the provider's id, before it is kept in
+// pending_receipts like any receipt for an id not recorded yet.
+const ReceiptWaitForSender = 30 * time.Second
+
 // applier is ProviderEvents' background loop over the receipt queue.
 type applier struct {
 	pass      sync.Mutex // held by a pass over the queue (ApplyQueued)
@@ -266,6 +272,7 @@ func applyReceipts(tx WriteTx, rs []store.QueuedReceipt, now time.Time, p *Provi
 	changes := map[int64]*change{}
 	var order []int64
 	var pending []store.PendingReceipt
+	var later []store.QueuedReceipt
 	for _, r := range rs {
 		k := receiptKey{r.Provider, r.ProviderID}
 		m := msgs[k]
@@ -281,6 +288,16 @@ func applyReceipts(tx WriteTx, rs []store.QueuedReceipt, now time.Time, p *Provi
 					c.Status, c.Provider, c.ProviderID, c.ErrorCode, c.UpdatedAt = smsflow.MessageSent, r.Provider, r.ProviderID, "", now
 					msgs[k], m = c, c
 				}
+			}
+		}
+		if m == nil && r.MessageID > 0 && now.Sub(r.ReceivedAt) < ReceiptWaitForSender {
+			if c := byID[r.MessageID]; c != nil && c.Direction == "out" && c.Status == smsflow.MessageSending {
+				// Its call is in flight: the sender records the id with its
+				// round in moments. Left in the queue, the receipt is
+				// applied with a later batch, set-based, rather than kept
+				// pending and applied one by one in the sender's round.
+				later = append(later, r)
+				continue
 			}
 		}
 		if m == nil {
@@ -334,6 +351,9 @@ func applyReceipts(tx WriteTx, rs []store.QueuedReceipt, now time.Time, p *Provi
 		}
 	}
 	if err := tx.AddPendingReceipts(pending); err != nil {
+		return false, err
+	}
+	if err := tx.RequeueReceipts(later); err != nil {
 		return false, err
 	}
 	return emitted, nil

@@ -140,18 +140,24 @@ func TestReceiptBatchAppliesAsOneAtATime(t *testing.T) {
 			}
 			w.apply()
 		}
-		// World b: all of them queued, then one batch.
+		// World b: all of them queued, then one batch (which also takes
+		// world a's receipts waiting for their sender, and leaves them).
+		waiting, err := db.QueuedReceipts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, s := range steps {
 			if err := w.ev.Receipt(ctx, receipt("b", s)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got, err := w.ev.ApplyQueued(ctx); err != nil || got != len(steps) {
-			t.Fatalf("batch: %d receipts applied, %v; want %d", got, err, len(steps))
+		if got, err := w.ev.ApplyQueued(ctx); err != nil || got != len(steps)+int(waiting) {
+			t.Fatalf("batch: %d receipts taken, %v; want %d", got, err, len(steps)+int(waiting))
 		}
 
 		events := map[int64][]string{}
-		evs, err := db.EventsByContact(ctx, w.contact, 10000)
+		var evs []smsflow.Event
+		evs, err = db.EventsByContact(ctx, w.contact, 10000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +173,7 @@ func TestReceiptBatchAppliesAsOneAtATime(t *testing.T) {
 		// unless it is unknown and the receipt names it, which settles it.
 		rank := map[string]int{smsflow.MessageSent: 1, smsflow.MessageUndelivered: 2, smsflow.MessageFailed: 2, smsflow.MessageDelivered: 3}
 		wantStatus, wantCode, wantEvents := make([]string, n), make([]string, n), make([][]string, n)
-		wantKept := 0
+		wantKept, wantQueued := 0, 0
 		for i := range n {
 			wantStatus[i] = start[i]
 		}
@@ -177,7 +183,11 @@ func TestReceiptBatchAppliesAsOneAtATime(t *testing.T) {
 				cur = smsflow.MessageSent
 			}
 			if cur != smsflow.MessageSent && rank[cur] == 0 {
-				wantKept++
+				if start[s.i] == smsflow.MessageSending && s.i%2 == 0 {
+					wantQueued++ // named, its call in flight: waits in the queue for the sender
+				} else {
+					wantKept++
+				}
 				continue
 			}
 			wantStatus[s.i] = cur
@@ -210,18 +220,18 @@ func TestReceiptBatchAppliesAsOneAtATime(t *testing.T) {
 				t.Errorf("message %d (from %s): events one at a time %v, in a batch %v", i, start[i], ea, eb)
 			}
 		}
-		kept := func(world string) int {
+		rows := func(table, world string) int {
 			var k int
-			if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM pending_receipts WHERE provider_id LIKE ?`, world+"-%").Scan(&k); err != nil {
+			if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM `+table+` WHERE provider_id LIKE ?`, world+"-%").Scan(&k); err != nil {
 				t.Fatal(err)
 			}
 			return k
 		}
-		if ka, kb := kept("a"), kept("b"); ka != wantKept || kb != wantKept || wantKept == 0 {
+		if ka, kb := rows("pending_receipts", "a"), rows("pending_receipts", "b"); ka != wantKept || kb != wantKept || wantKept == 0 {
 			t.Errorf("kept pending: %d one at a time, %d in a batch; want %d (some)", ka, kb, wantKept)
 		}
-		if q, err := db.QueuedReceipts(ctx); err != nil || q != 0 {
-			t.Errorf("left in the queue: %d, %v", q, err)
+		if qa, qb := rows("receipt_queue", "a"), rows("receipt_queue", "b"); qa != wantQueued || qb != wantQueued || wantQueued == 0 {
+			t.Errorf("left in the queue: %d one at a time, %d in a batch; want %d (some)", qa, qb, wantQueued)
 		}
 	})
 }
@@ -311,4 +321,56 @@ func statusOf(t *testing.T, db *store.DB, id int64) (status, code string) {
 		t.Fatal(err)
 	}
 	return status, code
+}
+
+// A receipt that names a message whose call is in flight (Twilio's ?m=; the
+// sender has not recorded the provider's id yet) waits in the queue and is
+// applied once the sender has recorded it; one still waiting after
+// ReceiptWaitForSender is kept pending like any early receipt.
+func TestReceiptForAMessageBeingSentWaitsInTheQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		m := w.message(smsflow.MessageSending, "")
+		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: "SM1", MessageID: m.ID, Status: smsflow.MessageDelivered}); err != nil {
+			t.Fatal(err)
+		}
+		w.apply()
+		if n, err := db.QueuedReceipts(ctx); err != nil || n != 1 {
+			t.Fatalf("queued while the call is in flight: %d, %v; want 1", n, err)
+		}
+		if err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			return tx.SetMessageStatus(m.ID, smsflow.MessageSent, "twilio", "SM1", "", w.clk.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w.apply()
+		if st, _ := w.status(m.ID); st != smsflow.MessageDelivered {
+			t.Errorf("status %s once the sender recorded the id, want delivered", st)
+		}
+		if got := w.deliveryEvents(); !slices.Equal(got, []string{smsflow.EventMessageDelivered}) {
+			t.Errorf("events %v, want one Message Delivered", got)
+		}
+
+		// A sender that never records it (a crash mid-call): kept pending.
+		m2 := w.messageAt(smsflow.MessageSending, "", "stuck")
+		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: "SM2", MessageID: m2.ID, Status: smsflow.MessageDelivered}); err != nil {
+			t.Fatal(err)
+		}
+		w.apply()
+		w.clk.advance(delivery.ReceiptWaitForSender)
+		w.apply()
+		if n, err := db.QueuedReceipts(ctx); err != nil || n != 0 {
+			t.Errorf("queued after the wait: %d, %v; want 0", n, err)
+		}
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			kept, err := tx.TakePendingReceipts("twilio", "SM2")
+			if len(kept) != 1 {
+				t.Errorf("kept pending after the wait: %d, want 1", len(kept))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

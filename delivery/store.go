@@ -73,6 +73,7 @@ type WriteTx interface {
 	// receipt_queue: the applier takes a batch, reads the messages it
 	// names, and writes their statuses in one statement (D88)
 	TakeReceipts(limit int) ([]store.QueuedReceipt, error)
+	RequeueReceipts(rs []store.QueuedReceipt) error
 	MessagesByID(ids []int64) (map[int64]*smsflow.Message, error)
 	MessagesByProviderIDs(provider string, providerIDs []string) (map[string]*smsflow.Message, error)
 	ApplyReceipts(updates []store.DeliveryUpdate, now time.Time) (map[int64]bool, error)

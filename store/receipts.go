@@ -214,6 +214,23 @@ func (db *DB) EnqueueReceipts(ctx context.Context, rs []QueuedReceipt) error {
 	return nil
 }
 
+// RequeueReceipts puts receipts back at the end of receipt_queue, in this
+// transaction (new ids, the same times): ones the applier took but leaves
+// for a later pass.
+func (t *Tx) RequeueReceipts(rs []QueuedReceipt) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		rows[i] = []any{r.Provider, r.ProviderID, r.MessageID, r.Status, r.ErrorCode, micros(r.At), micros(r.ReceivedAt)}
+	}
+	if err := t.execRows(receiptQueueInsert, `(?, ?, ?, ?, ?, ?, ?)`, ``, rows); err != nil {
+		return fmt.Errorf("requeue receipts: %w", err)
+	}
+	return nil
+}
+
 // enqueueStatement is the INSERT of rs into receipt_queue and its arguments.
 func enqueueStatement(rs []QueuedReceipt) (string, []any) {
 	var q strings.Builder

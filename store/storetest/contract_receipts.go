@@ -155,6 +155,25 @@ func receiptCases() []contractCase {
 			}
 			equal(t, "back after a rollback", must(db.QueuedReceipts(bg))(t), int64(2))
 		}},
+		{"Tx.RequeueReceipts", func(t *testing.T, db *store.DB) {
+			must(0, db.EnqueueReceipts(bg, queued(2)))(t)
+			write(t, db, func(tx *store.Tx) error {
+				first := must(tx.TakeReceipts(1))(t)
+				must(0, tx.RequeueReceipts(first))(t)
+				must(0, tx.RequeueReceipts(nil))(t)
+				return nil
+			})
+			write(t, db, func(tx *store.Tx) error {
+				got := must(tx.TakeReceipts(10))(t)
+				var ids []string
+				for _, r := range got {
+					ids = append(ids, r.ProviderID)
+				}
+				equal(t, "put back at the end", ids, []string{"SM1", "SM0"})
+				equal(t, "same times", got[1].ReceivedAt, t0)
+				return nil
+			})
+		}},
 		{"DB.QueuedReceipts", func(t *testing.T, db *store.DB) {
 			equal(t, "empty", must(db.QueuedReceipts(bg))(t), int64(0))
 			must(0, db.EnqueueReceipts(bg, queued(4)))(t)
