@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -47,12 +48,20 @@ type sendOptions struct {
 	Receipts  bool          // the fake posts a delivered callback for each
 	Latency   time.Duration // the fake provider's own time per call
 	IdleConns int           // idle connections kept per host (0: the provider's default client)
+	// Baseline, with Receipts, runs a leg without receipts before each leg
+	// with them, in the same run, and reports the ratio of their rates.
+	Baseline bool
+	Pairs    int // how many such pairs, alternating (the median ratio is reported)
+	// CallbackWorkers is how many callbacks the fake keeps in flight (0: its
+	// default, 8).
+	CallbackWorkers int
 }
 
 // sendResult is one measured drain of the outbox.
 type sendResult struct {
 	Database   string
 	Messages   int
+	Receipts   bool // the fake posted a delivered callback per message
 	SeedTime   time.Duration
 	Sent       int64            // outcomes "sent" (or "delivered") the sender recorded
 	Other      map[string]int64 // other outcomes, by status
@@ -83,52 +92,124 @@ func Send(ctx context.Context, h Harness, args []string, stdout, stderr io.Write
 	fs.BoolVar(&o.Receipts, "receipts", false, "the fake Twilio posts a signed delivered status callback for each message")
 	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
 	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, provider.MaxConnsPerHost)")
+	fs.BoolVar(&o.Baseline, "baseline", true, "with --receipts, first send the same messages without receipts, in the same run, and print the ratio of the two rates")
+	fs.IntVar(&o.CallbackWorkers, "callback-workers", 0, "with --receipts, how many status callbacks the fake Twilio keeps in flight (0: 8)")
+	fs.IntVar(&o.Pairs, "pairs", 1, "with --receipts and --baseline, how many pairs of legs (without, with) to run, alternating; the median ratio is printed")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if o.Messages < 1 || o.Messages > broadcastCapacity {
 		return fmt.Errorf("--messages must be 1..%d", broadcastCapacity)
 	}
-	r, err := runSendBench(ctx, h, o)
-	if r.Database != "" {
-		printSend(stdout, r, o)
+	if o.CallbackWorkers < 0 || o.CallbackWorkers > 1024 {
+		return fmt.Errorf("--callback-workers must be 0..1024")
 	}
-	if err == nil && r.Incomplete != "" {
-		err = fmt.Errorf("send incomplete: %s", r.Incomplete)
+	if o.Pairs < 1 || o.Pairs > 20 {
+		return fmt.Errorf("--pairs must be 1..20")
 	}
-	if err == nil && (r.Duplicated > 0 || r.Missing > 0 || len(r.Problems) > 0) {
-		err = errors.New("send check failed")
+	legs := []bool{o.Receipts}
+	if o.Receipts && o.Baseline {
+		// Receipts are judged against sending alone on the same machine at
+		// the same moment (issue 19: ≥ 60% on PostgreSQL).
+		legs = nil
+		for range o.Pairs {
+			legs = append(legs, false, true)
+		}
 	}
+	var results []sendResult
+	var err error
+	for _, receipts := range legs {
+		lo := o
+		lo.Receipts = receipts
+		var r sendResult
+		r, err = runSendBench(ctx, h, lo)
+		if r.Database != "" {
+			results = append(results, r)
+		}
+		if err == nil && r.Incomplete != "" {
+			err = fmt.Errorf("send incomplete: %s", r.Incomplete)
+		}
+		if err == nil && (r.Duplicated > 0 || r.Missing > 0 || len(r.Problems) > 0) {
+			err = errors.New("send check failed")
+		}
+		if err != nil {
+			break
+		}
+	}
+	printSends(stdout, results)
 	return err
 }
 
-// printSend writes the result table and the exactly-once check.
-func printSend(w io.Writer, r sendResult, o sendOptions) {
+// printSends writes the result table (a row per leg), each leg's
+// exactly-once check, and, for legs without and with receipts in turn, the
+// ratio of their rates.
+func printSends(w io.Writer, results []sendResult) {
+	if len(results) == 0 {
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "database\tmessages\tsent\tseconds\tsends/s\tcall p50 ms\tcall p99 ms\tconnections\treceipts\tsettled s\tpeak RSS MB\t\n")
-	receipts, settled := "off", "-"
-	if o.Receipts {
-		receipts = fmt.Sprint(r.Delivered)
-		if r.Incomplete == "" {
-			settled = fmt.Sprintf("%.1f", r.SettleTime.Seconds())
+	for _, r := range results {
+		receipts, settled := "off", "-"
+		if r.Receipts {
+			receipts = fmt.Sprint(r.Delivered)
+			if r.Incomplete == "" {
+				settled = fmt.Sprintf("%.1f", r.SettleTime.Seconds())
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%.0f\t\n", r.Database, r.Messages, r.Sent, r.SendTime.Seconds(), r.SendsPerSec(),
+			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Dials, receipts, settled, float64(r.PeakRSS)/(1<<20))
+	}
+	tw.Flush()
+	for _, r := range results {
+		printCheck(w, r)
+	}
+	var ratios []float64
+	for i := 1; i < len(results); i++ {
+		off, on := results[i-1], results[i]
+		if !off.Receipts && on.Receipts && off.Incomplete == "" && on.Incomplete == "" && off.SendsPerSec() > 0 {
+			ratios = append(ratios, on.SendsPerSec()/off.SendsPerSec())
 		}
 	}
-	fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%.0f\t\n", r.Database, r.Messages, r.Sent, r.SendTime.Seconds(), r.SendsPerSec(),
-		float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Dials, receipts, settled, float64(r.PeakRSS)/(1<<20))
-	tw.Flush()
+	switch len(ratios) {
+	case 0:
+	case 1:
+		fmt.Fprintf(w, "with receipts / without: %.0f%% (%.0f / %.0f sends/s, same run)\n", 100*ratios[0], results[1].SendsPerSec(), results[0].SendsPerSec())
+	default:
+		var each []string
+		for _, r := range ratios {
+			each = append(each, fmt.Sprintf("%.0f%%", 100*r))
+		}
+		sorted := slices.Clone(ratios)
+		slices.Sort(sorted)
+		median := sorted[len(sorted)/2]
+		if len(sorted)%2 == 0 {
+			median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+		}
+		fmt.Fprintf(w, "with receipts / without: median %.0f%% of %d pairs (%s)\n", 100*median, len(ratios), strings.Join(each, ", "))
+	}
+}
+
+// printCheck writes one leg's other outcomes, problems and exactly-once
+// check.
+func printCheck(w io.Writer, r sendResult) {
+	leg := "without receipts"
+	if r.Receipts {
+		leg = "with receipts"
+	}
 	if len(r.Other) > 0 {
-		fmt.Fprintf(w, "other outcomes: %v\n", r.Other)
+		fmt.Fprintf(w, "%s: other outcomes: %v\n", leg, r.Other)
 	}
 	if len(r.Problems) > 0 {
-		fmt.Fprintf(w, "the fake Twilio saw %d problems, first: %s\n", len(r.Problems), r.Problems[0])
+		fmt.Fprintf(w, "%s: the fake Twilio saw %d problems, first: %s\n", leg, len(r.Problems), r.Problems[0])
 	}
 	switch {
 	case r.Incomplete != "":
-		fmt.Fprintf(w, "incomplete: %s\n", r.Incomplete)
+		fmt.Fprintf(w, "%s: incomplete: %s\n", leg, r.Incomplete)
 	case r.Duplicated == 0 && r.Missing == 0:
-		fmt.Fprintf(w, "check: each of the %d messages reached the provider exactly once and is recorded with its sid\n", r.Messages)
+		fmt.Fprintf(w, "%s: check: each of the %d messages reached the provider exactly once and is recorded with its sid\n", leg, r.Messages)
 	default:
-		fmt.Fprintf(w, "check FAILED: %d messages not sent or without their sid, %d sent more than once (%d requests at the provider)\n", r.Missing, r.Duplicated, r.AtProvider)
+		fmt.Fprintf(w, "%s: check FAILED: %d messages not sent or without their sid, %d sent more than once (%d requests at the provider)\n", leg, r.Missing, r.Duplicated, r.AtProvider)
 	}
 }
 
@@ -160,7 +241,7 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 		return sendResult{}, err
 	}
 	defer cleanup()
-	res := sendResult{Database: store.Scheme(dsn), Messages: o.Messages, Other: map[string]int64{}}
+	res := sendResult{Database: store.Scheme(dsn), Messages: o.Messages, Receipts: o.Receipts, Other: map[string]int64{}}
 
 	cfg := appConfig(dsn)
 	cfg.Flows = emptyDir() // the outbox is seeded: no flow runs
@@ -196,7 +277,7 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 	// has an address only once started.
 	var appURL atomic.Pointer[string]
 	appUp := make(chan struct{})
-	fcfg := twiliotest.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency}
+	fcfg := twiliotest.Config{AccountSID: benchSendSID, AuthToken: benchSendToken, Latency: o.Latency, CallbackWorkers: o.CallbackWorkers}
 	if o.Receipts {
 		fcfg.Callbacks = func(callback string) string {
 			<-appUp

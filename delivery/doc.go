@@ -7,7 +7,8 @@
 // message's provider id is recorded (pending, applied by the sender or its
 // sweep) and the events flows wait on (Message Delivered / Failed) are here
 // too, as is ProviderEvents, the sink providers report receipts and inbound
-// texts to. Inbound texts themselves are handled by ingest (keywords,
+// texts to: it stores each receipt in a durable queue before the provider is
+// answered, and its applier applies the queue in batches behind (D88). Inbound texts themselves are handled by ingest (keywords,
 // consent, replies), which the wiring hands to ProviderEvents: delivery does
 // not import ingest.
 package delivery

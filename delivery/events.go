@@ -30,17 +30,25 @@ type ProviderEvents struct {
 	// automatic reply in the outbox). It may be called from several
 	// goroutines at once.
 	OnEvents func()
+	// Batch is how many queued receipts one applier transaction takes
+	// (0: ReceiptBatch).
+	Batch int
 
 	mu       sync.Mutex
 	queue    []*receiptReq // receipts waiting for the next group commit
 	draining int           // goroutines committing groups (≤ ReceiptCommitters)
+
+	applier applier // applies the receipt queue (receiptqueue.go)
 }
 
 var _ provider.Events = (*ProviderEvents)(nil)
 
-// Receipt applies a delivery receipt to the message the provider knows by
-// r.ProviderID. A receipt for an id no message has recorded yet (the
-// provider called back before the sender's write committed) is kept in
+// Receipt stores a delivery receipt in the receipt queue and returns once
+// it is durable (the provider's webhook then answers 2xx; an error asks the
+// provider to retry). Receipts arriving together share one INSERT (a group
+// commit). The applier (Start, ApplyQueued) applies them to their messages
+// behind it: a receipt for an id no message has recorded yet (the provider
+// called back before the sender's write committed) is kept in
 // pending_receipts and applied when the sender records the id; one still
 // unmatched after PendingReceiptTTL is dropped.
 func (p *ProviderEvents) Receipt(ctx context.Context, r provider.Receipt) error {
@@ -57,6 +65,12 @@ func (p *ProviderEvents) Receipt(ctx context.Context, r provider.Receipt) error 
 	default:
 		p.Log.Debug("receipt with a status smsflow does not track ignored", "provider", p.Provider, "provider_id", r.ProviderID, "status", r.Status)
 		return nil
+	}
+	if r.MessageID < 0 {
+		r.MessageID = 0 // no message has it: matched by the provider's id alone
+	}
+	if len(r.ErrorCode) > maxErrorCode {
+		r.ErrorCode = r.ErrorCode[:maxErrorCode]
 	}
 	req := &receiptReq{r: r, done: make(chan error, 1)}
 	p.mu.Lock()
@@ -80,24 +94,27 @@ func (p *ProviderEvents) Receipt(ctx context.Context, r provider.Receipt) error 
 	}
 }
 
+// maxErrorCode bounds a provider's error code as stored.
+const maxErrorCode = 64
+
 // receiptReq is one receipt waiting for its group's commit.
 type receiptReq struct {
 	r    provider.Receipt
 	done chan error
 }
 
-// ReceiptGroup bounds how many receipts one transaction applies.
+// ReceiptGroup bounds how many receipts one INSERT stores.
 const ReceiptGroup = 256
 
 // ReceiptCommitters is how many group commits of receipts may run at once
 // (PostgreSQL runs them in parallel; SQLite queues them on its writer).
 const ReceiptCommitters = 4
 
-// drain commits the waiting receipts in groups until none is left. A
+// drain stores the waiting receipts in groups until none is left. A
 // provider posts a status callback per message (Twilio: sent, then
-// delivered), as many as the sends: one transaction per callback made the
-// callbacks the limit of the send pipeline (docs/benchmarks.md, bench send
-// --receipts).
+// delivered), as many as the sends: a transaction per callback that also
+// applied it made the callbacks the limit of the send pipeline
+// (docs/benchmarks.md, bench send --receipts); storing is one INSERT.
 func (p *ProviderEvents) drain() {
 	for {
 		p.mu.Lock()
@@ -114,76 +131,42 @@ func (p *ProviderEvents) drain() {
 		}
 		p.mu.Unlock()
 		errs := make([]error, len(group))
-		emitted, err := p.applyReceipts(group)
+		err := p.enqueue(group)
 		if err != nil && len(group) > 1 {
 			// One bad receipt must not fail the others: each alone.
-			emitted = false
 			for i, req := range group {
-				e, err := p.applyReceipts([]*receiptReq{req})
-				emitted, errs[i] = emitted || e, err
+				errs[i] = p.enqueue([]*receiptReq{req})
 			}
 		} else {
 			for i := range errs {
 				errs[i] = err
 			}
 		}
-		// The wake-up comes before the answers, as it did when each receipt
-		// was its own transaction.
-		if emitted && p.OnEvents != nil {
-			p.OnEvents()
-		}
+		p.Wake()
 		for i, req := range group {
 			req.done <- errs[i]
 		}
 	}
 }
 
-// applyReceipts applies a group of receipts in one transaction.
-func (p *ProviderEvents) applyReceipts(group []*receiptReq) (emitted bool, err error) {
+// enqueue stores a group of receipts in the receipt queue.
+func (p *ProviderEvents) enqueue(group []*receiptReq) error {
 	now := p.Clock.Now()
-	err = writeTx(context.Background(), p.DB, func(tx WriteTx) error {
-		emitted = false
-		for _, req := range group {
-			r := req.r
-			m, err := tx.MessageByProviderID(p.Provider, r.ProviderID)
-			if err != nil {
-				return err
-			}
-			if m == nil && r.MessageID != 0 {
-				// The callback names our message: one a crash left unknown
-				// before its provider id was recorded is settled by it.
-				ok, err := tx.SettleUnknown(r.MessageID, p.Provider, r.ProviderID, smsflow.MessageSent, now)
-				if err != nil {
-					return err
-				}
-				if ok {
-					if m, err = tx.MessageByProviderID(p.Provider, r.ProviderID); err != nil {
-						return err
-					}
-				}
-			}
-			if m == nil {
-				// Kept until its message records the id; the sender's periodic
-				// sweep (SweepPendingReceipts) drops the expired ones.
-				p.Log.Debug("receipt for an id no message has recorded (yet); kept pending", "provider", p.Provider, "provider_id", r.ProviderID, "status", r.Status)
-				if err := tx.AddPendingReceipt(store.PendingReceipt{Provider: p.Provider, ProviderID: r.ProviderID, Status: r.Status,
-					ErrorCode: r.ErrorCode, At: r.At, ReceivedAt: now}); err != nil {
-					return err
-				}
-				continue
-			}
-			e, err := RecordDelivery(tx, m, r.Status, r.ErrorCode, r.At, now)
-			if err != nil {
-				return err
-			}
-			emitted = emitted || e
+	rs := make([]store.QueuedReceipt, len(group))
+	for i, req := range group {
+		r := req.r
+		at := r.At
+		if at.IsZero() {
+			at = now
 		}
-		return nil
-	})
+		rs[i] = store.QueuedReceipt{Provider: p.Provider, ProviderID: r.ProviderID, MessageID: r.MessageID, Status: r.Status,
+			ErrorCode: r.ErrorCode, At: at, ReceivedAt: now}
+	}
+	err := p.DB.EnqueueReceipts(context.Background(), rs)
 	if err != nil && len(group) == 1 {
 		err = fmt.Errorf("receipt %s: %w", group[0].r.ProviderID, err)
 	}
-	return emitted, err
+	return err
 }
 
 // Inbound hands a text a contact sent to HandleInbound, and wakes the

@@ -54,6 +54,16 @@ func (w *receiptWorld) receipt(id, status, code string) {
 	if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: id, Status: status, ErrorCode: code}); err != nil {
 		w.t.Fatal(err)
 	}
+	w.apply()
+}
+
+// apply runs the applier's pass over the receipt queue (serve runs it in
+// the background: ProviderEvents.Start).
+func (w *receiptWorld) apply() {
+	w.t.Helper()
+	if _, err := w.ev.ApplyQueued(ctx); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *receiptWorld) status(id int64) (string, string) {
@@ -260,6 +270,7 @@ func TestReceiptsArrivingTogetherAreEachApplied(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		w.apply()
 		var delivered int
 		if err := db.QueryRowForTest(ctx, `SELECT COUNT(*) FROM messages WHERE status = 'delivered'`).Scan(&delivered); err != nil {
 			t.Fatal(err)

@@ -150,12 +150,18 @@ func TestCallbackNamingTheMessageSettlesIt(t *testing.T) {
 		if err := ev.Receipt(ctx, provider.Receipt{ProviderID: "SM9", Status: smsflow.MessageDelivered, MessageID: id}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := ev.ApplyQueued(ctx); err != nil { // the applier's pass
+			t.Fatal(err)
+		}
 		if m := w.message(id); m.Status != smsflow.MessageDelivered || m.ProviderID != "SM9" {
 			t.Errorf("after its callback: %s %q, want delivered SM9", m.Status, m.ProviderID)
 		}
 		// A callback naming a message that is not unknown changes nothing.
 		other := w.queue(2, "+14155550102")
 		if err := ev.Receipt(ctx, provider.Receipt{ProviderID: "SM10", Status: smsflow.MessageDelivered, MessageID: other}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ev.ApplyQueued(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if m := w.message(other); m.Status != smsflow.MessageQueued || m.ProviderID != "" {

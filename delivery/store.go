@@ -29,6 +29,12 @@ type Store interface {
 	LatestConsents(ctx context.Context, phones []string) (map[string]smsflow.ConsentStatus, error)
 	OptOutsSince(ctx context.Context, phones []string, since time.Time) (map[string][]time.Time, error)
 	OnOptOut(fn func(phones []string)) (cancel func())
+
+	// receipt_queue: a receipt is stored before the provider is answered,
+	// applied behind (D88); a batch that collided with another node's is
+	// run again.
+	EnqueueReceipts(ctx context.Context, rs []store.QueuedReceipt) error
+	IsConflict(err error) bool
 }
 
 // WriteTx is everything sending and its outcomes read and write inside a
@@ -64,6 +70,15 @@ type WriteTx interface {
 	MatchedPendingReceipts(limit int) ([]store.PendingReceipt, error)
 	DeletePendingReceipt(id int64) error
 	PrunePendingReceipts(cutoff time.Time) (int64, error)
+
+	// receipt_queue: the applier takes a batch, reads the messages it
+	// names, and writes their statuses in one statement (D88)
+	TakeReceipts(limit int) ([]store.QueuedReceipt, error)
+	RequeueReceipts(rs []store.QueuedReceipt) error
+	MessagesByID(ids []int64) (map[int64]*smsflow.Message, error)
+	MessagesByProviderIDs(provider string, providerIDs []string) (map[string]*smsflow.Message, error)
+	ApplyReceipts(updates []store.DeliveryUpdate, now time.Time) (map[int64]bool, error)
+	AddPendingReceipts(rs []store.PendingReceipt) error
 
 	// contacts: a number the provider says cannot take SMS, and the lock
 	// a contact's consent is read and written under

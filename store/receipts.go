@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/smsflow/smsflow"
 )
 
 // PendingReceipt is a delivery receipt that arrived before the sender had
@@ -131,4 +135,324 @@ func (t *Tx) PrunePendingReceipts(cutoff time.Time) (int64, error) {
 		return 0, fmt.Errorf("prune pending receipts: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// QueuedReceipt is a delivery receipt as a provider's webhook (or SMPP
+// connection) handed it over, stored in receipt_queue before the provider
+// was answered, waiting for the applier (delivery.ProviderEvents).
+type QueuedReceipt struct {
+	ID         int64
+	Provider   string
+	ProviderID string
+	// MessageID is smsflow's id of the message when the provider echoed it
+	// (Twilio's StatusCallback ?m=), 0 when not.
+	MessageID  int64
+	Status     string
+	ErrorCode  string
+	At         time.Time // when the provider reported it
+	ReceivedAt time.Time // when smsflow stored it
+}
+
+// maxEnqueue bounds the receipts of one INSERT into receipt_queue.
+const maxEnqueue = 256
+
+const receiptQueueInsert = `INSERT INTO receipt_queue (provider, provider_id, message_id, status, error_code, at, received_at) VALUES `
+
+// EnqueueReceipts stores receipts in receipt_queue, durably once it
+// returns nil: one INSERT, committed on its own, for up to 256 receipts
+// (more take a transaction of several). The webhook answers the provider
+// only after it. Storing a receipt twice is harmless: applying one moves a
+// message forward only.
+func (db *DB) EnqueueReceipts(ctx context.Context, rs []QueuedReceipt) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if len(rs) > maxEnqueue {
+		return db.WriteTx(ctx, func(tx *Tx) error {
+			for len(rs) > 0 {
+				n := min(len(rs), maxEnqueue)
+				q, args := enqueueStatement(rs[:n])
+				if _, err := tx.exec(q, args...); err != nil {
+					return fmt.Errorf("queue receipts: %w", err)
+				}
+				rs = rs[n:]
+			}
+			return nil
+		})
+	}
+	// Chunks of a power of two receipts keep the statements' texts few, each
+	// prepared once on the writer pool (stmtcache.go); a group that is not
+	// a power of two takes one chunk per bit, in one transaction.
+	if len(rs)&(len(rs)-1) != 0 {
+		return db.WriteTx(ctx, func(tx *Tx) error {
+			for len(rs) > 0 {
+				n := 1 << (bitsLen(len(rs)) - 1)
+				q, args := enqueueStatement(rs[:n])
+				if _, err := tx.exec(q, args...); err != nil {
+					return fmt.Errorf("queue receipts: %w", err)
+				}
+				rs = rs[n:]
+			}
+			return nil
+		})
+	}
+	q, args := enqueueStatement(rs)
+	s := db.stmts.get(q)
+	if s == nil {
+		db.stmts.fill(ctx, db.write, db.dialect.Rebind, []string{q})
+		s = db.stmts.get(q)
+	}
+	var err error
+	if s != nil {
+		_, err = s.ExecContext(ctx, args...)
+	} else {
+		_, err = db.write.ExecContext(ctx, db.dialect.Rebind(q), args...)
+	}
+	if err != nil {
+		return fmt.Errorf("queue receipts: %w", err)
+	}
+	return nil
+}
+
+// RequeueReceipts puts receipts back at the end of receipt_queue, in this
+// transaction (new ids, the same times): ones the applier took but leaves
+// for a later pass.
+func (t *Tx) RequeueReceipts(rs []QueuedReceipt) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		rows[i] = []any{r.Provider, r.ProviderID, r.MessageID, r.Status, r.ErrorCode, micros(r.At), micros(r.ReceivedAt)}
+	}
+	if err := t.execRows(receiptQueueInsert, `(?, ?, ?, ?, ?, ?, ?)`, ``, rows); err != nil {
+		return fmt.Errorf("requeue receipts: %w", err)
+	}
+	return nil
+}
+
+// enqueueStatement is the INSERT of rs into receipt_queue and its arguments.
+func enqueueStatement(rs []QueuedReceipt) (string, []any) {
+	var q strings.Builder
+	q.WriteString(receiptQueueInsert)
+	args := make([]any, 0, 7*len(rs))
+	for i, r := range rs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.Provider, r.ProviderID, r.MessageID, r.Status, r.ErrorCode, micros(r.At), micros(r.ReceivedAt))
+	}
+	return q.String(), args
+}
+
+// TakeReceipts removes up to limit receipts from receipt_queue and returns
+// them, oldest first. They are gone only if the transaction commits: the
+// applier applies them in the same one. On PostgreSQL the rows another
+// transaction has taken are skipped, not waited for, so appliers on several
+// nodes share the queue and none applies a receipt another took.
+func (t *Tx) TakeReceipts(limit int) ([]QueuedReceipt, error) {
+	// Two statements, each on the primary key: a DELETE … WHERE id IN
+	// (SELECT … LIMIT) is planned on PostgreSQL as a join over a scan of the
+	// whole table, which holds every row deleted since the last vacuum.
+	rows, err := t.query(`SELECT id, provider, provider_id, message_id, status, error_code, at, received_at FROM receipt_queue
+ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("take receipts: %w", err)
+	}
+	var out []QueuedReceipt
+	for rows.Next() {
+		var r QueuedReceipt
+		var at, recv int64
+		if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.MessageID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(out); i += maxParams {
+		chunk := out[i:min(len(out), i+maxParams)]
+		ids := make([]any, len(chunk))
+		for j, r := range chunk {
+			ids[j] = r.ID
+		}
+		ph, args := inList(ids)
+		if _, err := t.exec(`DELETE FROM receipt_queue WHERE id IN (`+ph+`)`, args...); err != nil {
+			return nil, fmt.Errorf("take receipts: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// QueuedReceipts counts the receipts waiting in receipt_queue (metrics,
+// tests, the benchmark).
+func (db *DB) QueuedReceipts(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM receipt_queue`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count queued receipts: %w", err)
+	}
+	return n, nil
+}
+
+// MessagesByID returns the messages with the given ids that exist, by id:
+// the messages a batch of receipts names by smsflow's id.
+func (t *Tx) MessagesByID(ids []int64) (map[int64]*smsflow.Message, error) {
+	out := map[int64]*smsflow.Message{}
+	for len(ids) > 0 {
+		n := min(len(ids), maxParams/2)
+		vals := make([]any, n)
+		for i, id := range ids[:n] {
+			vals[i] = id
+		}
+		ids = ids[n:]
+		ph, args := inList(vals)
+		if err := t.scanMessages(`SELECT `+messageColumns+` FROM messages WHERE id IN (`+ph+`)`, args, func(m *smsflow.Message) {
+			out[m.ID] = m
+		}); err != nil {
+			return nil, fmt.Errorf("messages by id: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// MessagesByProviderIDs returns the outbound messages of provider that
+// recorded the given provider ids, by provider id (the newest when two
+// did, as MessageByProviderID): one query for a batch of receipts.
+func (t *Tx) MessagesByProviderIDs(provider string, providerIDs []string) (map[string]*smsflow.Message, error) {
+	out := map[string]*smsflow.Message{}
+	for len(providerIDs) > 0 {
+		n := min(len(providerIDs), maxParams/2)
+		vals := make([]any, n)
+		for i, id := range providerIDs[:n] {
+			vals[i] = id
+		}
+		providerIDs = providerIDs[n:]
+		ph, args := inList(vals)
+		err := t.scanMessages(`SELECT `+messageColumns+` FROM messages
+WHERE provider = ? AND provider_id IN (`+ph+`) AND provider_id <> '' AND direction = 'out'`, append([]any{provider}, args...), func(m *smsflow.Message) {
+			if old := out[m.ProviderID]; old == nil || old.ID < m.ID {
+				out[m.ProviderID] = m
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("messages by provider id: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// scanMessages runs a query of messageColumns and hands each row to fn.
+func (t *Tx) scanMessages(query string, args []any, fn func(*smsflow.Message)) error {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return err
+		}
+		fn(m)
+	}
+	return rows.Err()
+}
+
+// DeliveryUpdate is the delivery status a batch of receipts moves one
+// message to, and the provider's error code ("" keeps the message's).
+type DeliveryUpdate struct {
+	ID        int64
+	Status    string
+	ErrorCode string
+}
+
+// deliveryRankSQL ranks a status column as delivery.deliveryRank does: a
+// receipt moves a message forward only.
+func deliveryRankSQL(col string) string {
+	return `CASE ` + col + ` WHEN 'sent' THEN 1 WHEN 'undelivered' THEN 2 WHEN 'failed' THEN 2 WHEN 'delivered' THEN 3 ELSE 0 END`
+}
+
+// ApplyReceipts writes a batch's delivery statuses, forward only: a
+// message whose stored status already ranks as high (another applier, or a
+// receipt applied meanwhile), a canceled or an inbound one is left alone.
+// It returns the ids it changed. On PostgreSQL it is one UPDATE … FROM
+// (VALUES …) per 2,000 messages; SQLite, in process, runs one short
+// prepared UPDATE per message.
+func (t *Tx) ApplyReceipts(updates []DeliveryUpdate, now time.Time) (map[int64]bool, error) {
+	changed := map[int64]bool{}
+	if len(updates) == 0 {
+		return changed, nil
+	}
+	guard := ` AND messages.direction = 'out' AND messages.status <> 'canceled' AND ` + deliveryRankSQL("messages.status") + ` < `
+	collect := func(q string, args []any) error {
+		rows, err := t.query(q, args...)
+		if err != nil {
+			return fmt.Errorf("apply receipts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			changed[id] = true
+		}
+		return rows.Err()
+	}
+	if !t.db.dialect.RoundTrips() {
+		q := `UPDATE messages SET status = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
+WHERE id = ?` + guard + deliveryRankSQL("?") + ` RETURNING id`
+		for _, u := range updates {
+			if err := collect(q, []any{u.Status, u.ErrorCode, u.ErrorCode, micros(now), u.ID, u.Status}); err != nil {
+				return nil, err
+			}
+		}
+		return changed, nil
+	}
+	const row = `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))`
+	per := maxParams / 3
+	for len(updates) > 0 {
+		n := min(per, len(updates))
+		if n < per {
+			n = 1 << (bitsLen(n) - 1) // a few statement sizes, each prepared once
+		}
+		var q strings.Builder
+		q.WriteString(`UPDATE messages SET status = v.column2, error_code = CASE WHEN v.column3 = '' THEN messages.error_code ELSE v.column3 END, updated_at = ? FROM (VALUES `)
+		args := make([]any, 0, 1+3*n)
+		args = append(args, micros(now))
+		for i, u := range updates[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(row)
+			args = append(args, u.ID, u.Status, u.ErrorCode)
+		}
+		q.WriteString(`) AS v WHERE messages.id = v.column1` + guard + deliveryRankSQL("v.column2") + ` RETURNING messages.id`)
+		if err := collect(q.String(), args); err != nil {
+			return nil, err
+		}
+		updates = updates[n:]
+	}
+	return changed, nil
+}
+
+// AddPendingReceipts keeps receipts until their messages are recorded
+// (AddPendingReceipt for a batch, in multi-row statements).
+func (t *Tx) AddPendingReceipts(rs []PendingReceipt) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		rows[i] = []any{r.Provider, r.ProviderID, r.Status, r.ErrorCode, micros(r.At), micros(r.ReceivedAt)}
+	}
+	if err := t.execRows(`INSERT INTO pending_receipts (provider, provider_id, status, error_code, at, received_at) VALUES `, `(?, ?, ?, ?, ?, ?)`, ``, rows); err != nil {
+		return fmt.Errorf("keep pending receipts: %w", err)
+	}
+	return nil
 }

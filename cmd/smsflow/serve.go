@@ -441,6 +441,13 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 		a.closeProvider()
 		return err
 	}
+	// Receipts are stored as they arrive and applied behind, by this
+	// node's applier (D88).
+	if err := a.events.Start(ctx); err != nil {
+		a.sender.Stop()
+		a.closeProvider()
+		return err
+	}
 	a.engine.Start()
 	if a.flowDir != nil {
 		a.flowDir.Watch(a.opts.FlowsPoll)
@@ -467,6 +474,9 @@ func (a *app) stopEngine() {
 	}
 	if a.sender != nil {
 		a.sender.Stop()
+	}
+	if a.events != nil {
+		a.events.Stop() // applies the receipts queued so far
 	}
 	a.leave()
 }

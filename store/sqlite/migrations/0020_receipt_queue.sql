@@ -1,0 +1,17 @@
+-- Receipts at the speed of sending (issue 19): a provider's delivery
+-- receipt is stored here as it arrives, in one cheap statement, before the
+-- webhook answers (answered = durable); a background applier takes the
+-- rows in batches, applies them to their messages set-based and deletes
+-- them in the same transaction. message_id is smsflow's id when the
+-- provider echoes it (Twilio's StatusCallback ?m=), 0 when not. Only the
+-- primary key: the applier takes the oldest rows, nothing else looks here.
+CREATE TABLE receipt_queue (
+    id          INTEGER PRIMARY KEY,
+    provider    TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    message_id  INTEGER NOT NULL DEFAULT 0,
+    status      TEXT NOT NULL,
+    error_code  TEXT NOT NULL DEFAULT '',
+    at          INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+);
