@@ -124,6 +124,55 @@ func (pl pacePlan) fit(claimed []*smsflow.Message, dailyCap int) (kept, over, ne
 	return kept, over, never
 }
 
+// schedule is a paced round's reservation of the sender's rate: the slot of
+// each claimed message, how much of the rate each takes, and where the
+// reservation ends (the next round, of this node or another, starts there).
+//
+// Its rule keeps the cluster within the rate after a stall (a slow
+// provider call, a database that paused, a process descheduled): a call
+// starts no earlier than its slot nor than the previous call's start plus
+// the previous message's width, and only if its own width still ends
+// within the reservation. A call that would not fit is not made — the
+// message goes back to the queue untried and takes a slot of a later
+// round. So a missed slot is dropped, never made up in a burst, and the
+// calls of all nodes, each within its own disjoint reservation and spaced
+// by their widths, start at most rate + 1 segments in any second.
+type schedule struct {
+	slots []time.Time     // each message's reserved slot
+	width []time.Duration // each message's segments at the rate
+	end   time.Time       // the end of the reservation
+	next  time.Time       // no call starts before: the last call's start plus its width
+}
+
+// schedule lays out msgs from start, the reservation's first instant.
+func (p Pacing) schedule(start time.Time, msgs []*smsflow.Message) *schedule {
+	offsets, segs := p.offsets(msgs)
+	sc := &schedule{slots: make([]time.Time, len(msgs)), width: make([]time.Duration, len(msgs)), end: start.Add(p.offset(segs))}
+	for i, d := range offsets {
+		sc.slots[i] = start.Add(d)
+		sc.width[i] = p.offset(segmentsOf(msgs[i]))
+	}
+	return sc
+}
+
+// due is when message i may start: its slot, or later when an earlier
+// call started late.
+func (sc *schedule) due(i int) time.Time {
+	if sc.next.After(sc.slots[i]) {
+		return sc.next
+	}
+	return sc.slots[i]
+}
+
+// fits reports whether message i, started at t, ends within the
+// reservation and after the previous call's width.
+func (sc *schedule) fits(i int, t time.Time) bool {
+	return !t.Before(sc.due(i)) && !t.Add(sc.width[i]).After(sc.end)
+}
+
+// started records that message i's call started at t.
+func (sc *schedule) started(i int, t time.Time) { sc.next = t.Add(sc.width[i]) }
+
 // offsets gives each message how long after the start of its batch it may
 // start: each message one previous message's segments later. segments is
 // the batch's total.
