@@ -129,25 +129,27 @@ func (pl pacePlan) fit(claimed []*smsflow.Message, dailyCap int) (kept, over, ne
 // reservation ends (the next round, of this node or another, starts there).
 //
 // Its rule keeps the cluster within the rate after a stall (a slow
-// provider call, a database that paused, a process descheduled): a call
-// starts no earlier than its slot nor than the previous call's start plus
-// the previous message's width, and only if its own width still ends
-// within the reservation. A call that would not fit is not made — the
-// message goes back to the queue untried and takes a slot of a later
-// round. So a missed slot is dropped, never made up in a burst, and the
-// calls of all nodes, each within its own disjoint reservation and spaced
-// by their widths, start at most rate + 1 segments in any second.
+// provider call — the first of a round goes alone —, a database that
+// paused, a process descheduled): a call starts no earlier than its slot
+// nor than the previous call's start plus the previous message's width,
+// and only if its own width then ends within the reservation, give or take
+// one segment's slot (a call is never exactly on time). A call that would
+// not fit is not made — the message goes back to the queue untried and
+// takes a slot of a later round. So a missed slot is dropped, never made
+// up in a burst, and the calls of all nodes, each within its own disjoint
+// reservation and spaced by their widths, start at most rate + 1 segments
+// in any second.
 type schedule struct {
 	slots []time.Time     // each message's reserved slot
 	width []time.Duration // each message's segments at the rate
-	end   time.Time       // the end of the reservation
+	end   time.Time       // the end of the reservation, plus one segment's slot of lateness
 	next  time.Time       // no call starts before: the last call's start plus its width
 }
 
 // schedule lays out msgs from start, the reservation's first instant.
 func (p Pacing) schedule(start time.Time, msgs []*smsflow.Message) *schedule {
 	offsets, segs := p.offsets(msgs)
-	sc := &schedule{slots: make([]time.Time, len(msgs)), width: make([]time.Duration, len(msgs)), end: start.Add(p.offset(segs))}
+	sc := &schedule{slots: make([]time.Time, len(msgs)), width: make([]time.Duration, len(msgs)), end: start.Add(p.offset(segs + 1))}
 	for i, d := range offsets {
 		sc.slots[i] = start.Add(d)
 		sc.width[i] = p.offset(segmentsOf(msgs[i]))

@@ -17,8 +17,8 @@ func TestScheduleLateCallsKeepTheirSpacing(t *testing.T) {
 		msgs[i] = &smsflow.Message{Segments: 1}
 	}
 	sc := p.schedule(t0, msgs)
-	if !sc.end.Equal(t0.Add(500 * time.Millisecond)) {
-		t.Fatalf("reservation ends %s after its start, want 500ms", sc.end.Sub(t0))
+	if !sc.end.Equal(t0.Add(600 * time.Millisecond)) {
+		t.Fatalf("calls must end %s after the reservation's start, want 600ms (500ms and one slot of lateness)", sc.end.Sub(t0))
 	}
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	steps := []struct {
@@ -31,8 +31,10 @@ func TestScheduleLateCallsKeepTheirSpacing(t *testing.T) {
 		// third is pushed back by the second's width, not bunched.
 		{1, ms(100), ms(250), true},
 		{2, ms(350), ms(350), true},
-		// The fourth would end past the reservation: it is not made.
-		{3, ms(450), ms(450), false},
+		{3, ms(450), ms(450), true},
+		// The fifth would end past the reservation by more than one
+		// slot: it is not made.
+		{4, ms(550), ms(550), false},
 	}
 	for _, s := range steps {
 		if got := sc.due(s.i); !got.Equal(s.due) {
@@ -45,7 +47,7 @@ func TestScheduleLateCallsKeepTheirSpacing(t *testing.T) {
 			sc.started(s.i, s.at)
 		}
 	}
-	if sc.fits(3, ms(349)) {
+	if sc.fits(4, ms(449)) {
 		t.Error("a call fits before the previous call's width has passed")
 	}
 }
@@ -72,19 +74,22 @@ func TestScheduleNeverExceedsTheRate(t *testing.T) {
 				msgs[i] = &smsflow.Message{Segments: 1}
 			}
 			sc := p.schedule(start, msgs)
-			next = sc.end
+			next = start.Add(p.offset(len(msgs)))
 			for i := range msgs {
 				if due := sc.due(i); due.After(now) {
 					now = due
 				}
-				if rng.IntN(8) == 0 { // a stall: up to two seconds
+				switch rng.IntN(8) {
+				case 0: // a stall: up to two seconds
 					now = now.Add(time.Duration(rng.Int64N(int64(2 * time.Second))))
+				case 1, 2, 3: // a call is never exactly on time
+					now = now.Add(time.Duration(rng.Int64N(int64(p.offset(1)))))
 				}
 				if !sc.fits(i, now) {
 					dropped += len(msgs) - i
 					break
 				}
-				if now.Before(start) || !now.Before(sc.end) {
+				if now.Before(start) || !now.Before(sc.end) { // (sc.end: the reservation's end and one slot)
 					t.Fatalf("rate %d: a call at %s outside its reservation [%s, %s)", rate, now, start, sc.end)
 				}
 				sc.started(i, now)
