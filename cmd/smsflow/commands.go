@@ -128,7 +128,7 @@ func commands() []command {
 				return cmdSegments(ctx, args, stdout, stderr, stdin)
 			}},
 		{name: "bench", args: "NAME [flags]",
-			summary: "benchmarks: flows, timers, broadcast, send, pace, ingest, cluster",
+			summary: "benchmarks (`smsflow bench --help` lists them)",
 			about: "The benchmark harness: each benchmark starts smsflow on a fresh database (a temporary SQLite file, or a " +
 				"fresh schema of the PostgreSQL database given with --db) and a loopback provider, measures, and prints a " +
 				"table. `smsflow bench NAME --help` lists a benchmark's flags."},
@@ -156,12 +156,12 @@ func commands() []command {
 			"Drives /v1/batch and single /v1/track calls with many clients (no flows) and compares the events per "+
 				"second with the storage ceiling: the same rows and batch size written straight to the database.",
 			"smsflow bench ingest --duration 30s --mode batch", bench.Ingest),
-		benchmark("cluster", "1, 2, 3 serve nodes on one PostgreSQL: sends/s and p99 trigger→send",
+		benchmark("cluster", "1–3 serve nodes on one PostgreSQL: sends/s, p99 trigger→send",
 			"Starts N `smsflow serve` processes of this binary on a fresh schema of one PostgreSQL, with a fake Twilio "+
 				"on loopback, posts one /v1/track event per contact spread over the nodes, and reports events/s in, sends/s "+
 				"out, p50/p99 trigger-to-send latency, the busiest second and duplicate sends, per node count. On one "+
 				"machine it measures the coordination overhead of more nodes, not scale-out.",
-			"smsflow bench cluster --db postgres://localhost/smsflow_bench --nodes 1,2,3 --events 3000", bench.ClusterBench),
+			"smsflow bench cluster --db $SMSFLOW_TEST_POSTGRES --events 3000", bench.ClusterBench),
 		{name: "version", args: "",
 			summary: "print the version",
 			about:   "Prints smsflow's version (also `smsflow --version`).",
