@@ -260,7 +260,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 			continue
 		}
 		if sched != nil {
-			due := sched.due(i)
+			due := sched.due()
 			wait := max(0, due.Sub(s.clock.Now()))
 			if !s.waitUntil(waitCtx, due) {
 				stopped, o.interrupted = true, true
