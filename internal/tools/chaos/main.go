@@ -327,10 +327,7 @@ func run(ctx context.Context, o options) (int, error) {
 // reports false (a node that exits on its own is a finding).
 func restartQuietly(ctx context.Context, c *bench.Cluster, i int) bool {
 	log := c.Log(i)
-	if n := strings.LastIndex(log, "\n"); n > 0 {
-		tail := log[max(0, len(log)-2000):]
-		logf("node %d exited on its own; last log lines:\n%s", i, tail)
-	}
+	logf("node %d exited on its own; the end of its log:\n%s", i, log[max(0, len(log)-2000):])
 	if err := c.Start(ctx, i); err != nil {
 		logf("restart node %d: %v", i, err)
 	}
@@ -373,6 +370,9 @@ func check(ctx context.Context, o options, c *bench.Cluster, db *sql.DB, acked [
 		fmt.Printf("VIOLATION: "+format+"\n", args...)
 	}
 	reqs := c.Fake.Requests()
+	if selfExits > 0 {
+		fail("%d node process(es) exited without being killed (a kill, an outage or PostgreSQL restarting must not stop a node)", selfExits)
+	}
 	if p := c.Fake.Problems(); len(p) > 0 {
 		fail("the fake Twilio refused %d requests: %v", len(p), p[:min(3, len(p))])
 	}
