@@ -399,7 +399,7 @@ func ClusterBench(ctx context.Context, h Harness, args []string, stdout, stderr 
 	fs := flag.NewFlagSet("bench cluster", flag.ContinueOnError)
 	var o clusterOptions
 	nodes := "1,2,3"
-	fs.StringVar(&o.DSN, "db", os.Getenv("SMSFLOW_TEST_POSTGRES"), "PostgreSQL `URL` (a fresh schema per node count, dropped afterwards; default $SMSFLOW_TEST_POSTGRES)")
+	fs.StringVar(&o.DSN, "db", "", "PostgreSQL `URL` (a fresh schema per node count, dropped afterwards; default $SMSFLOW_TEST_POSTGRES)")
 	fs.StringVar(&nodes, "nodes", nodes, "node counts to measure, comma-separated")
 	fs.IntVar(&o.Events, "events", 3000, "events per node count, one send each")
 	fs.IntVar(&o.Clients, "clients", 8, "concurrent /v1/track clients, spread over the nodes")
@@ -417,6 +417,9 @@ func ClusterBench(ctx context.Context, h Harness, args []string, stdout, stderr 
 			return fmt.Errorf("--nodes %q: write node counts from 1 to 16, comma-separated, e.g. 1,2,3", nodes)
 		}
 		o.Nodes = append(o.Nodes, n)
+	}
+	if o.DSN == "" {
+		o.DSN = os.Getenv("SMSFLOW_TEST_POSTGRES")
 	}
 	if store.Scheme(o.DSN) != "postgres" {
 		return errors.New("bench cluster runs several nodes on one PostgreSQL: give --db postgres://… (or set SMSFLOW_TEST_POSTGRES)")
