@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheck(t *testing.T) {
@@ -69,5 +70,30 @@ func TestWorkersDefaultByDatabase(t *testing.T) {
 	c.EngineWorkers = -1
 	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "engine_workers") {
 		t.Fatalf("engine_workers -1: %v; want an error naming the key", err)
+	}
+}
+
+func TestNodeLease(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 2 * time.Minute, true},
+		{"2m", 2 * time.Minute, true},
+		{" 5s ", 5 * time.Second, true},
+		{"500ms", 0, false},
+		{"2h", 0, false},
+		{"soon", 0, false},
+	} {
+		c := Default()
+		c.NodeTTL = tc.in
+		d, err := c.NodeLease()
+		if (err == nil) != tc.ok || d != tc.want {
+			t.Errorf("node_ttl %q: %s, %v; want %s (ok %v)", tc.in, d, err, tc.want, tc.ok)
+		}
+		if err := c.Check(); (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "node_ttl")) {
+			t.Errorf("node_ttl %q: Check says %v", tc.in, err)
+		}
 	}
 }

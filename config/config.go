@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/store"
@@ -55,6 +56,10 @@ type Config struct {
 	// SegmentPrice is the price of one SMS segment (e.g. "0.0079"), for the
 	// cost column of reports; empty means 0.
 	SegmentPrice string `yaml:"segment_price"`
+	// NodeTTL is how long after a node's last heartbeat the other nodes
+	// take back its claimed, never-called sends (a duration; "" the
+	// default, 2m). Nodes heartbeat at an eighth of it.
+	NodeTTL string `yaml:"node_ttl"`
 	// EngineWorkers is how many engine loops serve runs (0: 2 on PostgreSQL,
 	// where transactions run in parallel; 1 on SQLite, which has one writer).
 	EngineWorkers int `yaml:"engine_workers"`
@@ -63,6 +68,20 @@ type Config struct {
 	// variables): to tell a key left at its default from one written
 	// (Senders) and to place problems (Locate).
 	src *origin
+}
+
+// NodeLease is node_ttl: how long after a node's last heartbeat its claims
+// are taken back by another node (1s to 1h; "" the default, 2m).
+func (c Config) NodeLease() (time.Duration, error) {
+	v := strings.TrimSpace(c.NodeTTL)
+	if v == "" {
+		return 2 * time.Minute, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > time.Hour {
+		return 0, fmt.Errorf("node_ttl is %q: write a duration between 1s and 1h, e.g. 2m (how long after a node's last heartbeat the other nodes take back its claimed sends)", v)
+	}
+	return d, nil
 }
 
 // Workers is the number of engine loops for the configured database.
@@ -213,6 +232,7 @@ func Default() Config {
 		Brand:         Brand{Name: "smsflow", Footer: policy.DefaultFooter},
 		QuietHours:    QuietHours{Allowed: "08:00-21:00", StateRules: true, Exempt: []string{"service"}, OnQuiet: "defer"},
 		OnCap:         "skip",
+		NodeTTL:       "2m",
 		SmartSending:  "0h",
 		MaxDeferral:   "24h",
 		TriggerMaxAge: "6h",

@@ -44,6 +44,9 @@ func (c Config) Check() error {
 	if _, err := c.Workers(); err != nil {
 		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, "engine_workers", "%v", err))
 	}
+	if _, err := c.NodeLease(); err != nil {
+		errs = append(errs, smsflow.FieldErrorf(smsflow.EINVALID, "node_ttl", "%v", err))
+	}
 	errs = append(errs, c.checkService()...)
 	ps := c.Locate(errors.Join(errs...))
 	ps.Sort()

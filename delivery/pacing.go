@@ -124,6 +124,66 @@ func (pl pacePlan) fit(claimed []*smsflow.Message, dailyCap int) (kept, over, ne
 	return kept, over, never
 }
 
+// schedule is a paced round's reservation of the sender's rate: the slot of
+// each claimed message, how much of the rate each takes, and where the
+// reservation ends (the next round, of this node or another, starts there).
+//
+// Its rule keeps the cluster within the rate after a stall (a slow
+// provider call — the first of a round goes alone —, a database that
+// paused, a process descheduled): the round's calls take the reservation
+// in order from a cursor, each its segments' width. A call starts when the
+// cursor is reached; one that starts more than one segment's slot after the
+// cursor drops the time missed (the cursor moves up to one slot before now),
+// so a stall is never made up in a burst, while the few milliseconds a
+// busy machine adds to each wait do not add up. A call whose width no
+// longer fits before the reservation's end is not made: it and the rest of
+// the round go back to the queue untried, for a later round's slots. Every
+// call thus starts within one slot of its share of a reservation, and the
+// reservations of all nodes are disjoint: at most rate + 1 segments start
+// in any second across the cluster (one-segment messages; a longer message
+// counts whole when it starts).
+type schedule struct {
+	slots  []time.Time     // each message's slot as reserved (for the mark and recheck windows)
+	width  []time.Duration // each message's segments at the rate
+	end    time.Time       // the end of the reservation
+	slack  time.Duration   // one segment's slot: how late a call may start without dropping time
+	cursor time.Time       // where the next call's share of the reservation begins
+}
+
+// schedule lays out msgs from start, the reservation's first instant.
+func (p Pacing) schedule(start time.Time, msgs []*smsflow.Message) *schedule {
+	offsets, segs := p.offsets(msgs)
+	sc := &schedule{slots: make([]time.Time, len(msgs)), width: make([]time.Duration, len(msgs)),
+		end: start.Add(p.offset(segs)), slack: p.offset(1), cursor: start}
+	for i, d := range offsets {
+		sc.slots[i] = start.Add(d)
+		sc.width[i] = p.offset(segmentsOf(msgs[i]))
+	}
+	return sc
+}
+
+// due is when the next call may start.
+func (sc *schedule) due() time.Time { return sc.cursor }
+
+// share is where a call starting at t begins its share of the
+// reservation: the cursor, or one slot before t when t is later than that
+// (the time between is dropped).
+func (sc *schedule) share(t time.Time) time.Time {
+	if late := t.Add(-sc.slack); late.After(sc.cursor) {
+		return late
+	}
+	return sc.cursor
+}
+
+// fits reports whether message i's call, starting at t, still fits the
+// reservation.
+func (sc *schedule) fits(i int, t time.Time) bool {
+	return !t.Before(sc.cursor) && !sc.share(t).Add(sc.width[i]).After(sc.end)
+}
+
+// started records that message i's call started at t.
+func (sc *schedule) started(i int, t time.Time) { sc.cursor = sc.share(t).Add(sc.width[i]) }
+
 // offsets gives each message how long after the start of its batch it may
 // start: each message one previous message's segments later. segments is
 // the batch's total.

@@ -28,7 +28,11 @@ type pacedCall struct {
 // pacedSender is a sender on the world's clock whose waits move the clock
 // (never back) and are recorded, with a provider that records each call.
 type pacedSender struct {
-	s *delivery.Sender
+	s     *delivery.Sender
+	clock *virtualClock
+	// stall, if set, is how long the provider call of a message takes on
+	// the sender's clock (a slow call, a pause of the process).
+	stall func(id int64) time.Duration
 
 	mu    sync.Mutex
 	slots []time.Time
@@ -36,19 +40,30 @@ type pacedSender struct {
 }
 
 func (w *senderWorld) pacedSender(p delivery.Pacing, concurrency int) *pacedSender {
-	ps := &pacedSender{}
-	prov := &recordingProvider{clock: w.clock, onSend: func(m *smsflow.Message, at time.Time) {
+	return w.pacedSenderOn(w.clock, p, concurrency)
+}
+
+// pacedSenderOn is a paced sender on its own clock: a node whose time
+// moves only with its own waits and calls, sharing nothing with another
+// node but the database.
+func (w *senderWorld) pacedSenderOn(clock *virtualClock, p delivery.Pacing, concurrency int) *pacedSender {
+	ps := &pacedSender{clock: clock}
+	prov := &recordingProvider{clock: clock, onSend: func(m *smsflow.Message, at time.Time) {
 		ps.mu.Lock()
 		ps.calls = append(ps.calls, pacedCall{calledAt: at, id: m.ID, segments: m.Segments})
+		stall := ps.stall
 		ps.mu.Unlock()
+		if stall != nil {
+			clock.Add(stall(m.ID))
+		}
 	}}
-	ps.s = delivery.NewSender(w.db, prov, w.clock, slog.New(slog.DiscardHandler))
+	ps.s = delivery.NewSender(w.db, prov, clock, slog.New(slog.DiscardHandler))
 	ps.s.Pacing, ps.s.Concurrency = p, concurrency
 	ps.s.WaitUntil = func(_ context.Context, t time.Time) error {
 		ps.mu.Lock()
 		ps.slots = append(ps.slots, t)
 		ps.mu.Unlock()
-		w.clock.advanceTo(t)
+		clock.advanceTo(t)
 		return nil
 	}
 	return ps
@@ -65,9 +80,34 @@ func (ps *pacedSender) drain(t *testing.T, w *senderWorld, done func() bool) {
 			return
 		}
 		if until := ps.s.PacedUntil(); n == 0 && !until.IsZero() {
-			w.clock.advanceTo(until)
+			ps.clock.advanceTo(until)
 		}
 	}
+}
+
+// callsOf is what a sender sent, in call order.
+func (ps *pacedSender) callsOf() []pacedCall {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return append([]pacedCall(nil), ps.calls...)
+}
+
+// maxInAnySecond is the most segments whose calls started within one
+// sliding second (a window [t, t+1s) starting at any call).
+func maxInAnySecond(calls []pacedCall) (most int, at time.Time) {
+	sorted := append([]pacedCall(nil), calls...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].calledAt.Before(sorted[j].calledAt) })
+	j, sum := 0, 0
+	for i := range sorted {
+		for ; j < len(sorted) && sorted[j].calledAt.Before(sorted[i].calledAt.Add(time.Second)); j++ {
+			sum += max(1, sorted[j].segments)
+		}
+		if sum > most {
+			most, at = sum, sorted[i].calledAt
+		}
+		sum -= max(1, sorted[i].segments)
+	}
+	return most, at
 }
 
 // paired zips a sender's recorded slots with its calls (in order: the
@@ -176,9 +216,11 @@ func TestTwoSendersShareOneRate(t *testing.T) {
 		for i := range total {
 			w.queueSegments(i, 1+i%3)
 		}
-		// Two senders with nothing in common in memory: only the database.
+		// Two senders with nothing in common in memory — not even a clock
+		// (each moves with its own waits) — only the database.
 		p := delivery.Pacing{Sender: "recording:+15005550006", Segments: 20, Per: time.Second}
-		a, b := w.pacedSender(p, 1), w.pacedSender(p, 1)
+		a := w.pacedSenderOn(&virtualClock{t: w.clock.Now()}, p, 1)
+		b := w.pacedSenderOn(&virtualClock{t: w.clock.Now()}, p, 1)
 		sent := func() bool {
 			a.mu.Lock()
 			b.mu.Lock()
@@ -391,6 +433,155 @@ func TestStopInterruptsAPacingWait(t *testing.T) {
 		}
 		if len(called) != 0 {
 			t.Errorf("the second message was sent")
+		}
+	})
+}
+
+// stallAfter makes the provider call of the n-th message a sender calls
+// take d on its clock (once).
+func (ps *pacedSender) stallAfter(n int, d time.Duration) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	calls := 0
+	ps.stall = func(int64) time.Duration {
+		if calls++; calls == n {
+			return d
+		}
+		return 0
+	}
+}
+
+func TestStallDropsMissedSlotsAcrossTwoSenders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		const total, rate = 60, 10
+		for i := range total {
+			w.queueSegments(i, 1)
+		}
+		p := delivery.Pacing{Sender: "recording:+15005550006", Segments: rate, Per: time.Second}
+		a := w.pacedSenderOn(&virtualClock{t: w.clock.Now()}, p, 1)
+		b := w.pacedSenderOn(&virtualClock{t: w.clock.Now()}, p, 1)
+		// Each sender's third call takes 0.7 s: its round's later slots
+		// pass meanwhile, while the other sender's next reservation
+		// already follows this round's.
+		a.stallAfter(3, 700*time.Millisecond)
+		b.stallAfter(3, 700*time.Millisecond)
+		sent := func() bool { return len(a.callsOf())+len(b.callsOf()) >= total }
+		var wg sync.WaitGroup
+		for _, ps := range []*pacedSender{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ps.drain(t, w, sent)
+			}()
+		}
+		wg.Wait()
+		all := append(a.callsOf(), b.callsOf()...)
+		if len(all) != total {
+			t.Fatalf("%d calls, want %d", len(all), total)
+		}
+		seen := map[int64]bool{}
+		for _, c := range all {
+			if seen[c.id] {
+				t.Fatalf("message %d sent twice", c.id)
+			}
+			seen[c.id] = true
+		}
+		// The missed slots are dropped: never more than rate + 1 calls
+		// start in a second, across both senders.
+		if most, at := maxInAnySecond(all); most > rate+1 {
+			t.Errorf("%d segments started in the second from %s, want at most %d (rate + 1)", most, at.Sub(w.clock.Now()), rate+1)
+		}
+		for id := range seen {
+			if m := w.message(id); m.Status != smsflow.MessageSent {
+				t.Errorf("message %d: %s, want sent", id, m.Status)
+			}
+		}
+	})
+}
+
+func TestBacklogAfterIdleStartsNow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		const rate = 10
+		p := delivery.Pacing{Sender: "recording:+15005550006", Segments: rate, Per: time.Second}
+		ps := w.pacedSender(p, 1) // one call at a time: each records the clock at its start
+		w.queueSegments(0, 1)
+		ps.drain(t, w, func() bool { return len(ps.callsOf()) == 1 })
+		// An hour of silence (the node was down, the database was
+		// restarting): the stored next free instant lies far in the past.
+		w.clock.Add(time.Hour)
+		resumed := w.clock.Now()
+		for i := range 35 {
+			w.queueSegments(1+i, 1)
+		}
+		ps.drain(t, w, func() bool { return len(ps.callsOf()) == 36 })
+		calls := ps.paired(t)[1:]
+		if !calls[0].slot.Equal(resumed) {
+			t.Errorf("first slot after the silence %s after resuming, want at once (not before: no catch-up)", calls[0].slot.Sub(resumed))
+		}
+		for i, c := range calls {
+			if want := resumed.Add(time.Duration(i) * time.Second / rate); !c.slot.Equal(want) {
+				t.Errorf("message %d: slot +%s, want +%s", i, c.slot.Sub(resumed), want.Sub(resumed))
+			}
+		}
+		if most, at := maxInAnySecond(calls); most > rate+1 {
+			t.Errorf("%d started in the second from +%s, want at most %d", most, at.Sub(resumed), rate+1)
+		}
+	})
+}
+
+// outageStore is a database whose write transactions fail while down is
+// above zero (each failure counts it down): PostgreSQL restarting.
+type outageStore struct {
+	*store.DB
+	mu     sync.Mutex
+	writes int // write transactions begun
+	downAt int // the write that finds the database down (1-based)
+	down   int // how many writes fail from there
+}
+
+func (o *outageStore) WriteTx(ctx context.Context, fn func(*store.Tx) error) error {
+	o.mu.Lock()
+	o.writes++
+	fail := o.writes >= o.downAt && o.down > 0
+	if fail {
+		o.down--
+	}
+	o.mu.Unlock()
+	if fail {
+		return fmt.Errorf("write: dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	return o.DB.WriteTx(ctx, fn)
+}
+
+func TestOutcomesAreRecordedAfterAnOutage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		a, b := w.queue(1, "+14155550100"), w.queue(2, "+14155550101")
+		// The claim commits; the database is then down for the outcome
+		// write and two more attempts.
+		o := &outageStore{DB: db, downAt: 2, down: 3}
+		s := delivery.NewSender(o, w.prov, w.clock, slog.New(slog.DiscardHandler))
+		var waited []time.Duration
+		s.WaitUntil = func(_ context.Context, at time.Time) error {
+			waited = append(waited, at.Sub(w.clock.Now()))
+			w.clock.advanceTo(at)
+			return nil
+		}
+		if n, err := s.SendOnce(ctx, delivery.SendBatch); err != nil || n != 2 {
+			t.Fatalf("round: %d handled, %v; want 2 and the outcomes recorded once the database is back", n, err)
+		}
+		for _, id := range []int64{a, b} {
+			if m := w.message(id); m.Status != smsflow.MessageSent {
+				t.Errorf("message %d: %s, want sent (called once; the outcome written after the outage)", id, m.Status)
+			}
+		}
+		if got := w.prov.calls["+14155550100"] + w.prov.calls["+14155550101"]; got != 2 {
+			t.Errorf("%d provider calls, want 2", got)
+		}
+		if len(waited) != 3 || waited[1] <= waited[0] {
+			t.Errorf("waited %v between attempts, want three growing pauses", waited)
 		}
 	})
 }

@@ -26,7 +26,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	paced := l.pacing.On()
 	var (
 		claimed []*smsflow.Message
-		slots   []time.Time
+		sched   *schedule // paced: the round's reserved slots
 		plan    pacePlan
 		hold    time.Time
 		group   = &callGroup{}     // the claim's consent read, the first of the calls'
@@ -36,7 +36,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	took := false // the claim took rows (and recorded its range)
 	claimTx := func(tx WriteTx) error {
 		now := s.clock.Now()
-		claimed, slots, hold, took = nil, nil, time.Time{}, false
+		claimed, sched, hold, took = nil, nil, time.Time{}, false
 		n := limit
 		if paced {
 			st, err := tx.LockPacing(l.pacing.Sender)
@@ -81,17 +81,14 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			}
 			return nil
 		}
-		offsets, segs := l.pacing.offsets(claimed)
+		_, segs := l.pacing.offsets(claimed)
 		// The claim took a moment: a batch on an idle pacer starts now, not
 		// when the round began (its first slots would be past: a burst).
 		start, err := tx.ReservePacing(l.pacing.Sender, s.clock.Now(), l.pacing.offset(segs), plan.day, segs)
 		if err != nil || !l.pacing.rated() {
 			return err // a daily cap alone: no slots
 		}
-		slots = make([]time.Time, len(claimed))
-		for i, d := range offsets {
-			slots[i] = start.Add(d)
-		}
+		sched = l.pacing.schedule(start, claimed)
 		return nil
 	}
 	err := writeTx(ctx, s.db, func(tx WriteTx) error {
@@ -114,7 +111,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	group.from, group.to = 0, len(claimed) // what the claim kept, all read
-	outs := s.call(ctx, claimed, slots, group, claim)
+	outs := s.call(ctx, claimed, sched, group, claim)
 	s.checkInFlight(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
@@ -206,7 +203,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 		return nil
 	}
-	err = writeTx(ctx, s.db, func(tx WriteTx) error {
+	// A database outage while recording is waited out (recordOutcomes):
+	// the claims stay this live node's, no other node takes them back.
+	err = s.recordOutcomes(ctx, func(tx WriteTx) error {
 		if err := outcomeTx(tx); err != nil {
 			return err
 		}
@@ -239,7 +238,8 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 }
 
 // call makes a round's provider calls, at most Concurrency at once, each
-// started no earlier than its slot (slots nil: at once); the first call is
+// started no earlier than its slot (sched nil: at once) and, paced, only
+// while it fits the round's reservation (see schedule); the first call is
 // answered before the others start. A message is not
 // started — and goes back untried — once a call was refused for now
 // (Transient) or Stop ended the wait for its slot; one whose send_before has
@@ -250,8 +250,12 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 // (markCalls): a crash strands as "unknown" only those, the rest of the
 // round goes back to the queue. A message whose claim another node took
 // back (this node's heartbeat went stale) is not called at all.
-func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []time.Time, group *callGroup, claim int64) []outcome {
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *schedule, group *callGroup, claim int64) []outcome {
 	outs := make([]outcome, len(claimed))
+	var slots []time.Time
+	if sched != nil {
+		slots = sched.slots
+	}
 	conc := s.Concurrency
 	if conc <= 0 {
 		conc = DefaultConcurrency
@@ -262,6 +266,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 		wg        sync.WaitGroup
 		throttled atomic.Bool
 		stopped   bool
+		missed    bool // paced: a call no longer fit the reservation
 	)
 	sem := make(chan struct{}, conc)
 	group.began, group.conc = s.clock.Now(), conc
@@ -269,13 +274,14 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 	for i, m := range claimed {
 		o := &outs[i]
 		o.m = m
-		if stopped || throttled.Load() {
+		if stopped || throttled.Load() || missed {
 			o.release, o.interrupted = !stopped, stopped
 			continue
 		}
-		if slots != nil {
-			wait := max(0, slots[i].Sub(s.clock.Now()))
-			if !s.waitUntil(waitCtx, slots[i]) {
+		if sched != nil {
+			due := sched.due()
+			wait := max(0, due.Sub(s.clock.Now()))
+			if !s.waitUntil(waitCtx, due) {
 				stopped, o.interrupted = true, true
 				continue
 			}
@@ -285,6 +291,13 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 		}
 		sem <- struct{}{}
 		switch {
+		case sched != nil && !sched.fits(i, s.clock.Now()):
+			// A stall (a slow call, the database, the process) used up
+			// the reservation: the rest of the round goes back untried
+			// and takes later slots, rather than catching up in a burst.
+			<-sem
+			missed, o.release = true, true
+			continue
 		case throttled.Load():
 			// The provider is refusing for now: the rest of the batch goes
 			// back untried (no attempt counted) and waits with the pause.
@@ -331,6 +344,17 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, slots []t
 			<-sem
 			o.err = errOptedOut
 			continue
+		}
+		if sched != nil {
+			// Marking and the consent read may have taken a while: the
+			// call starts now only if it still fits.
+			now := s.clock.Now()
+			if !sched.fits(i, now) {
+				<-sem
+				missed, o.release = true, true
+				continue
+			}
+			sched.started(i, now)
 		}
 		o.checked = group.readAt
 		mark, watched := group.mark, restricted(m)
@@ -427,4 +451,41 @@ func (s *Sender) throttledBy(outs []outcome) *provider.Error {
 		}
 	}
 	return nil
+}
+
+// OutcomeRetryMax is the longest pause between attempts to record a
+// round's outcomes while the database is unreachable; OutcomeRetryFor is
+// how long the attempts go on (a fault that is not an outage must not hold
+// the sender forever).
+const (
+	OutcomeRetryMax = 2 * time.Second
+	OutcomeRetryFor = 2 * time.Minute
+)
+
+// recordOutcomes writes a round's outcomes (fn), trying again while the
+// database is unreachable (PostgreSQL restarting, a failover) until it
+// succeeds, the sender stops, or OutcomeRetryFor has passed. The calls were made: a node that gave up
+// would leave its claims "sending" while it lives (no other node takes the
+// claims of a live node), and the messages neither done nor explained.
+// On Stop the claims stay for the restart's recovery (called → unknown,
+// reconciled with the provider).
+func (s *Sender) recordOutcomes(ctx context.Context, fn func(WriteTx) error) error {
+	err := writeTx(ctx, s.db, fn)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	waitCtx, cancel := s.stopContext(ctx)
+	defer cancel()
+	backoff, giveUp := 50*time.Millisecond, s.clock.Now().Add(OutcomeRetryFor)
+	for attempt := 2; s.clock.Now().Before(giveUp); attempt++ {
+		s.log.Warn("record the outcomes of a round's provider calls; trying again", "attempt", attempt, "in", backoff, "err", err)
+		if !s.waitUntil(waitCtx, s.clock.Now().Add(backoff)) {
+			return err
+		}
+		if err = writeTx(ctx, s.db, fn); err == nil || ctx.Err() != nil {
+			return err
+		}
+		backoff = min(2*backoff, OutcomeRetryMax)
+	}
+	return err
 }

@@ -104,8 +104,8 @@ type Sender struct {
 	// or the operator chose so (smpp.on_unknown: resend). Set before Start.
 	ResendInterrupted bool
 	// Lease is how long after another node's last heartbeat its claims are
-	// taken back by this one (engine.NodeTTL); 0 never takes them. Set
-	// before Start.
+	// taken back by this one (config node_ttl, default engine.NodeTTL); 0
+	// never takes them. Set before Start.
 	Lease time.Duration
 
 	lanesOnce   sync.Once
@@ -309,7 +309,7 @@ func (l *lane) rounds(sweep bool) {
 			swept = now
 			s.sweepReceipts()
 		}
-		if now := s.clock.Now(); sweep && now.Sub(leased) >= LeaseCheckInterval {
+		if now := s.clock.Now(); sweep && now.Sub(leased) >= s.leaseCheck() {
 			leased = now
 			s.recoverStale()
 		}
@@ -390,6 +390,16 @@ func (s *Sender) logRecovered(r store.Recovered, node string) {
 // LeaseCheckInterval is how often a sender with a Lease looks for the
 // claims of nodes whose heartbeat is stale.
 const LeaseCheckInterval = 15 * time.Second
+
+// leaseCheck is how often the claims of stale nodes are looked for: every
+// LeaseCheckInterval, or a quarter of a shorter Lease (config node_ttl), so
+// a short lease is acted on soon after it ends.
+func (s *Sender) leaseCheck() time.Duration {
+	if q := s.Lease / 4; q > 0 && q < LeaseCheckInterval {
+		return q
+	}
+	return LeaseCheckInterval
+}
 
 // recoverStale takes back the claims of the nodes whose heartbeat is older
 // than Lease (none when Lease is 0).

@@ -55,6 +55,10 @@ type Config struct {
 	// locked rows, contacts are locked — so more than one helps only where
 	// transactions run in parallel: PostgreSQL (D33).
 	Workers int
+	// Heartbeat is how often the node refreshes its heartbeat; 0 means
+	// NodeHeartbeat. A shorter node TTL (config node_ttl) needs a shorter
+	// heartbeat.
+	Heartbeat time.Duration
 }
 
 // brandName is the brand's name from the template scope, "" if none.
@@ -178,6 +182,14 @@ func (e *Engine) Stop() {
 	})
 }
 
+// heartbeat is how often worker 0 refreshes the node's heartbeat.
+func (e *Engine) heartbeat() time.Duration {
+	if e.cfg.Heartbeat > 0 {
+		return e.cfg.Heartbeat
+	}
+	return NodeHeartbeat
+}
+
 // CatalogRefresh is how often the loop re-reads flow heads, so a flow
 // edited, paused or archived through another node's API, or held because
 // no live node loads its file any more, takes effect here.
@@ -189,7 +201,7 @@ func (e *Engine) loop(worker int) {
 	ctx := context.Background()
 	lastLoad, lastBeat := e.clock.Now(), e.clock.Now()
 	for {
-		if now := e.clock.Now(); worker == 0 && now.Sub(lastBeat) >= NodeHeartbeat {
+		if now := e.clock.Now(); worker == 0 && now.Sub(lastBeat) >= e.heartbeat() {
 			if err := e.cat.Heartbeat(ctx); err != nil {
 				e.log.Error("node heartbeat", "err", err)
 			}

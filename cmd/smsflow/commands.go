@@ -129,7 +129,7 @@ func commands() []command {
 				return cmdSegments(ctx, args, stdout, stderr, stdin)
 			}},
 		{name: "bench", args: "NAME [flags]",
-			summary: "benchmarks: flows, timers, broadcast, send, pace, ingest, ui",
+			summary: "benchmarks (`smsflow bench --help` lists them)",
 			about: "The benchmark harness: each benchmark starts smsflow on a fresh database (a temporary SQLite file, or a " +
 				"fresh schema of the PostgreSQL database given with --db) and a loopback provider, measures, and prints a " +
 				"table. `smsflow bench NAME --help` lists a benchmark's flags."},
@@ -161,6 +161,12 @@ func commands() []command {
 			"Seeds runs and messages of the bundled example flows over the last 30 days, logs in to the web UI once and "+
 				"times --requests GETs of each page after a first one (caches cold, reported apart), printing p50, p95 and max.",
 			"smsflow bench ui --runs 1000000 --requests 50", bench.UI),
+		benchmark("cluster", "1–3 serve nodes on one PostgreSQL: sends/s, p99 trigger→send",
+			"Starts N `smsflow serve` processes of this binary on a fresh schema of one PostgreSQL, with a fake Twilio "+
+				"on loopback, posts one /v1/track event per contact spread over the nodes, and reports events/s in, sends/s "+
+				"out, p50/p99 trigger-to-send latency, the busiest second and duplicate sends, per node count. On one "+
+				"machine it measures the coordination overhead of more nodes, not scale-out.",
+			"smsflow bench cluster --db $SMSFLOW_TEST_POSTGRES --events 3000", bench.ClusterBench),
 		{name: "version", args: "",
 			summary: "print the version",
 			about:   "Prints smsflow's version (also `smsflow --version`).",

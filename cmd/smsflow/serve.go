@@ -394,7 +394,11 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	if err != nil {
 		return cfg.Locate(err)
 	}
-	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{
+	lease, err := cfg.NodeLease()
+	if err != nil {
+		return cfg.Locate(err)
+	}
+	a.engine = engine.New(a.db, a.cat, clock, a.log, engine.Config{Heartbeat: min(engine.NodeHeartbeat, lease/8),
 		Brand: map[string]any{"name": cfg.Brand.Name, "help": cfg.Brand.Help}, PublicURL: publicURL(cfg),
 		Provider: cfg.Provider, TriggerMaxAge: maxAge, Policy: &pol, LinkUTM: cfg.Links.UTM, AllowedLinkHosts: allowed,
 		Footer: cfg.Brand.Footer, SmartEncoding: cfg.SmartEncoding, Workers: workers, SenderOf: senders.Resolve})
@@ -402,7 +406,7 @@ func (a *app) startEngine(ctx context.Context, clock smsflow.Clock) (err error) 
 	a.sender.Addresses = senderAddresses(senders)
 	// Claims carry the node id; a node whose heartbeat is stale for the
 	// liveness TTL has its uncalled claims queued again by the others.
-	a.sender.Node, a.sender.Lease = a.node, engine.NodeTTL
+	a.sender.Node, a.sender.Lease = a.node, lease
 	if err := sendRecovery(a.sender, cfg, prov); err != nil {
 		return cfg.Locate(err)
 	}
