@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/smsflow/smsflow/ingest"
@@ -156,6 +157,34 @@ func TestLanesKeepContactOrderAndExactDedupe(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// The engine is woken (OnCommit) by a commit that queued it work, not by
+// one of events no flow reacts to (stored as history), nor by duplicates.
+func TestOnCommitWakesOnlyForEngineWork(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		db.SetRelevant(func(name string) bool { return name == "Order Completed" })
+		w := ingest.NewWriter(db, testkit.NewClock(now), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		var woken atomic.Int64
+		w.OnCommit = func([]ingest.Result) { woken.Add(1) }
+		w.Start()
+		defer w.Stop()
+		order := testkit.Track("ana", "", "Order Completed", map[string]any{"order_id": "1"})
+		for _, step := range []struct {
+			items []*ingest.Item
+			want  int64
+		}{
+			{[]*ingest.Item{testkit.Track("ana", "", "Page Viewed", nil), testkit.Identify("ana", "", nil, map[string]any{"plan": "pro"})}, 0},
+			{[]*ingest.Item{order}, 1},
+			{[]*ingest.Item{order}, 1}, // a duplicate queues nothing
+			{[]*ingest.Item{testkit.Track("bob", "", "Page Viewed", nil), testkit.Track("bob", "", "Order Completed", map[string]any{"order_id": "2"})}, 2},
+		} {
+			testkit.Submit(t, w, step.items...)
+			if got := woken.Load(); got != step.want {
+				t.Fatalf("after %s: woken %d times, want %d", step.items[0].Name, got, step.want)
+			}
 		}
 	})
 }

@@ -54,9 +54,11 @@ type Writer struct {
 	startOnce sync.Once
 	stopOnce  sync.Once
 
-	// OnCommit, if set, is called after each successful commit with the
-	// results, so downstream work (the flow engine) can be woken. Lanes
-	// call it concurrently.
+	// OnCommit, if set, is called after a successful commit with the
+	// results of each request that may have queued work for the flow
+	// engine (a new event that is not history only, or hooks), so the
+	// engine can be woken; a group of history only (events no flow reacts
+	// to) wakes nobody. Lanes call it concurrently.
 	OnCommit func(results []Result)
 	// OnApplied, if set, is called after each successful commit with each
 	// request's items and their results, before that request's Submit
@@ -335,6 +337,15 @@ func (w *Writer) commit(l *lane, group []*request) {
 		}
 		return
 	}
+	// The engine is woken before the callers hear back: what a caller
+	// does next never races the wake-up of what it sent.
+	if err == nil && w.OnCommit != nil {
+		for _, r := range group {
+			if r.queued() {
+				w.OnCommit(r.results)
+			}
+		}
+	}
 	for _, r := range group {
 		if err != nil {
 			r.results, r.err = nil, err
@@ -343,11 +354,21 @@ func (w *Writer) commit(l *lane, group []*request) {
 		}
 		close(r.done)
 	}
-	if err == nil && w.OnCommit != nil {
-		for _, r := range group {
-			w.OnCommit(r.results)
+}
+
+// queued reports whether a committed request may have queued work for the
+// engine: a new item that is not history only, or hooks (which write what
+// they like).
+func (r *request) queued() bool {
+	if r.hooks.Before != nil || r.hooks.After != nil {
+		return true
+	}
+	for i, it := range r.items {
+		if res := r.results[i]; !it.History && res.Err == nil && !res.Duplicate && res.Withheld == "" {
+			return true
 		}
 	}
+	return false
 }
 
 func (w *Writer) write(group []*request) error {
