@@ -383,7 +383,7 @@ func (w *Writer) write(group []*request) error {
 		var tx WriteTx = stx
 		// The group's contacts in one query, not one per item (D33), and
 		// which of its events are stored already (one query; PostgreSQL
-		// then writes the new ones in multi-row statements, D36).
+		// then writes the new ones in one statement, D36, D89).
 		var ids []string
 		var events []*smsflow.Event
 		for _, r := range group {
@@ -394,6 +394,10 @@ func (w *Writer) write(group []*request) error {
 				events = append(events, &smsflow.Event{MessageID: it.MessageID, DedupeKey: it.dedupeKey(), Trust: it.Trust})
 			}
 		}
+		// Each contact asked for once: a group often holds several events
+		// of one contact, and the list's length is the query's cost.
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
 		b, err := loadEventBatch(tx, ids, events, w.db.Dialect().RoundTrips())
 		if err != nil {
 			return err
