@@ -88,7 +88,8 @@ type request struct {
 
 // NewWriter returns a writer; call Start before Submit.
 func NewWriter(db Store, clock smsflow.Clock, log *slog.Logger) *Writer {
-	w := &Writer{db: db, clock: clock, log: log, stop: make(chan struct{})}
+	w := &Writer{db: db, clock: clock, log: log, stop: make(chan struct{}),
+		alone: &lane{reqs: make(chan *request, 1024), alone: true}}
 	if !db.SingleWriter() {
 		w.Lanes = DefaultLanes
 	}
@@ -98,7 +99,6 @@ func NewWriter(db Store, clock smsflow.Clock, log *slog.Logger) *Writer {
 // Start runs the commit loops until Stop.
 func (w *Writer) Start() {
 	w.startOnce.Do(func() {
-		w.alone = &lane{reqs: make(chan *request, 1024), alone: true}
 		for range max(0, w.Lanes) {
 			w.lanes = append(w.lanes, &lane{reqs: make(chan *request, 1024)})
 		}
