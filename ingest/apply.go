@@ -223,7 +223,7 @@ func apply(tx WriteTx, b *eventBatch, it *Item, now time.Time) (Result, error) {
 		b.forget(release.ID)
 	}
 	if !it.History {
-		if err := b.addInbox(tx, cid, ev.Seq); err != nil {
+		if err := b.addInbox(tx, cid, ev); err != nil {
 			return Result{}, err
 		}
 	}

@@ -11,17 +11,23 @@ import (
 // contact the group writes is read from the database after that). On
 // PostgreSQL, where every statement is a round trip, which of the group's
 // event keys are stored is read in one query too, so a new event is told
-// from a duplicate without a statement of its own: it takes a reserved
-// sequence number, and the new events and their inbox items are written in
-// multi-row statements by write — at the end of the group, and before
+// from a duplicate without a statement of its own; the new events get their
+// sequence numbers in one query and are written, with their inbox items,
+// in one statement each by write — at the end of the group, and before
 // anything that writes events on its own (a merge moves stored events, a
 // hook may record a consent event), so the events keep the call order.
 // A nil batch reads and writes each row at once (the importer).
 type eventBatch struct {
 	contacts map[string]*smsflow.Contact // read ahead, not yet handed out; nil: missing
 	keys     map[string]bool             // event keys read ahead: true when stored or pending
-	events   []*smsflow.Event
-	inbox    []store.InboxItem
+	events   []*smsflow.Event            // new, numbered when written
+	inbox    []pendingInbox
+}
+
+// pendingInbox is an inbox item whose event may not be numbered yet.
+type pendingInbox struct {
+	contactID string
+	event     *smsflow.Event
 }
 
 // loadEventBatch reads the group's contacts and, where statements are
@@ -68,7 +74,8 @@ func (b *eventBatch) forgetAll() {
 }
 
 // insertEvent stores an event unless one with its message id or dedupe key
-// is stored (or pending in the batch), and reports whether it is new.
+// is stored (or pending in the batch), and reports whether it is new. A
+// pending event gets its sequence number when it is written.
 func (b *eventBatch) insertEvent(tx WriteTx, e *smsflow.Event) (bool, error) {
 	if b == nil || b.keys == nil {
 		return tx.InsertEvent(e)
@@ -97,11 +104,6 @@ func (b *eventBatch) insertEvent(tx WriteTx, e *smsflow.Event) (bool, error) {
 	if !fresh {
 		return false, nil
 	}
-	seq, err := tx.ReserveEventSeq()
-	if err != nil {
-		return false, err
-	}
-	e.Seq = seq
 	for _, k := range keys {
 		b.keys[k] = true
 	}
@@ -110,31 +112,43 @@ func (b *eventBatch) insertEvent(tx WriteTx, e *smsflow.Event) (bool, error) {
 }
 
 // addInbox queues a stored or pending event for the engine.
-func (b *eventBatch) addInbox(tx WriteTx, contactID string, eventSeq int64) error {
+func (b *eventBatch) addInbox(tx WriteTx, contactID string, e *smsflow.Event) error {
 	if b == nil || b.keys == nil {
-		return tx.AddInbox(contactID, eventSeq)
+		return tx.AddInbox(contactID, e.Seq)
 	}
-	b.inbox = append(b.inbox, store.InboxItem{ContactID: contactID, EventSeq: eventSeq})
+	b.inbox = append(b.inbox, pendingInbox{contactID, e})
 	return nil
 }
 
 // write writes the pending events, then their inbox items, in order.
 func (b *eventBatch) write(tx WriteTx) error {
-	if err := b.writeEvents(tx); err != nil || b == nil {
+	if err := b.writeEvents(tx); err != nil || b == nil || len(b.inbox) == 0 {
 		return err
 	}
-	if err := tx.AddInboxItems(b.inbox); err != nil {
+	items := make([]store.InboxItem, len(b.inbox))
+	for i, p := range b.inbox {
+		items[i] = store.InboxItem{ContactID: p.contactID, EventSeq: p.event.Seq}
+	}
+	if err := tx.AddInboxItems(items); err != nil {
 		return err
 	}
 	b.inbox = nil
 	return nil
 }
 
-// writeEvents writes the pending events (not their inbox items: only the
-// engine reads the inbox).
+// writeEvents numbers the pending events in call order — after every event
+// written before, so a contact's events keep their order — and writes them
+// (not their inbox items: only the engine reads the inbox).
 func (b *eventBatch) writeEvents(tx WriteTx) error {
-	if b == nil {
+	if b == nil || len(b.events) == 0 {
 		return nil
+	}
+	seqs, err := tx.ReserveEventSeqs(len(b.events))
+	if err != nil {
+		return err
+	}
+	for i, e := range b.events {
+		e.Seq = seqs[i]
 	}
 	if err := tx.InsertEvents(b.events); err != nil {
 		return err

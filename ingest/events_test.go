@@ -48,7 +48,7 @@ func TestEventBatchInsertsAsThePlainInsert(t *testing.T) {
 			{ev("unasked", ""), true}, // not read ahead: inserted at once
 			{ev("fresh-5", ""), true},
 		}
-		var seqs []int64
+		var inserted []*smsflow.Event
 		err = db.WriteTx(ctx, func(tx *store.Tx) error {
 			var ahead []*smsflow.Event
 			for _, s := range steps {
@@ -61,16 +61,16 @@ func TestEventBatchInsertsAsThePlainInsert(t *testing.T) {
 				return err
 			}
 			for i, s := range steps {
-				inserted, err := b.insertEvent(tx, s.e)
+				fresh, err := b.insertEvent(tx, s.e)
 				if err != nil {
 					return err
 				}
-				if inserted != s.fresh {
-					t.Errorf("step %d (%s): inserted %v, want %v", i, s.e.MessageID, inserted, s.fresh)
+				if fresh != s.fresh {
+					t.Errorf("step %d (%s): inserted %v, want %v", i, s.e.MessageID, fresh, s.fresh)
 				}
-				if inserted {
-					seqs = append(seqs, s.e.Seq)
-					if err := b.addInbox(tx, "ana", s.e.Seq); err != nil {
+				if fresh {
+					inserted = append(inserted, s.e)
+					if err := b.addInbox(tx, "ana", s.e); err != nil {
 						return err
 					}
 				}
@@ -79,6 +79,11 @@ func TestEventBatchInsertsAsThePlainInsert(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Pending events are numbered when written.
+		var seqs []int64
+		for _, e := range inserted {
+			seqs = append(seqs, e.Seq)
 		}
 		for i := 1; i < len(seqs); i++ {
 			if seqs[i] <= seqs[i-1] {

@@ -66,7 +66,7 @@ type WriteTx interface {
 	// (which keys are stored), numbered, and written set-based with their
 	// inbox items (ingest/events.go)
 	StoredEventKeys(events []*smsflow.Event) (map[string]bool, error)
-	ReserveEventSeq() (int64, error)
+	ReserveEventSeqs(n int) ([]int64, error)
 	InsertEvent(e *smsflow.Event) (bool, error)
 	InsertEvents(events []*smsflow.Event) error
 	Queues(name string) bool

@@ -3,7 +3,9 @@ package ingest
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/smsflow/smsflow"
@@ -21,24 +23,59 @@ var ErrStopped = errors.New("ingest: writer stopped")
 
 // Writer applies items to the database with group commit. Submit blocks until
 // the items are durable (or refused) and returns one Result per item.
+//
+// Where the database takes several writers (PostgreSQL), items that touch
+// only their own contact — a userId, no anonymousId, previousId or phone,
+// not an alias, no hooks — are committed by Lanes writers in parallel, each
+// owning the contacts whose userId hashes to it, so one contact's items
+// are still written by one goroutine in the order they were submitted
+// (D89). Every other request goes to one more writer that runs alone:
+// while it writes, the lanes wait, and it waits for their groups in
+// flight. The database's unique indexes keep deduplication exact across
+// lanes: two lanes storing the same messageId collide, and the loser runs
+// its group again and finds the duplicate.
 type Writer struct {
 	db    Store
 	clock smsflow.Clock
 	log   *slog.Logger
 
-	reqs      chan *request
+	// Lanes is how many writers commit single-contact items in parallel;
+	// 0 sends every request to the one writer (SQLite, where one writer
+	// excludes the others anyway). NewWriter sets the database's default;
+	// change it before Start.
+	Lanes int
+
+	lanes []*lane      // single-contact items, by userId
+	alone *lane        // everything else
+	gate  sync.RWMutex // lanes hold it shared for a group, alone exclusively
+
 	stop      chan struct{}
-	done      chan struct{}
+	done      sync.WaitGroup
 	startOnce sync.Once
 	stopOnce  sync.Once
 
-	// OnCommit, if set, is called after each successful commit with the
-	// results, so downstream work (the flow engine) can be woken.
+	// OnCommit, if set, is called after a successful commit with the
+	// results of each request that may have queued work for the flow
+	// engine (a new event that is not history only, or hooks), so the
+	// engine can be woken; a group of history only (events no flow reacts
+	// to) wakes nobody. Lanes call it concurrently.
 	OnCommit func(results []Result)
 	// OnApplied, if set, is called after each successful commit with each
 	// request's items and their results, before that request's Submit
-	// returns (metrics count them). It must be quick.
+	// returns (metrics count them). It must be quick, and safe to call
+	// from several goroutines (lanes); a request split across lanes is
+	// reported in its parts.
 	OnApplied func(items []*Item, results []Result)
+}
+
+// DefaultLanes is Writer.Lanes where the database takes several writers.
+// Measured on 2 cores (docs/benchmarks.md, D89).
+const DefaultLanes = 2
+
+// lane is one committing goroutine's queue.
+type lane struct {
+	reqs  chan *request
+	alone bool // commits with the gate held exclusively
 }
 
 type request struct {
@@ -51,20 +88,33 @@ type request struct {
 
 // NewWriter returns a writer; call Start before Submit.
 func NewWriter(db Store, clock smsflow.Clock, log *slog.Logger) *Writer {
-	return &Writer{db: db, clock: clock, log: log, reqs: make(chan *request, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	w := &Writer{db: db, clock: clock, log: log, stop: make(chan struct{}),
+		alone: &lane{reqs: make(chan *request, 1024), alone: true}}
+	if !db.SingleWriter() {
+		w.Lanes = DefaultLanes
+	}
+	return w
 }
 
-// Start runs the commit loop until Stop.
+// Start runs the commit loops until Stop.
 func (w *Writer) Start() {
-	w.startOnce.Do(func() { go w.loop() })
+	w.startOnce.Do(func() {
+		for range max(0, w.Lanes) {
+			w.lanes = append(w.lanes, &lane{reqs: make(chan *request, 1024)})
+		}
+		for _, l := range append([]*lane{w.alone}, w.lanes...) {
+			w.done.Add(1)
+			go w.loop(l)
+		}
+	})
 }
 
 // Stop finishes the requests already submitted and stops. Safe to call twice.
 func (w *Writer) Stop() {
 	w.stopOnce.Do(func() {
 		close(w.stop)
-		w.startOnce.Do(func() { close(w.done) }) // never started
-		<-w.done
+		w.startOnce.Do(func() {}) // never started: nothing to wait for
+		w.done.Wait()
 	})
 }
 
@@ -124,13 +174,82 @@ func (w *Writer) submit(ctx context.Context, items []*Item, hooks TxHooks) ([]Re
 	if len(items) == 0 {
 		return nil, nil
 	}
-	r := &request{items: items, hooks: hooks, done: make(chan struct{})}
-	select {
-	case w.reqs <- r:
-	case <-w.stop:
-		return nil, ErrStopped
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if len(w.lanes) == 0 || hooks.Before != nil || hooks.After != nil || slices.ContainsFunc(items, notOwnContact) {
+		return w.enqueue(ctx, w.alone, items, hooks)
+	}
+	// Each item to the lane of its contact, in order; the parts are
+	// committed in parallel and the call answers when all are.
+	parts := make([][]int, len(w.lanes))
+	for i, it := range items {
+		n := laneOf(it.UserID, len(w.lanes))
+		parts[n] = append(parts[n], i)
+	}
+	type part struct {
+		idx []int
+		r   *request
+	}
+	var queued []part
+	var err error
+	for n, idx := range parts {
+		if len(idx) == 0 {
+			continue
+		}
+		if len(idx) == len(items) {
+			return w.enqueue(ctx, w.lanes[n], items, hooks)
+		}
+		sub := make([]*Item, len(idx))
+		for j, i := range idx {
+			sub[j] = items[i]
+		}
+		r, qerr := w.queue(ctx, w.lanes[n], sub, hooks)
+		if qerr != nil {
+			err = qerr
+			break
+		}
+		queued = append(queued, part{idx, r})
+	}
+	// Once a part is queued it will be committed or failed: wait for it
+	// even if ctx ended or another part could not be queued.
+	results := make([]Result, len(items))
+	for _, p := range queued {
+		<-p.r.done
+		if p.r.err != nil && err == nil {
+			err = p.r.err
+		}
+		for j, i := range p.idx {
+			if j < len(p.r.results) {
+				results[i] = p.r.results[j]
+			}
+		}
+	}
+	if err != nil {
+		// Parts committed in other lanes stay committed: sent again, their
+		// items are duplicates (messageId).
+		return nil, err
+	}
+	return results, nil
+}
+
+// notOwnContact reports whether applying an item may read or write another
+// contact than its userId's (a merge, an alias, a number another contact
+// holds, an anonymous id resolved through the aliases): such an item is
+// written alone, never in a lane.
+func notOwnContact(it *Item) bool {
+	return it.UserID == "" || it.AnonymousID != "" || it.PreviousID != "" || it.Phone != nil || it.Type == smsflow.EventAlias
+}
+
+// laneOf is the lane of a contact: the same userId, the same lane.
+func laneOf(userID string, lanes int) int {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return int(h.Sum32() % uint32(lanes))
+}
+
+// enqueue queues one request on a lane and waits for its commit.
+func (w *Writer) enqueue(ctx context.Context, l *lane, items []*Item, hooks TxHooks) ([]Result, error) {
+	r, err := w.queue(ctx, l, items, hooks)
+	if err != nil {
+		return nil, err
 	}
 	// Once queued, the request will be committed or failed; wait for it even if
 	// ctx ends, so a caller never reports failure for data that was stored.
@@ -138,18 +257,35 @@ func (w *Writer) submit(ctx context.Context, items []*Item, hooks TxHooks) ([]Re
 	return r.results, r.err
 }
 
-func (w *Writer) loop() {
-	defer close(w.done)
+func (w *Writer) queue(ctx context.Context, l *lane, items []*Item, hooks TxHooks) (*request, error) {
+	r := &request{items: items, hooks: hooks, done: make(chan struct{})}
+	select {
+	case <-w.stop:
+		return nil, ErrStopped
+	default:
+	}
+	select {
+	case l.reqs <- r:
+		return r, nil
+	case <-w.stop:
+		return nil, ErrStopped
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (w *Writer) loop(l *lane) {
+	defer w.done.Done()
 	for {
 		var first *request
 		select {
-		case first = <-w.reqs:
+		case first = <-l.reqs:
 		case <-w.stop:
 			// Drain what was queued before Stop.
 			for {
 				select {
-				case r := <-w.reqs:
-					w.commit([]*request{r})
+				case r := <-l.reqs:
+					w.commit(l, []*request{r})
 				default:
 					return
 				}
@@ -159,14 +295,14 @@ func (w *Writer) loop() {
 	drain:
 		for n < MaxGroup {
 			select {
-			case r := <-w.reqs:
+			case r := <-l.reqs:
 				group = append(group, r)
 				n += len(r.items)
 			default:
 				break drain
 			}
 		}
-		w.commit(group)
+		w.commit(l, group)
 	}
 }
 
@@ -179,17 +315,36 @@ const writeTries = 3
 // same event (D36) — is run again: it then sees the other's rows. If it
 // still fails, each request is retried alone so that one bad request
 // cannot fail its neighbours.
-func (w *Writer) commit(group []*request) {
+func (w *Writer) commit(l *lane, group []*request) {
+	if l.alone {
+		w.gate.Lock()
+	} else {
+		w.gate.RLock()
+	}
 	err := w.write(group)
 	for try := 1; try < writeTries && w.db.IsConflict(err); try++ {
 		err = w.write(group)
 	}
+	if l.alone {
+		w.gate.Unlock()
+	} else {
+		w.gate.RUnlock()
+	}
 	if err != nil && len(group) > 1 {
 		w.log.Warn("group commit failed; retrying requests one by one", "requests", len(group), "err", err)
 		for _, r := range group {
-			w.commit([]*request{r})
+			w.commit(l, []*request{r})
 		}
 		return
+	}
+	// The engine is woken before the callers hear back: what a caller
+	// does next never races the wake-up of what it sent.
+	if err == nil && w.OnCommit != nil {
+		for _, r := range group {
+			if r.queued() {
+				w.OnCommit(r.results)
+			}
+		}
 	}
 	for _, r := range group {
 		if err != nil {
@@ -199,11 +354,21 @@ func (w *Writer) commit(group []*request) {
 		}
 		close(r.done)
 	}
-	if err == nil && w.OnCommit != nil {
-		for _, r := range group {
-			w.OnCommit(r.results)
+}
+
+// queued reports whether a committed request may have queued work for the
+// engine: a new item that is not history only, or hooks (which write what
+// they like).
+func (r *request) queued() bool {
+	if r.hooks.Before != nil || r.hooks.After != nil {
+		return true
+	}
+	for i, it := range r.items {
+		if res := r.results[i]; !it.History && res.Err == nil && !res.Duplicate && res.Withheld == "" {
+			return true
 		}
 	}
+	return false
 }
 
 func (w *Writer) write(group []*request) error {
@@ -218,7 +383,7 @@ func (w *Writer) write(group []*request) error {
 		var tx WriteTx = stx
 		// The group's contacts in one query, not one per item (D33), and
 		// which of its events are stored already (one query; PostgreSQL
-		// then writes the new ones in multi-row statements, D36).
+		// then writes the new ones in one statement, D36, D89).
 		var ids []string
 		var events []*smsflow.Event
 		for _, r := range group {
@@ -229,6 +394,10 @@ func (w *Writer) write(group []*request) error {
 				events = append(events, &smsflow.Event{MessageID: it.MessageID, DedupeKey: it.dedupeKey(), Trust: it.Trust})
 			}
 		}
+		// Each contact asked for once: a group often holds several events
+		// of one contact, and the list's length is the query's cost.
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
 		b, err := loadEventBatch(tx, ids, events, w.db.Dialect().RoundTrips())
 		if err != nil {
 			return err

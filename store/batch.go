@@ -117,6 +117,9 @@ func (t *Tx) StoredEventKeys(events []*smsflow.Event) (map[string]bool, error) {
 		}
 		return nil
 	}
+	if t.db.dialect.RoundTrips() {
+		return out, t.storedEventKeyArrays(ids, dedupe, mark)
+	}
 	if err := t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE message_id IN (%s)`, ids, nil, mark); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,15 +69,68 @@ func (t *Tx) InsertHistoryEvents(events []*smsflow.Event) error {
 // item) can name it first. Numbers follow the call order.
 func (t *Tx) ReserveEventSeq() (int64, error) { return t.reserve(&t.eventSeqs, "events", "seq") }
 
+// ReserveEventSeqs is ReserveEventSeq for n events at once, ascending: on
+// PostgreSQL one query however many, where ReserveEventSeq's blocks grow
+// from 16 and cost a round trip each. Numbers reserved later in the
+// transaction are larger.
+func (t *Tx) ReserveEventSeqs(n int) ([]int64, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	if !t.db.dialect.RoundTrips() {
+		out := make([]int64, n)
+		for i := range out {
+			seq, err := t.ReserveEventSeq()
+			if err != nil {
+				return nil, err
+			}
+			out[i] = seq
+		}
+		return out, nil
+	}
+	// Numbers left in the block were taken before these; dropping them
+	// keeps later calls of ReserveEventSeq above these (gaps are fine).
+	t.eventSeqs.ids = nil
+	rows, err := t.query(`SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('events', 'seq')::regclass AS seq OFFSET 0) s, generate_series(1, ?)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("reserve %d event seqs: %w", n, err)
+	}
+	defer rows.Close()
+	out := make([]int64, 0, n)
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		out = append(out, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("reserve %d event seqs: the sequence returned %d", n, len(out))
+	}
+	// The rows' order is the scan's, not a promise: the numbers are
+	// handed out ascending whatever it was.
+	slices.Sort(out)
+	t.eventSeqs.taken += n
+	return out, nil
+}
+
 // InsertEvents writes events whose sequence numbers were reserved
 // (ReserveEventSeq) and that the caller knows are new (StoredEventKeys), in
-// multi-row statements, in order. There is no ON CONFLICT: an event another
-// node stored meanwhile fails the transaction (DB.IsConflict: the ingest
-// writer runs it again and finds the duplicate) instead of being counted
-// new.
+// order. There is no ON CONFLICT: an event another node stored meanwhile
+// fails the transaction (DB.IsConflict: the ingest writer runs it again and
+// finds the duplicate) instead of being counted new. On PostgreSQL the
+// rows go as one array per column in one statement, however many there
+// are (multi-row VALUES needed a statement per parameter-limited chunk and
+// a parse of each chunk size); SQLite runs a prepared insert per row.
 func (t *Tx) InsertEvents(events []*smsflow.Event) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if t.db.dialect.RoundTrips() {
+		return t.insertEventArrays(events)
 	}
 	rows := make([][]any, len(events))
 	for i, e := range events {
@@ -84,6 +138,66 @@ func (t *Tx) InsertEvents(events []*smsflow.Event) error {
 	}
 	return t.execRows(`INSERT INTO events (seq, `+eventInsertColumns+`)
 `+t.overriding()+`VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
+}
+
+// insertEventArrays is InsertEvents in one statement over column arrays
+// (PostgreSQL's unnest); a dedupe key of "" is stored as NULL, as
+// eventArgs stores it.
+func (t *Tx) insertEventArrays(events []*smsflow.Event) error {
+	n := len(events)
+	var (
+		seqs, ts, received                         = make([]int64, n), make([]int64, n), make([]int64, n)
+		ids, dedupe, types, names, contacts, anons = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		props, traits, ctxs, trust                 = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i, e := range events {
+		seqs[i], ids[i], dedupe[i], types[i], names[i], contacts[i], anons[i] = e.Seq, storedMessageID(e), storedDedupeKey(e), e.Type, e.Name, e.ContactID, e.AnonymousID
+		props[i], traits[i], ctxs[i] = jsonObject(e.Properties), jsonObject(e.Traits), jsonObject(e.Context)
+		ts[i], received[i], trust[i] = micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()
+	}
+	_, err := t.exec(`INSERT INTO events (seq, `+eventInsertColumns+`) OVERRIDING SYSTEM VALUE
+SELECT s, m, NULLIF(d, ''), ty, na, c, a, p, tr, cx, ts, r, tu
+FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),
+ CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS v(s, m, d, ty, na, c, a, p, tr, cx, ts, r, tu)`,
+		seqs, ids, dedupe, types, names, contacts, anons, props, traits, ctxs, ts, received, trust)
+	if err != nil {
+		return fmt.Errorf("insert %d events: %w", n, err)
+	}
+	return nil
+}
+
+// storedEventKeyArrays is StoredEventKeys' read on PostgreSQL: both kinds
+// of key in one query, each as one array parameter (one round trip and one
+// statement whatever the group's size).
+func (t *Tx) storedEventKeyArrays(ids, dedupe []any, mark func(*sql.Rows) error) error {
+	rows, err := t.query(`SELECT message_id, COALESCE(dedupe_key, '') FROM events
+WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))`, strs(ids), strs(dedupe))
+	if err != nil {
+		return fmt.Errorf("stored event keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := mark(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func strs(vs []any) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.(string)
+	}
+	return out
+}
+
+// jsonObject is a stored JSON object: {} for none.
+func jsonObject(m map[string]any) string {
+	if m == nil {
+		return "{}"
+	}
+	return mustJSON(m)
 }
 
 func eventArgs(e *smsflow.Event) []any {

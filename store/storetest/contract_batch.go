@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -234,6 +235,24 @@ func batchCases() []contractCase {
 				t.Errorf("reserved %v after event %d: want increasing numbers above it", seqs, old)
 			}
 		}},
+		{"Tx.ReserveEventSeqs", func(t *testing.T, db *store.DB) {
+			old := addEvent(t, db, newEvent("m1", "Viewed"))
+			var seqs []int64
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "none asked", len(must(tx.ReserveEventSeqs(0))(t)), 0)
+				seqs = append(seqs, must(tx.ReserveEventSeq())(t))
+				seqs = append(seqs, must(tx.ReserveEventSeqs(700))(t)...)
+				seqs = append(seqs, must(tx.ReserveEventSeq())(t))
+				seqs = append(seqs, must(tx.ReserveEventSeqs(2))(t)...)
+				return nil
+			})
+			equal(t, "how many", len(seqs), 704)
+			for i, s := range seqs {
+				if i == 0 && s <= old || i > 0 && s <= seqs[i-1] {
+					t.Fatalf("reserved %d at %d after %v (stored event %d): want increasing numbers above it", s, i, seqs[max(0, i-3):i], old)
+				}
+			}
+		}},
 		{"Tx.InsertEvents", func(t *testing.T, db *store.DB) {
 			events := []*smsflow.Event{newEvent("m1", "Viewed"), newEvent("m2", "Clicked")}
 			write(t, db, func(tx *store.Tx) error {
@@ -248,6 +267,63 @@ func batchCases() []contractCase {
 				return tx.InsertEvents(nil)
 			})
 			equal(t, "the next event takes a new number", addEvent(t, db, newEvent("m3", "Viewed")) > events[1].Seq, true)
+
+			// Every field as the plain insert stores it: a dedupe key or
+			// none (NULL: many events have none), a public event's own
+			// key namespace, traits, context, times, trust.
+			like := func(id, dedupe string, trust smsflow.Trust) *smsflow.Event {
+				e := newEvent(id, "Order Completed")
+				e.DedupeKey, e.Trust, e.AnonymousID = dedupe, trust, "anon-"+id
+				e.Traits, e.Context = map[string]any{"plan": "pro"}, map[string]any{"ip": "192.0.2.1"}
+				e.ReceivedAt = t0.Add(time.Second)
+				return e
+			}
+			plain := []*smsflow.Event{like("p1", "", smsflow.TrustTrusted), like("p2", "order:1", smsflow.TrustTrusted), like("p3", "order:2", smsflow.TrustPublic)}
+			batch := []*smsflow.Event{like("b1", "", smsflow.TrustTrusted), like("b2", "order:3", smsflow.TrustTrusted), like("b3", "order:4", smsflow.TrustPublic)}
+			for _, e := range plain {
+				addEvent(t, db, e)
+			}
+			write(t, db, func(tx *store.Tx) error {
+				seqs := must(tx.ReserveEventSeqs(len(batch)))(t)
+				for i, e := range batch {
+					e.Seq = seqs[i]
+				}
+				return tx.InsertEvents(batch)
+			})
+			write(t, db, func(tx *store.Tx) error {
+				for i := range plain {
+					p := must(tx.EventBySeq(plain[i].Seq))(t)
+					b := must(tx.EventBySeq(batch[i].Seq))(t)
+					p.Seq, p.MessageID, p.AnonymousID = b.Seq, b.MessageID, b.AnonymousID
+					equal(t, "stored as the plain insert stores it", b, p)
+				}
+				return nil
+			})
+			equal(t, "no dedupe key is NULL", count(t, db, `SELECT COUNT(*) FROM events WHERE dedupe_key IS NULL AND message_id IN ('p1', 'b1')`), int64(2))
+			equal(t, "a public dedupe key in its namespace", count(t, db, `SELECT COUNT(*) FROM events WHERE dedupe_key = ?`, store.PublicKeyPrefix+"order:4"), int64(1))
+
+			// More rows than one statement of the row-per-VALUES form
+			// could carry; a stored message id fails the transaction as
+			// a conflict (the writer then runs it again and sees it).
+			many := make([]*smsflow.Event, 1500)
+			for i := range many {
+				many[i] = newEvent(fmt.Sprintf("many-%d", i), "Viewed")
+			}
+			write(t, db, func(tx *store.Tx) error {
+				seqs := must(tx.ReserveEventSeqs(len(many)))(t)
+				for i, e := range many {
+					e.Seq = seqs[i]
+				}
+				return tx.InsertEvents(many)
+			})
+			equal(t, "all stored", count(t, db, `SELECT COUNT(*) FROM events WHERE message_id LIKE 'many-%'`), int64(1500))
+			err := db.WriteTx(bg, func(tx *store.Tx) error {
+				e := newEvent("many-7", "Viewed")
+				e.Seq = must(tx.ReserveEventSeqs(1))(t)[0]
+				return tx.InsertEvents([]*smsflow.Event{e})
+			})
+			equal(t, "a stored message id fails the transaction", err != nil, true)
+			equal(t, "nothing of it stored", count(t, db, `SELECT COUNT(*) FROM events WHERE message_id LIKE 'many-%'`), int64(1500))
 		}},
 		{"Tx.AddInboxItems", func(t *testing.T, db *store.DB) {
 			a, b := addEvent(t, db, newEvent("m1", "Viewed")), addEvent(t, db, newEvent("m2", "Viewed"))
