@@ -249,6 +249,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintf(stdout, "  %-12s%s…   (every other /v1 route; `smsflow keys` prints it)\n", "admin key:", a.keys.Admin[:min(6, len(a.keys.Admin))])
 	}
+	fmt.Fprintf(stdout, "  %-12s%s/   (the web UI: log in with the admin key)\n", "web UI:", a.URL())
 	// A back end identifies customers with their numbers: with the server
 	// key (in full only when this start generated it).
 	sk, hint := a.keys.Server, ""
