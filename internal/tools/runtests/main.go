@@ -106,6 +106,20 @@ func findPeers(root string) []peer {
 		}
 	}
 	out = append(out, node, smpp)
+
+	// As internal/browsertest.Chromium looks for it (not imported: this tool
+	// starts before the suite and stays small).
+	browser := peer{name: "Chromium", tests: "the web UI's browser tests"}
+	browser.missing = "no chromium, chromium-browser or google-chrome on PATH and SMSFLOW_CHROMIUM is not set: install Debian's chromium package"
+	if os.Getenv("SMSFLOW_CHROMIUM") != "" {
+		browser.missing = ""
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if _, err := exec.LookPath(name); err == nil {
+			browser.missing = ""
+		}
+	}
+	out = append(out, browser)
 	return out
 }
 
