@@ -118,11 +118,14 @@ func Send(ctx context.Context, h Harness, args []string, stdout, stderr io.Write
 	}
 	var results []sendResult
 	var err error
-	for _, receipts := range legs {
+	for i, receipts := range legs {
 		lo := o
 		lo.Receipts = receipts
 		var r sendResult
 		r, err = runSendBench(ctx, h, lo)
+		if err != nil && i > 0 && r.Database == "" {
+			err = fmt.Errorf("%w (each leg needs an empty database: leave out --db, give a postgres:// URL without search_path, or add --baseline=false for the leg with receipts alone)", err)
+		}
 		if r.Database != "" {
 			results = append(results, r)
 		}

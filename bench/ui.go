@@ -66,7 +66,7 @@ func UI(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer)
 	o.flags(fs, "the page requests (not the seeding)", " from the login")
 	fs.IntVar(&o.Runs, "runs", 1_000_000, "runs seeded over the last 30 days, with as many messages")
 	fs.IntVar(&o.Requests, "requests", 50, "timed GETs of each page, after a first one reported apart (caches cold)")
-	pages := fs.String("pages", defaultUIPages, "comma-separated `PATHS` of the pages measured")
+	pages := fs.String("pages", "", "comma-separated `PATHS` of the pages measured (default: the nav's pages, /flows/welcome and its editor)")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -75,6 +75,9 @@ func UI(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer)
 	}
 	if o.Requests < 1 {
 		return fmt.Errorf("--requests must be at least 1")
+	}
+	if *pages == "" {
+		*pages = defaultUIPages
 	}
 	for _, p := range strings.Split(*pages, ",") {
 		if p = strings.TrimSpace(p); p != "" {

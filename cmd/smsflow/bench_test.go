@@ -46,14 +46,15 @@ func TestBenchFlowsCounts(t *testing.T) {
 }
 
 // TestBenchSend drains a 400-message outbox through the command, with
-// status callbacks, on each database, and checks that every message reached
+// status callbacks (the leg with receipts alone: the database is given), on
+// each database, and checks that every message reached
 // the fake Twilio exactly once and ended delivered with its sid.
 func TestBenchSend(t *testing.T) {
 	const messages = 400
 	for name, dsn := range storetest.DSNs(t) {
 		t.Run(name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			err := benchCommand(bench.Send)(context.Background(), []string{"--db", dsn, "--messages", "400", "--receipts", "--progress", "1s"}, &out, &errb)
+			err := benchCommand(bench.Send)(context.Background(), []string{"--db", dsn, "--messages", "400", "--receipts", "--baseline=false", "--progress", "1s"}, &out, &errb)
 			if err != nil {
 				t.Fatalf("bench send: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
 			}
@@ -67,6 +68,24 @@ func TestBenchSend(t *testing.T) {
 				{"receipts left pending", `SELECT COUNT(*) FROM pending_receipts`, 0},
 			})
 		})
+	}
+}
+
+// TestBenchSendReceiptsRatio runs the default --receipts mode, a leg
+// without receipts then one with them, each on a fresh SQLite database, and
+// checks both legs and the ratio line (issue 19: receipts at the speed of
+// sending).
+func TestBenchSendReceiptsRatio(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := benchCommand(bench.Send)(context.Background(), []string{"--messages", "200", "--receipts", "--progress", "1s"}, &out, &errb)
+	if err != nil {
+		t.Fatalf("bench send: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{"without receipts: check: each of the 200 messages reached the provider exactly once",
+		"with receipts: check: each of the 200 messages reached the provider exactly once", "with receipts / without: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 

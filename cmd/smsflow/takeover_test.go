@@ -92,7 +92,8 @@ func TestTakeoverOfAKilledNodesClaims(t *testing.T) {
 
 	// Kill A while it holds claims it has not called yet.
 	deadline := time.Now().Add(60 * time.Second)
-	for count(`SELECT COUNT(*) FROM messages WHERE status = 'sending' AND claimed_by = ? AND called_at = 0`, nodeA) < 3 {
+	// A claimed row stays queued with its round's token (D91).
+	for count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND claimed_by = ? AND called_at = 0`, nodeA) < 3 {
 		if time.Now().After(deadline) {
 			t.Fatalf("node A never held uncalled claims; provider has %d requests\nA's log:\n%s", fake.Count(), a.stoppedLog())
 		}
@@ -104,8 +105,8 @@ func TestTakeoverOfAKilledNodesClaims(t *testing.T) {
 	<-a.exited
 	killed := time.Now()
 	crashAwaitSessionsGone(t, sdb, appName)
-	uncalled := count(`SELECT COUNT(*) FROM messages WHERE status = 'sending' AND claimed_by = ? AND called_at = 0`, nodeA)
-	called := count(`SELECT COUNT(*) FROM messages WHERE status = 'sending' AND claimed_by = ? AND called_at <> 0`, nodeA)
+	uncalled := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND claimed_by = ? AND called_at = 0`, nodeA)
+	called := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND claimed_by = ? AND called_at <> 0`, nodeA)
 	if uncalled == 0 {
 		t.Fatalf("the kill left node A no uncalled claims: nothing for B to take over")
 	}
@@ -115,7 +116,7 @@ func TestTakeoverOfAKilledNodesClaims(t *testing.T) {
 	deadline = time.Now().Add(90 * time.Second)
 	var tookOver time.Duration
 	for {
-		if tookOver == 0 && count(`SELECT COUNT(*) FROM messages WHERE status = 'sending' AND claimed_by = ?`, nodeA) == 0 {
+		if tookOver == 0 && count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND claimed_by = ?`, nodeA) == 0 {
 			tookOver = time.Since(killed)
 		}
 		pending := count(`SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status IN ('queued', 'sending', 'unknown')`)
