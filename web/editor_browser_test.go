@@ -81,7 +81,8 @@ func TestBrowserEditor(t *testing.T) {
 		ui.Screenshot(t, "editor")
 		ui.Axe(t)
 
-		ui.Do(t, chromedp.Click(chromedp.ID("save")), chromedp.WaitVisible(chromedp.CSS(`p.notice[role="status"]`)))
+		ui.Follow(t, chromedp.Click(chromedp.ID("save")))
+		ui.Do(t, chromedp.WaitVisible(chromedp.CSS(`p.notice[role="status"]`)))
 		if got := ui.Text(t, `p.notice[role="status"]`); !strings.Contains(got, "version 2") || !strings.Contains(got, "paused") {
 			t.Errorf("after saving the notice reads %q, want version 2 and paused", got)
 		}
@@ -151,7 +152,8 @@ func TestBrowserSettingsRotatesTheWriteKey(t *testing.T) {
 			ui.Axe(t)
 
 			browsertest.Eval[bool](t, ui, `(window.confirm = () => true, true)`)
-			ui.Do(t, chromedp.Click(chromedp.CSS(`form[action="/settings/keys/write/rotate"] button`)), chromedp.WaitVisible(chromedp.ID("new-key")))
+			ui.Follow(t, chromedp.Click(chromedp.CSS(`form[action="/settings/keys/write/rotate"] button`)))
+			ui.Do(t, chromedp.WaitVisible(chromedp.ID("new-key")))
 			newKey := ui.Text(t, "#new-key")
 			if !strings.HasPrefix(newKey, "wk_") || newKey == srv.WriteKey {
 				t.Fatalf("the new write key reads %q (old %q)", newKey, srv.WriteKey)

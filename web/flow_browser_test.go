@@ -87,7 +87,8 @@ func TestBrowserFlowPage(t *testing.T) {
 
 		ui.Login(t)
 		ui.Open(t, "/flows")
-		ui.Do(t, chromedp.Click(chromedp.CSS(`a[href="/flows/shipping-update"]`)), chromedp.WaitVisible(chromedp.CSS(`svg.flow-graph`)))
+		ui.Follow(t, chromedp.Click(chromedp.CSS(`a[href="/flows/shipping-update"]`)))
+		ui.Do(t, chromedp.WaitVisible(chromedp.CSS(`svg.flow-graph`)))
 		if got := ui.Location(t); got != "/flows/shipping-update" {
 			t.Fatalf("the flow's link opened %s", got)
 		}
@@ -119,7 +120,8 @@ func TestBrowserFlowPage(t *testing.T) {
 		ui.NoConsoleErrors(t)
 
 		// Clicking the node lists its recent messages and decisions.
-		ui.Do(t, chromedp.Click(chromedp.CSS(`a[data-step="shipped"]`)), chromedp.WaitVisible(chromedp.ID("activity-list")))
+		ui.Follow(t, chromedp.Click(chromedp.CSS(`a[data-step="shipped"]`)))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("activity-list")))
 		if got := ui.Location(t); !strings.Contains(got, "step=shipped") {
 			t.Errorf("the node's link opened %s", got)
 		}

@@ -80,8 +80,9 @@ func TestBrowserContactTimeline(t *testing.T) {
 
 		ui.Login(t)
 		ui.Open(t, "/contacts")
-		ui.Do(t, chromedp.SendKeys(chromedp.ID("q"), "(312) 555-0101"), chromedp.Submit(chromedp.ID("q")),
-			chromedp.WaitVisible(chromedp.ID("timeline")))
+		ui.Do(t, chromedp.SendKeys(chromedp.ID("q"), "(312) 555-0101"))
+		ui.Follow(t, chromedp.Submit(chromedp.ID("q")))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("timeline")))
 		if got := ui.Location(t); got != "/contacts/chi" {
 			t.Fatalf("the search went to %s, want /contacts/chi", got)
 		}
@@ -118,11 +119,13 @@ func TestBrowserInboxConsoleMessages(t *testing.T) {
 		ui.Screenshot(t, "inbox")
 		ui.Axe(t)
 
-		ui.Do(t, chromedp.Click(chromedp.CSS("#conversations a")), chromedp.WaitVisible(chromedp.ID("reply")))
+		ui.Follow(t, chromedp.Click(chromedp.CSS("#conversations a")))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("reply")))
 		// The page after the post says the reply is queued (the page before
 		// has a console too: wait for the new one).
-		ui.Do(t, chromedp.SendKeys(chromedp.ID("reply"), "Yes: it ships today."), chromedp.Submit(chromedp.ID("reply")),
-			chromedp.WaitVisible(chromedp.ID("reply-sent")))
+		ui.Do(t, chromedp.SendKeys(chromedp.ID("reply"), "Yes: it ships today."))
+		ui.Follow(t, chromedp.Submit(chromedp.ID("reply")))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("reply-sent")))
 		// The reply goes out through the outbox and the console provider.
 		ui.Do(t, chromedp.Poll[chromedp.Void](`document.querySelector("#console").textContent.includes("Yes: it ships today.")`,
 			chromedp.WithPollingTimeout(30*time.Second)))
@@ -139,8 +142,9 @@ func TestBrowserInboxConsoleMessages(t *testing.T) {
 		ui.NoConsoleErrors(t)
 
 		ui.Open(t, "/messages")
-		ui.Do(t, chromedp.SetValue(chromedp.ID("f-status"), "received"), chromedp.Submit(chromedp.ID("f-status")),
-			chromedp.WaitVisible(chromedp.ID("messages")))
+		ui.Do(t, chromedp.SetValue(chromedp.ID("f-status"), "received"))
+		ui.Follow(t, chromedp.Submit(chromedp.ID("f-status")))
+		ui.Do(t, chromedp.WaitVisible(chromedp.ID("messages")))
 		statuses := browsertest.Eval[[]string](t, ui, `Array.from(document.querySelectorAll("#messages tbody tr")).map(r => r.dataset.status)`)
 		if len(statuses) != 2 {
 			t.Errorf("status received shows %d messages, want the 2 texts in", len(statuses))
