@@ -135,15 +135,7 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	if f.FlowID != "" {
 		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
 	}
-	switch f.Status {
-	case "":
-	case smsflow.MessageSending:
-		q += ` AND ` + claimed
-	case smsflow.MessageQueued:
-		q += ` AND status = 'queued' AND claim = 0`
-	default:
-		q, args = q+` AND status = ?`, append(args, f.Status)
-	}
+	q, args = statusFilter(q, args, f.Status)
 	if f.Direction != "" {
 		q, args = q+` AND direction = ?`, append(args, f.Direction)
 	}
@@ -175,6 +167,25 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	return out, rows.Err()
 }
 
+// statusFilter adds a status condition to q: claimed rows stay queued with
+// their round's token (D91), so "sending" means claimed and "queued" means
+// not claimed. A known status is written into the statement, not bound, so
+// the partial indexes on it (messages_unknown) are used on both databases.
+func statusFilter(q string, args []any, status string) (string, []any) {
+	switch {
+	case status == "":
+	case status == smsflow.MessageSending:
+		q += ` AND ` + claimed
+	case status == smsflow.MessageQueued:
+		q += ` AND status = 'queued' AND claim = 0`
+	case literalWord(status):
+		q += ` AND status = '` + status + `'`
+	default:
+		q, args = q+` AND status = ?`, append(args, status)
+	}
+	return q, args
+}
+
 // MessageLog lists messages newest first by created_at (then id), for the
 // web UI's log: the filters of Messages, the keyset (BeforeAt, Before).
 // Known statuses and directions are written into the statement, not bound,
@@ -193,17 +204,7 @@ func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Messa
 	if f.FlowID != "" {
 		q, args = q+` AND flow_id = ?`, append(args, f.FlowID)
 	}
-	switch {
-	case f.Status == "":
-	case f.Status == smsflow.MessageSending: // claimed rows stay queued (D91)
-		q += ` AND ` + claimed
-	case f.Status == smsflow.MessageQueued:
-		q += ` AND status = 'queued' AND claim = 0`
-	case literalWord(f.Status):
-		q += ` AND status = '` + f.Status + `'`
-	default:
-		q, args = q+` AND status = ?`, append(args, f.Status)
-	}
+	q, args = statusFilter(q, args, f.Status)
 	switch f.Direction {
 	case "":
 	case "in", "out":
