@@ -91,11 +91,18 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		sched = l.pacing.schedule(start, claimed)
 		return nil
 	}
+	var marked markedCalls
 	err := writeTx(ctx, s.db, func(tx WriteTx) error {
+		marked = markedCalls{}
 		err := claimTx(tx)
 		if err == nil && took && len(claimed) == 0 {
 			// Rechecked, capped or held: nothing of the claim is left.
 			err = tx.ReleaseClaim(s.Node, claim)
+		}
+		if err == nil && len(claimed) > 0 {
+			// The calls due as soon as the claim commits are marked by
+			// its commit: a round's first group costs no commit of its own.
+			err = s.markFirst(tx, &marked, claimed, sched, claim, l.expectedPerWindow())
 		}
 		return err
 	})
@@ -111,7 +118,13 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	group.from, group.to = 0, len(claimed) // what the claim kept, all read
-	outs := s.call(ctx, claimed, sched, group, claim)
+	group.prior = l.expectedPerWindow()
+	outs := s.call(ctx, claimed, sched, group, claim, &marked)
+	if group.perWindow > 0 {
+		l.mu.Lock()
+		l.perWindow = group.perWindow
+		l.mu.Unlock()
+	}
 	s.checkInFlight(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
@@ -250,7 +263,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 // (markCalls): a crash strands as "unknown" only those, the rest of the
 // round goes back to the queue. A message whose claim another node took
 // back (this node's heartbeat went stale) is not called at all.
-func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *schedule, group *callGroup, claim int64) []outcome {
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *schedule, group *callGroup, claim int64, marked *markedCalls) []outcome {
 	outs := make([]outcome, len(claimed))
 	var slots []time.Time
 	if sched != nil {
@@ -270,7 +283,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 	)
 	sem := make(chan struct{}, conc)
 	group.began, group.conc = s.clock.Now(), conc
-	var marked markedCalls
+	launched, lastLaunch := 0, time.Time{}
 	for i, m := range claimed {
 		o := &outs[i]
 		o.m = m
@@ -310,7 +323,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 			continue
 		}
 		if i >= marked.to {
-			if err := s.markCalls(waitCtx, &marked, claimed, slots, i, claim, group); err != nil {
+			if err := s.markCalls(waitCtx, marked, claimed, slots, i, claim, group); err != nil {
 				<-sem
 				if waitCtx.Err() == nil {
 					s.log.Error("mark the provider calls about to start; the round's calls not started go back to the outbox", "err", err)
@@ -375,6 +388,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 				throttled.Store(true)
 			}
 		}
+		launched, lastLaunch = launched+1, s.clock.Now()
 		if i == 0 || conc == 1 {
 			// The first call goes alone: a provider that is throttling says
 			// so before the rest of the batch is in flight. (One call at a
@@ -385,6 +399,11 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 		go send()
 	}
 	wg.Wait()
+	// The pace the calls went at, their database waits left out: the next
+	// round's claim marks as many calls as this pace starts in a window.
+	if span := lastLaunch.Sub(group.began) - group.stalled; launched > 1 && span > 0 {
+		group.perWindow = int(min(int64(len(claimed)), int64(launched)*int64(CallMarkWindow)/int64(span)))
+	}
 	return outs
 }
 
@@ -413,17 +432,14 @@ func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsf
 			to++
 		}
 	} else {
-		n := g.conc
-		if took := now.Sub(g.began); i > 0 && took > 0 {
-			n = max(n, int(int64(i)*int64(CallMarkWindow)/int64(took)))
-		}
-		to = min(len(claimed), i+max(1, n))
+		to = min(len(claimed), i+max(1, g.callsPer(CallMarkWindow, i, now)))
 	}
 	ids := make([]int64, 0, to-i)
 	for _, m := range claimed[i:to] {
 		ids = append(ids, m.ID)
 	}
 	got, err := s.db.MarkCalling(ctx, ids, claim, now)
+	g.stalled += s.clock.Now().Sub(now)
 	if err != nil {
 		return err
 	}
@@ -435,6 +451,44 @@ func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsf
 	}
 	if len(got) < len(ids) {
 		s.log.Warn("claimed messages were taken back by another node (this node's heartbeat was stale); not sent by this one", "count", len(ids)-len(got))
+	}
+	mc.to = to
+	return nil
+}
+
+// markFirst marks, in the claim's transaction, the calls expected to start
+// within CallMarkWindow of the claim: paced, those whose slots fall in it;
+// unpaced, as many as the sender's last round started per window (at least
+// its concurrency). The claim's commit then makes them callable; the round
+// marks the rest as it reaches them (markCalls).
+func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Message, sched *schedule, claim int64, perWindow int) error {
+	now := s.clock.Now()
+	to := 0
+	if sched != nil {
+		for to < len(claimed) && !sched.slots[to].After(now.Add(CallMarkWindow)) {
+			to++
+		}
+	} else {
+		conc := s.Concurrency
+		if conc <= 0 {
+			conc = DefaultConcurrency
+		}
+		to = min(len(claimed), max(conc, perWindow))
+	}
+	if to == 0 {
+		return nil
+	}
+	ids := make([]int64, to)
+	for i, m := range claimed[:to] {
+		ids[i] = m.ID
+	}
+	got, err := tx.MarkCalling(ids, claim, now)
+	if err != nil {
+		return err
+	}
+	mc.ids = make(map[int64]bool, len(claimed))
+	for _, id := range got {
+		mc.ids[id] = true
 	}
 	mc.to = to
 	return nil

@@ -144,6 +144,15 @@ type lane struct {
 	mu          sync.Mutex
 	pausedUntil time.Time // the provider throttled: claim nothing before
 	pacedUntil  time.Time // the pacer is booked (or the daily cap used up) until then
+	perWindow   int       // calls the last round started per CallMarkWindow (0: not measured)
+}
+
+// expectedPerWindow is how many calls an unpaced round of the lane is
+// expected to start per CallMarkWindow: the pace of its last round.
+func (l *lane) expectedPerWindow() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perWindow
 }
 
 // Retry is the back-off for sends a provider refused for now. The wait

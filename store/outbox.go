@@ -189,38 +189,52 @@ func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
 // MarkCalling records, in its own committed write, that the provider calls
 // of ids may start from now: of those still claimed by claim (another node
 // may have taken back the claims of a node it thought dead), it marks them
-// called and returns their ids. Only a message marked here may be handed to
-// the provider; after a crash only those can end "unknown".
+// called and returns their ids. Only a message marked here (or by
+// Tx.MarkCalling in a committed transaction) may be handed to the provider;
+// after a crash only those can end "unknown".
 func (db *DB) MarkCalling(ctx context.Context, ids []int64, claim int64, now time.Time) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 2+len(ids))
-	args = append(args, micros(now), claim)
-	for _, id := range ids {
-		args = append(args, id)
-	}
 	var marked []int64
-	err := db.WriteTx(ctx, func(t *Tx) error {
-		marked = marked[:0]
-		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'queued' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			marked = append(marked, id)
-		}
-		return rows.Err()
+	err := db.WriteTx(ctx, func(t *Tx) (err error) {
+		marked, err = t.MarkCalling(ids, claim, now)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mark provider calls started: %w", err)
 	}
 	return marked, nil
+}
+
+// MarkCalling is DB.MarkCalling inside a transaction: the claim's own
+// transaction marks the calls due right after it commits, so a round's
+// first group costs no commit of its own (D96). The marks count once the
+// transaction commits; none of ids may be called before.
+func (t *Tx) MarkCalling(ids []int64, claim int64, now time.Time) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list := make([]any, len(ids))
+	for i, id := range ids {
+		list[i] = id
+	}
+	// Padded: a group's size varies with the pace, its statement need not.
+	in, padded := inList(list)
+	rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'queued' AND claim = ? AND id IN (`+in+`) RETURNING id`, append([]any{micros(now), claim}, padded...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var marked []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		marked = append(marked, id)
+	}
+	return marked, rows.Err()
 }
 
 // Recovered counts what RecoverClaims did with the claims it took back.

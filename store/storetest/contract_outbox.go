@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -131,6 +132,31 @@ func outboxCases() []contractCase {
 			// Taken back (the node was thought dead): no longer markable.
 			equal(t, "taken back", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
 			equal(t, "b after its claim was taken back", len(must(db.MarkCalling(bg, []int64{b.ID}, 7, t0))(t)), 0)
+		}},
+		{"Tx.MarkCalling", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			var got []int64
+			// Marked in the claim's own transaction, as a round's first group is.
+			write(t, db, func(tx *store.Tx) error {
+				if _, err := tx.ClaimOutbox(t0, 2, store.OutboxScope{Node: "n1", Claim: 7}); err != nil {
+					return err
+				}
+				equal(t, "another claim's rows", len(must(tx.MarkCalling([]int64{a.ID}, 8, t0))(t)), 0)
+				var err error
+				got, err = tx.MarkCalling([]int64{a.ID, q.ID}, 7, t0)
+				return err
+			})
+			equal(t, "the claim's row, not the queued one", got, []int64{a.ID})
+			// A rolled-back mark counts for nothing: b goes back to the queue.
+			_ = db.WriteTx(bg, func(tx *store.Tx) error {
+				must(tx.MarkCalling([]int64{b.ID}, 7, t0))(t)
+				return errors.New("rolled back")
+			})
+			equal(t, "recovered", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
+			equal(t, "a, marked with the claim", messageByID(t, db, a.ID).Status, "unknown")
+			equal(t, "b, its mark rolled back", messageByID(t, db, b.ID).Status, "queued")
 		}},
 		{"DB.RecoverClaims", func(t *testing.T, db *store.DB) {
 			var ms []*smsflow.Message
