@@ -31,6 +31,8 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		hold    time.Time
 		group   = &callGroup{}     // the claim's consent read, the first of the calls'
 		claim   = rand.Int64() | 1 // this round's token on the rows it claims (never 0)
+		// calledUpTo: the claim marked its rows up to this id called (0: none)
+		calledUpTo int64
 	)
 	defer s.optOuts.done(group)
 	took := false // the claim took rows (and recorded its range)
@@ -50,6 +52,11 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 		scope := l.scope
 		scope.Node, scope.Claim = s.Node, claim
+		if !paced {
+			// Unpaced, the first calls start as soon as the claim commits:
+			// the claim marks them (markFirst).
+			scope.Calling = min(n, l.firstGroup())
+		}
 		if s.Waiting != nil {
 			scope.Waiting = s.Waiting()
 		}
@@ -58,6 +65,10 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		took = len(claimed) > 0
+		calledUpTo = 0
+		if k := min(scope.Calling, len(claimed)); k > 0 {
+			calledUpTo = claimed[k-1].ID
+		}
 		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
@@ -102,7 +113,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if err == nil && len(claimed) > 0 {
 			// The calls due as soon as the claim commits are marked by
 			// its commit: a round's first group costs no commit of its own.
-			err = s.markFirst(tx, &marked, claimed, sched, claim, l.expectedPerWindow())
+			err = s.markFirst(tx, &marked, claimed, sched, claim, calledUpTo)
 		}
 		return err
 	})
@@ -456,24 +467,30 @@ func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsf
 	return nil
 }
 
-// markFirst marks, in the claim's transaction, the calls expected to start
-// within CallMarkWindow of the claim: paced, those whose slots fall in it;
-// unpaced, as many as the sender's last round started per window (at least
-// its concurrency). The claim's commit then makes them callable; the round
-// marks the rest as it reaches them (markCalls).
-func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Message, sched *schedule, claim int64, perWindow int) error {
+// markFirst records the calls expected to start within CallMarkWindow of
+// the claim as marked by the claim's transaction: unpaced, those the claim
+// itself marked (ClaimOutbox's Calling, up to the id calledUpTo: as many as
+// the lane's last round started per window, at least its concurrency);
+// paced, those whose slots fall in the window, marked here. The claim's
+// commit then makes them callable; the round marks the rest as it reaches
+// them (markCalls).
+func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Message, sched *schedule, claim int64, calledUpTo int64) error {
+	mc.ids = make(map[int64]bool, len(claimed))
+	if sched == nil {
+		// Rechecks keep the order: the marked rows kept lead.
+		for _, m := range claimed {
+			if m.ID > calledUpTo {
+				break
+			}
+			mc.ids[m.ID] = true
+			mc.to++
+		}
+		return nil
+	}
 	now := s.clock.Now()
 	to := 0
-	if sched != nil {
-		for to < len(claimed) && !sched.slots[to].After(now.Add(CallMarkWindow)) {
-			to++
-		}
-	} else {
-		conc := s.Concurrency
-		if conc <= 0 {
-			conc = DefaultConcurrency
-		}
-		to = min(len(claimed), max(conc, perWindow))
+	for to < len(claimed) && !sched.slots[to].After(now.Add(CallMarkWindow)) {
+		to++
 	}
 	if to == 0 {
 		return nil
@@ -486,7 +503,6 @@ func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Messa
 	if err != nil {
 		return err
 	}
-	mc.ids = make(map[int64]bool, len(claimed))
 	for _, id := range got {
 		mc.ids[id] = true
 	}

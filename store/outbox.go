@@ -31,14 +31,20 @@ type OutboxScope struct {
 	// claimed row's token is what tells it from a queued one (D91); such a
 	// claim is only ever taken back by RecoverClaims.
 	Claim int64
+	// Calling is how many of the claimed rows, the first in id order, the
+	// claim itself marks called (MarkCalling's mark, in the same row
+	// version): a round whose first calls start as soon as its claim
+	// commits. 0 marks none.
+	Calling int
 }
 
 // ClaimOutbox claims up to limit queued messages of scope that are due (a
 // retried send waits for its next_attempt_at) and returns them, oldest
 // first, as "sending", leaving those of the waiting flows queued. Claimed
-// rows are invisible to other senders. They record scope's Node and Claim and
-// are not yet called: none may go to the provider before MarkCalling marked
-// it.
+// rows are invisible to other senders. They record scope's Node and Claim;
+// the first scope.Calling of those returned are marked called, the others
+// not: none may go to the provider before it is marked (here or by
+// MarkCalling) and the mark committed.
 //
 // A claimed row keeps status 'queued' in storage, with claim <> 0 (D91): the
 // claim then changes no indexed column, so PostgreSQL writes it as a HOT
@@ -60,9 +66,20 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflo
 			args = append(args, id)
 		}
 	}
-	rows, err := t.query(`UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
-RETURNING `+messageColumns, append(args, limit)...)
+	pick := `SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender = ? AND next_attempt_at <= ?` + skip + ` ORDER BY id LIMIT ?` + t.db.dialect.SkipLocked()
+	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (` + pick + `)
+RETURNING ` + messageColumns
+	args = append(args, limit)
+	if scope.Calling > 0 {
+		// The picked rows ranked by id: the first Calling are marked called
+		// in the claim's row version rather than in a second one.
+		q = `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END
+FROM (SELECT id AS pick_id, row_number() OVER (ORDER BY id) AS pick_rank FROM (` + pick + `) p) picked
+WHERE messages.id = picked.pick_id
+RETURNING ` + messageColumns
+		args = append([]any{args[0], args[1], args[2], scope.Calling, micros(now)}, args[3:]...)
+	}
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
 	}

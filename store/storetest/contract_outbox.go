@@ -133,6 +133,22 @@ func outboxCases() []contractCase {
 			equal(t, "taken back", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
 			equal(t, "b after its claim was taken back", len(must(db.MarkCalling(bg, []int64{b.ID}, 7, t0))(t)), 0)
 		}},
+		{"Tx.ClaimOutbox/Calling", func(t *testing.T, db *store.DB) {
+			var ms []*smsflow.Message
+			for _, s := range []string{"a", "b", "c", "d"} {
+				ms = append(ms, addMessage(t, db, smsflow.Message{StepID: "keyword:" + s, ContactID: "ana"}))
+			}
+			got := claim(t, db, t0, 3, store.OutboxScope{Node: "n1", Claim: 7, Calling: 2})
+			equal(t, "claimed", messageIDs(got), []int64{ms[0].ID, ms[1].ID, ms[2].ID})
+			equal(t, "read as sending", got[0].Status, "sending")
+			equal(t, "the first two marked called", count(t, db, `SELECT COUNT(*) FROM messages WHERE claim = 7 AND called_at = ?`, t0.UnixMicro()), int64(2))
+			equal(t, "marked: the oldest", count(t, db, `SELECT COUNT(*) FROM messages WHERE id IN (?, ?) AND called_at <> 0`, ms[0].ID, ms[1].ID), int64(2))
+			// More to mark than claimed: every claimed row, no other.
+			equal(t, "the rest", messageIDs(claim(t, db, t0, 5, store.OutboxScope{Node: "n1", Claim: 8, Calling: 16})), []int64{ms[3].ID})
+			equal(t, "all marked", count(t, db, `SELECT COUNT(*) FROM messages WHERE called_at <> 0`), int64(3))
+			equal(t, "recovered", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 3})
+			equal(t, "never called: queued again", messageByID(t, db, ms[2].ID).Status, "queued")
+		}},
 		{"Tx.MarkCalling", func(t *testing.T, db *store.DB) {
 			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
 			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana"})
