@@ -46,7 +46,8 @@ func outboxCases() []contractCase {
 			write(t, db, func(tx *store.Tx) error {
 				mine := must(tx.ClaimOutbox(t0, 1, store.OutboxScope{}))(t)
 				return alongside(db, func(tx2 *store.Tx) error {
-					theirs := must(tx2.ClaimOutbox(t0, 10, store.OutboxScope{}))(t)
+					// The statement that marks calls skips locked rows too.
+					theirs := must(tx2.ClaimOutbox(t0, 10, store.OutboxScope{Calling: 1}))(t)
 					equal(t, "another sender skips the claimed row", len(theirs), 2)
 					for _, m := range theirs {
 						if m.ID == mine[0].ID {
