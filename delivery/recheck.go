@@ -124,6 +124,30 @@ type callGroup struct {
 	status   map[string]smsflow.ConsentStatus
 	began    time.Time
 	conc     int
+	// stalled is how long the round's calls waited on the database (marks
+	// and consent reads): no call starts meanwhile, so the pace of the
+	// calls leaves it out. perWindow is that pace at the round's end, in
+	// calls per CallMarkWindow (0: not measured).
+	stalled   time.Duration
+	perWindow int
+	// prior is the pace of the sender's last round (lane.perWindow), the
+	// estimate before this round has started a call.
+	prior int
+}
+
+// callsPer is how many calls the round is expected to start within window
+// from the i-th: as many as it started per window so far, its database
+// waits left out (before its first call: as the last round did), and at
+// least its concurrency.
+func (g *callGroup) callsPer(window time.Duration, i int, now time.Time) int {
+	n := g.conc
+	if i == 0 && g.prior > 0 {
+		n = max(n, int(int64(g.prior)*int64(window)/int64(CallMarkWindow)))
+	}
+	if took := now.Sub(g.began) - g.stalled; i > 0 && took > 0 {
+		n = max(n, int(int64(i)*int64(window)/int64(took)))
+	}
+	return n
 }
 
 // refuses reports whether claimed[i] must not be started now because the
@@ -148,11 +172,7 @@ func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.M
 				to++
 			}
 		} else {
-			n := g.conc
-			if took := now.Sub(g.began); i > 0 && took > 0 {
-				n = max(n, int(int64(i)*int64(RecheckWindow)/int64(took)))
-			}
-			to = min(len(claimed), i+max(1, n))
+			to = min(len(claimed), i+max(1, g.callsPer(RecheckWindow, i, now)))
 		}
 		var phones []string
 		seen := map[string]bool{}
@@ -164,6 +184,7 @@ func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.M
 		}
 		mark := s.optOuts.mark(g)
 		st, err := s.db.LatestConsents(ctx, phones)
+		g.stalled += s.clock.Now().Sub(now)
 		if err != nil {
 			return false, err
 		}

@@ -31,6 +31,8 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		hold    time.Time
 		group   = &callGroup{}     // the claim's consent read, the first of the calls'
 		claim   = rand.Int64() | 1 // this round's token on the rows it claims (never 0)
+		// calledUpTo: the claim marked its rows up to this id called (0: none)
+		calledUpTo int64
 	)
 	defer s.optOuts.done(group)
 	took := false // the claim took rows (and recorded its range)
@@ -50,6 +52,11 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 		scope := l.scope
 		scope.Node, scope.Claim = s.Node, claim
+		if !paced {
+			// Unpaced, the first calls start as soon as the claim commits:
+			// the claim marks them (markFirst).
+			scope.Calling = min(n, l.firstGroup())
+		}
 		if s.Waiting != nil {
 			scope.Waiting = s.Waiting()
 		}
@@ -58,6 +65,10 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		took = len(claimed) > 0
+		calledUpTo = 0
+		if k := min(scope.Calling, len(claimed)); k > 0 {
+			calledUpTo = claimed[k-1].ID
+		}
 		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
@@ -91,11 +102,18 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		sched = l.pacing.schedule(start, claimed)
 		return nil
 	}
+	var marked markedCalls
 	err := writeTx(ctx, s.db, func(tx WriteTx) error {
+		marked = markedCalls{}
 		err := claimTx(tx)
 		if err == nil && took && len(claimed) == 0 {
 			// Rechecked, capped or held: nothing of the claim is left.
 			err = tx.ReleaseClaim(s.Node, claim)
+		}
+		if err == nil && len(claimed) > 0 {
+			// The calls due as soon as the claim commits are marked by
+			// its commit: a round's first group costs no commit of its own.
+			err = s.markFirst(tx, &marked, claimed, sched, claim, calledUpTo)
 		}
 		return err
 	})
@@ -111,7 +129,13 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	group.from, group.to = 0, len(claimed) // what the claim kept, all read
-	outs := s.call(ctx, claimed, sched, group, claim)
+	group.prior = l.expectedPerWindow()
+	outs := s.call(ctx, claimed, sched, group, claim, &marked)
+	if group.perWindow > 0 {
+		l.mu.Lock()
+		l.perWindow = group.perWindow
+		l.mu.Unlock()
+	}
 	s.checkInFlight(ctx, outs)
 	throttled := s.throttledBy(outs)
 	var pause time.Time
@@ -250,7 +274,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 // (markCalls): a crash strands as "unknown" only those, the rest of the
 // round goes back to the queue. A message whose claim another node took
 // back (this node's heartbeat went stale) is not called at all.
-func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *schedule, group *callGroup, claim int64) []outcome {
+func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *schedule, group *callGroup, claim int64, marked *markedCalls) []outcome {
 	outs := make([]outcome, len(claimed))
 	var slots []time.Time
 	if sched != nil {
@@ -270,7 +294,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 	)
 	sem := make(chan struct{}, conc)
 	group.began, group.conc = s.clock.Now(), conc
-	var marked markedCalls
+	launched, lastLaunch := 0, time.Time{}
 	for i, m := range claimed {
 		o := &outs[i]
 		o.m = m
@@ -310,7 +334,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 			continue
 		}
 		if i >= marked.to {
-			if err := s.markCalls(waitCtx, &marked, claimed, slots, i, claim, group); err != nil {
+			if err := s.markCalls(waitCtx, marked, claimed, slots, i, claim, group); err != nil {
 				<-sem
 				if waitCtx.Err() == nil {
 					s.log.Error("mark the provider calls about to start; the round's calls not started go back to the outbox", "err", err)
@@ -375,6 +399,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 				throttled.Store(true)
 			}
 		}
+		launched, lastLaunch = launched+1, s.clock.Now()
 		if i == 0 || conc == 1 {
 			// The first call goes alone: a provider that is throttling says
 			// so before the rest of the batch is in flight. (One call at a
@@ -385,6 +410,11 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 		go send()
 	}
 	wg.Wait()
+	// The pace the calls went at, their database waits left out: the next
+	// round's claim marks as many calls as this pace starts in a window.
+	if span := lastLaunch.Sub(group.began) - group.stalled; launched > 1 && span > 0 {
+		group.perWindow = int(min(int64(len(claimed)), int64(launched)*int64(CallMarkWindow)/int64(span)))
+	}
 	return outs
 }
 
@@ -413,17 +443,14 @@ func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsf
 			to++
 		}
 	} else {
-		n := g.conc
-		if took := now.Sub(g.began); i > 0 && took > 0 {
-			n = max(n, int(int64(i)*int64(CallMarkWindow)/int64(took)))
-		}
-		to = min(len(claimed), i+max(1, n))
+		to = min(len(claimed), i+max(1, g.callsPer(CallMarkWindow, i, now)))
 	}
 	ids := make([]int64, 0, to-i)
 	for _, m := range claimed[i:to] {
 		ids = append(ids, m.ID)
 	}
 	got, err := s.db.MarkCalling(ctx, ids, claim, now)
+	g.stalled += s.clock.Now().Sub(now)
 	if err != nil {
 		return err
 	}
@@ -435,6 +462,49 @@ func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsf
 	}
 	if len(got) < len(ids) {
 		s.log.Warn("claimed messages were taken back by another node (this node's heartbeat was stale); not sent by this one", "count", len(ids)-len(got))
+	}
+	mc.to = to
+	return nil
+}
+
+// markFirst records the calls expected to start within CallMarkWindow of
+// the claim as marked by the claim's transaction: unpaced, those the claim
+// itself marked (ClaimOutbox's Calling, up to the id calledUpTo: as many as
+// the lane's last round started per window, at least its concurrency);
+// paced, those whose slots fall in the window, marked here. The claim's
+// commit then makes them callable; the round marks the rest as it reaches
+// them (markCalls).
+func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Message, sched *schedule, claim int64, calledUpTo int64) error {
+	mc.ids = make(map[int64]bool, len(claimed))
+	if sched == nil {
+		// Rechecks keep the order: the marked rows kept lead.
+		for _, m := range claimed {
+			if m.ID > calledUpTo {
+				break
+			}
+			mc.ids[m.ID] = true
+			mc.to++
+		}
+		return nil
+	}
+	now := s.clock.Now()
+	to := 0
+	for to < len(claimed) && !sched.slots[to].After(now.Add(CallMarkWindow)) {
+		to++
+	}
+	if to == 0 {
+		return nil
+	}
+	ids := make([]int64, to)
+	for i, m := range claimed[:to] {
+		ids[i] = m.ID
+	}
+	got, err := tx.MarkCalling(ids, claim, now)
+	if err != nil {
+		return err
+	}
+	for _, id := range got {
+		mc.ids[id] = true
 	}
 	mc.to = to
 	return nil

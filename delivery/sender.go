@@ -144,6 +144,25 @@ type lane struct {
 	mu          sync.Mutex
 	pausedUntil time.Time // the provider throttled: claim nothing before
 	pacedUntil  time.Time // the pacer is booked (or the daily cap used up) until then
+	perWindow   int       // calls the last round started per CallMarkWindow (0: not measured)
+}
+
+// expectedPerWindow is how many calls a round of the lane is expected to
+// start per CallMarkWindow: the pace of its last round (0: not measured).
+func (l *lane) expectedPerWindow() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perWindow
+}
+
+// firstGroup is how many calls an unpaced round's claim marks: those
+// expected to start within CallMarkWindow, at least the concurrency.
+func (l *lane) firstGroup() int {
+	conc := l.s.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	return max(conc, l.expectedPerWindow())
 }
 
 // Retry is the back-off for sends a provider refused for now. The wait

@@ -44,6 +44,9 @@ type Store interface {
 type WriteTx interface {
 	// outbox: claiming queued messages, under the sender's pacing
 	ClaimOutbox(now time.Time, limit int, scope store.OutboxScope) ([]*smsflow.Message, error)
+	// the calls due right after the claim commits, marked in its
+	// transaction (D96)
+	MarkCalling(ids []int64, claim int64, now time.Time) ([]int64, error)
 	ReleaseClaim(node string, claim int64) error
 	LockPacing(sender string) (store.PacingState, error)
 	ReservePacing(sender string, now time.Time, span time.Duration, day int64, segments int) (time.Time, error)

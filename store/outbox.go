@@ -31,14 +31,20 @@ type OutboxScope struct {
 	// claimed row's token is what tells it from a queued one (D91); such a
 	// claim is only ever taken back by RecoverClaims.
 	Claim int64
+	// Calling is how many of the claimed rows, the first in id order, the
+	// claim itself marks called (MarkCalling's mark, in the same row
+	// version): a round whose first calls start as soon as its claim
+	// commits. 0 marks none.
+	Calling int
 }
 
 // ClaimOutbox claims up to limit queued messages of scope that are due (a
 // retried send waits for its next_attempt_at) and returns them, oldest
 // first, as "sending", leaving those of the waiting flows queued. Claimed
-// rows are invisible to other senders. They record scope's Node and Claim and
-// are not yet called: none may go to the provider before MarkCalling marked
-// it.
+// rows are invisible to other senders. They record scope's Node and Claim;
+// the first scope.Calling of those returned are marked called, the others
+// not: none may go to the provider before it is marked (here or by
+// MarkCalling) and the mark committed.
 //
 // A claimed row keeps status 'queued' in storage, with claim <> 0 (D91): the
 // claim then changes no indexed column, so PostgreSQL writes it as a HOT
@@ -60,9 +66,20 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflo
 			args = append(args, id)
 		}
 	}
-	rows, err := t.query(`UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (
-SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender = ? AND next_attempt_at <= ?`+skip+` ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`)
-RETURNING `+messageColumns, append(args, limit)...)
+	pick := `SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender = ? AND next_attempt_at <= ?` + skip + ` ORDER BY id LIMIT ?` + t.db.dialect.SkipLocked()
+	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (` + pick + `)
+RETURNING ` + messageColumns
+	args = append(args, limit)
+	if scope.Calling > 0 {
+		// The picked rows ranked by id: the first Calling are marked called
+		// in the claim's row version rather than in a second one.
+		q = `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END
+FROM (SELECT id AS pick_id, row_number() OVER (ORDER BY id) AS pick_rank FROM (` + pick + `) p) picked
+WHERE messages.id = picked.pick_id
+RETURNING ` + messageColumns
+		args = append([]any{args[0], args[1], args[2], scope.Calling, micros(now)}, args[3:]...)
+	}
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,38 +206,52 @@ func (t *Tx) CancelQueued(runID int64, now time.Time) (int64, error) {
 // MarkCalling records, in its own committed write, that the provider calls
 // of ids may start from now: of those still claimed by claim (another node
 // may have taken back the claims of a node it thought dead), it marks them
-// called and returns their ids. Only a message marked here may be handed to
-// the provider; after a crash only those can end "unknown".
+// called and returns their ids. Only a message marked here (or by
+// Tx.MarkCalling in a committed transaction) may be handed to the provider;
+// after a crash only those can end "unknown".
 func (db *DB) MarkCalling(ctx context.Context, ids []int64, claim int64, now time.Time) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 2+len(ids))
-	args = append(args, micros(now), claim)
-	for _, id := range ids {
-		args = append(args, id)
-	}
 	var marked []int64
-	err := db.WriteTx(ctx, func(t *Tx) error {
-		marked = marked[:0]
-		rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'queued' AND claim = ? AND id IN (`+placeholders(len(ids))+`) RETURNING id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			marked = append(marked, id)
-		}
-		return rows.Err()
+	err := db.WriteTx(ctx, func(t *Tx) (err error) {
+		marked, err = t.MarkCalling(ids, claim, now)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mark provider calls started: %w", err)
 	}
 	return marked, nil
+}
+
+// MarkCalling is DB.MarkCalling inside a transaction: the claim's own
+// transaction marks the calls due right after it commits, so a round's
+// first group costs no commit of its own (D96). The marks count once the
+// transaction commits; none of ids may be called before.
+func (t *Tx) MarkCalling(ids []int64, claim int64, now time.Time) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list := make([]any, len(ids))
+	for i, id := range ids {
+		list[i] = id
+	}
+	// Padded: a group's size varies with the pace, its statement need not.
+	in, padded := inList(list)
+	rows, err := t.query(`UPDATE messages SET called_at = ? WHERE status = 'queued' AND claim = ? AND id IN (`+in+`) RETURNING id`, append([]any{micros(now), claim}, padded...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var marked []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		marked = append(marked, id)
+	}
+	return marked, rows.Err()
 }
 
 // Recovered counts what RecoverClaims did with the claims it took back.

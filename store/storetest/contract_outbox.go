@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func outboxCases() []contractCase {
 			equal(t, "another sender's", len(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550001111"})), 1)
 			equal(t, "nothing left", len(claim(t, db, t0, 10, store.OutboxScope{})), 0)
 			t.Run("claimed rows", func(t *testing.T) { claimedRows(t, db) })
+			t.Run("marking the first calls", func(t *testing.T) { claimCalling(t, db) })
 			if !concurrent(db) {
 				return
 			}
@@ -44,7 +46,8 @@ func outboxCases() []contractCase {
 			write(t, db, func(tx *store.Tx) error {
 				mine := must(tx.ClaimOutbox(t0, 1, store.OutboxScope{}))(t)
 				return alongside(db, func(tx2 *store.Tx) error {
-					theirs := must(tx2.ClaimOutbox(t0, 10, store.OutboxScope{}))(t)
+					// The statement that marks calls skips locked rows too.
+					theirs := must(tx2.ClaimOutbox(t0, 10, store.OutboxScope{Calling: 1}))(t)
 					equal(t, "another sender skips the claimed row", len(theirs), 2)
 					for _, m := range theirs {
 						if m.ID == mine[0].ID {
@@ -131,6 +134,31 @@ func outboxCases() []contractCase {
 			// Taken back (the node was thought dead): no longer markable.
 			equal(t, "taken back", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
 			equal(t, "b after its claim was taken back", len(must(db.MarkCalling(bg, []int64{b.ID}, 7, t0))(t)), 0)
+		}},
+		{"Tx.MarkCalling", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
+			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana"})
+			q := addMessage(t, db, smsflow.Message{StepID: "keyword:q", ContactID: "ana"})
+			var got []int64
+			// Marked in the claim's own transaction, as a round's first group is.
+			write(t, db, func(tx *store.Tx) error {
+				if _, err := tx.ClaimOutbox(t0, 2, store.OutboxScope{Node: "n1", Claim: 7}); err != nil {
+					return err
+				}
+				equal(t, "another claim's rows", len(must(tx.MarkCalling([]int64{a.ID}, 8, t0))(t)), 0)
+				var err error
+				got, err = tx.MarkCalling([]int64{a.ID, q.ID}, 7, t0)
+				return err
+			})
+			equal(t, "the claim's row, not the queued one", got, []int64{a.ID})
+			// A rolled-back mark counts for nothing: b goes back to the queue.
+			_ = db.WriteTx(bg, func(tx *store.Tx) error {
+				must(tx.MarkCalling([]int64{b.ID}, 7, t0))(t)
+				return errors.New("rolled back")
+			})
+			equal(t, "recovered", must(db.RecoverClaims(bg, "n1", time.Time{}, t0))(t), store.Recovered{Requeued: 1, Unknown: 1})
+			equal(t, "a, marked with the claim", messageByID(t, db, a.ID).Status, "unknown")
+			equal(t, "b, its mark rolled back", messageByID(t, db, b.ID).Status, "queued")
 		}},
 		{"DB.RecoverClaims", func(t *testing.T, db *store.DB) {
 			var ms []*smsflow.Message
@@ -293,4 +321,24 @@ func claimedRows(t *testing.T, db *store.DB) {
 	equal(t, "requeued", messageByID(t, db, a.ID).Status, "queued")
 	equal(t, "claimable again", messageIDs(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550000001", Node: "n2", Claim: 9})), []int64{a.ID})
 	equal(t, "no call mark left from the last round", must(db.RecoverClaims(bg, "n0", t0, t0))(t), store.Recovered{Requeued: 1})
+}
+
+// claimCalling: a claim with Calling marks its first rows called in the
+// claim itself, those and no other (a sender and a node of its own, so the
+// rows of the case around it do not count).
+func claimCalling(t *testing.T, db *store.DB) {
+	const from = "+15550002222"
+	var ms []*smsflow.Message
+	for _, s := range []string{"a", "b", "c", "d"} {
+		ms = append(ms, addMessage(t, db, smsflow.Message{StepID: "keyword:" + s, ContactID: "ana", Sender: from}))
+	}
+	got := claim(t, db, t0, 3, store.OutboxScope{Sender: from, Node: "n9", Claim: 7, Calling: 2})
+	equal(t, "claimed", messageIDs(got), []int64{ms[0].ID, ms[1].ID, ms[2].ID})
+	equal(t, "read as sending", got[0].Status, "sending")
+	equal(t, "the first two marked called, at the claim", count(t, db, `SELECT COUNT(*) FROM messages WHERE sender = ? AND called_at = ?`, from, t0.UnixMicro()), int64(2))
+	equal(t, "marked: the oldest", count(t, db, `SELECT COUNT(*) FROM messages WHERE id IN (?, ?) AND called_at <> 0`, ms[0].ID, ms[1].ID), int64(2))
+	// More to mark than claimed: every claimed row, no other.
+	equal(t, "the rest", messageIDs(claim(t, db, t0, 5, store.OutboxScope{Sender: from, Node: "n9", Claim: 8, Calling: 16})), []int64{ms[3].ID})
+	equal(t, "all but one marked", count(t, db, `SELECT COUNT(*) FROM messages WHERE sender = ? AND called_at <> 0`, from), int64(3))
+	equal(t, "the third claimed, not marked", count(t, db, `SELECT COUNT(*) FROM messages WHERE id = ? AND claim = 7 AND called_at = 0`, ms[2].ID), int64(1))
 }
