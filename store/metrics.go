@@ -19,6 +19,9 @@ type Gauges struct {
 	Runs     map[string]int64 // runs by status (active, waiting, completed, exited)
 	Messages []MessageCount   // messages by direction, provider and status
 	Inbox    int64            // events waiting for the engine
+	// ReceiptQueue is the receipts stored and not yet applied
+	// (ReceiptQueueDepth).
+	ReceiptQueue int64
 	// NextWake is the earliest pending timer of any kind (run waits,
 	// inactivity deadlines, segment jobs, scheduled entries), zero if none; when it is before
 	// now, the engine is behind by the difference.
@@ -66,6 +69,9 @@ func (db *DB) MetricsGauges(ctx context.Context) (*Gauges, error) {
 	}
 	if g.Inbox, err = db.InboxDepth(ctx); err != nil {
 		return nil, fmt.Errorf("count inbox: %w", err)
+	}
+	if g.ReceiptQueue, err = db.ReceiptQueueDepth(ctx); err != nil {
+		return nil, err
 	}
 	if g.NextWake, err = db.NextWake(ctx); err != nil {
 		return nil, fmt.Errorf("next timer: %w", err)
