@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -55,17 +56,12 @@ func (db *DB) MetricsGauges(ctx context.Context) (*Gauges, error) {
 	if err != nil {
 		return nil, fmt.Errorf("count messages by status: %w", err)
 	}
-	for rows.Next() {
+	if g.Messages, err = collect(rows, func(rows *sql.Rows) (MessageCount, error) {
 		var c MessageCount
-		if err := rows.Scan(&c.Direction, &c.Provider, &c.Status, &c.N); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		g.Messages = append(g.Messages, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+		err := rows.Scan(&c.Direction, &c.Provider, &c.Status, &c.N)
+		return c, err
+	}); err != nil {
+		return nil, fmt.Errorf("count messages by status: %w", err)
 	}
 	if g.Inbox, err = db.InboxDepth(ctx); err != nil {
 		return nil, fmt.Errorf("count inbox: %w", err)
