@@ -161,9 +161,9 @@ const receiptQueueInsert = `INSERT INTO receipt_queue (provider, provider_id, me
 // returns nil. The webhook answers the provider only after it. Storing a
 // receipt twice is harmless: applying one moves a message forward only.
 // On PostgreSQL it is one INSERT over column arrays, committed on its own,
-// whatever the group's size: one round trip and one prepared statement, so
-// a group's commit costs the same at 3 receipts as at 256. SQLite, in
-// process, runs multi-row INSERTs of power-of-two sizes.
+// whatever the group's size: one round trip and one prepared statement (a
+// group that was not a power of two took a transaction of several). SQLite,
+// in process, runs multi-row INSERTs of power-of-two sizes.
 func (db *DB) EnqueueReceipts(ctx context.Context, rs []QueuedReceipt) error {
 	if len(rs) == 0 {
 		return nil
