@@ -41,6 +41,14 @@ const (
 	sendFlow        = "bench-send"
 )
 
+// DefaultCallbackWorkers is how many status callbacks the fake Twilio of
+// `bench send --receipts` keeps in flight. A webhook answers only once its
+// receipt is stored durably, so a client with N in flight gets at most N
+// receipts per commit (a WAL flush): with 8, as before D97, the callbacks,
+// not smsflow, capped the receipts leg at 8 × the disk's flush rate. Twilio
+// posts the callbacks of many messages at once.
+const DefaultCallbackWorkers = 64
+
 // sendOptions configures one `bench send`.
 type sendOptions struct {
 	benchRun
@@ -52,8 +60,7 @@ type sendOptions struct {
 	// with them, in the same run, and reports the ratio of their rates.
 	Baseline bool
 	Pairs    int // how many such pairs, alternating (the median ratio is reported)
-	// CallbackWorkers is how many callbacks the fake keeps in flight (0: its
-	// default, 8).
+	// CallbackWorkers is how many callbacks the fake keeps in flight.
 	CallbackWorkers int
 }
 
@@ -62,6 +69,7 @@ type sendResult struct {
 	Database   string
 	Messages   int
 	Receipts   bool // the fake posted a delivered callback per message
+	InFlight   int  // with receipts: callbacks the fake kept in flight
 	SeedTime   time.Duration
 	Sent       int64            // outcomes "sent" (or "delivered") the sender recorded
 	Other      map[string]int64 // other outcomes, by status
@@ -93,7 +101,7 @@ func Send(ctx context.Context, h Harness, args []string, stdout, stderr io.Write
 	fs.DurationVar(&o.Latency, "latency", 0, "how long the fake Twilio holds each answer")
 	fs.IntVar(&o.IdleConns, "idle-conns", 0, "idle connections the provider's HTTP client keeps per host (0: as serve does, provider.MaxConnsPerHost)")
 	fs.BoolVar(&o.Baseline, "baseline", true, "with --receipts, first send the same messages without receipts, in the same run, and print the ratio of the two rates")
-	fs.IntVar(&o.CallbackWorkers, "callback-workers", 0, "with --receipts, how many status callbacks the fake Twilio keeps in flight (0: 8)")
+	fs.IntVar(&o.CallbackWorkers, "callback-workers", DefaultCallbackWorkers, "with --receipts, how many status callbacks the fake Twilio keeps in flight (each waits for its receipt to be stored durably, so N in flight store at most N per commit)")
 	fs.IntVar(&o.Pairs, "pairs", 1, "with --receipts and --baseline, how many pairs of legs (without, with) to run, alternating; the median ratio is printed")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
@@ -101,8 +109,8 @@ func Send(ctx context.Context, h Harness, args []string, stdout, stderr io.Write
 	if o.Messages < 1 || o.Messages > broadcastCapacity {
 		return fmt.Errorf("--messages must be 1..%d", broadcastCapacity)
 	}
-	if o.CallbackWorkers < 0 || o.CallbackWorkers > 1024 {
-		return fmt.Errorf("--callback-workers must be 0..1024")
+	if o.CallbackWorkers < 1 || o.CallbackWorkers > 1024 {
+		return fmt.Errorf("--callback-workers must be 1..1024")
 	}
 	if o.Pairs < 1 || o.Pairs > 20 {
 		return fmt.Errorf("--pairs must be 1..20")
@@ -206,6 +214,9 @@ func printCheck(w io.Writer, r sendResult) {
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(w, "%s: the fake Twilio saw %d problems, first: %s\n", leg, len(r.Problems), r.Problems[0])
 	}
+	if r.InFlight > 0 {
+		fmt.Fprintf(w, "%s: up to %d status callbacks in flight (--callback-workers)\n", leg, r.InFlight)
+	}
 	switch {
 	case r.Incomplete != "":
 		fmt.Fprintf(w, "%s: incomplete: %s\n", leg, r.Incomplete)
@@ -245,6 +256,9 @@ func runSendBench(ctx context.Context, h Harness, o sendOptions) (sendResult, er
 	}
 	defer cleanup()
 	res := sendResult{Database: store.Scheme(dsn), Messages: o.Messages, Receipts: o.Receipts, Other: map[string]int64{}}
+	if o.Receipts {
+		res.InFlight = o.CallbackWorkers
+	}
 
 	cfg := appConfig(dsn)
 	cfg.Flows = emptyDir() // the outbox is seeded: no flow runs

@@ -32,7 +32,7 @@ type gaugeCollector struct {
 	db    *store.DB
 	clock smsflow.Clock
 
-	runs, messages, outbox, inbox, lag, took *prometheus.Desc
+	runs, messages, outbox, inbox, receipts, lag, took *prometheus.Desc
 
 	mu      sync.Mutex // held while a snapshot is read: concurrent scrapes wait for one
 	snap    *store.Gauges
@@ -48,14 +48,16 @@ func newGaugeCollector(db *store.DB, clock smsflow.Clock) *gaugeCollector {
 			[]string{"direction", "provider", "status"}, nil),
 		outbox: prometheus.NewDesc(OutboxMessages, "Outbound messages queued for the sender (the outbox depth), including those waiting to be retried.", nil, nil),
 		inbox:  prometheus.NewDesc(InboxEvents, "Stored events waiting for the flow engine.", nil, nil),
-		lag:    prometheus.NewDesc(TimerLag, "How far behind the oldest due timer (run wait, inactivity deadline, segment job) is: now minus its due time, 0 when none is due.", nil, nil),
-		took:   prometheus.NewDesc(GaugesQueryDuration, "How long the last database snapshot for these gauges took.", nil, nil),
+		receipts: prometheus.NewDesc(ReceiptQueueDepth, "Delivery receipts stored and not yet applied to their messages (exact up to 10,000, above that the span of the queued ids).",
+			nil, nil),
+		lag:  prometheus.NewDesc(TimerLag, "How far behind the oldest due timer (run wait, inactivity deadline, segment job) is: now minus its due time, 0 when none is due.", nil, nil),
+		took: prometheus.NewDesc(GaugesQueryDuration, "How long the last database snapshot for these gauges took.", nil, nil),
 	}
 }
 
 // Describe sends the gauges' descriptors.
 func (c *gaugeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.runs, c.messages, c.outbox, c.inbox, c.lag, c.took} {
+	for _, d := range []*prometheus.Desc{c.runs, c.messages, c.outbox, c.inbox, c.receipts, c.lag, c.took} {
 		ch <- d
 	}
 }
@@ -86,6 +88,7 @@ func (c *gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(outbox))
 	ch <- prometheus.MustNewConstMetric(c.inbox, prometheus.GaugeValue, float64(g.Inbox))
+	ch <- prometheus.MustNewConstMetric(c.receipts, prometheus.GaugeValue, float64(g.ReceiptQueue))
 	lag := 0.0
 	if !g.NextWake.IsZero() && g.NextWake.Before(at) {
 		lag = at.Sub(g.NextWake).Seconds()

@@ -80,6 +80,11 @@ func TestGaugesFromTheDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		receipts := []store.QueuedReceipt{{Provider: "twilio", ProviderID: "SM1", Status: smsflow.MessageSent, At: now, ReceivedAt: now},
+			{Provider: "twilio", ProviderID: "SM1", Status: smsflow.MessageDelivered, At: now, ReceivedAt: now}}
+		if err := db.EnqueueReceipts(ctx, receipts); err != nil {
+			t.Fatal(err)
+		}
 
 		m := New(db, clock, nil)
 		fams := scrape(t, m.Handler())
@@ -103,6 +108,9 @@ func TestGaugesFromTheDatabase(t *testing.T) {
 		}
 		if got := value(t, fams, InboxEvents, ""); got != 2 {
 			t.Errorf("%s = %v, want 2", InboxEvents, got)
+		}
+		if got := value(t, fams, ReceiptQueueDepth, ""); got != 2 {
+			t.Errorf("%s = %v, want 2", ReceiptQueueDepth, got)
 		}
 		if got := value(t, fams, TimerLag, ""); got != 90 {
 			t.Errorf("%s = %v, want 90", TimerLag, got)
@@ -159,7 +167,7 @@ func TestGaugesOfAnEmptyDatabase(t *testing.T) {
 		if got := series(fams, Messages); len(got) != 0 {
 			t.Errorf("%s = %v, want none", Messages, got)
 		}
-		for _, name := range []string{OutboxMessages, InboxEvents, TimerLag} {
+		for _, name := range []string{OutboxMessages, InboxEvents, ReceiptQueueDepth, TimerLag} {
 			if got := value(t, fams, name, ""); got != 0 {
 				t.Errorf("%s = %v, want 0", name, got)
 			}

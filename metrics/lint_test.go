@@ -27,7 +27,7 @@ func TestNamesFollowPrometheusConventions(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 	for _, name := range []string{EventsIngested, EventsDropped, Decisions, ProviderSends, ProviderCallDuration, PacingWait,
-		Runs, Messages, OutboxMessages, InboxEvents, TimerLag, GaugesQueryDuration, "process_cpu_seconds_total", "go_goroutines"} {
+		Runs, Messages, OutboxMessages, InboxEvents, ReceiptQueueDepth, TimerLag, GaugesQueryDuration, "process_cpu_seconds_total", "go_goroutines"} {
 		found := false
 		for _, f := range fams {
 			found = found || f.GetName() == name

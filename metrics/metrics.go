@@ -30,6 +30,7 @@ const (
 	Messages             = "smsflow_messages"
 	OutboxMessages       = "smsflow_outbox_messages"
 	InboxEvents          = "smsflow_inbox_events"
+	ReceiptQueueDepth    = "smsflow_receipt_queue_depth"
 	TimerLag             = "smsflow_timer_lag_seconds"
 	GaugesQueryDuration  = "smsflow_metrics_query_duration_seconds"
 )

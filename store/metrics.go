@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -19,6 +20,9 @@ type Gauges struct {
 	Runs     map[string]int64 // runs by status (active, waiting, completed, exited)
 	Messages []MessageCount   // messages by direction, provider and status
 	Inbox    int64            // events waiting for the engine
+	// ReceiptQueue is the receipts stored and not yet applied
+	// (ReceiptQueueDepth).
+	ReceiptQueue int64
 	// NextWake is the earliest pending timer of any kind (run waits,
 	// inactivity deadlines, segment jobs, scheduled entries), zero if none; when it is before
 	// now, the engine is behind by the difference.
@@ -52,20 +56,18 @@ func (db *DB) MetricsGauges(ctx context.Context) (*Gauges, error) {
 	if err != nil {
 		return nil, fmt.Errorf("count messages by status: %w", err)
 	}
-	for rows.Next() {
+	if g.Messages, err = collect(rows, func(rows *sql.Rows) (MessageCount, error) {
 		var c MessageCount
-		if err := rows.Scan(&c.Direction, &c.Provider, &c.Status, &c.N); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		g.Messages = append(g.Messages, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+		err := rows.Scan(&c.Direction, &c.Provider, &c.Status, &c.N)
+		return c, err
+	}); err != nil {
+		return nil, fmt.Errorf("count messages by status: %w", err)
 	}
 	if g.Inbox, err = db.InboxDepth(ctx); err != nil {
 		return nil, fmt.Errorf("count inbox: %w", err)
+	}
+	if g.ReceiptQueue, err = db.ReceiptQueueDepth(ctx); err != nil {
+		return nil, err
 	}
 	if g.NextWake, err = db.NextWake(ctx); err != nil {
 		return nil, fmt.Errorf("next timer: %w", err)

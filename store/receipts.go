@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,25 +41,14 @@ func (t *Tx) TakePendingReceipts(provider, providerID string) ([]PendingReceipt,
 	if providerID == "" {
 		return nil, nil
 	}
-	rows, err := t.query(`SELECT id, provider, provider_id, status, error_code, at, received_at FROM pending_receipts
+	rows, err := t.query(`SELECT `+pendingReceiptColumns+` FROM pending_receipts
 WHERE provider = ? AND provider_id = ? ORDER BY id`, provider, providerID)
 	if err != nil {
 		return nil, fmt.Errorf("pending receipts: %w", err)
 	}
-	var out []PendingReceipt
-	for rows.Next() {
-		var r PendingReceipt
-		var at, recv int64
-		if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
-		out = append(out, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	out, err := collect(rows, scanPendingReceipt)
+	if err != nil {
+		return nil, fmt.Errorf("pending receipts: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, nil
@@ -106,18 +98,25 @@ ORDER BY p.id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("matched pending receipts: %w", err)
 	}
-	defer rows.Close()
-	var out []PendingReceipt
-	for rows.Next() {
-		var r PendingReceipt
-		var at, recv int64
-		if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
-			return nil, err
-		}
-		r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
-		out = append(out, r)
+	out, err := collect(rows, scanPendingReceipt)
+	if err != nil {
+		return nil, fmt.Errorf("matched pending receipts: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// pendingReceiptColumns are what scanPendingReceipt reads, in order.
+const pendingReceiptColumns = `id, provider, provider_id, status, error_code, at, received_at`
+
+// scanPendingReceipt reads a row of pendingReceiptColumns.
+func scanPendingReceipt(rows *sql.Rows) (PendingReceipt, error) {
+	var r PendingReceipt
+	var at, recv int64
+	if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
+		return r, err
+	}
+	r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
+	return r, nil
 }
 
 // DeletePendingReceipt removes one kept receipt (applied).
@@ -159,12 +158,21 @@ const maxEnqueue = 256
 const receiptQueueInsert = `INSERT INTO receipt_queue (provider, provider_id, message_id, status, error_code, at, received_at) VALUES `
 
 // EnqueueReceipts stores receipts in receipt_queue, durably once it
-// returns nil: one INSERT, committed on its own, for up to 256 receipts
-// (more take a transaction of several). The webhook answers the provider
-// only after it. Storing a receipt twice is harmless: applying one moves a
-// message forward only.
+// returns nil. The webhook answers the provider only after it. Storing a
+// receipt twice is harmless: applying one moves a message forward only.
+// On PostgreSQL it is one INSERT over column arrays, committed on its own,
+// whatever the group's size: one round trip and one prepared statement (a
+// group that was not a power of two took a transaction of several). SQLite,
+// in process, runs multi-row INSERTs of power-of-two sizes.
 func (db *DB) EnqueueReceipts(ctx context.Context, rs []QueuedReceipt) error {
 	if len(rs) == 0 {
+		return nil
+	}
+	if db.dialect.RoundTrips() {
+		q, args := enqueueArrays(rs)
+		if err := db.execWrite(ctx, q, args...); err != nil {
+			return fmt.Errorf("queue %d receipts: %w", len(rs), err)
+		}
 		return nil
 	}
 	if len(rs) > maxEnqueue {
@@ -197,6 +205,15 @@ func (db *DB) EnqueueReceipts(ctx context.Context, rs []QueuedReceipt) error {
 		})
 	}
 	q, args := enqueueStatement(rs)
+	if err := db.execWrite(ctx, q, args...); err != nil {
+		return fmt.Errorf("queue receipts: %w", err)
+	}
+	return nil
+}
+
+// execWrite runs one statement on the writer pool outside a transaction
+// (committed on its own), through a statement prepared once (stmtcache.go).
+func (db *DB) execWrite(ctx context.Context, q string, args ...any) error {
 	s := db.stmts.get(q)
 	if s == nil {
 		db.stmts.fill(ctx, db.write, db.dialect.Rebind, []string{q})
@@ -208,10 +225,21 @@ func (db *DB) EnqueueReceipts(ctx context.Context, rs []QueuedReceipt) error {
 	} else {
 		_, err = db.write.ExecContext(ctx, db.dialect.Rebind(q), args...)
 	}
-	if err != nil {
-		return fmt.Errorf("queue receipts: %w", err)
+	return err
+}
+
+// enqueueArrays is PostgreSQL's INSERT of rs into receipt_queue, one array
+// per column, and its arguments.
+func enqueueArrays(rs []QueuedReceipt) (string, []any) {
+	n := len(rs)
+	provs, pids, statuses, codes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	mids, ats, recvs := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, r := range rs {
+		provs[i], pids[i], mids[i], statuses[i], codes[i], ats[i], recvs[i] = r.Provider, r.ProviderID, r.MessageID, r.Status, r.ErrorCode, micros(r.At), micros(r.ReceivedAt)
 	}
-	return nil
+	return `INSERT INTO receipt_queue (provider, provider_id, message_id, status, error_code, at, received_at)
+SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]))`,
+		[]any{provs, pids, mids, statuses, codes, ats, recvs}
 }
 
 // RequeueReceipts puts receipts back at the end of receipt_queue, in this
@@ -252,28 +280,30 @@ func enqueueStatement(rs []QueuedReceipt) (string, []any) {
 // transaction has taken are skipped, not waited for, so appliers on several
 // nodes share the queue and none applies a receipt another took.
 func (t *Tx) TakeReceipts(limit int) ([]QueuedReceipt, error) {
-	// Two statements, each on the primary key: a DELETE … WHERE id IN
-	// (SELECT … LIMIT) is planned on PostgreSQL as a join over a scan of the
-	// whole table, which holds every row deleted since the last vacuum.
-	rows, err := t.query(`SELECT id, provider, provider_id, message_id, status, error_code, at, received_at FROM receipt_queue
-ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), limit)
+	if t.db.dialect.RoundTrips() {
+		// One round trip. The ids are chosen first (ARRAY(…) runs once) and
+		// the DELETE finds them by the primary key: a DELETE … WHERE id IN
+		// (SELECT … LIMIT) is planned as a join over a scan of the whole
+		// table, which holds every row deleted since the last vacuum.
+		rows, err := t.query(`DELETE FROM receipt_queue WHERE id = ANY(ARRAY(SELECT id FROM receipt_queue ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked()+`))
+RETURNING `+queuedReceiptColumns, limit)
+		if err != nil {
+			return nil, fmt.Errorf("take receipts: %w", err)
+		}
+		out, err := collect(rows, scanQueuedReceipt)
+		if err != nil {
+			return nil, fmt.Errorf("take receipts: %w", err)
+		}
+		slices.SortFunc(out, func(a, b QueuedReceipt) int { return cmp.Compare(a.ID, b.ID) })
+		return out, nil
+	}
+	rows, err := t.query(`SELECT `+queuedReceiptColumns+` FROM receipt_queue ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("take receipts: %w", err)
 	}
-	var out []QueuedReceipt
-	for rows.Next() {
-		var r QueuedReceipt
-		var at, recv int64
-		if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.MessageID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
-		out = append(out, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	out, err := collect(rows, scanQueuedReceipt)
+	if err != nil {
+		return nil, fmt.Errorf("take receipts: %w", err)
 	}
 	for i := 0; i < len(out); i += maxParams {
 		chunk := out[i:min(len(out), i+maxParams)]
@@ -289,6 +319,20 @@ ORDER BY id LIMIT ?`+t.db.dialect.SkipLocked(), limit)
 	return out, nil
 }
 
+// queuedReceiptColumns are what scanQueuedReceipt reads, in order.
+const queuedReceiptColumns = `id, provider, provider_id, message_id, status, error_code, at, received_at`
+
+// scanQueuedReceipt reads a row of queuedReceiptColumns.
+func scanQueuedReceipt(rows *sql.Rows) (QueuedReceipt, error) {
+	var r QueuedReceipt
+	var at, recv int64
+	if err := rows.Scan(&r.ID, &r.Provider, &r.ProviderID, &r.MessageID, &r.Status, &r.ErrorCode, &at, &recv); err != nil {
+		return r, err
+	}
+	r.At, r.ReceivedAt = fromMicros(at), fromMicros(recv)
+	return r, nil
+}
+
 // QueuedReceipts counts the receipts waiting in receipt_queue (metrics,
 // tests, the benchmark).
 func (db *DB) QueuedReceipts(ctx context.Context) (int64, error) {
@@ -299,10 +343,41 @@ func (db *DB) QueuedReceipts(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// receiptDepthExact is how many queued receipts ReceiptQueueDepth counts
+// one by one before it estimates.
+const receiptDepthExact = 10_000
+
+// ReceiptQueueDepth is how many receipts wait in receipt_queue, for the
+// metrics: counted exactly up to 10,000, which a scrape reads quickly; above,
+// the span of the queued ids (two probes of the primary key), which also
+// counts the ids of receipts already taken out of order, so it may read a
+// little high — a backlog that large is the news, not its last digit.
+func (db *DB) ReceiptQueueDepth(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM receipt_queue LIMIT ?) q`, receiptDepthExact+1).Scan(&n); err != nil {
+		return 0, fmt.Errorf("receipt queue depth: %w", err)
+	}
+	if n <= receiptDepthExact {
+		return n, nil
+	}
+	if err := db.queryRowRead(ctx, `SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM receipt_queue`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("receipt queue depth: %w", err)
+	}
+	return n, nil
+}
+
 // MessagesByID returns the messages with the given ids that exist, by id:
-// the messages a batch of receipts names by smsflow's id.
+// the messages a batch of receipts names by smsflow's id. On PostgreSQL the
+// ids go as one array (one statement text whatever their number).
 func (t *Tx) MessagesByID(ids []int64) (map[int64]*smsflow.Message, error) {
 	out := map[int64]*smsflow.Message{}
+	keep := func(m *smsflow.Message) { out[m.ID] = m }
+	if t.db.dialect.RoundTrips() && len(ids) > 0 {
+		if err := t.scanMessages(`SELECT `+messageColumns+` FROM messages WHERE id = ANY(CAST(? AS BIGINT[]))`, []any{ids}, keep); err != nil {
+			return nil, fmt.Errorf("messages by id: %w", err)
+		}
+		return out, nil
+	}
 	for len(ids) > 0 {
 		n := min(len(ids), maxParams/2)
 		vals := make([]any, n)
@@ -311,9 +386,7 @@ func (t *Tx) MessagesByID(ids []int64) (map[int64]*smsflow.Message, error) {
 		}
 		ids = ids[n:]
 		ph, args := inList(vals)
-		if err := t.scanMessages(`SELECT `+messageColumns+` FROM messages WHERE id IN (`+ph+`)`, args, func(m *smsflow.Message) {
-			out[m.ID] = m
-		}); err != nil {
+		if err := t.scanMessages(`SELECT `+messageColumns+` FROM messages WHERE id IN (`+ph+`)`, args, keep); err != nil {
 			return nil, fmt.Errorf("messages by id: %w", err)
 		}
 	}
@@ -325,6 +398,19 @@ func (t *Tx) MessagesByID(ids []int64) (map[int64]*smsflow.Message, error) {
 // did, as MessageByProviderID): one query for a batch of receipts.
 func (t *Tx) MessagesByProviderIDs(provider string, providerIDs []string) (map[string]*smsflow.Message, error) {
 	out := map[string]*smsflow.Message{}
+	keep := func(m *smsflow.Message) {
+		if old := out[m.ProviderID]; old == nil || old.ID < m.ID {
+			out[m.ProviderID] = m
+		}
+	}
+	const where = ` AND provider_id <> '' AND direction = 'out'`
+	if t.db.dialect.RoundTrips() && len(providerIDs) > 0 {
+		if err := t.scanMessages(`SELECT `+messageColumns+` FROM messages WHERE provider = ? AND provider_id = ANY(CAST(? AS TEXT[]))`+where,
+			[]any{provider, providerIDs}, keep); err != nil {
+			return nil, fmt.Errorf("messages by provider id: %w", err)
+		}
+		return out, nil
+	}
 	for len(providerIDs) > 0 {
 		n := min(len(providerIDs), maxParams/2)
 		vals := make([]any, n)
@@ -333,13 +419,8 @@ func (t *Tx) MessagesByProviderIDs(provider string, providerIDs []string) (map[s
 		}
 		providerIDs = providerIDs[n:]
 		ph, args := inList(vals)
-		err := t.scanMessages(`SELECT `+messageColumns+` FROM messages
-WHERE provider = ? AND provider_id IN (`+ph+`) AND provider_id <> '' AND direction = 'out'`, append([]any{provider}, args...), func(m *smsflow.Message) {
-			if old := out[m.ProviderID]; old == nil || old.ID < m.ID {
-				out[m.ProviderID] = m
-			}
-		})
-		if err != nil {
+		if err := t.scanMessages(`SELECT `+messageColumns+` FROM messages WHERE provider = ? AND provider_id IN (`+ph+`)`+where,
+			append([]any{provider}, args...), keep); err != nil {
 			return nil, fmt.Errorf("messages by provider id: %w", err)
 		}
 	}
@@ -381,7 +462,7 @@ func deliveryRankSQL(col string) string {
 // message whose stored status already ranks as high (another applier, or a
 // receipt applied meanwhile), a canceled or an inbound one is left alone.
 // It returns the ids it changed. On PostgreSQL it is one UPDATE … FROM
-// (VALUES …) per 2,000 messages; SQLite, in process, runs one short
+// unnest(…) of the whole batch; SQLite, in process, runs one short
 // prepared UPDATE per message.
 func (t *Tx) ApplyReceipts(updates []DeliveryUpdate, now time.Time) (map[int64]bool, error) {
 	changed := map[int64]bool{}
@@ -389,7 +470,7 @@ func (t *Tx) ApplyReceipts(updates []DeliveryUpdate, now time.Time) (map[int64]b
 		return changed, nil
 	}
 	guard := ` AND messages.direction = 'out' AND messages.status <> 'canceled' AND ` + deliveryRankSQL("messages.status") + ` < `
-	collect := func(q string, args []any) error {
+	mark := func(q string, args []any) error {
 		rows, err := t.query(q, args...)
 		if err != nil {
 			return fmt.Errorf("apply receipts: %w", err)
@@ -408,35 +489,23 @@ func (t *Tx) ApplyReceipts(updates []DeliveryUpdate, now time.Time) (map[int64]b
 		q := `UPDATE messages SET status = ?, error_code = CASE WHEN ? = '' THEN error_code ELSE ? END, updated_at = ?
 WHERE id = ?` + guard + deliveryRankSQL("?") + ` RETURNING id`
 		for _, u := range updates {
-			if err := collect(q, []any{u.Status, u.ErrorCode, u.ErrorCode, micros(now), u.ID, u.Status}); err != nil {
+			if err := mark(q, []any{u.Status, u.ErrorCode, u.ErrorCode, micros(now), u.ID, u.Status}); err != nil {
 				return nil, err
 			}
 		}
 		return changed, nil
 	}
-	const row = `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))`
-	per := maxParams / 3
-	for len(updates) > 0 {
-		n := min(per, len(updates))
-		if n < per {
-			n = 1 << (bitsLen(n) - 1) // a few statement sizes, each prepared once
-		}
-		var q strings.Builder
-		q.WriteString(`UPDATE messages SET status = v.column2, error_code = CASE WHEN v.column3 = '' THEN messages.error_code ELSE v.column3 END, updated_at = ? FROM (VALUES `)
-		args := make([]any, 0, 1+3*n)
-		args = append(args, micros(now))
-		for i, u := range updates[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(row)
-			args = append(args, u.ID, u.Status, u.ErrorCode)
-		}
-		q.WriteString(`) AS v WHERE messages.id = v.column1` + guard + deliveryRankSQL("v.column2") + ` RETURNING messages.id`)
-		if err := collect(q.String(), args); err != nil {
-			return nil, err
-		}
-		updates = updates[n:]
+	// PostgreSQL: one UPDATE over three arrays, one statement text whatever
+	// the batch's size.
+	n := len(updates)
+	ids, statuses, codes := make([]int64, n), make([]string, n), make([]string, n)
+	for i, u := range updates {
+		ids[i], statuses[i], codes[i] = u.ID, u.Status, u.ErrorCode
+	}
+	if err := mark(`UPDATE messages SET status = v.s, error_code = CASE WHEN v.e = '' THEN messages.error_code ELSE v.e END, updated_at = ?
+FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(i, s, e)
+WHERE messages.id = v.i`+guard+deliveryRankSQL("v.s")+` RETURNING messages.id`, []any{micros(now), ids, statuses, codes}); err != nil {
+		return nil, err
 	}
 	return changed, nil
 }

@@ -179,6 +179,19 @@ func receiptCases() []contractCase {
 			must(0, db.EnqueueReceipts(bg, queued(4)))(t)
 			equal(t, "four", must(db.QueuedReceipts(bg))(t), int64(4))
 		}},
+		{"DB.ReceiptQueueDepth", func(t *testing.T, db *store.DB) {
+			equal(t, "empty", must(db.ReceiptQueueDepth(bg))(t), int64(0))
+			must(0, db.EnqueueReceipts(bg, queued(3)))(t)
+			equal(t, "counted", must(db.ReceiptQueueDepth(bg))(t), int64(3))
+			// Past what it counts one by one: the span of the queued ids.
+			must(0, db.EnqueueReceipts(bg, queued(10_000)))(t)
+			write(t, db, func(tx *store.Tx) error {
+				equal(t, "taken", len(must(tx.TakeReceipts(2))(t)), 2)
+				return nil
+			})
+			equal(t, "large: the span of the ids", must(db.ReceiptQueueDepth(bg))(t), int64(10_001))
+			equal(t, "as counted", must(db.QueuedReceipts(bg))(t), int64(10_001))
+		}},
 		{"Tx.MessagesByID", func(t *testing.T, db *store.DB) {
 			a := addMessage(t, db, smsflow.Message{StepID: "keyword:a", ContactID: "ana"})
 			b := addMessage(t, db, smsflow.Message{StepID: "keyword:b", ContactID: "ana", Status: "sent", Provider: "twilio", ProviderID: "SM2"})
