@@ -53,8 +53,44 @@ type UIResult struct {
 }
 
 // defaultUIPages are the UI's pages with a flow that has runs: the nav's
-// pages and one flow's page and editor.
+// pages, one flow's page and editor, and the message log of one flow, alone
+// and with a rare status over ten days (uiLogPages adds those two).
 var defaultUIPages = "/flows,/flows/welcome,/flows/welcome/edit,/contacts,/messages,/inbox,/program,/settings"
+
+// uiLogPages are the message log filtered by a seeded flow, and by that
+// flow, a rare status and ten of the seeded days before now.
+func uiLogPages(now time.Time) []string {
+	day := func(d int) string { return now.AddDate(0, 0, -d).UTC().Format(time.DateOnly) }
+	return []string{"/messages?flow=welcome",
+		"/messages?flow=welcome&status=undelivered&from=" + day(20) + "&to=" + day(10)}
+}
+
+// The issue's goals (issue 20, "Fast"): every page under 200 ms p95 on
+// SQLite, and the flow page with its counts under 1 s on both databases.
+const (
+	uiPageGoal = 200 * time.Millisecond
+	uiFlowGoal = time.Second
+)
+
+// uiFlowPage reports whether path is a flow's page (with its counts), not
+// the list, the editor or the CSV.
+func uiFlowPage(path string) bool {
+	p, _, _ := strings.Cut(path, "?")
+	rest, ok := strings.CutPrefix(p, "/flows/")
+	return ok && rest != "" && !strings.Contains(rest, "/")
+}
+
+// Goal is the p95 a page must stay under on database ("sqlite" or
+// "postgres"), and false when the issue sets none there.
+func (p UIPage) Goal(database string) (time.Duration, bool) {
+	switch {
+	case uiFlowPage(p.Path):
+		return uiFlowGoal, true
+	case database == "sqlite":
+		return uiPageGoal, true
+	}
+	return 0, false
+}
 
 // UI seeds a database with runs and messages of the bundled example flows
 // over the last 30 days, logs in to the web UI once and times GETs of each
@@ -66,7 +102,7 @@ func UI(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer)
 	o.flags(fs, "the page requests (not the seeding)", " from the login")
 	fs.IntVar(&o.Runs, "runs", 1_000_000, "runs seeded over the last 30 days, with as many messages")
 	fs.IntVar(&o.Requests, "requests", 50, "timed GETs of each page, after a first one reported apart (caches cold)")
-	pages := fs.String("pages", "", "comma-separated `PATHS` of the pages measured (default: the nav's pages, /flows/welcome and its editor)")
+	pages := fs.String("pages", "", "comma-separated `PATHS` of the pages measured (default: the nav's pages, /flows/welcome, its editor, and the message log by flow, and by flow, status undelivered and ten days)")
 	if err := h.ParseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -77,7 +113,7 @@ func UI(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("--requests must be at least 1")
 	}
 	if *pages == "" {
-		*pages = defaultUIPages
+		*pages = defaultUIPages + "," + strings.Join(uiLogPages(time.Now()), ",")
 	}
 	for _, p := range strings.Split(*pages, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -100,16 +136,41 @@ func UI(ctx context.Context, h Harness, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
+// Missed lists the pages whose p95 is over their goal (Goal).
+func (r UIResult) Missed() []string {
+	var out []string
+	for _, p := range r.Pages {
+		if goal, ok := p.Goal(r.Database); ok && p.P95 >= goal {
+			out = append(out, p.Path)
+		}
+	}
+	return out
+}
+
 // PrintUI writes the result table.
 func PrintUI(w io.Writer, r UIResult) {
 	fmt.Fprintf(w, "%s: %d runs, %d messages (seeded in %s); the flows list's figures computed %.1f s after its first GET\n",
 		r.Database, r.Runs, r.Messages, r.Seed.Round(time.Second), r.Figures.Seconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "page\tstatus\tfirst ms\tp50 ms\tp95 ms\tmax ms\t\n")
+	fmt.Fprintf(tw, "page\tstatus\tfirst ms\tp50 ms\tp95 ms\tmax ms\tgoal (p95)\t\n")
 	for _, p := range r.Pages {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Path, p.Status, ms(p.First), ms(p.P50), ms(p.P95), ms(p.Max))
+		verdict := "-"
+		if goal, ok := p.Goal(r.Database); ok {
+			verdict = fmt.Sprintf("< %d ms: ", goal.Milliseconds())
+			if p.P95 < goal {
+				verdict += "met"
+			} else {
+				verdict += "MISSED"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t\n", p.Path, p.Status, ms(p.First), ms(p.P50), ms(p.P95), ms(p.Max), verdict)
 	}
 	tw.Flush()
+	if missed := r.Missed(); len(missed) > 0 {
+		fmt.Fprintf(w, "goals (issue 20: every page < 200 ms p95 on SQLite, the flow page < 1 s on both): MISSED by %s\n", strings.Join(missed, ", "))
+	} else {
+		fmt.Fprintf(w, "goals (issue 20: every page < 200 ms p95 on SQLite, the flow page < 1 s on both): all met\n")
+	}
 }
 
 // RunUI starts the app on a fresh database (the bundled example flows,
@@ -117,7 +178,7 @@ func PrintUI(w io.Writer, r UIResult) {
 func RunUI(ctx context.Context, h Harness, o UIOptions) (UIResult, error) {
 	o.defaults()
 	if len(o.Pages) == 0 {
-		o.Pages = strings.Split(defaultUIPages, ",")
+		o.Pages = append(strings.Split(defaultUIPages, ","), uiLogPages(time.Now())...)
 	}
 	dsn, cleanup, err := freshDatabase(ctx, o.DSN, o.Keep)
 	if err != nil {
@@ -236,7 +297,7 @@ func RunUI(ctx context.Context, h Harness, o UIOptions) (UIResult, error) {
 // seedUIHistory writes n completed runs of flows spread evenly over the 30
 // days before now, and n messages: one per treatment run and a second one
 // for every tenth run, as many as the 10% holdout runs that send nothing;
-// 5% of runs convert; each flow gets the same mix. Contacts (n/10) are loaded first, each with a
+// 1% of the first ones undelivered; 5% of runs convert; each flow gets the same mix. Contacts (n/10) are loaded first, each with a
 // subscribed ledger entry.
 func seedUIHistory(ctx context.Context, db *store.DB, flows []string, n int, now time.Time, progress io.Writer) (runs, msgs int64, err error) {
 	contacts := max(1, n/10)
@@ -271,9 +332,13 @@ func seedUIHistory(ctx context.Context, db *store.DB, flows []string, n int, now
 				m := smsflow.Message{Direction: "out", RunID: id, StepID: "bench", FlowID: r.FlowID, ContactID: r.ContactID, Phone: ph,
 					Body: "smsflow bench: a message of a seeded run", Encoding: "GSM-7", Characters: 40, Segments: 1,
 					Status: smsflow.MessageDelivered, CreatedAt: at.Add(time.Minute), UpdatedAt: at.Add(2 * time.Minute), Category: "lifecycle"}
+				if k%100 == 50 {
+					m.Status = smsflow.MessageUndelivered // 1%: what the log's rare-status filter finds
+				}
 				messages = append(messages, m)
 				if k%10 == 0 {
 					m.StepID, m.CreatedAt, m.UpdatedAt = "bench-2", at.Add(2*time.Hour), at.Add(2*time.Hour+time.Minute)
+					m.Status = smsflow.MessageDelivered
 					messages = append(messages, m)
 				}
 			}

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,10 +37,44 @@ func TestSeedUIHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if rep.Totals.Failed != 1 { // flow a's 50th run of its own: undelivered
+				t.Errorf("flow a: %d failed, want 1 undelivered", rep.Totals.Failed)
+			}
 			if rep.Totals.Entered != n/2 || rep.Totals.Sent != n/2 || rep.Totals.Conversions != n/2/20 || rep.Totals.Holdout != n/2/10 {
 				t.Errorf("flow a: entered %d, sent %d, conversions %d, holdout %d; want %d, %d, %d, %d", rep.Totals.Entered, rep.Totals.Sent,
 					rep.Totals.Conversions, rep.Totals.Holdout, n/2, n/2, n/2/20, n/2/10)
 			}
 		})
+	}
+}
+
+// TestUIGoals: bench ui prints each page's goal and says which pages
+// missed it — every page on SQLite, only the flow page on PostgreSQL.
+func TestUIGoals(t *testing.T) {
+	r := UIResult{Database: "sqlite", Pages: []UIPage{
+		{Path: "/flows", Status: 200, P95: 150 * time.Millisecond},
+		{Path: "/flows/welcome?days=30", Status: 200, P95: 900 * time.Millisecond},
+		{Path: "/flows/welcome/edit", Status: 200, P95: 250 * time.Millisecond},
+		{Path: "/messages?flow=welcome", Status: 200, P95: 199 * time.Millisecond},
+	}}
+	if got := strings.Join(r.Missed(), " "); got != "/flows/welcome/edit" {
+		t.Errorf("sqlite: missed %q, want the editor only", got)
+	}
+	var out bytes.Buffer
+	PrintUI(&out, r)
+	if !strings.Contains(out.String(), "< 1000 ms: met") || !strings.Contains(out.String(), "< 200 ms: MISSED") ||
+		!strings.Contains(out.String(), "MISSED by /flows/welcome/edit\n") {
+		t.Errorf("sqlite table:\n%s", out.String())
+	}
+	r.Database = "postgres"
+	r.Pages[1].P95 = 1200 * time.Millisecond
+	if got := strings.Join(r.Missed(), " "); got != "/flows/welcome?days=30" {
+		t.Errorf("postgres: missed %q, want the flow page only", got)
+	}
+	r.Pages[1].P95 = 300 * time.Millisecond
+	out.Reset()
+	PrintUI(&out, r)
+	if !strings.Contains(out.String(), "all met") {
+		t.Errorf("postgres table:\n%s", out.String())
 	}
 }

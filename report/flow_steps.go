@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -284,15 +285,22 @@ GROUP BY lc.run_id, lc.step_id, lc.code`, append([]any{q.lo, q.hi}, q.args()...)
 // answer, queued at the very instant of the text it answers — belongs to no
 // run and takes no attribution); a message counts once however many replies
 // it got.
+//
+// The attributed messages' ids are found first, as a DISTINCT derived
+// table, and then read by id. Joined directly ON m.id = (SELECT …),
+// PostgreSQL hashed the whole messages table to match the subquery's
+// results (D99); the DISTINCT keeps the derived table from being merged
+// back into that join, and is what COUNT(DISTINCT m.id) counts anyway.
 func (q *cohort) replies(ctx context.Context, t *stepTally) error {
 	return q.each(ctx, "replies", `SELECT m.step_id, COUNT(DISTINCT m.id)
-FROM messages i
-JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
+FROM (SELECT DISTINCT (SELECT m2.id FROM messages m2
   WHERE m2.contact_id = i.contact_id AND m2.direction = 'out' AND m2.run_id IS NOT NULL AND m2.status IN `+reachedStatuses+`
   AND m2.created_at <= i.created_at AND m2.created_at >= i.created_at - ?
-  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
+  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1) AS id
+  FROM messages i WHERE i.direction = 'in' AND i.created_at >= ?) a
+JOIN messages m ON m.id = a.id
 JOIN runs r ON r.id = m.run_id
-WHERE i.direction = 'in' AND i.created_at >= ? AND `+q.where()+`
+WHERE `+q.where()+`
 GROUP BY m.step_id`, append([]any{attributionWindowMicros, q.from}, q.args()...), func(scan func(...any) error) error {
 		var step string
 		var n int64
@@ -305,17 +313,18 @@ GROUP BY m.step_id`, append([]any{attributionWindowMicros, q.from}, q.args()...)
 }
 
 // optOuts counts unsubscribes in the consent ledger (keyed by phone),
-// attributed as replies are; a message counts once.
+// attributed as replies are (and read as they are); a message counts once.
 func (q *cohort) optOuts(ctx context.Context, t *stepTally) error {
 	return q.each(ctx, "opt-outs", `SELECT m.step_id, COUNT(DISTINCT m.id)
-FROM consent_ledger u
-JOIN contacts c ON c.phone = u.phone
-JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
+FROM (SELECT DISTINCT (SELECT m2.id FROM messages m2
   WHERE m2.contact_id = c.id AND m2.direction = 'out' AND m2.run_id IS NOT NULL AND m2.status IN `+reachedStatuses+`
   AND m2.created_at <= u.occurred_at AND m2.created_at >= u.occurred_at - ?
-  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
+  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1) AS id
+  FROM consent_ledger u JOIN contacts c ON c.phone = u.phone
+  WHERE u.status = 'unsubscribed' AND u.occurred_at >= ?) a
+JOIN messages m ON m.id = a.id
 JOIN runs r ON r.id = m.run_id
-WHERE u.status = 'unsubscribed' AND u.occurred_at >= ? AND `+q.where()+`
+WHERE `+q.where()+`
 GROUP BY m.step_id`, append([]any{attributionWindowMicros, q.from}, q.args()...), func(scan func(...any) error) error {
 		var step string
 		var n int64
@@ -329,22 +338,26 @@ GROUP BY m.step_id`, append([]any{attributionWindowMicros, q.from}, q.args()...)
 
 // conversionsByStep attributes conversions by last touch: the run's last
 // message the contact received before the goal. Holdout runs received none.
-// Index runs_goals holds only the runs with a goal.
+// Index runs_goals holds only the runs with a goal. The subquery gives the
+// message's step itself: joined to messages ON m.id = (SELECT …),
+// PostgreSQL hashed the whole table to match it (D99). Runs with no such
+// message give a NULL step, and no conversion by step.
 func (q *cohort) conversionsByStep(ctx context.Context, t *stepTally) error {
-	return q.each(ctx, "conversions by step", `SELECT m.step_id, COUNT(*), COALESCE(SUM(r.goal_value), 0)
-FROM runs r
-JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
+	return q.each(ctx, "conversions by step", `SELECT x.step_id, COUNT(*), COALESCE(SUM(x.goal_value), 0)
+FROM (SELECT (SELECT m2.step_id FROM messages m2
   WHERE m2.run_id = r.id AND m2.direction = 'out' AND m2.status IN `+reachedStatuses+` AND m2.created_at < r.goal_at
-  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
-WHERE `+q.where()+` AND r.goal_at > 0
-GROUP BY m.step_id`, q.args(), func(scan func(...any) error) error {
-		var step string
+  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1) AS step_id, r.goal_value
+  FROM runs r WHERE `+q.where()+` AND r.goal_at > 0) x
+GROUP BY x.step_id`, q.args(), func(scan func(...any) error) error {
+		var step sql.NullString
 		var n int64
 		var rev float64
 		if err := scan(&step, &n, &rev); err != nil {
 			return err
 		}
-		t.fact(step, func(s *stepFacts) { s.conversions, s.revenue = n, rev })
+		if step.Valid {
+			t.fact(step.String, func(s *stepFacts) { s.conversions, s.revenue = n, rev })
+		}
 		return nil
 	})
 }

@@ -178,16 +178,17 @@ GROUP BY m.flow_id`, []any{q.from, q.to}, func(scan func(...any) error) error {
 		return err
 	}
 	// Opt-outs in the window, attributed to the last message the number
-	// received in the 24 hours before (as in the flow report).
+	// received in the 24 hours before (as in the flow report, and read as
+	// it reads them: the ids first, then the messages by id).
 	var attributed int64
 	err = q.each(ctx, "opt-outs", `SELECT m.flow_id, COUNT(DISTINCT m.id)
-FROM consent_ledger u
-JOIN contacts c ON c.phone = u.phone
-JOIN messages m ON m.id = (SELECT m2.id FROM messages m2
+FROM (SELECT DISTINCT (SELECT m2.id FROM messages m2
   WHERE m2.contact_id = c.id AND m2.direction = 'out' AND m2.run_id IS NOT NULL AND m2.status IN `+reachedStatuses+`
   AND m2.created_at <= u.occurred_at AND m2.created_at >= u.occurred_at - ?
-  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1)
-WHERE u.status = 'unsubscribed' AND u.occurred_at >= ? AND u.occurred_at < ?
+  ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1) AS id
+  FROM consent_ledger u JOIN contacts c ON c.phone = u.phone
+  WHERE u.status = 'unsubscribed' AND u.occurred_at >= ? AND u.occurred_at < ?) a
+JOIN messages m ON m.id = a.id
 GROUP BY m.flow_id`, []any{attributionWindowMicros, q.from, q.to}, func(scan func(...any) error) error {
 		var id string
 		var n int64

@@ -32,3 +32,11 @@ func ExecForTest(db *DB, query string) error {
 	_, err := db.write.Exec(query)
 	return err
 }
+
+// SetFlowScanMinForTest sets the size from which the message log reads a
+// flow along messages_created, and returns a function that restores it.
+func SetFlowScanMinForTest(n int) func() {
+	old := flowScanMin
+	flowScanMin = n
+	return func() { flowScanMin = old }
+}

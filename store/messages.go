@@ -189,12 +189,19 @@ func statusFilter(q string, args []any, status string) (string, []any) {
 // MessageLog lists messages newest first by created_at (then id), for the
 // web UI's log: the filters of Messages, the keyset (BeforeAt, Before).
 // Known statuses and directions are written into the statement, not bound,
-// so the partial indexes on them (messages_unknown, messages_inbound) are
-// used on both databases.
+// so the partial indexes on them (messages_unknown, messages_inbound,
+// messages_undelivered…) are used on both databases; on SQLite
+// messageLogIndex names the index.
 func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Message, error) {
 	from := `messages`
-	if f.Direction == "in" && f.ContactID == "" && f.FlowID == "" && f.Status == "" {
-		from += db.indexedBy("messages_inbound") // the inbox: the latest texts in, in index order
+	if db.indexedBy("x") != "" { // SQLite: no statistics, so the log names its index
+		index, err := db.messageLogIndex(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if index != "" {
+			from += db.indexedBy(index)
+		}
 	}
 	q := `SELECT ` + messageColumns + ` FROM ` + from + ` WHERE 1 = 1`
 	var args []any
@@ -241,6 +248,46 @@ func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Messa
 	}
 	return out, rows.Err()
 }
+
+// messageLogIndex is the index SQLite must read for the message log's
+// filter f, "" to leave it to the planner. Without statistics SQLite reads
+// a flow's messages through messages_report (it starts with flow_id) and
+// sorts them all: seconds for a big flow. A rare status has its own partial
+// index in the log's order (migrations 0023, 0026). Other flow filters read
+// messages_created newest first and skip other flows' rows, which is quick
+// unless the flow is a small share of the log: a flow with fewer than
+// flowScanMin messages is read through messages_report and sorted (a
+// bounded sort). A contact filter is left to the planner (messages_contact).
+func (db *DB) messageLogIndex(ctx context.Context, f MessageFilter) (string, error) {
+	switch {
+	case f.ContactID != "":
+		return "", nil
+	case f.Status == smsflow.MessageUnknown:
+		return "messages_unknown", nil
+	case f.FlowID != "" && (f.Status == smsflow.MessageUndelivered || f.Status == smsflow.MessageFailed || f.Status == smsflow.MessageCanceled):
+		return "messages_" + f.Status, nil
+	case f.FlowID != "":
+		var n int64
+		err := db.queryRowRead(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM messages INDEXED BY messages_report WHERE flow_id = ? LIMIT ?) x`,
+			f.FlowID, flowScanMin).Scan(&n)
+		if err != nil {
+			return "", fmt.Errorf("message log: %w", err)
+		}
+		if n < int64(flowScanMin) {
+			return "messages_report", nil
+		}
+		return "messages_created", nil
+	case f.Direction == "in" && f.Status == "":
+		return "messages_inbound", nil // the inbox: the latest texts in, in index order
+	}
+	return "", nil
+}
+
+// flowScanMin is the number of messages from which a flow's log is read
+// along messages_created rather than sorted: a sort of fewer rows stays
+// short, and a flow with more is a large enough share of most logs that a
+// page of it is found after a few thousand rows.
+var flowScanMin = 20_000
 
 // literalWord reports whether s is safe to write into a statement as a
 // quoted literal: lower-case letters and underscores, as statuses are.

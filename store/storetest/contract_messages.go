@@ -222,6 +222,39 @@ func messageCases() []contractCase {
 			f := addMessage(t, db, smsflow.Message{ContactID: "cy", CreatedAt: t0.Add(2 * time.Minute)})
 			equal(t, "sending", log(store.MessageFilter{Status: "sending"}), []int64{e.ID})
 			equal(t, "queued", log(store.MessageFilter{Status: "queued"}), []int64{f.ID})
+			t.Run("a flow, a rare status and dates", func(t *testing.T) { messageLogRare(t, db) })
 		}},
 	}
+}
+
+// messageLogRare checks the message log's flow + rare status + dates
+// filter, the one migration 0026's partial indexes serve.
+func messageLogRare(t *testing.T, db *store.DB) {
+	// Migration 0026's partial indexes hold a message while it is in
+	// a rare state: a receipt that moves it in (or out) must show.
+	var ids []int64
+	for i, st := range []string{"delivered", "undelivered", "undelivered", "failed", "canceled", "undelivered"} {
+		flow := "welcome"
+		if i == 5 {
+			flow = "winback"
+		}
+		ids = append(ids, addMessage(t, db, smsflow.Message{ContactID: "ana", FlowID: flow, Status: st, CreatedAt: t0.Add(time.Duration(i) * time.Hour)}).ID)
+	}
+	log := func(status string, since, until time.Duration) []int64 {
+		return messageIDs(must(db.MessageLog(bg, store.MessageFilter{FlowID: "welcome", Status: status,
+			Since: t0.Add(since), Until: t0.Add(until)}))(t))
+	}
+	equal(t, "undelivered in the flow and dates", log("undelivered", 0, 24*time.Hour), []int64{ids[2], ids[1]})
+	equal(t, "dates bound it", log("undelivered", 2*time.Hour, 24*time.Hour), []int64{ids[2]})
+	equal(t, "failed", log("failed", 0, 24*time.Hour), []int64{ids[3]})
+	equal(t, "canceled", log("canceled", 0, 24*time.Hour), []int64{ids[4]})
+	write(t, db, func(tx *store.Tx) error {
+		return tx.SetMessageStatus(ids[0], "undelivered", "", "", "30003", t0.Add(time.Hour))
+	})
+	write(t, db, func(tx *store.Tx) error {
+		return tx.SetMessageStatus(ids[2], "delivered", "", "", "", t0.Add(time.Hour))
+	})
+	equal(t, "a receipt moves a message in and out", log("undelivered", 0, 24*time.Hour), []int64{ids[1], ids[0]})
+	equal(t, "the keyset", messageIDs(must(db.MessageLog(bg, store.MessageFilter{FlowID: "welcome", Status: "undelivered",
+		Since: t0, Until: t0.Add(24 * time.Hour), BeforeAt: t0.Add(time.Hour), Before: ids[1], Limit: 5}))(t)), []int64{ids[0]})
 }
