@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -32,6 +35,7 @@ type ingestResult struct {
 	Elapsed   time.Duration
 	P50, P99  time.Duration
 	PerSecond float64
+	Cost      legCost
 }
 
 // Ingest is `smsflow bench ingest`.
@@ -86,12 +90,18 @@ func Ingest(ctx context.Context, h Harness, args []string, stdout, stderr io.Wri
 
 	var results []ingestResult
 	gen := &eventGen{contacts: *contacts, run: fmt.Sprintf("%x", rand.Uint64())}
+	costs := newCostMeter(*dsn, a)
+	defer costs.close()
 	if *mode == "batch" || *mode == "both" {
+		from := costs.mark(ctx)
 		r := drive(ctx, a, "batch", *clients, *batch, *duration, gen, stderr)
+		r.Cost = costs.since(ctx, from)
 		results = append(results, r)
 	}
 	if *mode == "track" || *mode == "both" {
+		from := costs.mark(ctx)
 		r := drive(ctx, a, "track", *trackClients, 1, *duration, gen, stderr)
+		r.Cost = costs.since(ctx, from)
 		results = append(results, r)
 	}
 
@@ -109,17 +119,149 @@ func Ingest(ctx context.Context, h Harness, args []string, stdout, stderr io.Wri
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "database\tmode\tclients\tbatch\tevents\tevents/s\tp50 ms\tp99 ms\terrors\tvs ceiling\t\n")
+	fmt.Fprintf(tw, "database\tmode\tclients\tbatch\tevents\tevents/s\tp50 ms\tp99 ms\terrors\tvs ceiling\tevents/commit\tcpu µs/event\tdb cpu µs/event\t\n")
 	for _, r := range results {
 		c, b := *clients, *batch
 		if r.Mode == "track" {
 			c, b = *trackClients, 1
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t%d\t%.0f%%\t\n", store.Scheme(*dsn), r.Mode, c, b, r.Events, r.PerSecond,
-			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Errors, 100*r.PerSecond/ceil)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t%d\t%.0f%%\t%s\t%s\t%s\t\n", store.Scheme(*dsn), r.Mode, c, b, r.Events, r.PerSecond,
+			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Errors, 100*r.PerSecond/ceil,
+			r.Cost.perCommit(), perEvent(r.Cost.cpu, r.Events), perEvent(r.Cost.db, r.Events))
 	}
-	fmt.Fprintf(tw, "%s\tceiling\t1\t%d\t%d\t%.0f\t\t\t\t100%%\t\n", store.Scheme(*dsn), *batch, n, ceil)
-	return tw.Flush()
+	fmt.Fprintf(tw, "%s\tceiling\t1\t%d\t%d\t%.0f\t\t\t\t100%%\t\t\t\t\n", store.Scheme(*dsn), *batch, n, ceil)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// What the extra columns are: CPU per event is steadier than events/s
+	// on a machine others use, and says where a change saved.
+	fmt.Fprintln(stdout, "events/commit: events per group commit of the ingest writer; cpu: this process (the server and the benchmark's clients);")
+	fmt.Fprintln(stdout, "db cpu: the database's backends serving this database (local PostgreSQL only; - otherwise)")
+	return nil
+}
+
+// legCost is what a leg cost besides time: the group commits it made, this
+// process's CPU and, on a local PostgreSQL, the CPU of the backends of the
+// benchmarked database (read from /proc; -1 when unreadable).
+type legCost struct {
+	groups, items int64
+	cpu, db       time.Duration
+}
+
+func (c legCost) perCommit() string {
+	if c.groups == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(c.items)/float64(c.groups))
+}
+
+func perEvent(d time.Duration, events int64) string {
+	if d < 0 || events == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", float64(d.Microseconds())/float64(events))
+}
+
+// costMeter reads legCost's counters. Its database handle is its own, so
+// its queries do not count as the app's backends.
+type costMeter struct {
+	app App
+	sql *sql.DB // nil unless PostgreSQL
+}
+
+// costMark is the counters at one moment.
+type costMark struct {
+	groups, items int64
+	cpu           time.Duration
+	backends      map[int]time.Duration // nil when unreadable
+}
+
+func newCostMeter(dsn string, a App) *costMeter {
+	m := &costMeter{app: a}
+	if store.Scheme(dsn) == "postgres" {
+		if db, err := OpenSQL(dsn); err == nil {
+			m.sql = db
+		}
+	}
+	return m
+}
+
+func (m *costMeter) close() {
+	if m.sql != nil {
+		m.sql.Close()
+	}
+}
+
+func (m *costMeter) mark(ctx context.Context) costMark {
+	var c costMark
+	c.groups, c.items = m.app.IngestGroups()
+	c.cpu = procCPU("self")
+	if m.sql == nil {
+		return c
+	}
+	rows, err := m.sql.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return c
+	}
+	defer rows.Close()
+	c.backends = map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) != nil {
+			return costMark{groups: c.groups, items: c.items, cpu: c.cpu}
+		}
+		cpu := procCPU(strconv.Itoa(pid))
+		if cpu < 0 {
+			// Not a local server, or not ours to read.
+			return costMark{groups: c.groups, items: c.items, cpu: c.cpu}
+		}
+		c.backends[pid] = cpu
+	}
+	return c
+}
+
+// since is the cost from a mark to now. A backend that started meanwhile
+// counts whole; one that ended is lost (the app's pool keeps its
+// connections open, so neither happens in a steady run).
+func (m *costMeter) since(ctx context.Context, from costMark) legCost {
+	to := m.mark(ctx)
+	c := legCost{groups: to.groups - from.groups, items: to.items - from.items, cpu: to.cpu - from.cpu, db: -1}
+	if from.cpu < 0 || to.cpu < 0 {
+		c.cpu = -1
+	}
+	if from.backends != nil && to.backends != nil {
+		c.db = 0
+		for pid, t := range to.backends {
+			c.db += t - from.backends[pid]
+		}
+	}
+	return c
+}
+
+// procCPU is the user and system CPU time of a process (a pid, or "self")
+// from /proc, or -1 where it cannot be read.
+func procCPU(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may hold spaces: fields are
+	// counted after its closing parenthesis (state is field 3).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	// /proc reports in USER_HZ, 100 per second on Linux.
+	return time.Duration(utime+stime) * (time.Second / 100)
 }
 
 // eventGen makes realistic Segment track events spread over contacts.
