@@ -143,14 +143,7 @@ func (b *eventBatch) writeEvents(tx WriteTx) error {
 	if b == nil || len(b.events) == 0 {
 		return nil
 	}
-	seqs, err := tx.ReserveEventSeqs(len(b.events))
-	if err != nil {
-		return err
-	}
-	for i, e := range b.events {
-		e.Seq = seqs[i]
-	}
-	if err := tx.InsertEvents(b.events); err != nil {
+	if err := tx.InsertNewEvents(b.events); err != nil {
 		return err
 	}
 	b.events = nil
