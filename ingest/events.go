@@ -31,19 +31,19 @@ type pendingInbox struct {
 }
 
 // loadEventBatch reads the group's contacts and, where statements are
-// round trips, which of its events' keys are stored.
+// round trips, which of its events' keys are stored, in one query.
 func loadEventBatch(tx WriteTx, contactIDs []string, events []*smsflow.Event, roundTrips bool) (*eventBatch, error) {
 	b := &eventBatch{}
 	var err error
-	if len(contactIDs) > 0 {
-		if b.contacts, err = tx.ContactsByID(contactIDs); err != nil {
-			return nil, err
+	if !roundTrips {
+		if len(contactIDs) > 0 {
+			b.contacts, err = tx.ContactsByID(contactIDs)
 		}
+		return b, err
 	}
-	if roundTrips && len(events) > 0 {
-		if b.keys, err = tx.StoredEventKeys(events); err != nil {
-			return nil, err
-		}
+	// Both in one round trip (PostgreSQL).
+	if b.contacts, b.keys, err = tx.ContactsAndEventKeys(contactIDs, events); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

@@ -65,7 +65,7 @@ type WriteTx interface {
 	// events and the engine's inbox: a group's events are read ahead
 	// (which keys are stored), numbered, and written set-based with their
 	// inbox items (ingest/events.go)
-	StoredEventKeys(events []*smsflow.Event) (map[string]bool, error)
+	ContactsAndEventKeys(ids []string, events []*smsflow.Event) (map[string]*smsflow.Contact, map[string]bool, error)
 	InsertEvent(e *smsflow.Event) (bool, error)
 	InsertNewEvents(events []*smsflow.Event) error
 	Queues(name string) bool

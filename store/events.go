@@ -238,9 +238,9 @@ FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS
 // storedEventKeyArrays is StoredEventKeys' read on PostgreSQL: both kinds
 // of key in one query, each as one array parameter (one round trip and one
 // statement whatever the group's size).
-func (t *Tx) storedEventKeyArrays(ids, dedupe []any, mark func(*sql.Rows) error) error {
+func (t *Tx) storedEventKeyArrays(ids, dedupe []string, mark func(*sql.Rows) error) error {
 	rows, err := t.query(`SELECT message_id, COALESCE(dedupe_key, '') FROM events
-WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))`, strs(ids), strs(dedupe))
+WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))`, ids, dedupe)
 	if err != nil {
 		return fmt.Errorf("stored event keys: %w", err)
 	}
@@ -251,14 +251,6 @@ WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))
 		}
 	}
 	return rows.Err()
-}
-
-func strs(vs []any) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = v.(string)
-	}
-	return out
 }
 
 // jsonObject is a stored JSON object: {} for none.

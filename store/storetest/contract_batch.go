@@ -222,6 +222,41 @@ func batchCases() []contractCase {
 				return nil
 			})
 		}},
+		{"Tx.ContactsAndEventKeys", func(t *testing.T, db *store.DB) {
+			ana := addContact(t, db, "ana", "+14155550100")
+			ana.Traits, ana.PublicTraits = map[string]any{"plan": "pro"}, []string{"plan"}
+			write(t, db, func(tx *store.Tx) error { return tx.UpdateContact(ana) })
+			addContact(t, db, "bob", "")
+			addEvent(t, db, newEvent("m1", "Viewed"))
+			ordered := newEvent("m2", "Order Completed")
+			ordered.DedupeKey = "order:7"
+			addEvent(t, db, ordered)
+			again := newEvent("m3", "Order Completed")
+			again.DedupeKey = "order:7"
+			public := newEvent("m1", "Viewed")
+			public.Trust = smsflow.TrustPublic
+			events := []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
+			ids := []string{"ana", "bob", "nobody"}
+			write(t, db, func(tx *store.Tx) error {
+				// The same as the two reads it stands for, also with no
+				// contact to read.
+				contacts, keys, err := tx.ContactsAndEventKeys(ids, events)
+				if err != nil {
+					return err
+				}
+				equal(t, "contacts as ContactsByID reads them", contacts, must(tx.ContactsByID(ids))(t))
+				equal(t, "keys as StoredEventKeys reads them", keys, must(tx.StoredEventKeys(events))(t))
+				equal(t, "a stored key", keys["d:order:7"], true)
+				equal(t, "a missing contact is nil", contacts["nobody"] == nil && contacts["ana"] != nil, true)
+				contacts, keys, err = tx.ContactsAndEventKeys(nil, events[2:])
+				if err != nil {
+					return err
+				}
+				equal(t, "no contacts asked", len(contacts), 0)
+				equal(t, "keys without contacts", keys, must(tx.StoredEventKeys(events[2:]))(t))
+				return nil
+			})
+		}},
 		{"Tx.ReserveEventSeq", func(t *testing.T, db *store.DB) {
 			old := addEvent(t, db, newEvent("m1", "Viewed"))
 			var seqs []int64
