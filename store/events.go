@@ -214,7 +214,7 @@ func eventColumnArrays(events []*smsflow.Event) []any {
 	)
 	for i, e := range events {
 		seqs[i], ids[i], dedupe[i], types[i], names[i], contacts[i], anons[i] = e.Seq, storedMessageID(e), storedDedupeKey(e), e.Type, e.Name, e.ContactID, e.AnonymousID
-		props[i], traits[i], ctxs[i] = jsonObject(e.Properties), jsonObject(e.Traits), jsonObject(e.Context)
+		props[i], traits[i], ctxs[i] = storedJSON(e.Encoded.Properties, e.Properties), storedJSON(e.Encoded.Traits, e.Traits), storedJSON(e.Encoded.Context, e.Context)
 		ts[i], received[i], trust[i] = micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()
 	}
 	return []any{seqs, ids, dedupe, types, names, contacts, anons, props, traits, ctxs, ts, received, trust}
@@ -262,18 +262,18 @@ func jsonObject(m map[string]any) string {
 }
 
 func eventArgs(e *smsflow.Event) []any {
-	props, traits, ctx := e.Properties, e.Traits, e.Context
-	if props == nil {
-		props = map[string]any{}
-	}
-	if traits == nil {
-		traits = map[string]any{}
-	}
-	if ctx == nil {
-		ctx = map[string]any{}
-	}
 	return []any{storedMessageID(e), nullString(storedDedupeKey(e)), e.Type, e.Name, e.ContactID, e.AnonymousID,
-		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()}
+		storedJSON(e.Encoded.Properties, e.Properties), storedJSON(e.Encoded.Traits, e.Traits), storedJSON(e.Encoded.Context, e.Context),
+		micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()}
+}
+
+// storedJSON is an event's object as stored: the text the source gave
+// (Event.Encoded), else the map encoded, {} for none.
+func storedJSON(text []byte, m map[string]any) string {
+	if text != nil {
+		return string(text)
+	}
+	return jsonObject(m)
 }
 
 // eventInsertColumns are the columns eventArgs fills, in order.
