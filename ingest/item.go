@@ -36,9 +36,10 @@ type Item struct {
 	// Shopify, imports) is trusted, the zero value.
 	Trust smsflow.Trust
 
-	// raw is Properties, Traits and Context as received (FromSegment),
-	// each kept only while it is still the text of its map: Validate drops
-	// one whose map it cleaned, and encoded one whose map was replaced.
+	// raw is Properties, Traits and Context as received (FromSegment).
+	// Each is stored only while it is still the text of its map: Validate
+	// drops one whose map cleaning changes, and encoded ignores one whose
+	// map was replaced since.
 	raw rawJSON
 }
 
@@ -47,6 +48,7 @@ type rawJSON struct {
 	properties, traits, context rawObject
 }
 
+// rawObject is an object's text as received and the map it decoded to.
 type rawObject struct {
 	of   map[string]any
 	text []byte
