@@ -10,10 +10,10 @@ import (
 // The group's contacts are read in one query and handed out once (a
 // contact the group writes is read from the database after that). On
 // PostgreSQL, where every statement is a round trip, which of the group's
-// event keys are stored is read in one query too, so a new event is told
-// from a duplicate without a statement of its own; the new events get their
-// sequence numbers in one query and are written, with their inbox items,
-// in one statement each by write — at the end of the group, and before
+// event keys are stored is read in the same query (D98), so a new event is
+// told from a duplicate without a statement of its own; the new events are
+// numbered and written in one statement, and their inbox items in one
+// more, by write — at the end of the group, and before
 // anything that writes events on its own (a merge moves stored events, a
 // hook may record a consent event), so the events keep the call order.
 // A nil batch reads and writes each row at once (the importer).
