@@ -64,6 +64,18 @@ type Event struct {
 	// Trust is that of the source that sent the event: public for the
 	// write key, trusted otherwise ("" reads as trusted: see Trust).
 	Trust Trust `json:"trust,omitempty"`
+	// Encoded holds Properties, Traits and Context already as JSON text
+	// that decodes to them, when the source has it (the bytes a Segment
+	// call sent, when validation changed nothing in them): the store
+	// writes that text instead of encoding the maps again. A nil field is
+	// encoded from its map.
+	Encoded EventJSON `json:"-"`
+}
+
+// EventJSON is an event's Properties, Traits and Context as JSON objects
+// (Event.Encoded).
+type EventJSON struct {
+	Properties, Traits, Context []byte
 }
 
 // OrderDedupeKey returns the second idempotency key of an Order Completed

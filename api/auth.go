@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/ingest/segment"
 )
 
 // credential returns the key a request carries: the HTTP Basic username
@@ -55,11 +56,12 @@ const (
 // ingestAuth checks an ingestion request's key — from the headers, or else
 // the writeKey field analytics.js puts in the body — and says which key it
 // is. The server and admin keys send trusted events; the write key public
-// ones (smsflow.Trust).
-func (s *Server) ingestAuth(r *http.Request, bodyKey string) (string, error) {
+// ones (smsflow.Trust). The body is read for its writeKey only when the
+// headers carry no key: decoding it costs as much as parsing the event.
+func (s *Server) ingestAuth(r *http.Request, body []byte) (string, error) {
 	key, k := credential(r), s.keys.Keys()
 	if key == "" {
-		key = bodyKey
+		key = segment.WriteKey(body)
 	}
 	switch {
 	case key == "":

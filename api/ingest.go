@@ -58,13 +58,13 @@ func (s *Server) ingestOne(kind string) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		key, err := s.ingestAuth(r, segment.WriteKey(body))
+		key, err := s.ingestAuth(r, body)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		now := s.clock.Now()
-		addr := clientAddress(r)
+		addr := limitedAddress(r, key)
 		if !s.admit(w, r, key, addr, now) {
 			return
 		}
@@ -101,13 +101,13 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	key, err := s.ingestAuth(r, segment.WriteKey(body))
+	key, err := s.ingestAuth(r, body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	now := s.clock.Now()
-	addr := clientAddress(r)
+	addr := limitedAddress(r, key)
 	if !s.admit(w, r, key, addr, now) {
 		return
 	}
@@ -152,6 +152,16 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) {
 		resp.Errors, resp.MoreErrors = rejected[:segment.MaxListedErrors], unlisted+n-segment.MaxListedErrors
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// limitedAddress is the client address the per-address limit counts, for
+// the write key, the only key it applies to; "" for the others, whose calls
+// need not pay for reading it.
+func limitedAddress(r *http.Request, key string) string {
+	if key != keyWrite {
+		return ""
+	}
+	return clientAddress(r)
 }
 
 // admit applies the ingestion limits; a refused request gets its 429 with

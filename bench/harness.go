@@ -36,6 +36,9 @@ type App interface {
 	// ConsoleSent is how many messages the console provider took (0 with
 	// another provider).
 	ConsoleSent() int64
+	// IngestGroups is how many group commits the ingest writer made and
+	// how many items they carried (ingest.Writer.Groups).
+	IngestGroups() (groups, items int64)
 	Stop() // safe to call twice
 }
 

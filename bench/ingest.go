@@ -1,18 +1,24 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -32,6 +38,7 @@ type ingestResult struct {
 	Elapsed   time.Duration
 	P50, P99  time.Duration
 	PerSecond float64
+	Cost      legCost
 }
 
 // Ingest is `smsflow bench ingest`.
@@ -86,12 +93,18 @@ func Ingest(ctx context.Context, h Harness, args []string, stdout, stderr io.Wri
 
 	var results []ingestResult
 	gen := &eventGen{contacts: *contacts, run: fmt.Sprintf("%x", rand.Uint64())}
+	costs := newCostMeter(*dsn, a)
+	defer costs.close()
 	if *mode == "batch" || *mode == "both" {
+		from := costs.mark(ctx)
 		r := drive(ctx, a, "batch", *clients, *batch, *duration, gen, stderr)
+		r.Cost = costs.since(ctx, from)
 		results = append(results, r)
 	}
 	if *mode == "track" || *mode == "both" {
+		from := costs.mark(ctx)
 		r := drive(ctx, a, "track", *trackClients, 1, *duration, gen, stderr)
+		r.Cost = costs.since(ctx, from)
 		results = append(results, r)
 	}
 
@@ -109,17 +122,149 @@ func Ingest(ctx context.Context, h Harness, args []string, stdout, stderr io.Wri
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "database\tmode\tclients\tbatch\tevents\tevents/s\tp50 ms\tp99 ms\terrors\tvs ceiling\t\n")
+	fmt.Fprintf(tw, "database\tmode\tclients\tbatch\tevents\tevents/s\tp50 ms\tp99 ms\terrors\tvs ceiling\tevents/commit\tcpu µs/event\tdb cpu µs/event\t\n")
 	for _, r := range results {
 		c, b := *clients, *batch
 		if r.Mode == "track" {
 			c, b = *trackClients, 1
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t%d\t%.0f%%\t\n", store.Scheme(*dsn), r.Mode, c, b, r.Events, r.PerSecond,
-			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Errors, 100*r.PerSecond/ceil)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t%d\t%.0f%%\t%s\t%s\t%s\t\n", store.Scheme(*dsn), r.Mode, c, b, r.Events, r.PerSecond,
+			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.Errors, 100*r.PerSecond/ceil,
+			r.Cost.perCommit(), perEvent(r.Cost.cpu, r.Events), perEvent(r.Cost.db, r.Events))
 	}
-	fmt.Fprintf(tw, "%s\tceiling\t1\t%d\t%d\t%.0f\t\t\t\t100%%\t\n", store.Scheme(*dsn), *batch, n, ceil)
-	return tw.Flush()
+	fmt.Fprintf(tw, "%s\tceiling\t1\t%d\t%d\t%.0f\t\t\t\t100%%\t\t\t\t\n", store.Scheme(*dsn), *batch, n, ceil)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// What the extra columns are: CPU per event is steadier than events/s
+	// on a machine others use, and says where a change saved.
+	fmt.Fprintln(stdout, "events/commit: events per group commit of the ingest writer; cpu: this process (the server and the benchmark's clients);")
+	fmt.Fprintln(stdout, "db cpu: the database's backends serving this database (local PostgreSQL only; - otherwise)")
+	return nil
+}
+
+// legCost is what a leg cost besides time: the group commits it made, this
+// process's CPU and, on a local PostgreSQL, the CPU of the backends of the
+// benchmarked database (read from /proc; -1 when unreadable).
+type legCost struct {
+	groups, items int64
+	cpu, db       time.Duration
+}
+
+func (c legCost) perCommit() string {
+	if c.groups == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(c.items)/float64(c.groups))
+}
+
+func perEvent(d time.Duration, events int64) string {
+	if d < 0 || events == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", float64(d.Microseconds())/float64(events))
+}
+
+// costMeter reads legCost's counters. Its database handle is its own, so
+// its queries do not count as the app's backends.
+type costMeter struct {
+	app App
+	sql *sql.DB // nil unless PostgreSQL
+}
+
+// costMark is the counters at one moment.
+type costMark struct {
+	groups, items int64
+	cpu           time.Duration
+	backends      map[int]time.Duration // nil when unreadable
+}
+
+func newCostMeter(dsn string, a App) *costMeter {
+	m := &costMeter{app: a}
+	if store.Scheme(dsn) == "postgres" {
+		if db, err := OpenSQL(dsn); err == nil {
+			m.sql = db
+		}
+	}
+	return m
+}
+
+func (m *costMeter) close() {
+	if m.sql != nil {
+		m.sql.Close()
+	}
+}
+
+func (m *costMeter) mark(ctx context.Context) costMark {
+	var c costMark
+	c.groups, c.items = m.app.IngestGroups()
+	c.cpu = procCPU("self")
+	if m.sql == nil {
+		return c
+	}
+	rows, err := m.sql.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return c
+	}
+	defer rows.Close()
+	c.backends = map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) != nil {
+			return costMark{groups: c.groups, items: c.items, cpu: c.cpu}
+		}
+		cpu := procCPU(strconv.Itoa(pid))
+		if cpu < 0 {
+			// Not a local server, or not ours to read.
+			return costMark{groups: c.groups, items: c.items, cpu: c.cpu}
+		}
+		c.backends[pid] = cpu
+	}
+	return c
+}
+
+// since is the cost from a mark to now. A backend that started meanwhile
+// counts whole; one that ended is lost (the app's pool keeps its
+// connections open, so neither happens in a steady run).
+func (m *costMeter) since(ctx context.Context, from costMark) legCost {
+	to := m.mark(ctx)
+	c := legCost{groups: to.groups - from.groups, items: to.items - from.items, cpu: to.cpu - from.cpu, db: -1}
+	if from.cpu < 0 || to.cpu < 0 {
+		c.cpu = -1
+	}
+	if from.backends != nil && to.backends != nil {
+		c.db = 0
+		for pid, t := range to.backends {
+			c.db += t - from.backends[pid]
+		}
+	}
+	return c
+}
+
+// procCPU is the user and system CPU time of a process (a pid, or "self")
+// from /proc, or -1 where it cannot be read.
+func procCPU(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may hold spaces: fields are
+	// counted after its closing parenthesis (state is field 3).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	// /proc reports in USER_HZ, 100 per second on Linux.
+	return time.Duration(utime+stime) * (time.Second / 100)
 }
 
 // eventGen makes realistic Segment track events spread over contacts.
@@ -179,14 +324,16 @@ func (p benchProps) asMap() map[string]any {
 }
 
 // drive posts events for d with the given concurrency and measures them.
+// Each client is one keep-alive connection on which it sends a request and
+// reads its answer in turn (postConn), as an HTTP/1.1 client does; the
+// server does for it all it does for any client.
 func drive(ctx context.Context, a App, mode string, clients, batch int, d time.Duration, gen *eventGen, stderr io.Writer) ingestResult {
-	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	defer tr.CloseIdleConnections()
-	url := a.URL() + "/v1/batch"
+	path := "/v1/batch"
 	if mode == "track" {
-		url = a.URL() + "/v1/track"
+		path = "/v1/track"
 	}
+	host := strings.TrimPrefix(a.URL(), "http://")
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(a.ServerKey()+":"))
 	var (
 		events, reqs, errs atomic.Int64
 		mu                 sync.Mutex
@@ -201,6 +348,8 @@ func drive(ctx context.Context, a App, mode string, clients, batch int, d time.D
 		go func(seed uint64) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(seed, 7))
+			pc := &postConn{host: host, path: path, auth: auth}
+			defer pc.close()
 			local := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
 				var body []byte
@@ -213,20 +362,15 @@ func drive(ctx context.Context, a App, mode string, clients, batch int, d time.D
 					}
 					body, _ = json.Marshal(map[string]any{"batch": items, "sentAt": time.Now().UTC().Format(time.RFC3339Nano)})
 				}
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-				req.SetBasicAuth(a.ServerKey(), "")
-				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
-				resp, err := hc.Do(req)
+				status, err := pc.post(body)
 				if err != nil {
 					errs.Add(1)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				local = append(local, time.Since(t0))
 				reqs.Add(1)
-				if resp.StatusCode != http.StatusOK {
+				if status != http.StatusOK {
 					errs.Add(1)
 					continue
 				}
@@ -254,6 +398,64 @@ func drive(ctx context.Context, a App, mode string, clients, batch int, d time.D
 	slices.Sort(lat)
 	return ingestResult{Mode: mode, Events: events.Load(), Requests: reqs.Load(), Errors: errs.Load(), Elapsed: el,
 		P50: percentile(lat, 0.50), P99: percentile(lat, 0.99), PerSecond: float64(events.Load()) / el.Seconds()}
+}
+
+// postConn is one benchmark client's keep-alive HTTP/1.1 connection: a
+// POST written, its answer read with net/http's own parser, then the next.
+// net/http's Transport would cost a reader and a writer goroutine per
+// connection and hand-offs between them per request: on a 2-core machine
+// the clients share the CPU with the server they measure, so they should
+// take little of it. A connection the server closes, or that fails, is
+// dialled again for the next request.
+type postConn struct {
+	host, path, auth string
+	conn             net.Conn
+	br               *bufio.Reader
+	bw               *bufio.Writer
+}
+
+func (p *postConn) post(body []byte) (status int, err error) {
+	if p.conn == nil {
+		c, err := net.DialTimeout("tcp", p.host, 10*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		p.conn, p.br, p.bw = c, bufio.NewReader(c), bufio.NewWriter(c)
+	}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	if err := p.conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(p.bw, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+		p.path, p.host, p.auth, len(body))
+	p.bw.Write(body)
+	if err := p.bw.Flush(); err != nil {
+		return 0, err
+	}
+	resp, err := http.ReadResponse(p.br, nil)
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return 0, err
+	}
+	if resp.Close {
+		p.close()
+	}
+	return resp.StatusCode, nil
+}
+
+func (p *postConn) close() {
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -203,6 +203,7 @@ func apply(tx WriteTx, b *eventBatch, it *Item, now time.Time) (Result, error) {
 		MessageID: it.MessageID, Type: it.Type, Name: it.Name, ContactID: cid,
 		AnonymousID: it.AnonymousID, Properties: it.Properties, Traits: it.Traits, Context: it.Context,
 		DedupeKey: it.dedupeKey(), Timestamp: it.Timestamp, ReceivedAt: it.ReceivedAt, Trust: it.Trust,
+		Encoded: it.encoded(),
 	}
 	inserted, err := b.insertEvent(tx, ev)
 	if err != nil {

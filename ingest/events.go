@@ -10,10 +10,10 @@ import (
 // The group's contacts are read in one query and handed out once (a
 // contact the group writes is read from the database after that). On
 // PostgreSQL, where every statement is a round trip, which of the group's
-// event keys are stored is read in one query too, so a new event is told
-// from a duplicate without a statement of its own; the new events get their
-// sequence numbers in one query and are written, with their inbox items,
-// in one statement each by write — at the end of the group, and before
+// event keys are stored is read in the same query (D98), so a new event is
+// told from a duplicate without a statement of its own; the new events are
+// numbered and written in one statement, and their inbox items in one
+// more, by write — at the end of the group, and before
 // anything that writes events on its own (a merge moves stored events, a
 // hook may record a consent event), so the events keep the call order.
 // A nil batch reads and writes each row at once (the importer).
@@ -31,19 +31,19 @@ type pendingInbox struct {
 }
 
 // loadEventBatch reads the group's contacts and, where statements are
-// round trips, which of its events' keys are stored.
+// round trips, which of its events' keys are stored, in one query.
 func loadEventBatch(tx WriteTx, contactIDs []string, events []*smsflow.Event, roundTrips bool) (*eventBatch, error) {
 	b := &eventBatch{}
 	var err error
-	if len(contactIDs) > 0 {
-		if b.contacts, err = tx.ContactsByID(contactIDs); err != nil {
-			return nil, err
+	if !roundTrips {
+		if len(contactIDs) > 0 {
+			b.contacts, err = tx.ContactsByID(contactIDs)
 		}
+		return b, err
 	}
-	if roundTrips && len(events) > 0 {
-		if b.keys, err = tx.StoredEventKeys(events); err != nil {
-			return nil, err
-		}
+	// Both in one round trip (PostgreSQL).
+	if b.contacts, b.keys, err = tx.ContactsAndEventKeys(contactIDs, events); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -143,14 +143,7 @@ func (b *eventBatch) writeEvents(tx WriteTx) error {
 	if b == nil || len(b.events) == 0 {
 		return nil
 	}
-	seqs, err := tx.ReserveEventSeqs(len(b.events))
-	if err != nil {
-		return err
-	}
-	for i, e := range b.events {
-		e.Seq = seqs[i]
-	}
-	if err := tx.InsertEvents(b.events); err != nil {
+	if err := tx.InsertNewEvents(b.events); err != nil {
 		return err
 	}
 	b.events = nil

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -34,6 +35,36 @@ type Item struct {
 	// the HTTP API sets; every other source (server and admin keys,
 	// Shopify, imports) is trusted, the zero value.
 	Trust smsflow.Trust
+
+	// raw is Properties, Traits and Context as received (FromSegment).
+	// Each is stored only while it is still the text of its map: Validate
+	// drops one whose map cleaning changes, and encoded ignores one whose
+	// map was replaced since.
+	raw rawJSON
+}
+
+// rawJSON is an item's maps as received, each with the map it decoded to.
+type rawJSON struct {
+	properties, traits, context rawObject
+}
+
+// rawObject is an object's text as received and the map it decoded to.
+type rawObject struct {
+	of   map[string]any
+	text []byte
+}
+
+// textOf is the received text of m, nil unless it is still m's.
+func (r rawObject) textOf(m map[string]any) []byte {
+	if r.text == nil || m == nil || reflect.ValueOf(m).UnsafePointer() != reflect.ValueOf(r.of).UnsafePointer() {
+		return nil
+	}
+	return r.text
+}
+
+// encoded is what the store may write for the item's maps as they are.
+func (it *Item) encoded() smsflow.EventJSON {
+	return smsflow.EventJSON{Properties: it.raw.properties.textOf(it.Properties), Traits: it.raw.traits.textOf(it.Traits), Context: it.raw.context.textOf(it.Context)}
 }
 
 // FromSegment validates what the Segment parser could not know alone — the
@@ -44,6 +75,7 @@ func FromSegment(m segment.Message, region string) (*Item, error) {
 		Type: m.Type, MessageID: m.MessageID, UserID: m.UserID, AnonymousID: m.AnonymousID,
 		PreviousID: m.PreviousID, Name: m.Event, Properties: m.Properties, Traits: m.Traits,
 		Context: m.Context, Timestamp: m.Timestamp, ReceivedAt: m.ReceivedAt,
+		raw: rawJSON{rawObject{m.Properties, m.Raw.Properties}, rawObject{m.Traits, m.Raw.Traits}, rawObject{m.Context, m.Raw.Context}},
 	}
 	if it.Name == "" {
 		it.Name = m.Name

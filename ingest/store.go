@@ -65,10 +65,9 @@ type WriteTx interface {
 	// events and the engine's inbox: a group's events are read ahead
 	// (which keys are stored), numbered, and written set-based with their
 	// inbox items (ingest/events.go)
-	StoredEventKeys(events []*smsflow.Event) (map[string]bool, error)
-	ReserveEventSeqs(n int) ([]int64, error)
+	ContactsAndEventKeys(ids []string, events []*smsflow.Event) (map[string]*smsflow.Contact, map[string]bool, error)
 	InsertEvent(e *smsflow.Event) (bool, error)
-	InsertEvents(events []*smsflow.Event) error
+	InsertNewEvents(events []*smsflow.Event) error
 	Queues(name string) bool
 	AddInbox(contactID string, eventSeq int64) error
 	AddInboxItems(items []store.InboxItem) error

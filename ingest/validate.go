@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"unicode/utf8"
+
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/ingest/segment"
 )
@@ -32,10 +34,41 @@ func (it *Item) Validate() error {
 			return err
 		}
 	}
-	smsflow.CleanJSON(it.Properties)
-	smsflow.CleanJSON(it.Traits)
-	smsflow.CleanJSON(it.Context)
+	// The text received is stored as it came only when cleaning has
+	// nothing to change in it, and it is valid UTF-8 throughout (a
+	// duplicate key's value, overwritten in the map, is still in it).
+	for _, f := range []struct {
+		m   map[string]any
+		raw *rawObject
+	}{{it.Properties, &it.raw.properties}, {it.Traits, &it.raw.traits}, {it.Context, &it.raw.context}} {
+		if f.raw.text != nil && (!utf8.Valid(f.raw.text) || !cleanJSON(f.m)) {
+			*f.raw = rawObject{}
+		}
+		smsflow.CleanJSON(f.m)
+	}
 	return nil
+}
+
+// cleanJSON reports whether smsflow.CleanJSON would leave a decoded JSON
+// value as it is: every key and string is clean text.
+func cleanJSON(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return smsflow.CleanText(t) == t
+	case map[string]any:
+		for k, e := range t {
+			if smsflow.CleanText(k) != k || !cleanJSON(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if !cleanJSON(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // nameField is the Segment field an item's Name came from.

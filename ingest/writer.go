@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
@@ -66,6 +67,15 @@ type Writer struct {
 	// from several goroutines (lanes); a request split across lanes is
 	// reported in its parts.
 	OnApplied func(items []*Item, results []Result)
+
+	groups, grouped atomic.Int64 // committed groups and their items (Groups)
+}
+
+// Groups returns how many groups the writer committed and how many items
+// they carried: their ratio is the group commit's average group, which
+// says whether concurrent calls really share commits (bench ingest).
+func (w *Writer) Groups() (groups, items int64) {
+	return w.groups.Load(), w.grouped.Load()
 }
 
 // DefaultLanes is Writer.Lanes where the database takes several writers.
@@ -345,6 +355,14 @@ func (w *Writer) commit(l *lane, group []*request) {
 				w.OnCommit(r.results)
 			}
 		}
+	}
+	if err == nil {
+		n := 0
+		for _, r := range group {
+			n += len(r.items)
+		}
+		w.groups.Add(1)
+		w.grouped.Add(int64(n))
 	}
 	for _, r := range group {
 		if err != nil {

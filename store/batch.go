@@ -90,41 +90,116 @@ func EventKeys(e *smsflow.Event) []string {
 // in one query per kind of key: an entry for every key, true when a stored
 // event has it.
 func (t *Tx) StoredEventKeys(events []*smsflow.Event) (map[string]bool, error) {
-	out := map[string]bool{}
-	var ids, dedupe []any
-	ask := func(key string, value any, list *[]any) {
-		if _, dup := out[key]; !dup {
-			out[key] = false
-			*list = append(*list, value)
-		}
-	}
-	for _, e := range events {
-		m := storedMessageID(e)
-		ask("m:"+m, m, &ids)
-		if d := storedDedupeKey(e); d != "" {
-			ask("d:"+d, d, &dedupe)
-		}
-	}
+	out, msgIDs, dedupe := askedEventKeys(events)
 	mark := func(rows *sql.Rows) error {
 		var m, d string
 		if err := rows.Scan(&m, &d); err != nil {
 			return err
 		}
-		for _, k := range []string{"m:" + m, "d:" + d} {
-			if _, asked := out[k]; asked {
-				out[k] = true
-			}
-		}
+		markStoredKeys(out, m, d)
 		return nil
 	}
 	if t.db.dialect.RoundTrips() {
-		return out, t.storedEventKeyArrays(ids, dedupe, mark)
+		return out, t.storedEventKeyArrays(msgIDs, dedupe, mark)
 	}
-	if err := t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE message_id IN (%s)`, ids, nil, mark); err != nil {
+	if err := t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE message_id IN (%s)`, anyArgs(msgIDs), nil, mark); err != nil {
 		return nil, err
 	}
-	return out, t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE dedupe_key IN (%s)`, dedupe, nil, mark)
+	return out, t.eachRow(`SELECT message_id, COALESCE(dedupe_key, '') FROM events WHERE dedupe_key IN (%s)`, anyArgs(dedupe), nil, mark)
 }
+
+// askedEventKeys lists the events' keys (EventKeys) as asked, none stored
+// yet, and the distinct message ids and dedupe keys to look for.
+func askedEventKeys(events []*smsflow.Event) (keys map[string]bool, msgIDs, dedupe []string) {
+	keys, msgIDs, dedupe = map[string]bool{}, []string{}, []string{}
+	ask := func(key, value string, list *[]string) {
+		if _, dup := keys[key]; !dup {
+			keys[key] = false
+			*list = append(*list, value)
+		}
+	}
+	for _, e := range events {
+		m := storedMessageID(e)
+		ask("m:"+m, m, &msgIDs)
+		if d := storedDedupeKey(e); d != "" {
+			ask("d:"+d, d, &dedupe)
+		}
+	}
+	return keys, msgIDs, dedupe
+}
+
+// markStoredKeys marks the asked keys of a stored event (its message id and
+// dedupe key, "" for none) as stored.
+func markStoredKeys(keys map[string]bool, messageID, dedupeKey string) {
+	for _, k := range []string{"m:" + messageID, "d:" + dedupeKey} {
+		if _, asked := keys[k]; asked {
+			keys[k] = true
+		}
+	}
+}
+
+// ContactsAndEventKeys is ContactsByID and StoredEventKeys at once: what
+// the ingest writer reads before a group. On PostgreSQL it is one query,
+// one round trip where the two cost one each (both reads take array
+// parameters, D89); SQLite runs the two.
+func (t *Tx) ContactsAndEventKeys(ids []string, events []*smsflow.Event) (map[string]*smsflow.Contact, map[string]bool, error) {
+	if !t.db.dialect.RoundTrips() || len(ids) == 0 || len(events) == 0 {
+		var contacts map[string]*smsflow.Contact
+		var keys map[string]bool
+		var err error
+		if len(ids) > 0 {
+			if contacts, err = t.contactsByID(ids); err != nil {
+				return nil, nil, err
+			}
+		}
+		if len(events) > 0 {
+			if keys, err = t.StoredEventKeys(events); err != nil {
+				return nil, nil, err
+			}
+		}
+		return contacts, keys, nil
+	}
+	contacts := make(map[string]*smsflow.Contact, len(ids))
+	for _, id := range ids {
+		contacts[id] = nil
+	}
+	keys, msgIDs, dedupe := askedEventKeys(events)
+	// The stored keys ride in the contact rows' shape, flagged: message_id
+	// in the id column, the dedupe key in phone_type, fillers elsewhere.
+	rows, err := t.query(`SELECT false, `+contactColumns+` FROM contacts WHERE id = ANY(CAST(? AS TEXT[]))
+UNION ALL
+SELECT true, message_id, NULL, COALESCE(dedupe_key, ''), '', '', '[]', '{}', 0, 0, '', '[]' FROM events
+WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))`, ids, msgIDs, dedupe)
+	if err != nil {
+		return nil, nil, fmt.Errorf("contacts and stored event keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key bool
+		c, err := scanContact(flagged{rows, &key})
+		if err != nil {
+			return nil, nil, err
+		}
+		if key {
+			markStoredKeys(keys, c.ID, c.PhoneType)
+			continue
+		}
+		contacts[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("contacts and stored event keys: %w", err)
+	}
+	return contacts, keys, nil
+}
+
+// flagged scans a row whose first column is a flag, then the columns its
+// caller scans.
+type flagged struct {
+	rows *sql.Rows
+	flag *bool
+}
+
+func (f flagged) Scan(dest ...any) error { return f.rows.Scan(append([]any{f.flag}, dest...)...) }
 
 // runsByID locks and reads runs; a missing one is absent.
 func (t *Tx) runsByID(ids []int64) (map[int64]*smsflow.Run, error) {

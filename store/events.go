@@ -140,10 +140,72 @@ func (t *Tx) InsertEvents(events []*smsflow.Event) error {
 `+t.overriding()+`VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, rows)
 }
 
-// insertEventArrays is InsertEvents in one statement over column arrays
-// (PostgreSQL's unnest); a dedupe key of "" is stored as NULL, as
-// eventArgs stores it.
-func (t *Tx) insertEventArrays(events []*smsflow.Event) error {
+// InsertNewEvents numbers events the caller knows are new (StoredEventKeys)
+// in call order — after every number reserved or event written before in
+// the transaction — sets their Seq and writes them, as ReserveEventSeqs
+// then InsertEvents would. On PostgreSQL it is one statement (the numbers
+// are taken in the insert itself), where those two are a round trip each:
+// the ingest writer's group pays one less per commit. Like InsertEvents, an
+// event another node stored meanwhile fails the transaction.
+func (t *Tx) InsertNewEvents(events []*smsflow.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if !t.db.dialect.RoundTrips() {
+		seqs, err := t.ReserveEventSeqs(len(events))
+		if err != nil {
+			return err
+		}
+		for i, e := range events {
+			e.Seq = seqs[i]
+		}
+		return t.InsertEvents(events)
+	}
+	// Numbers left in the block were taken before these (see
+	// ReserveEventSeqs).
+	t.eventSeqs.ids = nil
+	cols := eventColumnArrays(events)
+	// The n numbers are drawn first (x), then handed out ascending by
+	// each row's position in the arrays (WITH ORDINALITY), so call order
+	// is seq order by construction, not by the plan's row order.
+	rows, err := t.query(`INSERT INTO events (seq, `+eventInsertColumns+`) OVERRIDING SYSTEM VALUE
+SELECT n.seq, m, NULLIF(d, ''), ty, na, c, a, p, tr, cx, ts, r, tu
+FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),
+ CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS TEXT[])) WITH ORDINALITY AS v(m, d, ty, na, c, a, p, tr, cx, ts, r, tu, o)
+JOIN (SELECT seq, row_number() OVER (ORDER BY seq) AS o FROM (
+  SELECT nextval(q.seq) AS seq FROM (SELECT pg_get_serial_sequence('events', 'seq')::regclass AS seq OFFSET 0) q, generate_series(1, ?)) x) n USING (o)
+RETURNING seq`, append(cols[1:], len(events))...)
+	if err != nil {
+		return fmt.Errorf("insert %d events: %w", len(events), err)
+	}
+	defer rows.Close()
+	seqs := make([]int64, 0, len(events))
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return err
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert %d events: %w", len(events), err)
+	}
+	if len(seqs) != len(events) {
+		return fmt.Errorf("insert %d events: %d stored", len(events), len(seqs))
+	}
+	// RETURNING's order is no promise; the numbers went out ascending
+	// in the events' order.
+	slices.Sort(seqs)
+	for i, e := range events {
+		e.Seq = seqs[i]
+	}
+	t.eventSeqs.taken += len(events)
+	return nil
+}
+
+// eventColumnArrays is events as one array per column of the arrays
+// insert, in its order: seq, then eventInsertColumns.
+func eventColumnArrays(events []*smsflow.Event) []any {
 	n := len(events)
 	var (
 		seqs, ts, received                         = make([]int64, n), make([]int64, n), make([]int64, n)
@@ -152,16 +214,23 @@ func (t *Tx) insertEventArrays(events []*smsflow.Event) error {
 	)
 	for i, e := range events {
 		seqs[i], ids[i], dedupe[i], types[i], names[i], contacts[i], anons[i] = e.Seq, storedMessageID(e), storedDedupeKey(e), e.Type, e.Name, e.ContactID, e.AnonymousID
-		props[i], traits[i], ctxs[i] = jsonObject(e.Properties), jsonObject(e.Traits), jsonObject(e.Context)
+		props[i], traits[i], ctxs[i] = storedJSON(e.Encoded.Properties, e.Properties), storedJSON(e.Encoded.Traits, e.Traits), storedJSON(e.Encoded.Context, e.Context)
 		ts[i], received[i], trust[i] = micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()
 	}
+	return []any{seqs, ids, dedupe, types, names, contacts, anons, props, traits, ctxs, ts, received, trust}
+}
+
+// insertEventArrays is InsertEvents in one statement over column arrays
+// (PostgreSQL's unnest); a dedupe key of "" is stored as NULL, as
+// eventArgs stores it.
+func (t *Tx) insertEventArrays(events []*smsflow.Event) error {
 	_, err := t.exec(`INSERT INTO events (seq, `+eventInsertColumns+`) OVERRIDING SYSTEM VALUE
 SELECT s, m, NULLIF(d, ''), ty, na, c, a, p, tr, cx, ts, r, tu
 FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),
  CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS v(s, m, d, ty, na, c, a, p, tr, cx, ts, r, tu)`,
-		seqs, ids, dedupe, types, names, contacts, anons, props, traits, ctxs, ts, received, trust)
+		eventColumnArrays(events)...)
 	if err != nil {
-		return fmt.Errorf("insert %d events: %w", n, err)
+		return fmt.Errorf("insert %d events: %w", len(events), err)
 	}
 	return nil
 }
@@ -169,9 +238,9 @@ FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS
 // storedEventKeyArrays is StoredEventKeys' read on PostgreSQL: both kinds
 // of key in one query, each as one array parameter (one round trip and one
 // statement whatever the group's size).
-func (t *Tx) storedEventKeyArrays(ids, dedupe []any, mark func(*sql.Rows) error) error {
+func (t *Tx) storedEventKeyArrays(ids, dedupe []string, mark func(*sql.Rows) error) error {
 	rows, err := t.query(`SELECT message_id, COALESCE(dedupe_key, '') FROM events
-WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))`, strs(ids), strs(dedupe))
+WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))`, ids, dedupe)
 	if err != nil {
 		return fmt.Errorf("stored event keys: %w", err)
 	}
@@ -184,14 +253,6 @@ WHERE message_id = ANY(CAST(? AS TEXT[])) OR dedupe_key = ANY(CAST(? AS TEXT[]))
 	return rows.Err()
 }
 
-func strs(vs []any) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = v.(string)
-	}
-	return out
-}
-
 // jsonObject is a stored JSON object: {} for none.
 func jsonObject(m map[string]any) string {
 	if m == nil {
@@ -201,18 +262,18 @@ func jsonObject(m map[string]any) string {
 }
 
 func eventArgs(e *smsflow.Event) []any {
-	props, traits, ctx := e.Properties, e.Traits, e.Context
-	if props == nil {
-		props = map[string]any{}
-	}
-	if traits == nil {
-		traits = map[string]any{}
-	}
-	if ctx == nil {
-		ctx = map[string]any{}
-	}
 	return []any{storedMessageID(e), nullString(storedDedupeKey(e)), e.Type, e.Name, e.ContactID, e.AnonymousID,
-		mustJSON(props), mustJSON(traits), mustJSON(ctx), micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()}
+		storedJSON(e.Encoded.Properties, e.Properties), storedJSON(e.Encoded.Traits, e.Traits), storedJSON(e.Encoded.Context, e.Context),
+		micros(e.Timestamp), micros(e.ReceivedAt), e.Trust.Stored()}
+}
+
+// storedJSON is an event's object as stored: the text the source gave
+// (Event.Encoded), else the map encoded, {} for none.
+func storedJSON(text []byte, m map[string]any) string {
+	if text != nil {
+		return string(text)
+	}
+	return jsonObject(m)
 }
 
 // eventInsertColumns are the columns eventArgs fills, in order.

@@ -49,6 +49,8 @@ func (a benchApp) ActiveFlows() []string {
 
 func (a benchApp) InboxDepth(ctx context.Context) (int64, error) { return a.db.InboxDepth(ctx) }
 
+func (a benchApp) IngestGroups() (groups, items int64) { return a.writer.Groups() }
+
 func (a benchApp) ConsoleSent() int64 {
 	if a.cons == nil {
 		return 0

@@ -161,3 +161,41 @@ func wantCounts(t *testing.T, dsn string, checks []countCheck) {
 		}
 	}
 }
+
+// TestBenchIngest runs both modes of `bench ingest` briefly on each
+// database: both legs must store events without an error, over keep-alive
+// connections, and report how many events each group commit carried.
+func TestBenchIngest(t *testing.T) {
+	for name, dsn := range storetest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := benchCommand(bench.Ingest)(context.Background(), []string{"--db", dsn, "--duration", "500ms", "--mode", "both",
+				"--clients", "2", "--track-clients", "4", "--batch", "10", "--contacts", "50"}, &out, &errb)
+			if err != nil {
+				t.Fatalf("bench ingest: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+			}
+			legs := map[string][]string{}
+			for _, line := range strings.Split(out.String(), "\n") {
+				f := strings.Fields(line)
+				if len(f) >= 11 && (f[1] == "batch" || f[1] == "track") {
+					legs[f[1]] = f
+				}
+			}
+			for _, mode := range []string{"batch", "track"} {
+				f, ok := legs[mode]
+				if !ok {
+					t.Fatalf("no %s row in:\n%s", mode, out.String())
+				}
+				if f[4] == "0" {
+					t.Errorf("%s: no events stored:\n%s", mode, out.String())
+				}
+				if f[8] != "0" {
+					t.Errorf("%s: %s errors, want 0:\n%s", mode, f[8], out.String())
+				}
+				if f[10] == "-" || strings.HasPrefix(f[10], "0") {
+					t.Errorf("%s: events per commit %s, want at least one:\n%s", mode, f[10], out.String())
+				}
+			}
+		})
+	}
+}

@@ -154,8 +154,10 @@ func commands() []command {
 				"against the configured rate over the window, the busiest second and any duplicate call.",
 			"smsflow bench pace --rate 100/s --duration 60s --senders 2", bench.Pace),
 		benchmark("ingest", "/v1/batch and /v1/track events/s vs the storage ceiling",
-			"Drives /v1/batch and single /v1/track calls with many clients (no flows) and compares the events per "+
-				"second with the storage ceiling: the same rows and batch size written straight to the database.",
+			"Drives /v1/batch and single /v1/track calls with many clients (no flows), each one keep-alive connection, "+
+				"and compares the events per second with the storage ceiling: the same rows and batch size written straight "+
+				"to the database. Each leg also reports the events per group commit and the CPU per event of this process "+
+				"(server and clients) and of the database's backends (a local PostgreSQL).",
 			"smsflow bench ingest --duration 30s --mode batch", bench.Ingest),
 		benchmark("ui", "web UI pages on 1,000,000 runs and messages: p50/p95",
 			"Seeds runs and messages of the bundled example flows over the last 30 days, logs in to the web UI once and "+

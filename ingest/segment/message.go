@@ -2,6 +2,8 @@ package segment
 
 import (
 	"time"
+
+	"github.com/smsflow/smsflow"
 )
 
 // Limits of the Segment Tracking API. The parser enforces MaxItemBytes on
@@ -74,6 +76,10 @@ type Message struct {
 	// Size is the item's size in bytes as received (the whole body for a
 	// single call).
 	Size int
+	// Raw is Properties, Traits and Context as the JSON objects received,
+	// which decode to them; nil for one absent, and for a context merged
+	// with a batch's.
+	Raw smsflow.EventJSON
 }
 
 // ItemError is one rejected item of a batch, as listed in the /v1/batch

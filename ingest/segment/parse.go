@@ -245,8 +245,10 @@ func parseItem(obj object, kind string, defaults batchDefaults, receivedAt time.
 	if m.Context, err = objectField(obj, "context"); err != nil {
 		return Message{}, err
 	}
+	m.Raw = smsflow.EventJSON{Properties: rawObject(obj, "properties", m.Properties), Traits: rawObject(obj, "traits", m.Traits), Context: rawObject(obj, "context", m.Context)}
 	if defaults.context != nil {
 		m.Context = mergeUnder(defaults.context, m.Context)
+		m.Raw.Context = nil
 	}
 
 	if err = m.setTimestamp(obj, defaults); err != nil {
@@ -259,6 +261,15 @@ func parseItem(obj object, kind string, defaults batchDefaults, receivedAt time.
 		return Message{}, err
 	}
 	return m, nil
+}
+
+// rawObject is the text of an object field that decoded to m, nil when
+// there is none.
+func rawObject(obj object, key string, m map[string]any) []byte {
+	if m == nil {
+		return nil
+	}
+	return obj[key]
 }
 
 // mergeUnder returns over laid on top of a copy of base: keys of over win,

@@ -222,6 +222,41 @@ func batchCases() []contractCase {
 				return nil
 			})
 		}},
+		{"Tx.ContactsAndEventKeys", func(t *testing.T, db *store.DB) {
+			ana := addContact(t, db, "ana", "+14155550100")
+			ana.Traits, ana.PublicTraits = map[string]any{"plan": "pro"}, []string{"plan"}
+			write(t, db, func(tx *store.Tx) error { return tx.UpdateContact(ana) })
+			addContact(t, db, "bob", "")
+			addEvent(t, db, newEvent("m1", "Viewed"))
+			ordered := newEvent("m2", "Order Completed")
+			ordered.DedupeKey = "order:7"
+			addEvent(t, db, ordered)
+			again := newEvent("m3", "Order Completed")
+			again.DedupeKey = "order:7"
+			public := newEvent("m1", "Viewed")
+			public.Trust = smsflow.TrustPublic
+			events := []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
+			ids := []string{"ana", "bob", "nobody"}
+			write(t, db, func(tx *store.Tx) error {
+				// The same as the two reads it stands for, also with no
+				// contact to read.
+				contacts, keys, err := tx.ContactsAndEventKeys(ids, events)
+				if err != nil {
+					return err
+				}
+				equal(t, "contacts as ContactsByID reads them", contacts, must(tx.ContactsByID(ids))(t))
+				equal(t, "keys as StoredEventKeys reads them", keys, must(tx.StoredEventKeys(events))(t))
+				equal(t, "a stored key", keys["d:order:7"], true)
+				equal(t, "a missing contact is nil", contacts["nobody"] == nil && contacts["ana"] != nil, true)
+				contacts, keys, err = tx.ContactsAndEventKeys(nil, events[2:])
+				if err != nil {
+					return err
+				}
+				equal(t, "no contacts asked", len(contacts), 0)
+				equal(t, "keys without contacts", keys, must(tx.StoredEventKeys(events[2:]))(t))
+				return nil
+			})
+		}},
 		{"Tx.ReserveEventSeq", func(t *testing.T, db *store.DB) {
 			old := addEvent(t, db, newEvent("m1", "Viewed"))
 			var seqs []int64
@@ -324,6 +359,85 @@ func batchCases() []contractCase {
 			})
 			equal(t, "a stored message id fails the transaction", err != nil, true)
 			equal(t, "nothing of it stored", count(t, db, `SELECT COUNT(*) FROM events WHERE message_id LIKE 'many-%'`), int64(1500))
+		}},
+		{"Tx.InsertNewEvents", func(t *testing.T, db *store.DB) {
+			old := addEvent(t, db, newEvent("m0", "Viewed"))
+			// Numbered in call order, after a number reserved before and
+			// an event inserted at once before, and before both after.
+			events := make([]*smsflow.Event, 40)
+			for i := range events {
+				events[i] = newEvent(fmt.Sprintf("n-%02d", i), "Viewed")
+			}
+			var before, after, single int64
+			write(t, db, func(tx *store.Tx) error {
+				before = must(tx.ReserveEventSeq())(t)
+				single = must(tx.ReserveEventSeq())(t)
+				must(tx.InsertEvent(newEvent("m-first", "Viewed")))(t)
+				if err := tx.InsertNewEvents(events[:1]); err != nil {
+					return err
+				}
+				if err := tx.InsertNewEvents(events[1:]); err != nil {
+					return err
+				}
+				after = must(tx.ReserveEventSeq())(t)
+				return tx.InsertNewEvents(nil)
+			})
+			for i, e := range events {
+				if i == 0 && (e.Seq <= old || e.Seq <= before || e.Seq <= single) || i > 0 && e.Seq <= events[i-1].Seq {
+					t.Fatalf("event %d numbered %d after %d (stored %d, reserved %d, %d): want increasing numbers above them", i, e.Seq, events[max(0, i-1)].Seq, old, before, single)
+				}
+			}
+			equal(t, "a number reserved after comes after", after > events[len(events)-1].Seq, true)
+			write(t, db, func(tx *store.Tx) error {
+				for _, e := range events {
+					equal(t, "stored under its number", must(tx.EventBySeq(e.Seq))(t).MessageID, e.MessageID)
+				}
+				return nil
+			})
+
+			// Every field as the plain insert stores it.
+			like := func(id, dedupe string, trust smsflow.Trust) *smsflow.Event {
+				e := newEvent(id, "Order Completed")
+				e.DedupeKey, e.Trust, e.AnonymousID = dedupe, trust, "anon-"+id
+				e.Traits, e.Context = map[string]any{"plan": "pro"}, map[string]any{"ip": "192.0.2.1"}
+				e.ReceivedAt = t0.Add(time.Second)
+				return e
+			}
+			plain := []*smsflow.Event{like("p1", "", smsflow.TrustTrusted), like("p2", "order:1", smsflow.TrustTrusted), like("p3", "order:2", smsflow.TrustPublic)}
+			batch := []*smsflow.Event{like("b1", "", smsflow.TrustTrusted), like("b2", "order:3", smsflow.TrustTrusted), like("b3", "order:4", smsflow.TrustPublic)}
+			for _, e := range plain {
+				addEvent(t, db, e)
+			}
+			write(t, db, func(tx *store.Tx) error { return tx.InsertNewEvents(batch) })
+			write(t, db, func(tx *store.Tx) error {
+				for i := range plain {
+					p := must(tx.EventBySeq(plain[i].Seq))(t)
+					b := must(tx.EventBySeq(batch[i].Seq))(t)
+					p.Seq, p.MessageID, p.AnonymousID = b.Seq, b.MessageID, b.AnonymousID
+					equal(t, "stored as the plain insert stores it", b, p)
+				}
+				return nil
+			})
+			equal(t, "no dedupe key is NULL", count(t, db, `SELECT COUNT(*) FROM events WHERE dedupe_key IS NULL AND message_id IN ('p1', 'b1')`), int64(2))
+
+			// Many rows in one call; a stored message id fails the
+			// transaction, which then stores nothing.
+			many := make([]*smsflow.Event, 1500)
+			for i := range many {
+				many[i] = newEvent(fmt.Sprintf("many-%d", i), "Viewed")
+			}
+			write(t, db, func(tx *store.Tx) error { return tx.InsertNewEvents(many) })
+			equal(t, "all stored", count(t, db, `SELECT COUNT(*) FROM events WHERE message_id LIKE 'many-%'`), int64(1500))
+			for i := 1; i < len(many); i++ {
+				if many[i].Seq <= many[i-1].Seq {
+					t.Fatalf("many[%d] numbered %d after %d", i, many[i].Seq, many[i-1].Seq)
+				}
+			}
+			err := db.WriteTx(bg, func(tx *store.Tx) error {
+				return tx.InsertNewEvents([]*smsflow.Event{newEvent("fresh", "Viewed"), newEvent("many-7", "Viewed")})
+			})
+			equal(t, "a stored message id fails the transaction", err != nil, true)
+			equal(t, "nothing of it stored", count(t, db, `SELECT COUNT(*) FROM events WHERE message_id IN ('fresh', 'many-7')`), int64(1))
 		}},
 		{"Tx.AddInboxItems", func(t *testing.T, db *store.DB) {
 			a, b := addEvent(t, db, newEvent("m1", "Viewed")), addEvent(t, db, newEvent("m2", "Viewed"))

@@ -1,0 +1,65 @@
+package ingest
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smsflow/smsflow/ingest/segment"
+)
+
+// FuzzReceivedJSON: whatever a single call's body holds, the text an item
+// would store as received (Item.encoded) is valid UTF-8 and decodes to
+// what encoding its cleaned map would store — the two paths of the store
+// read back the same.
+func FuzzReceivedJSON(f *testing.F) {
+	for _, b := range []string{
+		`{"userId":"ana","event":"Viewed","properties":{"b":1.50,"a":"café"},"context":{"library":{"name":"x"}},"traits":{"plan":"pro"}}`,
+		`{"userId":"ana","event":"Viewed","properties":{"a":"x\u0001y","k\u0000":1}}`,
+		"{\"userId\":\"ana\",\"event\":\"Viewed\",\"properties\":{\"a\":\"\xff\",\"a\":\"ok\"}}",
+		`{"userId":"ana","event":"Viewed","properties":{"a":"\ud800","n":[1e5,-0,{"x":null}]}}`,
+		`{"userId":"ana","event":"Order Completed","properties":{"order_id":12345678901234567890,"a":"\r\n"}}`,
+	} {
+		f.Add([]byte(b))
+	}
+	at := time.Date(2025, 6, 2, 15, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := segment.ParseOne("track", body, at)
+		if err != nil {
+			return
+		}
+		it, err := FromSegment(m, "US")
+		if err != nil || it.Validate() != nil {
+			return
+		}
+		enc := it.encoded()
+		for _, c := range []struct {
+			name string
+			text []byte
+			m    map[string]any
+		}{{"properties", enc.Properties, it.Properties}, {"traits", enc.Traits, it.Traits}, {"context", enc.Context, it.Context}} {
+			if c.text == nil {
+				continue
+			}
+			if !utf8.Valid(c.text) {
+				t.Fatalf("%s: stored text %q is not valid UTF-8", c.name, c.text)
+			}
+			encoded, err := json.Marshal(c.m)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			var fromText, fromMap any
+			if err := json.Unmarshal(c.text, &fromText); err != nil {
+				t.Fatalf("%s: stored text %q does not decode: %v", c.name, c.text, err)
+			}
+			if err := json.Unmarshal(encoded, &fromMap); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if !reflect.DeepEqual(fromText, fromMap) {
+				t.Fatalf("%s: stored text %q reads %#v; the cleaned map reads %#v", c.name, c.text, fromText, fromMap)
+			}
+		}
+	})
+}
