@@ -42,6 +42,8 @@ type Store interface {
 	// keyset, a contact's thread, the latest inbound texts
 	Messages(ctx context.Context, f store.MessageFilter) ([]*smsflow.Message, error)
 	MessageLog(ctx context.Context, f store.MessageFilter) ([]*smsflow.Message, error)
+	// Replies are the inbox's texts: inbound ones no keyword or flow consumed (D100).
+	Replies(ctx context.Context, limit int) ([]*smsflow.Message, error)
 }
 
 // WriteTx is what the UI's own writes read and write in their transaction:
