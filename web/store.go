@@ -23,6 +23,11 @@ type Store interface {
 	// queued in.
 	ingest.Store
 
+	// sessions: logging out ends a session on the server (web_logouts,
+	// D100); every request with a session checks it
+	LogOut(ctx context.Context, sessionHash string, expires, now time.Time) error
+	SessionLoggedOut(ctx context.Context, sessionHash string) (bool, error)
+
 	// flows: pausing and resuming a flow (its status), as the API does
 	SetFlowStatus(ctx context.Context, id, status string, now time.Time) error
 	// one flow's page: its version history and the sources to diff

@@ -11,3 +11,12 @@ ALTER TABLE messages ADD COLUMN consumed_by TEXT NOT NULL DEFAULT '';
 UPDATE messages SET consumed_by = 'keyword'
 WHERE direction = 'in' AND NOT EXISTS (SELECT 1 FROM events WHERE events.message_id = 'mo-' || CAST(messages.id AS TEXT));
 CREATE INDEX messages_replies ON messages (created_at, id) WHERE direction = 'in' AND consumed_by = '';
+
+-- Web UI sessions that logged out (D100): the session cookie is signed and
+-- stateless (D92), so logging out records the session's id (its SHA-256,
+-- hex) here until the latest the cookie could still be live; every request
+-- with a session checks it. Rows past expires_at are deleted at each logout.
+CREATE TABLE web_logouts (
+    session_hash TEXT PRIMARY KEY,
+    expires_at   BIGINT NOT NULL
+);
