@@ -93,8 +93,71 @@ func TestRotatedWriteKeyWorksFor24Hours(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := other.Keys(); got.Write != now.Write || got.PreviousWrite != old.Write || !got.PreviousWriteUntil.Equal(now.PreviousWriteUntil) {
-			t.Errorf("another node reads %+v, want the new write key and the old one until %s", got, now.PreviousWriteUntil)
+		if got := other.Keys(); got.Write != now.Write || len(got.PreviousWrite) != 1 || got.PreviousWrite[0].Key != old.Write ||
+			!got.PreviousWrite[0].Until.Equal(now.PreviousWrite[0].Until) {
+			t.Errorf("another node reads %+v, want the new write key and the old one until %s", got, now.PreviousWrite[0].Until)
+		}
+	})
+}
+
+// A second rotation within 24 hours keeps the first replaced key for the
+// rest of its own 24 hours (D100); once MaxPreviousWriteKeys replaced keys
+// are in their grace, a rotation is refused and says when it is possible.
+func TestSecondWriteKeyRotationKeepsTheFirstGrace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, ring := keyringAPI(t, db, api.Keys{}, nil)
+		first := ring.Keys().Write
+		if _, err := ring.Rotate(ctx, api.KeyWrite); err != nil {
+			t.Fatal(err)
+		}
+		second := ring.Keys().Write
+		a.clock.Add(10 * time.Hour)
+		if _, err := ring.Rotate(ctx, api.KeyWrite); err != nil {
+			t.Fatal(err)
+		}
+		third := ring.Keys().Write
+		for name, key := range map[string]string{"first": first, "second": second, "third": third} {
+			if got := a.track(key); got != 200 {
+				t.Errorf("the %s write key right after the second rotation: %d, want 200", name, got)
+			}
+		}
+		// The first key's grace ends 24 h after the first rotation, the
+		// second's 24 h after the second.
+		a.clock.Add(14*time.Hour - time.Minute)
+		if got := a.track(first); got != 200 {
+			t.Errorf("the first key 23h59m after its rotation: %d, want 200", got)
+		}
+		a.clock.Add(time.Minute)
+		if got := a.track(first); got != 401 {
+			t.Errorf("the first key 24h after its rotation: %d, want 401", got)
+		}
+		if got := a.track(second); got != 200 {
+			t.Errorf("the second key 14h after its rotation: %d, want 200", got)
+		}
+		a.clock.Add(10 * time.Hour)
+		if got := a.track(second); got != 401 {
+			t.Errorf("the second key 24h after its rotation: %d, want 401", got)
+		}
+
+		// The list is bounded: after MaxPreviousWriteKeys rotations within
+		// a day the next is refused, saying when it can be done.
+		for range api.MaxPreviousWriteKeys {
+			if _, err := ring.Rotate(ctx, api.KeyWrite); err != nil {
+				t.Fatal(err)
+			}
+			a.clock.Add(time.Hour)
+		}
+		before := ring.Keys().Write
+		_, err := ring.Rotate(ctx, api.KeyWrite)
+		if smsflow.ErrorCode(err) != smsflow.ECONFLICT || !strings.Contains(smsflow.ErrorMessage(err), "rotate again after") {
+			t.Fatalf("a rotation with %d keys in their grace: %v, want a conflict saying when", api.MaxPreviousWriteKeys, err)
+		}
+		if got := ring.Keys().Write; got != before {
+			t.Error("a refused rotation changed the write key")
+		}
+		a.clock.Add(20 * time.Hour) // the oldest of them is out of its grace
+		if _, err := ring.Rotate(ctx, api.KeyWrite); err != nil {
+			t.Errorf("a rotation once the oldest grace ended: %v", err)
 		}
 	})
 }

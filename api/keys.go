@@ -32,8 +32,9 @@ const (
 // KeyNames are the keys in the order pages and commands list them.
 var KeyNames = []string{KeyWrite, KeyServer, KeyAdmin}
 
-// Settings that hold the keys that are not configured, and the write key
-// a rotation replaced ("KEY|UNTIL", UNTIL in Unix microseconds).
+// Settings that hold the keys that are not configured, and the write keys
+// rotations replaced that are still in their grace ("KEY|UNTIL,KEY|UNTIL",
+// newest first, UNTIL in Unix microseconds; one "KEY|UNTIL" before D100).
 const (
 	settingWriteKey      = "write_key"
 	settingServerKey     = "server_key"
@@ -45,6 +46,12 @@ const (
 // web pages, and cached pages must not lose their events the moment it
 // changes.
 const WriteKeyGrace = 24 * time.Hour
+
+// MaxPreviousWriteKeys bounds the replaced write keys in their grace: each
+// is compared on every public request, so a rotation that would keep more
+// is refused (the message says when the next one is possible) rather than
+// ending the oldest one's grace early (D100).
+const MaxPreviousWriteKeys = 5
 
 // KeyringPoll is how often a keyring rereads the stored keys, so a
 // rotation on one node reaches the others.
@@ -191,24 +198,48 @@ func (r *Keyring) Reload(ctx context.Context) error {
 		}
 	}
 	if r.fixed.Write == "" {
-		k.PreviousWrite, k.PreviousWriteUntil = parsePrevious(got[settingWritePrevious])
+		k.PreviousWrite = parsePrevious(got[settingWritePrevious])
 	}
 	r.cur.Store(&k)
 	return nil
 }
 
-// parsePrevious reads the write_key_previous setting; nothing when it is
-// empty or not understood.
-func parsePrevious(v string) (string, time.Time) {
-	key, until, ok := strings.Cut(v, "|")
-	if !ok || key == "" {
-		return "", time.Time{}
+// parsePrevious reads the write_key_previous setting: the entries it
+// understands, in its order (an entry that is not KEY|UNTIL is skipped).
+func parsePrevious(v string) []PreviousKey {
+	var out []PreviousKey
+	for _, e := range strings.Split(v, ",") {
+		key, until, ok := strings.Cut(e, "|")
+		if !ok || key == "" {
+			continue
+		}
+		us, err := strconv.ParseInt(until, 10, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, PreviousKey{Key: key, Until: time.UnixMicro(us).UTC()})
 	}
-	us, err := strconv.ParseInt(until, 10, 64)
-	if err != nil {
-		return "", time.Time{}
+	return out
+}
+
+// formatPrevious is the write_key_previous setting of keys.
+func formatPrevious(keys []PreviousKey) string {
+	parts := make([]string, len(keys))
+	for i, p := range keys {
+		parts[i] = p.Key + "|" + strconv.FormatInt(p.Until.UnixMicro(), 10)
 	}
-	return key, time.UnixMicro(us).UTC()
+	return strings.Join(parts, ",")
+}
+
+// InGrace are the replaced write keys that still work at now, newest first.
+func (k Keys) InGrace(now time.Time) []PreviousKey {
+	var out []PreviousKey
+	for _, p := range k.PreviousWrite {
+		if now.Before(p.Until) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Rotate replaces a stored key with a new random one and returns the keys
@@ -234,8 +265,21 @@ func (r *Keyring) Rotate(ctx context.Context, name string) (Keys, error) {
 	old := r.Keys()
 	values := map[string]string{settingOf(name): NewKey(name)}
 	if name == KeyWrite {
-		until := r.clock.Now().Add(WriteKeyGrace)
-		values[settingWritePrevious] = old.Write + "|" + strconv.FormatInt(until.UnixMicro(), 10)
+		// Every replaced key keeps its own 24 hours: a second rotation
+		// within a day adds to the list and ends no earlier key's grace.
+		now := r.clock.Now()
+		keep := old.InGrace(now)
+		if len(keep) >= MaxPreviousWriteKeys {
+			next := keep[0].Until
+			for _, p := range keep[1:] {
+				next = minTime(next, p.Until)
+			}
+			return Keys{}, smsflow.FieldErrorf(smsflow.ECONFLICT, "key",
+				"the write key was rotated %d times in the last 24 hours and each old key still works for 24 hours after its rotation; rotate again after %s UTC, when the oldest one's grace ends",
+				len(keep), next.UTC().Format("2006-01-02 15:04"))
+		}
+		prev := append([]PreviousKey{{Key: old.Write, Until: now.Add(WriteKeyGrace)}}, keep...)
+		values[settingWritePrevious] = formatPrevious(prev)
 	}
 	if err := r.db.SetSettings(ctx, values); err != nil {
 		return Keys{}, fmt.Errorf("store the new %s key: %w", name, err)
@@ -281,11 +325,23 @@ func (r *Keyring) Stop() {
 	r.stopOnce.Do(func() { close(r.stop); <-r.done })
 }
 
-// writeKeyOK says whether key is the write key, or the write key a
-// rotation replaced less than WriteKeyGrace before now.
+// writeKeyOK says whether key is the write key, or a write key a rotation
+// replaced less than WriteKeyGrace before now.
 func (k Keys) writeKeyOK(key string, now time.Time) bool {
 	if keyEqual(key, k.Write) {
 		return true
 	}
-	return k.PreviousWrite != "" && now.Before(k.PreviousWriteUntil) && keyEqual(key, k.PreviousWrite)
+	for _, p := range k.PreviousWrite {
+		if now.Before(p.Until) && keyEqual(key, p.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -26,11 +26,16 @@ type Keys struct {
 	Write  string
 	Server string
 	Admin  string
-	// PreviousWrite is the write key a rotation replaced; it opens
-	// ingestion as the write key does until PreviousWriteUntil
-	// (WriteKeyGrace after the rotation).
-	PreviousWrite      string
-	PreviousWriteUntil time.Time
+	// PreviousWrite are the write keys rotations replaced, newest first;
+	// each opens ingestion as the write key does until its Until
+	// (WriteKeyGrace after the rotation that replaced it).
+	PreviousWrite []PreviousKey
+}
+
+// PreviousKey is a replaced write key and when its grace ends.
+type PreviousKey struct {
+	Key   string
+	Until time.Time
 }
 
 // Deps are the parts the HTTP API talks to.

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smsflow/smsflow"
@@ -38,6 +40,7 @@ type batch struct {
 	isUpdated map[int64]bool
 	messages  []*smsflow.Message
 	decisions []*smsflow.Decision
+	consumed  []store.ConsumedReply // inbound texts a run consumed
 
 	// After the commit: traces for OnTrace, and whether the sender has work.
 	traces []Trace
@@ -452,5 +455,30 @@ func (b *batch) write() error {
 	if err := b.tx.InsertMessages(b.messages); err != nil {
 		return err
 	}
+	if err := b.tx.ConsumeReplies(b.consumed); err != nil {
+		return err
+	}
 	return b.tx.InsertDecisions(b.decisions)
+}
+
+// consumeReply records that a run of flowID at stepID ("" for the trigger)
+// consumed an inbound text: the event is a contact's text (its message id
+// is mo-ID, as ingest.Inbound names it); any other event is left alone.
+func (b *batch) consumeReply(ev *smsflow.Event, flowID, stepID string) {
+	if ev == nil || ev.Type != smsflow.EventInbound || ev.Name != smsflow.EventMessageReplied {
+		return
+	}
+	rest, ok := strings.CutPrefix(ev.MessageID, "mo-")
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || id <= 0 {
+		return
+	}
+	by := "flow:" + flowID
+	if stepID != "" {
+		by += "/" + stepID
+	}
+	b.consumed = append(b.consumed, store.ConsumedReply{MessageID: id, By: by})
 }

@@ -261,6 +261,11 @@ func (c *Catalog) Heads() []store.FlowHead {
 	return out
 }
 
+// ReservedFlowID cannot be given to a new flow through Save (the API, the
+// web editor): the web UI's /flows/new is its new-flow page (D100). A flow
+// that already has it keeps it.
+const ReservedFlowID = "new"
+
 // Save stores a flow from the API after validation: a new flow starts paused;
 // an identical one makes no new version. File flows cannot be changed here.
 func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time) (store.FlowHead, []flow.Problem, error) {
@@ -269,6 +274,10 @@ func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time
 			return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q came from %s and is held (%s); archive it (DELETE /v1/flows/%s) before replacing it through the API", id, h.File, c.HeldReason(id), id)
 		}
 		return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
+	}
+	if _, ok := c.Head(id); !ok && id == ReservedFlowID {
+		return store.FlowHead{}, nil, smsflow.FieldErrorf(smsflow.EINVALID, "id",
+			"the flow id %q is reserved: the web UI's /flows/%s is the page that creates a flow, so a flow with this id could not be opened there; choose another id", id, id)
 	}
 	f, problems := flow.Parse(id+".yaml", src, c.options())
 	if f == nil {

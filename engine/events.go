@@ -77,8 +77,12 @@ func (cc *contactCtx) handleEvent(ev *smsflow.Event) error {
 	}
 	for _, comp := range cc.e.cat.Active() {
 		if triggeredBy(comp, ev) {
-			if _, err := cc.tryEnter(comp, ev); err != nil {
+			run, err := cc.tryEnter(comp, ev)
+			if err != nil {
 				return err
+			}
+			if run != nil {
+				cc.b.consumeReply(ev, comp.ID, "")
 			}
 		}
 	}
@@ -208,6 +212,7 @@ func (cc *contactCtx) eventForRun(run *smsflow.Run, comp *Compiled, ev *smsflow.
 	default:
 		return nil
 	}
+	cc.b.consumeReply(ev, comp.ID, step.ID)
 	cc.trace(Trace{FlowID: comp.ID, Step: step.ID, Kind: "wait", Reason: "resumed:" + ev.Name, RunID: run.ID})
 	return cc.continueAfterWait(run, comp, step)
 }

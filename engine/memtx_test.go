@@ -29,6 +29,7 @@ type memRows struct {
 	clicks     []memClick
 	dateSkips  map[[2]string]string // flow, contact → note
 	inactivity map[[2]string]memInactivity
+	consumed   map[int64]string // inbound message id → what consumed it
 }
 
 type memConsent struct {
@@ -350,6 +351,18 @@ func (m *memRows) RunReplied(contactID string, since time.Time) (bool, error) {
 	return slices.ContainsFunc(m.messages, func(msg *smsflow.Message) bool {
 		return msg.ContactID == contactID && msg.Direction == "in" && !msg.CreatedAt.Before(since)
 	}), nil
+}
+
+func (m *memRows) ConsumeReplies(rs []store.ConsumedReply) error {
+	for _, r := range rs {
+		if m.consumed == nil {
+			m.consumed = map[int64]string{}
+		}
+		if _, ok := m.consumed[r.MessageID]; !ok {
+			m.consumed[r.MessageID] = r.By
+		}
+	}
+	return nil
 }
 
 // --- decisions -------------------------------------------------------------

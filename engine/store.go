@@ -78,6 +78,10 @@ type StepTx interface {
 	InsertMessages(ms []*smsflow.Message) error
 	StepMessageStatus(runID int64, stepID string) (string, error)
 	RunReplied(contactID string, since time.Time) (bool, error)
+	// ConsumeReplies marks the inbound texts a run consumed (a wait it
+	// resumed, a run it started): the batch's writer; the inbox leaves
+	// them out (D100).
+	ConsumeReplies(rs []store.ConsumedReply) error
 
 	// decisions: the batch's writer
 	InsertDecisions(ds []*smsflow.Decision) error

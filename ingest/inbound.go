@@ -11,6 +11,7 @@ import (
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/policy"
 	"github.com/smsflow/smsflow/sms/segments"
+	"github.com/smsflow/smsflow/store"
 )
 
 // MaxInboundBody bounds an inbound text (Twilio's limit is 1,600 characters).
@@ -132,6 +133,12 @@ func Inbound(ctx context.Context, db Store, clock smsflow.Clock, from, body stri
 		k := keywordTx{tx: tx, c: c, m: m, match: match, before: before, opt: opt, out: &out}
 		if err := k.apply(); err != nil {
 			return err
+		}
+		if match.Kind != policy.KeywordNone {
+			// Consent (or HELP) answered it: the inbox leaves it out (D100).
+			if err := tx.ConsumeReplies([]store.ConsumedReply{{MessageID: m.ID, By: "keyword:" + string(match.Kind)}}); err != nil {
+				return err
+			}
 		}
 		if match.Kind != policy.KeywordNone && match.Kind != policy.KeywordRevocation {
 			return nil // a keyword feeds no run

@@ -74,6 +74,8 @@ type WriteTx interface {
 
 	// messages: inbound texts and the automatic replies queued to them
 	InsertMessage(m *smsflow.Message) (inserted bool, err error)
+	// ConsumeReplies marks a keyword's text as consumed (the inbox leaves it out).
+	ConsumeReplies(rs []store.ConsumedReply) error
 	AutoReplies(contactID, phone, prefix string, since time.Time) ([]store.AutoReply, error)
 	SetInboundProviderID(messageID int64, providerID string) error
 

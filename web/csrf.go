@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,6 +48,8 @@ func (u *UI) checkCSRF(h http.Handler, public bool) http.Handler {
 				u.fail(w, r, http.StatusForbidden, "This form is out of date or was not sent from this site (its security token is missing or wrong). Reload the page and try again.")
 				return
 			}
+			// requireSession reads it from here: one logout check per request.
+			r = r.WithContext(context.WithValue(r.Context(), sessionCtxKey{}, s))
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -72,7 +72,9 @@
 // /login takes the admin key and sets a signed session cookie (session.go:
 // HttpOnly, SameSite=Lax, Secure when public_url is https; 12 h sliding,
 // 7 days at most). The signing key is derived from the admin key, so
-// changing the admin key ends every session. The admin-key form is one
+// changing the admin key ends every session. /logout records the session
+// in web_logouts (D100), which readSession checks once per request, so a
+// copied cookie dies with the logout. The admin-key form is one
 // handler pair (login.go); when user accounts come it moves to /login/key
 // as the break-glass way in, by changing its route lines.
 //

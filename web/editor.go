@@ -163,6 +163,13 @@ func (u *UI) createFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := yamlID(src)
+	if _, exists := u.Catalog.Head(id); id == engine.ReservedFlowID && !exists {
+		d := u.editorFor("", src, traitsOf(r))
+		d.New = true
+		d.Error = "The id new is reserved: /flows/new is this page, so a flow called new could not be opened. Give the flow another id."
+		u.render(w, r, http.StatusUnprocessableEntity, "editor", page{Title: "New flow", Nav: "flows", Data: d})
+		return
+	}
 	if id != "" {
 		if h, exists := u.Catalog.Head(id); exists && h.Status != engine.FlowArchived {
 			d := u.editorFor("", src, traitsOf(r))

@@ -47,10 +47,11 @@ func (u *UI) figures(ctx context.Context) (map[string]flowFigures, time.Time) {
 	c := &u.figs
 	c.mu.Lock()
 	now := u.now()
-	if (c.at.IsZero() || now.Sub(c.at) >= figuresTTL) && c.running == nil {
+	if (c.at.IsZero() || now.Sub(c.at) >= figuresTTL) && c.running == nil && u.base.Err() == nil {
 		done := make(chan struct{})
 		c.running = done
-		go u.refreshFigures(done)
+		u.background.Add(1)
+		go func() { defer u.background.Done(); u.refreshFigures(done) }()
 		if c.at.IsZero() {
 			c.mu.Unlock()
 			select {
@@ -67,7 +68,7 @@ func (u *UI) figures(ctx context.Context) (map[string]flowFigures, time.Time) {
 
 // refreshFigures computes every flow's figures and stores them.
 func (u *UI) refreshFigures(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), figuresTimeout)
+	ctx, cancel := context.WithTimeout(u.base, figuresTimeout) // Stop cancels it
 	defer cancel()
 	now := u.now()
 	from, to, _ := report.ParsePeriod("", "", now)
@@ -81,6 +82,9 @@ func (u *UI) refreshFigures(done chan struct{}) {
 			opt.Flow = comp.Flow
 		}
 		rep, err := report.Flow(ctx, u.DB, h.ID, from, to, opt)
+		if u.base.Err() != nil {
+			break // shutting down: no warning, and the figures are not kept
+		}
 		if err != nil {
 			u.Log.Warn("web: flow figures", "flow", h.ID, "err", err)
 			continue
@@ -98,7 +102,10 @@ func (u *UI) refreshFigures(done chan struct{}) {
 	}
 	c := &u.figs
 	c.mu.Lock()
-	c.flows, c.at, c.running = out, now, nil
+	if u.base.Err() == nil {
+		c.flows, c.at = out, now
+	}
+	c.running = nil
 	c.mu.Unlock()
 	close(done)
 }

@@ -71,31 +71,32 @@ func dayCharts(days []report.FlowDay) (conversions, revenue template.HTML) {
 }
 
 // barChart draws one bar per value with the first and last day under the
-// axis and the largest value beside it.
+// axis and the largest value beside it, in the frame the program's charts
+// use too (dayFrame).
 func barChart(label, first, last string, values []float64, format func(float64) string) template.HTML {
-	const left, bottom, top = 56.0, 22.0, 8.0
+	f, n := dayFrame, len(values)
 	hi := 0.0
 	for _, v := range values {
 		hi = math.Max(hi, v)
 	}
-	plotW, plotH := chartW-left-8, chartH-bottom-top
-	step := plotW / float64(len(values))
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#8c959f"/>`, left, top+plotH, left+plotW, top+plotH)
-	fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#57606a">%s</text>`, left-6, top+10, template.HTMLEscapeString(format(hi)))
-	fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#57606a">0</text>`, left-6, top+plotH)
+	f.open(&sb, "", label)
+	f.hline(&sb, f.base())
+	f.yLabel(&sb, f.Top+8, format(hi))
+	f.yLabel(&sb, f.base(), "0")
+	w := f.slot(n) * 0.7
 	for i, v := range values {
-		h := 0.0
-		if hi > 0 {
-			h = plotH * v / hi
-		}
-		fmt.Fprintf(&sb, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#2f8f55"/>`,
-			left+step*float64(i)+step*0.15, top+plotH-h, step*0.7, h)
+		h := f.height(v, 0, hi, f.plotH())
+		fmt.Fprintf(&sb, `<rect class="b-day" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, f.barX(i, n, w), f.base()-h, w, h)
 	}
-	fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="11" fill="#57606a">%s</text>`, left, chartH-6, template.HTMLEscapeString(first))
-	fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#57606a">%s</text>`, left+plotW, chartH-6, template.HTMLEscapeString(last))
-	return template.HTML(fmt.Sprintf(`<svg class="chart" viewBox="0 0 %g %g" role="img" aria-label="%s">%s</svg>`,
-		chartW, chartH, template.HTMLEscapeString(label), sb.String()))
+	f.xLabels(&sb, n, []int{0, n - 1}, func(i int) string {
+		if i == 0 {
+			return first
+		}
+		return last
+	})
+	sb.WriteString(`</svg>`)
+	return template.HTML(sb.String())
 }
 
 // liftChart draws the holdout lift: the conversion-rate difference with its

@@ -63,3 +63,33 @@ func TestFunnelAndDayCharts(t *testing.T) {
 		t.Error("no days drew charts")
 	}
 }
+
+// The flow's and the program's per-day charts share one frame (svg.go):
+// their bars sit inside its plot, one per day, and the labels are escaped.
+func TestDayChartsShareTheFrame(t *testing.T) {
+	days := []report.Day{{Date: "2026-03-01", NewSubscribers: 3, OptOuts: 1}, {Date: "2026-03-02"}, {Date: "<b>", NewSubscribers: 1, OptOuts: 2}}
+	growth := string(growthChart(days))
+	subs := string(subscribersChart(days, []int64{10, 10, 9}))
+	bars := string(barChart("Conversions", "Mar 1", "Mar 3", []float64{2, 0, 1}, func(v float64) string { return "x" }))
+	for name, svg := range map[string]string{"growth": growth, "subscribers": subs, "bars": bars} {
+		wellFormed(t, name, svg)
+		if !strings.Contains(svg, `viewBox="0 0 560 180"`) {
+			t.Errorf("%s is not drawn in dayFrame", name)
+		}
+		if strings.Contains(svg, "<b>") {
+			t.Errorf("%s has a label as markup", name)
+		}
+	}
+	if got := strings.Count(growth, `class="b-in"`) + strings.Count(growth, `class="b-out"`); got != 4 {
+		t.Errorf("growth has %d bars, want 4", got)
+	}
+	f := dayFrame
+	for i := range 3 {
+		if x := f.barX(i, 3, f.slot(3)*0.7); x < f.Left || x+f.slot(3)*0.7 > f.W-f.Right {
+			t.Errorf("bar %d at %.1f leaves the plot", i, x)
+		}
+	}
+	if f.height(5, 0, 10, 100) != 50 || f.height(5, 3, 3, 100) != 0 {
+		t.Error("height does not scale linearly, or divides by an empty scale")
+	}
+}

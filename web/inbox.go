@@ -27,8 +27,9 @@ const ReplyWindow = 24 * time.Hour
 // MaxReply bounds a conversation reply, as MaxInboundBody bounds a text in.
 const MaxReply = ingest.MaxInboundBody
 
-// The inbox lists the latest inbound texts' conversations: it reads this
-// many texts, newest first, and shows up to Conversations contacts.
+// The inbox lists the conversations of the latest texts nothing consumed
+// (no keyword, no flow: D100): it reads this many of them, newest first,
+// and shows up to Conversations contacts.
 const (
 	inboxScan     = 1000
 	Conversations = 50
@@ -57,10 +58,10 @@ type consoleData struct {
 	Events string // the /inbox/events URL
 }
 
-// inbox lists conversations: each contact whose texts came in lately, with
-// its latest text, newest first.
+// inbox lists conversations: each contact whose replies no flow or keyword
+// consumed came in lately, with its latest such text, newest first.
 func (u *UI) inbox(w http.ResponseWriter, r *http.Request) {
-	msgs, err := u.DB.MessageLog(r.Context(), store.MessageFilter{Direction: "in", Limit: inboxScan})
+	msgs, err := u.DB.Replies(r.Context(), inboxScan)
 	if err != nil {
 		u.Log.Error("web: inbox", "err", err)
 		u.fail(w, r, http.StatusInternalServerError, "The inbox could not be read; the log says why.")

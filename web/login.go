@@ -56,7 +56,14 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session on the server too (web_logouts, D100): a copy
+// of the cookie gets the login page from now on.
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
+	if err := u.endSession(r, sessionFrom(r)); err != nil {
+		u.Log.Error("web: log out", "err", err)
+		u.fail(w, r, http.StatusInternalServerError, "You could not be logged out: the server could not record it. Try again; the log says why.")
+		return
+	}
 	u.clearSession(w)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

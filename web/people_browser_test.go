@@ -81,6 +81,7 @@ func TestBrowserContactTimeline(t *testing.T) {
 		ui.Login(t)
 		ui.Open(t, "/contacts")
 		ui.Do(t, chromedp.SendKeys(chromedp.ID("q"), "(312) 555-0101"))
+		ui.Screenshot(t, "contacts")
 		ui.Follow(t, chromedp.Submit(chromedp.ID("q")))
 		ui.Do(t, chromedp.WaitVisible(chromedp.ID("timeline")))
 		if got := ui.Location(t); got != "/contacts/chi" {
@@ -140,6 +141,13 @@ func TestBrowserInboxConsoleMessages(t *testing.T) {
 		ui.Screenshot(t, "inbox-thread")
 		ui.Axe(t)
 		ui.NoConsoleErrors(t)
+
+		// HELP is a keyword: the inbox keeps showing the contact's last
+		// text that nothing answered (D100).
+		ui.Open(t, "/inbox")
+		if got := ui.Text(t, "#conversations"); !strings.Contains(got, "Is my order on its way?") || strings.Contains(got, "HELP") {
+			t.Errorf("after HELP the inbox shows %q, want the question and not the keyword", got)
+		}
 
 		ui.Open(t, "/messages")
 		ui.Do(t, chromedp.SetValue(chromedp.ID("f-status"), "received"))

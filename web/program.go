@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,16 +86,8 @@ func rate(v *float64) string {
 	return pct(v)
 }
 
-// Chart geometry: a viewBox the CSS scales to the page's width.
-const (
-	progW, progH         = 720.0, 200.0
-	progLeft, progRight  = 44.0, 8.0
-	progTop, progBottom  = 10.0, 24.0
-	progPlotW, progPlotH = progW - progLeft - progRight, progH - progTop - progBottom
-)
-
 // growthChart draws each day's new subscribers (up, green) and opt-outs
-// (down, red) around a zero line. Only numbers go into the markup.
+// (down, red) around a zero line, in the per-day charts' frame (svg.go).
 func growthChart(days []report.Day) template.HTML {
 	if len(days) == 0 {
 		return ""
@@ -103,28 +96,25 @@ func growthChart(days []report.Day) template.HTML {
 	for _, d := range days {
 		peak = max(peak, d.NewSubscribers, d.OptOuts)
 	}
+	f, n := dayFrame, len(days)
 	var b strings.Builder
-	zero := progTop + progPlotH/2
-	scale := (progPlotH / 2) / float64(peak)
-	slot := progPlotW / float64(len(days))
-	bw := math.Max(1, slot*0.7)
-	fmt.Fprintf(&b, `<svg class="chart" id="growth-chart" viewBox="0 0 %g %g" role="img" aria-labelledby="growth-title">`, progW, progH)
-	fmt.Fprintf(&b, `<title id="growth-title">New subscribers (up) and opt-outs (down) per day, %s to %s</title>`,
-		template.HTMLEscapeString(days[0].Date), template.HTMLEscapeString(days[len(days)-1].Date))
-	fmt.Fprintf(&b, `<line class="axis" x1="%g" y1="%.1f" x2="%g" y2="%.1f"/>`, progLeft, zero, progW-progRight, zero)
-	fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end">+%d</text>`, progLeft-4, progTop+8, peak)
-	fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end">0</text>`, progLeft-4, zero+4)
-	fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end">−%d</text>`, progLeft-4, progTop+progPlotH, peak)
+	f.open(&b, "growth-chart", "New subscribers (up) and opt-outs (down) per day, "+days[0].Date+" to "+days[n-1].Date)
+	zero := f.Top + f.plotH()/2
+	f.hline(&b, zero)
+	f.yLabel(&b, f.Top+8, "+"+strconv.FormatInt(peak, 10))
+	f.yLabel(&b, zero+4, "0")
+	f.yLabel(&b, f.base(), "−"+strconv.FormatInt(peak, 10))
+	bw := math.Max(1, f.slot(n)*0.7)
 	for i, d := range days {
-		x := progLeft + slot*float64(i) + (slot-bw)/2
-		if h := float64(d.NewSubscribers) * scale; h > 0 {
+		x := f.barX(i, n, bw)
+		if h := f.height(float64(d.NewSubscribers), 0, float64(peak), f.plotH()/2); h > 0 {
 			fmt.Fprintf(&b, `<rect class="b-in" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, x, zero-h, bw, h)
 		}
-		if h := float64(d.OptOuts) * scale; h > 0 {
+		if h := f.height(float64(d.OptOuts), 0, float64(peak), f.plotH()/2); h > 0 {
 			fmt.Fprintf(&b, `<rect class="b-out" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, x, zero, bw, h)
 		}
 	}
-	dateLabels(&b, days, slot)
+	f.xLabels(&b, n, ends(n), func(i int) string { return days[i].Date })
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
@@ -141,43 +131,19 @@ func subscribersChart(days []report.Day, subs []int64) template.HTML {
 	if hi == lo {
 		hi, lo = hi+1, max(0, lo-1)
 	}
-	slot := progPlotW / float64(len(days))
+	f, n := dayFrame, len(days)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" id="subscribers-chart" viewBox="0 0 %g %g" role="img" aria-labelledby="subs-title">`, progW, progH)
-	fmt.Fprintf(&b, `<title id="subs-title">Subscribers at the end of each day, %s to %s</title>`,
-		template.HTMLEscapeString(days[0].Date), template.HTMLEscapeString(days[len(days)-1].Date))
-	fmt.Fprintf(&b, `<line class="axis" x1="%g" y1="%g" x2="%g" y2="%g"/>`, progLeft, progTop+progPlotH, progW-progRight, progTop+progPlotH)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="end">%d</text>`, progLeft-4, progTop+8, hi)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="end">%d</text>`, progLeft-4, progTop+progPlotH, lo)
+	f.open(&b, "subscribers-chart", "Subscribers at the end of each day, "+days[0].Date+" to "+days[n-1].Date)
+	f.hline(&b, f.base())
+	f.yLabel(&b, f.Top+8, strconv.FormatInt(hi, 10))
+	f.yLabel(&b, f.base(), strconv.FormatInt(lo, 10))
 	var pts strings.Builder
 	for i, v := range subs {
-		x := progLeft + slot*(float64(i)+0.5)
-		y := progTop + progPlotH - progPlotH*float64(v-lo)/float64(hi-lo)
-		fmt.Fprintf(&pts, "%.1f,%.1f ", x, y)
+		y := f.base() - f.height(float64(v), float64(lo), float64(hi), f.plotH())
+		fmt.Fprintf(&pts, "%.1f,%.1f ", f.slotMid(i, n), y)
 	}
 	fmt.Fprintf(&b, `<polyline class="l-subs" points="%s"/>`, strings.TrimSpace(pts.String()))
-	dateLabels(&b, days, slot)
+	f.xLabels(&b, n, ends(n), func(i int) string { return days[i].Date })
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
-}
-
-// dateLabels writes the first, middle and last day under a chart.
-func dateLabels(b *strings.Builder, days []report.Day, slot float64) {
-	idx := []int{0}
-	if len(days) > 2 {
-		idx = append(idx, len(days)/2)
-	}
-	if len(days) > 1 {
-		idx = append(idx, len(days)-1)
-	}
-	for n, i := range idx {
-		x, anchor := progLeft+slot*(float64(i)+0.5), "middle"
-		switch {
-		case n == 0:
-			x, anchor = progLeft, "start"
-		case i == len(days)-1:
-			x, anchor = progW-progRight, "end"
-		}
-		fmt.Fprintf(b, `<text x="%.1f" y="%g" text-anchor="%s">%s</text>`, x, progH-6, anchor, template.HTMLEscapeString(days[i].Date))
-	}
 }

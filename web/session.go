@@ -15,10 +15,12 @@ import (
 	"time"
 )
 
-// A session is a signed cookie (D92): nothing is stored on the server, so
-// a session survives restarts and works on every node sharing the
-// database. Its signing key is derived from the admin key: changing the
-// admin key ends every session.
+// A session is a signed cookie (D92): nothing is stored on the server for
+// a live session, so it survives restarts and works on every node sharing
+// the database. Its signing key is derived from the admin key: changing the
+// admin key ends every session. Logging out records the session's id in
+// web_logouts (D100), which every request with a session checks, so a
+// copy of the cookie dies with the logout.
 
 const (
 	// SessionCookie is the session cookie's name.
@@ -129,13 +131,47 @@ func (u *UI) now() time.Time {
 	return time.Now()
 }
 
-// readSession returns the request's live session, or nil.
+// readSession returns the request's live session, or nil: a signed,
+// unexpired cookie whose session did not log out. When the logouts cannot
+// be read it answers nil (the login page) rather than risk letting a
+// logged-out cookie in.
 func (u *UI) readSession(r *http.Request) *session {
+	if s := sessionFrom(r); s != nil {
+		return s // checked once per request
+	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return nil
 	}
-	return u.sessionKeys().decode(c.Value, u.now())
+	s := u.sessionKeys().decode(c.Value, u.now())
+	if s == nil || u.DB == nil {
+		return s
+	}
+	out, err := u.DB.SessionLoggedOut(r.Context(), s.hash())
+	if err != nil {
+		u.Log.Warn("web: could not check the session against the logouts; treated as logged out", "err", err)
+		return nil
+	}
+	if out {
+		return nil
+	}
+	return s
+}
+
+// hash is what web_logouts stores of a session: its id's SHA-256, so the
+// table holds nothing a cookie could be made from.
+func (s *session) hash() string {
+	h := sha256.Sum256([]byte(s.ID))
+	return hex.EncodeToString(h[:])
+}
+
+// endSession records that s logged out, until the latest its cookie
+// could be live.
+func (u *UI) endSession(r *http.Request, s *session) error {
+	if s == nil || u.DB == nil {
+		return nil
+	}
+	return u.DB.LogOut(r.Context(), s.hash(), s.Started.Add(SessionMax), u.now())
 }
 
 // setSession writes the session cookie: HttpOnly, SameSite=Lax, Secure

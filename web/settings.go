@@ -199,12 +199,27 @@ func (u *UI) keyRows() []keyRow {
 			row.ConfiguredIn = u.Keys.Configured(name)
 			row.CanRotate = row.ConfiguredIn == ""
 		}
-		if name == api.KeyWrite && k.PreviousWrite != "" && u.now().Before(k.PreviousWriteUntil) {
-			row.Grace = "The write key it replaced (" + mask(k.PreviousWrite) + ") keeps working until " + k.PreviousWriteUntil.UTC().Format("2006-01-02 15:04 MST") + "."
+		if name == api.KeyWrite {
+			row.Grace = graceNote(k.InGrace(u.now()))
 		}
 		out = append(out, row)
 	}
 	return out
+}
+
+// graceNote says which replaced write keys still work, and until when.
+func graceNote(keys []api.PreviousKey) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	parts := make([]string, len(keys))
+	for i, p := range keys {
+		parts[i] = mask(p.Key) + " until " + p.Until.UTC().Format("2006-01-02 15:04 MST")
+	}
+	if len(keys) == 1 {
+		return "The write key it replaced (" + parts[0] + ") keeps working."
+	}
+	return "The write keys it replaced keep working: " + strings.Join(parts, "; ") + "."
 }
 
 // mask shows a key's prefix and last four characters.
@@ -244,7 +259,14 @@ func (u *UI) rotateKey(w http.ResponseWriter, r *http.Request) {
 	switch name {
 	case api.KeyWrite:
 		rot.Key = k.Write
-		rot.Note = "The old write key keeps working for 24 hours (until " + k.PreviousWriteUntil.UTC().Format("2006-01-02 15:04 MST") + "), so pages that still carry it do not lose events: put the new one in your pages and apps before then."
+		until := u.now().Add(api.WriteKeyGrace)
+		if g := k.InGrace(u.now()); len(g) > 0 {
+			until = g[0].Until
+		}
+		rot.Note = "The old write key keeps working for 24 hours (until " + until.UTC().Format("2006-01-02 15:04 MST") + "), so pages that still carry it do not lose events: put the new one in your pages and apps before then."
+		if g := k.InGrace(u.now()); len(g) > 1 {
+			rot.Note += " The keys replaced before it keep their own 24 hours."
+		}
 	case api.KeyServer:
 		rot.Key = k.Server
 		rot.Note = "The old server key no longer works: put the new one in your back ends now."

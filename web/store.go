@@ -23,6 +23,11 @@ type Store interface {
 	// queued in.
 	ingest.Store
 
+	// sessions: logging out ends a session on the server (web_logouts,
+	// D100); every request with a session checks it
+	LogOut(ctx context.Context, sessionHash string, expires, now time.Time) error
+	SessionLoggedOut(ctx context.Context, sessionHash string) (bool, error)
+
 	// flows: pausing and resuming a flow (its status), as the API does
 	SetFlowStatus(ctx context.Context, id, status string, now time.Time) error
 	// one flow's page: its version history and the sources to diff
@@ -42,6 +47,8 @@ type Store interface {
 	// keyset, a contact's thread, the latest inbound texts
 	Messages(ctx context.Context, f store.MessageFilter) ([]*smsflow.Message, error)
 	MessageLog(ctx context.Context, f store.MessageFilter) ([]*smsflow.Message, error)
+	// Replies are the inbox's texts: inbound ones no keyword or flow consumed (D100).
+	Replies(ctx context.Context, limit int) ([]*smsflow.Message, error)
 }
 
 // WriteTx is what the UI's own writes read and write in their transaction:

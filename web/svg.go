@@ -71,3 +71,89 @@ func money(v float64) string {
 	}
 	return s
 }
+
+// chartFrame is the geometry the bar and line charts share (the flow
+// report's days, the program's growth and subscribers): a viewBox W×H with
+// the plot inside the margins, n equal slots along x (one per day) and a
+// linear value scale along y. The charts differ in what they draw, not in
+// how they place it.
+type chartFrame struct {
+	W, H                     float64
+	Left, Right, Top, Bottom float64
+}
+
+// dayFrame is the frame of every per-day chart: 560 wide, so its 11 px
+// labels stay readable when a phone scales it to its width.
+var dayFrame = chartFrame{W: 560, H: 180, Left: 48, Right: 8, Top: 10, Bottom: 24}
+
+func (f chartFrame) plotW() float64 { return f.W - f.Left - f.Right }
+func (f chartFrame) plotH() float64 { return f.H - f.Top - f.Bottom }
+
+// base is the y of the plot's bottom edge.
+func (f chartFrame) base() float64 { return f.Top + f.plotH() }
+
+// slot is the width of one of n slots; slotX the left edge of slot i and
+// slotMid its centre.
+func (f chartFrame) slot(n int) float64               { return f.plotW() / float64(max(n, 1)) }
+func (f chartFrame) slotX(i, n int) float64           { return f.Left + f.slot(n)*float64(i) }
+func (f chartFrame) slotMid(i, n int) float64         { return f.slotX(i, n) + f.slot(n)/2 }
+func (f chartFrame) barX(i, n int, w float64) float64 { return f.slotX(i, n) + (f.slot(n)-w)/2 }
+
+// height is v's height above the bottom on a scale from lo (0) to hi (the
+// plot's height); 0 when the scale is empty.
+func (f chartFrame) height(v, lo, hi, plot float64) float64 {
+	if hi <= lo {
+		return 0
+	}
+	return plot * (v - lo) / (hi - lo)
+}
+
+// open starts the chart's <svg>, named by title (escaped) for assistive
+// technology; id may be "".
+func (f chartFrame) open(b *strings.Builder, id, title string) {
+	if id == "" {
+		fmt.Fprintf(b, `<svg class="chart" viewBox="0 0 %g %g" role="img" aria-label="%s">`, f.W, f.H, template.HTMLEscapeString(title))
+		return
+	}
+	fmt.Fprintf(b, `<svg class="chart" id="%s" viewBox="0 0 %g %g" role="img" aria-labelledby="%s-title"><title id="%s-title">%s</title>`,
+		id, f.W, f.H, id, id, template.HTMLEscapeString(title))
+}
+
+// hline draws a horizontal axis across the plot at y.
+func (f chartFrame) hline(b *strings.Builder, y float64) {
+	fmt.Fprintf(b, `<line class="axis" x1="%g" y1="%.1f" x2="%g" y2="%.1f"/>`, f.Left, y, f.W-f.Right, y)
+}
+
+// yLabel writes a value label left of the plot at y (escaped).
+func (f chartFrame) yLabel(b *strings.Builder, y float64, text string) {
+	fmt.Fprintf(b, `<text x="%g" y="%.1f" text-anchor="end">%s</text>`, f.Left-4, y, template.HTMLEscapeString(text))
+}
+
+// xLabels writes labels under the plot for slots at of n: the first
+// starts at the plot's left edge, the last ends at its right edge, the
+// others are centred on their slot.
+func (f chartFrame) xLabels(b *strings.Builder, n int, at []int, text func(i int) string) {
+	for k, i := range at {
+		x, anchor := f.slotMid(i, n), "middle"
+		switch {
+		case k == 0:
+			x, anchor = f.Left, "start"
+		case i == n-1:
+			x, anchor = f.W-f.Right, "end"
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%g" text-anchor="%s">%s</text>`, x, f.H-6, anchor, template.HTMLEscapeString(text(i)))
+	}
+}
+
+// ends are the slots worth labelling under a chart of n: the first, the
+// middle and the last.
+func ends(n int) []int {
+	at := []int{0}
+	if n > 2 {
+		at = append(at, n/2)
+	}
+	if n > 1 {
+		at = append(at, n-1)
+	}
+	return at
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/smsflow/smsflow"
@@ -64,6 +66,11 @@ type UI struct {
 	// segmentPrice prices a segment in the reports, as the API's.
 	segmentPrice float64
 	live         liveStreams // the live console's event streams (inbox.go)
+	// base is canceled by Stop: background work (the figures' refresh)
+	// runs under it, and Stop waits for it in background.
+	base       context.Context
+	cancel     context.CancelFunc
+	background sync.WaitGroup
 }
 
 // Paths are the URL patterns the UI answers; smsflow serve mounts the UI
@@ -86,6 +93,7 @@ func New(d Deps) *UI {
 	}
 	u := &UI{Deps: d, mux: http.NewServeMux(), pages: map[string]*template.Template{},
 		sessions: newSessionKeys(d.AdminKey), logins: newLoginLimiter()}
+	u.base, u.cancel = context.WithCancel(context.Background())
 	u.loadPages()
 	u.segmentPrice, _ = report.ParseSegmentPrice(d.Config.SegmentPrice) // config.Check read it already
 	if pu, err := url.Parse(d.Config.PublicURL); err == nil && pu.Scheme == "https" {
@@ -99,6 +107,18 @@ func New(d Deps) *UI {
 		u.mux.Handle(r.pattern, u.checkCSRF(h, r.public))
 	}
 	return u
+}
+
+// Stop ends the UI's background work — a figures refresh under way stops
+// reading and is waited for — and its live console streams (Close), so
+// nothing reads the database after smsflow serve closes it. Call it after
+// the HTTP server has shut down; safe to call twice.
+func (u *UI) Stop() {
+	u.Close()
+	u.cancel()
+	u.figs.mu.Lock() // a refresh starts under this lock only while base is live
+	u.figs.mu.Unlock()
+	u.background.Wait()
 }
 
 // ServeHTTP sets the security headers every UI response carries, and turns

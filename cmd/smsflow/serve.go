@@ -37,6 +37,7 @@ type app struct {
 	db        *store.DB
 	writer    *ingest.Writer
 	http      *http.Server
+	ui        *web.UI // stopped after http, before the database
 	ln        net.Listener
 	keys      api.Keys
 	keyring   *api.Keyring // the keys in force: rotations (web UI, `smsflow keys --rotate`) reach every node
@@ -146,6 +147,7 @@ func startAppWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts
 	ui := web.New(web.Deps{Config: cfg, DB: db, Clock: clock, Log: log, Catalog: a.cat, Engine: a.engine,
 		Writer: a.writer, Sender: a.sender, Console: a.cons, AdminKey: a.keys.Admin, Keys: a.keyring, Webhooks: a.webhooks})
 	web.Mount(root, ui)
+	a.ui = ui
 	a.keyring.Start()
 	a.http = &http.Server{
 		Handler:           root,
@@ -170,6 +172,7 @@ func (a *app) Stop() {
 		if err := a.http.Shutdown(ctx); err != nil {
 			a.log.Warn("http shutdown", "err", err)
 		}
+		a.ui.Stop() // the flows' figures stop reading before the database closes
 		a.keyring.Stop()
 		a.writer.Stop()
 		a.stopEngine()

@@ -36,6 +36,7 @@ func cases() []contractCase {
 		contactCases(), consentCases(), eventCases(), inboxCases(), runCases(),
 		messageCases(), outboxCases(), linkCases(), receiptCases(), timerCases(),
 		pacingCases(), flowCases(), nodeCases(), databaseCases(), bulkCases(), batchCases(),
+		replyCases(), webLogoutCases(),
 	} {
 		all = append(all, group...)
 	}

@@ -22,6 +22,24 @@
     }
   };
 
+  // A flow's graph wider than the screen (a phone) scrolls sideways; it
+  // opens on its trigger, which the layout centres, not on an empty left
+  // edge.
+  function centreGraphs() {
+    document.querySelectorAll(".graph-wrap").forEach(function (wrap) {
+      var trigger = wrap.querySelector("a.node");
+      if (!trigger || wrap.scrollWidth <= wrap.clientWidth) return;
+      var box = trigger.getBoundingClientRect(), outer = wrap.getBoundingClientRect();
+      wrap.scrollLeft += box.left + box.width / 2 - (outer.left + outer.width / 2);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", centreGraphs);
+  } else {
+    centreGraphs();
+  }
+  window.addEventListener("resize", centreGraphs);
+
   // <button data-confirm="Pause this flow?"> asks first.
   document.addEventListener("click", function (e) {
     var el = e.target.closest("[data-confirm]");

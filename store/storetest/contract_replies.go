@@ -1,0 +1,77 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow"
+	"github.com/smsflow/smsflow/store"
+)
+
+func replyCases() []contractCase {
+	return []contractCase{
+		{"DB.Replies", func(t *testing.T, db *store.DB) {
+			a := addMessage(t, db, smsflow.Message{ContactID: "ana", Direction: "in", Status: "received", CreatedAt: t0.Add(time.Minute)})
+			b := addMessage(t, db, smsflow.Message{ContactID: "bob", Direction: "in", Status: "received", CreatedAt: t0})
+			addMessage(t, db, smsflow.Message{ContactID: "bob", Status: "delivered", CreatedAt: t0.Add(time.Hour)})
+			equal(t, "inbound only, by time", messageIDs(must(db.Replies(bg, 10))(t)), []int64{a.ID, b.ID})
+			equal(t, "a limit out of range reads the default", messageIDs(must(db.Replies(bg, 0))(t)), []int64{a.ID, b.ID})
+		}},
+		{"Tx.ConsumeReplies", func(t *testing.T, db *store.DB) {
+			// The inbox's texts: inbound, not consumed, newest first (by
+			// time, then id); a text keeps its first mark; an outbound
+			// message is never marked.
+			a := addMessage(t, db, smsflow.Message{ContactID: "ana", Direction: "in", Status: "received", CreatedAt: t0})
+			b := addMessage(t, db, smsflow.Message{ContactID: "bob", Direction: "in", Status: "received", CreatedAt: t0.Add(time.Minute)})
+			c := addMessage(t, db, smsflow.Message{ContactID: "cy", Direction: "in", Status: "received", CreatedAt: t0.Add(time.Minute)})
+			d := addMessage(t, db, smsflow.Message{ContactID: "cy", Direction: "in", Status: "received", CreatedAt: t0.Add(2 * time.Minute)})
+			out := addMessage(t, db, smsflow.Message{ContactID: "cy", Status: "delivered", CreatedAt: t0.Add(3 * time.Minute)})
+			replies := func(limit int) []int64 { return messageIDs(must(db.Replies(bg, limit))(t)) }
+			equal(t, "all, newest first", replies(10), []int64{d.ID, c.ID, b.ID, a.ID})
+			equal(t, "limited", replies(2), []int64{d.ID, c.ID})
+			write(t, db, func(tx *store.Tx) error {
+				return tx.ConsumeReplies([]store.ConsumedReply{{MessageID: b.ID, By: "keyword:stop"}, {MessageID: d.ID, By: "flow:ask/answer"},
+					{MessageID: out.ID, By: "flow:ask/answer"}})
+			})
+			equal(t, "consumed left out", replies(10), []int64{c.ID, a.ID})
+			write(t, db, func(tx *store.Tx) error {
+				return tx.ConsumeReplies([]store.ConsumedReply{{MessageID: b.ID, By: "flow:other"}, {MessageID: c.ID, By: "flow:ask"}})
+			})
+			equal(t, "a second mark", replies(10), []int64{a.ID})
+			var by string
+			if err := db.QueryRowForTest(bg, `SELECT consumed_by FROM messages WHERE id = ?`, b.ID).Scan(&by); err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "the first mark stays", by, "keyword:stop")
+			if err := db.QueryRowForTest(bg, `SELECT consumed_by FROM messages WHERE id = ?`, out.ID).Scan(&by); err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "outbound unmarked", by, "")
+		}},
+	}
+}
+
+func webLogoutCases() []contractCase {
+	return []contractCase{
+		{"DB.SessionLoggedOut", func(t *testing.T, db *store.DB) {
+			equal(t, "nobody logged out", must(db.SessionLoggedOut(bg, "cc"))(t), false)
+		}},
+		{"DB.LogOut", func(t *testing.T, db *store.DB) {
+			equal(t, "a live session", must(db.SessionLoggedOut(bg, "aa"))(t), false)
+			if err := db.LogOut(bg, "aa", t0.Add(time.Hour), t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.LogOut(bg, "aa", t0.Add(time.Hour), t0); err != nil {
+				t.Fatalf("logging out twice: %v", err)
+			}
+			equal(t, "logged out", must(db.SessionLoggedOut(bg, "aa"))(t), true)
+			equal(t, "another session", must(db.SessionLoggedOut(bg, "bb"))(t), false)
+			// A later logout forgets the rows whose cookies cannot be live.
+			if err := db.LogOut(bg, "bb", t0.Add(3*time.Hour), t0.Add(2*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "past its expiry, forgotten", must(db.SessionLoggedOut(bg, "aa"))(t), false)
+			equal(t, "the new one", must(db.SessionLoggedOut(bg, "bb"))(t), true)
+		}},
+	}
+}
