@@ -20,8 +20,24 @@ import (
 )
 
 // figuresPending is what the flows list says while its figures are being
-// computed (web/templates/flows.html).
-const figuresPending = "the figures are being computed"
+// computed (web/templates/flows.html), programPending what the program
+// page says while its report is (web/templates/program.html).
+const (
+	figuresPending = "the figures are being computed"
+	programPending = "the numbers are being computed"
+)
+
+// pendingMarker is what path's page says while the numbers it shows are
+// being computed in the background ("" if it computes nothing so).
+func pendingMarker(path string) string {
+	switch {
+	case path == "/flows":
+		return figuresPending
+	case strings.HasPrefix(path, "/program"):
+		return programPending
+	}
+	return ""
+}
 
 // UIOptions configure `smsflow bench ui`.
 type UIOptions struct {
@@ -263,21 +279,25 @@ func RunUI(ctx context.Context, h Harness, o UIOptions) (UIResult, error) {
 		if p.First, err = get(); err != nil {
 			return res, fmt.Errorf("GET %s: %w", path, err)
 		}
-		// The flows list computes its figures in the background after a
-		// start: the timed GETs measure the list as it is from then on.
-		for path == "/flows" && strings.Contains(string(body), figuresPending) {
+		// The flows list and the program page compute their numbers in
+		// the background after a start: the timed GETs measure the page
+		// as it is from then on.
+		marker := pendingMarker(path)
+		for marker != "" && strings.Contains(string(body), marker) {
 			select {
 			case <-ctx.Done():
-				return res, fmt.Errorf("the flows list's figures were not computed in time: %w", ctx.Err())
+				return res, fmt.Errorf("the numbers of %s were not computed in time: %w", path, ctx.Err())
 			case <-time.After(500 * time.Millisecond):
 			}
 			if _, err := get(); err != nil {
 				return res, fmt.Errorf("GET %s: %w", path, err)
 			}
 		}
+		if marker != "" {
+			fmt.Fprintf(o.Progress, "  %s: numbers computed after %.1f s\n", path, time.Since(t0).Seconds())
+		}
 		if path == "/flows" {
 			res.Figures = time.Since(t0)
-			fmt.Fprintf(o.Progress, "  /flows: figures computed after %.1f s\n", res.Figures.Seconds())
 		}
 		var l latencies
 		for range o.Requests {

@@ -253,7 +253,7 @@ func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Messa
 // filter f, "" to leave it to the planner. Without statistics SQLite reads
 // a flow's messages through messages_report (it starts with flow_id) and
 // sorts them all: seconds for a big flow. A rare status has its own partial
-// index in the log's order (migrations 0023, 0026). Other flow filters read
+// index in the log's order (migrations 0023, 0024). Other flow filters read
 // messages_created newest first and skip other flows' rows, which is quick
 // unless the flow is a small share of the log: a flow with fewer than
 // flowScanMin messages is read through messages_report and sorted (a

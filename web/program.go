@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"math"
@@ -20,7 +21,9 @@ import (
 type programData struct {
 	From, To string // the period's first and last day, YYYY-MM-DD
 	Error    string
-	Report   *report.ProgramReport
+	Report   *report.ProgramReport // nil while it is being computed
+	// ComputedAt is when Report was computed (it is kept for a minute).
+	ComputedAt string
 	// Subscribers is the number subscribed at the end of each day:
 	// the report's count at To less the net growth of the days after.
 	Subscribers []int64
@@ -37,12 +40,9 @@ type programFlow struct {
 func (u *UI) program(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var d programData
-	now := u.now()
-	from, to, err := report.ParsePeriod(q.Get("from"), q.Get("to"), now)
+	fromS, toS := strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
 	status := http.StatusOK
-	if err == nil {
-		d.Report, err = report.Program(r.Context(), u.DB, from, to)
-	}
+	rep, at, err := u.programReport(r.Context(), fromS, toS)
 	if err != nil {
 		if smsflow.ErrorCode(err) != smsflow.EINVALID {
 			u.Log.Error("web: program report", "err", err)
@@ -51,15 +51,21 @@ func (u *UI) program(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Error = smsflow.ErrorMessage(err) + ". Showing the last 30 days instead."
 		status = http.StatusBadRequest
-		from, to, _ = report.ParsePeriod("", "", now)
-		if d.Report, err = report.Program(r.Context(), u.DB, from, to); err != nil {
+		fromS, toS = "", ""
+		if rep, at, err = u.programReport(r.Context(), "", ""); err != nil {
 			u.Log.Error("web: program report", "err", err)
 			u.fail(w, r, http.StatusInternalServerError, "The program report could not be read; the log says why.")
 			return
 		}
 	}
-	d.From, d.To = from.UTC().Format(time.DateOnly), to.UTC().Add(-time.Microsecond).Format(time.DateOnly)
-	rep := d.Report
+	if at.IsZero() { // still being computed: the period as asked, no numbers yet
+		from, to, _ := report.ParsePeriod(fromS, toS, u.now())
+		d.From, d.To = from.UTC().Format(time.DateOnly), to.UTC().Add(-time.Microsecond).Format(time.DateOnly)
+		u.render(w, r, status, "program", page{Title: "Program", Nav: "program", Data: d})
+		return
+	}
+	d.Report, d.ComputedAt = rep, at.UTC().Format("15:04:05 UTC")
+	d.From, d.To = rep.From.Format(time.DateOnly), rep.To.Add(-time.Microsecond).Format(time.DateOnly)
 	d.Subscribers = make([]int64, len(rep.Days))
 	after := int64(0)
 	for i := len(rep.Days) - 1; i >= 0; i-- {
@@ -146,4 +152,20 @@ func subscribersChart(days []report.Day, subs []int64) template.HTML {
 	f.xLabels(&b, n, ends(n), func(i int) string { return days[i].Date })
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// programReport is report.Program over the period the page's from and to
+// name, from the UI's cache of reports (cache.go): a program report reads
+// every message of its window. The zero time means it is being computed.
+func (u *UI) programReport(ctx context.Context, fromS, toS string) (*report.ProgramReport, time.Time, error) {
+	if _, _, err := report.ParsePeriod(fromS, toS, u.now()); err != nil {
+		return nil, time.Time{}, err
+	}
+	return cachedReport(ctx, u, &u.programs, fromS+"|"+toS, func(ctx context.Context) (*report.ProgramReport, error) {
+		from, to, err := report.ParsePeriod(fromS, toS, u.now())
+		if err != nil {
+			return nil, err
+		}
+		return report.Program(ctx, u.DB, from, to)
+	})
 }

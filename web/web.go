@@ -63,6 +63,7 @@ type UI struct {
 	logins   *loginLimiter
 	secure   bool // cookies get Secure: public_url is https
 	figs     figuresCache
+	programs reportCache[*report.ProgramReport] // the program page's reports (cache.go)
 	// segmentPrice prices a segment in the reports, as the API's.
 	segmentPrice float64
 	live         liveStreams // the live console's event streams (inbox.go)
@@ -118,6 +119,8 @@ func (u *UI) Stop() {
 	u.cancel()
 	u.figs.mu.Lock() // a refresh starts under this lock only while base is live
 	u.figs.mu.Unlock()
+	u.programs.mu.Lock() // as does a report's computation
+	u.programs.mu.Unlock()
 	u.background.Wait()
 }
 

@@ -228,9 +228,9 @@ func messageCases() []contractCase {
 }
 
 // messageLogRare checks the message log's flow + rare status + dates
-// filter, the one migration 0026's partial indexes serve.
+// filter, the one migration 0024's partial indexes serve.
 func messageLogRare(t *testing.T, db *store.DB) {
-	// Migration 0026's partial indexes hold a message while it is in
+	// Migration 0024's partial indexes hold a message while it is in
 	// a rare state: a receipt that moves it in (or out) must show.
 	var ids []int64
 	for i, st := range []string{"delivered", "undelivered", "undelivered", "failed", "canceled", "undelivered"} {

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/smsflow/smsflow/config"
+	"github.com/smsflow/smsflow/internal/testkit"
+	"github.com/smsflow/smsflow/store/storetest"
+)
+
+// The report cache computes a period's report once per figuresTTL, shows
+// the old one while it refreshes, does not keep errors, keeps at most
+// reportCacheSize periods and starts nothing after Stop (D101).
+func TestReportCache(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	clock := testkit.NewClock(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC))
+	u := New(Deps{Config: config.Config{DefaultRegion: "US"}, DB: db, Clock: clock, AdminKey: "ak_test",
+		Log: slog.New(slog.NewTextHandler(&testkit.LogBuffer{}, nil))})
+	var c reportCache[int]
+	calls := 0
+	compute := func(context.Context) (int, error) { calls++; return calls, nil }
+	get := func(key string) (int, time.Time, error) {
+		v, at, err := cachedReport(bg, u, &c, key, compute)
+		u.background.Wait() // the refresh it may have started
+		return v, at, err
+	}
+
+	v, at, err := get("p")
+	if err != nil || v != 1 || !at.Equal(clock.Now()) {
+		t.Fatalf("first get: %d %v %v, want 1 computed now", v, at, err)
+	}
+	clock.Add(figuresTTL - time.Second)
+	if v, _, _ := get("p"); v != 1 || calls != 1 {
+		t.Fatalf("within the TTL: value %d after %d computations, want the first", v, calls)
+	}
+	clock.Add(2 * time.Second)
+	if v, _, _ := get("p"); v != 1 || calls != 2 {
+		t.Fatalf("past the TTL: value %d after %d computations, want the old value shown while a second is computed", v, calls)
+	}
+	if v, _, _ := get("p"); v != 2 {
+		t.Fatalf("after the refresh: value %d, want 2", v)
+	}
+
+	failing := true
+	flaky := func(context.Context) (int, error) {
+		if failing {
+			return 0, errors.New("database away")
+		}
+		return 7, nil
+	}
+	if _, _, err := cachedReport(bg, u, &c, "q", flaky); err == nil {
+		t.Fatal("the computation's error was not returned")
+	}
+	u.background.Wait()
+	failing = false
+	cachedReport(bg, u, &c, "q", flaky) // an error is not kept: this tries again
+	u.background.Wait()
+	if v, _, err := cachedReport(bg, u, &c, "q", flaky); err != nil || v != 7 {
+		t.Fatalf("after the error: %d %v, want 7", v, err)
+	}
+
+	for i := range 2 * reportCacheSize {
+		get(fmt.Sprint("period", i))
+		clock.Add(time.Millisecond)
+	}
+	if n := len(c.entries); n > reportCacheSize {
+		t.Errorf("%d periods kept, want at most %d", n, reportCacheSize)
+	}
+	if _, ok := c.entries[fmt.Sprint("period", 2*reportCacheSize-1)]; !ok {
+		t.Error("the period asked for last was evicted")
+	}
+
+	u.Stop()
+	before := calls
+	if _, at, _ := get("after-stop"); !at.IsZero() || calls != before {
+		t.Errorf("a report was computed after Stop (%d computations, at %v)", calls-before, at)
+	}
+}
