@@ -21,6 +21,16 @@ const statusRead = `CASE WHEN status = 'queued' AND claim <> 0 THEN 'sending' EL
 
 const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, ` + statusRead + `, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
 
+// collectMessages reads every row of a messageColumns query and closes
+// rows; the list is never nil, so an empty one is [] in JSON.
+func collectMessages(rows *sql.Rows) ([]*smsflow.Message, error) {
+	out, err := collect(rows, func(r *sql.Rows) (*smsflow.Message, error) { return scanMessage(r) })
+	if out == nil && err == nil {
+		out = []*smsflow.Message{}
+	}
+	return out, err
+}
+
 func scanMessage(s scanner) (*smsflow.Message, error) {
 	var (
 		m                        smsflow.Message
@@ -155,16 +165,7 @@ func (db *DB) Messages(ctx context.Context, f MessageFilter) ([]*smsflow.Message
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []*smsflow.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collectMessages(rows)
 }
 
 // statusFilter adds a status condition to q: claimed rows stay queued with
@@ -237,16 +238,7 @@ func (db *DB) MessageLog(ctx context.Context, f MessageFilter) ([]*smsflow.Messa
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []*smsflow.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collectMessages(rows)
 }
 
 // messageLogIndex is the index SQLite must read for the message log's

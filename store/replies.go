@@ -40,14 +40,5 @@ WHERE direction = 'in' AND consumed_by = '' ORDER BY created_at DESC, id DESC LI
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []*smsflow.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collectMessages(rows)
 }

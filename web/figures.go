@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/smsflow/smsflow/engine"
@@ -31,45 +30,16 @@ type flowFigures struct {
 	Trend                      []float64 // runs entered per day, oldest first
 }
 
-// figuresCache holds the last computed figures of every flow.
-type figuresCache struct {
-	mu      sync.Mutex
-	flows   map[string]flowFigures
-	at      time.Time     // when they were computed (zero: never)
-	running chan struct{} // closed when the refresh under way ends
-}
-
-// figures returns the figures and their time, refreshing them when older
-// than figuresTTL. Only the request that starts the first refresh waits
-// for it, at most figuresColdWait; the others answer at once, with the old
-// figures or none.
+// figures returns the figures and their time (zero: none yet), from the
+// UI's report cache (cache.go): refreshed in the background when older than
+// figuresTTL; only a request that finds none waits, at most figuresColdWait.
 func (u *UI) figures(ctx context.Context) (map[string]flowFigures, time.Time) {
-	c := &u.figs
-	c.mu.Lock()
-	now := u.now()
-	if (c.at.IsZero() || now.Sub(c.at) >= figuresTTL) && c.running == nil && u.base.Err() == nil {
-		done := make(chan struct{})
-		c.running = done
-		u.background.Add(1)
-		go func() { defer u.background.Done(); u.refreshFigures(done) }()
-		if c.at.IsZero() {
-			c.mu.Unlock()
-			select {
-			case <-done:
-			case <-time.After(figuresColdWait):
-			case <-ctx.Done():
-			}
-			c.mu.Lock()
-		}
-	}
-	defer c.mu.Unlock()
-	return c.flows, c.at
+	figs, at, _ := cachedReport(ctx, u, &u.figs, "", u.computeFigures) // a flow that fails is logged and left out
+	return figs, at
 }
 
-// refreshFigures computes every flow's figures and stores them.
-func (u *UI) refreshFigures(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(u.base, figuresTimeout) // Stop cancels it
-	defer cancel()
+// computeFigures computes every flow's figures.
+func (u *UI) computeFigures(ctx context.Context) (map[string]flowFigures, error) {
 	now := u.now()
 	from, to, _ := report.ParsePeriod("", "", now)
 	out := map[string]flowFigures{}
@@ -100,12 +70,5 @@ func (u *UI) refreshFigures(done chan struct{}) {
 		}
 		out[h.ID] = f
 	}
-	c := &u.figs
-	c.mu.Lock()
-	if u.base.Err() == nil {
-		c.flows, c.at = out, now
-	}
-	c.running = nil
-	c.mu.Unlock()
-	close(done)
+	return out, nil
 }

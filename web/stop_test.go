@@ -37,7 +37,7 @@ func TestStopEndsTheFiguresRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	figs, at := u.figures(bg) // a request that slipped in after Stop
-	if u.figs.running != nil {
+	if e := u.figs.entries[""]; e == nil || e.running != nil {
 		t.Error("a refresh started after Stop")
 	}
 	if at.IsZero() || figs == nil {

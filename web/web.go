@@ -61,9 +61,9 @@ type UI struct {
 	sessions sessionKeys
 	signed   atomic.Pointer[signedBy] // sessionKeys of the keyring's admin key
 	logins   *loginLimiter
-	secure   bool // cookies get Secure: public_url is https
-	figs     figuresCache
-	programs reportCache[*report.ProgramReport] // the program page's reports (cache.go)
+	secure   bool                                // cookies get Secure: public_url is https
+	figs     reportCache[map[string]flowFigures] // the flows list's figures (figures.go)
+	programs reportCache[*report.ProgramReport]  // the program page's reports (cache.go)
 	// segmentPrice prices a segment in the reports, as the API's.
 	segmentPrice float64
 	live         liveStreams // the live console's event streams (inbox.go)
@@ -117,9 +117,11 @@ func New(d Deps) *UI {
 func (u *UI) Stop() {
 	u.Close()
 	u.cancel()
-	u.figs.mu.Lock() // a refresh starts under this lock only while base is live
+	// A computation starts under its cache's lock only while base is live:
+	// once these are taken and released none starts, and Wait sees them all.
+	u.figs.mu.Lock()
 	u.figs.mu.Unlock()
-	u.programs.mu.Lock() // as does a report's computation
+	u.programs.mu.Lock()
 	u.programs.mu.Unlock()
 	u.background.Wait()
 }
