@@ -45,7 +45,14 @@ func cachedReport[V any](ctx context.Context, u *UI, c *reportCache[V], key stri
 	}
 	e := c.entries[key]
 	if e == nil {
-		c.evict()
+		if !c.evict() {
+			// Every kept period is being computed: this one is computed
+			// for this request alone, as the API computes it, so varied
+			// periods never start more background work than the cache holds.
+			c.mu.Unlock()
+			v, err := compute(ctx)
+			return v, now, err
+		}
 		e = &cacheEntry[V]{}
 		c.entries[key] = e
 	}
@@ -81,11 +88,12 @@ func cachedReport[V any](ctx context.Context, u *UI, c *reportCache[V], key stri
 	return e.v, e.at, e.err
 }
 
-// evict drops the least recently asked-for entry that is not being
-// computed when the cache is full. Called with c.mu held.
-func (c *reportCache[V]) evict() {
+// evict makes room for one more entry when the cache is full, dropping
+// the least recently asked-for one that is not being computed; false when
+// there is none to drop. Called with c.mu held.
+func (c *reportCache[V]) evict() bool {
 	if len(c.entries) < reportCacheSize {
-		return
+		return true
 	}
 	var oldest string
 	var at time.Time
@@ -94,7 +102,9 @@ func (c *reportCache[V]) evict() {
 			oldest, at = k, e.used
 		}
 	}
-	if oldest != "" {
-		delete(c.entries, oldest)
+	if oldest == "" {
+		return false
 	}
+	delete(c.entries, oldest)
+	return true
 }

@@ -75,6 +75,29 @@ func TestReportCache(t *testing.T) {
 		t.Error("the period asked for last was evicted")
 	}
 
+	// With every kept period being computed, another is computed for its
+	// request alone: no more background work than the cache holds.
+	release := make(chan struct{})
+	slow := func(context.Context) (int, error) { <-release; return 1, nil }
+	gone, cancel := context.WithCancel(bg)
+	cancel() // the requests below do not wait for their computations
+	var d reportCache[int]
+	for i := range reportCacheSize {
+		cachedReport(gone, u, &d, fmt.Sprint("slow", i), slow)
+	}
+	v, at, err = cachedReport(bg, u, &d, "one more", func(context.Context) (int, error) { return 42, nil })
+	if err != nil || v != 42 || at.IsZero() {
+		t.Errorf("a period past a cache of running computations: %d %v %v, want 42 computed at once", v, at, err)
+	}
+	d.mu.Lock()
+	n := len(d.entries)
+	d.mu.Unlock()
+	if n != reportCacheSize {
+		t.Errorf("%d periods kept, want %d", n, reportCacheSize)
+	}
+	close(release)
+	u.background.Wait()
+
 	u.Stop()
 	before := calls
 	if _, at, _ := get("after-stop"); !at.IsZero() || calls != before {
