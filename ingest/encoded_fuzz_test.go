@@ -21,6 +21,7 @@ func FuzzReceivedJSON(f *testing.F) {
 		"{\"userId\":\"ana\",\"event\":\"Viewed\",\"properties\":{\"a\":\"\xff\",\"a\":\"ok\"}}",
 		`{"userId":"ana","event":"Viewed","properties":{"a":"\ud800","n":[1e5,-0,{"x":null}]}}`,
 		`{"userId":"ana","event":"Order Completed","properties":{"order_id":12345678901234567890,"a":"\r\n"}}`,
+		`{"userId":"ana","event":"Viewed","properties":{"n":1e400,"n":1},"traits":{"o":{"a":1,"\u0061":2}}}`,
 	} {
 		f.Add([]byte(b))
 	}

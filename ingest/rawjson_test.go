@@ -27,6 +27,9 @@ func TestReceivedJSONStoredWhenClean(t *testing.T) {
 		{"a control character", `{"a": "x\u0001y"}`, false, map[string]any{"a": "xy"}},
 		{"a dirty key", `{"k\u0000": 1}`, false, map[string]any{"k": 1.0}},
 		{"invalid UTF-8 under a duplicate key", "{\"a\": \"\xff\", \"a\": \"ok\"}", false, map[string]any{"a": "ok"}},
+		{"a number out of range under a duplicate key", `{"n": 1e400, "n": 1}`, false, map[string]any{"n": 1.0}},
+		{"a duplicate key deeper down", `{"o": {"a": "x\u0001", "a": "y"}, "l": [{"k": 1, "k": 2}]}`, false, map[string]any{"o": map[string]any{"a": "y"}, "l": []any{map[string]any{"k": 2.0}}}},
+		{"the same key spelled twice", `{"a": 1, "\u0061": 2}`, false, map[string]any{"a": 2.0}},
 		{"replaced after parsing", `{"a": 1}`, false, map[string]any{"z": "new"}},
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"unicode/utf8"
 
 	"github.com/smsflow/smsflow"
@@ -35,18 +38,66 @@ func (it *Item) Validate() error {
 		}
 	}
 	// The text received is stored as it came only when cleaning has
-	// nothing to change in it, and it is valid UTF-8 throughout (a
-	// duplicate key's value, overwritten in the map, is still in it).
+	// nothing to change in it, it is valid UTF-8 throughout and no object
+	// in it has a key twice: a duplicate key's overwritten value is in the
+	// text but not in the map the checks saw (1e400, dirty text), and
+	// would be stored unchecked.
 	for _, f := range []struct {
 		m   map[string]any
 		raw *rawObject
 	}{{it.Properties, &it.raw.properties}, {it.Traits, &it.raw.traits}, {it.Context, &it.raw.context}} {
-		if f.raw.text != nil && (!utf8.Valid(f.raw.text) || !cleanJSON(f.m)) {
+		if f.raw.text != nil && (!cleanJSON(f.m) || !utf8.Valid(f.raw.text) || !uniqueKeys(f.raw.text)) {
 			*f.raw = rawObject{}
 		}
 		smsflow.CleanJSON(f.m)
 	}
 	return nil
+}
+
+// uniqueKeys reports whether no object in a JSON text has a key twice (as
+// decoded: "a" and "\u0061" are the same key). The text decoded already,
+// so a token error only says no.
+func uniqueKeys(text []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	type frame struct {
+		keys    map[string]bool // nil: an array
+		wantKey bool            // an object's next string is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if k, ok := tok.(string); ok && top != nil && top.keys != nil && top.wantKey {
+			if top.keys[k] {
+				return false
+			}
+			top.keys[k], top.wantKey = true, false
+			continue
+		}
+		if top != nil && top.keys != nil {
+			top.wantKey = true // a value: the next string is a key again
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		}
+	}
 }
 
 // cleanJSON reports whether smsflow.CleanJSON would leave a decoded JSON
