@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/provider"
@@ -69,8 +70,16 @@ func (p *ProviderEvents) Receipt(ctx context.Context, r provider.Receipt) error 
 	if r.MessageID < 0 {
 		r.MessageID = 0 // no message has it: matched by the provider's id alone
 	}
+	// The code is stored as text: cleaned (PostgreSQL refuses NUL and
+	// invalid UTF-8, and the provider would retry the receipt forever)
+	// and cut on a character boundary.
+	r.ErrorCode = smsflow.CleanText(r.ErrorCode)
 	if len(r.ErrorCode) > maxErrorCode {
-		r.ErrorCode = r.ErrorCode[:maxErrorCode]
+		cut := maxErrorCode
+		for cut > 0 && !utf8.RuneStart(r.ErrorCode[cut]) {
+			cut--
+		}
+		r.ErrorCode = r.ErrorCode[:cut]
 	}
 	req := &receiptReq{r: r, done: make(chan error, 1)}
 	p.mu.Lock()

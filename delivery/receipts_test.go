@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/delivery"
@@ -308,6 +309,25 @@ func TestReceiptIDsThatCannotBeStored(t *testing.T) {
 		}
 		if err := w.ev.Receipt(ctx, provider.Receipt{ProviderID: strings.Repeat("0123456789abcdef", 600), Status: smsflow.MessageDelivered}); err != nil {
 			t.Errorf("receipt with a 9,600-character id: %v", err)
+		}
+	})
+}
+
+// A receipt's error code is stored cleaned and cut on a character
+// boundary: a NUL or a split character would make PostgreSQL refuse the
+// receipt, and the provider would retry it forever.
+func TestReceiptErrorCodeIsStoredClean(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newReceiptWorld(t, db)
+		m := w.message(smsflow.MessageSent, "SM9")
+		code := "3\x000" + strings.Repeat("é", 40) // the 64-byte cut falls inside an é
+		w.receipt("SM9", smsflow.MessageUndelivered, code)
+		st, got := w.status(m.ID)
+		if st != smsflow.MessageUndelivered {
+			t.Fatalf("status %s, want undelivered", st)
+		}
+		if !utf8.ValidString(got) || strings.ContainsRune(got, 0) || len(got) > 64 || !strings.HasPrefix(got, "30é") {
+			t.Errorf("stored code %q: want clean UTF-8 of at most 64 bytes starting 30é", got)
 		}
 	})
 }
