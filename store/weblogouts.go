@@ -11,7 +11,9 @@ import (
 // later logout (D100). Logging out twice is fine.
 func (db *DB) LogOut(ctx context.Context, sessionHash string, expires, now time.Time) error {
 	return db.WriteTx(ctx, func(t *Tx) error {
-		if _, err := t.exec(`DELETE FROM web_logouts WHERE expires_at < ?`, micros(now)); err != nil {
+		// An hour's margin: another node whose clock is behind still
+		// refuses the cookie until it has expired by that node's clock.
+		if _, err := t.exec(`DELETE FROM web_logouts WHERE expires_at < ?`, micros(now.Add(-time.Hour))); err != nil {
 			return err
 		}
 		_, err := t.exec(`INSERT INTO web_logouts (session_hash, expires_at) VALUES (?, ?)
