@@ -231,11 +231,18 @@ func formatPrevious(keys []PreviousKey) string {
 	return strings.Join(parts, ",")
 }
 
+// works says whether a replaced write key still works at now. A grace never
+// lasts longer than WriteKeyGrace from now: an end further out (a node whose
+// clock ran ahead, a hand-edited setting) is not honoured.
+func (p PreviousKey) works(now time.Time) bool {
+	return now.Before(p.Until) && !p.Until.After(now.Add(WriteKeyGrace))
+}
+
 // InGrace are the replaced write keys that still work at now, newest first.
 func (k Keys) InGrace(now time.Time) []PreviousKey {
 	var out []PreviousKey
 	for _, p := range k.PreviousWrite {
-		if now.Before(p.Until) {
+		if p.works(now) {
 			out = append(out, p)
 		}
 	}
@@ -332,7 +339,7 @@ func (k Keys) writeKeyOK(key string, now time.Time) bool {
 		return true
 	}
 	for _, p := range k.PreviousWrite {
-		if now.Before(p.Until) && keyEqual(key, p.Key) {
+		if p.works(now) && keyEqual(key, p.Key) {
 			return true
 		}
 	}
