@@ -66,12 +66,17 @@ func webLogoutCases() []contractCase {
 			}
 			equal(t, "logged out", must(db.SessionLoggedOut(bg, "aa"))(t), true)
 			equal(t, "another session", must(db.SessionLoggedOut(bg, "bb"))(t), false)
-			// A later logout forgets the rows whose cookies cannot be live.
-			if err := db.LogOut(bg, "bb", t0.Add(3*time.Hour), t0.Add(2*time.Hour)); err != nil {
+			// A later logout forgets the rows whose cookies cannot be live
+			// by any node's clock: an hour past their expiry.
+			if err := db.LogOut(bg, "bb", t0.Add(3*time.Hour), t0.Add(90*time.Minute)); err != nil {
 				t.Fatal(err)
 			}
-			equal(t, "past its expiry, forgotten", must(db.SessionLoggedOut(bg, "aa"))(t), false)
-			equal(t, "the new one", must(db.SessionLoggedOut(bg, "bb"))(t), true)
+			equal(t, "half an hour past its expiry, kept", must(db.SessionLoggedOut(bg, "aa"))(t), true)
+			if err := db.LogOut(bg, "cc", t0.Add(4*time.Hour), t0.Add(2*time.Hour+time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "over an hour past its expiry, forgotten", must(db.SessionLoggedOut(bg, "aa"))(t), false)
+			equal(t, "the newer ones", must(db.SessionLoggedOut(bg, "bb"))(t) && must(db.SessionLoggedOut(bg, "cc"))(t), true)
 		}},
 	}
 }
