@@ -61,10 +61,21 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			scope.Waiting = s.Waiting()
 		}
 		var err error
-		if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
+		scope.After = l.claimAfter()
+		if claimed, err = tx.ClaimOutbox(now, n, scope); err == nil && len(claimed) == 0 && scope.After > 0 {
+			// Nothing past the cursor: the whole queue.
+			scope.After = 0
+			claimed, err = tx.ClaimOutbox(now, n, scope)
+		}
+		if err != nil {
 			return err
 		}
 		took = len(claimed) > 0
+		if took {
+			l.claimed(claimed[len(claimed)-1].ID, len(claimed) == n) // sorted by id
+		} else {
+			l.claimed(0, false)
+		}
 		calledUpTo = 0
 		if k := min(scope.Calling, len(claimed)); k > 0 {
 			calledUpTo = claimed[k-1].ID
@@ -79,6 +90,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			if err := cancelClaimed(tx, m, "exceeds_daily_cap", "", "", now); err != nil {
 				return err
 			}
+		}
+		if len(over) > 0 {
+			l.claimed(0, false) // requeued below the cursor: the front next
 		}
 		for _, m := range over {
 			// Past the daily cap: queued until the next UTC day.

@@ -145,6 +145,41 @@ type lane struct {
 	pausedUntil time.Time // the provider throttled: claim nothing before
 	pacedUntil  time.Time // the pacer is booked (or the daily cap used up) until then
 	perWindow   int       // calls the last round started per CallMarkWindow (0: not measured)
+	cursor      int64     // the highest id a claim of the lane took (see claimAfter)
+	backlog     bool      // the last claim took as many as it asked for
+	scannedAt   time.Time // when a claim last started from the queue's start
+}
+
+// FullClaimEvery is how often a lane's claim starts from the front of the
+// queue rather than past its cursor: the longest a due message below the
+// cursor (a retry, a claim taken back, an id whose insert committed late)
+// waits while later ones are claimed.
+const FullClaimEvery = time.Second
+
+// claimAfter is the id the lane's next claim starts after: its cursor while
+// the queue has a backlog (the last claim took as many as it asked for),
+// else 0, the queue's front, and the front at least every FullClaimEvery.
+// A claim past the cursor skips the index entries of every message sent
+// since PostgreSQL's last VACUUM (store.OutboxScope.After); a lane that
+// keeps up with its queue claims in id order as before. Wall time, not the
+// sender's clock: it bounds work, not what is due.
+func (l *lane) claimAfter() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.backlog || l.cursor == 0 || time.Since(l.scannedAt) >= FullClaimEvery {
+		l.scannedAt = time.Now()
+		return 0
+	}
+	return l.cursor
+}
+
+// claimed records a claim's outcome for claimAfter: the highest id it took
+// (0: none) and whether it took as many as it asked for.
+func (l *lane) claimed(id int64, full bool) {
+	l.mu.Lock()
+	l.cursor = max(l.cursor, id)
+	l.backlog = full
+	l.mu.Unlock()
 }
 
 // expectedPerWindow is how many calls a round of the lane is expected to

@@ -92,8 +92,12 @@ func (t *Tx) PendingReceiptIDs(provider string, providerIDs []string) (map[strin
 // sender's write (each side's transaction missed the other's) or whose
 // message another node recorded.
 func (t *Tx) MatchedPendingReceipts(limit int) ([]PendingReceipt, error) {
+	// A scalar subquery, not EXISTS: PostgreSQL turns EXISTS into a join,
+	// and with statistics taken before any message had a provider id it
+	// hashed every sent message's id to match a queue that is most often
+	// empty. This form probes messages_provider_id once per kept receipt.
 	rows, err := t.query(`SELECT p.id, p.provider, p.provider_id, p.status, p.error_code, p.at, p.received_at FROM pending_receipts p
-WHERE EXISTS (SELECT 1 FROM messages m WHERE m.provider = p.provider AND m.provider_id = p.provider_id AND m.provider_id <> '' AND m.direction = 'out')
+WHERE (SELECT 1 FROM messages m WHERE m.provider = p.provider AND m.provider_id = p.provider_id AND m.provider_id <> '' AND m.direction = 'out' LIMIT 1) IS NOT NULL
 ORDER BY p.id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("matched pending receipts: %w", err)

@@ -35,6 +35,7 @@ func outboxCases() []contractCase {
 			equal(t, "a waiting flow's, once it is not", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{p.ID})
 			equal(t, "another sender's", len(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550001111"})), 1)
 			equal(t, "nothing left", len(claim(t, db, t0, 10, store.OutboxScope{})), 0)
+			t.Run("past a cursor", func(t *testing.T) { claimAfter(t, db, r.ID) })
 			t.Run("claimed rows", func(t *testing.T) { claimedRows(t, db) })
 			t.Run("marking the first calls", func(t *testing.T) { claimCalling(t, db) })
 			if !concurrent(db) {
@@ -341,4 +342,18 @@ func claimCalling(t *testing.T, db *store.DB) {
 	equal(t, "the rest", messageIDs(claim(t, db, t0, 5, store.OutboxScope{Sender: from, Node: "n9", Claim: 8, Calling: 16})), []int64{ms[3].ID})
 	equal(t, "all but one marked", count(t, db, `SELECT COUNT(*) FROM messages WHERE sender = ? AND called_at <> 0`, from), int64(3))
 	equal(t, "the third claimed, not marked", count(t, db, `SELECT COUNT(*) FROM messages WHERE id = ? AND claim = 7 AND called_at = 0`, ms[2].ID), int64(1))
+}
+
+// claimAfter: a claim with After takes only ids above it, in id order,
+// whatever lies below (and a due one below is still there for a claim
+// from the front).
+func claimAfter(t *testing.T, db *store.DB, runID int64) {
+	ms := make([]*smsflow.Message, 4)
+	for i, s := range []string{"after-a", "after-b", "after-c", "after-d"} {
+		ms[i] = addMessage(t, db, smsflow.Message{RunID: runID, StepID: s, ContactID: "ana"})
+	}
+	equal(t, "above the cursor, oldest first", messageIDs(claim(t, db, t0, 1, store.OutboxScope{After: ms[1].ID, Calling: 1})), []int64{ms[2].ID})
+	equal(t, "the rest above it", messageIDs(claim(t, db, t0, 10, store.OutboxScope{After: ms[1].ID})), []int64{ms[3].ID})
+	equal(t, "nothing above the last", len(claim(t, db, t0, 10, store.OutboxScope{After: ms[3].ID})), 0)
+	equal(t, "below it, from the front", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{ms[0].ID, ms[1].ID})
 }
