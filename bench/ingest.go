@@ -66,6 +66,9 @@ func Ingest(ctx context.Context, h Harness, args []string, stdout, stderr io.Wri
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *mode != "batch" && *mode != "track" && *mode != "both" {
+		return fmt.Errorf("--mode %q: use batch, track or both", *mode)
+	}
 	if *batch < 1 || *batch > 1000 || *clients < 1 || *contacts < 1 {
 		return fmt.Errorf("--batch must be 1..1000, --clients and --contacts at least 1")
 	}

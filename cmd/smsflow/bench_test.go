@@ -165,6 +165,14 @@ func wantCounts(t *testing.T, dsn string, checks []countCheck) {
 // TestBenchIngest runs both modes of `bench ingest` briefly on each
 // database: both legs must store events without an error, over keep-alive
 // connections, and report how many events each group commit carried.
+func TestBenchIngestRefusesAnUnknownMode(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := benchCommand(bench.Ingest)(context.Background(), []string{"--mode", "single", "--duration", "10ms"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "use batch, track or both") {
+		t.Fatalf("bench ingest --mode single: %v, want the modes named", err)
+	}
+}
+
 func TestBenchIngest(t *testing.T) {
 	for name, dsn := range storetest.DSNs(t) {
 		t.Run(name, func(t *testing.T) {
