@@ -1,5 +1,10 @@
 package store
 
+import (
+	"strings"
+	"time"
+)
+
 // Test hooks (compiled into the store package's tests only).
 
 // QueryIntForTest runs a one-number query through the transaction's
@@ -39,4 +44,24 @@ func SetFlowScanMinForTest(n int) func() {
 	old := flowScanMin
 	flowScanMin = n
 	return func() { flowScanMin = old }
+}
+
+// ExplainClaimForTest is PostgreSQL's plan of ClaimOutbox's statement for
+// scope, as EXPLAIN prints it (the statement is not run).
+func (t *Tx) ExplainClaimForTest(now time.Time, limit int, scope OutboxScope) (string, error) {
+	q, args := t.claimStatement(now, limit, scope, 1)
+	rows, err := t.query(`EXPLAIN `+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		plan = append(plan, line)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }

@@ -60,46 +60,11 @@ type OutboxScope struct {
 // update (no index entries), and SQLite touches no index. Readers see it as
 // "sending" (statusRead, the Messages filter).
 func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflow.Message, error) {
-	// One statement picks and claims (PostgreSQL: the rows other senders
-	// hold are skipped, not waited for). No waiting flow: the statement of
-	// old, not a filter that matches nothing.
-	skip := ""
 	token := scope.Claim
 	if token == 0 {
 		token = -1 - rand.Int64N(1<<62)
 	}
-	args := []any{micros(now), scope.Node, token, scope.Sender, scope.Sender}
-	after := ""
-	if scope.After > 0 {
-		after = ` AND id > ?`
-		args = append(args, scope.After)
-	}
-	args = append(args, micros(now))
-	if len(scope.Waiting) > 0 {
-		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
-		for _, id := range scope.Waiting {
-			args = append(args, id)
-		}
-	}
-	// The sender is matched as a range, and the order is (sender, id), so
-	// that only messages_outbox_sender gives the order without a sort. With
-	// "sender = ?" PostgreSQL may walk the primary key instead, which
-	// statistics from a full queue make look as cheap, and filter out every
-	// message sent since: the claim then reads the whole history before its
-	// first queued row, and a 50,000-message send slowed down as it went.
-	pick := `SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender >= ? AND sender <= ?` + after + ` AND next_attempt_at <= ?` + skip + ` ORDER BY sender, id LIMIT ?` + t.db.dialect.SkipLocked()
-	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (` + pick + `)
-RETURNING ` + messageColumns
-	args = append(args, limit)
-	if scope.Calling > 0 {
-		// The picked rows ranked by id: the first Calling are marked called
-		// in the claim's row version rather than in a second one.
-		q = `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END
-FROM (SELECT id AS pick_id, row_number() OVER (ORDER BY id) AS pick_rank FROM (` + pick + `) p) picked
-WHERE messages.id = picked.pick_id
-RETURNING ` + messageColumns
-		args = append([]any{args[0], args[1], args[2], scope.Calling, micros(now)}, args[3:]...)
-	}
+	q, args := t.claimStatement(now, limit, scope, token)
 	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
@@ -129,6 +94,50 @@ last_id = CASE WHEN excluded.last_id > send_claims.last_id THEN excluded.last_id
 		}
 	}
 	return out, nil
+}
+
+// claimStatement is ClaimOutbox's statement: one that picks and claims
+// (PostgreSQL: the rows other senders hold are skipped, not waited for),
+// the rows recording token. No waiting flow: the statement of old, not a
+// filter that matches nothing.
+func (t *Tx) claimStatement(now time.Time, limit int, scope OutboxScope, token int64) (string, []any) {
+	skip := ""
+	args := []any{micros(now), scope.Node, token, scope.Sender, scope.Sender}
+	after := ""
+	if scope.After > 0 {
+		// As a row comparison on the index's key: "id > ?" alone let
+		// PostgreSQL read the ids above the cursor off the primary key
+		// and sort them, every queued row of a backlog each claim.
+		after = ` AND (sender, id) > (?, ?)`
+		args = append(args, scope.Sender, scope.After)
+	}
+	args = append(args, micros(now))
+	if len(scope.Waiting) > 0 {
+		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
+		for _, id := range scope.Waiting {
+			args = append(args, id)
+		}
+	}
+	// The sender is matched as a range, and the order is (sender, id), so
+	// that only messages_outbox_sender gives the order without a sort. With
+	// "sender = ?" PostgreSQL may walk the primary key instead, which
+	// statistics from a full queue make look as cheap, and filter out every
+	// message sent since: the claim then reads the whole history before its
+	// first queued row, and a 50,000-message send slowed down as it went.
+	pick := `SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender >= ? AND sender <= ?` + after + ` AND next_attempt_at <= ?` + skip + ` ORDER BY sender, id LIMIT ?` + t.db.dialect.SkipLocked()
+	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (` + pick + `)
+RETURNING ` + messageColumns
+	args = append(args, limit)
+	if scope.Calling > 0 {
+		// The picked rows ranked by id: the first Calling are marked called
+		// in the claim's row version rather than in a second one.
+		q = `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END
+FROM (SELECT id AS pick_id, row_number() OVER (ORDER BY id) AS pick_rank FROM (` + pick + `) p) picked
+WHERE messages.id = picked.pick_id
+RETURNING ` + messageColumns
+		args = append([]any{args[0], args[1], args[2], scope.Calling, micros(now)}, args[3:]...)
+	}
+	return q, args
 }
 
 // ReleaseClaim forgets a round's claim once its outcome is recorded (every

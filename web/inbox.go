@@ -374,8 +374,9 @@ func (u *UI) Close() {
 }
 
 // consoleKeepAlive is how often an idle stream sends a comment, so proxies
-// and the browser keep the connection open.
-const consoleKeepAlive = 25 * time.Second
+// and the browser keep the connection open, and looks again at its session
+// (a variable for the tests).
+var consoleKeepAlive = 25 * time.Second
 
 // consoleEvent is one sent text on the live console's stream.
 type consoleEvent struct {
@@ -392,7 +393,10 @@ type consoleEvent struct {
 // consoleEvents streams the console provider's texts as server-sent events
 // ("sms", JSON): those sent after ?after= (an id the page already shows)
 // and every one sent while the page is open, to ?phone= only when given.
-// The stream ends when the browser leaves or the server shuts down.
+// The stream ends when the browser leaves, the server shuts down, or its
+// session ends — logged out on any node, or past its cookie's end — within
+// consoleKeepAlive; the browser's EventSource then reconnects with the
+// cookie it has, or gets the login page.
 func (u *UI) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	if u.Console == nil {
 		u.fail(w, r, http.StatusNotFound, "The live console needs the console provider (provider: console).")
@@ -454,6 +458,9 @@ func (u *UI) consoleEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-tick.C:
+			if !u.sessionLive(r) {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}

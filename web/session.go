@@ -158,6 +158,24 @@ func (u *UI) readSession(r *http.Request) *session {
 	return s
 }
 
+// sessionLive says whether the session a long request started with (the
+// live console's stream) is still live: not past its end, not logged out
+// since. As readSession, a logout table it cannot read ends it.
+func (u *UI) sessionLive(r *http.Request) bool {
+	s := sessionFrom(r)
+	if s == nil {
+		return false
+	}
+	if now := u.now(); !now.Before(s.Expires) || !now.Before(s.Started.Add(SessionMax)) {
+		return false
+	}
+	if u.DB == nil {
+		return true
+	}
+	out, err := u.DB.SessionLoggedOut(r.Context(), s.hash())
+	return err == nil && !out
+}
+
 // hash is what web_logouts stores of a session: its id's SHA-256, so the
 // table holds nothing a cookie could be made from.
 func (s *session) hash() string {
