@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,12 +35,13 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		claim   = rand.Int64() | 1 // this round's token on the rows it claims (never 0)
 		// calledUpTo: the claim marked its rows up to this id called (0: none)
 		calledUpTo int64
+		cursor     cursorState // the claim's outcome, for the lane once committed
 	)
 	defer s.optOuts.done(group)
 	took := false // the claim took rows (and recorded its range)
 	claimTx := func(tx WriteTx) error {
 		now := s.clock.Now()
-		claimed, sched, hold, took = nil, nil, time.Time{}, false
+		claimed, sched, hold, took, cursor = nil, nil, time.Time{}, false, cursorState{}
 		n := limit
 		if paced {
 			st, err := tx.LockPacing(l.pacing.Sender)
@@ -62,23 +65,51 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 		var err error
 		scope.After = l.claimAfter()
-		if claimed, err = tx.ClaimOutbox(now, n, scope); err == nil && len(claimed) == 0 && scope.After > 0 {
-			// Nothing past the cursor: the whole queue.
-			scope.After = 0
-			claimed, err = tx.ClaimOutbox(now, n, scope)
-		}
-		if err != nil {
+		if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
 			return err
-		}
-		took = len(claimed) > 0
-		if took {
-			l.claimed(claimed[len(claimed)-1].ID, len(claimed) == n) // sorted by id
-		} else {
-			l.claimed(0, false)
 		}
 		calledUpTo = 0
 		if k := min(scope.Calling, len(claimed)); k > 0 {
 			calledUpTo = claimed[k-1].ID
+		}
+		// front: what a claim from the queue's front took, and how many
+		// it asked for (none: it did not run).
+		front, asked := claimed, n
+		if scope.After > 0 {
+			front, asked = nil, 0
+			if len(claimed) < n {
+				// Short past the cursor: the rest from the front, so that a
+				// short claim still means nothing more is due.
+				more := scope
+				more.After = 0
+				if len(claimed) > 0 {
+					// The marks past the cursor would not lead the
+					// merged rows: none counts, the first group is
+					// marked again with the round's.
+					more.Calling, calledUpTo = 0, 0
+				}
+				asked = n - len(claimed)
+				if front, err = tx.ClaimOutbox(now, asked, more); err != nil {
+					return err
+				}
+				if k := min(more.Calling, len(front)); k > 0 {
+					calledUpTo = front[k-1].ID
+				}
+				// Sorted again: a row committed between the two
+				// statements may be past the cursor.
+				claimed = append(slices.Clip(front), claimed...)
+				slices.SortFunc(claimed, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
+			}
+		}
+		took = len(claimed) > 0
+		cursor = cursorState{scanned: asked > 0, backlog: len(claimed) == n}
+		switch {
+		case len(front) > 0 && len(front) == asked:
+			// The front's claim took all it asked for: more may be due
+			// there, and the next claim goes on from its last.
+			cursor.id = front[len(front)-1].ID
+		case took:
+			cursor.id = claimed[len(claimed)-1].ID
 		}
 		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
@@ -92,7 +123,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			}
 		}
 		if len(over) > 0 {
-			l.claimed(0, false) // requeued below the cursor: the front next
+			cursor.backlog = false // requeued below the cursor: the front next
 		}
 		for _, m := range over {
 			// Past the daily cap: queued until the next UTC day.
@@ -134,6 +165,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	l.mu.Lock()
 	l.pacedUntil = hold
 	l.mu.Unlock()
+	if err == nil {
+		l.claimed(cursor)
+	}
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}

@@ -161,24 +161,36 @@ const FullClaimEvery = time.Second
 // else 0, the queue's front, and the front at least every FullClaimEvery.
 // A claim past the cursor skips the index entries of every message sent
 // since PostgreSQL's last VACUUM (store.OutboxScope.After); a lane that
-// keeps up with its queue claims in id order as before. Wall time, not the
-// sender's clock: it bounds work, not what is due.
+// keeps up with its queue claims in id order as before, and a claim past
+// the cursor that comes back short takes the rest from the front (the
+// round). Wall time, not the sender's clock: it bounds work, not what is
+// due.
 func (l *lane) claimAfter() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.backlog || l.cursor == 0 || time.Since(l.scannedAt) >= FullClaimEvery {
-		l.scannedAt = time.Now()
 		return 0
 	}
 	return l.cursor
 }
 
-// claimed records a claim's outcome for claimAfter: the highest id it took
-// (0: none) and whether it took as many as it asked for.
-func (l *lane) claimed(id int64, full bool) {
+// cursorState is what a round's committed claim tells claimAfter.
+type cursorState struct {
+	id      int64 // where the next claim past the cursor starts (0: unchanged)
+	backlog bool  // the claim took as many as it asked for
+	scanned bool  // a claim from the queue's front ran
+}
+
+// claimed records a committed claim's outcome.
+func (l *lane) claimed(c cursorState) {
 	l.mu.Lock()
-	l.cursor = max(l.cursor, id)
-	l.backlog = full
+	if c.id > 0 {
+		l.cursor = c.id
+	}
+	l.backlog = c.backlog
+	if c.scanned {
+		l.scannedAt = time.Now()
+	}
 	l.mu.Unlock()
 }
 

@@ -3,8 +3,10 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,4 +227,59 @@ func TestRetryDelay(t *testing.T) {
 	if d := r.Delay(1, 24*time.Hour); d != delivery.MaxRetryAfter {
 		t.Errorf("Retry-After 24h: %s, want capped at %s", d, delivery.MaxRetryAfter)
 	}
+}
+
+// A round that sends fewer than its limit leaves nothing due in the queue,
+// whatever lies below the lane's cursor (D102): here the message of a flow
+// that was paused while later ones were claimed past it.
+func TestAShortRoundLeavesNothingDue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		var paused atomic.Bool
+		paused.Store(true)
+		w.s.Waiting = func() []string {
+			if paused.Load() {
+				return []string{"f-held"}
+			}
+			return nil
+		}
+		now := w.clock.Now()
+		err := db.WriteTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.InsertMessage(&smsflow.Message{Direction: "out", RunID: 1, StepID: "s", FlowID: "f-held", Category: "service", ContactID: "c-held",
+				Phone: "+14155550100", Body: "hi", Encoding: "GSM-7", Characters: 2, Segments: 1, Status: smsflow.MessageQueued, CreatedAt: now, UpdatedAt: now})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			w.queue(int64(2+i), fmt.Sprintf("+1415555011%d", i))
+		}
+		const limit = 2
+		if n, err := w.s.SendOnce(ctx, limit); err != nil || n != limit {
+			t.Fatalf("first round: %d sent, %v", n, err)
+		}
+		paused.Store(false)
+		for round := 2; ; round++ {
+			n, err := w.s.SendOnce(ctx, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n < limit {
+				break
+			}
+			if round > 10 {
+				t.Fatal("the rounds never came back short")
+			}
+		}
+		msgs, err := db.Messages(ctx, store.MessageFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Status != smsflow.MessageSent {
+				t.Errorf("message %d (%s) is %s after a short round, want sent", m.ID, m.FlowID, m.Status)
+			}
+		}
+	})
 }

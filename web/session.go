@@ -158,22 +158,28 @@ func (u *UI) readSession(r *http.Request) *session {
 	return s
 }
 
-// sessionLive says whether the session a long request started with (the
-// live console's stream) is still live: not past its end, not logged out
+// sessionLive says whether the cookie a long request (the live console's
+// stream) came with is still a live session: signed with the current admin
+// key (a rotation ends every session), not past its end, not logged out
 // since. As readSession, a logout table it cannot read ends it.
 func (u *UI) sessionLive(r *http.Request) bool {
-	s := sessionFrom(r)
-	if s == nil {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
 		return false
 	}
-	if now := u.now(); !now.Before(s.Expires) || !now.Before(s.Started.Add(SessionMax)) {
+	s := u.sessionKeys().decode(c.Value, u.now())
+	if s == nil {
 		return false
 	}
 	if u.DB == nil {
 		return true
 	}
 	out, err := u.DB.SessionLoggedOut(r.Context(), s.hash())
-	return err == nil && !out
+	if err != nil {
+		u.Log.Warn("web: could not check a live stream's session against the logouts; the stream ends", "err", err)
+		return false
+	}
+	return !out
 }
 
 // hash is what web_logouts stores of a session: its id's SHA-256, so the
