@@ -47,6 +47,11 @@ type Message struct {
 	SendBefore time.Time `json:"send_before,omitzero"` // not sent after this instant; zero (omitted) on inbound messages
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// ConsumedBy says what took an inbound text (D100): "keyword:stop" (a
+	// keyword of that kind), "flow:ID/STEP" (a run's reply wait), "flow:ID"
+	// (it started a run); "" when nothing did (the web UI's inbox lists
+	// those). Always "" on an outbound message.
+	ConsumedBy string `json:"consumed_by,omitempty"`
 }
 
 // Decision is the answer of the policy check for one send attempt, with the

@@ -19,7 +19,7 @@ const claimed = `status = 'queued' AND claim <> 0`
 // reads "sending".
 const statusRead = `CASE WHEN status = 'queued' AND claim <> 0 THEN 'sending' ELSE status END`
 
-const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, ` + statusRead + `, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
+const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, ` + statusRead + `, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender, consumed_by`
 
 // collectMessages reads every row of a messageColumns query and closes
 // rows; the list is never nil, so an empty one is [] in JSON.
@@ -39,7 +39,7 @@ func scanMessage(s scanner) (*smsflow.Message, error) {
 		before, created, updated int64
 	)
 	if err := s.Scan(&m.ID, &m.Direction, &runID, &stepID, &m.FlowID, &m.ContactID, &m.Phone, &m.Body, &m.Encoding, &m.Characters, &m.Segments,
-		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category, &m.Sender); err != nil {
+		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category, &m.Sender, &m.ConsumedBy); err != nil {
 		return nil, err
 	}
 	m.RunID, m.StepID = runID.Int64, stepID.String

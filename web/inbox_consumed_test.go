@@ -2,6 +2,7 @@ package web
 
 import (
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -86,10 +87,20 @@ func TestInboxLeavesOutConsumedTexts(t *testing.T) {
 		if len(got) != 1 || got[0].Body != "Do you ship to Canada?" {
 			t.Errorf("Replies = %d texts, want the free one", len(got))
 		}
-		// The thread still shows every text both ways.
+		// The thread still shows every text both ways, and says what took
+		// the ones the inbox leaves out.
 		_, body, _ = p.get(t, "/inbox/bo")
 		if !strings.Contains(body, "5 stars, loved it") {
 			t.Error("the conversation page lost the consumed answer")
+		}
+		if !strings.Contains(body, "taken by flow ask (step answer)") {
+			t.Errorf("the thread does not say the flow's wait took the answer:\n%s", body)
+		}
+		if _, body, _ = p.get(t, "/inbox/"+url.PathEscape("phone:+14155550103")); !strings.Contains(body, "answered as the STOP keyword") {
+			t.Errorf("the thread does not say the STOP keyword took the text:\n%s", body)
+		}
+		if _, body, _ = p.get(t, "/inbox/"+url.PathEscape(got[0].ContactID)); !strings.Contains(body, "Do you ship to Canada?") || strings.Contains(body, `class="consumed"`) {
+			t.Errorf("the free text's thread: missing, or the text said to be taken:\n%s", body)
 		}
 	})
 }

@@ -168,6 +168,26 @@ var funcs = template.FuncMap{
 	"num":       num,
 	"money":     money,
 	"path":      url.PathEscape, // one path segment from data: /contacts/{{path .ID}}
+	"consumed":  consumedBy,
+}
+
+// consumedBy says in words what took an inbound text (Message.ConsumedBy),
+// "" when nothing did: the inbox thread shows why a text is not in the
+// inbox.
+func consumedBy(by string) string {
+	kind, rest, _ := strings.Cut(by, ":")
+	switch {
+	case kind == "keyword" && rest == "revocation":
+		return "taken as an opt-out (a STOP in other words)"
+	case kind == "keyword" && rest != "":
+		return "answered as the " + strings.ToUpper(rest) + " keyword"
+	case kind == "flow" && rest != "":
+		if flow, step, ok := strings.Cut(rest, "/"); ok {
+			return "taken by flow " + flow + " (step " + step + ")"
+		}
+		return "started flow " + rest
+	}
+	return ""
 }
 
 // parsePage parses the layout with one page's template.

@@ -38,15 +38,10 @@ func replyCases() []contractCase {
 				return tx.ConsumeReplies([]store.ConsumedReply{{MessageID: b.ID, By: "flow:other"}, {MessageID: c.ID, By: "flow:ask"}})
 			})
 			equal(t, "a second mark", replies(10), []int64{a.ID})
-			var by string
-			if err := db.QueryRowForTest(bg, `SELECT consumed_by FROM messages WHERE id = ?`, b.ID).Scan(&by); err != nil {
-				t.Fatal(err)
-			}
-			equal(t, "the first mark stays", by, "keyword:stop")
-			if err := db.QueryRowForTest(bg, `SELECT consumed_by FROM messages WHERE id = ?`, out.ID).Scan(&by); err != nil {
-				t.Fatal(err)
-			}
-			equal(t, "outbound unmarked", by, "")
+			equal(t, "the first mark stays", messageByID(t, db, b.ID).ConsumedBy, "keyword:stop")
+			equal(t, "a run's wait", messageByID(t, db, d.ID).ConsumedBy, "flow:ask/answer")
+			equal(t, "not consumed", messageByID(t, db, a.ID).ConsumedBy, "")
+			equal(t, "outbound unmarked", messageByID(t, db, out.ID).ConsumedBy, "")
 		}},
 	}
 }
