@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,6 +138,11 @@ func TestBrowserInboxConsoleMessages(t *testing.T) {
 			chromedp.WithPollingTimeout(30*time.Second)))
 		if got := ui.Text(t, "#thread"); !strings.Contains(got, "conversation:admin") {
 			t.Errorf("the thread does not show who sent the reply: %s", got)
+		}
+		// Opened again, the thread says what took the HELP text.
+		ui.Open(t, "/inbox/"+url.PathEscape("phone:+14155550123"))
+		if got := ui.Text(t, "#thread"); !strings.Contains(got, "answered as the HELP keyword") {
+			t.Errorf("the thread does not say the HELP keyword took the text: %s", got)
 		}
 		ui.Screenshot(t, "inbox-thread")
 		ui.Axe(t)
