@@ -264,7 +264,7 @@ func (c *Catalog) Heads() []store.FlowHead {
 // ReservedFlowID cannot be given to a new flow through Save (the API, the
 // web editor): the web UI's /flows/new is its new-flow page (D100). A flow
 // that already has it keeps it.
-const ReservedFlowID = "new"
+const ReservedFlowID = flow.ReservedID
 
 // Save stores a flow from the API after validation: a new flow starts paused;
 // an identical one makes no new version. File flows cannot be changed here.

@@ -23,6 +23,11 @@ const (
 	maxIDLength  = 64
 )
 
+// ReservedID is the one valid flow id a flow should not have: the web UI's
+// /flows/new is its new-flow page (D100). The API refuses it for a new
+// flow; in a flow file it is a warning (a file that has it keeps loading).
+const ReservedID = "new"
+
 var (
 	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	reasonPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)

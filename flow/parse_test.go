@@ -510,3 +510,20 @@ func TestSendFromChecked(t *testing.T) {
 		t.Errorf("from not parsed: %q, %q", steps[0].Send.From, steps[1].Send.From)
 	}
 }
+
+// A flow file with the id the web UI reserves still parses (an installation
+// that has one keeps loading it), with a warning that says why to rename it.
+func TestReservedIDIsAWarning(t *testing.T) {
+	src := "id: new\ncategory: service\ntrigger: {event: Order Completed}\nsteps:\n  - send: \"Thanks\"\n"
+	f, problems := Parse("new.yaml", []byte(src), Options{})
+	if f == nil || f.ID != ReservedID || HasErrors(problems) {
+		t.Fatalf("id new: flow %v, problems %v; want it parsed, without errors", f, problems)
+	}
+	if len(problems) != 1 || problems[0].Severity != SeverityWarning || problems[0].Line != 1 ||
+		!strings.Contains(problems[0].Message, "reserved") || !strings.Contains(problems[0].Message, "/flows/new") {
+		t.Errorf("problems %v, want one warning at line 1 naming /flows/new", problems)
+	}
+	if _, problems := Parse("new-arrivals.yaml", []byte(strings.Replace(src, "id: new", "id: new-arrivals", 1)), Options{}); len(problems) != 0 {
+		t.Errorf("id new-arrivals: %v, want no problem", problems)
+	}
+}

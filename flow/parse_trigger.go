@@ -24,6 +24,9 @@ func (p *parser) flow(root *yaml.Node) *Flow {
 			p.errorf(v, "%s", msg)
 		} else {
 			f.ID, f.idLine, f.idCol = s, v.Line, v.Column
+			if s == ReservedID {
+				p.warnf(v, "the flow id %q is reserved: the web UI's /flows/%s is the page that creates a flow, so this flow cannot be opened there; give it another id", s, s)
+			}
 		}
 	}
 	if v := m.has("name"); v != nil {
