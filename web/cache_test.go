@@ -104,3 +104,40 @@ func TestReportCache(t *testing.T) {
 		t.Errorf("a report was computed after Stop (%d computations, at %v)", calls-before, at)
 	}
 }
+
+// The program page keeps a period under its bounds as parsed: spellings of
+// one period share an entry; a period that ends now is one entry however
+// the clock moves.
+func TestProgramCacheKeysByPeriod(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	clock := testkit.NewClock(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC))
+	u := New(Deps{Config: config.Config{DefaultRegion: "US"}, DB: db, Clock: clock, AdminKey: "ak_test",
+		Log: slog.New(slog.NewTextHandler(&testkit.LogBuffer{}, nil))})
+	defer u.Stop()
+	entries := func() int {
+		u.background.Wait()
+		u.programs.mu.Lock()
+		defer u.programs.mu.Unlock()
+		return len(u.programs.entries)
+	}
+	for _, p := range [][2]string{{"2026-02-01", "2026-03-01"}, {" 2026-02-01 ", "2026-03-02T00:00:00Z"}, {"2026-02-01T00:00:00+00:00", " 2026-03-01"}} {
+		if _, _, err := u.programReport(bg, p[0], p[1]); err != nil {
+			t.Fatalf("%q: %v", p, err)
+		}
+	}
+	if n := entries(); n != 1 {
+		t.Errorf("three spellings of one period: %d cache entries, want 1", n)
+	}
+	for range 2 {
+		if _, _, err := u.programReport(bg, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Hour)
+	}
+	if n := entries(); n != 2 {
+		t.Errorf("the last 30 days, asked twice an hour apart: %d entries in all, want 2", n)
+	}
+	if _, _, err := u.programReport(bg, "2026-03-01", "2026-02-01"); err == nil {
+		t.Error("a period that ends before it starts was accepted")
+	}
+}

@@ -157,14 +157,30 @@ func subscribersChart(days []report.Day, subs []int64) template.HTML {
 // programReport is report.Program over the period the page's from and to
 // name, from the UI's cache of reports (cache.go): a program report reads
 // every message of its window. The zero time means it is being computed.
+//
+// A period is kept under its bounds as parsed, so spellings of one period
+// (" 2026-12-01", "2026-12-01T00:00:00Z") share an entry; a period that
+// leaves "to" out ends now, so it is kept under its "from" alone and its
+// bounds are taken again at each computation.
 func (u *UI) programReport(ctx context.Context, fromS, toS string) (*report.ProgramReport, time.Time, error) {
-	if _, _, err := report.ParsePeriod(fromS, toS, u.now()); err != nil {
+	from, to, err := report.ParsePeriod(fromS, toS, u.now())
+	if err != nil {
 		return nil, time.Time{}, err
 	}
-	return cachedReport(ctx, u, &u.programs, fromS+"|"+toS, func(ctx context.Context) (*report.ProgramReport, error) {
-		from, to, err := report.ParsePeriod(fromS, toS, u.now())
-		if err != nil {
-			return nil, err
+	key := "to now"
+	if strings.TrimSpace(fromS) != "" {
+		key = from.UTC().Format(time.RFC3339Nano) + " " + key
+	}
+	if strings.TrimSpace(toS) != "" {
+		key = from.UTC().Format(time.RFC3339Nano) + "|" + to.UTC().Format(time.RFC3339Nano)
+	}
+	return cachedReport(ctx, u, &u.programs, key, func(ctx context.Context) (*report.ProgramReport, error) {
+		from, to := from, to
+		if strings.TrimSpace(toS) == "" {
+			var err error
+			if from, to, err = report.ParsePeriod(fromS, toS, u.now()); err != nil {
+				return nil, err
+			}
 		}
 		return report.Program(ctx, u.DB, from, to)
 	})
