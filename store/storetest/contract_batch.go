@@ -306,33 +306,12 @@ func batchCases() []contractCase {
 			// Every field as the plain insert stores it: a dedupe key or
 			// none (NULL: many events have none), a public event's own
 			// key namespace, traits, context, times, trust.
-			like := func(id, dedupe string, trust smsflow.Trust) *smsflow.Event {
-				e := newEvent(id, "Order Completed")
-				e.DedupeKey, e.Trust, e.AnonymousID = dedupe, trust, "anon-"+id
-				e.Traits, e.Context = map[string]any{"plan": "pro"}, map[string]any{"ip": "192.0.2.1"}
-				e.ReceivedAt = t0.Add(time.Second)
-				return e
-			}
-			plain := []*smsflow.Event{like("p1", "", smsflow.TrustTrusted), like("p2", "order:1", smsflow.TrustTrusted), like("p3", "order:2", smsflow.TrustPublic)}
-			batch := []*smsflow.Event{like("b1", "", smsflow.TrustTrusted), like("b2", "order:3", smsflow.TrustTrusted), like("b3", "order:4", smsflow.TrustPublic)}
-			for _, e := range plain {
-				addEvent(t, db, e)
-			}
-			write(t, db, func(tx *store.Tx) error {
+			storedAsPlain(t, db, func(tx *store.Tx, batch []*smsflow.Event) error {
 				seqs := must(tx.ReserveEventSeqs(len(batch)))(t)
 				for i, e := range batch {
 					e.Seq = seqs[i]
 				}
 				return tx.InsertEvents(batch)
-			})
-			write(t, db, func(tx *store.Tx) error {
-				for i := range plain {
-					p := must(tx.EventBySeq(plain[i].Seq))(t)
-					b := must(tx.EventBySeq(batch[i].Seq))(t)
-					p.Seq, p.MessageID, p.AnonymousID = b.Seq, b.MessageID, b.AnonymousID
-					equal(t, "stored as the plain insert stores it", b, p)
-				}
-				return nil
 			})
 			equal(t, "no dedupe key is NULL", count(t, db, `SELECT COUNT(*) FROM events WHERE dedupe_key IS NULL AND message_id IN ('p1', 'b1')`), int64(2))
 			equal(t, "a public dedupe key in its namespace", count(t, db, `SELECT COUNT(*) FROM events WHERE dedupe_key = ?`, store.PublicKeyPrefix+"order:4"), int64(1))
@@ -396,28 +375,7 @@ func batchCases() []contractCase {
 			})
 
 			// Every field as the plain insert stores it.
-			like := func(id, dedupe string, trust smsflow.Trust) *smsflow.Event {
-				e := newEvent(id, "Order Completed")
-				e.DedupeKey, e.Trust, e.AnonymousID = dedupe, trust, "anon-"+id
-				e.Traits, e.Context = map[string]any{"plan": "pro"}, map[string]any{"ip": "192.0.2.1"}
-				e.ReceivedAt = t0.Add(time.Second)
-				return e
-			}
-			plain := []*smsflow.Event{like("p1", "", smsflow.TrustTrusted), like("p2", "order:1", smsflow.TrustTrusted), like("p3", "order:2", smsflow.TrustPublic)}
-			batch := []*smsflow.Event{like("b1", "", smsflow.TrustTrusted), like("b2", "order:3", smsflow.TrustTrusted), like("b3", "order:4", smsflow.TrustPublic)}
-			for _, e := range plain {
-				addEvent(t, db, e)
-			}
-			write(t, db, func(tx *store.Tx) error { return tx.InsertNewEvents(batch) })
-			write(t, db, func(tx *store.Tx) error {
-				for i := range plain {
-					p := must(tx.EventBySeq(plain[i].Seq))(t)
-					b := must(tx.EventBySeq(batch[i].Seq))(t)
-					p.Seq, p.MessageID, p.AnonymousID = b.Seq, b.MessageID, b.AnonymousID
-					equal(t, "stored as the plain insert stores it", b, p)
-				}
-				return nil
-			})
+			storedAsPlain(t, db, func(tx *store.Tx, batch []*smsflow.Event) error { return tx.InsertNewEvents(batch) })
 			equal(t, "no dedupe key is NULL", count(t, db, `SELECT COUNT(*) FROM events WHERE dedupe_key IS NULL AND message_id IN ('p1', 'b1')`), int64(2))
 
 			// Many rows in one call; a stored message id fails the
@@ -451,4 +409,34 @@ func batchCases() []contractCase {
 			})
 		}},
 	}
+}
+
+// storedAsPlain stores three events with InsertEvent and three like them
+// with insert (a batch insert under test), and checks that each batch row
+// is stored as the plain insert stores its twin: a dedupe key or none, a
+// public event's key namespace, traits, context, times, trust.
+func storedAsPlain(t *testing.T, db *store.DB, insert func(tx *store.Tx, batch []*smsflow.Event) error) {
+	t.Helper()
+	like := func(id, dedupe string, trust smsflow.Trust) *smsflow.Event {
+		e := newEvent(id, "Order Completed")
+		e.DedupeKey, e.Trust, e.AnonymousID = dedupe, trust, "anon-"+id
+		e.Traits, e.Context = map[string]any{"plan": "pro"}, map[string]any{"ip": "192.0.2.1"}
+		e.ReceivedAt = t0.Add(time.Second)
+		return e
+	}
+	plain := []*smsflow.Event{like("p1", "", smsflow.TrustTrusted), like("p2", "order:1", smsflow.TrustTrusted), like("p3", "order:2", smsflow.TrustPublic)}
+	batch := []*smsflow.Event{like("b1", "", smsflow.TrustTrusted), like("b2", "order:3", smsflow.TrustTrusted), like("b3", "order:4", smsflow.TrustPublic)}
+	for _, e := range plain {
+		addEvent(t, db, e)
+	}
+	write(t, db, func(tx *store.Tx) error { return insert(tx, batch) })
+	write(t, db, func(tx *store.Tx) error {
+		for i := range plain {
+			p := must(tx.EventBySeq(plain[i].Seq))(t)
+			b := must(tx.EventBySeq(batch[i].Seq))(t)
+			p.Seq, p.MessageID, p.AnonymousID = b.Seq, b.MessageID, b.AnonymousID
+			equal(t, "stored as the plain insert stores it", b, p)
+		}
+		return nil
+	})
 }
