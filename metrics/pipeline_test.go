@@ -89,16 +89,7 @@ func TestPipeline(t *testing.T) {
 		submit(item(smsflow.EventTrack, "t1", "ana", "Ping", nil)) // a duplicate
 		settle := func() {
 			t.Helper()
-			for range 100 {
-				n, err := eng.RunOnce(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					return
-				}
-			}
-			t.Fatal("the engine did not settle")
+			testkit.Settle(t, 100, eng.RunOnce)
 		}
 		settle()
 

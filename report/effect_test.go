@@ -103,20 +103,7 @@ func TestReportFindsKnownEffect(t *testing.T) {
 		defer writer.Stop()
 		settle := func() {
 			t.Helper()
-			for range 10_000 {
-				n, err := eng.RunOnce(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				m, err := sender.SendOnce(ctx, delivery.SendBatch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n+m == 0 {
-					return
-				}
-			}
-			t.Fatal("the engine does not settle")
+			testkit.Settle(t, 10_000, eng.RunOnce, func(ctx context.Context) (int, error) { return sender.SendOnce(ctx, delivery.SendBatch) })
 		}
 		seq := 0
 		submit := func(items []*ingest.Item) {

@@ -45,16 +45,7 @@ func TestInboxLeavesOutConsumedTexts(t *testing.T) {
 		eng := engine.New(db, cat, p.clock, slog.New(slog.DiscardHandler), engine.Config{Provider: "console", Brand: map[string]any{"name": "Glow"}})
 		settle := func() {
 			t.Helper()
-			for range 20 {
-				n, err := eng.RunOnce(bg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					return
-				}
-			}
-			t.Fatal("the engine did not settle")
+			testkit.Settle(t, 20, eng.RunOnce)
 		}
 		w := testkit.NewWriter(t, db)
 		testkit.Submit(t, w, testkit.Identify("bo", "", testkit.Number(t, "+14155550102"), nil), testkit.Track("bo", "", "Order Placed", nil))
