@@ -261,11 +261,6 @@ func (c *Catalog) Heads() []store.FlowHead {
 	return out
 }
 
-// ReservedFlowID cannot be given to a new flow through Save (the API, the
-// web editor): the web UI's /flows/new is its new-flow page (D100). A flow
-// that already has it keeps it.
-const ReservedFlowID = flow.ReservedID
-
 // Save stores a flow from the API after validation: a new flow starts paused;
 // an identical one makes no new version. File flows cannot be changed here.
 func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time) (store.FlowHead, []flow.Problem, error) {
@@ -275,7 +270,7 @@ func (c *Catalog) Save(ctx context.Context, id string, src []byte, now time.Time
 		}
 		return store.FlowHead{}, nil, smsflow.Errorf(smsflow.ECONFLICT, "flow %q is loaded from %s; edit the file (it is the source of truth)", id, h.File)
 	}
-	if _, ok := c.Head(id); !ok && id == ReservedFlowID {
+	if _, ok := c.Head(id); !ok && id == flow.ReservedID { // the web UI's /flows/new is its new-flow page (D100)
 		return store.FlowHead{}, nil, smsflow.FieldErrorf(smsflow.EINVALID, "id",
 			"the flow id %q is reserved: the web UI's /flows/%s is the page that creates a flow, so a flow with this id could not be opened there; choose another id", id, id)
 	}

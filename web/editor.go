@@ -163,7 +163,7 @@ func (u *UI) createFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := yamlID(src)
-	if _, exists := u.Catalog.Head(id); id == engine.ReservedFlowID && !exists {
+	if _, exists := u.Catalog.Head(id); id == flow.ReservedID && !exists {
 		d := u.editorFor("", src, traitsOf(r))
 		d.New = true
 		d.Error = "The id new is reserved: /flows/new is this page, so a flow called new could not be opened. Give the flow another id."

@@ -167,16 +167,17 @@ func (u *UI) programReport(ctx context.Context, fromS, toS string) (*report.Prog
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	key := "to now"
-	if strings.TrimSpace(fromS) != "" {
-		key = from.UTC().Format(time.RFC3339Nano) + " " + key
-	}
-	if strings.TrimSpace(toS) != "" {
-		key = from.UTC().Format(time.RFC3339Nano) + "|" + to.UTC().Format(time.RFC3339Nano)
+	toNow := strings.TrimSpace(toS) == ""
+	key := from.UTC().Format(time.RFC3339Nano) + "|" + to.UTC().Format(time.RFC3339Nano)
+	switch {
+	case toNow && strings.TrimSpace(fromS) == "":
+		key = "|now" // the default: the last 30 days
+	case toNow:
+		key = from.UTC().Format(time.RFC3339Nano) + "|now"
 	}
 	return cachedReport(ctx, u, &u.programs, key, func(ctx context.Context) (*report.ProgramReport, error) {
 		from, to := from, to
-		if strings.TrimSpace(toS) == "" {
+		if toNow { // its bounds move with the clock
 			var err error
 			if from, to, err = report.ParsePeriod(fromS, toS, u.now()); err != nil {
 				return nil, err

@@ -131,14 +131,27 @@ func (u *UI) now() time.Time {
 	return time.Now()
 }
 
-// readSession returns the request's live session, or nil: a signed,
-// unexpired cookie whose session did not log out. When the logouts cannot
-// be read it answers nil (the login page) rather than risk letting a
-// logged-out cookie in.
+// readSession returns the request's live session, or nil (see
+// cookieSession); it is looked up once per request.
 func (u *UI) readSession(r *http.Request) *session {
 	if s := sessionFrom(r); s != nil {
 		return s // checked once per request
 	}
+	return u.cookieSession(r)
+}
+
+// sessionLive says whether the cookie a long request (the live console's
+// stream) came with is still a live session, looked up again: a rotation
+// of the admin key, the session's end or a logout since it started ends it.
+func (u *UI) sessionLive(r *http.Request) bool {
+	return u.cookieSession(r) != nil
+}
+
+// cookieSession reads the request's session cookie: a session signed with
+// the current admin key, unexpired, that did not log out, or nil. When the
+// logouts cannot be read it answers nil (the login page) rather than risk
+// letting a logged-out cookie in.
+func (u *UI) cookieSession(r *http.Request) *session {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return nil
@@ -156,30 +169,6 @@ func (u *UI) readSession(r *http.Request) *session {
 		return nil
 	}
 	return s
-}
-
-// sessionLive says whether the cookie a long request (the live console's
-// stream) came with is still a live session: signed with the current admin
-// key (a rotation ends every session), not past its end, not logged out
-// since. As readSession, a logout table it cannot read ends it.
-func (u *UI) sessionLive(r *http.Request) bool {
-	c, err := r.Cookie(SessionCookie)
-	if err != nil {
-		return false
-	}
-	s := u.sessionKeys().decode(c.Value, u.now())
-	if s == nil {
-		return false
-	}
-	if u.DB == nil {
-		return true
-	}
-	out, err := u.DB.SessionLoggedOut(r.Context(), s.hash())
-	if err != nil {
-		u.Log.Warn("web: could not check a live stream's session against the logouts; the stream ends", "err", err)
-		return false
-	}
-	return !out
 }
 
 // hash is what web_logouts stores of a session: its id's SHA-256, so the
