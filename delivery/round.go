@@ -13,6 +13,7 @@ import (
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/phone"
 	"github.com/smsflow/smsflow/provider"
+	"github.com/smsflow/smsflow/store"
 )
 
 // sendOnce is one round of one sender (see SendOnce).
@@ -64,53 +65,10 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			scope.Waiting = s.Waiting()
 		}
 		var err error
-		scope.After = l.claimAfter()
-		if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
+		if claimed, calledUpTo, cursor, err = l.claim(tx, now, n, scope); err != nil {
 			return err
 		}
-		calledUpTo = 0
-		if k := min(scope.Calling, len(claimed)); k > 0 {
-			calledUpTo = claimed[k-1].ID
-		}
-		// front: what a claim from the queue's front took, and how many
-		// it asked for (none: it did not run).
-		front, asked := claimed, n
-		if scope.After > 0 {
-			front, asked = nil, 0
-			if len(claimed) < n {
-				// Short past the cursor: the rest from the front, so that a
-				// short claim still means nothing more is due.
-				more := scope
-				more.After = 0
-				if len(claimed) > 0 {
-					// The marks past the cursor would not lead the
-					// merged rows: none counts, the first group is
-					// marked again with the round's.
-					more.Calling, calledUpTo = 0, 0
-				}
-				asked = n - len(claimed)
-				if front, err = tx.ClaimOutbox(now, asked, more); err != nil {
-					return err
-				}
-				if k := min(more.Calling, len(front)); k > 0 {
-					calledUpTo = front[k-1].ID
-				}
-				// Sorted again: a row committed between the two
-				// statements may be past the cursor.
-				claimed = append(slices.Clip(front), claimed...)
-				slices.SortFunc(claimed, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
-			}
-		}
 		took = len(claimed) > 0
-		cursor = cursorState{scanned: asked > 0, backlog: len(claimed) == n}
-		switch {
-		case len(front) > 0 && len(front) == asked:
-			// The front's claim took all it asked for: more may be due
-			// there, and the next claim goes on from its last.
-			cursor.id = front[len(front)-1].ID
-		case took:
-			cursor.id = claimed[len(claimed)-1].ID
-		}
 		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
@@ -606,4 +564,57 @@ func (s *Sender) recordOutcomes(ctx context.Context, fn func(WriteTx) error) err
 		backoff = min(2*backoff, OutcomeRetryMax)
 	}
 	return err
+}
+
+// claim is the round's claim of up to n queued messages of scope, sorted
+// by id: past the lane's cursor when it has one (claimAfter), and from the
+// queue's front for the rest when that comes back short, so that a short
+// claim still means nothing more is due. It returns the id up to which the
+// claim marked its rows called (0: none counts) and the outcome for the
+// lane's cursor, recorded once the transaction commits.
+func (l *lane) claim(tx WriteTx, now time.Time, n int, scope store.OutboxScope) (claimed []*smsflow.Message, calledUpTo int64, c cursorState, err error) {
+	scope.After = l.claimAfter()
+	if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
+		return nil, 0, c, err
+	}
+	if k := min(scope.Calling, len(claimed)); k > 0 {
+		calledUpTo = claimed[k-1].ID
+	}
+	// front: what a claim from the queue's front took, and how many it
+	// asked for (none: it did not run).
+	front, asked := claimed, n
+	if scope.After > 0 {
+		front, asked = nil, 0
+		if len(claimed) < n {
+			more := scope
+			more.After = 0
+			if len(claimed) > 0 {
+				// The marks past the cursor would not lead the merged
+				// rows: none counts, the first group is marked again
+				// with the round's.
+				more.Calling, calledUpTo = 0, 0
+			}
+			asked = n - len(claimed)
+			if front, err = tx.ClaimOutbox(now, asked, more); err != nil {
+				return nil, 0, c, err
+			}
+			if k := min(more.Calling, len(front)); k > 0 {
+				calledUpTo = front[k-1].ID
+			}
+			// Sorted again: a row committed between the two statements
+			// may be past the cursor.
+			claimed = append(slices.Clip(front), claimed...)
+			slices.SortFunc(claimed, func(a, b *smsflow.Message) int { return cmp.Compare(a.ID, b.ID) })
+		}
+	}
+	c = cursorState{scanned: asked > 0, backlog: len(claimed) == n}
+	switch {
+	case len(front) > 0 && len(front) == asked:
+		// The front's claim took all it asked for: more may be due there,
+		// and the next claim goes on from its last.
+		c.id = front[len(front)-1].ID
+	case len(claimed) > 0:
+		c.id = claimed[len(claimed)-1].ID
+	}
+	return claimed, calledUpTo, c, nil
 }
