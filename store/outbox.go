@@ -184,6 +184,9 @@ func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuse
 	if len(ids) == 0 {
 		return nil
 	}
+	if t.db.dialect.RoundTrips() {
+		return t.markSentArrays(provider, sender, ids, providerIDs, statuses, now)
+	}
 	var q strings.Builder
 	args := make([]any, 0, 3+5*len(ids))
 	args = append(args, provider, micros(now))
@@ -220,6 +223,29 @@ func (t *Tx) MarkSent(provider, sender string, ids []int64, providerIDs, statuse
 		args = append(args, id)
 	}
 	_, err := t.exec(q.String(), args...)
+	return err
+}
+
+// markSentArrays is MarkSent on PostgreSQL: one UPDATE … FROM unnest(…)
+// over the round's arrays, one statement text whatever the round's size,
+// planned in a few µs (the CASE form's text grows with the round, and a
+// custom plan of its 300-odd parameters is made at every execution).
+func (t *Tx) markSentArrays(provider, sender string, ids []int64, providerIDs, statuses []string, now time.Time) error {
+	sts := make([]string, len(ids))
+	for i := range ids {
+		if sts[i] = statuses[i]; sts[i] == "" {
+			sts[i] = smsflow.MessageSent
+		}
+	}
+	q := `UPDATE messages SET provider = ?, error_code = '', updated_at = ?, status = v.s,
+provider_id = CASE WHEN v.p = '' THEN messages.provider_id ELSE v.p END`
+	args := []any{provider, micros(now)}
+	if sender != "" {
+		q += `, sender = CASE WHEN messages.sender = '' THEN ? ELSE messages.sender END`
+		args = append(args, sender)
+	}
+	q += ` FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS v(i, p, s) WHERE messages.id = v.i`
+	_, err := t.exec(q, append(args, ids, providerIDs, sts)...)
 	return err
 }
 

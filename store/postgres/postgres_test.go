@@ -112,3 +112,52 @@ func withParam(t *testing.T, dsn, key, value string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// The statistics keeper analyzes a table that grows, not one whose rows
+// change: a message's row is updated two or three times on its way out, and
+// counting those re-analyzed the messages every few seconds of a broadcast.
+func TestStatisticsFollowGrowthNotUpdates(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	db := storetest.OpenMigrated(t, dsn)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1) // one session: its counts are flushed before the keeper looks
+	exec := func(qs ...string) {
+		t.Helper()
+		for _, q := range append(qs, `SELECT pg_stat_force_next_flush()`) {
+			if _, err := raw.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	analyzed := func() (last time.Time, count int64) {
+		t.Helper()
+		var at sql.NullTime
+		if err := db.ReadQueryRow(ctx, `SELECT last_analyze, analyze_count FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = 'contacts'`).Scan(&at, &count); err != nil {
+			t.Fatal(err)
+		}
+		return at.Time, count
+	}
+	exec(`ALTER TABLE contacts SET (autovacuum_enabled = false)`,
+		`INSERT INTO contacts (id, created_at, updated_at) SELECT 'c' || i, 0, 0 FROM generate_series(1, 3000) AS i`)
+	postgres.KeepStatistics(raw)
+	first, n := analyzed()
+	if n == 0 {
+		t.Fatal("3,000 new rows in a table never analyzed: not analyzed")
+	}
+	exec(`UPDATE contacts SET updated_at = 1`, `UPDATE contacts SET updated_at = 2`)
+	postgres.KeepStatistics(raw)
+	if last, m := analyzed(); m != n || !last.Equal(first) {
+		t.Fatalf("every row updated twice, none added: analyzed again (%d → %d analyses)", n, m)
+	}
+	exec(`INSERT INTO contacts (id, created_at, updated_at) SELECT 'd' || i, 0, 0 FROM generate_series(1, 4000) AS i`)
+	postgres.KeepStatistics(raw)
+	if _, m := analyzed(); m == n {
+		t.Fatal("the table grew from 3,000 to 7,000 rows: not analyzed")
+	}
+}

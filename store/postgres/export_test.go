@@ -1,0 +1,4 @@
+package postgres
+
+// KeepStatistics runs one pass of the statistics keeper.
+var KeepStatistics = keepStatistics
