@@ -43,6 +43,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	claimTx := func(tx WriteTx) error {
 		now := s.clock.Now()
 		claimed, sched, hold, took, cursor = nil, nil, time.Time{}, false, cursorState{}
+		// The pace the round's first groups are planned with (markEnd,
+		// the first consent re-read): the lane's last round's.
+		group.conc, group.prior = s.concurrency(), l.expectedPerWindow()
 		n := limit
 		if paced {
 			st, err := tx.LockPacing(l.pacing.Sender)
@@ -58,8 +61,8 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		scope.Node, scope.Claim = s.Node, claim
 		if !paced {
 			// Unpaced, the first calls start as soon as the claim commits:
-			// the claim marks them (markFirst).
-			scope.Calling = min(n, l.firstGroup())
+			// the claim's UPDATE marks them (markFirst).
+			scope.Calling = markEnd(n, nil, group, 0, now, false)
 		}
 		if s.Waiting != nil {
 			scope.Waiting = s.Waiting()
@@ -116,7 +119,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if err == nil && len(claimed) > 0 {
 			// The calls due as soon as the claim commits are marked by
 			// its commit: a round's first group costs no commit of its own.
-			err = s.markFirst(tx, &marked, claimed, sched, claim, calledUpTo)
+			err = s.markFirst(tx, &marked, claimed, sched, group, claim, calledUpTo)
 		}
 		return err
 	})
@@ -135,7 +138,6 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	group.from, group.to = 0, len(claimed) // what the claim kept, all read
-	group.prior = l.expectedPerWindow()
 	outs := s.call(ctx, claimed, sched, group, claim, &marked)
 	if group.perWindow > 0 {
 		l.mu.Lock()
@@ -286,10 +288,7 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 	if sched != nil {
 		slots = sched.slots
 	}
-	conc := s.Concurrency
-	if conc <= 0 {
-		conc = DefaultConcurrency
-	}
+	conc := s.concurrency()
 	waitCtx, cancel := s.stopContext(ctx)
 	defer cancel()
 	var (
@@ -340,7 +339,12 @@ func (s *Sender) call(ctx context.Context, claimed []*smsflow.Message, sched *sc
 			continue
 		}
 		if i >= marked.to {
-			if err := s.markCalls(waitCtx, marked, claimed, slots, i, claim, group); err != nil {
+			err := s.markCalls(marked, claimed, slots, group, i, true, func(ids []int64, now time.Time) ([]int64, error) {
+				got, err := s.db.MarkCalling(waitCtx, ids, claim, now)
+				group.stalled += s.clock.Now().Sub(now)
+				return got, err
+			})
+			if err != nil {
 				<-sem
 				if waitCtx.Err() == nil {
 					s.log.Error("mark the provider calls about to start; the round's calls not started go back to the outbox", "err", err)
@@ -437,83 +441,93 @@ type markedCalls struct {
 	ids map[int64]bool
 }
 
-// markCalls marks claimed[i] and the calls expected to start within
-// CallMarkWindow of it as called (store DB.MarkCalling): paced, those whose
-// slots fall in the window; unpaced, as many as the round has started per
-// window so far, at least its concurrency.
-func (s *Sender) markCalls(ctx context.Context, mc *markedCalls, claimed []*smsflow.Message, slots []time.Time, i int, claim int64, g *callGroup) error {
-	now := s.clock.Now()
-	to := i + 1
-	if slots != nil {
-		for to < len(claimed) && !slots[to].After(now.Add(CallMarkWindow)) {
-			to++
+// markEnd plans a round's call marks, for the claim and for the call loop
+// alike: the end (exclusive) of the group of calls from claimed[i] on
+// (n claimed in all) expected to start within CallMarkWindow of now —
+// paced (slots), those whose slots fall in the window; unpaced, as many as
+// the round starts per window (callGroup.callsPer), at least its
+// concurrency. starting: claimed[i]'s call is about to start, so the group
+// holds at least it; at the claim no call starts before the commit, and a
+// paced group whose first slot is further off is empty.
+func markEnd(n int, slots []time.Time, g *callGroup, i int, now time.Time, starting bool) int {
+	if slots == nil {
+		k := g.callsPer(CallMarkWindow, i, now)
+		if starting {
+			k = max(1, k)
 		}
-	} else {
-		to = min(len(claimed), i+max(1, g.callsPer(CallMarkWindow, i, now)))
+		return min(n, i+k)
+	}
+	to := i
+	if starting {
+		to++
+	}
+	for to < n && !slots[to].After(now.Add(CallMarkWindow)) {
+		to++
+	}
+	return to
+}
+
+// markCalls marks the group of calls from claimed[i] on that markEnd plans
+// as called, with mark — in the claim's transaction (the claim's commit
+// makes them callable) or in a commit of its own (DB.MarkCalling, as the
+// round reaches them) — and records in mc those still held by the round's
+// claim: a claim another node took back is not marked, and its message not
+// called.
+func (s *Sender) markCalls(mc *markedCalls, claimed []*smsflow.Message, slots []time.Time, g *callGroup, i int, starting bool, mark func(ids []int64, now time.Time) ([]int64, error)) error {
+	now := s.clock.Now()
+	to := markEnd(len(claimed), slots, g, i, now, starting)
+	if to == i {
+		return nil
 	}
 	ids := make([]int64, 0, to-i)
 	for _, m := range claimed[i:to] {
 		ids = append(ids, m.ID)
 	}
-	got, err := s.db.MarkCalling(ctx, ids, claim, now)
-	g.stalled += s.clock.Now().Sub(now)
+	got, err := mark(ids, now)
 	if err != nil {
 		return err
 	}
-	if mc.ids == nil {
-		mc.ids = make(map[int64]bool, len(claimed))
-	}
-	for _, id := range got {
-		mc.ids[id] = true
-	}
+	mc.add(got, to)
 	if len(got) < len(ids) {
 		s.log.Warn("claimed messages were taken back by another node (this node's heartbeat was stale); not sent by this one", "count", len(ids)-len(got))
 	}
-	mc.to = to
 	return nil
 }
 
-// markFirst records the calls expected to start within CallMarkWindow of
-// the claim as marked by the claim's transaction: unpaced, those the claim
-// itself marked (ClaimOutbox's Calling, up to the id calledUpTo: as many as
-// the lane's last round started per window, at least its concurrency);
-// paced, those whose slots fall in the window, marked here. The claim's
-// commit then makes them callable; the round marks the rest as it reaches
-// them (markCalls).
-func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Message, sched *schedule, claim int64, calledUpTo int64) error {
-	mc.ids = make(map[int64]bool, len(claimed))
-	if sched == nil {
-		// Rechecks keep the order: the marked rows kept lead.
-		for _, m := range claimed {
-			if m.ID > calledUpTo {
-				break
-			}
-			mc.ids[m.ID] = true
-			mc.to++
-		}
-		return nil
+// add records ids as marked and still held, the calls marked now reaching
+// claimed[:to].
+func (mc *markedCalls) add(ids []int64, to int) {
+	if mc.ids == nil {
+		mc.ids = make(map[int64]bool)
 	}
-	now := s.clock.Now()
-	to := 0
-	for to < len(claimed) && !sched.slots[to].After(now.Add(CallMarkWindow)) {
-		to++
-	}
-	if to == 0 {
-		return nil
-	}
-	ids := make([]int64, to)
-	for i, m := range claimed[:to] {
-		ids[i] = m.ID
-	}
-	got, err := tx.MarkCalling(ids, claim, now)
-	if err != nil {
-		return err
-	}
-	for _, id := range got {
+	for _, id := range ids {
 		mc.ids[id] = true
 	}
 	mc.to = to
-	return nil
+}
+
+// markFirst marks the round's first group of calls in the claim's
+// transaction (markEnd at the claim). Unpaced, the claim's own UPDATE
+// marked it (OutboxScope.Calling, planned before the claim, up to the id
+// calledUpTo); rechecks keep the order, so the marked rows kept lead and
+// are recorded without a write. Paced, the calls whose slots fall in the
+// window are marked here. The round marks the rest as it reaches them.
+func (s *Sender) markFirst(tx WriteTx, mc *markedCalls, claimed []*smsflow.Message, sched *schedule, g *callGroup, claim int64, calledUpTo int64) error {
+	if sched == nil {
+		to := 0
+		for to < len(claimed) && claimed[to].ID <= calledUpTo {
+			to++
+		}
+		ids := make([]int64, to)
+		for i, m := range claimed[:to] {
+			ids[i] = m.ID
+		}
+		mc.add(ids, to)
+		return nil
+	}
+	return s.markCalls(mc, claimed, sched.slots, g, 0, false, func(ids []int64, now time.Time) ([]int64, error) {
+		return tx.MarkCalling(ids, claim, now)
+	})
 }
 
 // throttledBy is the first transient refusal of a round, in outbox order

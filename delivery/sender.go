@@ -202,14 +202,12 @@ func (l *lane) expectedPerWindow() int {
 	return l.perWindow
 }
 
-// firstGroup is how many calls an unpaced round's claim marks: those
-// expected to start within CallMarkWindow, at least the concurrency.
-func (l *lane) firstGroup() int {
-	conc := l.s.Concurrency
-	if conc <= 0 {
-		conc = DefaultConcurrency
+// concurrency is how many provider calls a round has in flight at most.
+func (s *Sender) concurrency() int {
+	if s.Concurrency <= 0 {
+		return DefaultConcurrency
 	}
-	return max(conc, l.expectedPerWindow())
+	return s.Concurrency
 }
 
 // Retry is the back-off for sends a provider refused for now. The wait
