@@ -19,7 +19,13 @@ const claimed = `status = 'queued' AND claim <> 0`
 // reads "sending".
 const statusRead = `CASE WHEN status = 'queued' AND claim <> 0 THEN 'sending' ELSE status END`
 
-const messageColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, ` + statusRead + `, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender, consumed_by`
+// messageColumns are a message's columns as scanMessage reads them.
+const messageColumns = outboundColumns + `, consumed_by`
+
+// outboundColumns are messageColumns without consumed_by, which only an
+// inbound message sets (empty on every outbound one): what the send
+// path's claim returns (scanOutbound).
+const outboundColumns = `id, direction, run_id, step_id, flow_id, contact_id, phone, body, encoding, characters, segments, ` + statusRead + `, provider, provider_id, error_code, send_before, created_at, updated_at, category, sender`
 
 // collectMessages reads every row of a messageColumns query and closes
 // rows; the list is never nil, so an empty one is [] in JSON.
@@ -31,15 +37,27 @@ func collectMessages(rows *sql.Rows) ([]*smsflow.Message, error) {
 	return out, err
 }
 
-func scanMessage(s scanner) (*smsflow.Message, error) {
+// scanMessage reads a row of messageColumns.
+func scanMessage(s scanner) (*smsflow.Message, error) { return scanMessageOf(s, true) }
+
+// scanOutbound reads a row of outboundColumns (ConsumedBy left empty).
+func scanOutbound(s scanner) (*smsflow.Message, error) { return scanMessageOf(s, false) }
+
+// scanMessageOf reads a row of messageColumns, or of outboundColumns
+// without consumedBy: one list of destinations for both.
+func scanMessageOf(s scanner, consumedBy bool) (*smsflow.Message, error) {
 	var (
 		m                        smsflow.Message
 		runID                    sql.NullInt64
 		stepID                   sql.NullString
 		before, created, updated int64
 	)
-	if err := s.Scan(&m.ID, &m.Direction, &runID, &stepID, &m.FlowID, &m.ContactID, &m.Phone, &m.Body, &m.Encoding, &m.Characters, &m.Segments,
-		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category, &m.Sender, &m.ConsumedBy); err != nil {
+	dest := []any{&m.ID, &m.Direction, &runID, &stepID, &m.FlowID, &m.ContactID, &m.Phone, &m.Body, &m.Encoding, &m.Characters, &m.Segments,
+		&m.Status, &m.Provider, &m.ProviderID, &m.ErrorCode, &before, &created, &updated, &m.Category, &m.Sender, &m.ConsumedBy}
+	if !consumedBy {
+		dest = dest[:len(dest)-1]
+	}
+	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
 	m.RunID, m.StepID = runID.Int64, stepID.String

@@ -71,7 +71,7 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflo
 	}
 	var out []*smsflow.Message
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := scanOutbound(rows)
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -126,7 +126,7 @@ func (t *Tx) claimStatement(now time.Time, limit int, scope OutboxScope, token i
 	// first queued row, and a 50,000-message send slowed down as it went.
 	pick := `SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender >= ? AND sender <= ?` + after + ` AND next_attempt_at <= ?` + skip + ` ORDER BY sender, id LIMIT ?` + t.db.dialect.SkipLocked()
 	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (` + pick + `)
-RETURNING ` + messageColumns
+RETURNING ` + outboundColumns
 	args = append(args, limit)
 	if scope.Calling > 0 {
 		// The picked rows ranked by id: the first Calling are marked called
@@ -134,7 +134,7 @@ RETURNING ` + messageColumns
 		q = `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END
 FROM (SELECT id AS pick_id, row_number() OVER (ORDER BY id) AS pick_rank FROM (` + pick + `) p) picked
 WHERE messages.id = picked.pick_id
-RETURNING ` + messageColumns
+RETURNING ` + outboundColumns
 		args = append([]any{args[0], args[1], args[2], scope.Calling, micros(now)}, args[3:]...)
 	}
 	return q, args

@@ -31,6 +31,9 @@ func outboxCases() []contractCase {
 			equal(t, "claimed status", got[0].Status, "sending")
 			equal(t, "claimed at", got[0].UpdatedAt, t0)
 			equal(t, "stored status", messageByID(t, db, a.ID).Status, "sending")
+			// The claim returns fewer columns than a read (no consumed_by,
+			// an inbound message's): an outbound message reads the same.
+			equal(t, "claimed as read", *got[0], *messageByID(t, db, a.ID))
 			equal(t, "the rest", messageIDs(claim(t, db, t0, 10, store.OutboxScope{Waiting: []string{"paused"}})), []int64{c.ID})
 			equal(t, "a waiting flow's, once it is not", messageIDs(claim(t, db, t0, 10, store.OutboxScope{})), []int64{p.ID})
 			equal(t, "another sender's", len(claim(t, db, t0, 10, store.OutboxScope{Sender: "+15550001111"})), 1)
