@@ -591,9 +591,7 @@ func (l *lane) claim(tx WriteTx, now time.Time, n int, scope store.OutboxScope) 
 	if claimed, err = tx.ClaimOutbox(now, n, scope); err != nil {
 		return nil, 0, c, err
 	}
-	if k := min(scope.Calling, len(claimed)); k > 0 {
-		calledUpTo = claimed[k-1].ID
-	}
+	calledUpTo = markedUpTo(claimed, scope.Calling)
 	// front: what a claim from the queue's front took, and how many it
 	// asked for (none: it did not run).
 	front, asked := claimed, n
@@ -606,15 +604,13 @@ func (l *lane) claim(tx WriteTx, now time.Time, n int, scope store.OutboxScope) 
 				// The marks past the cursor would not lead the merged
 				// rows: none counts, the first group is marked again
 				// with the round's.
-				more.Calling, calledUpTo = 0, 0
+				more.Calling = 0
 			}
 			asked = n - len(claimed)
 			if front, err = tx.ClaimOutbox(now, asked, more); err != nil {
 				return nil, 0, c, err
 			}
-			if k := min(more.Calling, len(front)); k > 0 {
-				calledUpTo = front[k-1].ID
-			}
+			calledUpTo = markedUpTo(front, more.Calling)
 			// Sorted again: a row committed between the two statements
 			// may be past the cursor.
 			claimed = append(slices.Clip(front), claimed...)
@@ -631,4 +627,14 @@ func (l *lane) claim(tx WriteTx, now time.Time, n int, scope store.OutboxScope) 
 		c.id = claimed[len(claimed)-1].ID
 	}
 	return claimed, calledUpTo, c, nil
+}
+
+// markedUpTo is the id up to which a claim that marked its first calling
+// rows called (OutboxScope.Calling) marked them: the last of those it
+// returned, sorted by id (0: none).
+func markedUpTo(claimed []*smsflow.Message, calling int) int64 {
+	if k := min(calling, len(claimed)); k > 0 {
+		return claimed[k-1].ID
+	}
+	return 0
 }
