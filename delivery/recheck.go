@@ -166,14 +166,7 @@ func (s *Sender) refuses(ctx context.Context, g *callGroup, claimed []*smsflow.M
 	}
 	now := s.clock.Now()
 	if i < g.from || i >= g.to || now.Sub(g.readAt) > RecheckWindow {
-		to := i + 1
-		if slots != nil {
-			for to < len(claimed) && !slots[to].After(now.Add(RecheckWindow)) {
-				to++
-			}
-		} else {
-			to = min(len(claimed), i+max(1, g.callsPer(RecheckWindow, i, now)))
-		}
+		to := groupEnd(RecheckWindow, len(claimed), slots, g, i, now, true)
 		var phones []string
 		seen := map[string]bool{}
 		for _, c := range claimed[i:to] {

@@ -43,8 +43,9 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	claimTx := func(tx WriteTx) error {
 		now := s.clock.Now()
 		claimed, sched, hold, took, cursor = nil, nil, time.Time{}, false, cursorState{}
-		// The pace the round's first groups are planned with (markEnd,
-		// the first consent re-read): the lane's last round's.
+		// The pace the round's first groups are planned with (groupEnd:
+		// the claim's marks, the first consent re-read): the lane's last
+		// round's.
 		group.conc, group.prior = s.concurrency(), l.expectedPerWindow()
 		n := limit
 		if paced {
@@ -62,7 +63,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if !paced {
 			// Unpaced, the first calls start as soon as the claim commits:
 			// the claim's UPDATE marks them (markFirst).
-			scope.Calling = markEnd(n, nil, group, 0, now, false)
+			scope.Calling = groupEnd(CallMarkWindow, n, nil, group, 0, now, false)
 		}
 		if s.Waiting != nil {
 			scope.Waiting = s.Waiting()
@@ -441,17 +442,19 @@ type markedCalls struct {
 	ids map[int64]bool
 }
 
-// markEnd plans a round's call marks, for the claim and for the call loop
-// alike: the end (exclusive) of the group of calls from claimed[i] on
-// (n claimed in all) expected to start within CallMarkWindow of now —
-// paced (slots), those whose slots fall in the window; unpaced, as many as
-// the round starts per window (callGroup.callsPer), at least its
-// concurrency. starting: claimed[i]'s call is about to start, so the group
-// holds at least it; at the claim no call starts before the commit, and a
-// paced group whose first slot is further off is empty.
-func markEnd(n int, slots []time.Time, g *callGroup, i int, now time.Time, starting bool) int {
+// groupEnd plans a round's groups of calls — those marked called
+// together (CallMarkWindow), at the claim and in the call loop alike, and
+// those whose consent is read together (RecheckWindow, refuses): the end
+// (exclusive) of the group from claimed[i] on (n claimed in all) expected
+// to start within window of now. Paced (slots), those whose slots fall in
+// the window; unpaced, as many as the round starts per window
+// (callGroup.callsPer), at least its concurrency. starting: claimed[i]'s
+// call is about to start, so the group holds at least it; at the claim no
+// call starts before the commit, and a paced group whose first slot is
+// further off is empty.
+func groupEnd(window time.Duration, n int, slots []time.Time, g *callGroup, i int, now time.Time, starting bool) int {
 	if slots == nil {
-		k := g.callsPer(CallMarkWindow, i, now)
+		k := g.callsPer(window, i, now)
 		if starting {
 			k = max(1, k)
 		}
@@ -461,13 +464,13 @@ func markEnd(n int, slots []time.Time, g *callGroup, i int, now time.Time, start
 	if starting {
 		to++
 	}
-	for to < n && !slots[to].After(now.Add(CallMarkWindow)) {
+	for to < n && !slots[to].After(now.Add(window)) {
 		to++
 	}
 	return to
 }
 
-// markCalls marks the group of calls from claimed[i] on that markEnd plans
+// markCalls marks the group of calls from claimed[i] on that groupEnd plans
 // as called, with mark — in the claim's transaction (the claim's commit
 // makes them callable) or in a commit of its own (DB.MarkCalling, as the
 // round reaches them) — and records in mc those still held by the round's
@@ -475,7 +478,7 @@ func markEnd(n int, slots []time.Time, g *callGroup, i int, now time.Time, start
 // called.
 func (s *Sender) markCalls(mc *markedCalls, claimed []*smsflow.Message, slots []time.Time, g *callGroup, i int, starting bool, mark func(ids []int64, now time.Time) ([]int64, error)) error {
 	now := s.clock.Now()
-	to := markEnd(len(claimed), slots, g, i, now, starting)
+	to := groupEnd(CallMarkWindow, len(claimed), slots, g, i, now, starting)
 	if to == i {
 		return nil
 	}
@@ -507,7 +510,7 @@ func (mc *markedCalls) add(ids []int64, to int) {
 }
 
 // markFirst marks the round's first group of calls in the claim's
-// transaction (markEnd at the claim). Unpaced, the claim's own UPDATE
+// transaction (groupEnd at the claim). Unpaced, the claim's own UPDATE
 // marked it (OutboxScope.Calling, planned before the claim, up to the id
 // calledUpTo); rechecks keep the order, so the marked rows kept lead and
 // are recorded without a write. Paced, the calls whose slots fall in the
