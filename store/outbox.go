@@ -101,8 +101,9 @@ last_id = CASE WHEN excluded.last_id > send_claims.last_id THEN excluded.last_id
 // the rows recording token. No waiting flow: the statement of old, not a
 // filter that matches nothing.
 func (t *Tx) claimStatement(now time.Time, limit int, scope OutboxScope, token int64) (string, []any) {
-	skip := ""
-	args := []any{micros(now), scope.Node, token, scope.Sender, scope.Sender}
+	// The UPDATE's own parameters, then the pick's.
+	set := []any{micros(now), scope.Node, token}
+	args := []any{scope.Sender, scope.Sender}
 	after := ""
 	if scope.After > 0 {
 		// As a row comparison on the index's key: "id > ?" alone let
@@ -112,12 +113,14 @@ func (t *Tx) claimStatement(now time.Time, limit int, scope OutboxScope, token i
 		args = append(args, scope.Sender, scope.After)
 	}
 	args = append(args, micros(now))
+	skip := ""
 	if len(scope.Waiting) > 0 {
 		skip = ` AND flow_id NOT IN (` + placeholders(len(scope.Waiting)) + `)`
 		for _, id := range scope.Waiting {
 			args = append(args, id)
 		}
 	}
+	args = append(args, limit)
 	// The sender is matched as a range, and the order is (sender, id), so
 	// that only messages_outbox_sender gives the order without a sort. With
 	// "sender = ?" PostgreSQL may walk the primary key instead, which
@@ -125,19 +128,19 @@ func (t *Tx) claimStatement(now time.Time, limit int, scope OutboxScope, token i
 	// message sent since: the claim then reads the whole history before its
 	// first queued row, and a 50,000-message send slowed down as it went.
 	pick := `SELECT id FROM messages WHERE status = 'queued' AND claim = 0 AND sender >= ? AND sender <= ?` + after + ` AND next_attempt_at <= ?` + skip + ` ORDER BY sender, id LIMIT ?` + t.db.dialect.SkipLocked()
-	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = 0 WHERE id IN (` + pick + `)
-RETURNING ` + outboundColumns
-	args = append(args, limit)
+	called, rows := `0`, ` WHERE id IN (`+pick+`)`
 	if scope.Calling > 0 {
 		// The picked rows ranked by id: the first Calling are marked called
 		// in the claim's row version rather than in a second one.
-		q = `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END
+		called = `CASE WHEN picked.pick_rank <= ? THEN CAST(? AS BIGINT) ELSE 0 END`
+		rows = `
 FROM (SELECT id AS pick_id, row_number() OVER (ORDER BY id) AS pick_rank FROM (` + pick + `) p) picked
-WHERE messages.id = picked.pick_id
-RETURNING ` + outboundColumns
-		args = append([]any{args[0], args[1], args[2], scope.Calling, micros(now)}, args[3:]...)
+WHERE messages.id = picked.pick_id`
+		set = append(set, scope.Calling, micros(now))
 	}
-	return q, args
+	q := `UPDATE messages SET updated_at = ?, claimed_by = ?, claim = ?, called_at = ` + called + rows + `
+RETURNING ` + outboundColumns
+	return q, append(set, args...)
 }
 
 // ReleaseClaim forgets a round's claim once its outcome is recorded (every
