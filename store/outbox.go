@@ -69,17 +69,8 @@ func (t *Tx) ClaimOutbox(now time.Time, limit int, scope OutboxScope) ([]*smsflo
 	if err != nil {
 		return nil, err
 	}
-	var out []*smsflow.Message
-	for rows.Next() {
-		m, err := scanOutbound(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, func(r *sql.Rows) (*smsflow.Message, error) { return scanOutbound(r) })
+	if err != nil {
 		return nil, err
 	}
 	// RETURNING has no order.
@@ -301,16 +292,7 @@ func (t *Tx) MarkCalling(ids []int64, claim int64, now time.Time) ([]int64, erro
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var marked []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		marked = append(marked, id)
-	}
-	return marked, rows.Err()
+	return collect(rows, func(r *sql.Rows) (id int64, err error) { return id, r.Scan(&id) })
 }
 
 // Recovered counts what RecoverClaims did with the claims it took back.
@@ -342,21 +324,12 @@ func (db *DB) RecoverClaims(ctx context.Context, node string, staleBefore, now t
 	var r Recovered
 	err := db.WriteTx(ctx, func(t *Tx) error {
 		r = Recovered{}
-		var rounds []round
 		rows, err := t.query(`SELECT node, claim, first_id, last_id FROM send_claims WHERE `+cond, args...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var c round
-			if err := rows.Scan(&c.node, &c.claim, &c.first, &c.last); err != nil {
-				rows.Close()
-				return err
-			}
-			rounds = append(rounds, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		rounds, err := collect(rows, func(r *sql.Rows) (c round, err error) { return c, r.Scan(&c.node, &c.claim, &c.first, &c.last) })
+		if err != nil {
 			return err
 		}
 		// Each round's rows by its id range (the primary key), not by a
@@ -423,19 +396,13 @@ func (t *Tx) CancelContactQueued(contactID, code string, now time.Time) ([]Cance
 	if err != nil {
 		return nil, err
 	}
-	var out []CanceledMessage
-	for rows.Next() {
-		var m CanceledMessage
+	out, err := collect(rows, func(r *sql.Rows) (m CanceledMessage, err error) {
 		var step sql.NullString
-		if err := rows.Scan(&m.ID, &m.RunID, &step, &m.FlowID); err != nil {
-			rows.Close()
-			return nil, err
-		}
+		err = r.Scan(&m.ID, &m.RunID, &step, &m.FlowID)
 		m.StepID = step.String
-		out = append(out, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return m, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, m := range out {
@@ -469,21 +436,18 @@ WHERE direction = 'out' AND provider IN ('', ?) AND status = 'unknown' AND provi
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Interrupted
-	for rows.Next() {
+	return collect(rows, func(r *sql.Rows) (Interrupted, error) {
 		var called int64
-		m, err := scanMessage(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &called)...) }))
+		m, err := scanMessage(scanFunc(func(dest ...any) error { return r.Scan(append(dest, &called)...) }))
 		if err != nil {
-			return nil, err
+			return Interrupted{}, err
 		}
 		it := Interrupted{Message: m}
 		if called > 0 {
 			it.CalledAt = fromMicros(called)
 		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+		return it, nil
+	})
 }
 
 // scanFunc adapts a scan with extra columns to scanner.
