@@ -17,24 +17,18 @@ import (
 
 	"github.com/smsflow/smsflow"
 	"github.com/smsflow/smsflow/store"
-)
-
-// figuresPending is what the flows list says while its figures are being
-// computed (web/templates/flows.html), programPending what the program
-// page says while its report is (web/templates/program.html).
-const (
-	figuresPending = "the figures are being computed"
-	programPending = "the numbers are being computed"
+	"github.com/smsflow/smsflow/web"
 )
 
 // pendingMarker is what path's page says while the numbers it shows are
-// being computed in the background ("" if it computes nothing so).
+// being computed in the background ("" if it computes nothing so): the
+// web package's own words, so the two cannot drift.
 func pendingMarker(path string) string {
 	switch {
 	case path == "/flows":
-		return figuresPending
+		return web.FiguresPending
 	case strings.HasPrefix(path, "/program"):
-		return programPending
+		return web.ProgramPending
 	}
 	return ""
 }

@@ -169,6 +169,9 @@ var funcs = template.FuncMap{
 	"money":     money,
 	"path":      url.PathEscape, // one path segment from data: /contacts/{{path .ID}}
 	"consumed":  consumedBy,
+	// The words of a page whose numbers are still being computed (pending.go).
+	"figuresPending": func() string { return FiguresPending },
+	"programPending": func() string { return ProgramPending },
 }
 
 // consumedBy says in words what took an inbound text (Message.ConsumedBy),

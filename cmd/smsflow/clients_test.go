@@ -162,11 +162,3 @@ func TestOfficialClientLibraries(t *testing.T) {
 		t.Errorf("server log mentions a panic:\n%s", log)
 	}
 }
-
-// stoppedLog stops the server and returns what it wrote to stderr. The
-// buffer is read only once the process has exited and exec has finished
-// copying its output, so the read cannot race with a write.
-func (s *server) stoppedLog() string {
-	s.kill()
-	return s.stderr.String()
-}

@@ -2,27 +2,21 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/smsflow/smsflow/bench"
 	"github.com/smsflow/smsflow/delivery"
 	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
-	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -109,44 +103,19 @@ func crashTest(t *testing.T, kind, dsn string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second+time.Duration(kills)*3*time.Second)
 	defer cancel()
 
-	// Each answer is held 1 ms, so a kill right after a request arrived
-	// lands while that provider call is in flight.
-	fake, err := twiliotest.Start(twiliotest.Config{AccountSID: fakeSID, AuthToken: fakeToken, Latency: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	flows := t.TempDir()
-	if err := os.WriteFile(filepath.Join(flows, "crash.yaml"), []byte(crashFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{
-		"SMSFLOW_PROVIDER=twilio", "SMSFLOW_TWILIO_ACCOUNT_SID=" + fakeSID, "SMSFLOW_TWILIO_AUTH_TOKEN=" + fakeToken,
-		"SMSFLOW_TWILIO_FROM=" + fakeFrom, "SMSFLOW_TWILIO_API_BASE=" + fake.URL(),
+	h := newKillHarness(t, ctx, kind, dsn,
 		"SMSFLOW_TWILIO_RATE=", // no pacing: sends as fast as the fake takes them
 		// An interrupted message the fake has no record of is sent again
 		// after 2 s (10 min in production, for Twilio's list to catch up).
 		"SMSFLOW_TWILIO_RECONCILE_AFTER=2s",
-		"SMSFLOW_PUBLIC_URL=" + fakePublic, "SMSFLOW_FLOWS=" + flows,
 		"SMSFLOW_WRITE_KEY=wk_crash", "SMSFLOW_SERVER_KEY=sk_crash", "SMSFLOW_ADMIN_KEY=ak_crash", "SMSFLOW_LOG_LEVEL=warn",
-	}
+	)
+	fake, sdb, count := h.fake, h.sdb, h.count
 	// Each PostgreSQL process gets its own application_name, so the test can
 	// wait until the server has dropped a killed process's sessions (and
 	// finished any COMMIT it had received) before looking at the rows.
 	appName := func(gen int) string { return fmt.Sprintf("smsflow-crash-%x-%d", start.UnixNano(), gen) }
-	dsnFor := func(gen int) string {
-		if kind != "postgres" {
-			return dsn
-		}
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("application_name", appName(gen))
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
+	dsnFor := func(gen int) string { return withAppName(t, dsn, appName(gen)) }
 
 	// One address for every process, as a real node restarts on its port:
 	// the node id (host and address) is the same, so each restart takes back
@@ -156,26 +125,10 @@ func crashTest(t *testing.T, kind, dsn string) {
 		return startServerIn(t, t.TempDir(), []string{"--db", dsn, "--addr", addr}, env...)
 	}
 	gen := 0
-	srv := startServer(t, dsnFor(gen), env...)
+	srv := startServer(t, dsnFor(gen), h.env...)
 	servers := []*server{srv}
 	world := &crashWorld{changed: make(chan struct{})}
 	world.set(srv.url)
-	sdb, err := bench.OpenSQL(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sdb.Close()
-	count := func(q string, args ...any) int64 {
-		t.Helper()
-		var n int64
-		if kind == "postgres" {
-			q = store.RebindDollar(q)
-		}
-		if err := sdb.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
 
 	// Contacts with their numbers first (not under the kills).
 	contactID := func(i int) string { return fmt.Sprintf("crash-%05d", i) }
@@ -278,14 +231,8 @@ func crashTest(t *testing.T, kind, dsn string) {
 		if err != nil {
 			t.Fatalf("kill %d: %v\nserver log:\n%s", k+1, err, srv.stoppedLog())
 		}
-		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-srv.exited
+		h.kill(srv, appName(gen))
 		world.set("")
-		if kind == "postgres" {
-			crashAwaitSessionsGone(t, sdb, appName(gen))
-		}
 		// Only the calls marked started can end unknown; the rest of the
 		// claimed rounds go back to the queue at the restart.
 		n := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND called_at <> 0`)
@@ -295,7 +242,7 @@ func crashTest(t *testing.T, kind, dsn string) {
 		t.Logf("kill %d at %s: provider has %d requests, %d messages in the database, %d sending, %d events acknowledged",
 			k+1, time.Since(start).Round(time.Millisecond), fake.Count(), count(`SELECT COUNT(*) FROM messages WHERE direction = 'out'`), n, crashAcked(acked[:]))
 		gen++
-		srv = startServer(t, dsnFor(gen), env...)
+		srv = startServer(t, dsnFor(gen), h.env...)
 		servers = append(servers, srv)
 		world.set(srv.url)
 	}
@@ -468,37 +415,6 @@ func crashTest(t *testing.T, kind, dsn string) {
 			t.Errorf("a server log mentions a panic:\n%s", log)
 		}
 	}
-}
-
-// crashAwaitSessionsGone waits until PostgreSQL has ended every session of
-// the killed process (so a COMMIT it had sent is applied or not, for good).
-func crashAwaitSessionsGone(t *testing.T, sdb *sql.DB, name string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		if err := sdb.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PostgreSQL still has %d sessions of the killed process after 10 s", n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition, bounded by deadline
-	}
-}
-
-// crashFreeAddr is a loopback address with a port free right now.
-func crashFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func crashAcked(acked []atomic.Bool) int {

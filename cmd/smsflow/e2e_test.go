@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,8 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,23 +24,20 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "smsflow-e2e-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "smsflow")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build smsflow: %v\n%s", err, out)
+	var err error
+	if binary, err = testkit.BuildSmsflow(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testkit.RemoveSmsflow()
 	os.Exit(code)
 }
 
-// server is a running smsflow process.
+// server is a running smsflow process, under the names this package's
+// tests use.
 type server struct {
+	proc              *testkit.Serve
 	cmd               *exec.Cmd
 	url               string
 	writeKey, adminKY string
@@ -53,13 +47,6 @@ type server struct {
 	exited            chan struct{}
 }
 
-var (
-	urlRe    = regexp.MustCompile(`listening on (http://\S+)`)
-	writeRe  = regexp.MustCompile(`write key:\s+(\S+)`)
-	adminRe  = regexp.MustCompile(`admin key:\s+(\S+)`)
-	serverRe = regexp.MustCompile(`server key:\s+(\S+)`)
-)
-
 // startServer runs `smsflow serve` on port 0 and waits for its banner. keys,
 // when given, are passed through the environment.
 func startServer(t *testing.T, dsn string, env ...string) *server {
@@ -68,60 +55,23 @@ func startServer(t *testing.T, dsn string, env ...string) *server {
 }
 
 // startServerIn runs `smsflow serve --addr 127.0.0.1:0 ARGS...` in dir (its
-// smsflow.yaml and ./flows, when there) and waits for its banner.
+// smsflow.yaml and ./flows, when there) and waits for its banner. A key the
+// banner shows shortened keeps its first characters, without the "…".
 func startServerIn(t *testing.T, dir string, args []string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	p := testkit.StartServe(t, dir, args, env...)
+	return &server{
+		proc: p, cmd: p.Cmd, url: p.URL, writeKey: p.WriteKey,
+		adminKY:   strings.TrimSuffix(p.AdminKey, "…"),
+		serverKey: strings.TrimSuffix(p.ServerKey, "…"),
+		banner:    p.Banner, stderr: p.Stderr, exited: p.Exited,
 	}
-	s := &server{cmd: cmd, stderr: &testkit.LogBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() { s.kill() })
-	sc := bufio.NewScanner(stdout)
-	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		line := sc.Text()
-		s.banner = append(s.banner, line)
-		if m := urlRe.FindStringSubmatch(line); m != nil {
-			s.url = m[1]
-		}
-		if m := writeRe.FindStringSubmatch(line); m != nil {
-			s.writeKey = m[1]
-		}
-		if m := serverRe.FindStringSubmatch(line); m != nil {
-			s.serverKey = strings.TrimSuffix(m[1], "…")
-		}
-		if m := adminRe.FindStringSubmatch(line); m != nil {
-			s.adminKY = strings.TrimSuffix(m[1], "…")
-		}
-		if strings.Contains(line, "try: curl") {
-			break
-		}
-	}
-	if s.url == "" {
-		t.Fatalf("server did not start; stderr:\n%s", s.stoppedLog())
-	}
-	go io.Copy(io.Discard, stdout)
-	return s
 }
 
-func (s *server) kill() {
-	select {
-	case <-s.exited:
-	default:
-		s.cmd.Process.Signal(syscall.SIGKILL)
-		<-s.exited
-	}
-}
+func (s *server) kill() { s.proc.Kill() }
+
+// stoppedLog kills the server and returns what it wrote to stderr.
+func (s *server) stoppedLog() string { return s.proc.StoppedLog() }
 
 type reply struct {
 	status int

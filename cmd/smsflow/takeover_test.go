@@ -5,15 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/smsflow/smsflow/bench"
-	"github.com/smsflow/smsflow/provider/twilio/twiliotest"
-	"github.com/smsflow/smsflow/store"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -33,44 +29,19 @@ func TestTakeoverOfAKilledNodesClaims(t *testing.T) {
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	fake, err := twiliotest.Start(twiliotest.Config{AccountSID: fakeSID, AuthToken: fakeToken, Latency: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	flows := t.TempDir()
-	if err := os.WriteFile(filepath.Join(flows, "crash.yaml"), []byte(crashFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{
-		"SMSFLOW_PROVIDER=twilio", "SMSFLOW_TWILIO_ACCOUNT_SID=" + fakeSID, "SMSFLOW_TWILIO_AUTH_TOKEN=" + fakeToken,
-		"SMSFLOW_TWILIO_FROM=" + fakeFrom, "SMSFLOW_TWILIO_API_BASE=" + fake.URL(),
+	h := newKillHarness(t, ctx, "postgres", dsn,
 		"SMSFLOW_TWILIO_RATE=40/s", // a round claims 40 and waits for their slots
 		"SMSFLOW_TWILIO_RECONCILE_AFTER=2s",
-		"SMSFLOW_NODE_TTL=" + ttl.String(),
-		"SMSFLOW_PUBLIC_URL=" + fakePublic, "SMSFLOW_FLOWS=" + flows,
+		"SMSFLOW_NODE_TTL="+ttl.String(),
 		"SMSFLOW_WRITE_KEY=wk_take", "SMSFLOW_SERVER_KEY=sk_take", "SMSFLOW_ADMIN_KEY=ak_take", "SMSFLOW_LOG_LEVEL=info",
-	}
+	)
+	fake, sdb, count := h.fake, h.sdb, h.count
 	appName := fmt.Sprintf("smsflow-takeover-%x", time.Now().UnixNano())
 	addrA, addrB := crashFreeAddr(t), crashFreeAddr(t)
-	a := startServerIn(t, t.TempDir(), []string{"--db", withAppName(t, dsn, appName), "--addr", addrA}, env...)
-	b := startServerIn(t, t.TempDir(), []string{"--db", dsn, "--addr", addrB}, env...)
+	a := startServerIn(t, t.TempDir(), []string{"--db", withAppName(t, dsn, appName), "--addr", addrA}, h.env...)
+	b := startServerIn(t, t.TempDir(), []string{"--db", dsn, "--addr", addrB}, h.env...)
 	host, _ := os.Hostname()
 	nodeA := host + "/" + addrA
-
-	sdb, err := bench.OpenSQL(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sdb.Close()
-	count := func(q string, args ...any) int64 {
-		t.Helper()
-		var n int64
-		if err := sdb.QueryRowContext(ctx, store.RebindDollar(q), args...).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
 
 	// Every contact gets one "Parcel Ready", half through each node.
 	for from := 0; from < contacts; from += 40 {
@@ -99,12 +70,8 @@ func TestTakeoverOfAKilledNodesClaims(t *testing.T) {
 		}
 		time.Sleep(2 * time.Millisecond) // polling a condition, bounded by deadline
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-a.exited
+	h.kill(a, appName)
 	killed := time.Now()
-	crashAwaitSessionsGone(t, sdb, appName)
 	uncalled := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND claimed_by = ? AND called_at = 0`, nodeA)
 	called := count(`SELECT COUNT(*) FROM messages WHERE status = 'queued' AND claim <> 0 AND claimed_by = ? AND called_at <> 0`, nodeA)
 	if uncalled == 0 {
@@ -164,17 +131,6 @@ func TestTakeoverOfAKilledNodesClaims(t *testing.T) {
 	if strings.Contains(log, "panic") {
 		t.Errorf("node B's log mentions a panic:\n%s", log)
 	}
-}
-
-// withAppName is dsn with its PostgreSQL application_name set, so a test can
-// wait for a killed process's sessions to end.
-func withAppName(t *testing.T, dsn, name string) string {
-	t.Helper()
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "application_name=" + name
 }
 
 // pendingMessages describes the outbound messages not yet done, for a

@@ -21,7 +21,6 @@
 package browsertest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -31,13 +30,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/smsflow/smsflow/internal/testkit"
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
@@ -70,135 +69,47 @@ func Chromium() string {
 	return ""
 }
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-	buildDir  string
-)
-
 // Main runs a package's tests and removes the binary built for them; call
 // it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testkit.RemoveSmsflow()
 	os.Exit(code)
 }
 
 // Binary builds the smsflow binary once per test process.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "smsflow-browser-")
-		if buildErr != nil {
-			return
-		}
-		binary = filepath.Join(buildDir, "smsflow")
-		out, err := exec.Command("go", "build", "-o", binary, "github.com/smsflow/smsflow/cmd/smsflow").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build smsflow: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
+	return testkit.SmsflowBinary(t)
 }
 
 // Server is a running `smsflow serve`.
 type Server struct {
-	DB       string // "sqlite" or "postgres"
-	DSN      string
-	URL      string
-	Dir      string // its working directory (smsflow.yaml, ./flows)
-	AdminKey string
-	WriteKey string
-	// ServerKey is the server key (ingestion from back ends).
-	ServerKey string
-	Banner    []string
-	stderr    *syncBuffer
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	*testkit.Serve
+	DB  string // "sqlite" or "postgres"
+	DSN string
+	Dir string // its working directory (smsflow.yaml, ./flows)
 }
-
-var (
-	urlRe    = regexp.MustCompile(`listening on (http://\S+)`)
-	writeRe  = regexp.MustCompile(`write key:\s+(\S+)`)
-	adminRe  = regexp.MustCompile(`admin key:\s+(\S+)`)
-	serverRe = regexp.MustCompile(`server key:\s+(\S+)`)
-)
 
 // StartServer runs `smsflow serve --addr 127.0.0.1:0 --db DSN` in dir
 // (t.TempDir() when empty: the bundled example flows, console provider)
 // with env added, and waits for its banner. It is stopped when t ends.
 func StartServer(t testing.TB, db, dsn, dir string, env ...string) *Server {
 	t.Helper()
-	bin := Binary(t)
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dsn)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	p := testkit.StartServe(t, dir, []string{"--db", dsn}, env...)
+	s := &Server{Serve: p, DB: db, DSN: dsn, Dir: dir}
+	t.Cleanup(p.Stop) // runs before StartServe's kill: a clean stop first
+	if s.AdminKey == "" || strings.HasSuffix(s.AdminKey, "…") {
+		t.Fatalf("smsflow serve did not start with a fresh admin key; stdout:\n%s\nstderr:\n%s", strings.Join(s.Banner, "\n"), s.Log())
 	}
-	s := &Server{DB: db, DSN: dsn, Dir: dir, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(s.exited) }()
-	t.Cleanup(s.stop)
-	sc := bufio.NewScanner(stdout)
-	deadline := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		line := sc.Text()
-		s.Banner = append(s.Banner, line)
-		if m := urlRe.FindStringSubmatch(line); m != nil {
-			s.URL = m[1]
-		}
-		if m := writeRe.FindStringSubmatch(line); m != nil {
-			s.WriteKey = m[1]
-		}
-		if m := serverRe.FindStringSubmatch(line); m != nil {
-			s.ServerKey = m[1]
-		}
-		if m := adminRe.FindStringSubmatch(line); m != nil {
-			s.AdminKey = m[1]
-		}
-		if strings.Contains(line, "try: curl") {
-			break
-		}
-	}
-	if s.URL == "" || s.AdminKey == "" || strings.HasSuffix(s.AdminKey, "…") {
-		t.Fatalf("smsflow serve did not start with a fresh admin key; stdout:\n%s\nstderr:\n%s", strings.Join(s.Banner, "\n"), s.stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
 	return s
 }
 
 // Log is what the server logged so far.
-func (s *Server) Log() string { return s.stderr.String() }
-
-func (s *Server) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
+func (s *Server) Log() string { return s.Stderr.String() }
 
 // API calls the JSON API with the admin key and decodes the answer into
 // out (when not nil); it fails the test unless the status is 2xx.
@@ -494,23 +405,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// syncBuffer is a bytes.Buffer written by the server's stderr copier and
-// read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

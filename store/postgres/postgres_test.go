@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,25 @@ import (
 	"github.com/smsflow/smsflow/store/storetest"
 )
 
+// contactsBurst makes the contacts table grow from nothing by 3,000 rows,
+// with autovacuum turned off for it so that only smsflow can analyze it.
+var contactsBurst = []string{
+	`ALTER TABLE contacts SET (autovacuum_enabled = false)`,
+	`INSERT INTO contacts (id, created_at, updated_at) SELECT 'c' || i, 0, 0 FROM generate_series(1, 3000) AS i`,
+}
+
+// openRaw is a connection pool of the test's own on dsn, for statements
+// smsflow never runs; it is closed when t ends.
+func openRaw(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
 // A table that grows from nothing gets planner statistics from smsflow
 // itself (a manual ANALYZE: last_analyze), without waiting for autovacuum,
 // which is turned off for the table so that only smsflow can analyze it.
@@ -20,21 +40,15 @@ func TestBurstGetsStatistics(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	ctx := context.Background()
 	db := storetest.OpenMigrated(t, dsn)
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := openRaw(t, dsn)
 	conn, err := raw.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	for _, q := range []string{
-		`ALTER TABLE contacts SET (autovacuum_enabled = false)`,
-		`INSERT INTO contacts (id, created_at, updated_at) SELECT 'c' || i, 0, 0 FROM generate_series(1, 3000) AS i`,
+	for _, q := range slices.Concat(contactsBurst, []string{
 		`SELECT pg_stat_force_next_flush()`, // this session's counts reach pg_stat at once
-	} {
+	}) {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -120,11 +134,7 @@ func TestStatisticsFollowGrowthNotUpdates(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	ctx := context.Background()
 	db := storetest.OpenMigrated(t, dsn)
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := openRaw(t, dsn)
 	raw.SetMaxOpenConns(1) // one session: its counts are flushed before the keeper looks
 	exec := func(qs ...string) {
 		t.Helper()
@@ -143,8 +153,7 @@ WHERE schemaname = current_schema() AND relname = 'contacts'`).Scan(&at, &count)
 		}
 		return at.Time, count
 	}
-	exec(`ALTER TABLE contacts SET (autovacuum_enabled = false)`,
-		`INSERT INTO contacts (id, created_at, updated_at) SELECT 'c' || i, 0, 0 FROM generate_series(1, 3000) AS i`)
+	exec(contactsBurst...)
 	postgres.KeepStatistics(raw)
 	first, n := analyzed()
 	if n == 0 {

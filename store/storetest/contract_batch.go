@@ -198,15 +198,8 @@ func batchCases() []contractCase {
 			})
 		}},
 		{"Tx.StoredEventKeys", func(t *testing.T, db *store.DB) {
-			addEvent(t, db, newEvent("m1", "Viewed"))
-			ordered := newEvent("m2", "Order Completed")
-			ordered.DedupeKey = "order:7"
-			addEvent(t, db, ordered)
-			again := newEvent("m3", "Order Completed")
-			again.DedupeKey = "order:7"
-			public := newEvent("m1", "Viewed")
-			public.Trust = smsflow.TrustPublic
-			events := []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
+			events := keyedEvents(t, db)
+			again := events[1]
 			write(t, db, func(tx *store.Tx) error {
 				got := must(tx.StoredEventKeys(events))(t)
 				want := map[string]bool{}
@@ -227,15 +220,7 @@ func batchCases() []contractCase {
 			ana.Traits, ana.PublicTraits = map[string]any{"plan": "pro"}, []string{"plan"}
 			write(t, db, func(tx *store.Tx) error { return tx.UpdateContact(ana) })
 			addContact(t, db, "bob", "")
-			addEvent(t, db, newEvent("m1", "Viewed"))
-			ordered := newEvent("m2", "Order Completed")
-			ordered.DedupeKey = "order:7"
-			addEvent(t, db, ordered)
-			again := newEvent("m3", "Order Completed")
-			again.DedupeKey = "order:7"
-			public := newEvent("m1", "Viewed")
-			public.Trust = smsflow.TrustPublic
-			events := []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
+			events := keyedEvents(t, db)
 			ids := []string{"ana", "bob", "nobody"}
 			write(t, db, func(tx *store.Tx) error {
 				// The same as the two reads it stands for, also with no
@@ -439,4 +424,20 @@ func storedAsPlain(t *testing.T, db *store.DB, insert func(tx *store.Tx, batch [
 		}
 		return nil
 	})
+}
+
+// keyedEvents stores m1 (Viewed) and m2 (an Order Completed with the dedupe
+// key order:7) and returns a batch to look up: m1 again, m3 (another
+// order:7), m4 (new) and m1 from a public caller (its own namespace).
+func keyedEvents(t *testing.T, db *store.DB) []*smsflow.Event {
+	t.Helper()
+	addEvent(t, db, newEvent("m1", "Viewed"))
+	ordered := newEvent("m2", "Order Completed")
+	ordered.DedupeKey = "order:7"
+	addEvent(t, db, ordered)
+	again := newEvent("m3", "Order Completed")
+	again.DedupeKey = "order:7"
+	public := newEvent("m1", "Viewed")
+	public.Trust = smsflow.TrustPublic
+	return []*smsflow.Event{newEvent("m1", "Viewed"), again, newEvent("m4", "Viewed"), public}
 }
