@@ -431,14 +431,14 @@ type Interrupted struct {
 // reconciliation asks the provider about. Those it could not settle
 // (unreconciled) are left for an operator.
 func (db *DB) InterruptedMessages(ctx context.Context, provider string, limit int) ([]Interrupted, error) {
-	rows, err := db.ReadQuery(ctx, `SELECT `+messageColumns+`, called_at FROM messages
+	rows, err := db.ReadQuery(ctx, `SELECT `+outboundColumns+`, called_at FROM messages
 WHERE direction = 'out' AND provider IN ('', ?) AND status = 'unknown' AND provider_id = '' AND error_code <> ? ORDER BY id LIMIT ?`, provider, Unreconciled, limit)
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, func(r *sql.Rows) (Interrupted, error) {
 		var called int64
-		m, err := scanMessage(scanFunc(func(dest ...any) error { return r.Scan(append(dest, &called)...) }))
+		m, err := scanOutbound(scanFunc(func(dest ...any) error { return r.Scan(append(dest, &called)...) }))
 		if err != nil {
 			return Interrupted{}, err
 		}
