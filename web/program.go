@@ -168,12 +168,13 @@ func (u *UI) programReport(ctx context.Context, fromS, toS string) (*report.Prog
 		return nil, time.Time{}, err
 	}
 	toNow := strings.TrimSpace(toS) == ""
-	key := from.UTC().Format(time.RFC3339Nano) + "|" + to.UTC().Format(time.RFC3339Nano)
-	switch {
-	case toNow && strings.TrimSpace(fromS) == "":
+	bound := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	key := bound(from) + "|" + bound(to)
+	if toNow {
 		key = "|now" // the default: the last 30 days
-	case toNow:
-		key = from.UTC().Format(time.RFC3339Nano) + "|now"
+		if strings.TrimSpace(fromS) != "" {
+			key = bound(from) + "|now"
+		}
 	}
 	return cachedReport(ctx, u, &u.programs, key, func(ctx context.Context) (*report.ProgramReport, error) {
 		from, to := from, to
