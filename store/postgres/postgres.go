@@ -68,20 +68,27 @@ func (dialect) Advise(err error) string {
 // Open connects to the PostgreSQL database at url (postgres://…).
 //
 // Statements stay prepared on each connection (store's statement cache), and
-// PostgreSQL would plan a statement once for every parameter value (a
-// generic plan) after five executions: planned while a table is young, such
-// a plan keeps a sequential scan over what becomes a large table (measured:
-// the recent-sends read took 150–250 ms per batch instead of a few ms until
-// the next ANALYZE). So every execution is planned for its values
-// (plan_cache_mode force_custom_plan) unless the URL sets plan_cache_mode;
-// the parse is still saved.
+// PostgreSQL plans them as it does by default (plan_cache_mode auto): a plan
+// for the values of each of the first five executions, then the generic
+// plan, made once, when it costs no more than those. Until D104 every
+// execution was planned for its values (force_custom_plan, D34): planning
+// was then half the database's time at 500 events/s, where the batches are
+// small (a claim took 0.5 ms to plan and 0.1 ms to run). What D34 saw — a
+// sequential scan planned while `messages` was young, kept until the next
+// ANALYZE — was the statistics' doing, not the generic plan's: a plan made
+// for its values on a table grown since its last ANALYZE scans it just the
+// same. An ANALYZE replaces the cached plans of its table, so the statistics
+// keeper (keepStatistics) bounds both (TestAYoungPlanEndsWithTheKeepersAnalyze).
+//
+// The reports' scans (store.DB.ReadQuery, the scan pool) are the exception:
+// a date range or a flow decides their best plan, and a generic plan made
+// for one range slowed the flow page 3.5-fold (D104), while planning is a
+// small part of a scan. They run on a pool of their own, planned for their
+// values. A plan_cache_mode in the URL wins for both pools.
 func Open(url string) (*store.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
-		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
@@ -91,9 +98,23 @@ func Open(url string) (*store.DB, error) {
 		return nil, fmt.Errorf("postgres: connect: %w (is the server running and the URL right?)", err)
 	}
 	sdb := store.New(dialect{}, db, db)
+	scfg := cfg.Copy()
+	if _, set := scfg.RuntimeParams["plan_cache_mode"]; !set {
+		scfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
+	scan := stdlib.OpenDB(*scfg)
+	scan.SetMaxOpenConns(ScanConns)
+	scan.SetMaxIdleConns(ScanConns)
+	scan.SetConnMaxIdleTime(time.Minute)
+	sdb.SetScanPool(scan)
 	sdb.Every(StatisticsInterval, func() { keepStatistics(db) })
 	return sdb, nil
 }
+
+// ScanConns bounds the connections of the reports' scans (the web UI's
+// pages and their background figures): more than a few large scans at once
+// only share the same cores.
+const ScanConns = 4
 
 // StatisticsInterval is how often keepStatistics looks at the tables.
 const StatisticsInterval = 5 * time.Second

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -73,30 +74,108 @@ WHERE schemaname = current_schema() AND relname = 'contacts'`).Scan(&last, &mod,
 	}
 }
 
-// Statements stay prepared across transactions, so each execution is
-// planned for its values (not a generic plan made while a table was young);
-// a plan_cache_mode in the URL wins.
-func TestStatementsArePlannedForTheirValues(t *testing.T) {
+// smsflow leaves plan_cache_mode to the server (auto, D104), except on the
+// reports' scan pool, which plans each query for its values; a
+// plan_cache_mode in the URL wins for both.
+func TestOnlyReportsArePlannedForTheirValues(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	ctx := context.Background()
-	mode := func(dsn string) string {
+	modes := func(dsn string) (pool, scan string) {
 		t.Helper()
 		db, err := store.Open(dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		var m string
-		if err := db.ReadQueryRow(ctx, `SHOW plan_cache_mode`).Scan(&m); err != nil {
+		if err := db.QueryRowForTest(ctx, `SHOW plan_cache_mode`).Scan(&pool); err != nil {
 			t.Fatal(err)
 		}
-		return m
+		if err := db.ReadQueryRow(ctx, `SHOW plan_cache_mode`).Scan(&scan); err != nil {
+			t.Fatal(err)
+		}
+		return pool, scan
 	}
-	if m := mode(dsn); m != "force_custom_plan" {
-		t.Errorf("plan_cache_mode %q, want force_custom_plan", m)
+	var server string
+	if err := openRaw(t, dsn).QueryRowContext(ctx, `SELECT boot_val FROM pg_settings WHERE name = 'plan_cache_mode'`).Scan(&server); err != nil {
+		t.Fatal(err)
 	}
-	if m := mode(withParam(t, dsn, "plan_cache_mode", "auto")); m != "auto" {
-		t.Errorf("URL's plan_cache_mode=auto: got %q", m)
+	if pool, scan := modes(dsn); pool != server || scan != "force_custom_plan" {
+		t.Errorf("plan_cache_mode %q, reports' scans %q: want the server's default %q, and force_custom_plan", pool, scan, server)
+	}
+	if pool, scan := modes(withParam(t, dsn, "plan_cache_mode", "force_generic_plan")); pool != "force_generic_plan" || scan != "force_generic_plan" {
+		t.Errorf("URL's plan_cache_mode=force_generic_plan: got %q, reports' scans %q", pool, scan)
+	}
+}
+
+// A statement kept prepared and planned while its table was small keeps its
+// plan as the table grows — a sequential scan, whether the plan was made for
+// the values or generic — until an ANALYZE replaces it; the statistics
+// keeper runs that ANALYZE once the table has grown (D34, D104).
+func TestAYoungPlanEndsWithTheKeepersAnalyze(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	storetest.OpenMigrated(t, dsn)
+	raw := openRaw(t, dsn)
+	raw.SetMaxOpenConns(1) // one session: the prepared statement is its own
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// The runs of sixty-four contacts asked for at once, as the engine's
+	// batches do.
+	var params, values []string
+	for i := 1; i <= 64; i++ {
+		params = append(params, fmt.Sprintf("$%d", i))
+		values = append(values, fmt.Sprintf("'c%d'", i))
+	}
+	args := strings.Join(values, ", ")
+	plan := func() string {
+		t.Helper()
+		rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE batch(`+args+`)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	exec(`SET plan_cache_mode = auto`)
+	// Only smsflow analyzes the table here, not autovacuum.
+	exec(`ALTER TABLE runs SET (autovacuum_enabled = false)`)
+	insertRuns := func(n, contacts int) {
+		exec(fmt.Sprintf(`INSERT INTO runs (flow_id, flow_version, contact_id, status, entered_at, updated_at)
+SELECT 'f', 1, 'c' || (i %% %d), 'active', 0, 0 FROM generate_series(1, %d) AS i`, contacts, n))
+	}
+	insertRuns(20, 20)
+	exec(`PREPARE batch AS SELECT id FROM runs WHERE contact_id IN (` + strings.Join(params, ", ") + `)`)
+	for range 6 { // past the five executions after which a generic plan may be chosen
+		exec(`EXECUTE batch(` + args + `)`)
+	}
+	if p := plan(); !strings.Contains(p, "Seq Scan") {
+		t.Fatalf("20 runs, 64 contacts asked for: expected a sequential scan to begin with, got\n%s", p)
+	}
+	insertRuns(50000, 25000)
+	exec(`SELECT pg_stat_force_next_flush()`)
+	if p := plan(); !strings.Contains(p, "Seq Scan") {
+		t.Fatalf("the table grew with no ANALYZE: the young plan was expected to stay (the hazard this test guards), got\n%s", p)
+	}
+	postgres.KeepStatistics(openRaw(t, dsn))
+	if p := plan(); strings.Contains(p, "Seq Scan") {
+		t.Fatalf("after the keeper's pass over 50,020 runs the statement still scans the table:\n%s", p)
 	}
 }
 
