@@ -18,8 +18,10 @@ type Store interface {
 	// Dialect names the database (audience scans shard on PostgreSQL only).
 	Dialect() store.Dialect
 
-	// runs: when the next timer is due, so the loop sleeps until then
-	NextWake(ctx context.Context) (time.Time, error)
+	// runs, inactivity_timers, segment_jobs, scheduled_entries: when each
+	// kind of timer is next due, so the loop runs the batches of the kinds
+	// due and sleeps until the next
+	Wakes(ctx context.Context) (store.Wakes, error)
 
 	// segment_jobs: one audience scan per flow version and moment
 	EnsureSegmentJob(ctx context.Context, j store.SegmentJob) error

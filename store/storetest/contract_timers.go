@@ -254,5 +254,22 @@ func timerCases() []contractCase {
 			})
 			equal(t, "a scheduled entry", must(db.NextWake(bg))(t), t0.Add(time.Hour))
 		}},
+		{"DB.Wakes", func(t *testing.T, db *store.DB) {
+			equal(t, "no timer", must(db.Wakes(bg))(t), store.Wakes{})
+			addRun(t, db, smsflow.Run{ContactID: "ana", WakeAt: t0.Add(4 * time.Hour)})
+			addRun(t, db, smsflow.Run{ContactID: "bob", WakeAt: t0.Add(5 * time.Hour)})
+			write(t, db, func(tx *store.Tx) error { return tx.SetInactivityTimer("winback", "ana", t0.Add(3*time.Hour), 1) })
+			equal(t, "runs and inactivity", must(db.Wakes(bg))(t), store.Wakes{Runs: t0.Add(4 * time.Hour), Inactivity: t0.Add(3 * time.Hour)})
+			if err := db.EnsureSegmentJob(bg, store.SegmentJob{FlowID: "vip", Key: "k", Version: 1, DueAt: t0.Add(6 * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			write(t, db, func(tx *store.Tx) error {
+				return tx.ScheduleEntries([]store.ScheduledEntry{{FlowID: "bday", Job: "j", ContactID: "bob", FlowVersion: 1, At: t0.Add(7 * time.Hour)}})
+			})
+			w := must(db.Wakes(bg))(t)
+			equal(t, "each kind its own", w, store.Wakes{Runs: t0.Add(4 * time.Hour), Inactivity: t0.Add(3 * time.Hour),
+				SegmentJobs: t0.Add(6 * time.Hour), Entries: t0.Add(7 * time.Hour)})
+			equal(t, "the earliest", w.Next(), t0.Add(3*time.Hour))
+		}},
 	}
 }
