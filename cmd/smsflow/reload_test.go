@@ -175,6 +175,11 @@ func TestServeMissingFlowFileIsNoDeletion(t *testing.T) {
 			if f := w.flows("")["my-welcome"]; f["held_reason"] != "no live node has loaded "+mine {
 				t.Errorf("held reason %v, want no live node has loaded %s", f["held_reason"], mine)
 			}
+			// The node stores its loaded set, then logs what left it: the
+			// warning may follow the held state by a moment.
+			waitFor(t, "the flow-file-gone warning", func() bool {
+				return logs.Count(`msg="flow file gone: this node no longer loads its flow`) > 0
+			})
 			if got := logs.Count(`msg="flow file gone: this node no longer loads its flow`); got != 1 {
 				t.Errorf("%d gone warnings, want 1", got)
 			}
