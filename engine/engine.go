@@ -213,7 +213,7 @@ func (e *Engine) loop(worker int) {
 			}
 			lastLoad = now
 		}
-		n, err := e.runOnce(ctx, worker == 0)
+		n, wakes, err := e.runOnce(ctx, worker == 0)
 		if err != nil {
 			e.log.Error("engine batch failed", "err", err)
 		}
@@ -225,14 +225,7 @@ func (e *Engine) loop(worker int) {
 				continue
 			}
 		}
-		wait := PollInterval
-		if w, err := e.db.Wakes(ctx); err == nil && !w.Next().IsZero() {
-			next := w.Next()
-			if d := next.Sub(e.clock.Now()); d < wait {
-				wait = max(d, time.Millisecond)
-			}
-		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(e.sleep(ctx, wakes))
 		select {
 		case <-e.stop:
 			t.Stop()
@@ -244,12 +237,36 @@ func (e *Engine) loop(worker int) {
 	}
 }
 
+// sleep is how long an idle loop waits: until the next timer is due, at
+// most PollInterval. wakes are the due times the pass read, nil if it must
+// read them again.
+func (e *Engine) sleep(ctx context.Context, wakes *store.Wakes) time.Duration {
+	if wakes == nil {
+		w, err := e.db.Wakes(ctx)
+		if err != nil {
+			return PollInterval
+		}
+		wakes = &w
+	}
+	next := wakes.Next()
+	if next.IsZero() {
+		return PollInterval
+	}
+	return min(PollInterval, max(next.Sub(e.clock.Now()), time.Millisecond))
+}
+
 // RunOnce processes one batch of waiting events and one of due timers and
 // returns how many items it handled.
-func (e *Engine) RunOnce(ctx context.Context) (int, error) { return e.runOnce(ctx, true) }
+func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	n, _, err := e.runOnce(ctx, true)
+	return n, err
+}
 
-// runOnce is RunOnce; only one worker (jobs) makes the audience jobs.
-func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
+// runOnce is RunOnce; only one worker (jobs) makes the audience jobs. It
+// also returns the timers' due times it read when no batch of timers ran
+// after the read (nothing since can have added one), else nil: the loop
+// sleeps on them without reading them again.
+func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, *store.Wakes, error) {
 	var errSeg error
 	if g := e.cat.Generation(); jobs && g != e.catalogGen {
 		if errSeg = e.ensureAudienceJobs(ctx); errSeg == nil {
@@ -263,7 +280,12 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	// most of the engine's statements. If the read fails, every kind runs.
 	now := e.clock.Now()
 	w, errW := e.db.Wakes(ctx)
-	due := func(at time.Time) bool { return errW != nil || !at.IsZero() && !at.After(now) }
+	ran := false
+	due := func(at time.Time) bool {
+		d := errW != nil || !at.IsZero() && !at.After(now)
+		ran = ran || d
+		return d
+	}
 	var n2, n3, n4, n5 int
 	var err2, err3, err4, err5 error
 	if due(w.Runs) {
@@ -272,8 +294,8 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 			size = CatchUpBatch
 		}
 		n2, err2 = e.ProcessDue(ctx, size)
-	} else if e.timersBehind.Swap(false) && e.OnQueued != nil {
-		e.OnQueued() // caught up (ProcessDue's own rule): the sender goes on
+	} else {
+		e.dueBatchEnded(false) // nothing due: caught up
 	}
 	if due(w.Entries) {
 		n5, err5 = e.ProcessEntries(ctx, DueBatch)
@@ -284,7 +306,11 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, error) {
 	if due(w.SegmentJobs) {
 		n4, err4 = e.ProcessAudiences(ctx, AudienceBatch)
 	}
-	return n1 + n2 + n3 + n4 + n5, errors.Join(errSeg, err1, err2, err5, err3, err4)
+	var wakes *store.Wakes
+	if !ran {
+		wakes = &w
+	}
+	return n1 + n2 + n3 + n4 + n5, wakes, errors.Join(errSeg, err1, err2, err5, err3, err4)
 }
 
 // byPriority orders runs for deciding their sends: flow priority (highest
@@ -530,10 +556,19 @@ func (e *Engine) ProcessDue(ctx context.Context, limit int) (int, error) {
 		handled, err = e.resumeDue(b, due, now)
 		return err
 	})
-	if err == nil && e.timersBehind.Swap(full) && !full && e.OnQueued != nil {
-		e.OnQueued() // caught up: the sender, which deferred to the timers, goes on
+	if err == nil {
+		e.dueBatchEnded(full)
 	}
 	return handled, err
+}
+
+// dueBatchEnded records whether the last batch of due timers came back full
+// (TimersBehind); when the engine catches up, the sender, which deferred to
+// the timers, goes on.
+func (e *Engine) dueBatchEnded(full bool) {
+	if e.timersBehind.Swap(full) && !full && e.OnQueued != nil {
+		e.OnQueued()
+	}
 }
 
 // resumeDue resumes the runs whose timers are due in one batch and returns
