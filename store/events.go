@@ -167,14 +167,19 @@ func (t *Tx) InsertNewEvents(events []*smsflow.Event) error {
 	cols := eventColumnArrays(events)
 	// The n numbers are drawn first (x), then handed out ascending by
 	// each row's position in the arrays (WITH ORDINALITY), so call order
-	// is seq order by construction, not by the plan's row order.
+	// is seq order by construction, not by the plan's row order. They are
+	// drawn one per element of an array of the insert's (its message ids)
+	// and not by generate_series(1, n): PostgreSQL estimates both sizes
+	// alike in its generic plan, so the statement reaches one after five
+	// executions (D107), where generate_series' estimate of 1,000 rows
+	// kept it planned for its values at every commit.
 	rows, err := t.query(`INSERT INTO events (seq, `+eventInsertColumns+`) OVERRIDING SYSTEM VALUE
 SELECT n.seq, m, NULLIF(d, ''), ty, na, c, a, p, tr, cx, ts, r, tu
 FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),
  CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]), CAST(? AS TEXT[])) WITH ORDINALITY AS v(m, d, ty, na, c, a, p, tr, cx, ts, r, tu, o)
 JOIN (SELECT seq, row_number() OVER (ORDER BY seq) AS o FROM (
-  SELECT nextval(q.seq) AS seq FROM (SELECT pg_get_serial_sequence('events', 'seq')::regclass AS seq OFFSET 0) q, generate_series(1, ?)) x) n USING (o)
-RETURNING seq`, append(cols[1:], len(events))...)
+  SELECT nextval(q.seq) AS seq FROM (SELECT pg_get_serial_sequence('events', 'seq')::regclass AS seq OFFSET 0) q, unnest(CAST(? AS TEXT[]))) x) n USING (o)
+RETURNING seq`, append(cols[1:], cols[1])...)
 	if err != nil {
 		return fmt.Errorf("insert %d events: %w", len(events), err)
 	}
