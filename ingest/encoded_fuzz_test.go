@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"reflect"
 	"testing"
 	"time"
@@ -63,4 +65,75 @@ func FuzzReceivedJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzUniqueKeys: for any JSON object text, counting its members against
+// its decoded map (uniqueKeys) says what reading it token by token says —
+// whether some object, at any depth, has a key twice as decoded.
+func FuzzUniqueKeys(f *testing.F) {
+	for _, b := range []string{
+		`{"a":1,"b":{"c":[{"d":null},{"d":2}]}}`,
+		`{"a":1,"a":2}`,
+		`{"a":1,"\u0061":2}`,
+		`{"a\":b":"c:d","e\\":[{"f":"\"","g:":{}}]}`,
+		`{"o":{"k":[1,{"x":1,"y":{"x":2}}],"k":0}}`,
+		`{"s":"\\\\\":","t":"a\\"}`,
+	} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.UseNumber()
+		var m map[string]any
+		if dec.Decode(&m) != nil || dec.InputOffset() != int64(len(bytes.TrimRight(text, " \t\r\n"))) || m == nil {
+			return
+		}
+		if got, want := uniqueKeys(text, m), uniqueKeysByTokens(text); got != want {
+			t.Fatalf("uniqueKeys(%q) = %v, reading its tokens says %v", text, got, want)
+		}
+	})
+}
+
+// uniqueKeysByTokens is uniqueKeys the slow and evident way: a token
+// stream, each object's keys in a set.
+func uniqueKeysByTokens(text []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	type frame struct {
+		keys    map[string]bool // nil: an array
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if k, ok := tok.(string); ok && top != nil && top.keys != nil && top.wantKey {
+			if top.keys[k] {
+				return false
+			}
+			top.keys[k], top.wantKey = true, false
+			continue
+		}
+		if top != nil && top.keys != nil {
+			top.wantKey = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		}
+	}
 }

@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"unicode/utf8"
 
 	"github.com/smsflow/smsflow"
@@ -46,7 +43,7 @@ func (it *Item) Validate() error {
 		m   map[string]any
 		raw *rawObject
 	}{{it.Properties, &it.raw.properties}, {it.Traits, &it.raw.traits}, {it.Context, &it.raw.context}} {
-		if f.raw.text != nil && (!cleanJSON(f.m) || !utf8.Valid(f.raw.text) || !uniqueKeys(f.raw.text)) {
+		if f.raw.text != nil && (!cleanJSON(f.m) || !utf8.Valid(f.raw.text) || !uniqueKeys(f.raw.text, f.raw.of)) {
 			*f.raw = rawObject{}
 		}
 		smsflow.CleanJSON(f.m)
@@ -55,49 +52,47 @@ func (it *Item) Validate() error {
 }
 
 // uniqueKeys reports whether no object in a JSON text has a key twice (as
-// decoded: "a" and "\u0061" are the same key). The text decoded already,
-// so a token error only says no.
-func uniqueKeys(text []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.UseNumber()
-	type frame struct {
-		keys    map[string]bool // nil: an array
-		wantKey bool            // an object's next string is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return true
-		}
-		if err != nil {
-			return false
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		if k, ok := tok.(string); ok && top != nil && top.keys != nil && top.wantKey {
-			if top.keys[k] {
-				return false
-			}
-			top.keys[k], top.wantKey = true, false
-			continue
-		}
-		if top != nil && top.keys != nil {
-			top.wantKey = true // a value: the next string is a key again
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
+// decoded: "a" and "\u0061" are the same key), given the map the text
+// decoded to. Each member of an object is one colon outside strings in
+// valid JSON text, and a key given twice is one entry of its decoded
+// object, so the text then has more members than the map has entries, at
+// every depth. A count, where a token stream cost most of an event's
+// validation (D107).
+func uniqueKeys(text []byte, decoded map[string]any) bool {
+	return jsonMembers(text) == decodedEntries(decoded)
+}
+
+// jsonMembers counts the colons of a valid JSON text outside its strings.
+func jsonMembers(text []byte) int {
+	n, inString := 0, false
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case inString && c == '\\':
+			i++ // the escaped byte: \" does not end the string
+		case c == '"':
+			inString = !inString
+		case !inString && c == ':':
+			n++
 		}
 	}
+	return n
+}
+
+// decodedEntries counts the entries of every object in a decoded value.
+func decodedEntries(v any) int {
+	n := 0
+	switch t := v.(type) {
+	case map[string]any:
+		n = len(t)
+		for _, e := range t {
+			n += decodedEntries(e)
+		}
+	case []any:
+		for _, e := range t {
+			n += decodedEntries(e)
+		}
+	}
+	return n
 }
 
 // cleanJSON reports whether smsflow.CleanJSON would leave a decoded JSON
