@@ -159,8 +159,12 @@ func keepStatistics(db *sql.DB) {
 	}
 	rows.Close()
 	for _, name := range tables {
-		// Best effort: a failure (another node analyzing, a stop) is retried
-		// at the next tick.
-		_, _ = db.ExecContext(ctx, `ANALYZE `+pgx.Identifier{name}.Sanitize())
+		// Best effort: a failure (a stop) is retried at the next tick. A
+		// table another session holds — autovacuum at work on it, another
+		// node's keeper — is skipped, not waited for (SKIP_LOCKED): waiting
+		// would cancel an autovacuum, whose VACUUM sets the visibility map
+		// the reports' index-only scans need, and which analyzes the table
+		// itself afterwards (D108).
+		_, _ = db.ExecContext(ctx, `ANALYZE (SKIP_LOCKED) `+pgx.Identifier{name}.Sanitize())
 	}
 }

@@ -254,3 +254,55 @@ WHERE schemaname = current_schema() AND relname = 'contacts'`).Scan(&at, &count)
 		t.Fatal("the table grew from 3,000 to 6,500 rows: not analyzed")
 	}
 }
+
+// The statistics keeper never waits for a table another session holds:
+// waiting for autovacuum's lock cancels the autovacuum, whose VACUUM sets
+// the visibility map the flow page's index-only scans need (D108). It
+// analyzes the table at a later pass, once the lock is gone.
+func TestStatisticsKeeperSkipsATableHeld(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	db := storetest.OpenMigrated(t, dsn)
+	raw := openRaw(t, dsn)
+	raw.SetMaxOpenConns(1)
+	for _, q := range append(contactsBurst, `SELECT pg_stat_force_next_flush()`) {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	analyses := func() (n int64) {
+		t.Helper()
+		if err := db.ReadQueryRow(ctx, `SELECT analyze_count FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = 'contacts'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The lock a VACUUM or an ANALYZE takes, held by another session.
+	holder := openRaw(t, dsn)
+	tx, err := holder.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE contacts IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { postgres.KeepStatistics(raw); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		tx.Rollback()
+		t.Fatal("the keeper waited for the table another session holds")
+	}
+	if n := analyses(); n != 0 {
+		t.Fatalf("the table held by another session was analyzed %d times", n)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	postgres.KeepStatistics(raw)
+	if n := analyses(); n == 0 {
+		t.Fatal("once the lock was gone, the 3,000 new rows were still not analyzed")
+	}
+}
