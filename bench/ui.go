@@ -226,6 +226,11 @@ func RunUI(ctx context.Context, h Harness, o UIOptions) (UIResult, error) {
 		return res, err
 	}
 	res.Seed = time.Since(start)
+	if res.Database == "postgres" {
+		if err := vacuumHistory(ctx, dsn, o.Progress); err != nil {
+			return res, err
+		}
+	}
 	a, stopApp, err = o.startMeasured(ctx, h, cfg, AppOptions{}, "seeding")
 	if err != nil {
 		return res, err
@@ -306,6 +311,26 @@ func RunUI(ctx context.Context, h Harness, o UIOptions) (UIResult, error) {
 		fmt.Fprintf(o.Progress, "  %s: p95 %.1f ms\n", path, ms(p.P95))
 	}
 	return res, nil
+}
+
+// vacuumHistory vacuums the seeded runs and messages on PostgreSQL, as
+// autovacuum has done to thirty days of history in use. Written in a
+// minute, they are not yet in the visibility map, and the flow page's
+// index-only scans read every row's page instead (1.4–1.8 s at p50 over
+// 1,000,000 runs, 75 ms once vacuumed) while autovacuum's first pass over
+// them runs: the timings measured that race, not the page (D108).
+func vacuumHistory(ctx context.Context, dsn string, progress io.Writer) error {
+	db, err := OpenSQL(dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) runs, messages`); err != nil {
+		return fmt.Errorf("vacuum the seeded runs and messages: %w", err)
+	}
+	fmt.Fprintf(progress, "  vacuumed the seeded runs and messages in %s (autovacuum's work on history in use)\n", time.Since(start).Round(100*time.Millisecond))
+	return nil
 }
 
 // seedUIHistory writes n completed runs of flows spread evenly over the 30
