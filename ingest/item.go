@@ -48,10 +48,22 @@ type rawJSON struct {
 	properties, traits, context rawObject
 }
 
-// rawObject is an object's text as received and the map it decoded to.
+// rawObject is an object's text as received, the map it decoded to and
+// how many entries that map held then, at every depth (decodedEntries):
+// Validate compares the text's members with it, and the map's entries
+// too, so that a map changed in place since is not taken for its text.
 type rawObject struct {
-	of   map[string]any
-	text []byte
+	of      map[string]any
+	text    []byte
+	entries int
+}
+
+// newRawObject is m's received text, counted as decoded.
+func newRawObject(m map[string]any, text []byte) rawObject {
+	if text == nil {
+		return rawObject{}
+	}
+	return rawObject{of: m, text: text, entries: decodedEntries(m)}
 }
 
 // textOf is the received text of m, nil unless it is still m's.
@@ -75,7 +87,7 @@ func FromSegment(m segment.Message, region string) (*Item, error) {
 		Type: m.Type, MessageID: m.MessageID, UserID: m.UserID, AnonymousID: m.AnonymousID,
 		PreviousID: m.PreviousID, Name: m.Event, Properties: m.Properties, Traits: m.Traits,
 		Context: m.Context, Timestamp: m.Timestamp, ReceivedAt: m.ReceivedAt,
-		raw: rawJSON{rawObject{m.Properties, m.Raw.Properties}, rawObject{m.Traits, m.Raw.Traits}, rawObject{m.Context, m.Raw.Context}},
+		raw: rawJSON{newRawObject(m.Properties, m.Raw.Properties), newRawObject(m.Traits, m.Raw.Traits), newRawObject(m.Context, m.Raw.Context)},
 	}
 	if it.Name == "" {
 		it.Name = m.Name

@@ -43,7 +43,7 @@ func (it *Item) Validate() error {
 		m   map[string]any
 		raw *rawObject
 	}{{it.Properties, &it.raw.properties}, {it.Traits, &it.raw.traits}, {it.Context, &it.raw.context}} {
-		if f.raw.text != nil && (!cleanJSON(f.m) || !utf8.Valid(f.raw.text) || !uniqueKeys(f.raw.text, f.raw.of)) {
+		if f.raw.text != nil && (!cleanJSON(f.m) || !utf8.Valid(f.raw.text) || !f.raw.uniqueKeys()) {
 			*f.raw = rawObject{}
 		}
 		smsflow.CleanJSON(f.m)
@@ -51,15 +51,17 @@ func (it *Item) Validate() error {
 	return nil
 }
 
-// uniqueKeys reports whether no object in a JSON text has a key twice (as
-// decoded: "a" and "\u0061" are the same key), given the map the text
-// decoded to. Each member of an object is one colon outside strings in
-// valid JSON text, and a key given twice is one entry of its decoded
-// object, so the text then has more members than the map has entries, at
-// every depth. A count, where a token stream cost most of an event's
-// validation (D107).
-func uniqueKeys(text []byte, decoded map[string]any) bool {
-	return jsonMembers(text) == decodedEntries(decoded)
+// uniqueKeys reports whether no object in the received text has a key
+// twice (as decoded: "a" and "\u0061" are the same key). Each member of an
+// object is one colon outside strings in valid JSON text, and a key given
+// twice is one entry of its decoded object, so the text then has more
+// members than its map had entries when it was decoded, at every depth. A
+// count, where a token stream cost most of an event's validation (D107).
+// The map must still hold that many entries: one changed in place since
+// (a key added could hide a repeated one from the count) is not the text's
+// any more.
+func (r rawObject) uniqueKeys() bool {
+	return jsonMembers(r.text) == r.entries && decodedEntries(r.of) == r.entries
 }
 
 // jsonMembers counts the colons of a valid JSON text outside its strings.
