@@ -16,15 +16,17 @@ import (
 	"github.com/smsflow/smsflow/store"
 )
 
-// sendOnce is one round of one sender (see SendOnce).
-func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
+// sendOnce is one round of one sender (see SendOnce). It returns how many
+// messages the round handled, and more when its claim took as many as it
+// asked for: more may be due at once.
+func (l *lane) sendOnce(ctx context.Context, limit int) (n int, more bool, err error) {
 	s := l.s
 	now := s.clock.Now()
 	if until := l.paused(); !until.IsZero() && now.Before(until) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if until := l.paced(); !until.IsZero() && now.Before(until) {
-		return 0, nil
+		return 0, false, nil
 	}
 	paced := l.pacing.On()
 	var (
@@ -40,9 +42,10 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 	)
 	defer s.optOuts.done(group)
 	took := false // the claim took rows (and recorded its range)
+	full := false // the claim took as many as it asked for: more may be due
 	claimTx := func(tx WriteTx) error {
 		now := s.clock.Now()
-		claimed, sched, hold, took, cursor = nil, nil, time.Time{}, false, cursorState{}
+		claimed, sched, hold, took, full, cursor = nil, nil, time.Time{}, false, false, cursorState{}
 		// The pace the round's first groups are planned with (groupEnd:
 		// the claim's marks, the first consent re-read): the lane's last
 		// round's.
@@ -72,7 +75,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		if claimed, calledUpTo, cursor, err = l.claim(tx, now, n, scope); err != nil {
 			return err
 		}
-		took = len(claimed) > 0
+		took, full = len(claimed) > 0, len(claimed) >= n
 		if claimed, err = s.recheck(tx, claimed, group); err != nil || !paced || len(claimed) == 0 {
 			return err
 		}
@@ -110,7 +113,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		return nil
 	}
 	var marked markedCalls
-	err := writeTx(ctx, s.db, func(tx WriteTx) error {
+	err = writeTx(ctx, s.db, func(tx WriteTx) error {
 		marked = markedCalls{}
 		err := claimTx(tx)
 		if err == nil && took && len(claimed) == 0 {
@@ -131,7 +134,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		l.claimed(cursor)
 	}
 	if err != nil || len(claimed) == 0 {
-		return 0, err
+		return 0, err == nil && full, err // rechecked, capped or held away: progress all the same
 	}
 	for _, m := range claimed {
 		if m.Sender == "" {
@@ -246,7 +249,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 		return tx.ReleaseClaim(s.Node, claim)
 	})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if throttled != nil {
 		l.mu.Lock()
@@ -267,7 +270,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (int, error) {
 			s.OnOutcome(*o.m)
 		}
 	}
-	return len(outs), nil
+	return len(outs), full, nil
 }
 
 // call makes a round's provider calls, at most Concurrency at once, each

@@ -399,11 +399,15 @@ func (l *lane) rounds(sweep bool) {
 			continue
 		}
 		last = s.clock.Now()
-		n, err := l.sendOnce(context.Background(), SendBatch)
+		_, more, err := l.sendOnce(context.Background(), SendBatch)
 		if err != nil {
 			s.log.Error("send round failed", "from", phone.MaskSender(l.from), "err", err)
 		}
-		if n > 0 && err == nil {
+		// A round whose claim took all that was due sleeps: messages
+		// queued since wake the lane (Notify), retries are polled for.
+		// Going on at once found the queue empty in about half the rounds
+		// at 500 events/s: three round trips each.
+		if more && err == nil {
 			select {
 			case <-s.stop:
 				return
@@ -516,7 +520,7 @@ func (s *Sender) SendOnce(ctx context.Context, limit int) (int, error) {
 	defer s.inFlight.Wait() // its logs are written when it returns
 	total := 0
 	for _, l := range s.lanesOf() {
-		n, err := l.sendOnce(ctx, limit)
+		n, _, err := l.sendOnce(ctx, limit)
 		total += n
 		if err != nil {
 			return total, err

@@ -283,3 +283,28 @@ func TestAShortRoundLeavesNothingDue(t *testing.T) {
 		}
 	})
 }
+
+// A round's loop goes on at once only when its claim took as many messages
+// as it asked for: a round that took all that was due sleeps until new
+// messages wake it (at 500 events/s half the rounds that went on found
+// nothing).
+func TestARoundGoesOnOnlyAfterAFullClaim(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newSenderWorld(t, db)
+		for i, p := range []string{"+14155550100", "+14155550101", "+14155550102"} {
+			w.queue(int64(i+1), p)
+		}
+		for _, step := range []struct {
+			n    int
+			more bool
+		}{{2, true}, {1, false}, {0, false}} {
+			n, more, err := w.s.Round(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != step.n || more != step.more {
+				t.Errorf("round: %d sent, more %v; want %d, more %v", n, more, step.n, step.more)
+			}
+		}
+	})
+}

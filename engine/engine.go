@@ -106,7 +106,10 @@ type Engine struct {
 	// (TimersBehind).
 	timersBehind atomic.Bool
 
-	wake      []chan struct{} // one per worker loop
+	// wake is shared by the worker loops: Notify wakes one idle loop, not
+	// every one (an event committed wakes one pass; the others would find
+	// nothing). A loop that leaves work behind wakes a peer (loop).
+	wake      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
@@ -126,23 +129,18 @@ func New(db Store, cat *Catalog, clock smsflow.Clock, log *slog.Logger, cfg Conf
 		cfg.NewLinkCode = newLinkCode
 	}
 	cfg.Workers = max(cfg.Workers, 1)
-	e := &Engine{db: db, cat: cat, clock: clock, log: log, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
-	for range cfg.Workers {
-		e.wake = append(e.wake, make(chan struct{}, 1))
-	}
-	return e
+	return &Engine{db: db, cat: cat, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Catalog returns the engine's flows.
 func (e *Engine) Catalog() *Catalog { return e.cat }
 
-// Notify wakes the loops (new events were committed).
+// Notify wakes a loop (new events were committed): one that sleeps, or
+// the next to finish its pass.
 func (e *Engine) Notify() {
-	for _, w := range e.wake {
-		select {
-		case w <- struct{}{}:
-		default:
-		}
+	select {
+	case e.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -213,11 +211,18 @@ func (e *Engine) loop(worker int) {
 			}
 			lastLoad = now
 		}
-		n, wakes, err := e.runOnce(ctx, worker == 0)
+		p, wakes, err := e.runOnce(ctx, worker == 0)
 		if err != nil {
 			e.log.Error("engine batch failed", "err", err)
 		}
-		if n > 0 && err == nil {
+		if p.more && err == nil {
+			// Work is left (a full batch, or events held for an older one
+			// of their contact): go on, and let an idle peer take a share.
+			// A pass that took all there was sleeps: whatever is committed
+			// since wakes it (Notify), and its timers are waited for.
+			if e.cfg.Workers > 1 {
+				e.Notify()
+			}
 			select {
 			case <-e.stop:
 				return
@@ -230,7 +235,7 @@ func (e *Engine) loop(worker int) {
 		case <-e.stop:
 			t.Stop()
 			return
-		case <-e.wake[worker]:
+		case <-e.wake:
 		case <-t.C:
 		}
 		t.Stop()
@@ -258,22 +263,31 @@ func (e *Engine) sleep(ctx context.Context, wakes *store.Wakes) time.Duration {
 // RunOnce processes one batch of waiting events and one of due timers and
 // returns how many items it handled.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
-	n, _, err := e.runOnce(ctx, true)
-	return n, err
+	p, _, err := e.runOnce(ctx, true)
+	return p.n, err
+}
+
+// pass is what one runOnce did: n items handled; more when some kind may
+// have more ready at once (a full batch, held inbox events, an audience
+// batch) — a kind whose timers are merely due later is in the wakes.
+type pass struct {
+	n    int
+	more bool
 }
 
 // runOnce is RunOnce; only one worker (jobs) makes the audience jobs. It
 // also returns the timers' due times it read when no batch of timers ran
 // after the read (nothing since can have added one), else nil: the loop
-// sleeps on them without reading them again.
-func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, *store.Wakes, error) {
+// sleeps on them without reading them again (a timer left due is read as
+// due then, and waited for a millisecond).
+func (e *Engine) runOnce(ctx context.Context, jobs bool) (pass, *store.Wakes, error) {
 	var errSeg error
 	if g := e.cat.Generation(); jobs && g != e.catalogGen {
 		if errSeg = e.ensureAudienceJobs(ctx); errSeg == nil {
 			e.catalogGen = g
 		}
 	}
-	n1, err1 := e.ProcessInbox(ctx, InboxBatch)
+	n1, more, err1 := e.processInbox(ctx, InboxBatch)
 	// Each kind of timer is a transaction of its own, run only when
 	// something of its kind is due: one read says which (D105). While
 	// events come in a few at a time, the four empty transactions were
@@ -294,23 +308,27 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (int, *store.Wakes, err
 			size = CatchUpBatch
 		}
 		n2, err2 = e.ProcessDue(ctx, size)
+		more = more || n2 >= size
 	} else {
 		e.dueBatchEnded(false) // nothing due: caught up
 	}
 	if due(w.Entries) {
 		n5, err5 = e.ProcessEntries(ctx, DueBatch)
+		more = more || n5 >= DueBatch
 	}
 	if due(w.Inactivity) {
 		n3, err3 = e.ProcessInactivity(ctx, DueBatch)
+		more = more || n3 >= DueBatch
 	}
 	if due(w.SegmentJobs) {
 		n4, err4 = e.ProcessAudiences(ctx, AudienceBatch)
+		more = more || n4 > 0 // a job's next batch is due at once
 	}
 	var wakes *store.Wakes
 	if !ran {
 		wakes = &w
 	}
-	return n1 + n2 + n3 + n4 + n5, wakes, errors.Join(errSeg, err1, err2, err5, err3, err4)
+	return pass{n: n1 + n2 + n3 + n4 + n5, more: more}, wakes, errors.Join(errSeg, err1, err2, err5, err3, err4)
 }
 
 // byPriority orders runs for deciding their sends: flow priority (highest
@@ -374,13 +392,24 @@ func (e *Engine) commitWork(ctx context.Context, fn func(b *batch, tx WriteTx) e
 // contact, in one transaction. If that transaction fails, each contact is
 // retried alone, so one contact's failure cannot stall the others.
 func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
-	var handled int
-	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
-		handled = 0
+	n, _, err := e.processInbox(ctx, limit)
+	return n, err
+}
+
+// processInbox is ProcessInbox; more says events may be left to take at
+// once: the batch was full, or it held events of a contact another node
+// (or loop) holds an older one of and handled others — the loop then goes
+// on at once, as it always did after handling something; a pass that only
+// held events sleeps until woken or its poll.
+func (e *Engine) processInbox(ctx context.Context, limit int) (handled int, more bool, err error) {
+	held := false
+	err = e.commitWork(ctx, func(b *batch, tx WriteTx) error {
+		handled, more, held = 0, false, false
 		items, err := tx.ClaimInbox(limit)
 		if err != nil {
 			return err
 		}
+		more = len(items) >= limit
 		byContact := map[string][]store.InboxItem{}
 		for _, it := range items {
 			byContact[it.ContactID] = append(byContact[it.ContactID], it)
@@ -414,6 +443,7 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 				continue
 			}
 			if first, ok := oldest[id]; ok && first < its[0].Seq {
+				held = true
 				continue // another node holds an older event of this contact
 			}
 			work = append(work, id)
@@ -429,16 +459,19 @@ func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
 			}
 			if n > 0 {
 				done = append(done, inboxSeqs(byContact[id])...)
+			} else {
+				held = true // an older event of the contact came in
 			}
 			handled += n
 		}
 		return tx.DeleteInboxItems(done)
 	})
 	if err == nil {
-		return handled, nil
+		return handled, more || held && handled > 0, nil
 	}
 	e.log.Warn("inbox batch failed; retrying contact by contact", "err", err)
-	return e.inboxOneByOne(ctx, limit)
+	handled, err = e.inboxOneByOne(ctx, limit)
+	return handled, handled > 0, err
 }
 
 // processContactInbox applies one contact's claimed events, in order, and

@@ -1,5 +1,7 @@
 package engine
 
+import "context"
+
 // The governance helpers of governance_pure_test.go, for the
 // database-backed scenarios of governance_test.go.
 var (
@@ -16,6 +18,12 @@ const CartFlow = cartFlow
 // ShipFlow is the shipping flow of trust_pure_test.go, which trust_test.go
 // runs end to end.
 const ShipFlow = shipFlow
+
+// ProcessInboxMore is ProcessInbox with whether the loop would go on at
+// once (more events may be waiting).
+func (e *Engine) ProcessInboxMore(ctx context.Context, limit int) (int, bool, error) {
+	return e.processInbox(ctx, limit)
+}
 
 // Attack is the write-key attack's event properties (trust_pure_test.go).
 var Attack = attack

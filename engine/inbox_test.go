@@ -125,3 +125,27 @@ func TestReceiptsNoFlowReactsToStayOutOfTheInbox(t *testing.T) {
 		}
 	})
 }
+
+// The engine's loop goes on at once after an inbox pass only when the pass
+// took a full batch: one that took all there was sleeps until the next
+// commit wakes it (Notify), instead of running an empty pass.
+func TestAnInboxPassGoesOnOnlyAfterAFullBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, browseFlow)
+		for i := range 3 {
+			queueEvent(t, w, fmt.Sprintf("c%d", i), "Message Delivered")
+		}
+		for _, step := range []struct {
+			n    int
+			more bool
+		}{{2, true}, {1, false}, {0, false}} {
+			n, more, err := w.eng.ProcessInboxMore(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != step.n || more != step.more {
+				t.Errorf("pass: %d handled, more %v; want %d, more %v", n, more, step.n, step.more)
+			}
+		}
+	})
+}
