@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,6 +104,56 @@ func (db *DB) Close() error {
 
 // Ping checks that the database answers (readiness).
 func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
+
+// warmQuery names the tables of the serving path (ingestion, the engine,
+// the sender, receipts) and reads nothing.
+const warmQuery = `SELECT 1 FROM events, inbox, contacts, consent_ledger, runs, decisions, messages, send_claims, receipt_queue WHERE 1 = 0`
+
+// Warm opens the writer pool's connections, and the reader pool's, up to
+// their limits, all at once, before a server takes traffic. A pool opens
+// connections as its load asks for them; on PostgreSQL each is a new
+// server process that authenticates and loads its catalog caches, 20–50 ms
+// on a small machine, so a server opened cold kept its first second's
+// events waiting 100–500 ms while its connections opened one by one under
+// load (docs/benchmarks.md). The pools keep them (idle as many as open).
+// A pool without a limit is left as it is.
+func (db *DB) Warm(ctx context.Context) error {
+	pools := []*sql.DB{db.write}
+	if db.read != db.write {
+		pools = append(pools, db.read)
+	}
+	var errs []error
+	for _, p := range pools {
+		n := p.Stats().MaxOpenConnections
+		if n <= 0 {
+			continue
+		}
+		// Each holds its connection until all have one: a connection let
+		// go early would be taken again instead of a new one opened.
+		conns, failed := make([]*sql.Conn, n), make([]error, n)
+		var wg sync.WaitGroup
+		for i := range conns {
+			wg.Go(func() {
+				c, err := p.Conn(ctx)
+				if err == nil {
+					// Planning a statement over the serving path's tables
+					// loads their catalog entries (tables, indexes) into the
+					// new server process, as its first batch would.
+					_, err = c.ExecContext(ctx, warmQuery)
+				}
+				conns[i], failed[i] = c, err
+			})
+		}
+		wg.Wait()
+		for _, c := range conns {
+			if c != nil {
+				c.Close() // back to the pool
+			}
+		}
+		errs = append(errs, failed...)
+	}
+	return errors.Join(errs...)
+}
 
 func firstLine(q string) string {
 	q = strings.TrimSpace(q)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"strings"
 	"time"
 )
@@ -64,4 +65,14 @@ func (t *Tx) ExplainClaimForTest(now time.Time, limit int, scope OutboxScope) (s
 		plan = append(plan, line)
 	}
 	return strings.Join(plan, "\n"), rows.Err()
+}
+
+// PoolsForTest is, for the writer pool and the reader pool (the same pool
+// on PostgreSQL), how many connections are open and how many may be.
+func PoolsForTest(db *DB) (open, limit [2]int) {
+	for i, p := range []*sql.DB{db.write, db.read} {
+		s := p.Stats()
+		open[i], limit[i] = s.OpenConnections, s.MaxOpenConnections
+	}
+	return open, limit
 }

@@ -52,6 +52,10 @@ func openServing(ctx context.Context, dsn string, log *slog.Logger) (*store.DB, 
 			return nil, fmt.Errorf("clear the clean-shutdown mark: %w", err)
 		}
 	}
+	// The connections open before the first request, not under it.
+	if err := db.Warm(ctx); err != nil {
+		log.Warn("opening the database's connections ahead of traffic failed; they open as requests need them", "err", err)
+	}
 	return db, nil
 }
 
