@@ -134,7 +134,7 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (n int, more bool, err e
 		l.claimed(cursor)
 	}
 	if err != nil || len(claimed) == 0 {
-		return 0, err == nil && full, err // rechecked, capped or held away: progress all the same
+		return 0, err == nil && full, err // rechecked, canceled or capped away: progress all the same
 	}
 	for _, m := range claimed {
 		if m.Sender == "" {
@@ -269,6 +269,11 @@ func (l *lane) sendOnce(ctx context.Context, limit int) (n int, more bool, err e
 			}
 			s.OnOutcome(*o.m)
 		}
+	}
+	// Messages a paced round put back untried (a stall used up their
+	// slots) are due again at once, even after a short claim.
+	for _, o := range outs {
+		full = full || o.release && throttled == nil
 	}
 	return len(outs), full, nil
 }

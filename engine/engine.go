@@ -155,6 +155,10 @@ const (
 	// PollInterval bounds how late a timer fires when nothing wakes the loop
 	// earlier (timers due sooner are waited for exactly).
 	PollInterval = 250 * time.Millisecond
+	// HeldRetry is how soon a loop looks again at inbox events it held
+	// because another loop or node holds an older event of their contact
+	// (that transaction's commit wakes no loop).
+	HeldRetry = 5 * time.Millisecond
 )
 
 // Start runs the engine loops until Stop.
@@ -216,10 +220,10 @@ func (e *Engine) loop(worker int) {
 			e.log.Error("engine batch failed", "err", err)
 		}
 		if p.more && err == nil {
-			// Work is left (a full batch, or events held for an older one
-			// of their contact): go on, and let an idle peer take a share.
-			// A pass that took all there was sleeps: whatever is committed
-			// since wakes it (Notify), and its timers are waited for.
+			// Work is left (see pass): go on, and let an idle peer take a
+			// share. A pass that took all there was sleeps: whatever is
+			// committed since wakes it (Notify), and its timers are waited
+			// for.
 			if e.cfg.Workers > 1 {
 				e.Notify()
 			}
@@ -230,7 +234,11 @@ func (e *Engine) loop(worker int) {
 				continue
 			}
 		}
-		t := time.NewTimer(e.sleep(ctx, wakes))
+		wait := e.sleep(ctx, wakes)
+		if p.held {
+			wait = min(wait, HeldRetry)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-e.stop:
 			t.Stop()
@@ -268,11 +276,15 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 }
 
 // pass is what one runOnce did: n items handled; more when some kind may
-// have more ready at once (a full batch, held inbox events, an audience
-// batch) — a kind whose timers are merely due later is in the wakes.
+// have more ready at once (a full batch, an audience batch; see
+// processInbox) — a kind whose timers are merely due later is in the
+// wakes; held when inbox events wait for another loop's or node's
+// transaction, which wakes nobody when it commits: the loop looks again
+// after HeldRetry.
 type pass struct {
 	n    int
 	more bool
+	held bool
 }
 
 // runOnce is RunOnce; only one worker (jobs) makes the audience jobs. It
@@ -287,7 +299,8 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (pass, *store.Wakes, er
 			e.catalogGen = g
 		}
 	}
-	n1, more, err1 := e.processInbox(ctx, InboxBatch)
+	p, err1 := e.processInbox(ctx, InboxBatch)
+	more := p.more
 	// Each kind of timer is a transaction of its own, run only when
 	// something of its kind is due: one read says which (D105). While
 	// events come in a few at a time, the four empty transactions were
@@ -328,7 +341,7 @@ func (e *Engine) runOnce(ctx context.Context, jobs bool) (pass, *store.Wakes, er
 	if !ran {
 		wakes = &w
 	}
-	return pass{n: n1 + n2 + n3 + n4 + n5, more: more}, wakes, errors.Join(errSeg, err1, err2, err5, err3, err4)
+	return pass{n: p.n + n2 + n3 + n4 + n5, more: more, held: p.held}, wakes, errors.Join(errSeg, err1, err2, err5, err3, err4)
 }
 
 // byPriority orders runs for deciding their sends: flow priority (highest
@@ -392,24 +405,25 @@ func (e *Engine) commitWork(ctx context.Context, fn func(b *batch, tx WriteTx) e
 // contact, in one transaction. If that transaction fails, each contact is
 // retried alone, so one contact's failure cannot stall the others.
 func (e *Engine) ProcessInbox(ctx context.Context, limit int) (int, error) {
-	n, _, err := e.processInbox(ctx, limit)
-	return n, err
+	p, err := e.processInbox(ctx, limit)
+	return p.n, err
 }
 
-// processInbox is ProcessInbox; more says events may be left to take at
-// once: the batch was full, or it held events of a contact another node
-// (or loop) holds an older one of and handled others — the loop then goes
-// on at once, as it always did after handling something; a pass that only
-// held events sleeps until woken or its poll.
-func (e *Engine) processInbox(ctx context.Context, limit int) (handled int, more bool, err error) {
-	held := false
-	err = e.commitWork(ctx, func(b *batch, tx WriteTx) error {
-		handled, more, held = 0, false, false
+// processInbox is ProcessInbox, saying whether the loop should go on at
+// once (more: the batch was full, or it held events of a contact whose
+// older event another loop or node holds, and it handled others: as it
+// always did after handling something) or retry soon (held: it held events
+// and handled none; the holder's commit wakes nobody).
+func (e *Engine) processInbox(ctx context.Context, limit int) (pass, error) {
+	var handled int
+	var full, held bool
+	err := e.commitWork(ctx, func(b *batch, tx WriteTx) error {
+		handled, full, held = 0, false, false
 		items, err := tx.ClaimInbox(limit)
 		if err != nil {
 			return err
 		}
-		more = len(items) >= limit
+		full = len(items) >= limit
 		byContact := map[string][]store.InboxItem{}
 		for _, it := range items {
 			byContact[it.ContactID] = append(byContact[it.ContactID], it)
@@ -459,19 +473,18 @@ func (e *Engine) processInbox(ctx context.Context, limit int) (handled int, more
 			}
 			if n > 0 {
 				done = append(done, inboxSeqs(byContact[id])...)
-			} else {
-				held = true // an older event of the contact came in
 			}
 			handled += n
 		}
 		return tx.DeleteInboxItems(done)
 	})
 	if err == nil {
-		return handled, more || held && handled > 0, nil
+		// A batch all held is no progress: it retries soon, not at once.
+		return pass{n: handled, more: (full || held) && handled > 0, held: held && handled == 0}, nil
 	}
 	e.log.Warn("inbox batch failed; retrying contact by contact", "err", err)
-	handled, err = e.inboxOneByOne(ctx, limit)
-	return handled, handled > 0, err
+	n, err := e.inboxOneByOne(ctx, limit)
+	return pass{n: n, more: n > 0}, err
 }
 
 // processContactInbox applies one contact's claimed events, in order, and

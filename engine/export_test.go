@@ -20,9 +20,11 @@ const CartFlow = cartFlow
 const ShipFlow = shipFlow
 
 // ProcessInboxMore is ProcessInbox with whether the loop would go on at
-// once (more events may be waiting).
-func (e *Engine) ProcessInboxMore(ctx context.Context, limit int) (int, bool, error) {
-	return e.processInbox(ctx, limit)
+// once (more events may be waiting) or look again soon (held: events wait
+// for another transaction's older event of their contact).
+func (e *Engine) ProcessInboxMore(ctx context.Context, limit int) (n int, more, held bool, err error) {
+	p, err := e.processInbox(ctx, limit)
+	return p.n, p.more, p.held, err
 }
 
 // Attack is the write-key attack's event properties (trust_pure_test.go).

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -139,13 +140,59 @@ func TestAnInboxPassGoesOnOnlyAfterAFullBatch(t *testing.T) {
 			n    int
 			more bool
 		}{{2, true}, {1, false}, {0, false}} {
-			n, more, err := w.eng.ProcessInboxMore(ctx, 2)
+			n, more, held, err := w.eng.ProcessInboxMore(ctx, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != step.n || more != step.more {
-				t.Errorf("pass: %d handled, more %v; want %d, more %v", n, more, step.n, step.more)
+			if n != step.n || more != step.more || held {
+				t.Errorf("pass: %d handled, more %v, held %v; want %d, more %v, not held", n, more, held, step.n, step.more)
 			}
 		}
 	})
 }
+
+// A pass that can only hold events — another transaction holds an older
+// event of their contact — neither goes on at once (it would spin for that
+// whole transaction) nor sleeps out its poll (that commit wakes no loop):
+// it is held, and the loop looks again after HeldRetry. PostgreSQL only:
+// SQLite's writer lock keeps a second write transaction from starting.
+func TestAPassThatOnlyHoldsEventsIsHeld(t *testing.T) {
+	db := storetest.OpenPostgres(t)
+	w := newWorld(t, db, browseFlow)
+	w.identify("ana", "+1 415 555 0100")
+	queueEvent(t, w, "ana", "Checkout Started")
+	queueEvent(t, w, "ana", "Checkout Started")
+	claimed, release, done := make(chan error, 1), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- db.WriteTx(ctx, func(tx *store.Tx) error {
+			items, err := tx.ClaimInbox(1) // the older event, locked until this ends
+			if err == nil && len(items) != 1 {
+				err = fmt.Errorf("claimed %d inbox items, want 1", len(items))
+			}
+			claimed <- err
+			<-release
+			return errRollback
+		})
+	}()
+	if err := <-claimed; err != nil {
+		close(release)
+		t.Fatal(err)
+	}
+	n, more, held, err := w.eng.ProcessInboxMore(ctx, 10)
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || more || !held {
+		t.Errorf("pass behind another transaction's older event: %d handled, more %v, held %v; want 0, false, true", n, more, held)
+	}
+	if err := <-done; err != errRollback {
+		t.Fatalf("holding transaction: %v", err)
+	}
+	n, more, held, err = w.eng.ProcessInboxMore(ctx, 10)
+	if err != nil || n != 2 || more || held {
+		t.Errorf("pass once the older event is free: %d handled, more %v, held %v (%v); want 2, false, false", n, more, held, err)
+	}
+}
+
+var errRollback = errors.New("rolled back")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -116,8 +117,11 @@ const warmQuery = `SELECT 1 FROM events, inbox, contacts, consent_ledger, runs, 
 // on a small machine, so a server opened cold kept its first second's
 // events waiting 100–500 ms while its connections opened one by one under
 // load (docs/benchmarks.md). The pools keep them (idle as many as open).
-// A pool without a limit is left as it is.
+// A pool without a limit is left as it is. It gives up after WarmTimeout
+// (a connection the pool lends elsewhere meanwhile is waited for).
 func (db *DB) Warm(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, WarmTimeout)
+	defer cancel()
 	pools := []*sql.DB{db.write}
 	if db.read != db.write {
 		pools = append(pools, db.read)
@@ -145,15 +149,25 @@ func (db *DB) Warm(ctx context.Context) error {
 			})
 		}
 		wg.Wait()
-		for _, c := range conns {
+		var first error
+		bad := 0
+		for i, c := range conns {
 			if c != nil {
 				c.Close() // back to the pool
 			}
+			if failed[i] != nil {
+				first, bad = cmp.Or(first, failed[i]), bad+1
+			}
 		}
-		errs = append(errs, failed...)
+		if bad > 0 {
+			errs = append(errs, fmt.Errorf("%d of %d connections: %w", bad, n, first))
+		}
 	}
 	return errors.Join(errs...)
 }
+
+// WarmTimeout bounds Warm.
+const WarmTimeout = 10 * time.Second
 
 func firstLine(q string) string {
 	q = strings.TrimSpace(q)

@@ -54,7 +54,7 @@ func openServing(ctx context.Context, dsn string, log *slog.Logger) (*store.DB, 
 	}
 	// The connections open before the first request, not under it.
 	if err := db.Warm(ctx); err != nil {
-		log.Warn("opening the database's connections ahead of traffic failed; they open as requests need them", "err", err)
+		log.Warn("some database connections could not be opened ahead of traffic; they will open as requests need them", "err", err)
 	}
 	return db, nil
 }

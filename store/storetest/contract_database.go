@@ -246,6 +246,12 @@ func databaseCases() []contractCase {
 		{"DB.Ping", func(t *testing.T, db *store.DB) {
 			equal(t, "ping", db.Ping(bg), error(nil))
 		}},
+		{"DB.Warm", func(t *testing.T, db *store.DB) {
+			// Its statement names the serving path's tables: one missing
+			// fails it. (How many connections it opened: store's own test.)
+			equal(t, "warm", db.Warm(bg), error(nil))
+			write(t, db, func(tx *store.Tx) error { return tx.SetAlias("a", "ana") })
+		}},
 		{"DB.Close", func(t *testing.T, db *store.DB) {
 			equal(t, "close", db.Close(), error(nil))
 			equal(t, "close again", db.Close(), error(nil))
