@@ -43,8 +43,10 @@ func (it *Item) Validate() error {
 		m   map[string]any
 		raw *rawObject
 	}{{it.Properties, &it.raw.properties}, {it.Traits, &it.raw.traits}, {it.Context, &it.raw.context}} {
-		if f.raw.text != nil && (!cleanJSON(f.m) || !utf8.Valid(f.raw.text) || !f.raw.uniqueKeys()) {
-			*f.raw = rawObject{}
+		if f.raw.text != nil {
+			if entries, clean := cleanEntries(f.m); !clean || !utf8.Valid(f.raw.text) || !f.raw.uniqueKeys(entries) {
+				*f.raw = rawObject{}
+			}
 		}
 		smsflow.CleanJSON(f.m)
 	}
@@ -57,11 +59,11 @@ func (it *Item) Validate() error {
 // twice is one entry of its decoded object, so the text then has more
 // members than its map had entries when it was decoded, at every depth. A
 // count, where a token stream cost most of an event's validation (D107).
-// The map must still hold that many entries: one changed in place since
-// (a key added could hide a repeated one from the count) is not the text's
-// any more.
-func (r rawObject) uniqueKeys() bool {
-	return jsonMembers(r.text) == r.entries && decodedEntries(r.of) == r.entries
+// The map must still hold that many entries (entries, counted now): one
+// changed in place since (a key added could hide a repeated one from the
+// count) is not the text's any more.
+func (r rawObject) uniqueKeys(entries int) bool {
+	return jsonMembers(r.text) == r.entries && entries == r.entries
 }
 
 // jsonMembers counts the colons of a valid JSON text outside its strings.
@@ -97,26 +99,33 @@ func decodedEntries(v any) int {
 	return n
 }
 
-// cleanJSON reports whether smsflow.CleanJSON would leave a decoded JSON
-// value as it is: every key and string is clean text.
-func cleanJSON(v any) bool {
+// cleanEntries reports whether smsflow.CleanJSON would leave a decoded JSON
+// value as it is (every key and string is clean text) and, when it would,
+// how many entries its objects hold, as decodedEntries counts them: one
+// walk for both of Validate's questions.
+func cleanEntries(v any) (entries int, clean bool) {
 	switch t := v.(type) {
 	case string:
-		return smsflow.CleanText(t) == t
+		return 0, smsflow.CleanText(t) == t
 	case map[string]any:
+		entries = len(t)
 		for k, e := range t {
-			if smsflow.CleanText(k) != k || !cleanJSON(e) {
-				return false
+			n, ok := cleanEntries(e)
+			if !ok || smsflow.CleanText(k) != k {
+				return 0, false
 			}
+			entries += n
 		}
 	case []any:
 		for _, e := range t {
-			if !cleanJSON(e) {
-				return false
+			n, ok := cleanEntries(e)
+			if !ok {
+				return 0, false
 			}
+			entries += n
 		}
 	}
-	return true
+	return entries, true
 }
 
 // nameField is the Segment field an item's Name came from.
